@@ -1,0 +1,967 @@
+"""Read CRM exports into the canonical tables, validating every row.
+
+A column mapping (``params/mappings/*.yaml``, model :class:`simlib.config.MappingSpec`)
+says, per canonical table, which file or SQL table it comes from, which source column
+feeds each canonical column, how stage and type values translate, and how names are
+aliased. Nothing is dropped silently: every offending cell is reported with its file,
+row, column, value and what was expected. In strict mode a report with errors stops
+the load (:class:`DataError`); in lenient mode the good rows load and the rejected
+ones are written, with their reasons, to a rejects file.
+
+Row numbers are those a person sees: for CSV and Excel the header is row 1 (after any
+``skip_rows``), so the first record is row 2; for Parquet and SQL the first record
+is row 1.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+from simlib.config import MappingSpec, ParamError, TableMapping, load_params
+from simlib.data.schema import CLOSED_STAGES, TABLES, Table
+
+__all__ = [
+    "Issue",
+    "ValidationReport",
+    "DataError",
+    "Dataset",
+    "load_data",
+    "load_demo",
+    "validate_tables",
+    "parse_dates",
+    "parse_amounts",
+    "write_tables",
+]
+
+#: Date formats tried, in order, when a mapping does not fix one.
+DATE_FORMATS: tuple[str, ...] = (
+    "%Y-%m-%d",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%dT%H:%M:%SZ",
+    "%Y-%m-%dT%H:%M:%S.%fZ",
+    "%Y/%m/%d",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%Y.%m.%d",
+    "%Y%m%d",
+    "%Y年%m月%d日",
+    "%m/%d/%Y",
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%Y %H:%M",
+    "%d/%m/%Y",
+    "%d/%m/%Y %H:%M",
+    "%d.%m.%Y",
+    "%d-%b-%Y",
+    "%b %d, %Y",
+    "%d %b %Y",
+)
+
+_TRUE = {"true", "t", "yes", "y", "1", "是", "对", "x", "✓"}
+_FALSE = {"false", "f", "no", "n", "0", "否", "不", ""}
+
+
+# --------------------------------------------------------------------------- report
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One offending cell or row."""
+
+    table: str
+    file: str
+    row: int | None
+    column: str | None
+    value: Any
+    message: str
+    severity: str = "error"  # "error" rejects the row; "warning" does not
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.row is not None:
+            where += f", row {self.row}"
+        if self.column:
+            where += f", column {self.column!r}"
+        val = "" if self.value is None else f": got {_show(self.value)}"
+        tag = "" if self.severity == "error" else f"{self.severity}: "
+        return f"{tag}{where}{val}; {self.message}"
+
+
+def _show(value: Any) -> str:
+    s = repr(value) if isinstance(value, str) else str(value)
+    return s if len(s) <= 60 else s[:57] + "..."
+
+
+@dataclass
+class ValidationReport:
+    """Everything found while loading: issues, counts and what was rejected."""
+
+    issues: list[Issue] = field(default_factory=list)
+    rows: dict[str, int] = field(default_factory=dict)
+    rejected: dict[str, int] = field(default_factory=dict)
+    rejects_file: str | None = None
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity != "error"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            [
+                dict(severity=i.severity, table=i.table, file=i.file, row=i.row,
+                     column=i.column, value=i.value, message=i.message)
+                for i in self.issues
+            ],
+            columns=["severity", "table", "file", "row", "column", "value", "message"],
+        )
+
+    def format(self, limit: int = 200) -> str:
+        """A report for people: counts per table, then every issue (up to ``limit``)."""
+        lines = []
+        for t, n in self.rows.items():
+            rej = self.rejected.get(t, 0)
+            lines.append(f"  {t:<14} {n:>8,} rows" + (f", {rej:,} rejected" if rej else ""))
+        head = "Loaded:" if lines else ""
+        out = [head, *lines] if lines else []
+        errs, warns = self.errors, self.warnings
+        if errs:
+            out.append(f"{len(errs):,} error(s):")
+            out += [f"  {i}" for i in errs[:limit]]
+            if len(errs) > limit:
+                out.append(f"  ... and {len(errs) - limit:,} more")
+        if warns:
+            out.append(f"{len(warns):,} warning(s):")
+            out += [f"  {i}" for i in warns[:limit]]
+        if self.rejects_file:
+            total = sum(self.rejected.values())
+            out.append(f"{total:,} rejected row(s) written with reasons to {self.rejects_file}")
+        if not errs:
+            out.append("No errors.")
+        return "\n".join(out)
+
+
+class DataError(ValueError):
+    """Input data failed validation; ``report`` holds every issue."""
+
+    def __init__(self, report: ValidationReport, message: str | None = None):
+        self.report = report
+        super().__init__(message or report.format(limit=50))
+
+
+# --------------------------------------------------------------------------- dataset
+
+
+@dataclass
+class Dataset:
+    """The canonical tables of one company, validated, with the date they run to."""
+
+    tables: dict[str, pd.DataFrame]
+    as_of: dt.date
+    source: str = ""
+    report: ValidationReport = field(default_factory=ValidationReport)
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        return self.tables[name]
+
+    def __getattr__(self, name: str) -> pd.DataFrame:
+        tables = self.__dict__.get("tables", {})
+        if name in tables:
+            return tables[name]
+        raise AttributeError(name)
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{k}={len(v):,}" for k, v in self.tables.items())
+        return f"Dataset(source={self.source!r}, as_of={self.as_of}, {counts})"
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def parse_dates(
+    values: pd.Series, fmt: str | None = None
+) -> tuple[pd.Series, pd.Series, str | None]:
+    """Parse a column of dates.
+
+    Without ``fmt``, the format of :data:`DATE_FORMATS` that parses the most values is
+    used for the whole column (a column never mixes day-first and month-first).
+
+    Returns
+    -------
+    parsed : Series of datetime64[ns], normalised to midnight
+    bad : boolean Series, True where a non-empty value did not parse
+    used : the format used (None when the values were already dates)
+    """
+    if pd.api.types.is_datetime64_any_dtype(values):
+        out = pd.to_datetime(values)
+        if getattr(out.dt, "tz", None) is not None:
+            out = out.dt.tz_localize(None)
+        return out.dt.normalize().astype("datetime64[ns]"), pd.Series(False, index=values.index), None
+    raw = values.astype("object")
+    is_dateobj = raw.map(lambda v: isinstance(v, (dt.date, pd.Timestamp)))
+    text = raw.where(~is_dateobj).map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip())
+    empty = text.isna() | (text == "")
+    empty &= ~is_dateobj
+    candidates = [fmt] if fmt else list(DATE_FORMATS)
+    best, best_ok, best_fmt = None, -1, None
+    todo = text[~empty & ~is_dateobj]
+    if len(todo) == 0:
+        best = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    else:
+        for f in candidates:
+            parsed = pd.to_datetime(todo, format=f, errors="coerce")
+            ok = int(parsed.notna().sum())
+            if ok > best_ok:
+                best, best_ok, best_fmt = parsed, ok, f
+            if ok == len(todo):
+                break
+        best = best.reindex(values.index)
+    if is_dateobj.any():
+        best = best.astype("object")
+        best[is_dateobj] = pd.to_datetime(raw[is_dateobj].map(pd.Timestamp))
+        best = pd.to_datetime(best)
+    best = pd.to_datetime(best).dt.normalize().astype("datetime64[ns]")
+    bad = best.isna() & ~empty
+    return best, bad, best_fmt
+
+
+_UNIT_SUFFIX = {"万": 1e4, "萬": 1e4, "亿": 1e8, "億": 1e8, "k": 1e3, "K": 1e3, "m": 1e6, "M": 1e6}
+_CURRENCY = re.compile(r"(?i)^(cny|rmb|usd|eur|us\$|[¥￥$€])\s*|\s*(cny|rmb|usd|eur|元|[¥￥$€])$")
+
+
+def parse_amounts(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Parse money/number text: ``"¥1,234.50"``, ``"CNY 1,234"``, ``"12.5万"``, ``"(100)"``.
+
+    Returns the float values and a boolean mask of non-empty values that did not parse.
+    Parentheses mean a negative number (accounting style); sign checks come later.
+    """
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        out = values.astype("float64")
+        return out, pd.Series(False, index=values.index)
+    text = values.astype("object").map(
+        lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip()
+    )
+    empty = text.isna() | (text == "")
+    s = text.fillna("")
+    neg = s.str.match(r"^\(.*\)$")
+    s = s.str.replace(r"^\((.*)\)$", r"\1", regex=True)
+    for _ in range(2):
+        s = s.str.replace(_CURRENCY, "", regex=True).str.strip()
+    mult = pd.Series(1.0, index=s.index)
+    for suffix, m in _UNIT_SUFFIX.items():
+        has = s.str.endswith(suffix)
+        if has.any():
+            mult[has] = m
+            s = s.where(~has, s.str[: -len(suffix)])
+    s = s.str.replace(r"(?<=\d)[,\s](?=\d{3}\b)", "", regex=True).str.replace(",", "", regex=False)
+    s = s.str.rstrip("%").str.strip()
+    num = pd.to_numeric(s.where(~empty), errors="coerce")
+    num = num * mult
+    num[neg] = -num[neg]
+    bad = num.isna() & ~empty
+    return num.astype("float64"), bad
+
+
+def _parse_bool(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    if pd.api.types.is_bool_dtype(values):
+        return values.astype("boolean"), pd.Series(False, index=values.index)
+    def one(v):
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            return pd.NA
+        t = str(v).strip().lower()
+        if t in _TRUE:
+            return True
+        if t in _FALSE:
+            return pd.NA if t == "" else False
+        return "bad"
+    mapped = values.astype("object").map(one)
+    bad = mapped.map(lambda x: isinstance(x, str))
+    out = mapped.where(~bad, pd.NA).astype("boolean")
+    return out, bad
+
+
+def _text(values: pd.Series) -> pd.Series:
+    """Canonical text: trimmed strings, missing as None; floats like 12.0 lose '.0'."""
+    def one(v):
+        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
+            return None
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        t = str(v).strip()
+        return t if t else None
+    return values.astype("object").map(one)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _read_source(
+    data_path: Path | str, tm: TableMapping, table: str
+) -> tuple[pd.DataFrame, str, int]:
+    """Read one source into a DataFrame of raw values; returns (frame, label, first_row)."""
+    src = tm.source
+    if isinstance(data_path, str) and "://" in data_path:
+        import sqlalchemy as sa
+
+        engine = sa.create_engine(data_path)
+        try:
+            with engine.connect() as conn:
+                if re.match(r"(?is)^\s*select\b", src):
+                    df = pd.read_sql_query(sa.text(src), conn)
+                else:
+                    df = pd.read_sql_table(src, conn)
+        except Exception as e:  # noqa: BLE001 - a database error becomes a message
+            raise DataError(
+                ValidationReport([Issue(table, f"{_redact(data_path)} table {src}", None, None, None,
+                                        f"cannot read: {type(e).__name__}: {str(e).splitlines()[0]}")])
+            ) from None
+        finally:
+            engine.dispose()
+        return df, f"{_redact(data_path)} table {src}", 1
+    path = Path(data_path) / src if Path(data_path).is_dir() else Path(data_path)
+    label = str(path)
+    if not path.exists():
+        raise DataError(
+            ValidationReport([Issue(table, label, None, None, None, "file not found")])
+        )
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".csv", ".txt", ".tsv"):
+            df = _read_csv(path, tm.skip_rows, sep="\t" if suffix == ".tsv" else None)
+            first = 2
+        elif suffix in (".xlsx", ".xlsm", ".xls"):
+            df = pd.read_excel(path, sheet_name=tm.sheet if tm.sheet is not None else 0,
+                               skiprows=tm.skip_rows, dtype=object)
+            first = 2
+        elif suffix in (".parquet", ".pq"):
+            df = pd.read_parquet(path)
+            first = 1
+        else:
+            raise DataError(ValidationReport([Issue(
+                table, label, None, None, suffix,
+                "unsupported file type; expected .csv, .tsv, .xlsx or .parquet")]))
+    except DataError:
+        raise
+    except Exception as e:  # noqa: BLE001 - unreadable file becomes a message
+        raise DataError(ValidationReport([Issue(
+            table, label, None, None, None,
+            f"cannot read the file: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")])) from None
+    df.columns = [str(c).strip().lstrip("\ufeff") for c in df.columns]
+    return df, label, first + tm.skip_rows
+
+
+def _read_csv(path: Path, skip_rows: int, sep: str | None) -> pd.DataFrame:
+    raw = path.read_bytes()
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            text = raw.decode(enc)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:  # pragma: no cover - gb18030 decodes almost anything
+        text = raw.decode("latin-1")
+    import io
+
+    return pd.read_csv(io.StringIO(text), sep=sep, engine="python" if sep is None else "c",
+                       skiprows=skip_rows, dtype=str, keep_default_na=False, na_values=[""],
+                       skip_blank_lines=True)
+
+
+def _redact(url: str) -> str:
+    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
+
+
+# --------------------------------------------------------------------------- mapping
+
+
+def _apply_mapping(
+    df: pd.DataFrame, table: Table, tm: TableMapping, label: str, first_row: int,
+    issues: list[Issue],
+) -> pd.DataFrame:
+    """Rename source columns to canonical ones; report missing columns."""
+    out = pd.DataFrame(index=df.index)
+    cols = {c.name: c for c in table.columns}
+    for name in table.column_names:
+        src = tm.columns.get(name, name if name in df.columns else None)
+        if isinstance(src, tuple):
+            present = [s for s in src if s in df.columns or s == "@row"]
+            src = present[0] if present else " | ".join(src)
+        if name in tm.constants:
+            out[name] = tm.constants[name]
+        elif src == "@row":
+            out[name] = [f"row-{i + first_row}" for i in range(len(df))]
+        elif src is not None and src in df.columns:
+            out[name] = df[src]
+        elif src is not None and name in tm.columns:
+            close = _closest(src, list(df.columns))
+            issues.append(Issue(
+                table.name, label, None, src, None,
+                f"column {src!r} (mapped to {name!r}) is not in the file{close}; "
+                f"file columns: {', '.join(map(str, df.columns[:30]))}"))
+        elif cols[name].required:
+            issues.append(Issue(
+                table.name, label, None, name, None,
+                f"required column {name!r} is missing; map it in the mapping's "
+                f"tables.{table.name}.columns or add it to the file"))
+    out["_row"] = np.arange(len(df), dtype=np.int64) + first_row
+    return out
+
+
+def _closest(name: str, options: Iterable[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(str(name), [str(o) for o in options], n=1, cutoff=0.6)
+    return f" (closest: {close[0]!r})" if close else ""
+
+
+def _coerce(
+    df: pd.DataFrame, table: Table, tm: TableMapping, aliases: dict[str, dict[str, str]],
+    label: str, issues: list[Issue],
+) -> pd.DataFrame:
+    """Parse each column to its kind; report every cell that does not fit."""
+    out = df.copy()
+    rows = df["_row"]
+
+    def flag(mask: pd.Series, col: str, raw: pd.Series, msg: str, severity="error"):
+        for i in np.flatnonzero(mask.to_numpy()):
+            issues.append(Issue(table.name, label, int(rows.iloc[i]), col, raw.iloc[i], msg, severity))
+
+    for c in table.columns:
+        if c.name not in df.columns:
+            continue
+        raw = df[c.name]
+        if c.kind == "date":
+            fmt = tm.date_formats.get(c.name, tm.date_format)
+            parsed, bad, used = parse_dates(raw, fmt)
+            expected = f"a date in format {fmt!r}" if fmt else (
+                f"a date like 2025-03-31 (this column reads as {used!r}; "
+                "fix the format with date_format in the mapping)" if used else "a date like 2025-03-31")
+            flag(bad, c.name, raw, f"unparseable date; expected {expected}")
+            out[c.name] = parsed
+        elif c.kind in ("money", "number", "int"):
+            num, bad = parse_amounts(raw)
+            flag(bad, c.name, raw, "not a number" + (
+                "; expected an amount like 1,234.50 or 12.5万" if c.kind == "money" else ""))
+            if c.name in tm.scale:
+                num = num * tm.scale[c.name]
+            if c.kind == "money":
+                num = num.round(2)
+            if c.kind in ("money", "int"):
+                flag(num < 0, c.name, raw, "negative; expected an amount >= 0")
+            if c.kind == "int":
+                frac = num.notna() & (num != np.floor(num.fillna(0)))
+                flag(frac, c.name, raw, "expected a whole number")
+            out[c.name] = num
+        elif c.kind == "bool":
+            b, bad = _parse_bool(raw)
+            flag(bad, c.name, raw, "expected true/false (yes/no, 1/0, 是/否)")
+            out[c.name] = b
+        else:
+            txt = _text(raw)
+            vmap = tm.values.get(c.name)
+            alias_kind = _ALIAS_KIND.get((table.name, c.name))
+            amap = aliases.get(alias_kind, {}) if alias_kind else {}
+            if vmap or amap:
+                lookup = {str(k).strip().lower(): v for k, v in {**amap, **(vmap or {})}.items()}
+                txt = txt.map(lambda v: lookup.get(v.lower(), v) if v is not None else None)
+            if c.kind == "enum":
+                allowed = set(c.allowed or ())
+                badv = txt.notna() & ~txt.isin(allowed)
+                hint = f"; map it under values.{c.name} in the mapping" if vmap or not c.required else ""
+                expected = f"expected one of {', '.join(c.allowed or ())}{hint}"
+                if c.required:
+                    flag(badv, c.name, raw, f"unknown {c.name} value; {expected}")
+                else:
+                    # An optional field with an unmapped value: keep the row, clear
+                    # the field, and say so.
+                    flag(badv, c.name, raw, f"unknown {c.name} value left empty; {expected}",
+                         severity="warning")
+                    txt = txt.where(~badv, None)
+            out[c.name] = txt
+        if c.required:
+            missing = out[c.name].isna() if c.kind not in ("money", "number", "int") else out[c.name].isna()
+            missing &= ~_already_flagged(issues, table.name, label, c.name, rows)
+            flag(missing, c.name, raw, f"missing value; {c.name} is required")
+    return out
+
+
+#: which alias list applies to which column (aliases: kind → {alias: canonical})
+_ALIAS_KIND = {
+    ("opportunities", "owner_id"): "owner",
+    ("activities", "rep_id"): "owner",
+    ("leads", "rep_id"): "owner",
+    ("invoices", "rep_id"): "owner",
+    ("nps", "rep_id"): "owner",
+    ("customers", "owner_id"): "owner",
+    ("reps", "rep_id"): "owner",
+    ("opportunities", "product_id"): "product",
+    ("products", "product_id"): "product",
+    ("opportunities", "customer_id"): "customer",
+    ("customers", "customer_id"): "customer",
+    ("opportunities", "stage"): "stage",
+    ("stage_history", "stage"): "stage",
+}
+
+
+def _already_flagged(issues, table, label, col, rows) -> pd.Series:
+    flagged = {i.row for i in issues if i.table == table and i.file == label and i.column == col}
+    return rows.isin(flagged).reset_index(drop=True).set_axis(rows.index)
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _row_checks(name: str, df: pd.DataFrame, label: str, issues: list[Issue]) -> None:
+    """Rules within one table: duplicate keys and date order."""
+    table = TABLES[name]
+    key = [k for k in table.key if k in df.columns]
+    if len(key) == len(table.key) and len(df):
+        dup = df.duplicated(key, keep="first") & df[key].notna().all(axis=1)
+        firsts = df.drop_duplicates(key, keep="first").set_index(key)["_row"]
+        for i in np.flatnonzero(dup.to_numpy()):
+            r = df.iloc[i]
+            k = tuple(r[key]) if len(key) > 1 else r[key[0]]
+            first = firsts.loc[k] if not isinstance(firsts.loc[k], pd.Series) else firsts.loc[k].iloc[0]
+            issues.append(Issue(name, label, int(r["_row"]), ", ".join(key), _plain(k),
+                                f"duplicate {'/'.join(key)}; first seen on row {int(first)}"))
+    if name == "opportunities" and {"created_date", "close_date", "stage"} <= set(df.columns):
+        closed = df["stage"].isin(CLOSED_STAGES)
+        before = closed & (df["close_date"] < df["created_date"])
+        for i in np.flatnonzero(before.to_numpy()):
+            r = df.iloc[i]
+            issues.append(Issue(name, label, int(r["_row"]), "close_date", str(r["close_date"].date()),
+                                f"close date is before the created date {r['created_date'].date()}"))
+        exp_before = df["expected_close_date"] < df["created_date"] if "expected_close_date" in df else None
+        if exp_before is not None:
+            for i in np.flatnonzero((exp_before & ~closed).to_numpy()):
+                r = df.iloc[i]
+                issues.append(Issue(name, label, int(r["_row"]), "expected_close_date",
+                                    str(r["expected_close_date"].date()),
+                                    f"expected close date is before the created date {r['created_date'].date()}"))
+    if name == "invoices" and {"issue_date", "due_date"} <= set(df.columns):
+        bad = df["due_date"] < df["issue_date"]
+        for i in np.flatnonzero(bad.to_numpy()):
+            r = df.iloc[i]
+            issues.append(Issue(name, label, int(r["_row"]), "due_date", str(r["due_date"].date()),
+                                f"due date is before the issue date {r['issue_date'].date()}"))
+    if name == "nps" and "score" in df.columns:
+        bad = df["score"].notna() & ((df["score"] < 0) | (df["score"] > 10))
+        for i in np.flatnonzero(bad.to_numpy()):
+            r = df.iloc[i]
+            issues.append(Issue(name, label, int(r["_row"]), "score", r["score"], "expected a score from 0 to 10"))
+    if name == "activities" and "rating" in df.columns:
+        bad = df["rating"].notna() & ((df["rating"] < 1) | (df["rating"] > 5))
+        for i in np.flatnonzero(bad.to_numpy()):
+            r = df.iloc[i]
+            issues.append(Issue(name, label, int(r["_row"]), "rating", r["rating"], "expected a rating from 1 to 5"))
+    if name == "opportunities" and "probability" in df.columns:
+        bad = df["probability"].notna() & ((df["probability"] < 0) | (df["probability"] > 1))
+        for i in np.flatnonzero(bad.to_numpy()):
+            r = df.iloc[i]
+            issues.append(Issue(name, label, int(r["_row"]), "probability", r["probability"],
+                                "expected a probability from 0 to 1 (use scale: {probability: 0.01} for percentages)"))
+
+
+def _plain(k):
+    if isinstance(k, tuple):
+        return "/".join(str(x) for x in k)
+    return k
+
+
+def _fk_checks(tables: dict[str, pd.DataFrame], labels: dict[str, str], issues: list[Issue]) -> None:
+    """Every foreign key names an existing row (unknown owners, products, ...)."""
+    for name, df in tables.items():
+        for fk in TABLES[name].foreign_keys:
+            if fk.table not in tables or fk.column not in df.columns:
+                continue
+            known = set(tables[fk.table][fk.ref].dropna())
+            vals = df[fk.column]
+            bad = vals.notna() & ~vals.isin(known)
+            what = {"rep_id": "rep", "node_id": "org node", "product_id": "product",
+                    "customer_id": "customer", "opportunity_id": "opportunity",
+                    "invoice_id": "invoice"}.get(fk.ref, fk.ref)
+            for i in np.flatnonzero(bad.to_numpy()):
+                r = df.iloc[i]
+                v = vals.iloc[i]
+                close = _closest(v, known) if len(known) < 5000 else ""
+                issues.append(Issue(
+                    name, labels.get(name, name), int(r["_row"]) if "_row" in df else None, fk.column, v,
+                    f"unknown {what}: not in {fk.table}.{fk.ref}{close}"
+                    + ("; add an alias in the mapping" if fk.ref in ("rep_id", "product_id") else "")))
+
+
+# --------------------------------------------------------------------------- derived tables
+
+
+def _derive_missing(tables: dict[str, pd.DataFrame], labels: dict[str, str]) -> list[str]:
+    """Build the tables an opportunity export implies but does not contain.
+
+    A Salesforce or HubSpot opportunity report names owners, accounts and maybe
+    products; when no reps/org/customers/products file is mapped, those tables are
+    made from the distinct names, every rep under one team "Unassigned" (a
+    ``warning`` in the report says so).
+    """
+    made = []
+    opp = tables.get("opportunities")
+    if opp is None:
+        return made
+    if "org" not in tables:
+        tables["org"] = pd.DataFrame({
+            "node_id": ["COMPANY", "UNASSIGNED"], "parent_id": [None, "COMPANY"],
+            "level": ["company", "team"], "name": ["Company", "Unassigned"],
+            "name_zh": ["公司", "未分配"], "_row": [0, 0]})
+        labels["org"] = "(derived)"
+        made.append("org")
+    if "reps" not in tables:
+        owners = sorted(opp["owner_id"].dropna().unique())
+        team = "UNASSIGNED" if "UNASSIGNED" in set(tables["org"]["node_id"]) else \
+            tables["org"].loc[tables["org"]["level"] == "team", "node_id"].iloc[0]
+        first = opp.groupby("owner_id")["created_date"].min()
+        tables["reps"] = pd.DataFrame({
+            "rep_id": owners, "name": owners, "name_zh": None, "team_id": team, "role": "rep",
+            "hire_date": [first.get(o, pd.NaT) for o in owners], "leave_date": pd.NaT,
+            "email": None, "_row": 0})
+        labels["reps"] = "(derived from opportunity owners)"
+        made.append("reps")
+    if "customers" not in tables:
+        ids = sorted(opp["customer_id"].dropna().unique())
+        tables["customers"] = pd.DataFrame({
+            "customer_id": ids, "name": ids, "region_id": None, "customer_type": None,
+            "industry": None, "owner_id": None, "created_date": pd.NaT, "renewal_date": pd.NaT,
+            "annual_contract_value": np.nan, "_row": 0})
+        labels["customers"] = "(derived from opportunity accounts)"
+        made.append("customers")
+    if "products" not in tables:
+        ids = sorted(opp["product_id"].dropna().unique())
+        tables["products"] = pd.DataFrame({
+            "product_id": ids, "name": ids, "name_zh": None, "product_line": ids,
+            "unit_price": np.nan, "gross_margin_pct": np.nan, "_row": 0})
+        labels["products"] = "(derived from opportunity products)"
+        made.append("products")
+    if "stage_history" not in tables:
+        # Without history, each opportunity has what the export shows: its creation
+        # and (if closed) its close. Slippage cannot be learnt from such data.
+        created = pd.DataFrame({
+            "opportunity_id": opp["opportunity_id"], "changed_date": opp["created_date"],
+            "stage": np.where(opp["stage"].isin(CLOSED_STAGES), "qualification", opp["stage"]),
+            "amount": opp["amount"], "expected_close_date": opp["expected_close_date"]})
+        closed = opp[opp["stage"].isin(CLOSED_STAGES)]
+        closing = pd.DataFrame({
+            "opportunity_id": closed["opportunity_id"], "changed_date": closed["close_date"],
+            "stage": closed["stage"], "amount": closed["amount"],
+            "expected_close_date": closed["expected_close_date"]})
+        sh = pd.concat([created, closing], ignore_index=True)
+        sh = sh.dropna(subset=["changed_date"]).drop_duplicates(["opportunity_id", "changed_date", "stage"])
+        sh["_row"] = 0
+        tables["stage_history"] = sh
+        labels["stage_history"] = "(derived from opportunities)"
+        made.append("stage_history")
+    return made
+
+
+def _finish_opportunities(df: pd.DataFrame) -> pd.DataFrame:
+    """Close dates belong to closed deals; open deals' close date is the expected one.
+
+    CRM exports have one "Close Date": the actual date for closed deals and the
+    expected date for open ones. Mappings may map it to both columns; here the actual
+    close date is cleared on open deals, and a closed deal without an expected date
+    takes its close date.
+    """
+    df = df.copy()
+    if "stage" not in df or "close_date" not in df:
+        return df
+    open_ = ~df["stage"].isin(CLOSED_STAGES)
+    df.loc[open_, "close_date"] = pd.NaT
+    if "expected_close_date" in df:
+        df["expected_close_date"] = df["expected_close_date"].fillna(df["close_date"])
+    return df
+
+
+# --------------------------------------------------------------------------- public
+
+
+def _finalise(df: pd.DataFrame, table: Table) -> pd.DataFrame:
+    """Canonical column order and dtypes (adds optional columns that were absent)."""
+    out = {}
+    n = len(df)
+    for c in table.columns:
+        if c.name in df.columns:
+            s = df[c.name]
+        else:
+            s = pd.Series([None] * n, index=df.index, dtype="object")
+        if c.kind == "date":
+            s = pd.to_datetime(s).astype("datetime64[ns]")
+        elif c.kind in ("money", "number"):
+            s = pd.to_numeric(s, errors="coerce").astype("float64")
+        elif c.kind == "int":
+            s = pd.to_numeric(s, errors="coerce")
+            s = s.astype("int64") if not s.isna().any() else s.astype("Int64")
+        elif c.kind == "bool":
+            s = s.astype("boolean")
+        else:
+            s = s.astype("object").where(s.notna(), None)
+        out[c.name] = s.to_numpy() if c.kind not in ("bool", "int") else s.array
+    frame = pd.DataFrame(out, columns=table.column_names)
+    key = [k for k in table.key]
+    return frame.sort_values(key, kind="stable").reset_index(drop=True)
+
+
+def validate_tables(
+    tables: dict[str, pd.DataFrame], labels: dict[str, str] | None = None
+) -> ValidationReport:
+    """Check canonical tables already in memory (the demo company, a notebook's edits).
+
+    Runs the same row and key checks as :func:`load_data`, without parsing.
+    """
+    labels = dict(labels or {})
+    issues: list[Issue] = []
+    work = {}
+    for name, df in tables.items():
+        if name not in TABLES:
+            issues.append(Issue(name, labels.get(name, name), None, None, None,
+                                f"unknown table; expected one of {', '.join(TABLES)}"))
+            continue
+        missing = [c for c in TABLES[name].required_columns if c not in df.columns]
+        for c in missing:
+            issues.append(Issue(name, labels.get(name, name), None, c, None,
+                                f"required column {c!r} is missing"))
+        d = df.copy()
+        d["_row"] = np.arange(len(d), dtype=np.int64) + 1
+        label = labels.setdefault(name, name)
+        for c in TABLES[name].columns:
+            if c.name not in d.columns:
+                continue
+            if c.required:
+                for i in np.flatnonzero(d[c.name].isna().to_numpy()):
+                    issues.append(Issue(name, label, i + 1, c.name, None, f"missing value; {c.name} is required"))
+            if c.kind == "enum":
+                bad = d[c.name].notna() & ~d[c.name].isin(c.allowed or ())
+                for i in np.flatnonzero(bad.to_numpy()):
+                    issues.append(Issue(name, label, i + 1, c.name, d[c.name].iloc[i],
+                                        f"expected one of {', '.join(c.allowed or ())}"))
+            if c.kind in ("money", "int"):
+                bad = d[c.name].notna() & (d[c.name] < 0)
+                for i in np.flatnonzero(bad.to_numpy()):
+                    issues.append(Issue(name, label, i + 1, c.name, d[c.name].iloc[i], "negative; expected >= 0"))
+        _row_checks(name, d, label, issues)
+        work[name] = d
+    _fk_checks(work, labels, issues)
+    return ValidationReport(issues, rows={k: len(v) for k, v in tables.items()})
+
+
+def load_data(
+    data: str | Path,
+    mapping: str | Path | MappingSpec,
+    *,
+    strict: bool = True,
+    rejects: str | Path | None = None,
+    as_of: dt.date | None = None,
+) -> Dataset:
+    """Load a company's data through a column mapping, validating every row.
+
+    Parameters
+    ----------
+    data : path or SQLAlchemy URL
+        A folder holding the mapping's source files, a single file (when the mapping
+        has one table), or a database URL such as ``sqlite:///crm.db``.
+    mapping : path or MappingSpec
+        A file in ``params/mappings/`` (by name or path), or a loaded mapping.
+    strict : bool
+        True: any error raises :class:`DataError` with the full report and nothing
+        loads. False: rows with errors are left out, written with their reasons to
+        ``rejects`` (default ``<data>/rejects.csv`` or ``./rejects.csv``), and counted in
+        the report.
+    as_of : date, optional
+        The date the data runs to; defaults to the latest date in it.
+    """
+    spec = _load_mapping(mapping)
+    data_s = str(data)
+    is_url = "://" in data_s
+    if not is_url and not Path(data).exists():
+        raise DataError(ValidationReport([Issue("", data_s, None, None, None, "data path not found")]))
+    issues: list[Issue] = []
+    tables: dict[str, pd.DataFrame] = {}
+    labels: dict[str, str] = {}
+    raws: dict[str, pd.DataFrame] = {}
+    for name, tm in spec.tables.items():
+        table = TABLES[name]
+        raw, label, first = _read_source(data_s if is_url else Path(data), tm, name)
+        labels[name] = label
+        raw = _cut_footer(raw, tm, label, name, issues)
+        mapped = _apply_mapping(raw, table, tm, label, first, issues)
+        if any(i.table == name and i.row is None and i.severity == "error" for i in issues):
+            continue
+        df = _coerce(mapped, table, tm, spec.aliases, label, issues)
+        if name == "opportunities":
+            df = _finish_opportunities(df)
+        raws[name] = raw.assign(_row=mapped["_row"].to_numpy())
+        tables[name] = df
+    structural = [i for i in issues if i.row is None and i.severity == "error"]
+    if structural:
+        raise DataError(ValidationReport(issues))
+    derived = _derive_missing(tables, labels)
+    for name in derived:
+        issues.append(Issue(name, labels[name], None, None, None,
+                            f"no {name} table mapped; derived {len(tables[name]):,} rows from the opportunities",
+                            severity="warning"))
+    for name, df in tables.items():
+        _row_checks(name, df, labels[name], issues)
+    _fk_checks(tables, labels, issues)
+
+    report = ValidationReport(issues)
+    errors = report.errors
+    if errors and strict:
+        report.rows = {k: len(v) for k, v in tables.items()}
+        raise DataError(report)
+    if errors:
+        tables, report = _reject(tables, raws, labels, issues, data, is_url, rejects)
+    report.rows = {k: len(v) for k, v in tables.items()}
+    final = {name: _finalise(tables[name], TABLES[name]) for name in TABLES if name in tables}
+    when = as_of or _latest_date(final)
+    return Dataset(final, when, source=data_s if not is_url else _redact(data_s), report=report)
+
+
+def _cut_footer(raw, tm, label, name, issues):
+    if not tm.footer_pattern or raw.empty:
+        return raw
+    pattern = re.compile(tm.footer_pattern)
+    hit = raw.iloc[:, 0].map(lambda v: isinstance(v, str) and pattern.search(v) is not None)
+    if hit.any():
+        at = int(np.flatnonzero(hit.to_numpy())[0])
+        n = len(raw) - at
+        issues.append(Issue(name, label, None, None, None,
+                            f"footer of {n} row(s) from data row {at + 1} skipped (footer_pattern)",
+                            severity="warning"))
+        return raw.iloc[:at]
+    return raw
+
+
+def _reject(tables, raws, labels, issues, data, is_url, rejects):
+    """Lenient mode: drop rows with errors (and rows that hang off them), write them out."""
+    bad_rows: dict[str, dict[int, list[str]]] = {}
+    for i in issues:
+        if i.severity == "error" and i.row is not None:
+            bad_rows.setdefault(i.table, {}).setdefault(i.row, []).append(
+                f"{i.column}: {i.message}" + (f" (got {_show(i.value)})" if i.value is not None else ""))
+    kept = {}
+    for name, df in tables.items():
+        rows = bad_rows.get(name, {})
+        kept[name] = df[~df["_row"].isin(list(rows))] if rows else df
+    # Rows whose parent was rejected now point nowhere: reject them too, with the reason.
+    changed = True
+    while changed:
+        changed = False
+        extra: list[Issue] = []
+        _fk_checks(kept, labels, extra)
+        for i in extra:
+            bad_rows.setdefault(i.table, {}).setdefault(i.row, []).append(
+                f"{i.column}: {i.message} (its row was rejected)")
+            changed = True
+        if changed:
+            kept = {name: df[~df["_row"].isin(list(bad_rows.get(name, {})))] for name, df in kept.items()}
+    records = []
+    for name, rows in bad_rows.items():
+        raw = raws.get(name)
+        for row, reasons in sorted(rows.items()):
+            rec = {"table": name, "file": labels.get(name, name), "row": row, "reasons": "; ".join(reasons)}
+            if raw is not None:
+                match = raw[raw["_row"] == row]
+                if len(match):
+                    rec["record"] = match.drop(columns="_row").iloc[0].to_json(force_ascii=False, date_format="iso")
+            records.append(rec)
+    if rejects is None:
+        base = Path(".") if is_url else (Path(data) if Path(data).is_dir() else Path(data).parent)
+        rejects = base / "rejects.csv"
+    rejects = Path(rejects)
+    rej = pd.DataFrame(records, columns=["table", "file", "row", "reasons", "record"])
+    _atomic_csv(rej, rejects)
+    report = ValidationReport(issues, rejected={k: len(v) for k, v in bad_rows.items()},
+                              rejects_file=str(rejects))
+    return kept, report
+
+
+def _atomic_csv(df: pd.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    df.to_csv(tmp, index=False, encoding="utf-8")
+    tmp.replace(path)
+
+
+def _latest_date(tables: dict[str, pd.DataFrame]) -> dt.date:
+    latest = pd.Timestamp.min
+    for name in ("stage_history", "opportunities", "activities", "payments", "invoices"):
+        df = tables.get(name)
+        if df is None or df.empty:
+            continue
+        for c in TABLES[name].columns:
+            if c.kind == "date" and c.name in df and c.name not in ("expected_close_date", "due_date"):
+                m = df[c.name].max()
+                if pd.notna(m) and m > latest:
+                    latest = m
+    return latest.date() if latest != pd.Timestamp.min else dt.date.today()
+
+
+def _load_mapping(mapping: str | Path | MappingSpec) -> MappingSpec:
+    if isinstance(mapping, MappingSpec):
+        return mapping
+    p = Path(mapping)
+    if not p.exists() and not p.is_absolute():
+        from simlib.config import default_params_dir
+
+        for cand in (default_params_dir() / "mappings" / p, default_params_dir() / "mappings" / f"{p}.yaml"):
+            if cand.exists():
+                p = cand
+                break
+    spec = load_params(p)
+    if not isinstance(spec, MappingSpec):
+        raise ParamError([])  # pragma: no cover - load_params picked another model
+    return spec
+
+
+def load_demo(seed: int | None = None, as_of: dt.date | None = None) -> Dataset:
+    """The embedded demo company, generated deterministically and validated."""
+    from simlib.data.sample import DEMO_AS_OF, DEMO_SEED, generate_demo
+
+    seed = DEMO_SEED if seed is None else seed
+    as_of = DEMO_AS_OF if as_of is None else as_of
+    tables = generate_demo(seed=seed, as_of=as_of)
+    report = validate_tables(tables)
+    if not report.ok:  # a bug in the generator, never the user's fault
+        raise DataError(report, "the demo company failed validation:\n" + report.format(limit=20))
+    return Dataset(tables, as_of, source=f"demo company (seed {seed})", report=report)
+
+
+def write_tables(tables: dict[str, pd.DataFrame], directory: str | Path, fmt: str = "csv") -> list[Path]:
+    """Write canonical tables as ``<table>.csv`` (or .parquet / .xlsx), atomically."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, df in tables.items():
+        path = directory / f"{name}.{fmt}"
+        tmp = directory / f".{name}.{fmt}.tmp"
+        if fmt == "csv":
+            df.to_csv(tmp, index=False, encoding="utf-8", date_format="%Y-%m-%d")
+        elif fmt == "parquet":
+            df.to_parquet(tmp, index=False)
+        elif fmt == "xlsx":
+            df.to_excel(tmp, index=False, engine="openpyxl")
+        else:
+            raise ValueError(f"fmt must be 'csv', 'parquet' or 'xlsx'; got {fmt!r}")
+        tmp.replace(path)
+        written.append(path)
+    return written
