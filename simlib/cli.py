@@ -44,7 +44,7 @@ def _load_dataset(args):
             raise UserError("--data needs --mapping (a file in params/mappings/, e.g. salesforce)")
         return load_data(args.data, args.mapping, strict=not getattr(args, "lenient", False),
                          rejects=getattr(args, "rejects", None))
-    return load_demo(seed=getattr(args, "seed", None))
+    return load_demo(seed=getattr(args, "demo_seed", None))
 
 
 def _print_table(df, money_cols=(), pct_cols=(), lang="en", unit=None, out=None):
@@ -56,7 +56,13 @@ def _print_table(df, money_cols=(), pct_cols=(), lang="en", unit=None, out=None)
         view[c] = [("–" if v != v else format_money(v, "CNY", lang, unit=unit)) for v in view[c]]
     for c in pct_cols:
         view[c] = [format_percent(v) for v in view[c]]
-    print(view.to_string(index=False), file=out)
+    from simlib.labels import label, relabel
+
+    if "stage" in view.columns:
+        view["stage"] = [label(v, lang) for v in view["stage"]]
+    if "level" in view.columns:
+        view["level"] = [label(v, lang) for v in view["level"]]
+    print(view.rename(columns=relabel(view.columns, lang)).to_string(index=False), file=out)
 
 
 # --------------------------------------------------------------------------- commands
@@ -121,6 +127,99 @@ def cmd_data_demo(args) -> int:
     return EXIT_OK
 
 
+def _date(text: str):
+    import pandas as pd
+
+    try:
+        return pd.Timestamp(text).date()
+    except (ValueError, TypeError):
+        raise UserError(f"not a date: {text!r}; expected a date like 2026-06-30") from None
+
+
+def _json_rows(df) -> str:
+    import numpy as np
+
+    def clean(v):
+        if isinstance(v, (np.floating, float)):
+            return None if v != v else float(v)
+        if isinstance(v, np.integer):
+            return int(v)
+        if isinstance(v, np.bool_):
+            return bool(v)
+        if hasattr(v, "isoformat"):
+            return v.isoformat()
+        return v
+
+    return json.dumps([{k: clean(v) for k, v in r.items()} for r in df.to_dict("records")],
+                      ensure_ascii=False, indent=1)
+
+
+def cmd_simulate(args) -> int:
+    """Monte Carlo of bookings in a period, per rep, team, region and company."""
+    from simlib.pipeline import parse_period
+    from simlib.simulate import simulate
+
+    try:
+        window = parse_period(args.period)
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    data = _load_dataset(args)
+    as_of = _date(args.as_of) if args.as_of else None
+    if args.trials < 1:
+        raise UserError(f"--trials must be at least 1; got {args.trials}")
+    if args.seed < 0:
+        raise UserError(f"--seed must be >= 0; got {args.seed}")
+    try:
+        res = simulate(data, window, as_of, n_trials=args.trials, seed=args.seed, threads=args.threads,
+                       progress=not args.json and sys.stderr.isatty())
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    s = res.summary
+    if args.level != "all":
+        s = s[s["level"].isin(args.level.split(","))]
+    if args.json:
+        print(_json_rows(s.assign(period=window.label, as_of=str(res.calibration.as_of.date()),
+                                  trials=res.n_trials, seed=res.seed)))
+        return EXIT_OK
+    lang = _lang(args)
+    unit = "wan" if lang == "zh-CN" else "m"
+    print(f"{window.label} bookings forecast as of {res.calibration.as_of.date()} "
+          f"({res.n_trials:,} trials, seed {res.seed})")
+    cols = ["level", "node_id", "name", "quota", "mean", "p10", "p50", "p90", "p_attain"]
+    _print_table(s[cols], money_cols=("quota", "mean", "p10", "p50", "p90"), pct_cols=("p_attain",),
+                 lang=lang, unit=unit)
+    if res.n_trials < args.trials:
+        print(f"interrupted: summary of the first {res.n_trials:,} of {args.trials:,} trials",
+              file=sys.stderr)
+        return 130
+    return EXIT_OK
+
+
+def cmd_backtest(args) -> int:
+    """Forecast from past dates and score against what happened; CRM baseline alongside."""
+    from simlib.backtest import backtest, summarise_backtest
+
+    data = _load_dataset(args)
+    dates = [_date(x) for x in args.as_of]
+    horizon = int(args.horizon) if str(args.horizon).isdigit() else args.horizon
+    try:
+        bt = backtest(data, dates, horizon, n_trials=args.trials, seed=args.seed)
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    summary = summarise_backtest(bt)
+    if args.json:
+        print(json.dumps({"summary": json.loads(_json_rows(summary)), "rows": json.loads(_json_rows(bt))},
+                         ensure_ascii=False, indent=1))
+        return EXIT_OK
+    print(f"Backtest: {len(dates)} as-of dates, horizon {args.horizon}, {args.trials:,} trials each")
+    view = summary.copy()
+    lang = _lang(args)
+    _print_table(view, money_cols=("pinball10", "pinball50", "pinball90", "crps", "mae_p50", "mae_crm"),
+                 pct_cols=("coverage_p10_p90", "bias", "crm_bias"), lang=lang,
+                 unit="wan" if lang == "zh-CN" else "m")
+    return EXIT_OK
+
+
 def cmd_params_check(args) -> int:
     """Validate every parameter file."""
     from simlib.config import validate_params
@@ -144,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     d = sub.add_parser("demo", help="run the main job on the embedded demo company")
-    d.add_argument("--seed", type=int, default=None, help="demo company seed")
+    d.add_argument("--demo-seed", type=int, default=None, help="demo company seed")
     d.add_argument("--lang", choices=["en", "zh-CN"], default=None)
     d.set_defaults(func=cmd_demo)
 
@@ -163,6 +262,35 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--format", choices=["csv", "parquet", "xlsx"], default="csv")
     w.add_argument("--seed", type=int, default=None)
     w.set_defaults(func=cmd_data_demo)
+
+    def data_args(parser):
+        parser.add_argument("--data", default=None, help="CRM export folder/file or SQLAlchemy URL "
+                            "(default: the demo company)")
+        parser.add_argument("--mapping", default=None, help="column mapping for --data")
+        parser.add_argument("--lenient", action="store_true", help="skip bad rows (see data check)")
+        parser.add_argument("--demo-seed", type=int, default=None, help="demo company seed")
+        parser.add_argument("--lang", choices=["en", "zh-CN"], default=None)
+
+    sm = sub.add_parser("simulate", help="Monte Carlo of bookings in a period (SPEC R21)")
+    sm.add_argument("--period", required=True, help="2026-Q3, 2026-07, 2026 or A..B")
+    sm.add_argument("--as-of", default=None, help="forecast date (default: the day before the period)")
+    sm.add_argument("--trials", type=int, default=10_000)
+    sm.add_argument("--seed", type=int, default=0)
+    sm.add_argument("--threads", type=int, default=None)
+    sm.add_argument("--level", default="company,region,team",
+                    help="levels to print: company,region,team,rep or all")
+    sm.add_argument("--json", action="store_true", help="one JSON row per node")
+    data_args(sm)
+    sm.set_defaults(func=cmd_simulate)
+
+    bt = sub.add_parser("backtest", help="score forecasts from past dates against what happened")
+    bt.add_argument("--as-of", nargs="+", required=True, help="one or more past dates")
+    bt.add_argument("--horizon", default="quarter", help="quarter, month or a number of days")
+    bt.add_argument("--trials", type=int, default=2_000)
+    bt.add_argument("--seed", type=int, default=0)
+    bt.add_argument("--json", action="store_true")
+    data_args(bt)
+    bt.set_defaults(func=cmd_backtest)
 
     pc = sub.add_parser("params", help="validate parameter files")
     psub = pc.add_subparsers(dest="params_command", metavar="SUBCOMMAND")

@@ -94,7 +94,7 @@ def allocate_cents(total_cents: int, weights: Sequence[float] | np.ndarray) -> n
     bad = ~np.isfinite(w) | (w < 0)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"weights must be finite and >= 0; got weights[{i}] = {w[i]!r}")
+        raise ValueError(f"weights must be finite and >= 0; got weights[{i}] = {float(w[i])!r}")
     if total_cents == 0:
         return np.zeros(w.size, dtype=np.int64)
     fw = [Fraction(x) for x in w.tolist()]
@@ -172,7 +172,7 @@ def format_money(
         if unit is None:
             decimals = 0 if to_cents(abs(amount)) % 100 == 0 else 2
         else:
-            decimals = 0 if value == round(value) and value >= 100 else 2
+            decimals = 0 if value >= 1000 or (value == round(value) and value >= 100) else 2
     body = f"{value:,.{decimals}f}"
     if unit == "wan" or unit == "yi":
         word = "万" if unit == "wan" else "亿"

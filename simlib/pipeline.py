@@ -1,0 +1,643 @@
+"""Calibrate the attainment model from a company's own closed history.
+
+Everything here is **point in time**: :func:`calibrate` with ``as_of=T`` reads only
+stage-history rows dated on or before ``T`` and only outcomes known by ``T``, so a
+backtest run "as of" a past date sees exactly what a planner saw on that day.
+
+The model of a forecast window ``(start, end]`` has two parts:
+
+*Open deals.* Each deal open at ``T`` books its amount in the window with probability
+``p_win × p_time``: ``p_win`` is the chance it is eventually won, by stage and segment
+(product line × customer type) with Beta-binomial shrinkage toward the stage rate and
+a rep odds factor shrunk toward 1; ``p_time`` is the chance a deal that will be won
+closes inside the window, learnt from past snapshots by stage, where its expected close
+date stood relative to the window, whether it had slipped before, and its age.
+
+*New pipeline.* Deals created after ``T`` that are won inside the window: per rep an
+arrival rate with monthly seasonality and negative-binomial overdispersion, a win rate
+(the creation stage's), the chance the cycle time fits before the window ends, and a
+deal size drawn from the rep's (or team's, when thin) won history.
+
+The result, :class:`Calibration`, feeds :mod:`simlib.simulate`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from simlib.data.io import Dataset
+from simlib.data.schema import CLOSED_STAGES, OPEN_STAGES
+
+__all__ = [
+    "Window",
+    "Calibration",
+    "calibrate",
+    "deals_open_at",
+    "parse_period",
+    "stable_key",
+    "beta_binomial_shrink",
+    "as_known_on",
+    "count_cdf",
+]
+
+#: Pseudo-counts of prior strength when the data cannot estimate it.
+DEFAULT_STRENGTH = 20.0
+#: Reps with fewer won deals than this borrow their team's deal-size pool.
+MIN_OWN_SIZES = 12
+#: How far back calibration looks.
+LOOKBACK_DAYS = 730
+#: Days between calibration snapshots.
+SNAPSHOT_STEP_DAYS = 14
+#: New hires reach full productivity after this many days (linear ramp).
+RAMP_DAYS = 180
+
+
+# --------------------------------------------------------------------------- periods
+
+
+@dataclass(frozen=True)
+class Window:
+    """A forecast window: bookings closed in ``[start, end]`` (dates inclusive)."""
+
+    label: str
+    start: pd.Timestamp
+    end: pd.Timestamp
+
+    @property
+    def days(self) -> int:
+        return int((self.end - self.start).days) + 1
+
+
+def parse_period(period: str) -> Window:
+    """``2026``, ``2026-Q3``, ``2026-07`` or ``2026-07-01..2026-09-30`` → :class:`Window`."""
+    p = str(period).strip()
+    try:
+        if ".." in p:
+            a, b = p.split("..", 1)
+            start, end = pd.Timestamp(a), pd.Timestamp(b)
+        elif "-Q" in p.upper():
+            y, q = p.upper().split("-Q")
+            q = int(q)
+            if not 1 <= q <= 4:
+                raise ValueError
+            start = pd.Timestamp(int(y), 3 * q - 2, 1)
+            end = start + pd.offsets.QuarterEnd(0)
+        elif len(p) == 4 and p.isdigit():
+            start, end = pd.Timestamp(int(p), 1, 1), pd.Timestamp(int(p), 12, 31)
+        elif len(p) == 7 and p[4] == "-":
+            start = pd.Timestamp(int(p[:4]), int(p[5:]), 1)
+            end = start + pd.offsets.MonthEnd(0)
+        else:
+            raise ValueError
+    except (ValueError, TypeError):
+        raise ValueError(
+            f"period must look like 2026, 2026-Q3, 2026-07 or 2026-07-01..2026-09-30; got {period!r}"
+        ) from None
+    if end < start:
+        raise ValueError(f"period {period!r} ends before it starts")
+    return Window(p, start.normalize(), end.normalize())
+
+
+def stable_key(ids) -> np.ndarray:
+    """A stable 64-bit key for each id (blake2b; the same in every process and run)."""
+    out = np.empty(len(ids), dtype=np.uint64)
+    for i, v in enumerate(ids):
+        out[i] = int.from_bytes(hashlib.blake2b(str(v).encode("utf-8"), digest_size=8).digest(), "little")
+    return out
+
+
+# --------------------------------------------------------------------------- shrinkage
+
+
+def beta_binomial_shrink(k, n, prior_p, strength=None):
+    """Posterior mean of a rate under a Beta prior centred on ``prior_p``.
+
+    ``(k + s·p) / (n + s)``: a segment with 3 deals moves only a little away from its
+    parent rate; one with 300 deals is mostly its own. ``strength`` ``s`` is estimated
+    from the spread of the groups by method of moments when not given.
+    """
+    k = np.asarray(k, dtype=float)
+    n = np.asarray(n, dtype=float)
+    p = np.broadcast_to(np.asarray(prior_p, dtype=float), k.shape)
+    s = estimate_strength(k, n, p) if strength is None else float(strength)
+    return (k + s * p) / (n + s)
+
+
+def estimate_strength(k, n, p) -> float:
+    """Beta prior strength from between-group spread (method of moments), bounded.
+
+    If rates vary across groups no more than binomial noise explains, the groups are
+    pooled hard (large strength); if they vary a lot, each keeps its own rate.
+    """
+    k, n, p = (np.asarray(x, dtype=float) for x in (k, n, p))
+    m = n > 0
+    if m.sum() < 3:
+        return DEFAULT_STRENGTH
+    r = k[m] / n[m]
+    pm = np.clip(p[m], 1e-6, 1 - 1e-6)
+    w = n[m] / n[m].sum()
+    observed = float(np.sum(w * (r - pm) ** 2))
+    binomial = float(np.sum(w * pm * (1 - pm) / n[m]))
+    between = observed - binomial
+    pbar = float(np.sum(w * pm))
+    if between <= 1e-9:
+        return 500.0
+    # Var of a Beta(s p, s (1-p)) is p (1-p) / (s + 1)
+    s = pbar * (1 - pbar) / between - 1.0
+    return float(np.clip(s, 2.0, 500.0))
+
+
+# --------------------------------------------------------------------------- point in time
+
+
+def _history_until(data: Dataset, when: pd.Timestamp) -> pd.DataFrame:
+    sh = data.stage_history
+    return sh[sh["changed_date"] <= when]
+
+
+def _with_slips(sh: pd.DataFrame) -> pd.DataFrame:
+    """Add ``n_slips``: how many times the expected close date had moved later so far."""
+    sh = sh.sort_values(["opportunity_id", "changed_date"], kind="stable")
+    prev = sh.groupby("opportunity_id", sort=False)["expected_close_date"].shift()
+    pushed = (sh["expected_close_date"] > prev).astype(np.int32)
+    sh = sh.assign(n_slips=pushed.groupby(sh["opportunity_id"], sort=False).cumsum())
+    return sh
+
+
+def _segments(data: Dataset) -> pd.DataFrame:
+    """opportunity_id → owner, segment (product line × customer type), created date."""
+    opp = data.opportunities
+    line = opp["product_id"].map(data.products.set_index("product_id")["product_line"])
+    ctype = opp["customer_id"].map(data.customers.set_index("customer_id")["customer_type"])
+    seg = line.fillna("?").astype(str) + "|" + ctype.fillna("?").astype(str)
+    return pd.DataFrame(
+        {"owner_id": opp["owner_id"].to_numpy(), "segment": seg.to_numpy(),
+         "created_date": opp["created_date"].to_numpy()},
+        index=pd.Index(opp["opportunity_id"].to_numpy(), name="opportunity_id"),
+    )
+
+
+def deals_open_at(data: Dataset, when, hist: pd.DataFrame | None = None,
+                  seg: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Deals open on ``when`` as the CRM showed them that day (no later knowledge).
+
+    Columns: opportunity_id, owner_id, segment, stage, amount, expected_close_date,
+    created_date, age_days, n_slips.
+    """
+    when = pd.Timestamp(when)
+    hist = _with_slips(data.stage_history) if hist is None else hist
+    seg = _segments(data) if seg is None else seg
+    h = hist[hist["changed_date"] <= when]
+    last = h.groupby("opportunity_id", sort=False).tail(1)
+    last = last[last["stage"].isin(OPEN_STAGES)]
+    out = last[["opportunity_id", "stage", "amount", "expected_close_date", "n_slips"]].copy()
+    s = seg.reindex(out["opportunity_id"])
+    out["owner_id"] = s["owner_id"].to_numpy()
+    out["segment"] = s["segment"].to_numpy()
+    out["created_date"] = s["created_date"].to_numpy()
+    out = out[out["created_date"] <= when]
+    out["age_days"] = (when - out["created_date"]).dt.days.astype(np.int64)
+    return out.reset_index(drop=True)
+
+
+def _outcomes_until(hist: pd.DataFrame, when: pd.Timestamp) -> pd.DataFrame:
+    """Each deal closed by ``when``: outcome and close date (as known on ``when``)."""
+    h = hist[(hist["changed_date"] <= when) & hist["stage"].isin(CLOSED_STAGES)]
+    h = h.groupby("opportunity_id", sort=False).tail(1)
+    return pd.DataFrame(
+        {"won": (h["stage"] == "won").to_numpy(), "close_date": h["changed_date"].to_numpy(),
+         "amount": h["amount"].to_numpy()},
+        index=pd.Index(h["opportunity_id"].to_numpy(), name="opportunity_id"),
+    )
+
+
+def _exp_bucket(expected: pd.Series, snap: pd.Timestamp, a: int, b: int) -> np.ndarray:
+    """Where the expected close date sits relative to the window (snap+a, snap+b]."""
+    d = (expected - snap).dt.days.to_numpy()
+    out = np.full(len(d), "after", dtype=object)
+    out[d <= b] = "inside"
+    out[d <= a] = "before"
+    out[d <= 0] = "overdue"
+    return out
+
+
+def _age_bucket(age_days) -> np.ndarray:
+    age = np.asarray(age_days)
+    return np.where(age < 30, "<30d", np.where(age < 90, "30-90d", np.where(age < 180, "90-180d", "180d+")))
+
+
+# --------------------------------------------------------------------------- calibration
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """What the history says, as of one date, for one forecast window.
+
+    ``deals`` holds the open deals with their probabilities; ``reps`` the per-rep
+    new-pipeline parameters; the remaining tables show the learnt rates for review.
+    """
+
+    as_of: pd.Timestamp
+    window: Window
+    deals: pd.DataFrame  # opportunity_id, owner_id, stage, amount, p_win, p_time, p, key
+    reps: pd.DataFrame  # rep_id, team_id, expected_new, dispersion, new_p, booked
+    size_pools: dict[str, np.ndarray]
+    win_rates: pd.DataFrame  # stage, segment, deals, won, rate
+    rep_factors: pd.DataFrame  # rep_id, won, expected, odds_factor
+    timing: pd.DataFrame  # stage, exp_bucket, slipped, deals, closed_in_window, rate
+    stage_default_probability: dict[str, float] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return (
+            f"Calibration(as_of={self.as_of.date()}, window={self.window.label} "
+            f"{self.window.start.date()}..{self.window.end.date()}, open deals={len(self.deals):,}, "
+            f"reps={len(self.reps)}, expected open={float((self.deals.amount * self.deals.p).sum()):,.0f})"
+        )
+
+
+def calibrate(data: Dataset, period: str | Window, as_of=None, *, lookback_days: int = LOOKBACK_DAYS,
+              snapshot_step_days: int = SNAPSHOT_STEP_DAYS) -> Calibration:
+    """Learn the attainment model from history known on ``as_of``.
+
+    Parameters
+    ----------
+    data : Dataset
+        Canonical tables (``simlib.data.load_demo()`` or ``load_data(...)``).
+    period : str or Window
+        The forecast window (``"2026-Q3"``); bookings that close inside it count.
+    as_of : date, optional
+        The "today" of the forecast. Defaults to the day before the window starts, or
+        the data's own ``as_of`` if that is earlier. Deals already won between the
+        window's start and ``as_of`` count as booked.
+    """
+    window = parse_period(period) if isinstance(period, str) else period
+    if as_of is None:
+        as_of = min(window.start - pd.Timedelta(days=1), pd.Timestamp(data.as_of))
+    T = pd.Timestamp(as_of).normalize()
+    if T > window.end:
+        raise ValueError(f"as_of {T.date()} is after the window {window.label} ends ({window.end.date()})")
+    if T > pd.Timestamp(data.as_of):
+        raise ValueError(f"as_of {T.date()} is after the data ends ({data.as_of})")
+    a = max(int((window.start - T).days) - 1, 0)  # window = (T + a, T + b] in days
+    b = int((window.end - T).days)
+
+    hist = _with_slips(_history_until(data, T))
+    seg = _segments(data)
+    seg = seg[seg["created_date"] <= T]
+    outcomes = _outcomes_until(hist, T)
+
+    win_rates, seg_rates, stage_rates = _fit_win_rates(hist, seg, outcomes)
+    rep_factors = _fit_rep_factors(hist, seg, outcomes, seg_rates, stage_rates)
+    timing, timing_lookup = _fit_timing(hist, seg, outcomes, T, a, b, lookback_days, snapshot_step_days)
+
+    open_now = deals_open_at(data, T, hist, seg)
+    p_win = _lookup_win(open_now, seg_rates, stage_rates, rep_factors)
+    p_time = timing_lookup(open_now, T)
+    deals = open_now.assign(p_win=p_win, p_time=p_time)
+    deals["p"] = np.clip(deals["p_win"] * deals["p_time"], 0.0, 1.0)
+    deals["key"] = stable_key(deals["opportunity_id"].tolist())
+    deals = deals.sort_values("opportunity_id", kind="stable").reset_index(drop=True)
+
+    reps, pools = _fit_new_pipeline(data, hist, seg, outcomes, T, window, a, b, seg_rates,
+                                    stage_rates, rep_factors, lookback_days)
+    sdp = (
+        data.opportunities.groupby("stage")["probability"].median().dropna().to_dict()
+        if "probability" in data.opportunities else {}
+    )
+    return Calibration(T, window, deals, reps, pools, win_rates, rep_factors, timing, sdp)
+
+
+def _stage_entries(hist: pd.DataFrame, seg: pd.DataFrame) -> pd.DataFrame:
+    """One row per (deal, open stage it reached), with the deal's segment and owner."""
+    e = hist[hist["stage"].isin(OPEN_STAGES)].drop_duplicates(["opportunity_id", "stage"])
+    e = e[["opportunity_id", "stage"]].join(seg[["owner_id", "segment"]], on="opportunity_id", how="inner")
+    return e
+
+
+def _fit_win_rates(hist, seg, outcomes):
+    """Eventual win rate by stage reached, then stage × segment shrunk to the stage."""
+    e = _stage_entries(hist, seg).join(outcomes[["won"]], on="opportunity_id", how="inner")
+    stage_grp = e.groupby("stage")["won"].agg(["sum", "size"])
+    all_rate = (e["won"].sum() + 1) / (len(e) + 2)
+    stage_rates = ((stage_grp["sum"] + 2 * all_rate) / (stage_grp["size"] + 2)).reindex(list(OPEN_STAGES))
+    stage_rates = stage_rates.fillna(all_rate)
+    g = e.groupby(["stage", "segment"])["won"].agg(["sum", "size"]).reset_index()
+    parent = g["stage"].map(stage_rates).to_numpy()
+    rates = np.empty(len(g))
+    for stage in g["stage"].unique():
+        m = (g["stage"] == stage).to_numpy()
+        rates[m] = beta_binomial_shrink(g.loc[m, "sum"], g.loc[m, "size"], parent[m])
+    g["rate"] = rates
+    seg_rates = g.set_index(["stage", "segment"])["rate"]
+    table = g.rename(columns={"sum": "won", "size": "deals"})[["stage", "segment", "deals", "won", "rate"]]
+    return table, seg_rates, stage_rates
+
+
+def _deal_rate(stage, segment, seg_rates, stage_rates) -> np.ndarray:
+    idx = pd.MultiIndex.from_arrays([np.asarray(stage), np.asarray(segment)])
+    r = seg_rates.reindex(idx).to_numpy()
+    fallback = pd.Series(np.asarray(stage)).map(stage_rates).to_numpy(dtype=float)
+    return np.where(np.isnan(r), fallback, r)
+
+
+def _odds(p):
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return p / (1 - p)
+
+
+def _fit_rep_factors(hist, seg, outcomes, seg_rates, stage_rates):
+    """A rep's win odds relative to their segments, shrunk toward 1 (Gamma-Poisson).
+
+    Measured on first-stage entries (each closed deal counted once): observed wins
+    against the wins the segment rates expect.
+    """
+    e = _stage_entries(hist, seg).join(outcomes[["won"]], on="opportunity_id", how="inner")
+    first = e.drop_duplicates("opportunity_id", keep="first")
+    expected = _deal_rate(first["stage"], first["segment"], seg_rates, stage_rates)
+    df = pd.DataFrame({"rep_id": first["owner_id"].to_numpy(), "won": first["won"].to_numpy(float),
+                       "expected": expected})
+    g = df.groupby("rep_id").agg(won=("won", "sum"), expected=("expected", "sum"), deals=("won", "size"))
+    strength = 15.0  # pseudo-wins: a rep needs ~15 expected wins to move halfway
+    ratio = (g["won"] + strength) / (g["expected"] + strength)
+    g["odds_factor"] = ratio.clip(0.2, 5.0)
+    return g.reset_index()
+
+
+def _lookup_win(deals, seg_rates, stage_rates, rep_factors) -> np.ndarray:
+    base = _deal_rate(deals["stage"], deals["segment"], seg_rates, stage_rates)
+    f = deals["owner_id"].map(rep_factors.set_index("rep_id")["odds_factor"]).fillna(1.0).to_numpy()
+    o = _odds(base) * f
+    return o / (1 + o)
+
+
+def _fit_timing(hist, seg, outcomes, T, a, b, lookback_days, step):
+    """P(a deal that is won closes inside the window | its state at the snapshot).
+
+    Snapshots every ``step`` days over the look-back, with the same window offsets
+    ``(snap + a, snap + b]`` as the forecast, using only deals whose outcome was known
+    by ``T`` and windows that had ended by ``T``.
+    """
+    won = outcomes[outcomes["won"]]
+    rows = []
+    last_snap = T - pd.Timedelta(days=b)
+    snaps = pd.date_range(end=last_snap, periods=max(lookback_days // step, 1), freq=f"{step}D")
+    won_ids = set(won.index)
+    h_won = hist[hist["opportunity_id"].isin(won_ids)]
+    for snap in snaps:
+        if snap < T - pd.Timedelta(days=lookback_days + b):
+            continue
+        h = h_won[h_won["changed_date"] <= snap]
+        if h.empty:
+            continue
+        last = h.groupby("opportunity_id", sort=False).tail(1)
+        last = last[last["stage"].isin(OPEN_STAGES)]
+        if last.empty:
+            continue
+        close = won["close_date"].reindex(last["opportunity_id"]).to_numpy()
+        lo, hi = snap + pd.Timedelta(days=a), snap + pd.Timedelta(days=b)
+        created = seg["created_date"].reindex(last["opportunity_id"]).to_numpy()
+        rows.append(pd.DataFrame({
+            "stage": last["stage"].to_numpy(),
+            "exp_bucket": _exp_bucket(last["expected_close_date"], snap, a, b),
+            "slipped": (last["n_slips"].to_numpy() > 0),
+            "age": _age_bucket((snap - pd.to_datetime(created)).days),
+            "hit": (close > lo) & (close <= hi),
+        }))
+    if rows:
+        s = pd.concat(rows, ignore_index=True)
+    else:
+        s = pd.DataFrame(columns=["stage", "exp_bucket", "slipped", "age", "hit"])
+    s["hit"] = s["hit"].astype(float)
+    overall = (s["hit"].sum() + 1) / (len(s) + 2) if len(s) else 0.5
+    # Hierarchy: stage → stage × expected-close bucket → + slipped → + age.
+    levels = [["stage"], ["stage", "exp_bucket"], ["stage", "exp_bucket", "slipped"],
+              ["stage", "exp_bucket", "slipped", "age"]]
+    fitted = []
+    prev = None
+    for cols in levels:
+        g = s.groupby(cols)["hit"].agg(["sum", "size"]).reset_index()
+        if prev is None:
+            parent = np.full(len(g), overall)
+        else:
+            pcols = cols[:-1]
+            parent = g[pcols].merge(prev[pcols + ["rate"]], on=pcols, how="left")["rate"].fillna(overall).to_numpy()
+        g["rate"] = beta_binomial_shrink(g["sum"], g["size"], parent) if len(g) else []
+        fitted.append((cols, g))
+        prev = g
+    table = fitted[2][1].rename(columns={"sum": "closed_in_window", "size": "deals"})
+
+    def lookup(deals: pd.DataFrame, snap: pd.Timestamp) -> np.ndarray:
+        keys = pd.DataFrame({
+            "stage": deals["stage"].to_numpy(),
+            "exp_bucket": _exp_bucket(deals["expected_close_date"], snap, a, b),
+            "slipped": deals["n_slips"].to_numpy() > 0,
+            "age": _age_bucket(deals["age_days"].to_numpy()),
+        })
+        rate = np.full(len(keys), overall)
+        for cols, g in fitted:  # the deepest level with data wins
+            m = keys[cols].merge(g[cols + ["rate"]], on=cols, how="left")["rate"].to_numpy()
+            rate = np.where(np.isnan(m), rate, m)
+        return rate
+
+    return table, lookup
+
+
+def _fit_new_pipeline(data, hist, seg, outcomes, T, window, a, b, seg_rates, stage_rates,
+                      rep_factors, lookback_days):
+    """Per rep: expected new deals created after T and won inside the window."""
+    reps = data.reps
+    active = reps[(reps["role"] == "rep") & (reps["hire_date"] <= window.end)
+                  & (reps["leave_date"].isna() | (reps["leave_date"] > T))]
+    since = T - pd.Timedelta(days=lookback_days)
+    created = seg[(seg["created_date"] > since) & (seg["created_date"] <= T)]
+
+    # Seasonality: relative creation intensity by month of year, from the whole look-back.
+    months = pd.DatetimeIndex(created["created_date"]).month
+    month_counts = np.bincount(months, minlength=13)[1:].astype(float)
+    month_days = np.zeros(12)
+    for d in pd.date_range(since + pd.Timedelta(days=1), T):
+        month_days[d.month - 1] += 1
+    intensity = np.where(month_days > 0, month_counts / np.maximum(month_days, 1), 0.0)
+    mean_int = month_counts.sum() / max(month_days.sum(), 1)
+    season = np.where(intensity > 0, intensity / max(mean_int, 1e-12), 1.0)
+
+    # Days of the creation window (after T, up to the window's end), weighted by season.
+    new_days = pd.date_range(T + pd.Timedelta(days=1), window.end)
+    first_stage = OPEN_STAGES[0]
+
+    # Cycle time (created → won) distribution from deals won before T.
+    won = outcomes[outcomes["won"]].join(seg[["created_date", "owner_id", "segment"]], how="inner")
+    cycle = np.sort((won["close_date"] - won["created_date"]).dt.days.to_numpy())
+    if len(cycle) == 0:
+        cycle = np.array([60])
+
+    def p_close_in(c_day: pd.Timestamp) -> float:
+        lo = (window.start - c_day).days  # cycle must land in [lo, hi] days
+        hi = (window.end - c_day).days
+        lo = max(lo, 0)
+        if hi < lo:
+            return 0.0
+        return (np.searchsorted(cycle, hi, "right") - np.searchsorted(cycle, lo, "left")) / len(cycle)
+
+    day_weights = np.array([season[d.month - 1] for d in new_days]) if len(new_days) else np.zeros(0)
+    day_p = np.array([p_close_in(d) for d in new_days]) if len(new_days) else np.zeros(0)
+
+    # Per-rep arrival rate: deals per (tenured) day over the look-back, per month counts
+    # for overdispersion (negative binomial, pooled dispersion).
+    team_of = reps.set_index("rep_id")["team_id"]
+    counts = created.groupby("owner_id").size()
+    factors = rep_factors.set_index("rep_id")["odds_factor"]
+    won_amounts = won.groupby("owner_id")["amount"].apply(lambda s: np.sort(s.to_numpy()))
+    won_team = won.assign(team=won["owner_id"].map(team_of)).groupby("team")["amount"].apply(
+        lambda s: np.sort(s.to_numpy()))
+    all_amounts = np.sort(won["amount"].to_numpy()) if len(won) else np.array([0.0])
+
+    # Monthly counts per rep for the dispersion estimate.
+    cm = created.assign(m=pd.DatetimeIndex(created["created_date"]).to_period("M"))
+    per_month = cm.groupby(["owner_id", "m"]).size()
+    dispersion = _nb_dispersion(per_month)
+
+    # Each new deal's segment mix: the rep's own mix of created deals.
+    seg_mix = created.groupby(["owner_id", "segment"]).size()
+
+    booked = _booked(outcomes, seg, window, T)
+    day_offsets = np.array([(d - T).days for d in new_days], dtype=float)
+    ramp_days = RAMP_DAYS
+
+    def ramp(age):  # production share at a given tenure, in days
+        return np.clip(np.asarray(age, dtype=float) / ramp_days, 0.0, 1.0) if ramp_days > 0 else 1.0
+
+    # Full-productivity creation rate per rep: deals over ramp-weighted exposure days.
+    full_rate = {}
+    for rep in active.itertuples(index=False):
+        hire = pd.Timestamp(rep.hire_date)
+        days_seen = np.arange(max((since - hire).days, 0) + 1, (T - hire).days + 1)
+        exposure = float(np.sum(ramp(days_seen))) if len(days_seen) else 0.0
+        n = counts.get(rep.rep_id, 0)
+        full_rate[rep.rep_id] = (n / exposure) if exposure >= 30 else np.nan
+    team_rate = pd.Series(full_rate).groupby(active.set_index("rep_id")["team_id"]).mean()
+
+    rows, pools = [], {}
+    for rep in active.itertuples(index=False):
+        rate = full_rate[rep.rep_id]
+        if not np.isfinite(rate):  # too new to measure: the team's full rate
+            rate = float(team_rate.get(rep.team_id, np.nanmean(list(full_rate.values()))))
+        age_future = (T - pd.Timestamp(rep.hire_date)).days + day_offsets
+        w = day_weights * ramp(age_future) * (age_future >= 0)
+        expected_created = float(rate * w.sum())
+        p_in = float(np.dot(w, day_p) / w.sum()) if w.sum() > 0 else 0.0
+        # Win probability of a new deal: creation-stage rate in the rep's segment mix.
+        mix = seg_mix.get(rep.rep_id)
+        if mix is not None and len(mix):
+            segs = mix.index.to_numpy()
+            wm = mix.to_numpy(float) / mix.sum()
+            base = float(np.dot(wm, _deal_rate([first_stage] * len(segs), segs, seg_rates, stage_rates)))
+        else:
+            base = float(stage_rates[first_stage])
+        o = _odds(base) * float(factors.get(rep.rep_id, 1.0))
+        p_win = o / (1 + o)
+        pool = won_amounts.get(rep.rep_id)
+        if pool is None or len(pool) < MIN_OWN_SIZES:
+            pool = won_team.get(rep.team_id, all_amounts)
+            if pool is None or len(pool) < MIN_OWN_SIZES:
+                pool = all_amounts
+        pools[rep.rep_id] = np.asarray(pool, dtype=float)
+        rows.append(dict(rep_id=rep.rep_id, team_id=rep.team_id, expected_new=expected_created,
+                         dispersion=dispersion, new_p=p_win * p_in, p_win_new=p_win,
+                         p_close_in_window=p_in, booked=float(booked.get(rep.rep_id, 0.0)),
+                         mean_size=float(np.mean(pools[rep.rep_id])) if len(pools[rep.rep_id]) else 0.0))
+    out = pd.DataFrame(rows, columns=["rep_id", "team_id", "expected_new", "dispersion", "new_p",
+                                      "p_win_new", "p_close_in_window", "booked", "mean_size"])
+    return out.sort_values("rep_id", kind="stable").reset_index(drop=True), pools
+
+
+def _nb_dispersion(per_month: pd.Series) -> float:
+    """Pooled negative-binomial size ``k`` (Var = μ + μ²/k) from monthly counts per rep."""
+    if per_month.empty:
+        return np.inf
+    g = per_month.groupby(level=0)
+    mu = g.mean()
+    var = g.var(ddof=1)
+    m = var.notna() & (mu > 0)
+    if m.sum() < 3:
+        return np.inf
+    excess = (var[m] - mu[m]).sum()
+    if excess <= 0:
+        return np.inf
+    return float(np.clip((mu[m] ** 2).sum() / excess, 0.5, 1e6))
+
+
+def _booked(outcomes, seg, window, T) -> pd.Series:
+    """Won inside the window and before or on ``T``: already in the bag."""
+    w = outcomes[outcomes["won"] & (outcomes["close_date"] >= window.start) & (outcomes["close_date"] <= T)]
+    w = w.join(seg[["owner_id"]], how="inner")
+    return w.groupby("owner_id")["amount"].sum()
+
+
+def count_cdf(mean: np.ndarray, dispersion: float, tail: float = 1e-10) -> np.ndarray:
+    """Inverse-CDF table of new-deal counts: Poisson, or negative binomial if dispersed.
+
+    Row r is P(N ≤ k) for k = 0..K-1 with the last column forced to 1 (K covers all
+    rows to a tail mass below ``tail``).
+    """
+    mean = np.asarray(mean, dtype=float)
+    if len(mean) == 0:
+        return np.ones((0, 1))
+    top = float(mean.max())
+    if np.isfinite(dispersion):
+        n_, p_ = dispersion, dispersion / (dispersion + np.maximum(mean, 1e-12))
+        K = int(stats.nbinom.ppf(1 - tail, n_, dispersion / (dispersion + top))) + 2 if top > 0 else 1
+        k = np.arange(K)
+        cdf = stats.nbinom.cdf(k[None, :], n_, p_[:, None])
+    else:
+        K = int(stats.poisson.ppf(1 - tail, top)) + 2 if top > 0 else 1
+        k = np.arange(K)
+        cdf = stats.poisson.cdf(k[None, :], mean[:, None])
+    cdf = np.minimum.accumulate(cdf[:, ::-1], axis=1)[:, ::-1]  # guard rounding
+    cdf[:, -1] = 1.0
+    cdf[mean <= 0, :] = 1.0
+    return np.ascontiguousarray(cdf)
+
+
+def as_known_on(data: Dataset, when) -> Dataset:
+    """The dataset as the CRM showed it at the end of ``when``: nothing from later.
+
+    Opportunities created later are gone; the others carry the stage, amount and
+    expected close date of their last history row on or before ``when``, and a close
+    date only if they had closed by then. Dated rows of the other tables after
+    ``when`` are gone. Calibrating on this must equal calibrating the full data "as of"
+    ``when`` (the no-leakage property the backtests rely on).
+    """
+    T = pd.Timestamp(when).normalize()
+    t = dict(data.tables)
+    sh = t["stage_history"]
+    sh = sh[sh["changed_date"] <= T]
+    last = sh.sort_values(["opportunity_id", "changed_date"], kind="stable").groupby(
+        "opportunity_id", sort=False).tail(1).set_index("opportunity_id")
+    opp = t["opportunities"]
+    opp = opp[opp["created_date"] <= T].copy()
+    st = last.reindex(opp["opportunity_id"])
+    has = st["stage"].notna().to_numpy()
+    if "probability" in opp:  # the CRM probability of a stage it no longer has is unknown
+        changed = has & (st["stage"].to_numpy() != opp["stage"].to_numpy())
+        opp.loc[changed, "probability"] = np.nan
+    opp.loc[has, "stage"] = st["stage"].to_numpy()[has]
+    opp.loc[has, "amount"] = st["amount"].to_numpy()[has]
+    opp.loc[has, "expected_close_date"] = st["expected_close_date"].to_numpy()[has]
+    closed = opp["stage"].isin(CLOSED_STAGES).to_numpy()
+    opp.loc[~closed, "close_date"] = pd.NaT
+    opp.loc[closed & has, "close_date"] = st["changed_date"].to_numpy()[closed & has]
+    t["opportunities"] = opp.reset_index(drop=True)
+    t["stage_history"] = sh.reset_index(drop=True)
+    dated = {"activities": "date", "leads": "created_date", "invoices": "issue_date",
+             "payments": "date", "nps": "date"}
+    for name, col in dated.items():
+        if name in t:
+            t[name] = t[name][t[name][col] <= T].reset_index(drop=True)
+    return Dataset(t, T.date(), source=f"{data.source} as known on {T.date()}", report=data.report)

@@ -1,0 +1,364 @@
+"""Monte Carlo of pipeline attainment, rolled up the org tree, plus the exact oracle.
+
+:func:`simulate` takes a :class:`~simlib.pipeline.Calibration` (or a dataset and a
+period, and calibrates), draws trials with the counter-based kernel of
+:mod:`simlib.engine` and returns a :class:`SimulationResult`: the trials × reps
+bookings for consumers such as commission costing, and a tidy summary per node
+(rep, team, region, company — whatever levels the org table has).
+
+Reproducible: a seed gives bit-identical trials whatever the threads, the chunking or
+the Dask cluster, because every random number is a pure function of (seed, trial,
+deal). Memory is the trials × reps output plus one chunk's work space.
+
+:func:`exact_bookings` computes one rep's bookings distribution exactly (FFT over
+amounts in buckets), the oracle the Monte Carlo is tested against.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from simlib.engine import DealBook, NewPipeline, simulate_bookings, summarise
+from simlib.pipeline import Calibration, Window, calibrate, count_cdf, parse_period
+
+__all__ = [
+    "SimulationResult",
+    "Model",
+    "build_model",
+    "simulate",
+    "exact_bookings",
+    "rollup",
+]
+
+DEFAULT_FRACTIONS = (0.8, 1.0, 1.2)
+
+
+# --------------------------------------------------------------------------- model
+
+
+@dataclass(frozen=True)
+class Model:
+    """The arrays the kernel needs, in rep order, built from a calibration."""
+
+    rep_ids: tuple[str, ...]
+    deals: DealBook
+    new: NewPipeline | None
+    booked: np.ndarray  # (R,) already won inside the window before as_of
+
+    def expected(self) -> np.ndarray:
+        """Exact expected bookings per rep (what the Monte Carlo mean converges to)."""
+        R = len(self.rep_ids)
+        mean = np.bincount(self.deals.rep, weights=self.deals.amount * self.deals.p, minlength=R)
+        if self.new is not None:
+            pmf = np.diff(np.concatenate([np.zeros((R, 1)), self.new.count_cdf], axis=1), axis=1)
+            e_n = pmf @ np.arange(pmf.shape[1])
+            pool_mean = np.array([
+                self.new.size_pool[self.new.size_offsets[r]:self.new.size_offsets[r + 1]].mean()
+                if self.new.size_offsets[r + 1] > self.new.size_offsets[r] else 0.0
+                for r in range(R)
+            ])
+            mean = mean + e_n * self.new.new_p * pool_mean
+        return mean + self.booked
+
+
+def build_model(cal: Calibration, include_new: bool = True) -> Model:
+    """Turn a calibration into kernel arrays (reps sorted by id; deals by id)."""
+    rep_ids = tuple(sorted(set(cal.reps["rep_id"]) | set(cal.deals["owner_id"])))
+    index = {r: i for i, r in enumerate(rep_ids)}
+    d = cal.deals
+    deals = DealBook(
+        amount=d["amount"].to_numpy(np.float64),
+        p=d["p"].to_numpy(np.float64),
+        rep=np.array([index[o] for o in d["owner_id"]], dtype=np.int32),
+        key=d["key"].to_numpy(np.uint64),
+        n_reps=len(rep_ids),
+    )
+    R = len(rep_ids)
+    reps = cal.reps.set_index("rep_id").reindex(list(rep_ids))
+    booked = reps["booked"].fillna(0.0).to_numpy(np.float64)
+    new = None
+    if include_new and len(cal.reps):
+        mean = reps["expected_new"].fillna(0.0).to_numpy(np.float64)
+        disp = float(cal.reps["dispersion"].iloc[0]) if len(cal.reps) else np.inf
+        cdf = count_cdf(mean, disp)
+        pools = [cal.size_pools.get(r, np.zeros(0)) if r in cal.size_pools else np.zeros(0) for r in rep_ids]
+        offsets = np.zeros(R + 1, dtype=np.int64)
+        offsets[1:] = np.cumsum([len(p) for p in pools])
+        pool = np.concatenate(pools) if offsets[-1] else np.zeros(0)
+        new_p = reps["new_p"].fillna(0.0).to_numpy(np.float64)
+        # A rep without a size pool cannot get new deals.
+        empty = np.diff(offsets) == 0
+        cdf[empty, :] = 1.0
+        new = NewPipeline(count_cdf=cdf, new_p=new_p, size_pool=pool.astype(np.float64),
+                          size_offsets=offsets)
+    return Model(rep_ids, deals, new, booked)
+
+
+# --------------------------------------------------------------------------- org tree
+
+
+def _org_nodes(data, rep_ids) -> pd.DataFrame:
+    """Every node from reps up to the root: node_id, parent_id, level, name, depth."""
+    org = data.org
+    reps = data.reps.set_index("rep_id")
+    rows = [dict(node_id=r, parent_id=reps["team_id"].get(r), level="rep",
+                 name=reps["name"].get(r, r), name_zh=reps["name_zh"].get(r) if "name_zh" in reps else None)
+            for r in rep_ids]
+    wanted = {row["parent_id"] for row in rows if row["parent_id"] is not None}
+    parent = org.set_index("node_id")
+    seen = set()
+    while wanted - seen:
+        n = (wanted - seen).pop()
+        seen.add(n)
+        if n not in parent.index:
+            continue
+        p = parent.loc[n]
+        pid = p["parent_id"] if isinstance(p["parent_id"], str) else None
+        rows.append(dict(node_id=n, parent_id=pid, level=p["level"], name=p["name"],
+                         name_zh=p.get("name_zh")))
+        if pid:
+            wanted.add(pid)
+    nodes = pd.DataFrame(rows)
+    # depth from root, to sum bottom-up
+    depth = {}
+    par = dict(zip(nodes["node_id"], nodes["parent_id"]))
+
+    def dep(n, guard=0):
+        if n in depth:
+            return depth[n]
+        p = par.get(n)
+        d = 0 if p is None or p not in par or guard > 50 else dep(p, guard + 1) + 1
+        depth[n] = d
+        return d
+
+    nodes["depth"] = [dep(n) for n in nodes["node_id"]]
+    return nodes
+
+
+def rollup(trials: np.ndarray, nodes: pd.DataFrame, rep_ids) -> np.ndarray:
+    """Bookings per node per trial: each node is the sum of its children, bottom-up."""
+    T = trials.shape[0]
+    ids = list(nodes["node_id"])
+    col = {n: i for i, n in enumerate(ids)}
+    out = np.zeros((T, len(ids)), dtype=np.float64)
+    rep_cols = [col[r] for r in rep_ids]
+    out[:, rep_cols] = trials
+    order = nodes.sort_values("depth", ascending=False, kind="stable")
+    for n, p in zip(order["node_id"], order["parent_id"]):
+        if p is not None and p in col and n in col:
+            out[:, col[p]] += out[:, col[n]]
+    return out
+
+
+def _quotas(data, nodes: pd.DataFrame, window: Window) -> np.ndarray:
+    t = data.targets
+    t = t[(t["metric"] == "revenue") & (t["period"] == window.label)]
+    q = t.groupby("owner_id")["amount"].sum()
+    return nodes["node_id"].map(q).to_numpy(dtype=float)
+
+
+# --------------------------------------------------------------------------- simulate
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """Trials and their summary. ``trials`` is (n_trials × reps) bookings in the window."""
+
+    trials: np.ndarray
+    rep_ids: tuple[str, ...]
+    nodes: pd.DataFrame
+    summary: pd.DataFrame
+    calibration: Calibration
+    seed: int
+    n_trials: int
+
+    def node_trials(self, node_id: str) -> np.ndarray:
+        """Bookings of one node (rep, team, region, company) in every trial."""
+        if node_id in self.rep_ids:
+            return self.trials[:, self.rep_ids.index(node_id)]
+        tot = rollup(self.trials, self.nodes, self.rep_ids)
+        ids = list(self.nodes["node_id"])
+        if node_id not in ids:
+            raise KeyError(f"no node {node_id!r}; nodes: {ids[:10]}...")
+        return tot[:, ids.index(node_id)]
+
+    def __repr__(self) -> str:
+        top = self.summary[self.summary["level"] == "company"]
+        line = ""
+        if len(top):
+            r = top.iloc[0]
+            line = f", company P50={r['p50']:,.0f} P(≥quota)={r['p_attain']:.1%}"
+        return (f"SimulationResult({self.n_trials:,} trials × {len(self.rep_ids)} reps, "
+                f"seed={self.seed}, window={self.calibration.window.label}{line})")
+
+
+def simulate(
+    data,
+    period: str | Window | None = None,
+    as_of=None,
+    *,
+    n_trials: int = 10_000,
+    seed: int = 0,
+    threads: int | None = None,
+    chunk_trials: int = 20_000,
+    client=None,
+    progress: bool = False,
+    fractions=DEFAULT_FRACTIONS,
+    calibration: Calibration | None = None,
+    include_new: bool = True,
+    method: str = "fast",
+) -> SimulationResult:
+    """Simulate bookings in a window for every rep, rolled up the org tree.
+
+    Parameters
+    ----------
+    data : Dataset
+        Canonical tables (for the org tree and quotas; and for calibration).
+    period : str or Window
+        ``"2026-Q3"`` etc.; not needed when ``calibration`` is given.
+    as_of : date, optional
+        Forecast date (see :func:`simlib.pipeline.calibrate`).
+    n_trials, seed
+        Number of trials; a non-negative integer seed.
+    threads : int, optional
+        Kernel threads on this machine (default: all cores).
+    chunk_trials : int
+        Trials per chunk: the unit of progress, interruption and Dask tasks. The
+        result does not depend on it.
+    client : dask.distributed.Client, optional
+        Run the chunks on a Dask cluster; results are bit-identical to a local run.
+    progress : bool
+        Show a progress bar over chunks.
+    fractions : tuple of float
+        Report P(bookings ≥ f × quota) for each.
+
+    Returns
+    -------
+    SimulationResult
+        If interrupted (Ctrl-C) locally, the trials finished so far, with
+        ``n_trials`` saying how many.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer; got {seed!r}")
+    if not isinstance(n_trials, (int, np.integer)) or n_trials < 1:
+        raise ValueError(f"n_trials must be a positive integer; got {n_trials!r}")
+    cal = calibration if calibration is not None else calibrate(data, period, as_of)
+    model = build_model(cal, include_new=include_new)
+    R = len(model.rep_ids)
+    trials = np.empty((n_trials, R), dtype=np.float64)
+    chunks = [(s, min(chunk_trials, n_trials - s)) for s in range(0, n_trials, chunk_trials)]
+    done = 0
+    if client is not None:
+        futures = [client.submit(_chunk, model, n, int(seed), s, None, method, pure=True) for s, n in chunks]
+        for (s, n), f in zip(chunks, futures):
+            trials[s:s + n] = f.result()
+        done = n_trials
+    else:
+        bar = _progress(progress, n_trials)
+        try:
+            for s, n in chunks:
+                simulate_bookings(model.deals, model.new, n, int(seed), trial_start=s,
+                                  threads=threads, out=trials[s:s + n], method=method)
+                done = s + n
+                if bar is not None:
+                    bar.update(n)
+        except KeyboardInterrupt:
+            if done == 0:
+                raise
+        finally:
+            if bar is not None:
+                bar.close()
+    trials = trials[:done]
+    trials += model.booked[None, :]
+    nodes = _org_nodes(data, model.rep_ids)
+    summary = _summary(trials, nodes, model.rep_ids, _quotas(data, nodes, cal.window), fractions)
+    return SimulationResult(trials, model.rep_ids, nodes, summary, cal, int(seed), done)
+
+
+def _chunk(model: Model, n: int, seed: int, start: int, threads, method) -> np.ndarray:
+    return simulate_bookings(model.deals, model.new, n, seed, trial_start=start, threads=threads,
+                             method=method)
+
+
+def _progress(on: bool, total: int):
+    if not on:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="trial", unit_scale=True, desc="simulating")
+
+
+def _summary(trials, nodes, rep_ids, quota, fractions) -> pd.DataFrame:
+    per_node = rollup(trials, nodes, rep_ids)
+    s = summarise(per_node, quota=quota, fractions=tuple(fractions))
+    out = nodes[["node_id", "parent_id", "level", "name"]].copy()
+    out["quota"] = quota
+    out["mean"] = s["mean"]
+    out["p10"], out["p50"], out["p90"] = s["p10"], s["p50"], s["p90"]
+    for f in fractions:
+        col = "p_attain" if f == 1.0 else f"p_ge_{int(round(f * 100))}"
+        out[col] = s[f"p_ge_{f:g}"] if f"p_ge_{f:g}" in s else s["p_ge"][list(fractions).index(f)]
+    order = {"company": 0, "region": 1, "team": 2, "rep": 3}
+    out["_o"] = out["level"].map(order).fillna(9)
+    return out.sort_values(["_o", "node_id"], kind="stable").drop(columns="_o").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- exact
+
+
+def exact_bookings(
+    amount, p, *, new_count_pmf=None, new_p: float = 0.0, size_pool=None, bucket: float | None = None,
+    max_buckets: int = 1 << 16,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The exact distribution of one rep's bookings, on a grid of amount buckets.
+
+    Deals are independent: deal i adds ``amount[i]`` with probability ``p[i]``. Optionally
+    new deals: a count N with pmf ``new_count_pmf``, each won with ``new_p`` and sized
+    uniformly from ``size_pool``. Amounts are rounded to multiples of ``bucket``
+    (exact when they already are); the product of characteristic functions is
+    inverted by FFT on a grid long enough that nothing wraps around.
+
+    Returns
+    -------
+    grid : amounts (multiples of ``bucket``)
+    pmf : probability of each amount
+    """
+    amount = np.asarray(amount, dtype=float)
+    p = np.asarray(p, dtype=float)
+    pool = np.asarray(size_pool if size_pool is not None else [], dtype=float)
+    n_pmf = np.asarray(new_count_pmf if new_count_pmf is not None else [1.0], dtype=float)
+    top_new = (len(n_pmf) - 1) * (pool.max() if pool.size and new_p > 0 else 0.0)
+    total_max = amount.sum() + top_new
+    if bucket is None:
+        bucket = max(total_max / (max_buckets // 2), 1.0) if total_max > 0 else 1.0
+    steps = np.rint(amount / bucket).astype(np.int64)
+    psteps = np.rint(pool / bucket).astype(np.int64) if pool.size else np.zeros(0, dtype=np.int64)
+    M = int(steps.sum() + (len(n_pmf) - 1) * (psteps.max() if psteps.size and new_p > 0 else 0)) + 1
+    L = 1 << max(int(math.ceil(math.log2(max(M, 2)))), 1)
+    k = np.arange(L)
+    # The characteristic function is the product over deals (|factor| <= 1, so an
+    # underflow to 0 only where the true value is negligible); blocks bound memory.
+    phi = np.ones(L, dtype=np.complex128)
+    block = max(1, (1 << 22) // L)
+    for i in range(0, len(steps), block):
+        s = steps[i:i + block, None]
+        q = p[i:i + block, None]
+        phi *= (1.0 - q + q * np.exp(-2j * np.pi * (s * k[None, :] % L) / L)).prod(axis=0)
+    if pool.size and new_p > 0 and len(n_pmf) > 1:
+        size_pmf = np.bincount(psteps, minlength=L)[:L] / len(psteps)
+        psi = np.fft.fft(size_pmf)
+        z = 1.0 - new_p + new_p * psi  # one new deal: nothing, or a won deal of random size
+        pgf = np.zeros(L, dtype=np.complex128)
+        zn = np.ones(L, dtype=np.complex128)
+        for n_prob in n_pmf:
+            pgf += n_prob * zn
+            zn *= z
+        phi = phi * pgf
+    pmf = np.real(np.fft.ifft(phi))[:M]
+    pmf = np.clip(pmf, 0.0, None)
+    pmf /= pmf.sum()
+    return np.arange(M) * bucket, pmf
