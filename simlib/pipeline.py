@@ -384,35 +384,40 @@ def _fit_timing(hist, seg, outcomes, T, a, b, lookback_days, step):
     by ``T`` and windows that had ended by ``T``.
     """
     won = outcomes[outcomes["won"]]
-    rows = []
     last_snap = T - pd.Timedelta(days=b)
-    snaps = pd.date_range(end=last_snap, periods=max(lookback_days // step, 1), freq=f"{step}D")
-    won_ids = set(won.index)
-    h_won = hist[hist["opportunity_id"].isin(won_ids)]
-    for snap in snaps:
-        if snap < T - pd.Timedelta(days=lookback_days + b):
-            continue
-        h = h_won[h_won["changed_date"] <= snap]
-        if h.empty:
-            continue
-        last = h.groupby("opportunity_id", sort=False).tail(1)
-        last = last[last["stage"].isin(OPEN_STAGES)]
-        if last.empty:
-            continue
-        close = won["close_date"].reindex(last["opportunity_id"]).to_numpy()
-        lo, hi = snap + pd.Timedelta(days=a), snap + pd.Timedelta(days=b)
-        created = seg["created_date"].reindex(last["opportunity_id"]).to_numpy()
-        rows.append(pd.DataFrame({
-            "stage": last["stage"].to_numpy(),
-            "exp_bucket": _exp_bucket(last["expected_close_date"], snap, a, b),
-            "slipped": (last["n_slips"].to_numpy() > 0),
-            "age": _age_bucket((snap - pd.to_datetime(created)).days),
-            "hit": (close > lo) & (close <= hi),
-        }))
-    if rows:
-        s = pd.concat(rows, ignore_index=True)
-    else:
-        s = pd.DataFrame(columns=["stage", "exp_bucket", "slipped", "age", "hit"])
+    n_snaps = max(lookback_days // step, 1)
+    first_snap = last_snap - pd.Timedelta(days=step * (n_snaps - 1))
+    # Each history row is what the CRM showed from its date until the next row's: an
+    # interval. The snapshots falling inside it see that row (an interval join on a
+    # regular grid, no loop over snapshots).
+    h = hist[hist["opportunity_id"].isin(won.index)]
+    nxt = h.groupby("opportunity_id", sort=False)["changed_date"].shift(-1)
+    h = h.assign(until=nxt.fillna(T + pd.Timedelta(days=1)))
+    h = h[h["stage"].isin(OPEN_STAGES)]
+    day = np.timedelta64(1, "D")
+    lo_k = np.ceil(((h["changed_date"] - first_snap) / day).to_numpy() / step).astype(np.int64)
+    hi_k = np.ceil(((h["until"] - first_snap) / day).to_numpy() / step).astype(np.int64)
+    lo_k, hi_k = np.clip(lo_k, 0, n_snaps), np.clip(hi_k, 0, n_snaps)
+    reps_ = np.maximum(hi_k - lo_k, 0)
+    idx = np.repeat(np.arange(len(h)), reps_)
+    k = np.arange(reps_.sum()) - np.repeat(np.cumsum(reps_) - reps_, reps_) + np.repeat(lo_k, reps_)
+    snap = first_snap + pd.to_timedelta(k * step, unit="D")
+    rows_h = h.iloc[idx]
+    close = won["close_date"].reindex(rows_h["opportunity_id"]).to_numpy()
+    created = seg["created_date"].reindex(rows_h["opportunity_id"]).to_numpy()
+    snap_v = snap.to_numpy()
+    exp_days = ((rows_h["expected_close_date"].to_numpy() - snap_v) / day)
+    exp_bucket = np.full(len(idx), "after", dtype=object)
+    exp_bucket[exp_days <= b] = "inside"
+    exp_bucket[exp_days <= a] = "before"
+    exp_bucket[exp_days <= 0] = "overdue"
+    s = pd.DataFrame({
+        "stage": rows_h["stage"].to_numpy(),
+        "exp_bucket": exp_bucket,
+        "slipped": rows_h["n_slips"].to_numpy() > 0,
+        "age": _age_bucket(((snap_v - created) / day).astype(np.int64)),
+        "hit": (close > snap_v + np.timedelta64(a, "D")) & (close <= snap_v + np.timedelta64(b, "D")),
+    })
     s["hit"] = s["hit"].astype(float)
     overall = (s["hit"].sum() + 1) / (len(s) + 2) if len(s) else 0.5
     # Hierarchy: stage → stage × expected-close bucket → + slipped → + age.
