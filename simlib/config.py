@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 __all__ = [
     "ParamError",
     "Problem",
+    "At",
     "StrictModel",
     "load_yaml",
     "load_params",
@@ -57,10 +58,25 @@ class Problem:
         where = f"{self.file}: {self.path}" if self.path else self.file
         if self.value is _NO_VALUE:
             return f"{where}: {self.message}"
-        return f"{where}: got {self.value!r}; {self.message}"
+        shown = self.value.isoformat() if isinstance(self.value, dt.date) else repr(self.value)
+        return f"{where}: got {shown}; {self.message}"
 
 
 _NO_VALUE = object()
+
+
+class At(ValueError):
+    """Raised by a model validator to blame one key below the model, not the whole model.
+
+    ``loc`` is the key path relative to the model (``("growth", "cap")``,
+    ``("working_weekends", 3)``); ``value`` the offending value (omit it when the
+    message says it).
+    """
+
+    def __init__(self, loc: tuple, message: str, value: Any = _NO_VALUE):
+        super().__init__(message)
+        self.loc = tuple(loc)
+        self.value = value
 
 
 class ParamError(ValueError):
@@ -108,13 +124,18 @@ def load_yaml(path: str | Path) -> Any:
     except FileNotFoundError:
         raise ParamError([Problem(str(path), "", _NO_VALUE, "file not found")]) from None
     except UnicodeDecodeError as e:
-        raise ParamError([Problem(str(path), "", _NO_VALUE, f"not UTF-8 text ({e.reason})")]) from None
+        line = e.object[: e.start].count(b"\n") + 1
+        msg = f"not UTF-8 text ({e.reason} on line {line}); save the file as UTF-8"
+        raise ParamError([Problem(str(path), "", _NO_VALUE, msg)]) from None
     try:
         return yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         msg = f"{e.problem or e.context}" + (f" at {where}" if where else "")
+        if e.problem and e.context and e.context_mark and e.context_mark is not mark:
+            # the place the parser noticed is often a line after the mistake
+            msg += f" ({e.context} at line {e.context_mark.line + 1})"
         raise ParamError([Problem(str(path), "", _NO_VALUE, f"invalid YAML: {msg}")]) from None
     except yaml.YAMLError as e:
         raise ParamError([Problem(str(path), "", _NO_VALUE, f"invalid YAML: {e}")]) from None
@@ -161,7 +182,7 @@ class Holiday(StrictModel):
     @model_validator(mode="after")
     def _ordered(self):
         if self.end < self.start:
-            raise ValueError(f"end {self.end} is before start {self.start}")
+            raise At(("end",), f"end is before start {self.start}", self.end)
         return self
 
 
@@ -175,15 +196,17 @@ class CalendarParams(StrictModel):
 
     @model_validator(mode="after")
     def _consistent(self):
-        for d in self.working_weekends:
+        for k, d in enumerate(self.working_weekends):
             if d.weekday() not in self.weekend:
-                raise ValueError(
-                    f"working_weekends lists {d} ({d:%A}), which is not a weekend day"
-                )
+                raise At(("working_weekends", k),
+                         f"{d:%A} is not a weekend day; expected a date on a weekend day "
+                         f"{list(self.weekend)} (Monday = 0)", d)
         for h in self.holidays:
-            for d in self.working_weekends:
+            for k, d in enumerate(self.working_weekends):
                 if h.start <= d <= h.end:
-                    raise ValueError(f"{d} is both a working weekend and inside holiday {h.name!r}")
+                    raise At(("working_weekends", k),
+                             f"inside holiday {h.name!r} ({h.start} to {h.end}); a working "
+                             "weekend cannot be a holiday", d)
         return self
 
 
@@ -207,7 +230,7 @@ class GrowthBounds(StrictModel):
     @model_validator(mode="after")
     def _ordered(self):
         if self.cap < self.floor:
-            raise ValueError(f"cap {self.cap} is below floor {self.floor}")
+            raise At(("cap",), f"cap is below floor {self.floor}; expected cap >= floor", self.cap)
         return self
 
 
@@ -225,7 +248,7 @@ class Attainability(StrictModel):
     @model_validator(mode="after")
     def _ordered(self):
         if self.high <= self.low:
-            raise ValueError(f"high {self.high} must be above low {self.low}")
+            raise At(("high",), f"expected high above low {self.low}", self.high)
         return self
 
 
@@ -252,8 +275,13 @@ class TargetParams(StrictModel):
 
     @model_validator(mode="after")
     def _one_company_number(self):
-        if (self.company_target is None) == (self.company_growth is None):
-            raise ValueError("give exactly one of company_target or company_growth")
+        if self.company_target is not None and self.company_growth is not None:
+            raise At(("company_growth",), "give exactly one of company_target or "
+                     f"company_growth, not both (company_target is {self.company_target:g})",
+                     self.company_growth)
+        if self.company_target is None and self.company_growth is None:
+            raise ValueError(
+                "give exactly one of company_target or company_growth; neither is given")
         return self
 
 
@@ -275,17 +303,18 @@ class WeightSet(StrictModel):
     def _weights_add_up(self):
         total = sum(k.weight for k in self.kpis)
         if abs(total - 1.0) > 1e-9:
-            raise ValueError(f"KPI weights sum to {total:g}; they must sum to 1")
+            raise At(("kpis",), f"KPI weights sum to {total:g}; they must sum to 1")
         for group, gw in self.group_weights.items():
             s = sum(k.weight for k in self.kpis if k.group == group)
             if abs(s - gw) > 1e-9:
-                raise ValueError(
-                    f"{group} KPI weights sum to {s:g} but group_weights.{group} is {gw:g}"
-                )
+                raise At(("group_weights", group),
+                         f"the {group} KPI weights sum to {s:g}; expected them to equal "
+                         f"group_weights.{group}", gw)
         names = [k.name for k in self.kpis]
-        dup = sorted({n for n in names if names.count(n) > 1})
-        if dup:
-            raise ValueError(f"KPI names must be unique; repeated: {dup}")
+        for k, n in enumerate(names):
+            if n in names[:k]:
+                raise At(("kpis", k, "name"),
+                         f"KPI names must be unique; first used at kpis[{names.index(n)}]", n)
         return self
 
 
@@ -300,9 +329,10 @@ class ScorecardParams(StrictModel):
     @model_validator(mode="after")
     def _active_exists(self):
         if self.active not in self.weight_sets:
-            raise ValueError(
-                f"active weight set {self.active!r} is not defined; defined: {sorted(self.weight_sets)}"
-            )
+            close = difflib.get_close_matches(self.active, list(self.weight_sets), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise At(("active",), "not a weight set defined under weight_sets; expected one "
+                     f"of {sorted(self.weight_sets)}{hint}", self.active)
         return self
 
 
@@ -353,9 +383,10 @@ class AlertParams(StrictModel):
     @model_validator(mode="after")
     def _unique_ids(self):
         ids = [r.id for r in self.rules]
-        dup = sorted({i for i in ids if ids.count(i) > 1})
-        if dup:
-            raise ValueError(f"rule ids must be unique; repeated: {dup}")
+        for k, i in enumerate(ids):
+            if i in ids[:k]:
+                raise At(("rules", k, "id"),
+                         f"rule ids must be unique; first used at rules[{ids.index(i)}]", i)
         return self
 
 
@@ -397,6 +428,10 @@ class TableMapping(StrictModel):
     )
 
 
+#: The name lists ``aliases`` may hold in a mapping (see ``simlib.data.io``).
+ALIAS_KINDS: tuple[str, ...] = ("owner", "product", "customer", "stage")
+
+
 class MappingSpec(StrictModel):
     """``params/mappings/*.yaml``: how a CRM export becomes the canonical tables."""
 
@@ -412,17 +447,54 @@ class MappingSpec(StrictModel):
     def _known_tables(self):
         from simlib.data.schema import TABLES
 
+        def hint(name, options):
+            close = difflib.get_close_matches(str(name), list(options), n=1)
+            return f"; did you mean {close[0]!r}?" if close else ""
+
         for t, tm in self.tables.items():
             if t not in TABLES:
-                close = difflib.get_close_matches(t, list(TABLES), n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                raise ValueError(f"unknown table {t!r}{hint} (tables: {sorted(TABLES)})")
-            cols = TABLES[t].column_names
-            for c in [*tm.columns, *tm.constants, *tm.values, *tm.scale, *tm.date_formats]:
-                if c not in cols:
-                    close = difflib.get_close_matches(c, cols, n=1)
-                    hint = f"; did you mean {close[0]!r}?" if close else ""
-                    raise ValueError(f"table {t!r} has no canonical column {c!r}{hint}")
+                raise At(("tables", t), f"unknown table{hint(t, TABLES)} (tables: "
+                         f"{', '.join(TABLES)})", t)
+            table = TABLES[t]
+            cols = table.column_names
+            # Each section may only name columns of a kind it acts on; anything else
+            # would be silently ignored when the data loads.
+            kinds = {
+                "columns": None, "constants": None, "values": ("id", "text", "enum"),
+                "scale": ("money", "number", "int"), "date_formats": ("date",),
+            }
+            for section, ok_kinds in kinds.items():
+                for c in getattr(tm, section):
+                    if c not in cols:
+                        raise At(("tables", t, section, c), f"not a column of canonical table "
+                                 f"{t!r}{hint(c, cols)} (columns: {', '.join(cols)})", c)
+                    kind = table.column(c).kind
+                    if ok_kinds and kind not in ok_kinds:
+                        raise At(("tables", t, section, c), f"{section} applies to "
+                                 f"{'/'.join(ok_kinds)} columns; {c!r} is of kind {kind!r}", c)
+            for c, vmap in tm.values.items():
+                allowed = table.column(c).allowed
+                for src, target in vmap.items() if allowed else ():
+                    if target not in allowed:
+                        raise At(("tables", t, "values", c, src), f"not a canonical {c}; "
+                                 f"expected one of {', '.join(allowed)}{hint(target, allowed)}",
+                                 target)
+            for c, v in tm.constants.items():
+                allowed = table.column(c).allowed
+                if allowed and v not in allowed:
+                    raise At(("tables", t, "constants", c), f"expected one of "
+                             f"{', '.join(allowed)}{hint(v, allowed)}", v)
+        for kind, amap in self.aliases.items():
+            if kind not in ALIAS_KINDS:
+                raise At(("aliases", kind), "unknown alias kind; expected one of "
+                         f"{', '.join(ALIAS_KINDS)}{hint(kind, ALIAS_KINDS)}", kind)
+            if kind == "stage":
+                from simlib.data.schema import STAGES
+
+                for src, target in amap.items():
+                    if target not in STAGES:
+                        raise At(("aliases", "stage", src), "not a canonical stage; expected "
+                                 f"one of {', '.join(STAGES)}{hint(target, STAGES)}", target)
         return self
 
 
@@ -433,6 +505,12 @@ def _plan_model():
     from simlib.plans import PlanSpec
 
     return PlanSpec
+
+
+def _scenario_model():
+    from simlib.scenario import Scenario
+
+    return Scenario
 
 
 def _pool_model():
@@ -452,6 +530,7 @@ FILE_MODELS: dict[str, Any] = {
     "bonus_pool.yaml": _pool_model,
     "plans/*.yaml": _plan_model,
     "mappings/*.yaml": MappingSpec,
+    "scenarios/*.yaml": _scenario_model,
 }
 
 
@@ -539,20 +618,66 @@ def _fields_at(model: type[BaseModel], loc: tuple, data: Any) -> list[str] | Non
     return names or None
 
 
+def _tags_at(model, loc: tuple, tag: str) -> str:
+    """The allowed values of the discriminator ``tag`` for the union at ``loc``."""
+    anns: list = [model]
+    for part in loc:
+        anns = [x for a in anns for x in _step(a, part)]
+    tags = []
+    for cls in (c for a in anns for c in _unwrap(a)):
+        f = cls.model_fields.get(tag)
+        if f is not None:
+            tags += [repr(v) for v in typing.get_args(f.annotation)]
+    return ", ".join(tags) or "?"
+
+
+def _drop_union_tags(loc: tuple, data: Any) -> tuple:
+    """Remove the tag pydantic inserts after a discriminated-union member's position.
+
+    Only where the data at that spot really is a mapping whose ``kind`` is that tag,
+    so a real field that happens to share a tag's name is kept.
+    """
+    out: list = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and node.get("kind") == part and part not in node:
+            continue
+        out.append(part)
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            node = None
+    return tuple(out)
+
+
 def _problems_from(e: ValidationError, file: str, prefix: str, model, data) -> list[Problem]:
     problems = []
     for err in e.errors(include_url=False):
         loc = tuple(err["loc"])
         # Discriminated unions add the tag name to the location; a reader wants the
         # path in the file, so drop it.
-        loc = tuple(p for i, p in enumerate(loc) if not (
-            isinstance(p, str) and p in ("threshold", "streak", "relative", "function-after")
-            and i > 0 and isinstance(loc[i - 1], int)
-        ))
+        loc = _drop_union_tags(loc, data)
         path = _loc_path(loc)
         full = f"{prefix}.{path}" if path else prefix
         kind = err["type"]
         value = err.get("input", _NO_VALUE)
+        ctx = err.get("ctx") or {}
+        if isinstance(ctx.get("error"), At):
+            at = ctx["error"]
+            path = _loc_path(loc + at.loc)
+            full = f"{prefix}.{path}" if path else prefix
+            problems.append(Problem(file, full, at.value, str(at)))
+            continue
+        if kind in ("union_tag_invalid", "union_tag_not_found"):
+            tag = ctx.get("discriminator", "'kind'").strip("'")
+            full = f"{full}.{tag}"
+            expected = ctx.get("expected_tags") or _tags_at(model, loc, tag)
+            if kind == "union_tag_invalid":
+                problems.append(Problem(file, full, ctx.get("tag"), f"expected one of {expected}"))
+            else:
+                problems.append(Problem(file, full, _NO_VALUE,
+                                        f"required key is missing; expected one of {expected}"))
+            continue
         if kind == "extra_forbidden":
             key = loc[-1]
             valid = _fields_at(model, loc[:-1], data) or []
@@ -577,6 +702,9 @@ def load_model(path: str | Path, model: type[BaseModel], prefix: str | None = No
     path = Path(path)
     data = load_yaml(path)
     prefix = prefix if prefix is not None else path.stem
+    if data is None:
+        raise ParamError([Problem(str(path), prefix, _NO_VALUE,
+                                  "the file is empty; expected a mapping of keys to values")])
     if not isinstance(data, dict):
         raise ParamError(
             [Problem(str(path), prefix, data, "the file must hold a mapping of keys to values")]
@@ -605,7 +733,7 @@ def load_params(path: str | Path, params_dir: str | Path | None = None):
         rel = path.resolve().relative_to(params_dir.resolve()).as_posix()
     except ValueError:
         # A file outside params/: guess the kind from its parent folder name.
-        rel = f"{path.parent.name}/{path.name}" if path.parent.name in ("plans", "mappings") else path.name
+        rel = f"{path.parent.name}/{path.name}" if path.parent.name in ("plans", "mappings", "scenarios") else path.name
     model = _model_for(rel)
     if model is None:
         patterns = ", ".join(FILE_MODELS)

@@ -8,23 +8,23 @@ row, column, value and what was expected. In strict mode a report with errors st
 the load (:class:`DataError`); in lenient mode the good rows load and the rejected
 ones are written, with their reasons, to a rejects file.
 
-Row numbers are those a person sees: for CSV and Excel the header is row 1 (after any
-``skip_rows``), so the first record is row 2; for Parquet and SQL the first record
-is row 1.
+Row numbers are those a person sees in a spreadsheet: for CSV and Excel the header is
+row 1, or row ``skip_rows + 1`` below title lines, and blank rows still count; for
+Parquet and SQL the first record is row 1.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
 
-from simlib.config import MappingSpec, ParamError, TableMapping, load_params
+from simlib.config import MappingSpec, ParamError, TableMapping
 from simlib.data.schema import CLOSED_STAGES, TABLES, Table
 
 __all__ = [
@@ -83,12 +83,15 @@ class Issue:
     value: Any
     message: str
     severity: str = "error"  # "error" rejects the row; "warning" does not
+    source_column: str | None = None  # the file's name for ``column``, when it differs
 
     def __str__(self) -> str:
         where = self.file
         if self.row is not None:
             where += f", row {self.row}"
-        if self.column:
+        if self.column and self.source_column and self.source_column != self.column:
+            where += f", column {self.source_column!r} ({self.column})"
+        elif self.column:
             where += f", column {self.column!r}"
         val = "" if self.value is None else f": got {_show(self.value)}"
         tag = "" if self.severity == "error" else f"{self.severity}: "
@@ -96,6 +99,8 @@ class Issue:
 
 
 def _show(value: Any) -> str:
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        value = int(value)
     s = repr(value) if isinstance(value, str) else str(value)
     return s if len(s) <= 60 else s[:57] + "..."
 
@@ -108,6 +113,7 @@ class ValidationReport:
     rows: dict[str, int] = field(default_factory=dict)
     rejected: dict[str, int] = field(default_factory=dict)
     rejects_file: str | None = None
+    loaded: bool = True  # False when strict mode stopped the load
 
     @property
     def errors(self) -> list[Issue]:
@@ -125,10 +131,12 @@ class ValidationReport:
         return pd.DataFrame(
             [
                 dict(severity=i.severity, table=i.table, file=i.file, row=i.row,
-                     column=i.column, value=i.value, message=i.message)
+                     column=i.column, value=i.value, message=i.message,
+                     source_column=i.source_column)
                 for i in self.issues
             ],
-            columns=["severity", "table", "file", "row", "column", "value", "message"],
+            columns=["severity", "table", "file", "row", "column", "value", "message",
+                     "source_column"],
         )
 
     def format(self, limit: int = 200) -> str:
@@ -137,7 +145,7 @@ class ValidationReport:
         for t, n in self.rows.items():
             rej = self.rejected.get(t, 0)
             lines.append(f"  {t:<14} {n:>8,} rows" + (f", {rej:,} rejected" if rej else ""))
-        head = "Loaded:" if lines else ""
+        head = "Loaded:" if self.loaded else "Read (nothing loaded):"
         out = [head, *lines] if lines else []
         errs, warns = self.errors, self.warnings
         if errs:
@@ -241,7 +249,33 @@ def parse_dates(
 
 
 _UNIT_SUFFIX = {"万": 1e4, "萬": 1e4, "亿": 1e8, "億": 1e8, "k": 1e3, "K": 1e3, "m": 1e6, "M": 1e6}
-_CURRENCY = re.compile(r"(?i)^(cny|rmb|usd|eur|us\$|[¥￥$€])\s*|\s*(cny|rmb|usd|eur|元|[¥￥$€])$")
+_CURRENCY = re.compile(
+    r"(?i)^([+-]?)\s*(?:cny|rmb|usd|eur|us\$|[¥￥$€])\s*"   # a prefix keeps its sign
+    r"|\s*(?:cny|rmb|usd|eur|元|[¥￥$€])$"
+)
+#: What is left of an amount once currency, units and % are gone: a decimal point and
+#: optional thousands groups (comma, space or apostrophe), or scientific notation.
+#: Anything else ("1.234,50", "12,5") is reported rather than guessed at.
+_NUMBER = re.compile(
+    r"[+-]?(?:\d+|\d{1,3}(?:,\d{3})+|\d{1,3}(?:[ \u00a0\u202f']\d{3})+)(?:\.\d+)?"
+    r"|[+-]?\.\d+|[+-]?\d+(?:\.\d+)?[eE][+-]?\d+"
+)
+
+
+_CURRENCY_CODE = {"¥": "CNY", "￥": "CNY", "元": "CNY", "rmb": "CNY", "cny": "CNY",
+                  "$": "USD", "us$": "USD", "usd": "USD", "€": "EUR", "eur": "EUR"}
+_CURRENCY_TOKEN = re.compile(r"(?i)^[(+-]?\s*(cny|rmb|usd|eur|us\$|[¥￥$€])|(cny|rmb|usd|eur|元|[¥￥$€])\)?$")
+
+
+def _currencies(values: pd.Series) -> dict[str, int]:
+    """Currencies written in a column of amounts → the first position showing each."""
+    found: dict[str, int] = {}
+    for pos, v in enumerate(values):
+        if isinstance(v, str):
+            m = _CURRENCY_TOKEN.search(v.strip())
+            if m:
+                found.setdefault(_CURRENCY_CODE[(m.group(1) or m.group(2)).lower()], pos)
+    return found
 
 
 def parse_amounts(values: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -261,16 +295,17 @@ def parse_amounts(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     neg = s.str.match(r"^\(.*\)$")
     s = s.str.replace(r"^\((.*)\)$", r"\1", regex=True)
     for _ in range(2):
-        s = s.str.replace(_CURRENCY, "", regex=True).str.strip()
+        s = s.str.replace(_CURRENCY, r"\1", regex=True).str.strip()
     mult = pd.Series(1.0, index=s.index)
     for suffix, m in _UNIT_SUFFIX.items():
         has = s.str.endswith(suffix)
         if has.any():
             mult[has] = m
-            s = s.where(~has, s.str[: -len(suffix)])
-    s = s.str.replace(r"(?<=\d)[,\s](?=\d{3}\b)", "", regex=True).str.replace(",", "", regex=False)
+            s = s.where(~has, s.str[: -len(suffix)].str.strip())
     s = s.str.rstrip("%").str.strip()
-    num = pd.to_numeric(s.where(~empty), errors="coerce")
+    ok = s.str.fullmatch(_NUMBER).fillna(False).astype(bool)
+    s = s.str.replace(r"[,\s\u00a0\u202f']", "", regex=True)
+    num = pd.to_numeric(s.where(ok & ~empty), errors="coerce")
     num = num * mult
     num[neg] = -num[neg]
     bad = num.isna() & ~empty
@@ -318,28 +353,46 @@ def _read_source(
     if isinstance(data_path, str) and "://" in data_path:
         import sqlalchemy as sa
 
-        engine = sa.create_engine(data_path)
+        label = f"{_redact(data_path)} table {src}"
+        engine = None
         try:
+            engine = sa.create_engine(data_path)
             with engine.connect() as conn:
                 if re.match(r"(?is)^\s*select\b", src):
                     df = pd.read_sql_query(sa.text(src), conn)
                 else:
+                    names = sa.inspect(conn).get_table_names()
+                    if src not in names:
+                        raise DataError(ValidationReport([Issue(
+                            table, label, None, None, None,
+                            f"no such SQL table (mapping tables.{table}.source)"
+                            f"{_closest(src, names)}; tables in the database: "
+                            f"{', '.join(names) or 'none'}")]))
                     df = pd.read_sql_table(src, conn)
+        except DataError:
+            raise
         except Exception as e:  # noqa: BLE001 - a database error becomes a message
-            raise DataError(
-                ValidationReport([Issue(table, f"{_redact(data_path)} table {src}", None, None, None,
-                                        f"cannot read: {type(e).__name__}: {str(e).splitlines()[0]}")])
+            first_line = str(e).splitlines()[0] if str(e) else ""
+            raise DataError(ValidationReport([Issue(
+                table, label, None, None, None, f"cannot read: {type(e).__name__}: {first_line}")])
             ) from None
         finally:
-            engine.dispose()
-        return df, f"{_redact(data_path)} table {src}", 1
+            if engine is not None:
+                engine.dispose()
+        return df, label, 1
     path = Path(data_path) / src if Path(data_path).is_dir() else Path(data_path)
     label = str(path)
     if not path.exists():
-        raise DataError(
-            ValidationReport([Issue(table, label, None, None, None, "file not found")])
-        )
+        near = _closest(src, [f.name for f in path.parent.iterdir()]) if path.parent.is_dir() \
+            else ""
+        raise DataError(ValidationReport([Issue(
+            table, label, None, None, None,
+            f"file not found (mapping tables.{table}.source){near}")]))
     suffix = path.suffix.lower()
+    if suffix in (".csv", ".txt", ".tsv") and not _head(path).strip():
+        raise DataError(ValidationReport([Issue(
+            table, label, None, None, None,
+            "the file is empty; expected a header row and data rows")]))
     try:
         if suffix in (".csv", ".txt", ".tsv"):
             df = _read_csv(path, tm.skip_rows, sep="\t" if suffix == ".tsv" else None)
@@ -361,8 +414,19 @@ def _read_source(
         raise DataError(ValidationReport([Issue(
             table, label, None, None, None,
             f"cannot read the file: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")])) from None
+    if not isinstance(df.index, pd.RangeIndex):  # a Parquet file saved with its index
+        df = df.reset_index()
+    df = df.reset_index(drop=True)
     df.columns = [str(c).strip().lstrip("\ufeff") for c in df.columns]
+    # Blank lines are not records, but they are rows a person counts: drop them and keep
+    # each record's position (the index) so row numbers still match the spreadsheet.
+    df = df.dropna(how="all")
     return df, label, first + tm.skip_rows
+
+
+def _head(path: Path, size: int = 65536) -> bytes:
+    with path.open("rb") as f:
+        return f.read(size)
 
 
 def _read_csv(path: Path, skip_rows: int, sep: str | None) -> pd.DataFrame:
@@ -379,7 +443,7 @@ def _read_csv(path: Path, skip_rows: int, sep: str | None) -> pd.DataFrame:
 
     return pd.read_csv(io.StringIO(text), sep=sep, engine="python" if sep is None else "c",
                        skiprows=skip_rows, dtype=str, keep_default_na=False, na_values=[""],
-                       skip_blank_lines=True)
+                       skip_blank_lines=False)
 
 
 def _redact(url: str) -> str:
@@ -391,10 +455,14 @@ def _redact(url: str) -> str:
 
 def _apply_mapping(
     df: pd.DataFrame, table: Table, tm: TableMapping, label: str, first_row: int,
-    issues: list[Issue],
+    issues: list[Issue], sources: dict[str, str] | None = None,
 ) -> pd.DataFrame:
-    """Rename source columns to canonical ones; report missing columns."""
+    """Rename source columns to canonical ones; report missing columns.
+
+    ``sources`` (if given) receives canonical column → the file's column name.
+    """
     out = pd.DataFrame(index=df.index)
+    positions = np.asarray(df.index, dtype=np.int64)
     cols = {c.name: c for c in table.columns}
     for name in table.column_names:
         src = tm.columns.get(name, name if name in df.columns else None)
@@ -404,21 +472,26 @@ def _apply_mapping(
         if name in tm.constants:
             out[name] = tm.constants[name]
         elif src == "@row":
-            out[name] = [f"row-{i + first_row}" for i in range(len(df))]
+            out[name] = [f"row-{i + first_row}" for i in positions]
         elif src is not None and src in df.columns:
             out[name] = df[src]
+            if sources is not None:
+                sources[name] = src
         elif src is not None and name in tm.columns:
             close = _closest(src, list(df.columns))
+            required = cols[name].required
             issues.append(Issue(
                 table.name, label, None, src, None,
                 f"column {src!r} (mapped to {name!r}) is not in the file{close}; "
-                f"file columns: {', '.join(map(str, df.columns[:30]))}"))
+                + ("" if required else f"{name} left empty; ")
+                + f"file columns: {', '.join(map(str, df.columns[:30]))}",
+                severity="error" if required else "warning"))
         elif cols[name].required:
             issues.append(Issue(
                 table.name, label, None, name, None,
                 f"required column {name!r} is missing; map it in the mapping's "
                 f"tables.{table.name}.columns or add it to the file"))
-    out["_row"] = np.arange(len(df), dtype=np.int64) + first_row
+    out["_row"] = positions + first_row
     return out
 
 
@@ -439,7 +512,9 @@ def _coerce(
 
     def flag(mask: pd.Series, col: str, raw: pd.Series, msg: str, severity="error"):
         for i in np.flatnonzero(mask.to_numpy()):
-            issues.append(Issue(table.name, label, int(rows.iloc[i]), col, raw.iloc[i], msg, severity))
+            v = raw.iloc[i]
+            v = None if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) else v
+            issues.append(Issue(table.name, label, int(rows.iloc[i]), col, v, msg, severity))
 
     for c in table.columns:
         if c.name not in df.columns:
@@ -452,11 +527,27 @@ def _coerce(
                 f"a date like 2025-03-31 (this column reads as {used!r}; "
                 "fix the format with date_format in the mapping)" if used else "a date like 2025-03-31")
             flag(bad, c.name, raw, f"unparseable date; expected {expected}")
+            if not fmt and used in _SWAPPED and not bad.any():
+                alt, alt_bad, _ = parse_dates(raw, _SWAPPED[used])
+                if not alt_bad.any() and not alt.equals(parsed):
+                    issues.append(Issue(
+                        table.name, label, None, c.name, None,
+                        f"ambiguous dates: every value reads as {used!r} and as "
+                        f"{_SWAPPED[used]!r}; read as {used!r} (set date_format in the "
+                        "mapping to be sure)", severity="warning"))
             out[c.name] = parsed
         elif c.kind in ("money", "number", "int"):
             num, bad = parse_amounts(raw)
             flag(bad, c.name, raw, "not a number" + (
                 "; expected an amount like 1,234.50 or 12.5万" if c.kind == "money" else ""))
+            found = _currencies(raw) if c.kind == "money" else {}
+            if len(found) > 1:
+                # Amounts are never converted: adding USD to CNY would be silently wrong.
+                examples = ", ".join(f"{code} (row {int(rows.iloc[pos])})"
+                                     for code, pos in sorted(found.items()))
+                issues.append(Issue(table.name, label, None, c.name, None,
+                                    f"amounts in more than one currency: {examples}; expected one "
+                                    "currency (convert the amounts, or export one currency)"))
             if c.name in tm.scale:
                 num = num * tm.scale[c.name]
             if c.kind == "money":
@@ -478,7 +569,8 @@ def _coerce(
             amap = aliases.get(alias_kind, {}) if alias_kind else {}
             if vmap or amap:
                 lookup = {str(k).strip().lower(): v for k, v in {**amap, **(vmap or {})}.items()}
-                txt = txt.map(lambda v: lookup.get(v.lower(), v) if v is not None else None)
+                # pandas may hold missing text as NaN rather than None
+                txt = txt.map(lambda v: lookup.get(v.lower(), v) if isinstance(v, str) else None)
             if c.kind == "enum":
                 allowed = set(c.allowed or ())
                 badv = txt.notna() & ~txt.isin(allowed)
@@ -499,6 +591,12 @@ def _coerce(
             flag(missing, c.name, raw, f"missing value; {c.name} is required")
     return out
 
+
+#: day-first and month-first twins: a column every value of which reads both ways
+_SWAPPED = {
+    "%m/%d/%Y": "%d/%m/%Y", "%d/%m/%Y": "%m/%d/%Y",
+    "%m/%d/%Y %H:%M": "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M": "%m/%d/%Y %H:%M",
+}
 
 #: which alias list applies to which column (aliases: kind → {alias: canonical})
 _ALIAS_KIND = {
@@ -579,7 +677,7 @@ def _row_checks(name: str, df: pd.DataFrame, label: str, issues: list[Issue]) ->
 
 def _plain(k):
     if isinstance(k, tuple):
-        return "/".join(str(x) for x in k)
+        return "/".join(str(x.date()) if isinstance(x, pd.Timestamp) else str(x) for x in k)
     return k
 
 
@@ -798,12 +896,17 @@ def load_data(
     tables: dict[str, pd.DataFrame] = {}
     labels: dict[str, str] = {}
     raws: dict[str, pd.DataFrame] = {}
+    sources: dict[str, dict[str, str]] = {}
     for name, tm in spec.tables.items():
         table = TABLES[name]
         raw, label, first = _read_source(data_s if is_url else Path(data), tm, name)
         labels[name] = label
-        raw = _cut_footer(raw, tm, label, name, issues)
-        mapped = _apply_mapping(raw, table, tm, label, first, issues)
+        raw = _cut_footer(raw, tm, label, name, issues, first)
+        mapped = _apply_mapping(raw, table, tm, label, first, issues, sources.setdefault(name, {}))
+        if raw.empty:
+            issues.append(Issue(name, label, None, None, None,
+                                "no data rows below the header; expected at least one record "
+                                f"(or remove tables.{name} from the mapping)"))
         if any(i.table == name and i.row is None and i.severity == "error" for i in issues):
             continue
         df = _coerce(mapped, table, tm, spec.aliases, label, issues)
@@ -813,30 +916,60 @@ def load_data(
         tables[name] = df
     structural = [i for i in issues if i.row is None and i.severity == "error"]
     if structural:
+        _name_sources(issues, sources)
         raise DataError(ValidationReport(issues))
     derived = _derive_missing(tables, labels)
-    for name in derived:
-        issues.append(Issue(name, labels[name], None, None, None,
-                            f"no {name} table mapped; derived {len(tables[name]):,} rows from the opportunities",
-                            severity="warning"))
     for name, df in tables.items():
         _row_checks(name, df, labels[name], issues)
     _fk_checks(tables, labels, issues)
+    _name_sources(issues, sources)
 
     report = ValidationReport(issues)
     errors = report.errors
     if errors and strict:
+        issues += _derived_warnings(derived, tables, labels)
         report.rows = {k: len(v) for k, v in tables.items()}
+        report.loaded = False
         raise DataError(report)
     if errors:
-        tables, report = _reject(tables, raws, labels, issues, data, is_url, rejects)
+        tables, report = _reject(tables, raws, labels, issues, data, is_url, rejects, set(derived))
+        # Derived tables are rebuilt from what was kept, so they hold no rejected deal.
+        _derive_missing(tables, labels)
+    issues += _derived_warnings(derived, tables, labels)
     report.rows = {k: len(v) for k, v in tables.items()}
     final = {name: _finalise(tables[name], TABLES[name]) for name in TABLES if name in tables}
     when = as_of or _latest_date(final)
     return Dataset(final, when, source=data_s if not is_url else _redact(data_s), report=report)
 
 
-def _cut_footer(raw, tm, label, name, issues):
+def _name_sources(issues: list[Issue], sources: dict[str, dict[str, str]]) -> None:
+    """Give each issue the file's own name for its column (in place).
+
+    One file column can feed two canonical ones (Close Date: expected and actual close);
+    a bad cell there is reported once.
+    """
+    seen = set()
+    out = []
+    for i in issues:
+        src = sources.get(i.table, {}).get(i.column or "")
+        if src and src != i.column and i.source_column is None:
+            i = replace(i, source_column=src)
+        if i.source_column is not None:
+            key = (i.table, i.file, i.row, i.source_column, _show(i.value), i.message, i.severity)
+            if key in seen:
+                continue
+            seen.add(key)
+        out.append(i)
+    issues[:] = out
+
+
+def _derived_warnings(derived, tables, labels) -> list[Issue]:
+    return [Issue(name, labels[name], None, None, None,
+                  f"no {name} table mapped; derived {len(tables[name]):,} rows from the "
+                  "opportunities", severity="warning") for name in derived]
+
+
+def _cut_footer(raw, tm, label, name, issues, first_row):
     if not tm.footer_pattern or raw.empty:
         return raw
     pattern = re.compile(tm.footer_pattern)
@@ -844,36 +977,51 @@ def _cut_footer(raw, tm, label, name, issues):
     if hit.any():
         at = int(np.flatnonzero(hit.to_numpy())[0])
         n = len(raw) - at
-        issues.append(Issue(name, label, None, None, None,
-                            f"footer of {n} row(s) from data row {at + 1} skipped (footer_pattern)",
+        issues.append(Issue(name, label, int(raw.index[at]) + first_row, None, None,
+                            f"footer of {n} row(s) from this row on skipped (footer_pattern)",
                             severity="warning"))
         return raw.iloc[:at]
     return raw
 
 
-def _reject(tables, raws, labels, issues, data, is_url, rejects):
-    """Lenient mode: drop rows with errors (and rows that hang off them), write them out."""
+def _reject(tables, raws, labels, issues, data, is_url, rejects, skip=frozenset()):
+    """Lenient mode: drop rows with errors (and rows that hang off them), write them out.
+
+    Tables in ``skip`` (derived ones, rebuilt afterwards) are left out of the result.
+    """
     bad_rows: dict[str, dict[int, list[str]]] = {}
     for i in issues:
-        if i.severity == "error" and i.row is not None:
+        if i.severity == "error" and i.row is not None and i.table not in skip:
             bad_rows.setdefault(i.table, {}).setdefault(i.row, []).append(
                 f"{i.column}: {i.message}" + (f" (got {_show(i.value)})" if i.value is not None else ""))
     kept = {}
     for name, df in tables.items():
+        if name in skip:
+            continue
         rows = bad_rows.get(name, {})
         kept[name] = df[~df["_row"].isin(list(rows))] if rows else df
     # Rows whose parent was rejected now point nowhere: reject them too, with the reason.
-    changed = True
-    while changed:
-        changed = False
+    while True:
         extra: list[Issue] = []
-        _fk_checks(kept, labels, extra)
+        for name, df in kept.items():
+            for fk in TABLES[name].foreign_keys:
+                if fk.table not in kept or fk.column not in df.columns:
+                    continue
+                gone = set(tables[fk.table][fk.ref].dropna()) - set(kept[fk.table][fk.ref].dropna())
+                hit = df[fk.column].isin(gone).to_numpy() if gone else np.zeros(len(df), bool)
+                for k in np.flatnonzero(hit):
+                    r = df.iloc[k]
+                    extra.append(Issue(
+                        name, labels.get(name, name), int(r["_row"]), fk.column, r[fk.column],
+                        f"its row in {fk.table} was rejected, so this row is rejected too"))
+        if not extra:
+            break
         for i in extra:
+            issues.append(i)
             bad_rows.setdefault(i.table, {}).setdefault(i.row, []).append(
-                f"{i.column}: {i.message} (its row was rejected)")
-            changed = True
-        if changed:
-            kept = {name: df[~df["_row"].isin(list(bad_rows.get(name, {})))] for name, df in kept.items()}
+                f"{i.column}: {i.message} (got {_show(i.value)})")
+        kept = {name: df[~df["_row"].isin(list(bad_rows.get(name, {})))]
+                for name, df in kept.items()}
     records = []
     for name, rows in bad_rows.items():
         raw = raws.get(name)
@@ -919,18 +1067,23 @@ def _latest_date(tables: dict[str, pd.DataFrame]) -> dt.date:
 def _load_mapping(mapping: str | Path | MappingSpec) -> MappingSpec:
     if isinstance(mapping, MappingSpec):
         return mapping
+    from simlib.config import default_params_dir, load_model
+
     p = Path(mapping)
     if not p.exists() and not p.is_absolute():
-        from simlib.config import default_params_dir
-
         for cand in (default_params_dir() / "mappings" / p, default_params_dir() / "mappings" / f"{p}.yaml"):
             if cand.exists():
                 p = cand
                 break
-    spec = load_params(p)
-    if not isinstance(spec, MappingSpec):
-        raise ParamError([])  # pragma: no cover - load_params picked another model
-    return spec
+    if p.is_file():
+        # A mapping is a mapping wherever it lives (not only in a folder named mappings/).
+        return load_model(p, MappingSpec, f"mappings.{p.stem}")
+    from simlib.config import _NO_VALUE, Problem
+
+    shipped = sorted(f.stem for f in (default_params_dir() / "mappings").glob("*.yaml"))
+    raise ParamError([Problem(str(mapping), "", _NO_VALUE,
+                              "mapping not found; expected a YAML file or one of the shipped "
+                              f"mappings: {', '.join(shipped)}")])
 
 
 def load_demo(seed: int | None = None, as_of: dt.date | None = None) -> Dataset:
