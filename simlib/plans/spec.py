@@ -1,0 +1,588 @@
+"""Commission-plan and bonus-pool parameters: validated, frozen, readable.
+
+A plan file (``params/plans/*.yaml``) is read into :class:`PlanSpec`; the bonus-pool
+file (``params/bonus_pool.yaml``) into :class:`PoolSpec`. Both are pydantic models
+built on :class:`simlib.config.StrictModel`, so unknown keys are refused with the
+closest valid key suggested, and every problem names the file, the dotted path
+(``plans.tiered_cn.tiers[2].threshold``), the bad value and what is allowed.
+
+Bands follow the OpenFisca bracket shape: each band is a ``threshold`` (where it
+starts) and a ``rate``; a band ends where the next one starts. An optional ``up_to``
+may be written for readability; it must then meet the next band exactly, so gaps and
+overlaps are caught when the file is loaded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from simlib.config import StrictModel, load_params
+from simlib.money import format_amount
+
+__all__ = [
+    "Band",
+    "Multiplier",
+    "Gate",
+    "Cap",
+    "Draw",
+    "Spif",
+    "Clawback",
+    "PlanSpec",
+    "PoolSpec",
+    "MEASURES",
+    "RATIO_MEASURES",
+    "load_plan",
+    "load_pool",
+]
+
+#: What a plan can pay on. Money measures add up over deals; ratio measures are a
+#: per-period figure (from the ``metrics`` table) and pay a share of a target incentive.
+MEASURES: tuple[str, ...] = (
+    "revenue",
+    "gross_margin",
+    "collected_revenue",
+    "new_customer_revenue",
+    "renewal_rate",
+    "kpi_score",
+)
+RATIO_MEASURES: tuple[str, ...] = ("renewal_rate", "kpi_score")
+
+NonNeg = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
+
+
+def exact(x: float | int | str | Decimal | Fraction) -> Fraction:
+    """The number a person wrote: ``0.015`` read as exactly 15/1000, not binary 0.015."""
+    if isinstance(x, Fraction):
+        return x
+    if isinstance(x, float):
+        if not math.isfinite(x):
+            raise ValueError(f"expected a finite number; got {x!r}")
+        return Fraction(Decimal(repr(x)))
+    if isinstance(x, (int, Decimal)):
+        return Fraction(x)
+    return Fraction(Decimal(str(x)))
+
+
+def fmt_rate(rate: float | Fraction) -> str:
+    """``0.015 → '1.5%'``, ``0.01 → '1%'``."""
+    d = (Decimal(exact(rate).numerator) / Decimal(exact(rate).denominator)) * 100
+    s = format(d.normalize(), "f")
+    return f"{s}%"
+
+
+def fmt_number(x: float | Fraction) -> str:
+    """A factor or plain number without trailing zeros: ``1.50 → '1.5'``."""
+    d = Decimal(exact(x).numerator) / Decimal(exact(x).denominator)
+    return format(d.normalize(), "f")
+
+
+def _fail(problems: list[tuple[tuple, object, str]], title: str) -> None:
+    """Raise one pydantic error per problem, each at its own path (not the model's)."""
+    if not problems:
+        return
+    details = [
+        InitErrorDetails(
+            type=PydanticCustomError("plan_rule", "{msg}", {"msg": msg}), loc=loc, input=value
+        )
+        for loc, value, msg in problems
+    ]
+    raise ValidationError.from_exception_data(title, details)
+
+
+# --------------------------------------------------------------------------- parts
+
+
+class Band(StrictModel):
+    """One band of a rate table: from ``threshold`` up to the next band, at ``rate``."""
+
+    threshold: NonNeg = Field(description="where the band starts (amount, or attainment 1.0 = 100%)")
+    rate: NonNeg = Field(description="rate on the slice in this band (0.015 = 1.5%)")
+    up_to: Positive | None = Field(None, description="where the band ends; must equal the next threshold")
+    label: str | None = None
+
+
+class Multiplier(StrictModel):
+    """An accelerator (factor > 1) or decelerator (< 1) on the rate, by attainment band."""
+
+    threshold: NonNeg = Field(description="attainment where the band starts (1.0 = 100% of quota)")
+    factor: NonNeg = Field(description="multiplies the commission rate in this band")
+    up_to: Positive | None = None
+    label: str | None = None
+
+
+class Gate(StrictModel):
+    """Conditions that must all hold for anything to be paid (each ``>=``)."""
+
+    min_attainment: NonNeg | None = Field(None, description="e.g. 0.5: nothing below 50% of quota")
+    min_collection_rate: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
+    min_kpi_score: NonNeg | None = Field(None, description="weighted KPI score (scorecard)")
+
+    @model_validator(mode="after")
+    def _something(self):
+        if self.min_attainment is None and self.min_collection_rate is None and self.min_kpi_score is None:
+            raise ValueError(
+                "a gate needs at least one of min_attainment, min_collection_rate, min_kpi_score"
+            )
+        return self
+
+
+class Cap(StrictModel):
+    """Upper limits on pay: per period (all earnings) and per deal (its commission)."""
+
+    per_period: Positive | None = None
+    per_deal: Positive | None = None
+
+    @model_validator(mode="after")
+    def _something(self):
+        if self.per_period is None and self.per_deal is None:
+            raise ValueError("a cap needs per_period, per_deal or both")
+        return self
+
+
+class Draw(StrictModel):
+    """An advance against commission, paid each period the rep earns less than it.
+
+    ``recoverable``: the shortfall is owed back and recovered from later earnings above
+    the draw (carried forward). ``non_recoverable``: a guaranteed minimum per period;
+    the shortfall is not carried.
+    """
+
+    kind: Literal["recoverable", "non_recoverable"]
+    amount: Positive
+
+
+class Spif(StrictModel):
+    """A fixed bonus per qualifying won deal (by product, deal type, size)."""
+
+    name: str
+    amount: Positive
+    products: tuple[str, ...] = Field((), description="product_id values; empty = any product")
+    deal_type: Literal["new_customer", "existing_customer"] | None = None
+    min_amount: NonNeg = 0.0
+    description: str = ""
+
+
+class Clawback(StrictModel):
+    """Commission paid on a deal reversed within ``within_days`` of its close is reversed."""
+
+    within_days: int = Field(ge=1, le=3660)
+
+
+# --------------------------------------------------------------------------- plan
+
+
+def _num(x: float) -> str:
+    """A threshold as written: ``1000000 → '1,000,000'``, ``0.5 → '0.5'``."""
+    return f"{int(x):,}" if float(x).is_integer() else f"{x:,}"
+
+
+def _check_bands(bands, field: str, value_key: str, problems: list) -> None:
+    """Bands must start at 0, increase, and meet exactly (no gap, no overlap).
+
+    Messages spell out ``tiers[i].threshold`` themselves, so the reader sees the exact
+    key even where a path is shortened.
+    """
+    if not bands:
+        return
+    if bands[0].threshold != 0:
+        problems.append(
+            (
+                (field, 0, "threshold"),
+                bands[0].threshold,
+                f"{field}[0].threshold must be 0: the first band must start at 0 (below it "
+                f"nothing is defined: a gap); add a band from 0 with {value_key} 0 if nothing "
+                "is paid below it",
+            )
+        )
+    for i in range(1, len(bands)):
+        lo, hi = bands[i - 1].threshold, bands[i].threshold
+        if hi <= lo:
+            problems.append(
+                (
+                    (field, i, "threshold"),
+                    hi,
+                    f"bands overlap: {field}[{i}].threshold {_num(hi)} is not above "
+                    f"{field}[{i - 1}].threshold {_num(lo)}; thresholds must increase",
+                )
+            )
+    for i, b in enumerate(bands):
+        if b.up_to is None:
+            continue
+        if i == len(bands) - 1:
+            problems.append(
+                (
+                    (field, i, "up_to"),
+                    b.up_to,
+                    "the top band is open-ended; remove up_to (use cap to limit pay)",
+                )
+            )
+            continue
+        nxt = bands[i + 1].threshold
+        if b.up_to != nxt:
+            what = "gap between bands" if b.up_to < nxt else "bands overlap"
+            problems.append(
+                (
+                    (field, i, "up_to"),
+                    b.up_to,
+                    f"{what}: {field}[{i}] ends at {_num(b.up_to)} but {field}[{i + 1}] starts at "
+                    f"{_num(nxt)}; up_to must equal the next band's threshold",
+                )
+            )
+
+
+class PlanSpec(StrictModel):
+    """A commission plan, as written in ``params/plans/<name>.yaml``.
+
+    Attributes
+    ----------
+    measure : str
+        What is paid on: one of :data:`MEASURES`.
+    basis : {"amount", "attainment"}
+        Band thresholds are amounts of the measure, or attainment (measure / quota;
+        1.0 = 100%).
+    mode : {"marginal", "retroactive"}
+        Marginal: each band's slice at its own rate (like tax brackets). Retroactive:
+        the whole amount at the rate of the highest band reached.
+    at_threshold : {"band_below", "band_above"}
+        Which band owns an amount exactly at a threshold. ``band_below`` reads
+        "up to 1,000,000 at 1%" (1,000,000 itself is paid at 1%); ``band_above`` reads
+        "from 1,000,000 at 1.5%". Applies to tiers and multipliers.
+    tier_scope : {"cumulative", "per_deal"}
+        Bands apply to the period's running total, or to each deal on its own.
+    pays_on : {"measure", "target_incentive"}
+        Rates are a share of the measure (commission), or of ``target_incentive`` per
+        unit of the tiered quantity (attainment 1.0 at rate 1 pays the whole incentive).
+    multipliers, multiplier_mode
+        Accelerators/decelerators by attainment band, marginal (each slice of sales in
+        the band at rate × factor) or retroactive (all of it at the factor reached).
+    gate, cap, floor, draw, spifs, clawback
+        See :class:`Gate`, :class:`Cap`, :class:`Draw`, :class:`Spif`,
+        :class:`Clawback`; ``floor`` is a minimum pay per period when the gate is met.
+    credit : {"own", "team"}
+        ``team``: a manager plan paid on the team's results and the team's quota.
+    ytd_true_up : bool
+        Each period pays the year-to-date result under the plan (with year-to-date
+        quota, caps and floor) less what earlier periods of the year credited.
+    """
+
+    name: str | None = None
+    description: str
+    label_zh: str | None = None
+    reference: str = ""
+    effective_from: dt.date | None = None
+    currency: Literal["CNY", "USD", "EUR"] = "CNY"
+    period: Literal["month", "quarter", "year"] = "quarter"
+    measure: Literal[
+        "revenue", "gross_margin", "collected_revenue", "new_customer_revenue", "renewal_rate", "kpi_score"
+    ] = "revenue"
+    credit: Literal["own", "team"] = "own"
+    basis: Literal["amount", "attainment"] = "amount"
+    mode: Literal["marginal", "retroactive"] = "marginal"
+    at_threshold: Literal["band_below", "band_above"] = "band_below"
+    tier_scope: Literal["cumulative", "per_deal"] = "cumulative"
+    pays_on: Literal["measure", "target_incentive"] = "measure"
+    target_incentive: Positive | None = None
+    tiers: tuple[Band, ...] = Field(min_length=1)
+    multipliers: tuple[Multiplier, ...] = ()
+    multiplier_mode: Literal["marginal", "retroactive"] = "marginal"
+    gate: Gate | None = None
+    cap: Cap | None = None
+    floor: Positive | None = None
+    draw: Draw | None = None
+    spifs: tuple[Spif, ...] = ()
+    clawback: Clawback | None = None
+    ytd_true_up: bool = False
+
+    @model_validator(mode="after")
+    def _coherent(self):
+        problems: list[tuple[tuple, object, str]] = []
+        _check_bands(self.tiers, "tiers", "rate", problems)
+        _check_bands(self.multipliers, "multipliers", "factor", problems)
+        if self.pays_on == "measure":
+            for i, b in enumerate(self.tiers):
+                if b.rate > 1:
+                    problems.append(
+                        (("tiers", i, "rate"), b.rate,
+                         "a commission rate is a share of the measure and must be at most 1 (100%); "
+                         "write 1.5% as 0.015")
+                    )
+        ratio = self.measure in RATIO_MEASURES
+        if ratio and self.pays_on != "target_incentive":
+            problems.append(
+                (("pays_on",), self.pays_on,
+                 f"measure {self.measure!r} is a rate or score, not money: it must pay on "
+                 "'target_incentive'")
+            )
+        if ratio:
+            for key, bad in (
+                ("spifs", bool(self.spifs)),
+                ("clawback", self.clawback is not None),
+                ("ytd_true_up", self.ytd_true_up),
+                ("tier_scope", self.tier_scope == "per_deal"),
+            ):
+                if bad:
+                    problems.append(
+                        ((key,), getattr(self, key) if key != "spifs" else len(self.spifs),
+                         f"not available for measure {self.measure!r}, which has no deals "
+                         "and does not add up over periods")
+                    )
+            if self.cap is not None and self.cap.per_deal is not None:
+                problems.append(
+                    (("cap", "per_deal"), self.cap.per_deal,
+                     f"measure {self.measure!r} has no deals to cap")
+                )
+        if self.pays_on == "target_incentive" and self.target_incentive is None:
+            problems.append(
+                (("target_incentive",), None,
+                 "pays_on 'target_incentive' needs target_incentive (the pay at rate 1 for a "
+                 "whole unit; may be overridden per rep in the quota table)")
+            )
+        if self.pays_on == "target_incentive" and self.basis == "amount" and not ratio:
+            problems.append(
+                (("basis",), self.basis,
+                 "a target incentive on a money measure is paid by attainment: use basis "
+                 "'attainment' (rates are then multiples of the incentive per 100% of quota)")
+            )
+        if self.tier_scope == "per_deal" and self.basis != "amount":
+            problems.append(
+                (("tier_scope",), self.tier_scope,
+                 "per-deal tiers are on the deal's amount; use basis 'amount'")
+            )
+        if self.tier_scope == "per_deal" and self.pays_on != "measure":
+            problems.append(
+                (("tier_scope",), self.tier_scope, "per-deal tiers must pay on the measure")
+            )
+        cap = self.cap.per_period if self.cap else None
+        if cap is not None and self.floor is not None and cap < self.floor:
+            problems.append(
+                (("cap", "per_period"), cap,
+                 f"the per-period cap is below the floor ({format_amount(self.floor)}); "
+                 "a cap must be at least the floor")
+            )
+        if cap is not None and self.draw is not None and cap < self.draw.amount:
+            problems.append(
+                (("cap", "per_period"), cap,
+                 f"the per-period cap is below the draw ({format_amount(self.draw.amount)}); "
+                 "a cap must be at least the draw")
+            )
+        _fail(problems, "PlanSpec")
+        return self
+
+    # ---- reading -------------------------------------------------------------
+
+    @property
+    def is_ratio(self) -> bool:
+        """True for rate/score measures (renewal rate, KPI score)."""
+        return self.measure in RATIO_MEASURES
+
+    @property
+    def uses_quota(self) -> bool:
+        """Whether paying this plan needs a quota."""
+        gate = self.gate is not None and self.gate.min_attainment is not None
+        return self.basis == "attainment" or bool(self.multipliers) or gate
+
+    def band_labels(self) -> list[str]:
+        """Human labels of the tier bands, e.g. ``'1,000,000 – 3,000,000'``."""
+        return _labels(self.tiers, self.basis, self.is_ratio)
+
+    def multiplier_labels(self) -> list[str]:
+        """Human labels of the multiplier bands (attainment)."""
+        return _labels(self.multipliers, "attainment", False)
+
+    def describe(self) -> str:
+        """The plan in a few plain lines."""
+        title = self.name or "plan"
+        scope = "team results" if self.credit == "team" else "own results"
+        out = [
+            f"{title}: {self.description}",
+            f"  pays on {self.measure.replace('_', ' ')} ({scope}) per {self.period}, "
+            f"{self.mode} bands on {self.basis}, {self.currency}",
+        ]
+        unit = "of target incentive" if self.pays_on == "target_incentive" else ""
+        for lab, b in zip(self.band_labels(), self.tiers):
+            rate = fmt_number(b.rate) + "×" if self.pays_on == "target_incentive" else fmt_rate(b.rate)
+            out.append(f"    {lab}: {rate} {unit}".rstrip())
+        owner = "the band below" if self.at_threshold == "band_below" else "the band above"
+        out.append(f"  an amount exactly at a threshold belongs to {owner}")
+        if self.multipliers:
+            out.append(f"  multipliers ({self.multiplier_mode}):")
+            for lab, m in zip(self.multiplier_labels(), self.multipliers):
+                out.append(f"    attainment {lab}: × {fmt_number(m.factor)}")
+        if self.gate:
+            g = self.gate
+            parts = []
+            if g.min_attainment is not None:
+                parts.append(f"attainment ≥ {g.min_attainment:.0%}")
+            if g.min_collection_rate is not None:
+                parts.append(f"collection rate ≥ {g.min_collection_rate:.0%}")
+            if g.min_kpi_score is not None:
+                parts.append(f"KPI score ≥ {fmt_number(g.min_kpi_score)}")
+            out.append("  gate: " + " and ".join(parts))
+        if self.cap:
+            if self.cap.per_period is not None:
+                out.append(f"  cap per period: {format_amount(self.cap.per_period)}")
+            if self.cap.per_deal is not None:
+                out.append(f"  cap per deal: {format_amount(self.cap.per_deal)}")
+        if self.floor is not None:
+            out.append(f"  floor per period: {format_amount(self.floor)}")
+        if self.draw:
+            out.append(f"  draw: {format_amount(self.draw.amount)} per period, {self.draw.kind.replace('_', '-')}")
+        for s in self.spifs:
+            out.append(f"  SPIF {s.name}: {format_amount(s.amount)} per qualifying deal")
+        if self.clawback:
+            out.append(f"  clawback: deals reversed within {self.clawback.within_days} days")
+        if self.ytd_true_up:
+            out.append("  year-to-date true-up each period")
+        return "\n".join(out)
+
+    def __repr__(self) -> str:
+        bands = " | ".join(
+            f"{lab}: {fmt_rate(b.rate) if self.pays_on == 'measure' else fmt_number(b.rate) + '×TI'}"
+            for lab, b in zip(self.band_labels(), self.tiers)
+        )
+        extras = []
+        if self.multipliers:
+            extras.append(f"{len(self.multipliers)} multiplier bands")
+        for key in ("gate", "cap", "floor", "draw", "clawback"):
+            if getattr(self, key) is not None:
+                extras.append(key)
+        if self.spifs:
+            extras.append(f"{len(self.spifs)} SPIF")
+        if self.ytd_true_up:
+            extras.append("YTD true-up")
+        tail = f"; {', '.join(extras)}" if extras else ""
+        return (
+            f"PlanSpec({self.name or '?'}: {self.measure} per {self.period}, {self.mode} on "
+            f"{self.basis}, {self.at_threshold}; {bands}{tail})"
+        )
+
+    __str__ = describe
+
+
+def _labels(bands, basis: str, ratio: bool) -> list[str]:
+    def f(x):
+        if basis == "attainment":
+            return f"{x:.0%}" if round(x * 100) == x * 100 else f"{x:.1%}"
+        return fmt_number(x) if ratio else format_amount(x)
+
+    out = []
+    for i, b in enumerate(bands):
+        if b.label:
+            out.append(b.label)
+        elif i + 1 < len(bands):
+            out.append(f"{f(b.threshold)} – {f(bands[i + 1].threshold)}")
+        else:
+            out.append(f"above {f(b.threshold)}" if b.threshold > 0 else f"from {f(0)}")
+    return out
+
+
+# --------------------------------------------------------------------------- pool
+
+
+class PoolSpec(StrictModel):
+    """The team bonus pool (``params/bonus_pool.yaml``), R14.
+
+    The pool is ``funding_rate`` × the team's total result. It is split by rank
+    (``shares[0]`` to the top rank, ...; what the listed shares leave is split equally
+    among the other paid reps, none getting more than the last listed share) or in
+    proportion to score. The bottom ``review_bottom`` ranks are flagged for review and
+    paid nothing. The pool is always paid in full: when fewer reps are paid than the
+    shares foresee, or the unlisted ranks are capped, the shares are rescaled
+    proportionally. Parts sum to the pool exactly, to the cent.
+    """
+
+    name: str | None = None
+    description: str
+    label_zh: str | None = None
+    reference: str = ""
+    currency: Literal["CNY", "USD", "EUR"] = "CNY"
+    period: Literal["month", "quarter", "year"] = "quarter"
+    funding_rate: Annotated[float, Field(gt=0.0, le=1.0)] = Field(
+        description="share of the team's result that funds the pool (typically 0.05–0.10)"
+    )
+    funded_on: Literal["revenue", "gross_margin", "collected_revenue", "new_customer_revenue"] = "revenue"
+    rank_by: Literal["attainment", "result", "score"] = "attainment"
+    split: Literal["rank", "score"] = "rank"
+    shares: tuple[Annotated[float, Field(gt=0.0, le=1.0)], ...] = ()
+    review_bottom: int = Field(0, ge=0, description="bottom ranks flagged for review, not paid")
+    min_attainment: NonNeg | None = Field(None, description="no share below this attainment")
+
+    @model_validator(mode="after")
+    def _coherent(self):
+        problems: list[tuple[tuple, object, str]] = []
+        total = sum(exact(s) for s in self.shares)
+        if total > 1:
+            problems.append(
+                (("shares",), list(self.shares),
+                 f"shares sum to {float(total):.4g} ({fmt_rate(total)}); they must not exceed 1 (100%)")
+            )
+        for i in range(1, len(self.shares)):
+            if self.shares[i] > self.shares[i - 1]:
+                problems.append(
+                    (("shares", i), self.shares[i],
+                     f"a lower rank gets more than the rank above it ({self.shares[i - 1]:g}); "
+                     "shares must not increase down the ranking")
+                )
+        if self.split == "rank" and not self.shares:
+            problems.append((("shares",), [], "split 'rank' needs shares by rank, e.g. [0.3, 0.2, 0.15]"))
+        if self.split == "score" and self.shares:
+            problems.append(
+                (("shares",), list(self.shares), "shares apply only when split is 'rank'; remove them")
+            )
+        _fail(problems, "PoolSpec")
+        return self
+
+    def __repr__(self) -> str:
+        how = (
+            "by rank " + "/".join(fmt_rate(s) for s in self.shares)
+            if self.split == "rank"
+            else f"by {self.rank_by}"
+        )
+        review = f", bottom {self.review_bottom} to review" if self.review_bottom else ""
+        return (
+            f"PoolSpec({self.name or '?'}: {fmt_rate(self.funding_rate)} of team {self.funded_on} "
+            f"per {self.period}, split {how}{review})"
+        )
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _resolve(path: str | Path, folder: str) -> Path:
+    p = Path(path)
+    if p.suffix == "" and len(p.parts) == 1:
+        from simlib.config import default_params_dir
+
+        return default_params_dir() / folder / f"{p.name}.yaml"
+    return p
+
+
+def load_plan(path: str | Path) -> PlanSpec:
+    """Load a plan file (or a shipped plan by name, e.g. ``"tiered_cn"``).
+
+    Goes through :func:`simlib.config.load_params`, so errors name the file and the
+    path. The plan's ``name`` defaults to the file's stem.
+    """
+    p = _resolve(path, "plans")
+    plan = load_params(p)
+    if not isinstance(plan, PlanSpec):
+        raise TypeError(f"{p} is not a plan file (it loaded as {type(plan).__name__})")
+    return plan if plan.name else plan.model_copy(update={"name": p.stem})
+
+
+def load_pool(path: str | Path = "bonus_pool.yaml") -> PoolSpec:
+    """Load the bonus-pool file (default ``params/bonus_pool.yaml``)."""
+    p = Path(path)
+    pool = load_params(p)
+    if not isinstance(pool, PoolSpec):
+        raise TypeError(f"{p} is not a bonus-pool file (it loaded as {type(pool).__name__})")
+    return pool if pool.name else pool.model_copy(update={"name": p.stem})
