@@ -292,9 +292,10 @@ def calibrate(data: Dataset, period: str | Window, as_of=None, *, lookback_days:
     seg = seg[seg["created_date"] <= T]
     outcomes = _outcomes_until(hist, T)
 
-    win_rates, seg_rates, stage_rates = _fit_win_rates(hist, seg, outcomes)
-    rep_factors = _fit_rep_factors(hist, seg, outcomes, seg_rates, stage_rates)
-    timing, timing_lookup = _fit_timing(hist, seg, outcomes, T, a, b, lookback_days, snapshot_step_days)
+    snaps = _snapshots(hist, seg, outcomes, T, a, b, lookback_days, snapshot_step_days)
+    win_rates, seg_rates, stage_rates = _fit_win_rates(snaps)
+    rep_factors = _fit_rep_factors(snaps, seg_rates, stage_rates)
+    timing, timing_lookup = _fit_timing(snaps, a, b)
 
     open_now = deals_open_at(data, T, hist, seg)
     p_win = _lookup_win(open_now, seg_rates, stage_rates, rep_factors)
@@ -313,29 +314,89 @@ def calibrate(data: Dataset, period: str | Window, as_of=None, *, lookback_days:
     return Calibration(T, window, deals, reps, pools, win_rates, rep_factors, timing, sdp)
 
 
-def _stage_entries(hist: pd.DataFrame, seg: pd.DataFrame) -> pd.DataFrame:
-    """One row per (deal, open stage it reached), with the deal's segment and owner."""
-    e = hist[hist["stage"].isin(OPEN_STAGES)].drop_duplicates(["opportunity_id", "stage"])
-    e = e[["opportunity_id", "stage"]].join(seg[["owner_id", "segment"]], on="opportunity_id", how="inner")
-    return e
+def _snapshots(hist, seg, outcomes, T, a, b, lookback_days, step) -> pd.DataFrame:
+    """What the CRM showed on past snapshot dates, and what became of it.
+
+    Snapshots every ``step`` days over the look-back, ending ``b`` days before ``T`` so
+    that each snapshot's window ``(snap + a, snap + b]`` had ended by ``T``. A deal open
+    on a snapshot gives one row: its stage, segment, owner, where its expected close
+    date stood against the window, whether it had slipped, its age — and the outcome
+    known on ``T``: ``won`` (eventually, by ``T``) and ``hit`` (won inside the window).
+
+    Sampling deals as they sat in the pipeline on past dates, rather than counting each
+    deal once per stage it reached, is what matches the forecast's population: stale
+    deals linger in early stages, and a stage-entry rate would overstate their chance.
+    """
+    last_snap = T - pd.Timedelta(days=b)
+    n_snaps = max(lookback_days // step, 1)
+    first_snap = last_snap - pd.Timedelta(days=step * (n_snaps - 1))
+    # Each history row is what the CRM showed from its date until the next row's: an
+    # interval. The snapshots falling inside it see that row (an interval join on a
+    # regular grid, no loop over snapshots).
+    h = hist
+    nxt = h.groupby("opportunity_id", sort=False)["changed_date"].shift(-1)
+    h = h.assign(until=nxt.fillna(T + pd.Timedelta(days=1)))
+    h = h[h["stage"].isin(OPEN_STAGES)]
+    day = np.timedelta64(1, "D")
+    lo_k = np.ceil(((h["changed_date"] - first_snap) / day).to_numpy() / step).astype(np.int64)
+    hi_k = np.ceil(((h["until"] - first_snap) / day).to_numpy() / step).astype(np.int64)
+    lo_k, hi_k = np.clip(lo_k, 0, n_snaps), np.clip(hi_k, 0, n_snaps)
+    reps_ = np.maximum(hi_k - lo_k, 0)
+    idx = np.repeat(np.arange(len(h)), reps_)
+    k = np.arange(reps_.sum()) - np.repeat(np.cumsum(reps_) - reps_, reps_) + np.repeat(lo_k, reps_)
+    snap_v = (first_snap + pd.to_timedelta(k * step, unit="D")).to_numpy()
+    rows_h = h.iloc[idx]
+    ids = rows_h["opportunity_id"]
+    out = outcomes.reindex(ids)
+    won = out["won"].fillna(False).to_numpy(dtype=bool)  # still open on T: not (yet) won
+    close = out["close_date"].to_numpy()
+    sg = seg.reindex(ids)
+    exp_days = (rows_h["expected_close_date"].to_numpy() - snap_v) / day
+    exp_bucket = np.full(len(idx), "after", dtype=object)
+    exp_bucket[exp_days <= b] = "inside"
+    exp_bucket[exp_days <= a] = "before"
+    exp_bucket[exp_days <= 0] = "overdue"
+    hit = won & (close > snap_v + np.timedelta64(a, "D")) & (close <= snap_v + np.timedelta64(b, "D"))
+    return pd.DataFrame({
+        "opportunity_id": ids.to_numpy(),
+        "owner_id": sg["owner_id"].to_numpy(),
+        "segment": sg["segment"].to_numpy(),
+        "stage": rows_h["stage"].to_numpy(),
+        "exp_bucket": exp_bucket,
+        "slipped": rows_h["n_slips"].to_numpy() > 0,
+        "age": _age_bucket(((snap_v - sg["created_date"].to_numpy()) / day).astype(np.int64)),
+        "won": won,
+        "hit": hit,
+    })
 
 
-def _fit_win_rates(hist, seg, outcomes):
-    """Eventual win rate by stage reached, then stage × segment shrunk to the stage."""
-    e = _stage_entries(hist, seg).join(outcomes[["won"]], on="opportunity_id", how="inner")
-    stage_grp = e.groupby("stage")["won"].agg(["sum", "size"])
-    all_rate = (e["won"].sum() + 1) / (len(e) + 2)
-    stage_rates = ((stage_grp["sum"] + 2 * all_rate) / (stage_grp["size"] + 2)).reindex(list(OPEN_STAGES))
-    stage_rates = stage_rates.fillna(all_rate)
-    g = e.groupby(["stage", "segment"])["won"].agg(["sum", "size"]).reset_index()
+def _effective(g: pd.DataFrame, value: str, keys: list[str]) -> pd.DataFrame:
+    """Group counts with repeated snapshots of one deal counted as one observation.
+
+    A deal seen on five snapshots is one outcome, not five: successes and trials are
+    scaled by deals / rows in each group, so shrinkage is not overconfident.
+    """
+    agg = g.groupby(keys).agg(k=(value, "sum"), rows=(value, "size"), deals=("opportunity_id", "nunique"))
+    f = agg["deals"] / agg["rows"]
+    agg["k_eff"] = agg["k"] * f
+    agg["n_eff"] = agg["deals"].astype(float)
+    return agg.reset_index()
+
+
+def _fit_win_rates(snaps: pd.DataFrame):
+    """Eventual win rate of deals sitting in each stage, then × segment, shrunk."""
+    st = _effective(snaps, "won", ["stage"]).set_index("stage")
+    overall = (snaps["won"].mean() if len(snaps) else 0.3)
+    stage_rates = ((st["k_eff"] + 2 * overall) / (st["n_eff"] + 2)).reindex(list(OPEN_STAGES)).fillna(overall)
+    g = _effective(snaps, "won", ["stage", "segment"])
     parent = g["stage"].map(stage_rates).to_numpy()
     rates = np.empty(len(g))
     for stage in g["stage"].unique():
         m = (g["stage"] == stage).to_numpy()
-        rates[m] = beta_binomial_shrink(g.loc[m, "sum"], g.loc[m, "size"], parent[m])
+        rates[m] = beta_binomial_shrink(g.loc[m, "k_eff"], g.loc[m, "n_eff"], parent[m])
     g["rate"] = rates
     seg_rates = g.set_index(["stage", "segment"])["rate"]
-    table = g.rename(columns={"sum": "won", "size": "deals"})[["stage", "segment", "deals", "won", "rate"]]
+    table = g.rename(columns={"n_eff": "deals", "k_eff": "won"})[["stage", "segment", "deals", "won", "rate"]]
     return table, seg_rates, stage_rates
 
 
@@ -351,22 +412,22 @@ def _odds(p):
     return p / (1 - p)
 
 
-def _fit_rep_factors(hist, seg, outcomes, seg_rates, stage_rates):
-    """A rep's win odds relative to their segments, shrunk toward 1 (Gamma-Poisson).
+def _fit_rep_factors(snaps, seg_rates, stage_rates):
+    """A rep's win odds relative to their stages and segments, shrunk toward 1.
 
-    Measured on first-stage entries (each closed deal counted once): observed wins
-    against the wins the segment rates expect.
+    Observed wins against the wins the segment rates expect, over the rep's snapshot
+    rows (effective counts); Gamma-Poisson style shrinkage with 15 pseudo-wins.
     """
-    e = _stage_entries(hist, seg).join(outcomes[["won"]], on="opportunity_id", how="inner")
-    first = e.drop_duplicates("opportunity_id", keep="first")
-    expected = _deal_rate(first["stage"], first["segment"], seg_rates, stage_rates)
-    df = pd.DataFrame({"rep_id": first["owner_id"].to_numpy(), "won": first["won"].to_numpy(float),
-                       "expected": expected})
-    g = df.groupby("rep_id").agg(won=("won", "sum"), expected=("expected", "sum"), deals=("won", "size"))
+    expected = _deal_rate(snaps["stage"], snaps["segment"], seg_rates, stage_rates)
+    df = snaps[["owner_id", "opportunity_id", "won"]].assign(expected=expected)
+    g = df.groupby("owner_id").agg(won=("won", "sum"), expected=("expected", "sum"),
+                                   rows=("won", "size"), deals=("opportunity_id", "nunique"))
+    f = g["deals"] / g["rows"]
+    won_eff, exp_eff = g["won"] * f, g["expected"] * f
     strength = 15.0  # pseudo-wins: a rep needs ~15 expected wins to move halfway
-    ratio = (g["won"] + strength) / (g["expected"] + strength)
-    g["odds_factor"] = ratio.clip(0.2, 5.0)
-    return g.reset_index()
+    g["odds_factor"] = ((won_eff + strength) / (exp_eff + strength)).clip(0.2, 5.0)
+    g["won"], g["expected"] = won_eff, exp_eff
+    return g.reset_index().rename(columns={"owner_id": "rep_id"})[["rep_id", "deals", "won", "expected", "odds_factor"]]
 
 
 def _lookup_win(deals, seg_rates, stage_rates, rep_factors) -> np.ndarray:
@@ -376,66 +437,31 @@ def _lookup_win(deals, seg_rates, stage_rates, rep_factors) -> np.ndarray:
     return o / (1 + o)
 
 
-def _fit_timing(hist, seg, outcomes, T, a, b, lookback_days, step):
-    """P(a deal that is won closes inside the window | its state at the snapshot).
+def _fit_timing(snaps, a, b):
+    """P(a deal that will be won closes inside the window | its state on the snapshot).
 
-    Snapshots every ``step`` days over the look-back, with the same window offsets
-    ``(snap + a, snap + b]`` as the forecast, using only deals whose outcome was known
-    by ``T`` and windows that had ended by ``T``.
+    Hierarchy with shrinkage at each step: stage → × where the expected close date
+    stood → × slipped before → × age.
     """
-    won = outcomes[outcomes["won"]]
-    last_snap = T - pd.Timedelta(days=b)
-    n_snaps = max(lookback_days // step, 1)
-    first_snap = last_snap - pd.Timedelta(days=step * (n_snaps - 1))
-    # Each history row is what the CRM showed from its date until the next row's: an
-    # interval. The snapshots falling inside it see that row (an interval join on a
-    # regular grid, no loop over snapshots).
-    h = hist[hist["opportunity_id"].isin(won.index)]
-    nxt = h.groupby("opportunity_id", sort=False)["changed_date"].shift(-1)
-    h = h.assign(until=nxt.fillna(T + pd.Timedelta(days=1)))
-    h = h[h["stage"].isin(OPEN_STAGES)]
-    day = np.timedelta64(1, "D")
-    lo_k = np.ceil(((h["changed_date"] - first_snap) / day).to_numpy() / step).astype(np.int64)
-    hi_k = np.ceil(((h["until"] - first_snap) / day).to_numpy() / step).astype(np.int64)
-    lo_k, hi_k = np.clip(lo_k, 0, n_snaps), np.clip(hi_k, 0, n_snaps)
-    reps_ = np.maximum(hi_k - lo_k, 0)
-    idx = np.repeat(np.arange(len(h)), reps_)
-    k = np.arange(reps_.sum()) - np.repeat(np.cumsum(reps_) - reps_, reps_) + np.repeat(lo_k, reps_)
-    snap = first_snap + pd.to_timedelta(k * step, unit="D")
-    rows_h = h.iloc[idx]
-    close = won["close_date"].reindex(rows_h["opportunity_id"]).to_numpy()
-    created = seg["created_date"].reindex(rows_h["opportunity_id"]).to_numpy()
-    snap_v = snap.to_numpy()
-    exp_days = ((rows_h["expected_close_date"].to_numpy() - snap_v) / day)
-    exp_bucket = np.full(len(idx), "after", dtype=object)
-    exp_bucket[exp_days <= b] = "inside"
-    exp_bucket[exp_days <= a] = "before"
-    exp_bucket[exp_days <= 0] = "overdue"
-    s = pd.DataFrame({
-        "stage": rows_h["stage"].to_numpy(),
-        "exp_bucket": exp_bucket,
-        "slipped": rows_h["n_slips"].to_numpy() > 0,
-        "age": _age_bucket(((snap_v - created) / day).astype(np.int64)),
-        "hit": (close > snap_v + np.timedelta64(a, "D")) & (close <= snap_v + np.timedelta64(b, "D")),
-    })
-    s["hit"] = s["hit"].astype(float)
+    s = snaps[snaps["won"]]
+    s = s.assign(hit=s["hit"].astype(float))
     overall = (s["hit"].sum() + 1) / (len(s) + 2) if len(s) else 0.5
-    # Hierarchy: stage → stage × expected-close bucket → + slipped → + age.
     levels = [["stage"], ["stage", "exp_bucket"], ["stage", "exp_bucket", "slipped"],
               ["stage", "exp_bucket", "slipped", "age"]]
     fitted = []
     prev = None
     for cols in levels:
-        g = s.groupby(cols)["hit"].agg(["sum", "size"]).reset_index()
+        g = _effective(s, "hit", cols)
         if prev is None:
             parent = np.full(len(g), overall)
         else:
             pcols = cols[:-1]
             parent = g[pcols].merge(prev[pcols + ["rate"]], on=pcols, how="left")["rate"].fillna(overall).to_numpy()
-        g["rate"] = beta_binomial_shrink(g["sum"], g["size"], parent) if len(g) else []
+        g["rate"] = beta_binomial_shrink(g["k_eff"], g["n_eff"], parent) if len(g) else []
         fitted.append((cols, g))
         prev = g
-    table = fitted[2][1].rename(columns={"sum": "closed_in_window", "size": "deals"})
+    table = fitted[2][1].rename(columns={"k_eff": "closed_in_window"})[
+        ["stage", "exp_bucket", "slipped", "deals", "closed_in_window", "rate"]]
 
     def lookup(deals: pd.DataFrame, snap: pd.Timestamp) -> np.ndarray:
         keys = pd.DataFrame({
@@ -474,7 +500,15 @@ def _fit_new_pipeline(data, hist, seg, outcomes, T, window, a, b, seg_rates, sta
 
     # Days of the creation window (after T, up to the window's end), weighted by season.
     new_days = pd.date_range(T + pd.Timedelta(days=1), window.end)
-    first_stage = OPEN_STAGES[0]
+    # Win rate of a newly created deal, by segment: deals created long enough ago that
+    # their outcome is known (still open counts as not won), shrunk to the overall rate.
+    matured = seg[(seg["created_date"] > since) & (seg["created_date"] <= T - pd.Timedelta(days=180))]
+    mwon = outcomes["won"].reindex(matured.index).fillna(False).astype(float)
+    by_seg = pd.DataFrame({"segment": matured["segment"].to_numpy(), "won": mwon.to_numpy()})
+    gs = by_seg.groupby("segment")["won"].agg(["sum", "size"])
+    overall_new = float((mwon.sum() + 1) / (len(mwon) + 2))
+    new_rates = pd.Series(beta_binomial_shrink(gs["sum"], gs["size"], overall_new) if len(gs) else [],
+                          index=gs.index, dtype=float)
 
     # Cycle time (created → won) distribution from deals won before T.
     won = outcomes[outcomes["won"]].join(seg[["created_date", "owner_id", "segment"]], how="inner")
@@ -542,9 +576,9 @@ def _fit_new_pipeline(data, hist, seg, outcomes, T, window, a, b, seg_rates, sta
         if mix is not None and len(mix):
             segs = mix.index.to_numpy()
             wm = mix.to_numpy(float) / mix.sum()
-            base = float(np.dot(wm, _deal_rate([first_stage] * len(segs), segs, seg_rates, stage_rates)))
+            base = float(np.dot(wm, new_rates.reindex(segs).fillna(overall_new).to_numpy()))
         else:
-            base = float(stage_rates[first_stage])
+            base = overall_new
         o = _odds(base) * float(factors.get(rep.rep_id, 1.0))
         p_win = o / (1 + o)
         pool = won_amounts.get(rep.rep_id)
