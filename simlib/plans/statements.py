@@ -865,10 +865,11 @@ def _window_quota(plan, name, subject, team, wlabels, quota_rows, is_team):
         row = quota_rows.get((subject, lab)) or {}
         if "quota" in row:
             quota += _money(row["quota"], f"quota of {subject} {lab}")
-        elif is_team and all("quota" in quota_rows.get((m, lab), {}) for m in team):
-            # a team without its own quota row: the members' quotas add up
-            quota += sum((_money(quota_rows[(m, lab)]["quota"], f"quota of {m} {lab}") for m in team),
-                         Fraction(0))
+        elif is_team and any("quota" in quota_rows.get((m, lab), {}) for m in team):
+            # a team without its own quota row: the quotas of the members who had one
+            # that period add up (a rep hired later or gone has none)
+            quota += sum((_money(quota_rows[(m, lab)]["quota"], f"quota of {m} {lab}")
+                          for m in team if "quota" in quota_rows.get((m, lab), {})), Fraction(0))
         else:
             missing.append(lab)
         t = row.get("target_incentive", plan.target_incentive)
