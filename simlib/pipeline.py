@@ -252,6 +252,9 @@ class Calibration:
     rep_factors: pd.DataFrame  # rep_id, won, expected, odds_factor
     timing: pd.DataFrame  # stage, exp_bucket, slipped, deals, closed_in_window, rate
     stage_default_probability: dict[str, float] = field(default_factory=dict)
+    market_shock: float = 0.0  # sd of log of a common factor on the window's bookings
+    season: float = 1.0  # the window's season: open deals book season × their base chance
+    season_table: pd.DataFrame | None = None  # quarter, snapshots, season
 
     def __repr__(self) -> str:
         return (
@@ -311,7 +314,66 @@ def calibrate(data: Dataset, period: str | Window, as_of=None, *, lookback_days:
         data.opportunities.groupby("stage")["probability"].median().dropna().to_dict()
         if "probability" in data.opportunities else {}
     )
-    return Calibration(T, window, deals, reps, pools, win_rates, rep_factors, timing, sdp)
+    # Past windows count once closes were being recorded and the pipeline had filled.
+    history_start = max(seg["created_date"].min() + pd.Timedelta(days=180),
+                        outcomes["close_date"].min() if len(outcomes) else T)
+    season, shock, season_table = _window_effects(snaps, history_start, seg_rates, stage_rates,
+                                                  rep_factors, timing_lookup, window, a, b,
+                                                  outcomes.join(seg[["created_date"]], how="inner"))
+    # The window's season scales every open deal's chance of booking in it.
+    deals["p"] = np.clip(deals["p"] * season, 0.0, 1.0)
+    return Calibration(T, window, deals, reps, pools, win_rates, rep_factors, timing, sdp, shock,
+                       season, season_table)
+
+
+def _window_effects(snaps, data_start, seg_rates, stage_rates, rep_factors, timing_lookup, window, a, b,
+                    closed):
+    """Season of the window, and the spread of a common factor on its bookings.
+
+    On each past snapshot the pipeline's expected bookings (the fitted model) are set
+    against what it actually booked. The ratio, pooled by the calendar quarter the
+    snapshot's window falls in, is that quarter's season (year-end pushes close more,
+    the Spring Festival fewer); shrunk toward 1 when thin. What the ratio still varies
+    after the season, beyond what independent deals explain, is the variance of a common
+    factor that moves all deals together (method of moments). Returns (the forecast
+    window's season, the log-sd of the common factor, the season table).
+    """
+    empty = pd.DataFrame(columns=["quarter", "snapshots", "season"])
+    if snaps.empty:
+        return 1.0, 0.0, empty
+    p = np.clip(_lookup_win(snaps, seg_rates, stage_rates, rep_factors) * timing_lookup(snaps), 0.0, 1.0)
+    amt = snaps["amount"].to_numpy(dtype=float)
+    df = pd.DataFrame({"snap": snaps["snap"].to_numpy(), "e": amt * p, "x": amt * snaps["hit"].to_numpy(float),
+                       "v": amt * amt * p * (1 - p)})
+    g = df.groupby("snap").sum()
+    # The first months of a CRM's history hold a partial pipeline and no closes yet.
+    g = g[(g["e"] > 0) & (g.index >= pd.Timestamp(data_start))]
+    if len(g) < 6:
+        return 1.0, 0.0, empty
+    mid = g.index + pd.Timedelta(days=(a + b) // 2)
+    g["quarter"] = mid.quarter
+    by_q = g.groupby("quarter").agg(x=("x", "sum"), e=("e", "sum"), snapshots=("x", "size"))
+    prior = 4.0  # snapshots' worth of belief in "no season"
+    by_q["season"] = (by_q["x"] / by_q["e"] * by_q["snapshots"] + prior) / (by_q["snapshots"] + prior)
+    overall = g["x"].sum() / g["e"].sum()
+    by_q["season"] = by_q["season"] / (by_q["season"] * by_q["e"]).sum() * by_q["e"].sum() * overall
+    f = g["quarter"].map(by_q["season"]).to_numpy()
+    # Deals created after each snapshot and won inside its window: the new pipeline's
+    # bookings, whose company-wide swings (lead flow, market) are common to all reps.
+    won = closed[closed["won"]]
+    cd, cl, am = (won["created_date"].to_numpy(), won["close_date"].to_numpy(),
+                  won["amount"].to_numpy(dtype=float))
+    new_x = np.array([am[(cd > sv) & (cl > sv + np.timedelta64(a, "D")) & (cl <= sv + np.timedelta64(b, "D"))].sum()
+                      for sv in g.index.to_numpy()])
+    new_e = pd.Series(new_x, index=g.index).groupby(g["quarter"]).transform("mean").to_numpy()
+    expected = g["e"].to_numpy() * f + new_e
+    r = (g["x"].to_numpy() + new_x) / expected
+    excess = float(np.var(r, ddof=1) - np.mean(g["v"].to_numpy() / expected ** 2))
+    shock = float(np.sqrt(np.log1p(excess))) if excess > 0 else 0.0
+    w_mid = window.start + (window.end - window.start) / 2
+    season = float(by_q["season"].get(w_mid.quarter, 1.0))
+    table = by_q.reset_index()[["quarter", "snapshots", "season"]]
+    return season, shock, table
 
 
 def _snapshots(hist, seg, outcomes, T, a, b, lookback_days, step) -> pd.DataFrame:
@@ -367,6 +429,8 @@ def _snapshots(hist, seg, outcomes, T, a, b, lookback_days, step) -> pd.DataFram
         "age": _age_bucket(((snap_v - sg["created_date"].to_numpy()) / day).astype(np.int64)),
         "won": won,
         "hit": hit,
+        "snap": snap_v,
+        "amount": rows_h["amount"].to_numpy(dtype=float),
     })
 
 
@@ -463,13 +527,16 @@ def _fit_timing(snaps, a, b):
     table = fitted[2][1].rename(columns={"k_eff": "closed_in_window"})[
         ["stage", "exp_bucket", "slipped", "deals", "closed_in_window", "rate"]]
 
-    def lookup(deals: pd.DataFrame, snap: pd.Timestamp) -> np.ndarray:
-        keys = pd.DataFrame({
-            "stage": deals["stage"].to_numpy(),
-            "exp_bucket": _exp_bucket(deals["expected_close_date"], snap, a, b),
-            "slipped": deals["n_slips"].to_numpy() > 0,
-            "age": _age_bucket(deals["age_days"].to_numpy()),
-        })
+    def lookup(deals: pd.DataFrame, snap: pd.Timestamp | None = None) -> np.ndarray:
+        if snap is None:  # already in snapshot form (stage, exp_bucket, slipped, age)
+            keys = deals[["stage", "exp_bucket", "slipped", "age"]].reset_index(drop=True)
+        else:
+            keys = pd.DataFrame({
+                "stage": deals["stage"].to_numpy(),
+                "exp_bucket": _exp_bucket(deals["expected_close_date"], snap, a, b),
+                "slipped": deals["n_slips"].to_numpy() > 0,
+                "age": _age_bucket(deals["age_days"].to_numpy()),
+            })
         rate = np.full(len(keys), overall)
         for cols, g in fitted:  # the deepest level with data wins
             m = keys[cols].merge(g[cols + ["rate"]], on=cols, how="left")["rate"].to_numpy()

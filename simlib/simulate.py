@@ -32,6 +32,7 @@ __all__ = [
     "simulate",
     "exact_bookings",
     "rollup",
+    "market_factor",
 ]
 
 DEFAULT_FRACTIONS = (0.8, 1.0, 1.2)
@@ -273,10 +274,31 @@ def simulate(
             if bar is not None:
                 bar.close()
     trials = trials[:done]
+    if cal.market_shock > 0:
+        trials *= market_factor(int(seed), 0, done, cal.market_shock)[:, None]
     trials += model.booked[None, :]
     nodes = _org_nodes(data, model.rep_ids)
     summary = _summary(trials, nodes, model.rep_ids, _quotas(data, nodes, cal.window), fractions)
     return SimulationResult(trials, model.rep_ids, nodes, summary, cal, int(seed), done)
+
+
+#: The key of the common-factor stream (no deal or rep slot uses it).
+_SHOCK_KEY = np.uint64(0xFFFF_FFFF_FFFF_FF01)
+
+
+def market_factor(seed: int, trial_start: int, n_trials: int, sd: float) -> np.ndarray:
+    """The common factor of each trial: lognormal with mean 1 and log-sd ``sd``.
+
+    A pure function of (seed, trial), like every other draw, so chunks and workers
+    agree. It scales the simulated (not yet booked) amounts of every rep in the trial.
+    """
+    from scipy.special import ndtri
+
+    from simlib.engine import counter_uniforms
+
+    u = counter_uniforms(seed, [_SHOCK_KEY], trial_start, n_trials, purpose="count")[:, 0]
+    z = ndtri((u.astype(np.float64) + 0.5) / 2.0**32)
+    return np.exp(sd * z - 0.5 * sd * sd)
 
 
 def _chunk(model: Model, n: int, seed: int, start: int, threads, method) -> np.ndarray:
@@ -294,14 +316,17 @@ def _progress(on: bool, total: int):
 
 def _summary(trials, nodes, rep_ids, quota, fractions) -> pd.DataFrame:
     per_node = rollup(trials, nodes, rep_ids)
-    s = summarise(per_node, quota=quota, fractions=tuple(fractions))
+    has_quota = np.isfinite(quota)
+    s = summarise(per_node, quota=np.where(has_quota, quota, 0.0), fractions=tuple(fractions))
+    for key in [k for k in s if k.startswith("p_ge_")]:  # no quota, no probability of reaching it
+        s[key] = np.where(has_quota, s[key], np.nan)
     out = nodes[["node_id", "parent_id", "level", "name"]].copy()
     out["quota"] = quota
     out["mean"] = s["mean"]
     out["p10"], out["p50"], out["p90"] = s["p10"], s["p50"], s["p90"]
     for f in fractions:
         col = "p_attain" if f == 1.0 else f"p_ge_{int(round(f * 100))}"
-        out[col] = s[f"p_ge_{f:g}"] if f"p_ge_{f:g}" in s else s["p_ge"][list(fractions).index(f)]
+        out[col] = s[f"p_ge_{f:g}"]
     order = {"company": 0, "region": 1, "team": 2, "rep": 3}
     out["_o"] = out["level"].map(order).fillna(9)
     return out.sort_values(["_o", "node_id"], kind="stable").drop(columns="_o").reset_index(drop=True)
