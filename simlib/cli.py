@@ -93,7 +93,29 @@ def cmd_demo(args) -> int:
     print()
     print(f"{'在途商机' if zh else 'Open pipeline'}:")
     _print_table(ov.pipeline_by_stage, money_cols=("amount", "weighted"), lang=lang, unit=unit)
+    print()
+    _print_forecast(data, lang, unit, trials=args.trials)
     return EXIT_OK
+
+
+def _print_forecast(data, lang, unit, trials=10_000, seed=0):
+    """This quarter's attainment forecast as of the data's date (SPEC R21)."""
+    import pandas as pd
+
+    from simlib.simulate import simulate
+
+    as_of = pd.Timestamp(data.as_of)
+    period = f"{as_of.year}-Q{as_of.quarter}"
+    res = simulate(data, period, as_of, n_trials=trials, seed=seed)
+    s = res.summary[res.summary["level"].isin(["company", "region"])].copy()
+    zh = lang == "zh-CN"
+    if zh:
+        s["name"] = s["name_zh"].fillna(s["name"])
+    title = (f"{period} 业绩预测（截至 {as_of.date()}，蒙特卡洛 {res.n_trials:,} 次，种子 {seed}）" if zh
+             else f"{period} attainment forecast as of {as_of.date()} ({res.n_trials:,} trials, seed {seed})")
+    print(title + ":")
+    _print_table(s[["name", "quota", "p10", "p50", "p90", "p_attain"]],
+                 money_cols=("quota", "p10", "p50", "p90"), pct_cols=("p_attain",), lang=lang, unit=unit)
 
 
 def cmd_data_check(args) -> int:
@@ -183,6 +205,8 @@ def cmd_simulate(args) -> int:
         return EXIT_OK
     lang = _lang(args)
     unit = "wan" if lang == "zh-CN" else "m"
+    if lang == "zh-CN":
+        s = s.assign(name=s["name_zh"].fillna(s["name"]))
     print(f"{window.label} bookings forecast as of {res.calibration.as_of.date()} "
           f"({res.n_trials:,} trials, seed {res.seed})")
     cols = ["level", "node_id", "name", "quota", "mean", "p10", "p50", "p90", "p_attain"]
@@ -330,6 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="run the main job on the embedded demo company")
     d.add_argument("--demo-seed", type=int, default=None, help="demo company seed")
     d.add_argument("--lang", choices=["en", "zh-CN"], default=None)
+    d.add_argument("--trials", type=int, default=10_000, help="forecast trials")
     d.set_defaults(func=cmd_demo)
 
     data = sub.add_parser("data", help="check CRM exports, write the demo company")

@@ -320,7 +320,7 @@ def _summary(trials, nodes, rep_ids, quota, fractions) -> pd.DataFrame:
     s = summarise(per_node, quota=np.where(has_quota, quota, 0.0), fractions=tuple(fractions))
     for key in [k for k in s if k.startswith("p_ge_")]:  # no quota, no probability of reaching it
         s[key] = np.where(has_quota, s[key], np.nan)
-    out = nodes[["node_id", "parent_id", "level", "name"]].copy()
+    out = nodes[["node_id", "parent_id", "level", "name", "name_zh"]].copy()
     out["quota"] = quota
     out["mean"] = s["mean"]
     out["p10"], out["p50"], out["p90"] = s["p10"], s["p50"], s["p90"]
