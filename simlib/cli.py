@@ -419,6 +419,10 @@ def build_parser() -> argparse.ArgumentParser:
     data_args(st)
     st.set_defaults(func=cmd_statements)
 
+    from simlib.targets import add_cli as add_targets_cli
+
+    add_targets_cli(sub)
+
     pc = sub.add_parser("params", help="validate parameter files")
     psub = pc.add_subparsers(dest="params_command", metavar="SUBCOMMAND")
     chk = psub.add_parser("check", help="validate every file in params/")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 from decimal import ROUND_HALF_UP, Decimal
-from fractions import Fraction
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -39,10 +38,13 @@ def to_cents(amount: float | int | str | Decimal) -> int:
     Goes through the shortest decimal repr of a float, so ``to_cents(0.285) == 29``
     as a person reading "0.285" expects (binary 0.285 is slightly below it).
     """
-    if isinstance(amount, float):
+    if isinstance(amount, (float, np.floating)):
+        amount = float(amount)
         if not math.isfinite(amount):
             raise ValueError(f"amount must be a finite number; got {amount!r}")
         amount = repr(amount)
+    elif isinstance(amount, np.integer):
+        amount = int(amount)
     d = Decimal(str(amount)) if not isinstance(amount, Decimal) else amount
     return int((d * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
@@ -97,15 +99,21 @@ def allocate_cents(total_cents: int, weights: Sequence[float] | np.ndarray) -> n
         raise ValueError(f"weights must be finite and >= 0; got weights[{i}] = {float(w[i])!r}")
     if total_cents == 0:
         return np.zeros(w.size, dtype=np.int64)
-    fw = [Fraction(x) for x in w.tolist()]
-    wsum = sum(fw)
+    # Exact integer arithmetic: every float is m / 2**k, so scaling by the largest 2**k
+    # turns all weights into integers with the same ratios (no Fraction objects).
+    ratios = [x.as_integer_ratio() for x in w.tolist()]
+    k = max(d for _, d in ratios)
+    iw = [n * (k // d) for n, d in ratios]
+    wsum = sum(iw)
     if wsum == 0:
         raise ValueError("weights sum to 0: there is nothing to allocate by")
-    quotas = [total_cents * x / wsum for x in fw]
-    floors = [q.numerator // q.denominator for q in quotas]
-    remainders = [q - f for q, f in zip(quotas, floors)]
+    floors, remainders = [], []
+    for x in iw:
+        q, r = divmod(total_cents * x, wsum)
+        floors.append(q)
+        remainders.append(r)
     left = total_cents - sum(floors)
-    order = sorted(range(len(fw)), key=lambda i: (-remainders[i], -fw[i], i))
+    order = sorted(range(len(iw)), key=lambda i: (-remainders[i], -iw[i], i))
     parts = np.asarray(floors, dtype=np.int64)
     for i in order[:left]:
         parts[i] += 1
