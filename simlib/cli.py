@@ -422,6 +422,11 @@ def build_parser() -> argparse.ArgumentParser:
     from simlib.targets import add_cli as add_targets_cli
 
     add_targets_cli(sub)
+    from simlib.scorecard import add_cli as add_scorecard_cli
+    from simlib.tracking import add_cli as add_alerts_cli
+
+    add_alerts_cli(sub)
+    add_scorecard_cli(sub)
 
     pc = sub.add_parser("params", help="validate parameter files")
     psub = pc.add_subparsers(dest="params_command", metavar="SUBCOMMAND")

@@ -325,6 +325,18 @@ class ScorecardParams(StrictModel):
     ceiling: float = Field(1.2, ge=1.0, le=3.0, description="cap on KPI attainment")
     visit_rating_bar: float = Field(4.0, ge=0, le=5)
     weight_sets: dict[str, WeightSet]
+    kpi_targets: dict[str, float] = Field(
+        default_factory=dict, description="KPI name → fixed target (e.g. collection_rate: 0.95); "
+        "a KPI without one is judged against its team's average (revenue: against quota)")
+    newcomer_months: int = Field(12, ge=1, le=60, description="tenure below this is a newcomer")
+    promotion_periods: int = Field(
+        3, ge=1, le=12, description="top quartile this many evaluation periods running makes a "
+        "promotion candidate")
+    promotion_quantile: Fraction01 = Field(0.75, description="the top-quartile bar of the score")
+    min_nps_responses: int = Field(3, ge=1, description="fewest survey answers for a reputation award")
+    default_cycle: Literal["monthly", "quarterly"] = "monthly"
+    team_cycles: dict[str, Literal["monthly", "quarterly"]] = Field(
+        default_factory=dict, description="team id → evaluation cycle, where not the default")
 
     @model_validator(mode="after")
     def _active_exists(self):
@@ -372,6 +384,8 @@ class Reminders(StrictModel):
     high_value_lead: Money = 500_000
     followup_overdue_days: int = Field(0, ge=0)
     renewal_window_days: int = Field(60, ge=1)
+    followup_due_within_days: int = Field(
+        0, ge=0, le=60, description="also remind of follow-ups falling due within this many days")
 
 
 class AlertParams(StrictModel):
@@ -379,6 +393,25 @@ class AlertParams(StrictModel):
 
     rules: tuple[AlertRule, ...]
     reminders: Reminders = Reminders()
+    pace_to_date: Literal["window", "month", "quarter", "year"] = Field(
+        "quarter", description="threshold rules on pace compare results from the start of this "
+        "period to the check day with the pace expected by then; 'window' uses the rule's window "
+        "alone (one week's revenue against one week's share of target)")
+    rate_lookback_weeks: int = Field(
+        4, ge=1, le=26, description="weekly rules on a rate (lead conversion, win rate) measure it "
+        "over the trailing N working weeks, so a rep with three leads a week is not judged on three")
+    min_sample: int = Field(
+        5, ge=1, description="a rate with a smaller denominator is not judged (no alert, no streak "
+        "break)")
+    week_min_working_days: int = Field(
+        1, ge=1, le=7, description="a calendar week with fewer working days (a whole-week holiday) "
+        "is folded into the next week: it neither breaks nor extends a streak")
+    diagnosis_weeks: int = Field(
+        8, ge=1, le=52, description="working weeks looked back on to classify an alert as a "
+        "capability or a resource gap")
+    gap_margin: float = Field(
+        0.25, gt=0, lt=1, description="how far below the team (as a fraction) a signal must be to "
+        "count as a gap when classifying")
 
     @model_validator(mode="after")
     def _unique_ids(self):
