@@ -47,6 +47,16 @@ def _load_dataset(args):
     return load_demo(seed=getattr(args, "demo_seed", None))
 
 
+def add_data_args(parser) -> None:
+    """The flags every data-reading command shares: --data/--mapping, or the demo."""
+    parser.add_argument("--data", default=None, help="CRM export folder/file or SQLAlchemy URL "
+                        "(default: the demo company)")
+    parser.add_argument("--mapping", default=None, help="column mapping for --data")
+    parser.add_argument("--lenient", action="store_true", help="skip bad rows (see data check)")
+    parser.add_argument("--demo-seed", type=int, default=None, help="demo company seed")
+    parser.add_argument("--lang", choices=["en", "zh-CN"], default=None)
+
+
 def _print_table(df, money_cols=(), pct_cols=(), lang="en", unit=None, out=None):
     from simlib.money import format_money, format_percent
 
@@ -373,14 +383,6 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--seed", type=int, default=None)
     w.set_defaults(func=cmd_data_demo)
 
-    def data_args(parser):
-        parser.add_argument("--data", default=None, help="CRM export folder/file or SQLAlchemy URL "
-                            "(default: the demo company)")
-        parser.add_argument("--mapping", default=None, help="column mapping for --data")
-        parser.add_argument("--lenient", action="store_true", help="skip bad rows (see data check)")
-        parser.add_argument("--demo-seed", type=int, default=None, help="demo company seed")
-        parser.add_argument("--lang", choices=["en", "zh-CN"], default=None)
-
     sm = sub.add_parser("simulate", help="Monte Carlo of bookings in a period (SPEC R21)")
     sm.add_argument("--period", required=True, help="2026-Q3, 2026-07, 2026 or A..B")
     sm.add_argument("--as-of", default=None, help="forecast date (default: the day before the period)")
@@ -390,7 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
     sm.add_argument("--level", default="company,region,team",
                     help="levels to print: company,region,team,rep or all")
     sm.add_argument("--json", action="store_true", help="one JSON row per node")
-    data_args(sm)
+    add_data_args(sm)
     sm.set_defaults(func=cmd_simulate)
 
     bt = sub.add_parser("backtest", help="score forecasts from past dates against what happened")
@@ -399,7 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--trials", type=int, default=2_000)
     bt.add_argument("--seed", type=int, default=0)
     bt.add_argument("--json", action="store_true")
-    data_args(bt)
+    add_data_args(bt)
     bt.set_defaults(func=cmd_backtest)
 
     po = sub.add_parser("payout", help="payout of one sales figure under a plan, line by line")
@@ -416,7 +418,7 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--plan", default="tiered_cn")
     st.add_argument("--rep", default=None, help="one rep's statement")
     st.add_argument("--json", action="store_true")
-    data_args(st)
+    add_data_args(st)
     st.set_defaults(func=cmd_statements)
 
     from simlib.targets import add_cli as add_targets_cli

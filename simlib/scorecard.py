@@ -982,7 +982,7 @@ def add_cli(subparsers) -> None:
     p.add_argument("--within", default=None, help="only reps at or below this org node")
     p.add_argument("--rep", default=None, help="print this rep's review pack instead")
     p.add_argument("--json", action="store_true", help="one JSON object per rep")
-    from simlib.tracking.cli import _data_args
+    from simlib.cli import add_data_args
 
-    _data_args(p)
+    add_data_args(p)
     p.set_defaults(func=cmd_scorecard)

@@ -705,15 +705,9 @@ def add_cli(subparsers) -> None:
         default="company,region,team",
         help="levels to print: company,region,team,rep or all",
     )
-    a.add_argument(
-        "--data",
-        default=None,
-        help="CRM export folder/file or SQLAlchemy URL (default: the demo company)",
-    )
-    a.add_argument("--mapping", default=None, help="column mapping for --data")
-    a.add_argument("--lenient", action="store_true", help="skip bad rows (see data check)")
-    a.add_argument("--demo-seed", type=int, default=None, help="demo company seed")
-    a.add_argument("--lang", choices=["en", "zh-CN"], default=None)
+    from simlib.cli import add_data_args
+
+    add_data_args(a)
     a.set_defaults(func=cmd_targets_allocate)
 
 

@@ -6,15 +6,6 @@ from __future__ import annotations
 __all__ = ["add_cli", "cmd_alerts"]
 
 
-def _data_args(parser) -> None:
-    parser.add_argument("--data", default=None, help="CRM export folder/file or SQLAlchemy URL "
-                        "(default: the demo company)")
-    parser.add_argument("--mapping", default=None, help="column mapping for --data")
-    parser.add_argument("--lenient", action="store_true", help="skip bad rows (see data check)")
-    parser.add_argument("--demo-seed", type=int, default=None, help="demo company seed")
-    parser.add_argument("--lang", choices=["en", "zh-CN"], default=None)
-
-
 def cmd_alerts(args) -> int:
     """Alert episodes of a period (raised and cleared), or the active ones with --active."""
     import pandas as pd
@@ -80,5 +71,7 @@ def add_cli(subparsers) -> None:
     p.add_argument("--within", default=None, help="only reps at or below this org node")
     p.add_argument("--active", action="store_true", help="only alerts still active at the end")
     p.add_argument("--json", action="store_true", help="one JSON object per alert episode")
-    _data_args(p)
+    from simlib.cli import add_data_args
+
+    add_data_args(p)
     p.set_defaults(func=cmd_alerts)
