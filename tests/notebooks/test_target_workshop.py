@@ -1,0 +1,291 @@
+"""The Q4 target workshop: pure compute, scenarios, exports, widgets headless, notebooks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from simlib.scenario import load_scenario
+from simlib.targets import TargetCache
+from simlib.widgets.target_workshop import (
+    ControlError,
+    TargetWorkshop,
+    WorkshopControls,
+    compute,
+    controls_from_values,
+    evaluate,
+    gap_table,
+    headline,
+    scenario_from_controls,
+    values_from_controls,
+    wall_data,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+N_TRIALS = 500
+
+NOTEBOOKS = {
+    "notebooks/q4_target_workshop.ipynb": {"n_trials": N_TRIALS, "lang": "en"},
+    "notebooks/reports/target_workshop_summary.ipynb": {
+        "n_trials": N_TRIALS, "scenario": "baseline_2027", "lang": "zh-CN", "seed": 1},
+}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def executed(tmp_path_factory):
+    """Both notebooks executed by papermill in the background while the other tests of
+    this module run (kernel start, imports and the simulation dominate), each in its
+    own temporary working directory outside the repository."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import papermill as pm
+
+    def run(notebook, params, cwd):
+        pm.execute_notebook(str(ROOT / notebook), str(cwd / "out.ipynb"), parameters=params, cwd=str(cwd),
+                            kernel_name="python3", progress_bar=False)
+        return cwd
+
+    pool = ThreadPoolExecutor(max_workers=2)
+    futures = {nb: pool.submit(run, nb, params, tmp_path_factory.mktemp("papermill"))
+               for nb, params in NOTEBOOKS.items()}
+    yield futures
+    pool.shutdown(wait=True)
+
+
+
+@pytest.fixture(scope="module")
+def cache(demo):
+    return TargetCache(demo)
+
+
+@pytest.fixture(scope="module")
+def base():
+    s = load_scenario("baseline_2027")
+    out = s.model_copy(update={"simulation": s.simulation.model_copy(update={"n_trials": N_TRIALS})})
+    out._source = s.source
+    return out
+
+
+@pytest.fixture(scope="module")
+def controls(base, cache):
+    h = cache.history(base.year, cache.data.as_of, base.base_year, base.ramp_months)
+    return WorkshopControls.from_scenario(base, float(h.last_year[h.tree.root]))
+
+
+@pytest.fixture(scope="module")
+def alloc(controls, cache, base):
+    return compute(controls, cache, base)
+
+
+# --------------------------------------------------------------------------- pure layer
+
+
+def test_controls_round_trip_the_baseline(controls, base, alloc):
+    s = scenario_from_controls(base, controls)
+    assert s.company_target == base.company_target
+    assert s.methods == base.methods and s.growth == base.growth and s.uplift == base.uplift
+    assert s.focus_region == "R-EAST" and s.mix == base.mix
+    assert alloc.company_target == pytest.approx(1_570_000_000)
+    for unit in (1e4, 1e6):
+        assert controls_from_values(values_from_controls(controls, unit), unit) == controls
+
+
+def test_more_growth_gives_a_higher_company_target(controls, cache, base):
+    lo = compute(controls.replace(target_mode="growth", growth=0.10), cache, base)
+    hi = compute(controls.replace(target_mode="growth", growth=0.30), cache, base)
+    assert hi.company_target > lo.company_target
+    assert headline(hi)["growth"] == pytest.approx(0.30, abs=1e-6)
+    # and a harder number is less likely to be reached
+    assert headline(hi)["p_company_forecast"] <= headline(lo)["p_company_forecast"]
+    # more rep uplift → more quota handed out
+    more = compute(controls.replace(uplift_rep=0.10), cache, base)
+    assert headline(more)["rep_quota_total"] > headline(compute(controls, cache, base))["rep_quota_total"]
+
+
+def test_fair_quotas_change_rep_targets_and_equalise_probabilities(controls, cache, base, alloc):
+    fair = compute(controls.replace(fair_quotas=True), cache, base)
+
+    def reps(a):
+        n = a.nodes[a.nodes["level"] == "rep"].set_index("node_id")
+        return n[["parent_id", "target", "p_attain"]]
+
+    off, on = reps(alloc), reps(fair)
+    assert not np.allclose(off["target"], on.loc[off.index, "target"])
+    spread_off = off.groupby("parent_id")["p_attain"].std().mean()
+    spread_on = on.groupby("parent_id")["p_attain"].std().mean()
+    assert spread_on < 0.5 * spread_off
+    assert any(m.startswith("fair_probability.") for m in fair.risk["measure"])
+
+
+@pytest.mark.parametrize(
+    "change, control",
+    [
+        ({"floor": 0.2, "cap": 0.1}, "cap"),
+        ({"weight_historical": 0, "weight_potential": 0, "weight_equal": 0, "weight_capacity": 0}, "weights"),
+        ({"uplift_rep": -0.05}, "uplift_rep"),
+        ({"company_target": 0.0}, "company_target"),
+        ({"company_target": float("nan")}, "company_target"),
+        ({"floor": 0.5}, "floor"),  # every node +50%: the company number cannot be met
+    ],
+)
+def test_bad_controls_give_a_message_naming_the_control(controls, cache, base, change, control):
+    with pytest.raises(ControlError) as e:
+        compute(controls.replace(**change), cache, base)
+    assert control in [k for k, _ in e.value.problems]
+    v = evaluate(controls.replace(**change), cache, base)
+    assert not v.ok and v.message and v.allocation is None
+
+
+def test_views_of_an_allocation(alloc):
+    g = gap_table(alloc)
+    assert set(g["level"]) == {"company", "region", "team"}
+    assert np.allclose(g["gap"], g["target"] - g["bottom_up"])
+    w = wall_data(alloc, "last_year")
+    assert len(w) == 9 and (w["target"] > 0).all()
+    reps = wall_data(alloc, "probability", under="T-SH")
+    assert len(reps) > 1 and reps["target"].eq(1).all() and reps["actual"].between(0, 1).all()
+    with pytest.raises(ValueError, match="metric"):
+        wall_data(alloc, "nonsense")
+
+
+# --------------------------------------------------------------------------- app: scenarios, exports
+
+
+@pytest.fixture()
+def app(cache, tmp_path):
+    return TargetWorkshop(cache, load_scenario("baseline_2027"), n_trials=N_TRIALS, lang="en", charts=False,
+                          scenario_dir=tmp_path / "scenarios", export_dir=tmp_path / "exports")
+
+
+def test_save_reload_gives_the_same_allocation(app, tmp_path):
+    app.set_controls(app.controls.replace(target_mode="growth", growth=0.27, uplift_team=0.04, fair_quotas=True,
+                                          weight_equal=0.1, cap=0.5))
+    before = app.allocation.nodes[["node_id", "target"]].copy()
+    path = app.save("q4_variant")
+    assert path == tmp_path / "scenarios" / "q4_variant.yaml"
+    with pytest.raises(FileExistsError):
+        app.save("q4_variant")
+    with pytest.raises(ValueError, match="name"):
+        app.save("../evil")
+    saved = load_scenario(path)
+    assert saved.simulation.n_trials == 10_000  # the session's n_trials is not saved
+    app.set_controls(app.controls.replace(target_mode="amount", company_target=1.5e9, fair_quotas=False))
+    app.load("q4_variant")
+    assert app.controls.fair_quotas and app.controls.target_mode == "growth"
+    pd.testing.assert_frame_equal(app.allocation.nodes[["node_id", "target"]], before)
+    # compare side by side with the shipped baseline
+    nodes, params = app.compare("baseline_2027")
+    assert {"target_a", "target_b", "difference"} <= set(nodes.columns)
+    assert "fair_quotas" in set(params["path"])
+    assert (nodes["difference"].abs() > 0).any()
+
+
+def test_exports_neutralise_formula_names(app, tmp_path):
+    a = app.allocation
+    bad = a.nodes.copy()
+    bad.loc[bad["node_id"] == "T-SH", "name"] = "=cmd|'/c calc'!A0"
+    object.__setattr__(a, "nodes", bad)
+    x = app.export_xlsx()
+    c = app.export_csv()
+    assert x.suffix == ".xlsx" and c.suffix == ".csv"
+    sheet = pd.read_excel(x, sheet_name="allocation")
+    name = sheet.loc[sheet["node_id"] == "T-SH", "name"].iloc[0]
+    assert name.startswith("'=")
+    text = c.read_text(encoding="utf-8-sig")
+    assert "'=cmd" in text and "\n=cmd" not in text and ",=cmd" not in text
+    assert pd.read_csv(c)["target"].dtype.kind == "f"
+
+
+# --------------------------------------------------------------------------- widgets headless
+
+
+def test_widgets_build_headless_and_follow_the_controls(app):
+    root = app.show()
+    assert "simlib-target-workshop" in root._dom_classes
+    for key, cls in [("growth", "simlib-growth"), ("uplift_rep", "simlib-uplift-rep"), ("fair_quotas", "simlib-fair-quotas"),
+                     ("cap", "simlib-cap"), ("save", "simlib-save"), ("export_xlsx", "simlib-export-xlsx")]:
+        assert cls in app.controls_[key]._dom_classes
+    for key in ("company_target_out", "probability_out", "table_out", "message", "wall_out"):
+        assert f"simlib-{key.replace('_', '-')}" in app.outputs[key]._dom_classes
+    before = app.outputs["company_target_out"].value
+    assert "1,570.0m" in before
+    app.controls_["target_mode"].value = "growth"
+    assert not app.controls_["growth"].disabled and app.controls_["company_target"].disabled
+    app.controls_["growth"].value = 35.0
+    after = app.outputs["company_target_out"].value
+    assert after != before and "+35.0%" in after
+    assert app.controls.growth == pytest.approx(0.35)
+    p_before = app.outputs["probability_out"].value
+    app.controls_["fair_quotas"].value = True
+    assert app.controls.fair_quotas
+    assert app.view.seconds < 1.0
+    # a bad edit shows the message, not a traceback; fixing it clears the message
+    app.controls_["cap"].value = -20.0
+    assert "cap is below floor" in app.outputs["message"].value
+    assert "–" in app.outputs["company_target_out"].value
+    app.controls_["cap"].value = 60.0
+    assert app.outputs["message"].value == ""
+    assert p_before  # the KPI was rendered
+    for k in ("historical", "potential", "equal", "capacity"):
+        app.controls_[f"weight_{k}"].value = 0.0
+    assert "sum to 0" in app.outputs["message"].value
+    app.controls_["weight_equal"].value = 1.0
+    assert app.outputs["message"].value == ""
+    # display-only controls
+    app.controls_["view"].value = "T-SH"
+    assert "T-SH" in app.outputs["table_out"].value and "T-BJ" not in app.outputs["table_out"].value
+    # buttons report in the app
+    app.controls_["save_name"].value = "bad/name"
+    app.controls_["save"].click()
+    assert "name" in app.outputs["save_status"].value
+    app.controls_["save_name"].value = "from_button"
+    app.controls_["save"].click()
+    assert "from_button" in app.controls_["load_name"].options
+    app.controls_["export_csv"].click()
+    assert ".csv" in app.outputs["export_status"].value
+    app.controls_["compare_with"].value = "from_button"
+    app.controls_["compare"].click()
+    assert "target_a" in app.outputs["compare_out"].value
+
+
+def test_the_wall_renders(cache, tmp_path):
+    app = TargetWorkshop(cache, load_scenario("baseline_2027"), n_trials=N_TRIALS, lang="zh-CN",
+                         scenario_dir=tmp_path, export_dir=tmp_path)
+    app.show()
+    png = app.outputs["wall_out"].value
+    assert png[:4] == b"\x89PNG"
+    app.controls_["wall"].value = "probability"
+    assert app.outputs["wall_out"].value != png
+    assert "万" in app.outputs["company_target_out"].value
+
+
+# --------------------------------------------------------------------------- notebooks
+
+
+def _committed_clean(path: Path) -> None:
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, path
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1 and "n_trials" in tagged[0].source
+
+
+@pytest.mark.parametrize("notebook", list(NOTEBOOKS))
+def test_notebook_executes_with_papermill(notebook, executed):
+    import nbformat
+
+    _committed_clean(ROOT / notebook)
+    cwd = executed[notebook].result(timeout=300)
+    nb = nbformat.read(cwd / "out.ipynb", as_version=4)
+    injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert injected and f"n_trials = {N_TRIALS}" in injected[0].source
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    assert any("image/png" in o.get("data", {}) for o in outputs)  # figures survive (no MPLBACKEND=Agg)
+    assert not (cwd / "exports").exists()
