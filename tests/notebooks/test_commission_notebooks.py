@@ -1,0 +1,147 @@
+"""The commission notebooks: stored clean, executed by papermill with small parameters,
+and the statement template's helpers (one rep's figures only, en and zh-CN)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+WHATIF = ROOT / "notebooks" / "commission_whatif.ipynb"
+STATEMENT = ROOT / "notebooks" / "reports" / "commission_statement.ipynb"
+
+
+def _parameters(nb) -> str:
+    cells = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(cells) == 1, "exactly one cell tagged 'parameters'"
+    return cells[0].source
+
+
+@pytest.mark.parametrize("path", [WHATIF, STATEMENT], ids=lambda p: p.name)
+def test_notebooks_are_stored_without_outputs(path):
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None
+            # thin: a notebook cell arranges calls, it does not compute
+            assert len(cell.source.splitlines()) <= 6, cell.source
+
+
+def test_parameter_cells_are_typed_and_commented():
+    src = _parameters(nbformat.read(STATEMENT, as_version=4))
+    for decl in ('rep_id: str = "S003"', 'period: str = "2026-Q3"', 'plan: str = "tiered_cn"',
+                 'lang: str = "zh-CN"', "demo_seed: int | None = None"):
+        line = next((ln for ln in src.splitlines() if ln.startswith(decl)), None)
+        assert line is not None and "#" in line, decl
+    assert "n_trials = 10000" in _parameters(nbformat.read(WHATIF, as_version=4))
+
+
+def _run(path: Path, out: Path, params: dict) -> nbformat.NotebookNode:
+    import papermill as pm
+
+    pm.execute_notebook(str(path), str(out), parameters=params, cwd=str(out.parent), kernel_name="python3",
+                        progress_bar=False, log_output=False)
+    return nbformat.read(out, as_version=4)
+
+
+def _texts(nb) -> list[str]:
+    out = []
+    for cell in nb.cells:
+        for o in cell.get("outputs", []):
+            assert o.output_type != "error", o
+            if "text" in o:
+                out.append(o.text)
+            for mime in ("text/plain", "text/html", "text/markdown"):
+                if mime in o.get("data", {}):
+                    out.append(o.data[mime])
+    return out
+
+
+@pytest.fixture
+def no_agg(monkeypatch):
+    # PITFALLS: MPLBACKEND=Agg around papermill makes figures vanish from the output
+    monkeypatch.delenv("MPLBACKEND", raising=False)
+
+
+def test_whatif_notebook_runs_small(tmp_path, no_agg):
+    nb = _run(WHATIF, tmp_path / "whatif.ipynb", {"n_trials": 500})
+    text = "\n".join(_texts(nb))
+    assert "LabContext(500 trials" in text
+    assert "tiered_cn_retro" in text and "cost_of_sales" in text  # the comparison table
+    mimes = [m for c in nb.cells for o in c.get("outputs", []) for m in o.get("data", {})]
+    assert "application/vnd.jupyter.widget-view+json" in mimes  # the app
+    assert "image/png" in mimes  # the static charts
+
+
+def test_statement_template_shows_only_the_reps_own_lines(tmp_path, no_agg):
+    nb = _run(STATEMENT, tmp_path / "statement.ipynb",
+              {"rep_id": "S003", "period": "2026-Q3", "plan": "tiered_cn", "lang": "zh-CN"})
+    outputs = _texts(nb)
+    text = "\n".join(outputs)
+    assert "× 1%" in text and "× 2%" in text
+    assert "提成明细" in text and "本期应发" in text and "140,220.00" in text
+    assert set(re.findall(r"\bS\d{3}\b", text)) == {"S003"}  # no other rep's id
+    assert any("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def test_statement_report_en_and_manager_plan_hide_other_reps(demo):
+    from simlib.commission_report import rep_statement, statement_report
+    from simlib.plans import compute_statements, load_plan
+
+    rep = statement_report("S003", "2026-Q3", "tiered_cn", lang="en", data=demo)
+    assert repr(rep.lines()).splitlines()[0] == "Line items"
+    assert rep.totals().table.iloc[-1, 1] == f"{rep.statement.payable:,.2f}"
+    assert "OPP035328: 271,100 × 1% = 2,711" in repr(rep.lines())
+
+    # one rep's inputs give the same statement as the whole company's
+    plan = load_plan("tiered_cn_retro")
+    t = demo.targets
+    full = compute_statements(plan, demo.opportunities[demo.opportunities["stage"] == "won"],
+                              t[t["period"].str.match(r"^\d{4}-Q[1-4]$") & (t["level"] == "rep")])
+    assert rep_statement(demo, plan, "S010", "2026-Q3") == full.get("S010", "2026-Q3")
+
+    mgr = statement_report("S002", "2026-Q3", "manager_override", lang="zh-CN", data=demo)
+    shown = "\n".join(repr(s) for s in (mgr.summary(), mgr.lines(), mgr.adjustments(), mgr.totals()))
+    shown += mgr.header().data + mgr.lines()._repr_html_()
+    assert set(re.findall(r"\bS\d{3}\b", shown)) == {"S002"}
+    assert "单期封顶 150,000：" in shown and "团队" in shown
+
+
+@pytest.mark.parametrize("rep, period, plan, message", [
+    ("S999", "2026-Q3", "tiered_cn", "no rep 'S999'"),
+    ("S003", "2026-09", "tiered_cn", "period must look like '2026-Q3'"),
+    ("S003", "2020-Q1", "tiered_cn", "no tiered_cn statement for 2020-Q1"),
+    ("S003", "2026-Q3", "manager_override", "manages no team"),
+])
+def test_statement_report_bad_parameters_say_what_is_wrong(demo, rep, period, plan, message):
+    from simlib.commission_report import statement_report
+
+    with pytest.raises(ValueError, match=re.escape(message)):
+        statement_report(rep, period, plan, data=demo)
+
+
+def test_line_text_in_chinese_keeps_the_numbers():
+    from simlib.commission_report import line_text
+    from simlib.plans import Line
+
+    cases = {
+        Line("cap", "per-period cap 120,000: 521,355 → 120,000", -40_135_500):
+            "单期封顶 120,000：521,355 → 120,000",
+        Line("gate", "gate not met (attainment 42.0% is below 50%): nothing is paid", -1):
+            "未达到门槛（达成率 42.0% 低于 50%）：本期不发放",
+        Line("floor", "floor 2,000: 1,500 topped up", 50_000):
+            "保底 2,000：1,500 补足至保底",
+        Line("commission", "OPP1 (S006): 176,100 × 0.5% = 880.50", 88_050, owner_id="S006"):
+            "OPP1: 176,100 × 0.5% = 880.50",
+    }
+    for line, want in cases.items():
+        assert line_text(line, "zh-CN") == want
+    team_line = Line("commission", "OPP1 (S006): 1 × 1% = 0.01", 1, owner_id="S006")
+    assert line_text(team_line, "en") == "OPP1: 1 × 1% = 0.01"
