@@ -720,17 +720,7 @@ class TrackingDashboard:
 # --------------------------------------------------------------------------- report views
 
 
-class Markdown:
-    """Markdown text that displays as such in a notebook (and as itself elsewhere)."""
-
-    def __init__(self, data: str):
-        self.data = data
-
-    def _repr_markdown_(self) -> str:
-        return self.data
-
-    def __repr__(self) -> str:
-        return self.data
+from simlib.display import Markdown  # noqa: E402  (re-exported for the templates)
 
 
 class Table:
