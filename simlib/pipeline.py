@@ -295,6 +295,8 @@ def calibrate(data: Dataset, period: str | Window, as_of=None, *, lookback_days:
     seg = seg[seg["created_date"] <= T]
     outcomes = _outcomes_until(hist, T)
 
+    if "stage_history" in getattr(data, "derived", ()):
+        return _calibrate_without_history(data, window, T, a, b, hist, seg, outcomes, lookback_days)
     snaps = _snapshots(hist, seg, outcomes, T, a, b, lookback_days, snapshot_step_days)
     win_rates, seg_rates, stage_rates = _fit_win_rates(snaps)
     rep_factors = _fit_rep_factors(snaps, seg_rates, stage_rates)
@@ -324,6 +326,87 @@ def calibrate(data: Dataset, period: str | Window, as_of=None, *, lookback_days:
     deals["p"] = np.clip(deals["p"] * season, 0.0, 1.0)
     return Calibration(T, window, deals, reps, pools, win_rates, rep_factors, timing, sdp, shock,
                        season, season_table)
+
+
+def _calibrate_without_history(data, window, T, a, b, hist, seg, outcomes, lookback_days) -> Calibration:
+    """Calibration for an export with no stage history (a plain opportunity report).
+
+    Without history, how deals moved through stages and how their close dates slipped
+    cannot be learnt: a closed deal shows only its creation and its close. The model
+    then falls back to what such an export does tell:
+
+    - ``p_win``: of past deals still open at this deal's age, the share that were won
+      (the stage a deal had on a past date is unknown for deals that closed since);
+    - ``p_time``: from the cycle times of won deals, the chance a deal of this age that
+      has not closed yet closes inside the window (conditional on survival);
+    - the window's season from the same window a year earlier;
+    - a common factor whose spread is how much consecutive windows' won totals varied.
+    """
+    opp = data.opportunities
+    open_now = deals_open_at(data, T, hist, seg)
+    age = open_now["age_days"].to_numpy()
+    recent = outcomes.join(seg[["created_date"]], how="inner")
+    recent = recent[recent["created_date"] > T - pd.Timedelta(days=lookback_days)]
+    life = (recent["close_date"] - recent["created_date"]).dt.days.to_numpy()
+    won_life = np.sort(life[recent["won"].to_numpy(dtype=bool)])
+    lost_life = np.sort(life[~recent["won"].to_numpy(dtype=bool)])
+    overall = float((len(won_life) + 1) / (len(life) + 2))
+    # Stage at T is not known for deals that closed later (the export shows only their
+    # creation and close), so the win chance comes from survival: of the deals still
+    # open at this age, the share that were won (shrunk toward the overall rate).
+    n_w = len(won_life) - np.searchsorted(won_life, age, "right")
+    n_l = len(lost_life) - np.searchsorted(lost_life, age, "right")
+    p_win = (n_w + 10 * overall) / (n_w + n_l + 10)
+    prob = opp.loc[opp["stage"].isin(OPEN_STAGES)].groupby("stage")["probability"].median() \
+        if "probability" in opp else pd.Series(dtype=float)
+    stage_rates = prob.reindex(list(OPEN_STAGES)).fillna(overall).clip(0.0, 1.0)
+
+    cycle = won_life
+    if len(cycle):
+        alive = len(cycle) - np.searchsorted(cycle, age, "right")  # cycles longer than the age
+        lo = np.searchsorted(cycle, age + a, "right")
+        hi = np.searchsorted(cycle, age + b, "right")
+        p_time = np.where(alive > 0, (hi - lo) / np.maximum(alive, 1), 0.0)
+    else:
+        p_time = np.zeros(len(open_now))
+    # Season: what the same window a year earlier booked against the average window of
+    # the year before T (1 when there is not a year of closes to compare).
+    w = outcomes[outcomes["won"]]
+    length = max(b - a, 1)
+    one_year = pd.Timedelta(days=365)
+
+    def booked(start, end):
+        return float(w["amount"][(w["close_date"] >= start) & (w["close_date"] <= end)].sum())
+
+    year_total = booked(T - one_year + pd.Timedelta(days=1), T)
+    same_window = booked(window.start - one_year, window.end - one_year)
+    season = same_window / (year_total * length / 365) if year_total > 0 and same_window > 0 else 1.0
+    season = float(np.clip(season, 0.5, 2.0))
+    deals = open_now.assign(p_win=p_win, p_time=p_time)
+    deals["p"] = np.clip(deals["p_win"] * deals["p_time"] * season, 0.0, 1.0)
+    deals["key"] = stable_key(deals["opportunity_id"].tolist())
+    deals = deals.sort_values("opportunity_id", kind="stable").reset_index(drop=True)
+
+    reps_ids = sorted(set(seg["owner_id"]))
+    rep_factors = pd.DataFrame({"rep_id": reps_ids, "deals": np.nan, "won": np.nan, "expected": np.nan,
+                                "odds_factor": 1.0})
+    seg_rates = pd.Series(dtype=float, index=pd.MultiIndex.from_arrays([[], []]))
+    reps, pools = _fit_new_pipeline(data, hist, seg, outcomes, T, window, a, b, seg_rates,
+                                    stage_rates, rep_factors, lookback_days)
+    win_rates = pd.DataFrame({"stage": list(OPEN_STAGES), "segment": "(all)", "deals": np.nan,
+                              "won": np.nan, "rate": stage_rates.to_numpy()})
+    timing = pd.DataFrame({"stage": ["(all)"], "exp_bucket": ["(no history)"], "slipped": [False],
+                           "deals": [len(cycle)], "closed_in_window": [np.nan],
+                           "rate": [float(np.mean(p_time)) if len(p_time) else np.nan]})
+    # Spread of a common factor: how much the won total of consecutive windows varied.
+    ends = [T - pd.Timedelta(days=length * k) for k in range(0, 8)]
+    totals = np.array([w["amount"][(w["close_date"] > e - pd.Timedelta(days=length)) & (w["close_date"] <= e)].sum()
+                       for e in ends])
+    totals = totals[totals > 0]
+    shock = float(np.clip(np.std(np.diff(np.log(totals)), ddof=1) / np.sqrt(2), 0.0, 0.5)) \
+        if len(totals) >= 4 else 0.0
+    return Calibration(T, window, deals, reps, pools, win_rates, rep_factors, timing,
+                       stage_rates.to_dict(), shock, season)
 
 
 def _window_effects(snaps, data_start, seg_rates, stage_rates, rep_factors, timing_lookup, window, a, b,

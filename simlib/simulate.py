@@ -156,7 +156,9 @@ def rollup(trials: np.ndarray, nodes: pd.DataFrame, rep_ids) -> np.ndarray:
 
 
 def _quotas(data, nodes: pd.DataFrame, window: Window) -> np.ndarray:
-    t = data.targets
+    t = data.tables.get("targets")
+    if t is None:  # an export without targets: no quotas, no P(≥ quota)
+        return np.full(len(nodes), np.nan)
     t = t[(t["metric"] == "revenue") & (t["period"] == window.label)]
     q = t.groupby("owner_id")["amount"].sum()
     return nodes["node_id"].map(q).to_numpy(dtype=float)

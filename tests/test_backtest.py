@@ -47,3 +47,20 @@ def test_backtest_on_the_demo_company(demo):
 def test_backtest_refuses_windows_past_the_data(demo):
     with pytest.raises(ValueError, match="runs past the end of the data"):
         backtest(demo, ["2026-10-31"], "quarter", n_trials=100)
+
+
+def test_an_export_without_stage_history_still_forecasts_sensibly(demo, tmp_path):
+    """A plain opportunity report (no history, no reps, no targets) takes the fallback."""
+    from simlib.data import load_data
+
+    demo.opportunities.to_csv(tmp_path / "opportunities.csv", index=False, date_format="%Y-%m-%d")
+    (tmp_path / "only_opps.yaml").write_text(
+        "name: only_opps\ntables:\n  opportunities: {source: opportunities.csv}\n", encoding="utf-8")
+    data = load_data(tmp_path, tmp_path / "only_opps.yaml")
+    assert "stage_history" in data.derived
+    bt = backtest(data, ["2025-12-31", "2026-03-31"], "quarter", n_trials=1_000, seed=2)
+    company = bt[bt["level"] == "company"]
+    # without history the model is coarser, but not lost: within 25% of what happened
+    err = (company["mean"] - company["actual"]).abs() / company["actual"]
+    assert (err < 0.25).all(), company[["as_of", "mean", "actual"]]
+    assert bt["mean"].notna().all()

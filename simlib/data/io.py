@@ -183,6 +183,8 @@ class Dataset:
     as_of: dt.date
     source: str = ""
     report: ValidationReport = field(default_factory=ValidationReport)
+    #: tables made from the opportunities because the export had none (e.g. stage_history)
+    derived: tuple[str, ...] = ()
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.tables[name]
@@ -939,7 +941,8 @@ def load_data(
     report.rows = {k: len(v) for k, v in tables.items()}
     final = {name: _finalise(tables[name], TABLES[name]) for name in TABLES if name in tables}
     when = as_of or _latest_date(final)
-    return Dataset(final, when, source=data_s if not is_url else _redact(data_s), report=report)
+    return Dataset(final, when, source=data_s if not is_url else _redact(data_s), report=report,
+                   derived=tuple(derived))
 
 
 def _name_sources(issues: list[Issue], sources: dict[str, dict[str, str]]) -> None:
