@@ -292,9 +292,11 @@ def not_modelled(plan: PlanSpec) -> tuple[str, ...]:
 # --------------------------------------------------------------------------- cost
 
 
-def gini(payout) -> np.ndarray:
+def gini(payout, *, presorted: bool = False) -> np.ndarray:
     """Gini coefficient of pay across reps, per trial (0 = equal, 1 = one rep takes all)."""
-    p = np.sort(np.asarray(payout, dtype=np.float64), axis=-1)
+    p = np.asarray(payout, dtype=np.float64)
+    if not presorted:
+        p = np.sort(p, axis=-1)
     n = p.shape[-1]
     total = p.sum(axis=-1)
     i = np.arange(1, n + 1)
@@ -310,12 +312,13 @@ def fairness(payout) -> dict[str, float]:
         p = p[None, :]
     n = p.shape[1]
     k = max(1, math.ceil(0.1 * n))
-    top = np.sort(p, axis=1)[:, -k:].sum(axis=1)
+    ordered = np.sort(p, axis=1)  # one sort serves the top decile and the Gini
+    top = ordered[:, -k:].sum(axis=1)
     total = p.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(total > 0, top / total, np.nan)
     return {
-        "gini": float(np.mean(gini(p))),
+        "gini": float(np.mean(gini(ordered, presorted=True))),
         "top_decile_share": float(np.nanmean(share)) if np.isfinite(share).any() else float("nan"),
         "share_zero_pay": float(np.mean(p <= 0)),
     }
