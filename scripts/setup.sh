@@ -12,7 +12,7 @@ PY=${PYTHON:-python3}
 say() { printf '[setup] %s\n' "$*" >&2; }
 
 # --- system packages -------------------------------------------------------
-SYSTEM_PACKAGES=(fonts-wqy-microhei)
+SYSTEM_PACKAGES=(fonts-wqy-microhei chromium)
 missing=()
 for pkg in "${SYSTEM_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
