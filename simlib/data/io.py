@@ -1095,11 +1095,22 @@ def load_demo(seed: int | None = None, as_of: dt.date | None = None) -> Dataset:
 
     seed = DEMO_SEED if seed is None else seed
     as_of = DEMO_AS_OF if as_of is None else as_of
-    tables = generate_demo(seed=seed, as_of=as_of)
-    report = validate_tables(tables)
-    if not report.ok:  # a bug in the generator, never the user's fault
-        raise DataError(report, "the demo company failed validation:\n" + report.format(limit=20))
+    key = (seed, as_of)
+    if key not in _DEMO_CACHE:
+        tables = generate_demo(seed=seed, as_of=as_of)
+        report = validate_tables(tables)
+        if not report.ok:  # a bug in the generator, never the user's fault
+            raise DataError(report, "the demo company failed validation:\n" + report.format(limit=20))
+        _DEMO_CACHE.clear()  # one company at a time
+        _DEMO_CACHE[key] = (tables, report)
+    tables, report = _DEMO_CACHE[key]
+    # Shallow copies: under pandas' copy-on-write a caller's edit never reaches the cache.
+    tables = {name: df.copy(deep=not _COPY_ON_WRITE) for name, df in tables.items()}
     return Dataset(tables, as_of, source=f"demo company (seed {seed})", report=report)
+
+
+_DEMO_CACHE: dict = {}
+_COPY_ON_WRITE = int(pd.__version__.split(".")[0]) >= 3
 
 
 def write_tables(tables: dict[str, pd.DataFrame], directory: str | Path, fmt: str = "csv") -> list[Path]:

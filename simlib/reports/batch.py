@@ -1,0 +1,249 @@
+"""Render a template over a grid of parameters, in one pool of warm kernels.
+
+``render_batch("rep_review_pack", {"rep_id": "all", "period": ["2026-09", "2026-10"]})``
+renders every (rep, period) pair. Each worker process keeps one warm kernel
+(:class:`~simlib.reports.render.Renderer`), so imports and data load once per worker,
+not once per report. One failing item never stops the others; the result lists
+each item's status and a manifest records the run. With ``client=`` (a
+``dask.distributed.Client``) the same items run on a Dask cluster instead.
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import os
+import sys
+import threading
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from simlib.reports.render import (
+    ROOT, RenderResult, Renderer, data_fingerprint, new_run_id, output_name, write_manifest,
+)
+from simlib.reports.templates import ReportError, Template, check_parameters, template_info
+
+# Grid values "all" expand to every id of this kind in the data.
+_EXPANDABLE = {"rep_id": "reps", "team": "teams", "region": "regions"}
+
+
+@dataclass
+class BatchResult:
+    run_id: str
+    out_dir: Path
+    results: list[RenderResult]
+    manifest: Path | None = None
+    duration_s: float = 0.0
+    workers: int = 1
+
+    @property
+    def failed(self) -> list[RenderResult]:
+        return [r for r in self.results if not r.ok]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def summary(self) -> str:
+        n, bad = len(self.results), len(self.failed)
+        text = (f"{n - bad} of {n} reports rendered in {self.duration_s:.1f} s "
+                f"({self.duration_s / max(n, 1):.2f} s per report, {self.workers} workers) "
+                f"into {self.out_dir}")
+        if bad:
+            text += "\nfailed:\n" + "\n".join(f"  {r.name}: {r.error.splitlines()[0] if r.error else '?'}"
+                                              for r in self.failed)
+        return text
+
+
+@dataclass(frozen=True)
+class Item:
+    template: str  # path of the template notebook
+    params: dict[str, Any]
+    name: str
+    out_dir: str
+    cwd: str = str(ROOT)
+    fresh: bool = False
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def org_ids(kind: str, demo_seed: int | None = None) -> list[str]:
+    """Every active rep, team or region id of the (demo) company, in org order."""
+    import pandas as pd
+
+    from simlib.data import load_demo
+
+    data = load_demo(seed=demo_seed)
+    if kind == "reps":  # sales reps on the books at the data's date
+        reps = data.tables["reps"]
+        active = (reps["role"] == "rep") & (reps["leave_date"].isna()
+                                            | (reps["leave_date"] >= pd.Timestamp(data.as_of)))
+        return [str(r) for r in reps.loc[active, "rep_id"]]
+    org = data.tables["org"]
+    level = {"teams": "team", "regions": "region"}[kind]
+    return [str(x) for x in org.loc[org["level"] == level, "node_id"]]
+
+
+def expand_grid(template: Template, grid: dict[str, Any] | Iterable[dict[str, Any]],
+                *, demo_seed: int | None = None) -> list[dict[str, Any]]:
+    """Parameter sets from a grid: each list multiplies, ``"all"`` means every id.
+
+    A list of dicts is taken as the items themselves. Every set is checked against
+    the template before anything runs.
+    """
+    if isinstance(grid, dict):
+        axes = []
+        for name, value in grid.items():
+            if value == "all" and name in _EXPANDABLE:
+                seed = grid.get("demo_seed", demo_seed)
+                value = org_ids(_EXPANDABLE[name], seed if isinstance(seed, int) else None)
+            values = value if isinstance(value, (list, tuple)) else [value]
+            if not values:
+                raise ReportError(f"template {template.name}: grid {name} is an empty list")
+            axes.append([(name, v) for v in values])
+        items = [dict(combo) for combo in itertools.product(*axes)]
+    else:
+        items = [dict(p) for p in grid]
+    return [check_parameters(template, p) for p in items]
+
+
+# --------------------------------------------------------------------------- workers
+_local = threading.local()
+
+
+def _renderer(cwd: str, fresh: bool) -> Renderer:
+    """This process's (thread's) renderer: one warm kernel, reused across items."""
+    r = getattr(_local, "renderer", None)
+    if r is None or r.cwd != cwd or r.fresh != fresh:
+        if r is not None:
+            r.close()
+        r = Renderer(cwd=cwd, fresh=fresh)
+        _local.renderer = r
+        from multiprocessing import util
+
+        util.Finalize(r, r.close, exitpriority=10)  # pool workers skip atexit
+        import atexit
+
+        atexit.register(r.close)
+    return r
+
+
+def render_item(item: Item) -> RenderResult:
+    """Render one item in this process's warm kernel (the unit of work of a batch)."""
+    try:
+        return _renderer(item.cwd, item.fresh).render(item.template, item.params, item.out_dir,
+                                                      name=item.name)
+    except Exception as e:  # noqa: BLE001 - the kernel itself failed; the item fails alone
+        return RenderResult(Path(item.template).stem, item.name, item.params, status="failed",
+                            error=f"{type(e).__name__}: {e}")
+
+
+def _quiet_worker() -> None:
+    import logging
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    logging.getLogger("traitlets").setLevel(logging.ERROR)
+    import simlib.reports.render  # noqa: F401 - papermill, nbconvert and the engine, once
+
+
+def render_batch(template: str | Path, grid: dict[str, Any] | Iterable[dict[str, Any]],
+                 out_dir: str | Path = "reports", *, pattern: str | None = None,
+                 workers: int | None = None, client=None, progress: bool = True,
+                 fresh: bool = False, cwd: str | Path = ROOT, run_id: str | None = None,
+                 demo_seed: int | None = None, job: str | None = None,
+                 on_result: Callable[[RenderResult], None] | None = None) -> BatchResult:
+    """Render ``template`` for every parameter set of ``grid`` into ``out_dir``.
+
+    ``workers`` processes (default: the CPU count) or the Dask ``client``'s workers
+    render the items; ``fresh=True`` starts a kernel per report (the slow way).
+    Returns when every item has finished, with one :class:`RenderResult` per item,
+    in grid order, and writes ``manifests/<run id>.json``.
+    """
+    import time
+
+    t = template_info(template)
+    out_dir = Path(out_dir)
+    params = expand_grid(t, grid, demo_seed=demo_seed)
+    names = [output_name(t, p, pattern) for p in params]
+    dupes = {n for n in names if names.count(n) > 1}
+    if dupes:
+        raise ReportError(f"template {t.name}: several items would write {sorted(dupes)[0]}; "
+                          "give an output pattern that uses every varying parameter")
+    run_id = run_id or new_run_id()
+    items = [Item(str(t.path), p, n, str(out_dir), str(cwd), fresh) for p, n in zip(params, names)]
+    workers = max(1, min(workers or os.cpu_count() or 1, len(items)))
+    t0 = time.perf_counter()
+    results: list[RenderResult | None] = [None] * len(items)
+    bar = _progress(len(items), f"{t.name}", progress)
+
+    def done(i: int, r: RenderResult) -> None:
+        results[i] = r
+        bar.update(1)
+        if not r.ok:
+            bar.write(f"failed: {r.name}: {(r.error or '').splitlines()[0]}")
+        if on_result:
+            on_result(r)
+
+    try:
+        if client is not None:
+            workers = len(client.scheduler_info().get("workers", {})) or 1
+            futures = client.map(render_item, items, pure=False)
+            index = {f.key: i for i, f in enumerate(futures)}
+            from dask.distributed import as_completed as dask_completed
+
+            for f in dask_completed(futures):
+                done(index[f.key], f.result())
+        elif workers == 1:
+            _quiet_worker()
+            for i, item in enumerate(items):
+                done(i, render_item(item))
+        else:
+            # fork: workers start with papermill, nbconvert and simlib already imported, and
+            # a caller's script needs no ``if __name__ == "__main__"`` guard.
+            methods = multiprocessing.get_all_start_methods()
+            ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+            with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_quiet_worker) as pool:
+                futures = {pool.submit(render_item, item): i for i, item in enumerate(items)}
+                for f in as_completed(futures):
+                    i = futures[f]
+                    try:
+                        done(i, f.result())
+                    except Exception as e:  # noqa: BLE001 - a worker died; the item fails alone
+                        it = items[i]
+                        done(i, RenderResult(t.name, it.name, it.params, status="failed",
+                                             error=f"worker failed: {type(e).__name__}: {e}"))
+    finally:
+        bar.close()
+        finished = [r for r in results if r is not None]
+        batch = BatchResult(run_id, out_dir, finished, None, time.perf_counter() - t0, workers)
+        seeds = {p.get("demo_seed") for p in params if isinstance(p.get("demo_seed"), int)}
+        run = {
+            "run_id": run_id, "job": job, "template": t.name, "template_path": str(t.path),
+            "template_sha256": t.checksum, "grid": grid if isinstance(grid, dict) else "items",
+            "seed": sorted({p["seed"] for p in params if "seed" in p}) or None,
+            "data": "demo company", "demo_seed": sorted(seeds) or None,
+            "data_fingerprint": _fingerprint(seeds),
+            "workers": workers, "backend": "dask" if client is not None else "processes",
+            "duration_s": round(batch.duration_s, 3), "complete": len(finished) == len(items),
+        }
+        batch.manifest = write_manifest(out_dir, run, finished)
+    return batch
+
+
+_FINGERPRINTS: dict = {}
+
+
+def _fingerprint(seeds: set) -> str:
+    key = tuple(sorted(seeds)) or (None,)
+    if key not in _FINGERPRINTS:
+        _FINGERPRINTS[key] = ",".join(data_fingerprint(s) for s in key)
+    return _FINGERPRINTS[key]
+
+
+def _progress(total: int, desc: str, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="report", disable=not enabled, file=sys.stderr,
+                leave=True, dynamic_ncols=True)
