@@ -105,7 +105,25 @@ def cmd_demo(args) -> int:
     _print_table(ov.pipeline_by_stage, money_cols=("amount", "weighted"), lang=lang, unit=unit)
     print()
     _print_forecast(data, lang, unit, trials=args.trials)
-    return EXIT_OK
+    if args.no_reports:
+        return EXIT_OK
+    return _render_demo_pack(args, lang)
+
+
+def _render_demo_pack(args, lang: str) -> int:
+    """The demo company's report pack (SPEC job 3) and its index.html."""
+    from simlib.reports.pack import render_pack
+
+    zh = lang == "zh-CN"
+    print()
+    print("正在生成报告包（总监、经理、每位销售）…" if zh else
+          "Rendering the report pack (director, managers, every rep)...", flush=True)
+    batch, index = render_pack(args.out, lang=lang, n_trials=args.trials,
+                               demo_seed=args.demo_seed, workers=args.workers,
+                               progress=not args.quiet)
+    print(batch.summary())
+    print(f"{'报告包索引' if zh else 'Report pack'}: {index.resolve()}")
+    return EXIT_OK if batch.ok else EXIT_INTERNAL
 
 
 def _print_forecast(data, lang, unit, trials=10_000, seed=0):
@@ -365,6 +383,11 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--demo-seed", type=int, default=None, help="demo company seed")
     d.add_argument("--lang", choices=["en", "zh-CN"], default=None)
     d.add_argument("--trials", type=int, default=10_000, help="forecast trials")
+    d.add_argument("--out", default="reports/demo", help="where the report pack goes "
+                   "(default: reports/demo)")
+    d.add_argument("--workers", type=int, default=None, help="render processes (default: CPUs)")
+    d.add_argument("--no-reports", action="store_true", help="print the summary only")
+    d.add_argument("--quiet", action="store_true", help="no progress bar")
     d.set_defaults(func=cmd_demo)
 
     data = sub.add_parser("data", help="check CRM exports, write the demo company")
@@ -429,6 +452,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_alerts_cli(sub)
     add_scorecard_cli(sub)
+    from simlib.reports.cli import add_cli as add_reports_cli
+
+    add_reports_cli(sub)
 
     pc = sub.add_parser("params", help="validate parameter files")
     psub = pc.add_subparsers(dest="params_command", metavar="SUBCOMMAND")
@@ -445,10 +471,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USER
     from simlib.data.io import DataError
+    from simlib.reports.templates import ReportError
 
     try:
         return args.func(args)
-    except (ParamError, DataError, UserError) as e:
+    except (ParamError, DataError, UserError, ReportError) as e:
         if args.debug:
             raise
         print(f"error: {e}", file=sys.stderr)

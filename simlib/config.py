@@ -552,6 +552,12 @@ def _pool_model():
     return PoolSpec
 
 
+def _schedule_model():
+    from simlib.reports.schedule import ScheduleParams
+
+    return ScheduleParams
+
+
 #: file pattern (relative to the params folder) → model (or a callable giving it).
 FILE_MODELS: dict[str, Any] = {
     "company.yaml": CompanyParams,
@@ -564,6 +570,7 @@ FILE_MODELS: dict[str, Any] = {
     "plans/*.yaml": _plan_model,
     "mappings/*.yaml": MappingSpec,
     "scenarios/*.yaml": _scenario_model,
+    "schedule.yaml": _schedule_model,
 }
 
 

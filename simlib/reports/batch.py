@@ -161,22 +161,34 @@ def render_batch(template: str | Path, grid: dict[str, Any] | Iterable[dict[str,
     Returns when every item has finished, with one :class:`RenderResult` per item,
     in grid order, and writes ``manifests/<run id>.json``.
     """
-    import time
-
     t = template_info(template)
-    out_dir = Path(out_dir)
     params = expand_grid(t, grid, demo_seed=demo_seed)
     names = [output_name(t, p, pattern) for p in params]
-    dupes = {n for n in names if names.count(n) > 1}
-    if dupes:
-        raise ReportError(f"template {t.name}: several items would write {sorted(dupes)[0]}; "
-                          "give an output pattern that uses every varying parameter")
-    run_id = run_id or new_run_id()
     items = [Item(str(t.path), p, n, str(out_dir), str(cwd), fresh) for p, n in zip(params, names)]
-    workers = max(1, min(workers or os.cpu_count() or 1, len(items)))
+    run = {"job": job, "template": t.name, "template_path": str(t.path),
+           "template_sha256": t.checksum, "grid": grid if isinstance(grid, dict) else "items"}
+    return run_items(items, out_dir, run=run, workers=workers, client=client, progress=progress,
+                     run_id=run_id, on_result=on_result, desc=t.name)
+
+
+def run_items(items: list[Item], out_dir: str | Path, *, run: dict[str, Any] | None = None,
+              workers: int | None = None, client=None, progress: bool = True,
+              run_id: str | None = None, on_result: Callable[[RenderResult], None] | None = None,
+              desc: str = "reports") -> BatchResult:
+    """Render prepared items (any mix of templates) in one pool; write the manifest."""
+    import time
+
+    out_dir = Path(out_dir)
+    names = [it.name for it in items]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ReportError(f"several items would write {dupes[0]}; give an output pattern "
+                          "that uses every varying parameter")
+    run_id = run_id or new_run_id()
+    workers = max(1, min(workers or os.cpu_count() or 1, len(items) or 1))
     t0 = time.perf_counter()
     results: list[RenderResult | None] = [None] * len(items)
-    bar = _progress(len(items), f"{t.name}", progress)
+    bar = _progress(len(items), desc, progress)
 
     def done(i: int, r: RenderResult) -> None:
         results[i] = r
@@ -212,23 +224,24 @@ def render_batch(template: str | Path, grid: dict[str, Any] | Iterable[dict[str,
                         done(i, f.result())
                     except Exception as e:  # noqa: BLE001 - a worker died; the item fails alone
                         it = items[i]
-                        done(i, RenderResult(t.name, it.name, it.params, status="failed",
+                        done(i, RenderResult(Path(it.template).stem, it.name, it.params,
+                                             status="failed",
                                              error=f"worker failed: {type(e).__name__}: {e}"))
     finally:
         bar.close()
         finished = [r for r in results if r is not None]
         batch = BatchResult(run_id, out_dir, finished, None, time.perf_counter() - t0, workers)
-        seeds = {p.get("demo_seed") for p in params if isinstance(p.get("demo_seed"), int)}
-        run = {
-            "run_id": run_id, "job": job, "template": t.name, "template_path": str(t.path),
-            "template_sha256": t.checksum, "grid": grid if isinstance(grid, dict) else "items",
-            "seed": sorted({p["seed"] for p in params if "seed" in p}) or None,
+        seeds = {it.params.get("demo_seed") for it in items}
+        seeds = {s for s in seeds if isinstance(s, int)}
+        meta = {
+            "run_id": run_id, **(run or {}),
+            "seed": sorted({it.params["seed"] for it in items if "seed" in it.params}) or None,
             "data": "demo company", "demo_seed": sorted(seeds) or None,
             "data_fingerprint": _fingerprint(seeds),
             "workers": workers, "backend": "dask" if client is not None else "processes",
             "duration_s": round(batch.duration_s, 3), "complete": len(finished) == len(items),
         }
-        batch.manifest = write_manifest(out_dir, run, finished)
+        batch.manifest = write_manifest(out_dir, meta, finished)
     return batch
 
 

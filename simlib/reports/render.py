@@ -139,8 +139,16 @@ class Renderer:
     def _start(self) -> None:
         from jupyter_client.manager import KernelManager
 
+        import subprocess
+        import tempfile
+
         km = KernelManager(kernel_name=self.kernel_name)
-        km.start_kernel(cwd=self.cwd, extra_arguments=["--HistoryManager.enabled=False"])
+        # The kernel's own chatter ("running over TCP without encryption") goes to a log
+        # file, not the user's terminal; report output travels over the kernel protocol.
+        self.log = Path(tempfile.gettempdir()) / f"simlib-kernel-{os.getpid()}.log"
+        with open(self.log, "ab") as log:
+            km.start_kernel(cwd=self.cwd, extra_arguments=["--HistoryManager.enabled=False"],
+                            stdout=subprocess.DEVNULL, stderr=log)
         self._km, self._served = km, 0
         self._run(_WARM_UP)
 

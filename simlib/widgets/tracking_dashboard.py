@@ -951,7 +951,8 @@ def monthly_review(facts: Facts, team: str, month: str, lang: str = "en") -> Mon
 
 @dataclass(frozen=True)
 class RepPack:
-    """One rep's review pack: only the rep's own row, team averages, anonymised rank.
+    """One rep's review pack: only the rep's own row, team averages, anonymised rank, and
+    the rep's own pay (:meth:`pay`: the team only as total, average and rank).
 
     Every text is scrubbed of other people's names (a mentor named in a support offer
     becomes "a top seller of the team"), and nothing per other rep is kept.
@@ -966,6 +967,7 @@ class RepPack:
     honours: pd.DataFrame = field(repr=False)
     explanation: str = ""
     markdown: str = ""
+    pay_section: Any = field(default=None, repr=False)  # simlib.reports.commission_summary.RepPay
 
     def header(self) -> Markdown:
         zh = self.lang == "zh-CN"
@@ -1006,6 +1008,15 @@ class RepPack:
     def review(self) -> Markdown:
         return Markdown(self.markdown)
 
+    def pay(self):
+        """The rep's own commission for the plan period containing the review period,
+        with the team only as total, average and the rep's rank (see
+        :func:`simlib.reports.commission_summary.rep_pay`)."""
+        if self.pay_section is None:
+            zh = self.lang == "zh-CN"
+            return Markdown("## 提成\n\n- 未指定提成方案" if zh else "## Pay\n\n- no commission plan given")
+        return self.pay_section
+
 
 def _scrub(s: str, others: list[str], lang: str) -> str:
     """Replace other people's names in ``s`` by a neutral phrase."""
@@ -1016,9 +1027,11 @@ def _scrub(s: str, others: list[str], lang: str) -> str:
             .replace("销冠团队销冠", "团队销冠"))
 
 
-def rep_pack(facts: Facts, rep_id: str, period: str, lang: str = "en") -> RepPack:
+def rep_pack(facts: Facts, rep_id: str, period: str, lang: str = "en", *,
+             plan: str | None = "tiered_cn") -> RepPack:
     """One rep's scorecard, honours and review content (strengths, gaps with data, next
-    targets, support), with no other rep's figures or names."""
+    targets, support), and their own pay under ``plan`` (None: no pay section), with no
+    other rep's figures or names."""
     from simlib import scorecard as sc
 
     _check_lang(lang)
@@ -1051,5 +1064,10 @@ def rep_pack(facts: Facts, rep_id: str, period: str, lang: str = "en") -> RepPac
     md = _scrub(pack.to_markdown(lang), others, lang)
     expl = _scrub(card.explain(rep_id, lang), others, lang)
     name = pack.name_zh if zh and pack.name_zh else pack.name
+    pay = None
+    if plan is not None:
+        from simlib.reports.commission_summary import rep_pay
+
+        pay = rep_pay(f, rep_id, card.period, plan, lang=lang)
     return RepPack(rep_id=rep_id, name=name, lang=lang, period=card.period, summary=summary,
-                   kpis=kpis, honours=hon, explanation=expl, markdown=md)
+                   kpis=kpis, honours=hon, explanation=expl, markdown=md, pay_section=pay)

@@ -1,0 +1,286 @@
+"""The report schedule: ``params/schedule.yaml`` and ``simlib schedule run-due``.
+
+Each job names a template, a parameter grid, a cron expression and an output
+pattern. ``run_due`` renders every occurrence of every job that fell due since the
+job's last successful run (at most ``catch_up`` of them), then records it. It is safe
+to call as often as you like: from cron every few minutes or from a systemd timer
+(examples in ``deploy/``). Concurrent calls are serialised by a lock file; a call that
+finds the lock taken does nothing.
+
+Grid values may use placeholders, resolved at the occurrence's time ``t`` (in the
+schedule's time zone): ``{date}`` (t's date), ``{yesterday}``, ``{last_friday}``
+(the last Friday before t), ``{month}``, ``{previous_month}``, ``{quarter}``,
+``{previous_quarter}``, ``{year}``, ``{previous_year}``. Dates are capped at the last
+day of the data, so a report never asks for days the data does not have yet.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator
+
+from simlib.config import StrictModel, default_params_dir, load_model
+from simlib.reports.templates import ROOT, ReportError
+
+GridValue = str | int | float | bool | None | list[str | int | float | bool | None]
+
+
+class Job(StrictModel):
+    """One scheduled report job."""
+
+    template: str
+    cron: str
+    grid: dict[str, GridValue] = Field(default_factory=dict)
+    output: str | None = None  # pattern of the output path, e.g. "weekly/{week_ending}/{team}"
+    description: str = ""
+    enabled: bool = True
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, v: str) -> str:
+        from croniter import croniter
+
+        if not croniter.is_valid(v):
+            raise ValueError(f"{v!r} is not a cron expression (minute hour day month weekday, "
+                             "e.g. '0 8 * * MON')")
+        return v
+
+    @field_validator("template")
+    @classmethod
+    def _template(cls, v: str) -> str:
+        from simlib.reports.templates import resolve
+
+        try:
+            resolve(v)
+        except ReportError as e:
+            raise ValueError(str(e)) from None
+        return v
+
+
+class ScheduleParams(StrictModel):
+    """``params/schedule.yaml``."""
+
+    timezone: str = "Asia/Shanghai"
+    output: str = "reports/scheduled"  # root of scheduled output (relative: to the checkout)
+    catch_up: int = Field(default=3, ge=1)  # at most this many missed occurrences per job
+    workers: int | None = Field(default=None, ge=1)
+    jobs: dict[str, Job]
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r} (e.g. Asia/Shanghai, UTC)") from None
+        return v
+
+
+def load_schedule(path: str | Path | None = None) -> ScheduleParams:
+    path = Path(path) if path else default_params_dir() / "schedule.yaml"
+    return load_model(path, ScheduleParams)
+
+
+# --------------------------------------------------------------------------- placeholders
+def placeholders(t: dt.datetime, data_end: dt.date | None = None) -> dict[str, str]:
+    """The values of the grid placeholders at time ``t``."""
+    d = t.date()
+
+    def cap(x: dt.date) -> str:
+        return (min(x, data_end) if data_end else x).isoformat()
+
+    q = (d.month - 1) // 3 + 1
+    pq_year, pq = (d.year, q - 1) if q > 1 else (d.year - 1, 4)
+    first = d.replace(day=1)
+    prev_month = first - dt.timedelta(days=1)
+    last_friday = d - dt.timedelta(days=(d.weekday() - 4) % 7 or 7)
+    return {
+        "date": cap(d), "yesterday": cap(d - dt.timedelta(days=1)), "last_friday": cap(last_friday),
+        "month": f"{d.year}-{d.month:02d}", "previous_month": f"{prev_month.year}-{prev_month.month:02d}",
+        "quarter": f"{d.year}-Q{q}", "previous_quarter": f"{pq_year}-Q{pq}",
+        "year": str(d.year), "previous_year": str(d.year - 1),
+    }
+
+
+def resolve_grid(grid: dict[str, Any], t: dt.datetime, data_end: dt.date | None = None,
+                 where: str = "") -> dict[str, Any]:
+    values = placeholders(t, data_end)
+
+    def one(v):
+        if not isinstance(v, str) or "{" not in v:
+            return v
+        try:
+            return v.format(**values)
+        except (KeyError, IndexError, ValueError) as e:
+            raise ReportError(f"{where}: unknown placeholder {e} in {v!r}; known: "
+                              + ", ".join("{" + k + "}" for k in values)) from None
+
+    return {k: [one(x) for x in v] if isinstance(v, list) else one(v) for k, v in grid.items()}
+
+
+# --------------------------------------------------------------------------- state
+@dataclass
+class JobState:
+    last_success: str | None = None  # the occurrence (cron time) last rendered in full
+    last_attempt: str | None = None  # wall-clock time of the last attempt
+    last_status: str | None = None
+    last_run_id: str | None = None
+    failed: list[str] | None = None
+
+
+class State:
+    """Per-job progress in ``<output>/.schedule-state.json`` (written atomically)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        raw = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        self.jobs = {k: JobState(**v) for k, v in raw.get("jobs", {}).items()}
+
+    def job(self, name: str) -> JobState:
+        return self.jobs.setdefault(name, JobState())
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"jobs": {k: vars(v) for k, v in self.jobs.items()}},
+                                  indent=1, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, self.path)
+
+
+def _root(s: ScheduleParams, out: str | Path | None) -> Path:
+    p = Path(out) if out else Path(s.output)
+    return p if p.is_absolute() else (ROOT / p if not out else Path.cwd() / p)
+
+
+def occurrences(job: Job, since: dt.datetime | None, now: dt.datetime, limit: int) -> list[dt.datetime]:
+    """Cron times in (since, now], at most the last ``limit``; without ``since``, the last one."""
+    from croniter import croniter
+
+    it = croniter(job.cron, now)
+    out = []
+    while len(out) < (limit if since else 1):
+        t = it.get_prev(dt.datetime)
+        if since is not None and t <= since:
+            break
+        out.append(t)
+    return sorted(out)
+
+
+def _now(s: ScheduleParams, now: dt.datetime | None) -> dt.datetime:
+    tz = ZoneInfo(s.timezone)
+    if now is None:
+        return dt.datetime.now(tz)
+    return now.replace(tzinfo=tz) if now.tzinfo is None else now.astimezone(tz)
+
+
+def _data_end(demo_seed=None) -> dt.date:
+    from simlib.data import load_demo
+
+    return load_demo(seed=demo_seed).as_of
+
+
+@dataclass
+class DueRun:
+    job: str
+    occurrence: dt.datetime
+    status: str  # "ok" | "failed" | "would run"
+    reports: int = 0
+    failed: list[str] | None = None
+    run_id: str | None = None
+
+
+class _Lock:
+    def __init__(self, path: Path):
+        self.path, self.fd = path, None
+
+    def __enter__(self) -> bool:
+        import fcntl
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.fd = os.open(self.path, os.O_CREAT | os.O_RDWR)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            return False
+
+    def __exit__(self, *exc) -> None:
+        os.close(self.fd)
+
+
+def run_due(schedule: ScheduleParams | str | Path | None = None, *, now: dt.datetime | None = None,
+            out: str | Path | None = None, workers: int | None = None, dry_run: bool = False,
+            progress: bool = True, client=None,
+            say: Callable[[str], None] = print) -> list[DueRun]:
+    """Render every due occurrence of every enabled job; returns what was done."""
+    from simlib.reports.batch import render_batch
+
+    s = schedule if isinstance(schedule, ScheduleParams) else load_schedule(schedule)
+    now = _now(s, now)
+    root = _root(s, out)
+    done: list[DueRun] = []
+    with _Lock(root / ".schedule.lock") as got:
+        if not got:
+            say(f"another 'schedule run-due' is running on {root}; nothing done")
+            return done
+        state = State(root / ".schedule-state.json")
+        data_end = _data_end()
+        for name, job in s.jobs.items():
+            if not job.enabled:
+                continue
+            st = state.job(name)
+            since = dt.datetime.fromisoformat(st.last_success) if st.last_success else None
+            due = occurrences(job, since, now, s.catch_up)
+            for t in due:
+                grid = resolve_grid(job.grid, t, data_end, where=f"schedule job {name}")
+                if dry_run:
+                    done.append(DueRun(name, t, "would run"))
+                    continue
+                batch = render_batch(job.template, grid, root, pattern=job.output,
+                                     workers=workers or s.workers, progress=progress,
+                                     client=client, job=name)
+                failed = [r.name for r in batch.failed]
+                st.last_attempt = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+                st.last_status = "ok" if not failed else f"{len(failed)} failed"
+                st.last_run_id, st.failed = batch.run_id, failed or None
+                if not failed:
+                    st.last_success = t.isoformat()
+                state.save()
+                done.append(DueRun(name, t, "ok" if not failed else "failed", len(batch.results),
+                                   failed or None, batch.run_id))
+                say(f"{name} @ {t:%Y-%m-%d %H:%M}: {batch.summary()}")
+                if failed:
+                    break  # later occurrences wait until this one renders
+    return done
+
+
+def job_table(schedule: ScheduleParams | str | Path | None = None, *, now: dt.datetime | None = None,
+              out: str | Path | None = None):
+    """Jobs with their template, cron, last run and next run (a DataFrame)."""
+    import pandas as pd
+    from croniter import croniter
+
+    s = schedule if isinstance(schedule, ScheduleParams) else load_schedule(schedule)
+    now = _now(s, now)
+    state = State(_root(s, out) / ".schedule-state.json")
+    rows = []
+    for name, job in s.jobs.items():
+        st = state.jobs.get(name, JobState())
+        nxt = croniter(job.cron, now).get_next(dt.datetime)
+        since = dt.datetime.fromisoformat(st.last_success) if st.last_success else None
+        rows.append({
+            "job": name, "template": job.template, "cron": job.cron,
+            "enabled": job.enabled,
+            "last_success": since.strftime("%Y-%m-%d %H:%M") if since else "never",
+            "last_status": st.last_status or "-",
+            "due_now": len(occurrences(job, since, now, s.catch_up)) if job.enabled else 0,
+            "next_run": nxt.strftime("%Y-%m-%d %H:%M %Z"),
+        })
+    return pd.DataFrame(rows)
