@@ -139,6 +139,15 @@ def render_item(item: Item) -> RenderResult:
                             error=f"{type(e).__name__}: {e}")
 
 
+def _pool_context():
+    methods = multiprocessing.get_all_start_methods()
+    if "forkserver" not in methods:
+        return multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["simlib.reports.render", "simlib.reports.batch"])
+    return ctx
+
+
 def _quiet_worker() -> None:
     import logging
     import warnings
@@ -212,10 +221,10 @@ def run_items(items: list[Item], out_dir: str | Path, *, run: dict[str, Any] | N
             for i, item in enumerate(items):
                 done(i, render_item(item))
         else:
-            # fork: workers start with papermill, nbconvert and simlib already imported, and
-            # a caller's script needs no ``if __name__ == "__main__"`` guard.
-            methods = multiprocessing.get_all_start_methods()
-            ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+            # forkserver: workers fork from a clean server that has imported papermill,
+            # nbconvert and simlib once (plain fork would copy the caller's live kernel
+            # clients and event loops, which deadlocks).
+            ctx = _pool_context()
             with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_quiet_worker) as pool:
                 futures = {pool.submit(render_item, item): i for i, item in enumerate(items)}
                 for f in as_completed(futures):

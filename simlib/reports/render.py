@@ -105,8 +105,11 @@ def html_of(nb) -> str:
     """The executed notebook as standalone HTML without code cells or prompts."""
     from nbconvert import HTMLExporter
 
+    import logging
+
     exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True,
                             exclude_output_prompt=True)
+    exporter.log.setLevel(logging.ERROR)  # "Alternative text is missing" on every figure
     body, _ = exporter.from_notebook_node(nb)
     return body
 
