@@ -75,9 +75,9 @@ def test_grid_expansion_and_output_names():
 # --------------------------------------------------------------------------- rendering
 @pytest.fixture(scope="module")
 def renderer():
-    r = Renderer()
-    yield r
-    r.close()
+    from simlib.reports.batch import _renderer
+
+    return _renderer(str(ROOT), False)  # the in-process warm kernel batches of 1 use too
 
 
 def _text_outputs(ipynb: Path) -> str:
@@ -164,7 +164,7 @@ def test_cli_render_exits_nonzero_and_names_the_failures(tmp_path, capsys):
     from simlib.cli import main
 
     rc = main(["render", str(TINY), "--grid", "who=x,y", "--grid", "fail=false,true",
-               "--name", "{who}-{fail}", "--out", str(tmp_path), "--workers", "2", "--quiet"])
+               "--name", "{who}-{fail}", "--out", str(tmp_path), "--workers", "1", "--quiet"])
     out = capsys.readouterr()
     assert rc == 1
     assert "2 of 4 reports rendered" in out.out and "x-True: cell" in out.out
@@ -194,13 +194,13 @@ def test_run_due_renders_what_fell_due_once(tmp_path):
 
     path, s = _schedule(tmp_path)
     t0 = dt.datetime(2026, 11, 18, 10, 0)
-    done = run_due(s, now=t0, progress=False, say=lambda m: None)
+    done = run_due(s, now=t0, progress=False, workers=1, say=lambda m: None)
     assert [(d.job, d.occurrence.day, d.status) for d in done] == [("daily", 18, "ok")]
     out = tmp_path / "out"
     assert (out / "2026-11-18.html").exists() and (out / "2026-10.html").exists()
-    assert run_due(s, now=t0 + dt.timedelta(minutes=5), progress=False, say=lambda m: None) == []
+    assert run_due(s, now=t0 + dt.timedelta(minutes=5), progress=False, workers=1, say=lambda m: None) == []
     # two days later: both missed days, each with its own date (capped at the data's 2026-11-20)
-    done = run_due(s, now=dt.datetime(2026, 11, 21, 9, 30), progress=False, say=lambda m: None)
+    done = run_due(s, now=dt.datetime(2026, 11, 21, 9, 30), progress=False, workers=1, say=lambda m: None)
     assert [d.occurrence.day for d in done] == [19, 20, 21]
     assert (out / "2026-11-19.html").exists() and (out / "2026-11-20.html").exists()
     table = job_table(s, now=dt.datetime(2026, 11, 21, 9, 30))
@@ -214,9 +214,9 @@ def test_run_due_retries_a_failed_occurrence(tmp_path):
 
     _, s = _schedule(tmp_path, grid={"who": "z", "fail": True})
     t0 = dt.datetime(2026, 11, 18, 10, 0)
-    done = run_due(s, now=t0, progress=False, say=lambda m: None)
+    done = run_due(s, now=t0, progress=False, workers=1, say=lambda m: None)
     assert done[0].status == "failed" and done[0].failed == ["z"]
-    again = run_due(s, now=t0 + dt.timedelta(minutes=10), progress=False, say=lambda m: None)
+    again = run_due(s, now=t0 + dt.timedelta(minutes=10), progress=False, workers=1, say=lambda m: None)
     assert [d.status for d in again] == ["failed"], "a failed occurrence stays due"
 
 
@@ -233,7 +233,7 @@ def test_run_due_is_a_no_op_while_another_run_holds_the_lock(tmp_path):
     fcntl.flock(fd, fcntl.LOCK_EX)
     said = []
     try:
-        assert run_due(s, now=dt.datetime(2026, 11, 18, 10), progress=False, say=said.append) == []
+        assert run_due(s, now=dt.datetime(2026, 11, 18, 10), progress=False, workers=1, say=said.append) == []
     finally:
         os.close(fd)
     assert "nothing done" in said[0]
@@ -250,7 +250,7 @@ def test_schedule_file_errors_name_the_path(tmp_path):
 
             _, s = _schedule(tmp_path, **job)
             with pytest.raises(ReportError, match=r"unknown placeholder 'tomorrow'"):
-                run_due(s, now=dt.datetime(2026, 11, 18, 10), progress=False, say=lambda m: None)
+                run_due(s, now=dt.datetime(2026, 11, 18, 10), progress=False, workers=1, say=lambda m: None)
             continue
         with pytest.raises(ParamError, match=match):
             _schedule(tmp_path, **job)

@@ -219,45 +219,68 @@ def run_due(schedule: ScheduleParams | str | Path | None = None, *, now: dt.date
             out: str | Path | None = None, workers: int | None = None, dry_run: bool = False,
             progress: bool = True, client=None,
             say: Callable[[str], None] = print) -> list[DueRun]:
-    """Render every due occurrence of every enabled job; returns what was done."""
-    from simlib.reports.batch import render_batch
+    """Render every due occurrence of every enabled job; returns what was done.
+
+    Everything due is rendered in one pool (one warm kernel per worker). A job's
+    ``last_success`` moves to its latest occurrence whose reports all rendered, with
+    no failed occurrence before it; a failed occurrence stays due for the next call.
+    """
+    from simlib.reports.batch import Item, expand_grid, run_items
+    from simlib.reports.render import output_name
+    from simlib.reports.templates import template_info
 
     s = schedule if isinstance(schedule, ScheduleParams) else load_schedule(schedule)
     now = _now(s, now)
     root = _root(s, out)
-    done: list[DueRun] = []
     with _Lock(root / ".schedule.lock") as got:
         if not got:
             say(f"another 'schedule run-due' is running on {root}; nothing done")
-            return done
+            return []
         state = State(root / ".schedule-state.json")
         data_end = _data_end()
+        planned: list[tuple[str, dt.datetime, list[str]]] = []
+        items: dict[str, Item] = {}  # by output name: a later occurrence replaces an earlier one
         for name, job in s.jobs.items():
             if not job.enabled:
                 continue
             st = state.job(name)
             since = dt.datetime.fromisoformat(st.last_success) if st.last_success else None
-            due = occurrences(job, since, now, s.catch_up)
-            for t in due:
+            t_info = template_info(job.template)
+            for t in occurrences(job, since, now, s.catch_up):
                 grid = resolve_grid(job.grid, t, data_end, where=f"schedule job {name}")
-                if dry_run:
-                    done.append(DueRun(name, t, "would run"))
-                    continue
-                batch = render_batch(job.template, grid, root, pattern=job.output,
-                                     workers=workers or s.workers, progress=progress,
-                                     client=client, job=name)
-                failed = [r.name for r in batch.failed]
-                st.last_attempt = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-                st.last_status = "ok" if not failed else f"{len(failed)} failed"
-                st.last_run_id, st.failed = batch.run_id, failed or None
-                if not failed:
-                    st.last_success = t.isoformat()
-                state.save()
-                done.append(DueRun(name, t, "ok" if not failed else "failed", len(batch.results),
-                                   failed or None, batch.run_id))
-                say(f"{name} @ {t:%Y-%m-%d %H:%M}: {batch.summary()}")
-                if failed:
-                    break  # later occurrences wait until this one renders
+                names = []
+                for p in expand_grid(t_info, grid):
+                    n = output_name(t_info, p, job.output)
+                    items[n] = Item(str(t_info.path), p, n, str(root), str(ROOT))
+                    names.append(n)
+                planned.append((name, t, names))
+        if dry_run:
+            return [DueRun(j, t, "would run", len(ns)) for j, t, ns in planned]
+        if not planned:
+            return []
+        batch = run_items(list(items.values()), root, workers=workers or s.workers,
+                          client=client, progress=progress, desc="scheduled reports",
+                          run={"job": "schedule run-due",
+                               "occurrences": [(j, t.isoformat()) for j, t, _ in planned]})
+        result = {r.name: r for r in batch.results}
+        done: list[DueRun] = []
+        blocked: set[str] = set()
+        for name, t, names in planned:
+            failed = [n for n in names if n not in result or not result[n].ok]
+            st = state.job(name)
+            st.last_attempt = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+            st.last_run_id = batch.run_id
+            if failed:
+                blocked.add(name)
+                st.last_status, st.failed = f"{len(failed)} of {len(names)} failed", failed
+            elif name not in blocked:
+                st.last_success, st.last_status, st.failed = t.isoformat(), "ok", None
+            done.append(DueRun(name, t, "failed" if failed else "ok", len(names), failed or None,
+                               batch.run_id))
+            say(f"{name} @ {t:%Y-%m-%d %H:%M}: {len(names) - len(failed)} of {len(names)} rendered"
+                + (f"; failed: {', '.join(failed)}" if failed else ""))
+        state.save()
+        say(batch.summary())
     return done
 
 
