@@ -28,6 +28,8 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
+from simlib.memo import memo_on
+
 from simlib.commission_report import Section, period_label
 from simlib.display import Markdown
 from simlib.plans import PlanSpec, Statement, compute_statements, load_plan, teams_from_reps
@@ -178,6 +180,10 @@ class _Inputs:
 
 
 def _inputs(data) -> _Inputs:
+    return memo_on(data, "commission inputs", lambda: _make_inputs(data))
+
+
+def _make_inputs(data) -> _Inputs:
     from simlib.tracking.facts import Facts
 
     if isinstance(data, Facts):
@@ -206,6 +212,11 @@ def _window(plan: PlanSpec, period: str) -> tuple[pd.Timestamp, pd.Timestamp]:
 
 
 def _statements(inp: _Inputs, plan: PlanSpec, period: str, people, until) -> dict[str, Statement]:
+    key = ("statements", plan.model_dump_json(), period, tuple(sorted(str(p) for p in people)), until)
+    return dict(memo_on(inp, key, lambda: _make_statements(inp, plan, period, people, until)))
+
+
+def _make_statements(inp: _Inputs, plan: PlanSpec, period: str, people, until) -> dict[str, Statement]:
     people = {str(p) for p in people}
     reps = inp.reps
     teams = None

@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from simlib import tracking
+from simlib.memo import memo_on
 from simlib.tracking import text
 from simlib.tracking.facts import LEVELS, Facts
 
@@ -128,9 +129,15 @@ def _esc(s: Any) -> str:
 
 def load_facts(demo_seed: int | None = None) -> Facts:
     """The demo company's facts, prepared once (``demo_seed=None``: the shipped demo)."""
-    from simlib.data import load_demo
+    if demo_seed not in _FACTS:  # a report batch renders many documents in one kernel
+        from simlib.data import load_demo
 
-    return tracking.prepare(load_demo(seed=demo_seed))
+        _FACTS.clear()
+        _FACTS[demo_seed] = tracking.prepare(load_demo(seed=demo_seed))
+    return _FACTS[demo_seed]
+
+
+_FACTS: dict = {}
 
 
 def period_options(as_of) -> list[str]:
@@ -827,7 +834,9 @@ def weekly_review(facts: Facts, team: str, week_ending, lang: str = "en") -> Wee
     period = f"{t.year}-{t.month:02d}"
     wall = tracking.target_wall(f, period, within=team, as_of=t)
     wm = tracking.metrics(f, (start, t), level="rep", within=team, as_of=t)
-    al = tracking.alerts(f, t, within=team)
+    # The company's alerts once per kernel, then this team's (the same rows as within=team).
+    everyone = memo_on(f, ("alerts", t), lambda: tracking.alerts(f, t))
+    al = everyone[everyone["team_id"] == team].reset_index(drop=True)
     names = f.nodes.drop_duplicates("node_id").set_index("node_id")
     tn = names.at[team, "name_zh" if lang == "zh-CN" else "name"]
     return WeeklyReview(team=team, team_name=str(tn), week=week, start=start, as_of=t, period=period,
@@ -1036,7 +1045,7 @@ def rep_pack(facts: Facts, rep_id: str, period: str, lang: str = "en", *,
 
     _check_lang(lang)
     f = tracking.prepare(facts)
-    card = sc.scorecard(f, period)
+    card = memo_on(f, ("scorecard", period), lambda: sc.scorecard(f, period))
     tab = card.table.set_index("rep_id")
     if rep_id not in tab.index:
         raise ValueError(f"{rep_id!r} has no scorecard for {card.period}")
@@ -1058,7 +1067,7 @@ def rep_pack(facts: Facts, rep_id: str, period: str, lang: str = "en", *,
         "weight": [text.pct(v, 1) for v in d["effective_weight"]],
         "contribution": [f"{v:.1f}" for v in d["contribution"]],
     })
-    hon = sc.honours(f, period, card=card)
+    hon = memo_on(f, ("honours", period), lambda: sc.honours(f, period, card=card))
     hon = hon[hon["rep_id"] == rep_id].reset_index(drop=True)
     pack = sc.review_pack(f, rep_id, period, card=card)
     md = _scrub(pack.to_markdown(lang), others, lang)

@@ -1,0 +1,137 @@
+"""The demo company's whole report pack, rendered as the main job renders it.
+
+Every rep's pack is scanned for other reps' names, ids and payouts (SPEC R20); team
+reviews for reps of other teams; the index links every document.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from simlib.reports.pack import render_pack
+
+LANG = "zh-CN"  # the demo company's language, as `simlib demo` renders it
+MONTH = "2026-10"
+
+
+@pytest.fixture(scope="module")
+def pack(tmp_path_factory):
+    out = tmp_path_factory.mktemp("pack")
+    batch, index = render_pack(out, lang=LANG, n_trials=400, workers=2, progress=False)
+    return out, batch, index
+
+
+@pytest.fixture(scope="module")
+def people():
+    from simlib.widgets.tracking_dashboard import load_facts
+
+    f = load_facts()
+    return f, f.reps.set_index("rep_id")
+
+
+def _document_text(out: Path, name: str) -> str:
+    """What a reader of the document can see: the HTML and the executed notebook's outputs."""
+    text = [html.unescape((out / f"{name}.html").read_text(encoding="utf-8"))]
+    nb = json.loads((out / f"{name}.ipynb").read_text(encoding="utf-8"))
+    for c in nb["cells"]:
+        for o in c.get("outputs", []):
+            text.append("".join(o.get("text", "")))
+            for v in o.get("data", {}).values():
+                text.append("".join(v) if isinstance(v, list) else str(v))
+    return "\n".join(text)
+
+
+def test_every_document_rendered_and_the_index_links_them(pack):
+    out, batch, index = pack
+    assert batch.ok, batch.summary()
+    names = [r.name for r in batch.results]
+    assert sum(n.startswith("director/") for n in names) == 3
+    assert sum(n.startswith("teams/") for n in names) == 18  # 9 teams × weekly + monthly
+    assert sum(n.startswith("reps/") for n in names) == 60   # every active rep
+    doc = index.read_text(encoding="utf-8")
+    hrefs = re.findall(r'href="([^"]+\.html)"', doc)
+    assert sorted(hrefs) == sorted(f"{n}.html" for n in names)
+    assert all((out / h).exists() for h in hrefs)
+    manifest = json.loads(batch.manifest.read_text(encoding="utf-8"))
+    assert manifest["audience"]["reps/S003/review_2026-10"] == "rep:S003"
+    assert manifest["audience"]["teams/T-SH/weekly_2026-11-20"] == "manager:T-SH"
+    assert len(manifest["data_fingerprint"]) == 64 and manifest["ok"] == len(names)
+
+
+def _money(cents: int) -> str:
+    from simlib.reports.commission_summary import money_text
+
+    return money_text(cents)
+
+
+def test_no_rep_pack_shows_another_reps_name_id_or_pay(pack, people):
+    from simlib.reports.commission_summary import rep_pay
+
+    out, batch, _ = pack
+    f, reps = people
+    sales = reps[reps["role"] == "rep"]
+    packs = [r for r in batch.results if r.name.startswith("reps/")]
+    pays = {r.parameters["rep_id"]: rep_pay(f, r.parameters["rep_id"], MONTH, "tiered_cn", lang=LANG)
+            for r in packs}
+    for r in packs:
+        me = r.parameters["rep_id"]
+        text = _document_text(out, r.name)
+        mine = pays[me]
+        assert _money(mine.payable_cents) in text, f"{me}: own pay missing"
+        allowed = {mine.payable_cents, mine.team_total_cents, mine.team_average_cents, 0}
+        for other, row in sales.iterrows():
+            if other == me:
+                continue
+            assert not re.search(rf"\b{other}\b", text), f"{me}'s pack names {other}"
+            for n in (row["name"], row["name_zh"]):
+                if isinstance(n, str) and n:
+                    assert n not in text, f"{me}'s pack shows {other}'s name {n!r}"
+            theirs = pays.get(other)
+            if theirs is not None and theirs.payable_cents not in allowed:
+                assert _money(theirs.payable_cents) not in text, f"{me}'s pack shows {other}'s pay"
+
+
+def test_team_reviews_show_only_their_team(pack, people):
+    out, batch, _ = pack
+    _, reps = people
+    for r in batch.results:
+        if not r.name.startswith("teams/"):
+            continue
+        team = r.parameters["team"]
+        text = _document_text(out, r.name)
+        outsiders = reps[(reps["role"] == "rep") & (reps["team_id"] != team)]
+        for other, row in outsiders.iterrows():
+            assert not re.search(rf"\b{other}\b", text), f"{r.name} shows {other} of another team"
+            assert row["name"] not in text and row["name_zh"] not in text, f"{r.name} names {other}"
+
+
+def test_the_director_sees_everyone(pack, people):
+    out, batch, _ = pack
+    _, reps = people
+    summary = next(r for r in batch.results if r.name.startswith("director/commission_summary"))
+    text = _document_text(out, summary.name)
+    active = [x for x in reps.index if x.startswith("S") and reps.loc[x, "role"] == "rep"]
+    shown = {x for x in active if re.search(rf"\b{x}\b", text)}
+    assert len(shown) >= 0.9 * len(active)  # every rep paid in the quarter (new hires may be absent)
+
+
+def test_index_escapes_names(tmp_path):
+    from simlib.reports.batch import BatchResult, Item
+    from simlib.reports.pack import PackPlan, write_index
+    from simlib.reports.render import RenderResult
+
+    plan = PackPlan(lang="en", as_of=__import__("datetime").date(2026, 11, 20), quarter="2026-Q4",
+                    closed_quarter="2026-Q3", month="2026-10", week_ending="2026-11-20",
+                    company="<b>Acme</b>")
+    item = Item("rep_review_pack.ipynb", {"rep_id": "S1"}, "reps/S1", str(tmp_path))
+    res = RenderResult("rep_review_pack", "reps/S1", {"rep_id": "S1"}, status="ok")
+    index = write_index(tmp_path, plan, [(item, "rep:S1", "<script>alert(1)</script>")],
+                        BatchResult("r", tmp_path, [res]))
+    doc = index.read_text(encoding="utf-8")
+    assert "<script>alert(1)" not in doc and "&lt;script&gt;alert(1)&lt;/script&gt;" in doc
+    assert "<b>Acme</b>" not in doc
