@@ -455,6 +455,9 @@ def build_parser() -> argparse.ArgumentParser:
     from simlib.reports.cli import add_cli as add_reports_cli
 
     add_reports_cli(sub)
+    from simlib.app import add_cli as add_app_cli
+
+    add_app_cli(sub)
 
     pc = sub.add_parser("params", help="validate parameter files")
     psub = pc.add_subparsers(dest="params_command", metavar="SUBCOMMAND")

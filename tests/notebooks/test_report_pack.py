@@ -36,14 +36,25 @@ def people():
 
 def _document_text(out: Path, name: str) -> str:
     """What a reader of the document can see: the HTML and the executed notebook's outputs."""
-    text = [html.unescape((out / f"{name}.html").read_text(encoding="utf-8"))]
+    page = (out / f"{name}.html").read_text(encoding="utf-8")
+    text = [html.unescape(_IMAGES.sub("", page))]
     nb = json.loads((out / f"{name}.ipynb").read_text(encoding="utf-8"))
     for c in nb["cells"]:
         for o in c.get("outputs", []):
             text.append("".join(o.get("text", "")))
-            for v in o.get("data", {}).values():
-                text.append("".join(v) if isinstance(v, list) else str(v))
+            for mime, v in o.get("data", {}).items():
+                if not mime.startswith("image/"):  # pixels: see _figures
+                    text.append("".join(v) if isinstance(v, list) else str(v))
     return "\n".join(text)
+
+
+def _figures(out: Path, name: str) -> int:
+    nb = json.loads((out / f"{name}.ipynb").read_text(encoding="utf-8"))
+    return sum(1 for c in nb["cells"] for o in c.get("outputs", [])
+               if any(m.startswith("image/") for m in o.get("data", {})))
+
+
+_IMAGES = re.compile(r"data:image/[a-z+]+;base64,[A-Za-z0-9+/=\s]+")
 
 
 def test_every_document_rendered_and_the_index_links_them(pack):
@@ -83,6 +94,8 @@ def test_no_rep_pack_shows_another_reps_name_id_or_pay(pack, people):
         text = _document_text(out, r.name)
         mine = pays[me]
         assert _money(mine.payable_cents) in text, f"{me}: own pay missing"
+        # a figure's labels cannot be searched as text: a rep pack has none
+        assert _figures(out, r.name) == 0, f"{me}'s pack has a figure; check its labels"
         allowed = {mine.payable_cents, mine.team_total_cents, mine.team_average_cents, 0}
         for other, row in sales.iterrows():
             if other == me:
