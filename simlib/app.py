@@ -2,8 +2,9 @@
 
 The three apps in ``notebooks/`` (the Q4 target workshop, the commission what-if lab
 and the tracking dashboard) are served on ``127.0.0.1`` with their code hidden:
-``http://127.0.0.1:8866/`` lists them, and ``/voila/render/<name>.ipynb`` runs one in
-a fresh kernel per visitor (each visit recomputes from the notebook's parameters cell).
+``http://127.0.0.1:8866/`` lists them (each opens in a new tab), and
+``/voila/render/<name>.ipynb`` runs one in a fresh kernel per visit, from the
+notebook's parameters cell (the shipped 10,000 trials take about 25 s on two cores).
 
 Where things are found: the kernel starts in the notebook's folder (Voilà's rule), but
 nothing in the notebooks depends on it: :mod:`simlib` finds ``params/`` beside the
@@ -60,9 +61,12 @@ NOTEBOOKS = ("q4_target_workshop.ipynb", "commission_whatif.ipynb", "tracking_da
 #: How long Voilà may take to stop its kernels after Ctrl-C before it is killed.
 STOP_SECONDS = 20
 
-#: A visitor's kernel is shut down when the page closes; one left behind (a crashed
-#: tab, a laptop gone to sleep) is shut down after this long with no page connected.
-CULL_SECONDS = 1800
+#: A kernel with no page connected is shut down after this long idle. Voilà 0.5 shuts
+#: a visitor's kernel down when the page closes only if the browser holds its _xsrf
+#: cookie, which the notebook list sets (voila-dashboards/voila#1458): a page opened by
+#: a direct link, a crashed tab or a laptop gone to sleep leaves its kernel behind.
+#: A page left open keeps its kernel however long it sits.
+CULL_SECONDS = 600
 
 
 def notebooks_dir() -> Path:
@@ -99,10 +103,9 @@ def voila_command(
     page, tracebacks are not sent to the browser, the server listens on
     :data:`HOST` only and on ``port`` only (Voilà would otherwise silently move to
     another port when it is taken). Kernels idle with no page connected for
-    :data:`CULL_SECONDS` are shut down (an open page keeps its kernel however long it
-    sits). The list of notebooks is Voilà's plain HTML page (its JupyterLab-based
-    one logs errors in the browser in Voilà 0.5). ``extra`` is appended as given
-    (e.g. ``["--Voila.log_level=INFO"]``).
+    :data:`CULL_SECONDS` are shut down. The list of notebooks is Voilà's plain HTML
+    page (its JupyterLab-based one logs errors in the browser in Voilà 0.5).
+    ``extra`` is appended as given (e.g. ``["--Voila.log_level=INFO"]``).
 
     Raises
     ------
@@ -162,7 +165,8 @@ def _stop(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
-def serve(port: int = DEFAULT_PORT, *, open_browser: bool = False, root: Path | str | None = None) -> int:
+def serve(port: int = DEFAULT_PORT, *, open_browser: bool = False,
+          root: Path | str | None = None) -> int:
     """Serve the app until Ctrl-C; returns the exit code (0 after Ctrl-C).
 
     Prints the address first. Voilà runs in its own session; Ctrl-C (or SIGTERM or

@@ -1,0 +1,290 @@
+"""The three widget apps in a real browser, served by ``simlib.app`` (Voilà).
+
+Each test opens one notebook as the app, changes its main controls the way a person
+does (a number box, a slider by keyboard and by typing in its readout, a toggle, a
+dropdown, a checkbox), and checks that the numbers shown are the ones the app's pure
+``compute`` gives in this process for the same controls on the same trials, formatted
+by the app's own formatting. No console error and no request off 127.0.0.1 is allowed
+(see ``conftest.STUBBED_EXTERNAL`` for the one stubbed stylesheet).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+expect = pytest.importorskip("playwright.sync_api").expect
+
+
+def open_app(page, server, notebook: str, root_class: str) -> None:
+    """Render ``notebook`` (a fresh kernel runs it) and wait for the app's root widget.
+
+    The notebook list is visited first, as a person does: it sets the _xsrf cookie
+    without which Voilà cannot shut the page's kernel down when the page is left."""
+    page.goto(server.url)
+    page.goto(f"{server.url}voila/render/{notebook}", timeout=server.render_ms)
+    page.locator(f".{root_class}").wait_for(timeout=server.render_ms)
+    # Voilà shows the outputs of code cells, never their source
+    assert page.locator(".jp-CodeCell").count() > 0
+    assert page.locator(".jp-CodeCell:not(.jp-mod-noInput), .jp-CodeCell .jp-InputArea").count() == 0
+    assert "from_demo(" not in page.content()
+
+
+def shot(page, screenshot_dir, name: str) -> None:
+    path = screenshot_dir / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    print(f"screenshot: {path}")
+
+
+def js_number(x: float) -> str:
+    """A float as an ``<input type=number>`` shows it."""
+    return str(int(x)) if float(x).is_integer() else repr(float(x))
+
+
+# --------------------------------------------------------------------------- expected values
+
+
+def _lab_context(demo, n_trials):
+    """The commission lab's trials as ``CommissionLab.from_demo`` makes them in the notebook."""
+    from simlib.simulate import simulate
+    from simlib.widgets.commission_lab import LabContext
+
+    sim = simulate(demo, "2026-Q4", dt.date(2026, 11, 20), n_trials=n_trials, seed=7)
+    return LabContext.from_simulation(sim, lang="en")
+
+
+def _workshop(demo, n_trials):
+    """The workshop as the notebook builds it (baseline_2027, seed 0, zh-CN), headless."""
+    from simlib.scenario import load_scenario
+    from simlib.targets import TargetCache
+    from simlib.widgets.target_workshop import TargetWorkshop
+
+    return TargetWorkshop(TargetCache(demo), load_scenario("baseline_2027"), n_trials=n_trials, seed=0,
+                          lang="zh-CN", charts=False)
+
+
+def _dashboard_context(demo):
+    from simlib.widgets.tracking_dashboard import DashboardContext
+
+    ctx = DashboardContext.from_facts(demo)
+    ctx.alerts  # checked once, here rather than in the test
+    return ctx
+
+
+@pytest.fixture(scope="module", autouse=True)
+def expected(browser, voila_server) -> dict[str, Future]:
+    """The apps' contexts, built in this process on a background thread while the browser
+    waits for Voilà's kernels (they take as long again; the machine has two cores)."""
+    from simlib.data import load_demo
+
+    n = voila_server.n_trials
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="expected")
+    demo = pool.submit(load_demo)
+    jobs = {
+        "lab": pool.submit(lambda: _lab_context(demo.result(), n)),
+        "workshop": pool.submit(lambda: _workshop(demo.result(), n)),
+        "dashboard": pool.submit(lambda: _dashboard_context(demo.result())),
+    }
+    yield jobs
+    pool.shutdown(cancel_futures=True)
+
+
+# --------------------------------------------------------------------------- the tree page
+
+
+def test_tree_page_lists_the_apps(voila_server, page):
+    from simlib.app import NOTEBOOKS
+
+    page.goto(voila_server.url)
+    for name in NOTEBOOKS:
+        link = page.locator(f"a[href^='/voila/render/{name}']")
+        expect(link).to_have_count(1)
+        expect(link).to_contain_text(name)
+    page.watch.check()
+
+
+# --------------------------------------------------------------------------- commission lab
+
+
+def test_commission_lab(voila_server, page, expected, screenshot_dir):
+    from simlib.widgets.commission_lab import LabState, compute, state_from_values, values_from_state
+
+    open_app(page, voila_server, "commission_whatif.ipynb", "simlib-commission-lab")
+    ctx = expected["lab"].result()
+    cost = page.locator(".simlib-cost-of-sales b")
+    p50 = page.locator(".simlib-budget-p50 b")
+    p90 = page.locator(".simlib-budget-p90 b")
+
+    def shows(state):
+        v = compute(state, ctx)
+        assert v.ok, v.error
+        expect(cost).to_have_text(f"{v.cost_of_sales:.2%}")
+        expect(p50).to_have_text(f"{v.budget_p50:,.0f} {ctx.currency}")
+        expect(p90).to_have_text(f"{v.budget_p90:,.0f} {ctx.currency}")
+        return v
+
+    start = LabState.from_plan(ctx.plans["tiered_cn"], "tiered_cn")
+    v0 = shows(start)
+    basis = ctx.plans["tiered_cn"].basis
+    values = values_from_state(start, basis)
+
+    # a number box: band 2's rate, 1.5% -> 2.5%
+    rate = page.locator(".simlib-rate-1 input")
+    expect(rate).to_have_value(js_number(values["rate_1"]))
+    rate.fill("2.5")
+    rate.press("Enter")
+    values["rate_1"] = 2.5
+    v1 = shows(state_from_values(values, basis))
+    assert v1.budget_p50 > v0.budget_p50
+
+    # a toggle: retroactive tiers (everything at the rate reached)
+    page.locator(".simlib-mode button", has_text="retroactive").click()
+    values["mode"] = "retroactive"
+    v2 = shows(state_from_values(values, basis))
+    assert v2.budget_p50 > v1.budget_p50
+
+    # a dropdown: start again from another shipped plan
+    page.locator(".simlib-plan select").select_option("tiered_cn_retro")
+    s3 = LabState.from_plan(ctx.plans["tiered_cn_retro"], "tiered_cn_retro", pool_rate=0.0, compare=(),
+                            curve_rep=None)
+    shows(s3)
+    expect(rate).to_have_value(js_number(values_from_state(s3, basis)["rate_1"]))
+    shot(page, screenshot_dir, "commission_lab")
+
+    # a bad edit is named in the app and nothing stale is shown
+    rate.fill("-1")
+    rate.press("Enter")
+    expect(page.locator(".simlib-message")).to_contain_text("band 2 rate")
+    expect(cost).to_have_text("–")
+    shot(page, screenshot_dir, "commission_lab_bad_edit")
+    page.watch.check()
+
+
+# --------------------------------------------------------------------------- target workshop
+
+
+def test_target_workshop(voila_server, page, expected, screenshot_dir):
+    from simlib.widgets.target_workshop import (
+        LEVELS, _money, _pct, allocation_table, controls_from_values, evaluate, headline,
+        values_from_controls,
+    )
+
+    open_app(page, voila_server, "q4_target_workshop.ipynb", "simlib-target-workshop")
+    app = expected["workshop"].result()
+    L, unit = app.lang, app.unit
+    company = page.locator(".simlib-company-target-out b")
+    prob = page.locator(".simlib-probability-out b")
+    prob_quota = page.locator(".simlib-probability-quota-out b")
+    over = page.locator(".simlib-over-assignment-out b")
+
+    def shows(values):
+        view = evaluate(controls_from_values(values, unit), app.cache, app.run_base)
+        assert view.ok, view.message
+        h = headline(view.allocation)
+        expect(company).to_have_text(f"{_money(h['company_target'], L)} ({_pct(h['growth'], True)})")
+        expect(prob).to_have_text(_pct(h["p_company_forecast"]))
+        expect(prob_quota).to_have_text(_pct(h["p_company_if_reps_on_quota"]))
+        expect(over).to_have_text(_pct(h["over_assignment_total"], True))
+        return view
+
+    values = values_from_controls(app.controls, unit)
+    v0 = shows(values)
+
+    # a slider by keyboard: rep uplift +0.5 point
+    handle = page.locator(".simlib-uplift-rep .noUi-handle")
+    handle.focus()
+    handle.press("ArrowRight")
+    values["uplift_rep"] = round(values["uplift_rep"] + 0.5, 6)
+    readout = page.locator(".simlib-uplift-rep .widget-readout")
+    expect(readout).to_have_text(f"{values['uplift_rep']:.1f}")
+    v1 = shows(values)
+    over_assigned = [headline(v.allocation)["over_assignment_total"] for v in (v0, v1)]
+    assert over_assigned[1] > over_assigned[0]
+
+    # a toggle: give the company number as growth (the app carries the number over) ...
+    page.locator(".simlib-target-mode button").nth(1).click()
+    h1 = headline(v1.allocation)
+    values.update(target_mode="growth", company_target=round(h1["company_target"] / unit, 6),
+                  growth=round(100 * h1["growth"], 1))
+    readout = page.locator(".simlib-growth .widget-readout")
+    expect(readout).to_have_text(f"{values['growth']:.1f}")
+    shows(values)
+    # ... then type a growth into the slider's readout
+    readout.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("30")
+    page.keyboard.press("Enter")
+    values["growth"] = 30.0
+    v3 = shows(values)
+    assert "(+30.0%)" in company.inner_text()
+
+    # a dropdown: show one region, down to its reps
+    region = "R-EAST"
+    nodes = v3.allocation.nodes.set_index("node_id")
+    page.locator(".simlib-view select").select_option(f"{region} {nodes.at[region, 'name_zh']}")
+    values["view"] = region
+    ids = page.locator(".simlib-table-out tr td:nth-child(2)")
+    expect(ids).to_have_text(list(allocation_table(v3.allocation, LEVELS, region)["node_id"]))
+
+    # a checkbox: fair quotas (equal probability) moves the reps' targets
+    targets = page.locator(".simlib-table-out tr td:nth-child(5)")
+    before = targets.all_inner_texts()
+    page.locator(".simlib-fair-quotas input").check()
+    values["fair_quotas"] = True
+    v4 = shows(values)
+    want = [_money(t, L) for t in allocation_table(v4.allocation, LEVELS, region)["target"]]
+    expect(targets).to_have_text(want)
+    assert want != before
+
+    shot(page, screenshot_dir, "target_workshop")
+    page.watch.check()
+
+
+# --------------------------------------------------------------------------- tracking dashboard
+
+
+def test_tracking_dashboard(voila_server, page, expected, screenshot_dir):
+    from simlib.widgets.tracking_dashboard import compute
+
+    open_app(page, voila_server, "tracking_dashboard.ipynb", "simlib-tracking-dashboard")
+    ctx = expected["dashboard"].result()
+    revenue = page.locator(".simlib-kpi-revenue b")
+    attainment = page.locator(".simlib-kpi-attainment b")
+    status = page.locator(".simlib-kpi-status b")
+    alerts = page.locator(".simlib-alerts-out h4")
+    wall = page.locator("img.simlib-wall-out")
+
+    def shows(controls):
+        v = compute(controls, ctx)
+        expect(revenue).to_have_text(v.kpi_text("revenue"))
+        expect(attainment).to_have_text(v.kpi_text("attainment"))
+        expect(status).to_have_text(v.kpi_text("status"))
+        n = len(v.alerts)
+        expect(alerts).to_have_text(f"Active alerts ({n})" if n else "Active alerts")
+        return v
+
+    c0 = ctx.drill(ctx.default("en"), "CO")  # the notebook's parameters: this month, CO
+    shows(c0)
+    src0 = wall.get_attribute("src")
+
+    # dropdowns: the period, then the level (down to the first team), then another team
+    page.locator(".simlib-period select").select_option("2026-Q3")
+    c1 = replace(c0, period="2026-Q3")
+    shows(c1)
+    page.locator(".simlib-level select").select_option(label="Team")
+    c2 = ctx.at_level(c1, "team")
+    shows(c2)
+    label, node = next((lab, n) for lab, n in ctx.nodes("team", "en") if n != c2.node)
+    page.locator(".simlib-node select").select_option(label)
+    c3 = replace(c2, node=node)
+    v3 = shows(c3)
+    expect(page.locator(".simlib-path")).to_contain_text(v3.path[-1][2])
+    expect(wall).not_to_have_attribute("src", src0 or "")
+
+    shot(page, screenshot_dir, "tracking_dashboard")
+    page.watch.check()
