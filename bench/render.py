@@ -35,6 +35,7 @@ PERIOD = "2026-10"
 
 def naive(reps: list[str], out: Path) -> list[float]:
     bindir = Path(sys.executable).parent
+    out.mkdir(parents=True, exist_ok=True)
     times = []
     for rep in reps:
         t0 = time.perf_counter()
