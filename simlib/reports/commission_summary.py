@@ -20,7 +20,6 @@ Used by ``notebooks/reports/commission_summary.ipynb``::
 
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -34,6 +33,7 @@ from simlib.commission_report import Section, period_label
 from simlib.display import Markdown
 from simlib.plans import PlanSpec, Statement, compute_statements, load_plan, teams_from_reps
 from simlib.tracking import text
+from simlib.reports._text import translator, check_lang as _check_lang, esc as _esc
 
 __all__ = [
     "scope_statements",
@@ -121,20 +121,9 @@ _TEXT: dict[str, tuple[str, str]] = {
 }
 
 
-def _t(key: str, lang: str, **kw) -> str:
-    en, zh = _TEXT[key]
-    s = zh if lang == "zh-CN" else en
-    return s.format(**kw) if kw else s
+_t = translator(_TEXT)
 
 
-def _check_lang(lang: str) -> None:
-    if lang not in ("en", "zh-CN"):
-        raise ValueError(f"lang must be 'en' or 'zh-CN'; got {lang!r}")
-
-
-def _esc(s) -> str:
-    """Text from data, safe inside Markdown and HTML (tags and entities escaped)."""
-    return html.escape(str(s), quote=False)
 
 
 def money_text(cents: int) -> str:

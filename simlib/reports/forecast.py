@@ -22,7 +22,6 @@ Used by ``notebooks/reports/attainment_forecast.ipynb``::
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,6 +30,7 @@ import pandas as pd
 from simlib.commission_report import Section, period_label
 from simlib.display import Markdown
 from simlib.tracking import text
+from simlib.reports._text import translator, check_lang as _check_lang, esc as _esc
 
 __all__ = ["ForecastReport", "forecast_report", "scope_levels", "FRACTIONS"]
 
@@ -77,20 +77,9 @@ _LEVELS = {"company": ("company", "公司"), "region": ("region", "大区"), "te
            "rep": ("rep", "销售")}
 
 
-def _t(key: str, lang: str, **kw) -> str:
-    en, zh = _TEXT[key]
-    s = zh if lang == "zh-CN" else en
-    return s.format(**kw) if kw else s
+_t = translator(_TEXT)
 
 
-def _check_lang(lang: str) -> None:
-    if lang not in ("en", "zh-CN"):
-        raise ValueError(f"lang must be 'en' or 'zh-CN'; got {lang!r}")
-
-
-def _esc(s) -> str:
-    """Text from data, safe inside Markdown and HTML (tags and entities escaped)."""
-    return html.escape(str(s), quote=False)
 
 
 def _pct(x) -> str:

@@ -32,6 +32,7 @@ import pandas as pd
 from simlib.data.schema import OPEN_STAGES
 from simlib.display import Markdown
 from simlib.money import format_money, to_cents
+from simlib.reports._text import translator, esc as _esc
 
 __all__ = ["Quote", "QuoteLine", "quote"]
 
@@ -80,15 +81,8 @@ _STAGES = {"qualification": ("qualification", "线索确认"), "discovery": ("di
 _CURRENCY_ZH = {"CNY": "人民币", "USD": "美元", "EUR": "欧元"}
 
 
-def _t(key: str, lang: str, **kw) -> str:
-    en, zh = _TEXT[key]
-    s = zh if lang == "zh-CN" else en
-    return s.format(**kw) if kw else s
+_t = translator(_TEXT)
 
-
-def _esc(s) -> str:
-    """Text from data, safe inside Markdown and HTML (tags and entities escaped)."""
-    return html.escape(str(s), quote=False)
 
 
 def _cents_text(cents: int) -> str:
