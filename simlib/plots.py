@@ -49,6 +49,11 @@ def use_cjk_font() -> str | None:
         mpl.rcParams["font.sans-serif"] = fam
         mpl.rcParams["font.family"] = "sans-serif"
         mpl.rcParams["axes.unicode_minus"] = False
+        # CJK fonts such as WenQuanYi Micro Hei have no bold face: matplotlib draws bold
+        # titles with the regular face and says so on stderr, which reports would show.
+        import logging
+
+        logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
     return name
 
 

@@ -251,6 +251,10 @@ def run_items(items: list[Item], out_dir: str | Path, *, run: dict[str, Any] | N
             "duration_s": round(batch.duration_s, 3), "complete": len(finished) == len(items),
         }
         batch.manifest = write_manifest(out_dir, meta, finished)
+        try:
+            (out_dir / ".work").rmdir()  # scratch space of the renders; kept if not empty
+        except OSError:
+            pass
     return batch
 
 
