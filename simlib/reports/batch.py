@@ -225,7 +225,8 @@ def run_items(items: list[Item], out_dir: str | Path, *, run: dict[str, Any] | N
             # nbconvert and simlib once (plain fork would copy the caller's live kernel
             # clients and event loops, which deadlocks).
             ctx = _pool_context()
-            with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_quiet_worker) as pool:
+            pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_quiet_worker)
+            try:
                 futures = {pool.submit(render_item, item): i for i, item in enumerate(items)}
                 for f in as_completed(futures):
                     i = futures[f]
@@ -236,6 +237,15 @@ def run_items(items: list[Item], out_dir: str | Path, *, run: dict[str, Any] | N
                         done(i, RenderResult(Path(it.template).stem, it.name, it.params,
                                              status="failed",
                                              error=f"worker failed: {type(e).__name__}: {e}"))
+            except BaseException:
+                # Ctrl-C: drop what has not started, let the reports being rendered finish
+                # (output is written whole or not at all) and record them in the manifest.
+                pool.shutdown(wait=True, cancel_futures=True)
+                for f, i in futures.items():
+                    if results[i] is None and f.done() and not f.cancelled() and f.exception() is None:
+                        results[i] = f.result()
+                raise
+            pool.shutdown()
     finally:
         bar.close()
         finished = [r for r in results if r is not None]
