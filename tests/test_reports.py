@@ -267,3 +267,24 @@ def test_shipped_schedule_is_valid_and_lists_every_job():
     assert list(table["last_success"].unique()) == ["never"]
     assert (ROOT / "deploy" / "simlib-schedule.timer").exists()
     assert "schedule run-due" in (ROOT / "deploy" / "crontab.example").read_text()
+
+
+# --------------------------------------------------------------------------- the data
+def test_reports_render_from_a_crm_export_through_a_mapping(tmp_path):
+    """The same company as CSV exports gives the same report and the same fingerprint."""
+    from simlib.data import load_demo, write_tables
+    from simlib.reports.render import data_fingerprint
+
+    export = tmp_path / "crm"
+    write_tables(load_demo().tables, export, "csv")
+    grid = [{"rep_id": "S003", "period": "2026-10", "lang": "en"},
+            {"rep_id": "S003", "period": "2026-10", "lang": "en", "source": str(export), "mapping": "demo"},
+            {"rep_id": "S003", "period": "2026-10", "lang": "en", "source": str(export)}]
+    b = render_batch("rep_review_pack", grid, tmp_path / "out", workers=1, progress=False)
+    demo, export_run, no_mapping = b.results
+    assert demo.ok and export_run.ok, b.summary()
+    assert _text_outputs(Path(demo.ipynb)) == _text_outputs(Path(export_run.ipynb))
+    assert not no_mapping.ok and "needs a mapping" in no_mapping.error
+    m = json.loads(b.manifest.read_text(encoding="utf-8"))
+    assert str(export) in m["data"] and "demo company" in m["data"]
+    assert data_fingerprint(load_demo()) in m["data_fingerprint"].split(",")

@@ -7,6 +7,7 @@ from simlib.data.io import (
     ValidationReport,
     load_data,
     load_demo,
+    load_source,
     validate_tables,
     write_tables,
 )
@@ -19,6 +20,7 @@ __all__ = [
     "ValidationReport",
     "load_data",
     "load_demo",
+    "load_source",
     "validate_tables",
     "write_tables",
     "STAGES",

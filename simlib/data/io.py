@@ -1110,6 +1110,34 @@ def load_demo(seed: int | None = None, as_of: dt.date | None = None) -> Dataset:
 
 
 _DEMO_CACHE: dict = {}
+
+
+def load_source(source: str = "", mapping: str = "", demo_seed: int | None = None) -> Dataset:
+    """The company a report reads: a CRM export through a mapping, or the demo company.
+
+    ``source`` is a file, a folder of exports or a SQLAlchemy URL (``""``: the demo
+    company with ``demo_seed``); ``mapping`` a file in ``params/mappings/`` or a path.
+    Loaded strictly (a bad row is an error naming it) and kept for the life of the
+    process while the files are unchanged, so a batch of reports loads it once.
+    """
+    if not source:
+        return load_demo(seed=demo_seed)
+    if not mapping:
+        raise ValueError(f"source {source!r} needs a mapping (a name in params/mappings/, "
+                         "e.g. salesforce, or a path to a mapping file)")
+    path = Path(source)
+    stamp = None
+    if path.exists():
+        files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+        stamp = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files)
+    key = (source, mapping, stamp)
+    if key not in _SOURCE_CACHE:
+        _SOURCE_CACHE.clear()
+        _SOURCE_CACHE[key] = load_data(source, mapping, strict=True)
+    return _SOURCE_CACHE[key]
+
+
+_SOURCE_CACHE: dict = {}
 _COPY_ON_WRITE = int(pd.__version__.split(".")[0]) >= 3
 
 

@@ -68,13 +68,13 @@ class Item:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
-def org_ids(kind: str, demo_seed: int | None = None) -> list[str]:
-    """Every active rep, team or region id of the (demo) company, in org order."""
+def org_ids(kind: str, demo_seed: int | None = None, source: str = "", mapping: str = "") -> list[str]:
+    """Every active rep, team or region id of the company (see :func:`simlib.data.load_source`)."""
     import pandas as pd
 
-    from simlib.data import load_demo
+    from simlib.data import load_source
 
-    data = load_demo(seed=demo_seed)
+    data = load_source(source, mapping, demo_seed)
     if kind == "reps":  # sales reps on the books at the data's date
         reps = data.tables["reps"]
         active = (reps["role"] == "rep") & (reps["leave_date"].isna()
@@ -97,7 +97,8 @@ def expand_grid(template: Template, grid: dict[str, Any] | Iterable[dict[str, An
         for name, value in grid.items():
             if value == "all" and name in _EXPANDABLE:
                 seed = grid.get("demo_seed", demo_seed)
-                value = org_ids(_EXPANDABLE[name], seed if isinstance(seed, int) else None)
+                value = org_ids(_EXPANDABLE[name], seed if isinstance(seed, int) else None,
+                                str(grid.get("source") or ""), str(grid.get("mapping") or ""))
             values = value if isinstance(value, (list, tuple)) else [value]
             if not values:
                 raise ReportError(f"template {template.name}: grid {name} is an empty list")
@@ -250,13 +251,15 @@ def run_items(items: list[Item], out_dir: str | Path, *, run: dict[str, Any] | N
         bar.close()
         finished = [r for r in results if r is not None]
         batch = BatchResult(run_id, out_dir, finished, None, time.perf_counter() - t0, workers)
-        seeds = {it.params.get("demo_seed") for it in items}
-        seeds = {s for s in seeds if isinstance(s, int)}
+        sources = sorted({(str(it.params.get("source") or ""), str(it.params.get("mapping") or ""),
+                           it.params.get("demo_seed")) for it in items}, key=str)
+        described = [_describe_source(*src) for src in sources]
         meta = {
             "run_id": run_id, **(run or {}),
             "seed": sorted({it.params["seed"] for it in items if "seed" in it.params}) or None,
-            "data": "demo company", "demo_seed": sorted(seeds) or None,
-            "data_fingerprint": _fingerprint(seeds),
+            "data": "; ".join(d for d, _ in described),
+            "demo_seed": sorted({s for *_, s in sources if isinstance(s, int)}) or None,
+            "data_fingerprint": ",".join(f for _, f in described),
             "workers": workers, "backend": "dask" if client is not None else "processes",
             "duration_s": round(batch.duration_s, 3), "complete": len(finished) == len(items),
         }
@@ -271,10 +274,17 @@ def run_items(items: list[Item], out_dir: str | Path, *, run: dict[str, Any] | N
 _FINGERPRINTS: dict = {}
 
 
-def _fingerprint(seeds: set) -> str:
-    key = tuple(sorted(seeds)) or (None,)
+def _describe_source(source: str, mapping: str, demo_seed) -> tuple[str, str]:
+    """(description, fingerprint) of the data a batch's reports read."""
+    from simlib.data import load_source
+
+    key = (source, mapping, demo_seed)
     if key not in _FINGERPRINTS:
-        _FINGERPRINTS[key] = ",".join(data_fingerprint(s) for s in key)
+        try:
+            data = load_source(source, mapping, demo_seed if isinstance(demo_seed, int) else None)
+            _FINGERPRINTS[key] = (data.source or source or "demo company", data_fingerprint(data))
+        except Exception as e:  # noqa: BLE001 - the reports themselves say what is wrong
+            _FINGERPRINTS[key] = (f"{source or 'demo company'} (not loadable: {e})", "")
     return _FINGERPRINTS[key]
 
 

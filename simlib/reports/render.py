@@ -286,13 +286,10 @@ _register_engine()
 
 
 # --------------------------------------------------------------------------- the manifest
-def data_fingerprint(demo_seed: int | None = None) -> str:
-    """A digest of the input data the reports read (the demo company's tables)."""
+def data_fingerprint(data) -> str:
+    """A digest of a dataset's canonical tables (names, columns and every value)."""
     import pandas as pd
 
-    from simlib.data import load_demo
-
-    data = load_demo(seed=demo_seed)
     h = hashlib.sha256()
     for name in sorted(data.tables):
         df = data.tables[name]

@@ -180,10 +180,13 @@ def _now(s: ScheduleParams, now: dt.datetime | None) -> dt.datetime:
     return now.replace(tzinfo=tz) if now.tzinfo is None else now.astimezone(tz)
 
 
-def _data_end(demo_seed=None) -> dt.date:
-    from simlib.data import load_demo
+def _data_end(source: str = "", mapping: str = "") -> dt.date:
+    """The last day of the data a job reads (placeholders' dates are capped at it)."""
+    import pandas as pd
 
-    return load_demo(seed=demo_seed).as_of
+    from simlib.data import load_source
+
+    return pd.Timestamp(load_source(source, mapping).as_of).date()
 
 
 @dataclass
@@ -237,7 +240,6 @@ def run_due(schedule: ScheduleParams | str | Path | None = None, *, now: dt.date
             say(f"another 'schedule run-due' is running on {root}; nothing done")
             return []
         state = State(root / ".schedule-state.json")
-        data_end = _data_end()
         planned: list[tuple[str, dt.datetime, list[str]]] = []
         items: dict[str, Item] = {}  # by output name: a later occurrence replaces an earlier one
         for name, job in s.jobs.items():
@@ -246,6 +248,7 @@ def run_due(schedule: ScheduleParams | str | Path | None = None, *, now: dt.date
             st = state.job(name)
             since = dt.datetime.fromisoformat(st.last_success) if st.last_success else None
             t_info = template_info(job.template)
+            data_end = _data_end(str(job.grid.get("source") or ""), str(job.grid.get("mapping") or ""))
             for t in occurrences(job, since, now, s.catch_up):
                 grid = resolve_grid(job.grid, t, data_end, where=f"schedule job {name}")
                 names = []

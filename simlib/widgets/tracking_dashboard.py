@@ -127,14 +127,19 @@ def _esc(s: Any) -> str:
     return html.escape(str(s))
 
 
-def load_facts(demo_seed: int | None = None) -> Facts:
-    """The demo company's facts, prepared once (``demo_seed=None``: the shipped demo)."""
-    if demo_seed not in _FACTS:  # a report batch renders many documents in one kernel
-        from simlib.data import load_demo
+def load_facts(demo_seed: int | None = None, *, source: str = "", mapping: str = "") -> Facts:
+    """The company's facts, prepared once per dataset (see :func:`simlib.data.load_source`;
+    no ``source``: the demo company, ``demo_seed=None`` the shipped one)."""
+    from simlib.data import load_source
 
+    data = load_source(source, mapping, demo_seed)
+    # One company at a time, kept while its data is unchanged (load_source returns the
+    # same object then): a report batch renders many documents in one kernel.
+    key = (demo_seed,) if not source else (source, mapping, id(data))
+    if key not in _FACTS:
         _FACTS.clear()
-        _FACTS[demo_seed] = tracking.prepare(load_demo(seed=demo_seed))
-    return _FACTS[demo_seed]
+        _FACTS[key] = (data, tracking.prepare(data))
+    return _FACTS[key][1]
 
 
 _FACTS: dict = {}
