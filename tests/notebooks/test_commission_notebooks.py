@@ -27,8 +27,10 @@ def test_notebooks_are_stored_without_outputs(path):
     for cell in nb.cells:
         if cell.cell_type == "code":
             assert cell.outputs == [] and cell.execution_count is None
-            # thin: a notebook cell arranges calls, it does not compute
-            assert len(cell.source.splitlines()) <= 6, cell.source
+            # thin: a notebook cell arranges calls, it does not compute (the parameters
+            # cell only declares values, one per line)
+            if "parameters" not in cell.metadata.get("tags", []):
+                assert len(cell.source.splitlines()) <= 6, cell.source
 
 
 def test_parameter_cells_are_typed_and_commented():
