@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from simlib.reports.batch import expand_grid, org_ids, render_batch
-from simlib.reports.render import Renderer, output_name, safe_part
+from simlib.reports.render import Renderer, output_name, output_text, safe_part
 from simlib.reports.templates import (
     ReportError, available, check_parameters, parse_cli_value, template_info,
 )
@@ -81,12 +81,7 @@ def renderer():
 
 
 def _text_outputs(ipynb: Path) -> str:
-    nb = json.loads(ipynb.read_text(encoding="utf-8"))
-    out = []
-    for c in nb["cells"]:
-        for o in c.get("outputs", []):
-            out.append("".join(o.get("text", "")) + "".join(o.get("data", {}).get("text/markdown", "")))
-    return "\n".join(out)
+    return output_text(ipynb)
 
 
 def test_render_writes_html_without_code_and_the_executed_notebook(renderer, tmp_path):

@@ -114,6 +114,24 @@ def html_of(nb) -> str:
     return body
 
 
+def output_text(nb, *, images: bool = False) -> str:
+    """Everything a reader of an executed notebook sees as text: its outputs (streams,
+    results, Markdown, HTML; pictures' base64 only with ``images``), not its code."""
+    if isinstance(nb, (str, Path)):
+        nb = json.loads(Path(nb).read_text(encoding="utf-8"))
+    parts = []
+    for cell in nb["cells"]:
+        for o in cell.get("outputs", []):
+            if "text" in o:
+                parts.append("".join(o["text"]) if isinstance(o["text"], list) else o["text"])
+            for mime, v in o.get("data", {}).items():
+                if images or not mime.startswith("image/"):
+                    parts.append("".join(v) if isinstance(v, list) else str(v))
+            if o.get("output_type") == "error":
+                parts.append(f"{o.get('ename')}: {o.get('evalue')}")
+    return "\n".join(parts)
+
+
 def _write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

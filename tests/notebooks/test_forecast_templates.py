@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from simlib.reports.render import output_text
+
 ROOT = Path(__file__).resolve().parents[2]
 REPORTS = ROOT / "notebooks" / "reports"
 TEMPLATES = ("attainment_forecast", "commission_summary", "quote")
@@ -104,18 +106,10 @@ def tsh_exact(data, plan):
 
 
 def _outputs(nb) -> str:
-    parts = []
     for cell in nb["cells"]:
         for o in cell.get("outputs", []):
             assert o.get("output_type") != "error", o
-            for v in o.get("data", {}).values():
-                if isinstance(v, list):
-                    parts.append("".join(v))
-                elif isinstance(v, str):
-                    parts.append(v)
-            if "text" in o:
-                parts.append("".join(o["text"]) if isinstance(o["text"], list) else o["text"])
-    return "\n".join(parts)
+    return output_text(nb, images=True)
 
 
 def _mimes(nb) -> set[str]:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from simlib.reports.pack import render_pack
+from simlib.reports.render import output_text
 
 LANG = "zh-CN"  # the demo company's language, as `simlib demo` renders it
 MONTH = "2026-10"
@@ -38,13 +39,7 @@ def _document_text(out: Path, name: str) -> str:
     """What a reader of the document can see: the HTML and the executed notebook's outputs."""
     page = (out / f"{name}.html").read_text(encoding="utf-8")
     text = [html.unescape(_IMAGES.sub("", page))]
-    nb = json.loads((out / f"{name}.ipynb").read_text(encoding="utf-8"))
-    for c in nb["cells"]:
-        for o in c.get("outputs", []):
-            text.append("".join(o.get("text", "")))
-            for mime, v in o.get("data", {}).items():
-                if not mime.startswith("image/"):  # pixels: see _figures
-                    text.append("".join(v) if isinstance(v, list) else str(v))
+    text.append(output_text(out / f"{name}.ipynb"))  # pixels: see _figures
     return "\n".join(text)
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from simlib.reports.render import output_text
+
 ROOT = Path(__file__).resolve().parents[2]
 REPORTS = ROOT / "notebooks" / "reports"
 TEMPLATES = ("weekly_team_review", "monthly_team_review", "rep_review_pack")
@@ -42,17 +44,7 @@ def executed(tmp_path_factory):
 
 
 def _outputs(nb) -> str:
-    parts = []
-    for cell in nb["cells"]:
-        for o in cell.get("outputs", []):
-            for v in o.get("data", {}).values():
-                if isinstance(v, list):
-                    parts.append("".join(v))
-                elif isinstance(v, str):
-                    parts.append(v)
-            if "text" in o:
-                parts.append("".join(o["text"]) if isinstance(o["text"], list) else o["text"])
-    return "\n".join(parts)
+    return output_text(nb, images=True)
 
 
 @pytest.mark.parametrize("name", TEMPLATES)
