@@ -25,8 +25,17 @@ TINY = ROOT / "tests" / "fixtures" / "reports" / "tiny_report.ipynb"
 
 # --------------------------------------------------------------------------- parameters
 @pytest.mark.parametrize("name", available())
-def test_every_template_declares_typed_commented_parameters(name):
+def test_every_template_declares_typed_commented_parameters(name, caplog):
+    import logging
+
+    from papermill.translators import PythonTranslator
+
     t = template_info(name)
+    cell = next(c for c in json.loads(t.path.read_text(encoding="utf-8"))["cells"]
+                if "parameters" in c["metadata"].get("tags", []))
+    with caplog.at_level(logging.WARNING):
+        PythonTranslator.inspect({"source": "".join(cell["source"])})
+    assert "Unable to parse" not in caplog.text  # papermill warns on every render otherwise
     assert t.parameters, name
     for p in t.parameters.values():
         assert p.types and p.comment, f"{name}: {p.name} needs a type and a comment"
