@@ -52,9 +52,14 @@ class BatchResult:
                 f"({self.duration_s / max(n, 1):.2f} s per report, {self.workers} workers) "
                 f"into {self.out_dir}")
         if bad:
-            text += "\nfailed:\n" + "\n".join(f"  {r.name}: {r.error.splitlines()[0] if r.error else '?'}"
-                                              for r in self.failed)
+            text += "\nfailed:\n" + "\n".join(f"  {r.name}: {brief_error(r.error)}" for r in self.failed)
         return text
+
+
+def brief_error(error: str | None, lines: int = 3) -> str:
+    """The start of an item's error, on one line (the whole text is in failed/)."""
+    parts = [p.strip() for p in (error or "?").splitlines() if p.strip()][:lines]
+    return " ".join(parts)[:400]
 
 
 @dataclass(frozen=True)
@@ -204,7 +209,7 @@ def run_items(items: list[Item], out_dir: str | Path, *, run: dict[str, Any] | N
         results[i] = r
         bar.update(1)
         if not r.ok:
-            bar.write(f"failed: {r.name}: {(r.error or '').splitlines()[0]}")
+            bar.write(f"failed: {r.name}: {brief_error(r.error)}")
         if on_result:
             on_result(r)
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from simlib.reports.batch import BatchResult, Item, org_ids, run_items
+from simlib.reports.batch import BatchResult, Item, brief_error, org_ids, run_items
 from simlib.reports.render import output_name
 from simlib.reports.templates import ROOT, check_parameters, template_info
 
@@ -138,7 +138,7 @@ def write_index(out_dir: Path, plan: PackPlan, planned, batch: BatchResult) -> P
         text = f"{esc(title(tname))} — {esc(label)}"
         if r is not None and r.ok:
             return f'<li><a href="{esc(item.name)}.html">{text}</a></li>'
-        why = esc((r.error or "").splitlines()[0]) if r is not None and r.error else "not rendered"
+        why = esc(brief_error(r.error)) if r is not None and r.error else "not rendered"
         return f'<li class="failed">{text} — <b>{"失败" if zh else "failed"}</b>: {why}</li>'
 
     sections = {"director": [], "manager": {}, "rep": []}
