@@ -53,7 +53,14 @@ def test_voila_command_options(tmp_path):
 def test_voila_knows_every_flag(voila_server):
     """Voilà only warns about a misspelt ``--Class.option``: the session's server, started
     with :func:`voila_command`, must not have."""
+    import time
+
+    # The port opens a moment before Voilà writes its banner: give the log a few seconds.
+    deadline = time.monotonic() + 20
     log = voila_server.log.read_text(errors="replace")
+    while "Voilà is running at" not in log and time.monotonic() < deadline:
+        time.sleep(0.2)
+        log = voila_server.log.read_text(errors="replace")
     assert "Voilà is running at" in log, log
     assert "not recognized" not in log, log
 
