@@ -28,7 +28,9 @@ def best_of(fn, repeat: int = 7) -> float:
     return min(times)
 
 
-def python_payout(plan, x: float, q: float, collection_rate: float = 0.9, kpi: float = 70.0) -> float:
+def python_payout(
+    plan, x: float, q: float, collection_rate: float = 0.9, kpi: float = 70.0
+) -> float:
     """The same plan, one rep and trial at a time, the obvious way (the baseline)."""
     below = plan.at_threshold == "band_below"
     tiers = [(b.threshold * (q if plan.basis == "attainment" else 1.0), b.rate) for b in plan.tiers]
@@ -57,9 +59,11 @@ def python_payout(plan, x: float, q: float, collection_rate: float = 0.9, kpi: f
         pay += (min(x, hi) - lo) * rate * factor
     g = plan.gate
     if g is not None:
-        ok = (g.min_attainment is None or x >= g.min_attainment * q) and (
-            g.min_collection_rate is None or collection_rate >= g.min_collection_rate) and (
-            g.min_kpi_score is None or kpi >= g.min_kpi_score)
+        ok = (
+            (g.min_attainment is None or x >= g.min_attainment * q)
+            and (g.min_collection_rate is None or collection_rate >= g.min_collection_rate)
+            and (g.min_kpi_score is None or kpi >= g.min_kpi_score)
+        )
         if not ok:
             return 0.0
     if plan.cap is not None and plan.cap.per_period is not None:
@@ -79,19 +83,33 @@ def main() -> None:
         kw = {"collection_rate": 0.9, "kpi_score": 70.0} if plan.gate is not None else {}
         t_vec = best_of(lambda: evaluate(plan, bookings, quota, **kw))
         n = 100
-        t_loop = best_of(lambda: [[python_payout(plan, bookings[t, r], quota[r]) for r in range(R)]
-                                  for t in range(n)], repeat=3) * (T / n)
+        t_loop = best_of(
+            lambda: [
+                [python_payout(plan, bookings[t, r], quota[r]) for r in range(R)] for t in range(n)
+            ],
+            repeat=3,
+        ) * (T / n)
         fast = evaluate(plan, bookings[:n], quota, **kw)
-        slow = np.array([[python_payout(plan, bookings[t, r], quota[r]) for r in range(R)] for t in range(n)])
+        slow = np.array(
+            [[python_payout(plan, bookings[t, r], quota[r]) for r in range(R)] for t in range(n)]
+        )
         agree = np.abs(fast - slow).max()
-        print(f"  {name:<18} vectorised {t_vec * 1e3:7.1f} ms   python loop (100 trials, ×{T // n}) "
-              f"{t_loop * 1e3:8.0f} ms   speed-up ×{t_loop / t_vec:,.0f}   max diff {agree:.1e}")
+        print(
+            f"  {name:<18} vectorised {t_vec * 1e3:7.1f} ms   python loop (100 trials, ×{T // n}) "
+            f"{t_loop * 1e3:8.0f} ms   speed-up ×{t_loop / t_vec:,.0f}   max diff {agree:.1e}"
+        )
     # a rep plan, the managers' override (10 teams of 6) and the bonus pool, same trials
-    plans = [load_plan("tiered_cn"), load_plan("manager_override"), load_pool("params/bonus_pool.yaml")]
+    plans = [
+        load_plan("tiered_cn"),
+        load_plan("manager_override"),
+        load_pool("params/bonus_pool.yaml"),
+    ]
     teams = np.repeat([f"T{k}" for k in range(R // 6)], 6)
     t_cost = best_of(lambda: cost_of_sales(plans, bookings, quota, teams=teams).summary(), repeat=5)
     res = cost_of_sales(plans, bookings, quota, teams=teams)
-    print(f"  cost_of_sales (rep plan + manager override + bonus pool, with summary) {t_cost * 1e3:.1f} ms")
+    print(
+        f"  cost_of_sales (rep plan + manager override + bonus pool, with summary) {t_cost * 1e3:.1f} ms"
+    )
     print(f"  {res!r}")
 
 

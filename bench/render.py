@@ -40,11 +40,31 @@ def naive(reps: list[str], out: Path) -> list[float]:
     for rep in reps:
         t0 = time.perf_counter()
         nb = out / f"{rep}.ipynb"
-        subprocess.run([str(bindir / "papermill"), str(TEMPLATE), str(nb), "-p", "rep_id", rep,
-                        "-p", "period", PERIOD, "--cwd", str(ROOT), "--no-progress-bar", "-k", "python3"],
-                       check=True, capture_output=True)
-        subprocess.run([str(bindir / "jupyter"), "nbconvert", "--to", "html", "--no-input", str(nb)],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [
+                str(bindir / "papermill"),
+                str(TEMPLATE),
+                str(nb),
+                "-p",
+                "rep_id",
+                rep,
+                "-p",
+                "period",
+                PERIOD,
+                "--cwd",
+                str(ROOT),
+                "--no-progress-bar",
+                "-k",
+                "python3",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run(
+            [str(bindir / "jupyter"), "nbconvert", "--to", "html", "--no-input", str(nb)],
+            check=True,
+            capture_output=True,
+        )
         times.append(time.perf_counter() - t0)
     return times
 
@@ -59,39 +79,62 @@ def main() -> None:
 
     reps = org_ids("reps")
     load = os.getloadavg()[0]
-    print(f"machine: {os.cpu_count()} CPUs, load average {load:.2f} at start "
-          "(other work on the machine inflates every figure below)")
-    print(f"report: rep_review_pack for period {PERIOD}; {len(reps)} active reps; "
-          f"{args.workers} workers\n")
+    print(
+        f"machine: {os.cpu_count()} CPUs, load average {load:.2f} at start "
+        "(other work on the machine inflates every figure below)"
+    )
+    print(
+        f"report: rep_review_pack for period {PERIOD}; {len(reps)} active reps; "
+        f"{args.workers} workers\n"
+    )
     tmp = Path(tempfile.mkdtemp(prefix="simlib-bench-render-"))
     try:
         sample = reps[: args.sample]
         t_naive = naive(sample, tmp / "naive")
         per_naive = statistics.mean(t_naive)
-        print(f"naive command-line loop   : {per_naive:6.2f} s per report "
-              f"(mean of {len(sample)}: {', '.join(f'{t:.1f}' for t in t_naive)})")
+        print(
+            f"naive command-line loop   : {per_naive:6.2f} s per report "
+            f"(mean of {len(sample)}: {', '.join(f'{t:.1f}' for t in t_naive)})"
+        )
 
         t0 = time.perf_counter()
-        b = render_batch(TEMPLATE, {"rep_id": sample, "period": PERIOD}, tmp / "fresh",
-                         workers=args.workers, fresh=True, progress=False)
+        b = render_batch(
+            TEMPLATE,
+            {"rep_id": sample, "period": PERIOD},
+            tmp / "fresh",
+            workers=args.workers,
+            fresh=True,
+            progress=False,
+        )
         per_fresh = (time.perf_counter() - t0) / len(sample)
         assert b.ok, b.summary()
-        print(f"pool, fresh kernel each   : {per_fresh:6.2f} s per report "
-              f"({len(sample)} reports on {args.workers} workers)")
+        print(
+            f"pool, fresh kernel each   : {per_fresh:6.2f} s per report "
+            f"({len(sample)} reports on {args.workers} workers)"
+        )
 
         t0 = time.perf_counter()
-        b = render_batch(TEMPLATE, {"rep_id": "all", "period": PERIOD}, tmp / "warm",
-                         workers=args.workers, progress=False)
+        b = render_batch(
+            TEMPLATE,
+            {"rep_id": "all", "period": PERIOD},
+            tmp / "warm",
+            workers=args.workers,
+            progress=False,
+        )
         wall = time.perf_counter() - t0
         assert b.ok, b.summary()
         per_warm = wall / len(reps)
         item = statistics.median(r.duration_s for r in b.results)
-        print(f"simlib batch (warm)       : {per_warm:6.2f} s per report "
-              f"({len(reps)} reports in {wall:.1f} s; median item {item:.2f} s in its worker)")
+        print(
+            f"simlib batch (warm)       : {per_warm:6.2f} s per report "
+            f"({len(reps)} reports in {wall:.1f} s; median item {item:.2f} s in its worker)"
+        )
         print(f"\nspeed-up vs naive loop    : {per_naive / per_warm:5.1f}x  (aim >= 4x on 2 cores)")
         print(f"speed-up vs fresh kernels : {per_fresh / per_warm:5.1f}x")
-        print(f"all {len(reps)} packs, naive (projected): {per_naive * len(reps) / 60:.1f} min; "
-              f"simlib batch: {wall / 60:.1f} min")
+        print(
+            f"all {len(reps)} packs, naive (projected): {per_naive * len(reps) / 60:.1f} min; "
+            f"simlib batch: {wall / 60:.1f} min"
+        )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

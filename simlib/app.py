@@ -35,8 +35,8 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 __all__ = [
     "HOST",
@@ -117,7 +117,10 @@ def voila_command(
     if not folder.is_dir():
         raise ValueError(f"{folder} is not a folder of notebooks")
     cmd = [
-        sys.executable, "-m", "voila", str(folder.resolve()),
+        sys.executable,
+        "-m",
+        "voila",
+        str(folder.resolve()),
         f"--port={port}",
         f"--Voila.ip={HOST}",
         "--Voila.port_retries=0",
@@ -165,8 +168,9 @@ def _stop(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
-def serve(port: int = DEFAULT_PORT, *, open_browser: bool = False,
-          root: Path | str | None = None) -> int:
+def serve(
+    port: int = DEFAULT_PORT, *, open_browser: bool = False, root: Path | str | None = None
+) -> int:
     """Serve the app until Ctrl-C; returns the exit code (0 after Ctrl-C).
 
     Prints the address first. Voilà runs in its own session; Ctrl-C (or SIGTERM or
@@ -184,8 +188,10 @@ def serve(port: int = DEFAULT_PORT, *, open_browser: bool = False,
         raise _user_error(str(e)) from None
     port = int(port)
     if not port_is_free(port):
-        raise _user_error(f"port {port} on {HOST} is already in use (another simlib app?); "
-                          f"stop it or choose another port with --port")
+        raise _user_error(
+            f"port {port} on {HOST} is already in use (another simlib app?); "
+            f"stop it or choose another port with --port"
+        )
     print(f"simlib app: {app_url(port)}  (Ctrl-C to stop)", flush=True)
 
     def interrupt(signum, frame):
@@ -227,9 +233,10 @@ def add_cli(subparsers) -> None:
         "app",
         help="serve the target workshop, commission lab and tracking dashboard as a web app",
         description=f"Serve the widget notebooks in notebooks/ with Voilà on {HOST} (code "
-                    "hidden) until Ctrl-C.",
+        "hidden) until Ctrl-C.",
     )
-    p.add_argument("--port", type=int, default=DEFAULT_PORT,
-                   help=f"port on {HOST} (default {DEFAULT_PORT})")
+    p.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port on {HOST} (default {DEFAULT_PORT})"
+    )
     p.add_argument("--open", action="store_true", help="open the app in the default web browser")
     p.set_defaults(func=cmd_app)

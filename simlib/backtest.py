@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from simlib.data.io import Dataset
-from simlib.pipeline import Window, calibrate, deals_open_at
+from simlib.periods import Window
+from simlib.pipeline import calibrate, deals_open_at
 from simlib.simulate import simulate
 
 __all__ = ["backtest", "pinball", "crps_from_samples", "summarise_backtest"]
@@ -46,7 +47,9 @@ def _window_after(as_of: pd.Timestamp, horizon) -> Window:
         elif horizon == "month":
             end = start + pd.offsets.MonthEnd(0)
         else:
-            raise ValueError(f"horizon must be 'month', 'quarter' or a number of days; got {horizon!r}")
+            raise ValueError(
+                f"horizon must be 'month', 'quarter' or a number of days; got {horizon!r}"
+            )
         if start.is_quarter_start and horizon == "quarter":
             label = f"{start.year}-Q{start.quarter}"
         elif start.is_month_start and horizon == "month":
@@ -86,7 +89,8 @@ def backtest(
         if window.end > pd.Timestamp(data.as_of):
             raise ValueError(
                 f"as-of {T.date()}: the window {window.start.date()}..{window.end.date()} runs past "
-                f"the end of the data ({data.as_of}); nothing to compare with")
+                f"the end of the data ({data.as_of}); nothing to compare with"
+            )
         cal = calibrate(data, window, T)
         res = simulate(data, calibration=cal, n_trials=n_trials, seed=seed + k)
         nodes = res.nodes
@@ -102,16 +106,25 @@ def backtest(
         for j, node in enumerate(nodes.itertuples(index=False)):
             if node.level not in levels:
                 continue
-            rows.append(dict(
-                as_of=T.date(), window=window.label, node_id=node.node_id, level=node.level,
-                mean=per_node[:, j].mean(), p10=q[0, j], p50=q[1, j], p90=q[2, j],
-                crm_baseline=baseline[j], actual=actual[j],
-                covered=bool(q[0, j] <= actual[j] <= q[2, j]),
-                pinball10=float(pinball(actual[j], q[0, j], 0.1)),
-                pinball50=float(pinball(actual[j], q[1, j], 0.5)),
-                pinball90=float(pinball(actual[j], q[2, j], 0.9)),
-                crps=float(crps[j]),
-            ))
+            rows.append(
+                dict(
+                    as_of=T.date(),
+                    window=window.label,
+                    node_id=node.node_id,
+                    level=node.level,
+                    mean=per_node[:, j].mean(),
+                    p10=q[0, j],
+                    p50=q[1, j],
+                    p90=q[2, j],
+                    crm_baseline=baseline[j],
+                    actual=actual[j],
+                    covered=bool(q[0, j] <= actual[j] <= q[2, j]),
+                    pinball10=float(pinball(actual[j], q[0, j], 0.1)),
+                    pinball50=float(pinball(actual[j], q[1, j], 0.5)),
+                    pinball90=float(pinball(actual[j], q[2, j], 0.9)),
+                    crps=float(crps[j]),
+                )
+            )
     return pd.DataFrame(rows)
 
 
@@ -131,7 +144,9 @@ def _roll(nodes: pd.DataFrame, rep_ids, per_rep: pd.Series) -> np.ndarray:
 def _crm_baseline(data: Dataset, T, window: Window, stage_prob: dict) -> pd.Series:
     """Amount × the CRM's stage probability over deals open on T expected in the window."""
     open_ = deals_open_at(data, T)
-    m = (open_["expected_close_date"] >= window.start) & (open_["expected_close_date"] <= window.end)
+    m = (open_["expected_close_date"] >= window.start) & (
+        open_["expected_close_date"] <= window.end
+    )
     o = open_[m]
     prob = o["stage"].map(stage_prob).fillna(0.0)
     return (o["amount"] * prob).groupby(o["owner_id"]).sum()
@@ -144,19 +159,29 @@ def summarise_backtest(bt: pd.DataFrame) -> pd.DataFrame:
     of the CRM number; ``bias`` is Σ(mean − actual) / Σ actual.
     """
     g = bt.groupby("level", sort=False)
-    out = pd.DataFrame({
-        "rows": g.size(),
-        "coverage_p10_p90": g["covered"].mean(),
-        "pinball10": g["pinball10"].mean(),
-        "pinball50": g["pinball50"].mean(),
-        "pinball90": g["pinball90"].mean(),
-        "crps": g["crps"].mean(),
-        "bias": g.apply(lambda x: (x["mean"] - x["actual"]).sum() / max(x["actual"].sum(), 1e-9),
-                        include_groups=False),
-        "crm_bias": g.apply(lambda x: (x["crm_baseline"] - x["actual"]).sum() / max(x["actual"].sum(), 1e-9),
-                            include_groups=False),
-        "mae_p50": g.apply(lambda x: (x["p50"] - x["actual"]).abs().mean(), include_groups=False),
-        "mae_crm": g.apply(lambda x: (x["crm_baseline"] - x["actual"]).abs().mean(), include_groups=False),
-    })
+    out = pd.DataFrame(
+        {
+            "rows": g.size(),
+            "coverage_p10_p90": g["covered"].mean(),
+            "pinball10": g["pinball10"].mean(),
+            "pinball50": g["pinball50"].mean(),
+            "pinball90": g["pinball90"].mean(),
+            "crps": g["crps"].mean(),
+            "bias": g.apply(
+                lambda x: (x["mean"] - x["actual"]).sum() / max(x["actual"].sum(), 1e-9),
+                include_groups=False,
+            ),
+            "crm_bias": g.apply(
+                lambda x: (x["crm_baseline"] - x["actual"]).sum() / max(x["actual"].sum(), 1e-9),
+                include_groups=False,
+            ),
+            "mae_p50": g.apply(
+                lambda x: (x["p50"] - x["actual"]).abs().mean(), include_groups=False
+            ),
+            "mae_crm": g.apply(
+                lambda x: (x["crm_baseline"] - x["actual"]).abs().mean(), include_groups=False
+            ),
+        }
+    )
     order = [lv for lv in ("company", "region", "team", "rep") if lv in out.index]
     return out.reindex(order).reset_index()

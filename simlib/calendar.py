@@ -97,13 +97,16 @@ class WorkingCalendar:
             raise ValueError(f"weekend days must be 0 (Monday) to 6 (Sunday); got {bad}")
         weekmask = [0 if d in self.weekend else 1 for d in range(7)]
         if not any(weekmask):
-            raise ValueError("a calendar needs at least one working weekday; the weekend is "
-                             "every day")
+            raise ValueError(
+                "a calendar needs at least one working weekday; the weekend is every day"
+            )
         off: list[np.datetime64] = []
         for _, start, end in self.holidays:
             off += list(np.arange(_day(start), _day(end) + _DAY, dtype="datetime64[D]"))
         object.__setattr__(self, "_busday", np.busdaycalendar(weekmask=weekmask, holidays=off))
-        extra = np.unique(np.asarray([_day(d) for d in self.working_weekends], dtype="datetime64[D]"))
+        extra = np.unique(
+            np.asarray([_day(d) for d in self.working_weekends], dtype="datetime64[D]")
+        )
         object.__setattr__(self, "_extra", extra)
         years = [d.year for _, s, e in self.holidays for d in (s, e)]
         years += [d.year for d in self.working_weekends]
@@ -112,7 +115,7 @@ class WorkingCalendar:
     # ------------------------------------------------------------------ construction
 
     @classmethod
-    def from_params(cls, params: CalendarParams) -> "WorkingCalendar":
+    def from_params(cls, params: CalendarParams) -> WorkingCalendar:
         """The calendar of a validated ``params/calendar_*.yaml``."""
         return cls(
             name=params.name,
@@ -123,9 +126,11 @@ class WorkingCalendar:
 
     def __repr__(self) -> str:
         span = f"{self._years[0]}-{self._years[1]}" if self._years else "no holidays"
-        return (f"WorkingCalendar({self.name!r}, weekend={list(self.weekend)}, "
-                f"{len(self.holidays)} holidays, {len(self.working_weekends)} working weekends, "
-                f"covers {span})")
+        return (
+            f"WorkingCalendar({self.name!r}, weekend={list(self.weekend)}, "
+            f"{len(self.holidays)} holidays, {len(self.working_weekends)} working weekends, "
+            f"covers {span})"
+        )
 
     # ------------------------------------------------------------------ questions
 
@@ -172,8 +177,9 @@ class WorkingCalendar:
         count = np.zeros(s.shape, dtype=np.int64)
         if ok.any():
             count[ok] = np.busday_count(s[ok], e1[ok], busdaycal=self._busday)
-            count[ok] += (np.searchsorted(self._extra, e1[ok], side="left")
-                          - np.searchsorted(self._extra, s[ok], side="left"))
+            count[ok] += np.searchsorted(self._extra, e1[ok], side="left") - np.searchsorted(
+                self._extra, s[ok], side="left"
+            )
         return int(count[0]) if scalar else count
 
     def working_days(self, start: DateLike, end: DateLike) -> pd.DatetimeIndex:
@@ -223,8 +229,9 @@ class WorkingCalendar:
         upto = min(_day(as_of), _day(end))
         return self.working_days_between(start, upto) / total
 
-    def working_weeks(self, start: DateLike, end: DateLike, min_working_days: int = 1
-                      ) -> pd.DataFrame:
+    def working_weeks(
+        self, start: DateLike, end: DateLike, min_working_days: int = 1
+    ) -> pd.DataFrame:
         """The working weeks of ``[start, end]``, for weekly reviews and streak rules.
 
         A week is a calendar week, Monday to Sunday, so an adjusted working Saturday
@@ -245,8 +252,9 @@ class WorkingCalendar:
         """
         s, e = pd.Timestamp(_day(start)), pd.Timestamp(_day(end))
         first_monday = s - pd.Timedelta(days=s.weekday())
-        sundays = pd.date_range(first_monday + pd.Timedelta(days=6), e + pd.Timedelta(days=6),
-                                freq="7D")
+        sundays = pd.date_range(
+            first_monday + pd.Timedelta(days=6), e + pd.Timedelta(days=6), freq="7D"
+        )
         sundays = sundays[sundays >= s]
         sundays = sundays[sundays - pd.Timedelta(days=6) <= e]
         mondays = sundays - pd.Timedelta(days=6)
@@ -262,16 +270,26 @@ class WorkingCalendar:
                 continue
             wd = self.working_days(begin, sun)
             iso = sun.isocalendar()
-            rows.append(dict(week=f"{iso.year}-W{iso.week:02d}", start=begin, end=sun,
-                             last_working_day=wd[-1] if len(wd) else pd.NaT,
-                             working_days=len(wd), calendar_weeks=carried + 1))
+            rows.append(
+                dict(
+                    week=f"{iso.year}-W{iso.week:02d}",
+                    start=begin,
+                    end=sun,
+                    last_working_day=wd[-1] if len(wd) else pd.NaT,
+                    working_days=len(wd),
+                    calendar_weeks=carried + 1,
+                )
+            )
             carry_start, carried = None, 0
-        return pd.DataFrame(rows, columns=["week", "start", "end", "last_working_day",
-                                           "working_days", "calendar_weeks"])
+        return pd.DataFrame(
+            rows,
+            columns=["week", "start", "end", "last_working_day", "working_days", "calendar_weeks"],
+        )
 
 
-def load_calendar(name: str | Path | CalendarParams | None = None,
-                  params_dir: str | Path | None = None) -> WorkingCalendar:
+def load_calendar(
+    name: str | Path | CalendarParams | None = None, params_dir: str | Path | None = None
+) -> WorkingCalendar:
     """Load a working-day calendar.
 
     Parameters

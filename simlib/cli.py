@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from simlib.config import ParamError
 
@@ -42,15 +41,22 @@ def _load_dataset(args):
     if getattr(args, "data", None):
         if not getattr(args, "mapping", None):
             raise UserError("--data needs --mapping (a file in params/mappings/, e.g. salesforce)")
-        return load_data(args.data, args.mapping, strict=not getattr(args, "lenient", False),
-                         rejects=getattr(args, "rejects", None))
+        return load_data(
+            args.data,
+            args.mapping,
+            strict=not getattr(args, "lenient", False),
+            rejects=getattr(args, "rejects", None),
+        )
     return load_demo(seed=getattr(args, "demo_seed", None))
 
 
 def add_data_args(parser) -> None:
     """The flags every data-reading command shares: --data/--mapping, or the demo."""
-    parser.add_argument("--data", default=None, help="CRM export folder/file or SQLAlchemy URL "
-                        "(default: the demo company)")
+    parser.add_argument(
+        "--data",
+        default=None,
+        help="CRM export folder/file or SQLAlchemy URL (default: the demo company)",
+    )
     parser.add_argument("--mapping", default=None, help="column mapping for --data")
     parser.add_argument("--lenient", action="store_true", help="skip bad rows (see data check)")
     parser.add_argument("--demo-seed", type=int, default=None, help="demo company seed")
@@ -87,19 +93,33 @@ def cmd_demo(args) -> int:
     ov = build_overview(data, lang=lang)
     unit = "wan" if lang == "zh-CN" else "m"
     zh = lang == "zh-CN"
-    print(f"{ov.company} — {'计划概览' if zh else 'plan summary'} "
-          f"({'数据截至' if zh else 'data as of'} {ov.as_of.date()})")
+    print(
+        f"{ov.company} — {'计划概览' if zh else 'plan summary'} "
+        f"({'数据截至' if zh else 'data as of'} {ov.as_of.date()})"
+    )
     print()
     print(f"{'人员' if zh else 'Sales force'}:")
     _print_table(ov.headcount[["name", "teams", "reps", "new_hires"]], lang=lang)
     print()
     print(f"{ov.last_year} {'全年业绩 vs 目标' if zh else 'results vs target'}:")
-    _print_table(ov.results_by_region[["name", "won", "target", "attainment"]],
-                 money_cols=("won", "target"), pct_cols=("attainment",), lang=lang, unit=unit)
+    _print_table(
+        ov.results_by_region[["name", "won", "target", "attainment"]],
+        money_cols=("won", "target"),
+        pct_cols=("attainment",),
+        lang=lang,
+        unit=unit,
+    )
     print()
-    print(f"{ov.as_of.year} {'年初至今 vs 全年目标' if zh else 'year to date vs full-year target'}:")
-    _print_table(ov.ytd_by_region[["name", "won", "target", "attainment"]],
-                 money_cols=("won", "target"), pct_cols=("attainment",), lang=lang, unit=unit)
+    print(
+        f"{ov.as_of.year} {'年初至今 vs 全年目标' if zh else 'year to date vs full-year target'}:"
+    )
+    _print_table(
+        ov.ytd_by_region[["name", "won", "target", "attainment"]],
+        money_cols=("won", "target"),
+        pct_cols=("attainment",),
+        lang=lang,
+        unit=unit,
+    )
     print()
     print(f"{'在途商机' if zh else 'Open pipeline'}:")
     _print_table(ov.pipeline_by_stage, money_cols=("amount", "weighted"), lang=lang, unit=unit)
@@ -116,11 +136,20 @@ def _render_demo_pack(args, lang: str) -> int:
 
     zh = lang == "zh-CN"
     print()
-    print("正在生成报告包（总监、经理、每位销售）…" if zh else
-          "Rendering the report pack (director, managers, every rep)...", flush=True)
-    batch, index = render_pack(args.out, lang=lang, n_trials=args.trials,
-                               demo_seed=args.demo_seed, workers=args.workers,
-                               progress=not args.quiet)
+    print(
+        "正在生成报告包（总监、经理、每位销售）…"
+        if zh
+        else "Rendering the report pack (director, managers, every rep)...",
+        flush=True,
+    )
+    batch, index = render_pack(
+        args.out,
+        lang=lang,
+        n_trials=args.trials,
+        demo_seed=args.demo_seed,
+        workers=args.workers,
+        progress=not args.quiet,
+    )
     print(batch.summary())
     print(f"{'报告包索引' if zh else 'Report pack'}: {index.resolve()}")
     return EXIT_OK if batch.ok else EXIT_INTERNAL
@@ -139,11 +168,19 @@ def _print_forecast(data, lang, unit, trials=10_000, seed=0):
     zh = lang == "zh-CN"
     if zh:
         s["name"] = s["name_zh"].fillna(s["name"])
-    title = (f"{period} 业绩预测（截至 {as_of.date()}，蒙特卡洛 {res.n_trials:,} 次，种子 {seed}）" if zh
-             else f"{period} attainment forecast as of {as_of.date()} ({res.n_trials:,} trials, seed {seed})")
+    title = (
+        f"{period} 业绩预测（截至 {as_of.date()}，蒙特卡洛 {res.n_trials:,} 次，种子 {seed}）"
+        if zh
+        else f"{period} attainment forecast as of {as_of.date()} ({res.n_trials:,} trials, seed {seed})"
+    )
     print(title + ":")
-    _print_table(s[["name", "quota", "p10", "p50", "p90", "p_attain"]],
-                 money_cols=("quota", "p10", "p50", "p90"), pct_cols=("p_attain",), lang=lang, unit=unit)
+    _print_table(
+        s[["name", "quota", "p10", "p50", "p90", "p_attain"]],
+        money_cols=("quota", "p10", "p50", "p90"),
+        pct_cols=("p_attain",),
+        lang=lang,
+        unit=unit,
+    )
 
 
 def cmd_data_check(args) -> int:
@@ -154,9 +191,11 @@ def cmd_data_check(args) -> int:
         data = load_data(args.data, args.mapping, strict=not args.lenient, rejects=args.rejects)
     except DataError as e:
         print(e.report.format(limit=args.limit))
-        print(f"\n{args.data}: {len(e.report.errors):,} error(s); nothing loaded "
-              "(use --lenient to load the good rows and write the rest to a rejects file)",
-              file=sys.stderr)
+        print(
+            f"\n{args.data}: {len(e.report.errors):,} error(s); nothing loaded "
+            "(use --lenient to load the good rows and write the rest to a rejects file)",
+            file=sys.stderr,
+        )
         return EXIT_USER
     print(data.report.format(limit=args.limit))
     if data.report.errors:  # lenient: loaded the good rows, but the input had errors
@@ -172,8 +211,10 @@ def cmd_data_demo(args) -> int:
     paths = write_tables(data.tables, args.out, fmt=args.format)
     for p in paths:
         print(p)
-    print(f"{len(paths)} tables written to {args.out} "
-          f"(read them back with: simlib data check --data {args.out} --mapping demo)")
+    print(
+        f"{len(paths)} tables written to {args.out} "
+        f"(read them back with: simlib data check --data {args.out} --mapping demo)"
+    )
     return EXIT_OK
 
 
@@ -200,13 +241,16 @@ def _json_rows(df) -> str:
             return v.isoformat()
         return v
 
-    return json.dumps([{k: clean(v) for k, v in r.items()} for r in df.to_dict("records")],
-                      ensure_ascii=False, indent=1)
+    return json.dumps(
+        [{k: clean(v) for k, v in r.items()} for r in df.to_dict("records")],
+        ensure_ascii=False,
+        indent=1,
+    )
 
 
 def cmd_simulate(args) -> int:
     """Monte Carlo of bookings in a period, per rep, team, region and company."""
-    from simlib.pipeline import parse_period
+    from simlib.periods import parse_period
     from simlib.simulate import simulate
 
     try:
@@ -220,29 +264,53 @@ def cmd_simulate(args) -> int:
     if args.seed < 0:
         raise UserError(f"--seed must be >= 0; got {args.seed}")
     try:
-        res = simulate(data, window, as_of, n_trials=args.trials, seed=args.seed, threads=args.threads,
-                       progress=not args.json and sys.stderr.isatty())
+        res = simulate(
+            data,
+            window,
+            as_of,
+            n_trials=args.trials,
+            seed=args.seed,
+            threads=args.threads,
+            progress=not args.json and sys.stderr.isatty(),
+        )
     except ValueError as e:
         raise UserError(str(e)) from None
     s = res.summary
     if args.level != "all":
         s = s[s["level"].isin(args.level.split(","))]
     if args.json:
-        print(_json_rows(s.assign(period=window.label, as_of=str(res.calibration.as_of.date()),
-                                  trials=res.n_trials, seed=res.seed)))
+        print(
+            _json_rows(
+                s.assign(
+                    period=window.label,
+                    as_of=str(res.calibration.as_of.date()),
+                    trials=res.n_trials,
+                    seed=res.seed,
+                )
+            )
+        )
         return EXIT_OK
     lang = _lang(args)
     unit = "wan" if lang == "zh-CN" else "m"
     if lang == "zh-CN":
         s = s.assign(name=s["name_zh"].fillna(s["name"]))
-    print(f"{window.label} bookings forecast as of {res.calibration.as_of.date()} "
-          f"({res.n_trials:,} trials, seed {res.seed})")
+    print(
+        f"{window.label} bookings forecast as of {res.calibration.as_of.date()} "
+        f"({res.n_trials:,} trials, seed {res.seed})"
+    )
     cols = ["level", "node_id", "name", "quota", "mean", "p10", "p50", "p90", "p_attain"]
-    _print_table(s[cols], money_cols=("quota", "mean", "p10", "p50", "p90"), pct_cols=("p_attain",),
-                 lang=lang, unit=unit)
+    _print_table(
+        s[cols],
+        money_cols=("quota", "mean", "p10", "p50", "p90"),
+        pct_cols=("p_attain",),
+        lang=lang,
+        unit=unit,
+    )
     if res.n_trials < args.trials:
-        print(f"interrupted: summary of the first {res.n_trials:,} of {args.trials:,} trials",
-              file=sys.stderr)
+        print(
+            f"interrupted: summary of the first {res.n_trials:,} of {args.trials:,} trials",
+            file=sys.stderr,
+        )
         return 130
     return EXIT_OK
 
@@ -260,21 +328,33 @@ def cmd_backtest(args) -> int:
         raise UserError(str(e)) from None
     summary = summarise_backtest(bt)
     if args.json:
-        print(json.dumps({"summary": json.loads(_json_rows(summary)), "rows": json.loads(_json_rows(bt))},
-                         ensure_ascii=False, indent=1))
+        print(
+            json.dumps(
+                {"summary": json.loads(_json_rows(summary)), "rows": json.loads(_json_rows(bt))},
+                ensure_ascii=False,
+                indent=1,
+            )
+        )
         return EXIT_OK
-    print(f"Backtest: {len(dates)} as-of dates, horizon {args.horizon}, {args.trials:,} trials each")
+    print(
+        f"Backtest: {len(dates)} as-of dates, horizon {args.horizon}, {args.trials:,} trials each"
+    )
     view = summary.copy()
     lang = _lang(args)
-    _print_table(view, money_cols=("pinball10", "pinball50", "pinball90", "crps", "mae_p50", "mae_crm"),
-                 pct_cols=("coverage_p10_p90", "bias", "crm_bias"), lang=lang,
-                 unit="wan" if lang == "zh-CN" else "m")
+    _print_table(
+        view,
+        money_cols=("pinball10", "pinball50", "pinball90", "crps", "mae_p50", "mae_crm"),
+        pct_cols=("coverage_p10_p90", "bias", "crm_bias"),
+        lang=lang,
+        unit="wan" if lang == "zh-CN" else "m",
+    )
     return EXIT_OK
 
 
 def _number(text: str, flag: str) -> float:
-    from simlib.data.io import parse_amounts
     import pandas as pd
+
+    from simlib.data.io import parse_amounts
 
     val, bad = parse_amounts(pd.Series([text]))
     if bad.iloc[0] or val.isna().iloc[0]:
@@ -292,17 +372,32 @@ def cmd_payout(args) -> int:
     if sales < 0:
         raise UserError(f"--sales must be >= 0; got {args.sales}")
     try:
-        st = statement_for(plan, sales, quota, collection_rate=args.collection_rate,
-                           kpi_score=args.kpi_score)
+        st = statement_for(
+            plan, sales, quota, collection_rate=args.collection_rate, kpi_score=args.kpi_score
+        )
     except ValueError as e:
         raise UserError(str(e)) from None
     if args.json:
-        print(json.dumps({
-            "plan": st.plan, "sales": sales, "quota": quota, "attainment": st.attainment,
-            "band": st.band, "gate_met": st.gate_met, "payout": str(st.payable),
-            "currency": st.currency,
-            "lines": [{"kind": ln.kind, "text": ln.text, "amount": str(ln.amount)} for ln in st.lines],
-        }, ensure_ascii=False, indent=1))
+        print(
+            json.dumps(
+                {
+                    "plan": st.plan,
+                    "sales": sales,
+                    "quota": quota,
+                    "attainment": st.attainment,
+                    "band": st.band,
+                    "gate_met": st.gate_met,
+                    "payout": str(st.payable),
+                    "currency": st.currency,
+                    "lines": [
+                        {"kind": ln.kind, "text": ln.text, "amount": str(ln.amount)}
+                        for ln in st.lines
+                    ],
+                },
+                ensure_ascii=False,
+                indent=1,
+            )
+        )
         return EXIT_OK
     print(f"{plan.name}: {args.sales} → payout {st.payable:,} {st.currency}")
     for ln in st.lines:
@@ -319,12 +414,15 @@ def cmd_statements(args) -> int:
     won = data.opportunities[data.opportunities["stage"] == "won"]
     collections = _collections(data)
     t = data.targets
-    kind = {"quarter": r"^\d{4}-Q[1-4]$", "month": r"^\d{4}-\d{2}$", "year": r"^\d{4}$"}[plan.period]
+    from simlib.periods import LABEL_PATTERNS
+
+    kind = LABEL_PATTERNS[plan.period]
     # Rep quotas for the plan's kind of period (a team plan sums its members').
     quotas = t[t["period"].str.match(kind) & (t["level"] == "rep")]
     try:
-        sts = compute_statements(plan, won, quotas, collections=collections,
-                                 teams=data.reps, products=data.products)
+        sts = compute_statements(
+            plan, won, quotas, collections=collections, teams=data.reps, products=data.products
+        )
     except ValueError as e:
         raise UserError(str(e)) from None
     frame = sts.to_frame()
@@ -333,16 +431,26 @@ def cmd_statements(args) -> int:
         frame = frame[frame["rep_id"] == args.rep]
     if frame.empty:
         periods = sorted(set(sts.to_frame()["period"]))
-        raise UserError(f"no statements for period {args.period!r}"
-                        + (f" and rep {args.rep!r}" if args.rep else "")
-                        + f"; periods with statements: {', '.join(periods[-8:])}")
+        raise UserError(
+            f"no statements for period {args.period!r}"
+            + (f" and rep {args.rep!r}" if args.rep else "")
+            + f"; periods with statements: {', '.join(periods[-8:])}"
+        )
     if args.json:
         rows = []
         for r in frame.itertuples(index=False):
             st = sts.get(r.rep_id, r.period)
-            rows.append({"rep_id": st.rep_id, "period": st.period, "result": st.result, "quota": st.quota,
-                         "attainment": st.attainment, "payable": str(st.payable),
-                         "lines": [ln.text for ln in st.lines]})
+            rows.append(
+                {
+                    "rep_id": st.rep_id,
+                    "period": st.period,
+                    "result": st.result,
+                    "quota": st.quota,
+                    "attainment": st.attainment,
+                    "payable": str(st.payable),
+                    "lines": [ln.text for ln in st.lines],
+                }
+            )
         print(json.dumps(rows, ensure_ascii=False, indent=1))
         return EXIT_OK
     print(frame.to_string(index=False))
@@ -353,7 +461,9 @@ def _collections(data):
     """Payments as (opportunity_id, date, amount) through their invoices."""
     inv = data.invoices.set_index("invoice_id")["opportunity_id"]
     pay = data.payments
-    out = pay.assign(opportunity_id=pay["invoice_id"].map(inv))[["opportunity_id", "date", "amount"]]
+    out = pay.assign(opportunity_id=pay["invoice_id"].map(inv))[
+        ["opportunity_id", "date", "amount"]
+    ]
     return out.dropna(subset=["opportunity_id"])
 
 
@@ -383,8 +493,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--demo-seed", type=int, default=None, help="demo company seed")
     d.add_argument("--lang", choices=["en", "zh-CN"], default=None)
     d.add_argument("--trials", type=int, default=10_000, help="forecast trials")
-    d.add_argument("--out", default="reports/demo", help="where the report pack goes "
-                   "(default: reports/demo)")
+    d.add_argument(
+        "--out", default="reports/demo", help="where the report pack goes (default: reports/demo)"
+    )
     d.add_argument("--workers", type=int, default=None, help="render processes (default: CPUs)")
     d.add_argument("--no-reports", action="store_true", help="print the summary only")
     d.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -395,8 +506,11 @@ def build_parser() -> argparse.ArgumentParser:
     c = dsub.add_parser("check", help="validate a CRM export through a column mapping")
     c.add_argument("--data", required=True, help="folder, file or SQLAlchemy URL")
     c.add_argument("--mapping", required=True, help="mapping file or name in params/mappings/")
-    c.add_argument("--lenient", action="store_true",
-                   help="load the good rows and write rejected ones to a rejects file")
+    c.add_argument(
+        "--lenient",
+        action="store_true",
+        help="load the good rows and write rejected ones to a rejects file",
+    )
     c.add_argument("--rejects", default=None, help="where to write rejected rows (lenient)")
     c.add_argument("--limit", type=int, default=200, help="show at most this many issues")
     c.set_defaults(func=cmd_data_check)
@@ -408,12 +522,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     sm = sub.add_parser("simulate", help="Monte Carlo of bookings in a period (SPEC R21)")
     sm.add_argument("--period", required=True, help="2026-Q3, 2026-07, 2026 or A..B")
-    sm.add_argument("--as-of", default=None, help="forecast date (default: the day before the period)")
+    sm.add_argument(
+        "--as-of", default=None, help="forecast date (default: the day before the period)"
+    )
     sm.add_argument("--trials", type=int, default=10_000)
     sm.add_argument("--seed", type=int, default=0)
     sm.add_argument("--threads", type=int, default=None)
-    sm.add_argument("--level", default="company,region,team",
-                    help="levels to print: company,region,team,rep or all")
+    sm.add_argument(
+        "--level",
+        default="company,region,team",
+        help="levels to print: company,region,team,rep or all",
+    )
     sm.add_argument("--json", action="store_true", help="one JSON row per node")
     add_data_args(sm)
     sm.set_defaults(func=cmd_simulate)
@@ -491,8 +610,11 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # noqa: BLE001 - last line of defence: a message, not a traceback
         if args.debug:
             raise
-        print(f"internal error: {type(e).__name__}: {e}\n(rerun with --debug for the traceback "
-              "and please report it)", file=sys.stderr)
+        print(
+            f"internal error: {type(e).__name__}: {e}\n(rerun with --debug for the traceback "
+            "and please report it)",
+            file=sys.stderr,
+        )
         return EXIT_INTERNAL
 
 

@@ -22,6 +22,7 @@ from decimal import Decimal
 
 import pandas as pd
 
+from simlib.periods import LABEL_PATTERNS
 from simlib.plans import PlanSpec, Statement, compute_statements, load_plan, teams_from_reps
 
 __all__ = [
@@ -79,14 +80,22 @@ _TEXT: dict[str, tuple[str, str]] = {
     "balance_out": ("Balance owed, carried forward", "结转欠款"),
     "field": ("", ""),
     "value": ("", ""),
-    "team_note": ("Team plan: lines are the team's deals; who sold each is not shown.",
-                  "团队方案：明细为团队成交，不显示成交人。"),
+    "team_note": (
+        "Team plan: lines are the team's deals; who sold each is not shown.",
+        "团队方案：明细为团队成交，不显示成交人。",
+    ),
     "notes": ("How this is paid", "方案说明"),
     "team_result": ("team", "团队"),
 }
 
-_MEASURES = {"revenue": "销售额", "gross_margin": "毛利", "collected_revenue": "回款额",
-             "new_customer_revenue": "新客户销售额", "renewal_rate": "续约率", "kpi_score": "KPI得分"}
+_MEASURES = {
+    "revenue": "销售额",
+    "gross_margin": "毛利",
+    "collected_revenue": "回款额",
+    "new_customer_revenue": "新客户销售额",
+    "renewal_rate": "续约率",
+    "kpi_score": "KPI得分",
+}
 
 
 def _t(key: str, lang: str) -> str:
@@ -120,22 +129,49 @@ def _money(cents: int) -> str:
 _N = r"(-?[\d,]+(?:\.\d+)?)"
 _ZH_PATTERNS: list[tuple[re.Pattern, str]] = [
     (re.compile(rf"^per-period cap {_N}: {_N} → {_N}$"), r"单期封顶 \1：\2 → \3"),
-    (re.compile(rf"^year-to-date cap \((\d+) × {_N}\) {_N}: {_N} → {_N}$"), r"年度累计封顶（\1 × \2）\3：\4 → \5"),
+    (
+        re.compile(rf"^year-to-date cap \((\d+) × {_N}\) {_N}: {_N} → {_N}$"),
+        r"年度累计封顶（\1 × \2）\3：\4 → \5",
+    ),
     (re.compile(rf"^(\S+): commission {_N} capped at {_N} per deal$"), r"\1：提成 \2，单笔封顶 \3"),
     (re.compile(rf"^floor {_N}: {_N} topped up$"), r"保底 \1：\2 补足至保底"),
     (re.compile(rf"^(\S+): SPIF (.+) {_N}$"), r"\1：专项奖励（\2）\3"),
-    (re.compile(rf"^year to date {_N} less credited in earlier periods {_N}$"),
-     r"年初至今 \1，减去此前各期已计 \2"),
-    (re.compile(rf"^(\S+) reversed on (\S+), (\d+) days after close \(within (\d+)\): commission paid {_N} reversed$"),
-     r"\1 于 \2 撤销（成交后 \3 天，在 \4 天追回期内）：追回已发提成 \5"),
-    (re.compile(r"^(\S+) reversed on (\S+), (\d+) days after close: outside the (\d+)-day window, nothing reversed$"),
-     r"\1 于 \2 撤销（成交后 \3 天，超出 \4 天追回期）：不追回"),
-    (re.compile(rf"^more taken back than earned: {_N} carried forward as owed \(balance owed {_N}\)$"),
-     r"追回超过本期所得：\1 结转为欠款（欠款余额 \2）"),
-    (re.compile(rf"^recovered from balance owed: {_N} \(still owed {_N}\)$"), r"从欠款中扣回 \1（尚欠 \2）"),
-    (re.compile(rf"^recoverable draw {_N}: advance of {_N}, owed back from later earnings \(balance owed {_N}\)$"),
-     r"可追回预支 \1：本期预支 \2，以后期提成偿还（欠款余额 \3）"),
-    (re.compile(rf"^non-recoverable draw: guaranteed {_N} for the period$"), r"不可追回预支：本期保底 \1"),
+    (
+        re.compile(rf"^year to date {_N} less credited in earlier periods {_N}$"),
+        r"年初至今 \1，减去此前各期已计 \2",
+    ),
+    (
+        re.compile(
+            rf"^(\S+) reversed on (\S+), (\d+) days after close \(within (\d+)\): commission paid {_N} reversed$"
+        ),
+        r"\1 于 \2 撤销（成交后 \3 天，在 \4 天追回期内）：追回已发提成 \5",
+    ),
+    (
+        re.compile(
+            r"^(\S+) reversed on (\S+), (\d+) days after close: outside the (\d+)-day window, nothing reversed$"
+        ),
+        r"\1 于 \2 撤销（成交后 \3 天，超出 \4 天追回期）：不追回",
+    ),
+    (
+        re.compile(
+            rf"^more taken back than earned: {_N} carried forward as owed \(balance owed {_N}\)$"
+        ),
+        r"追回超过本期所得：\1 结转为欠款（欠款余额 \2）",
+    ),
+    (
+        re.compile(rf"^recovered from balance owed: {_N} \(still owed {_N}\)$"),
+        r"从欠款中扣回 \1（尚欠 \2）",
+    ),
+    (
+        re.compile(
+            rf"^recoverable draw {_N}: advance of {_N}, owed back from later earnings \(balance owed {_N}\)$"
+        ),
+        r"可追回预支 \1：本期预支 \2，以后期提成偿还（欠款余额 \3）",
+    ),
+    (
+        re.compile(rf"^non-recoverable draw: guaranteed {_N} for the period$"),
+        r"不可追回预支：本期保底 \1",
+    ),
 ]
 _ZH_GATE = [
     (re.compile(r"attainment (\S+) is below (\S+)"), r"达成率 \1 低于 \2"),
@@ -143,12 +179,18 @@ _ZH_GATE = [
     (re.compile(r"KPI score (\S+) is below (\S+)"), r"KPI得分 \1 低于 \2"),
 ]
 _ZH_WORDS = [
-    (re.compile(r" ?\((accelerator|decelerator) ([^)]*)\)"),
-     lambda m: f"（{'加速' if m[1] == 'accelerator' else '减速'}系数 {m[2]}）"),
+    (
+        re.compile(r" ?\((accelerator|decelerator) ([^)]*)\)"),
+        lambda m: f"（{'加速' if m[1] == 'accelerator' else '减速'}系数 {m[2]}）",
+    ),
     (re.compile(r"÷ quota "), "÷ 指标 "),
     (re.compile(r"× target incentive "), "× 目标奖金 "),
-    (re.compile(r"^(revenue|gross margin|renewal rate|kpi score|collected revenue|new customer revenue) band "),
-     lambda m: f"{_MEASURES.get(m[1].replace(' ', '_'), m[1])}档位 "),
+    (
+        re.compile(
+            r"^(revenue|gross margin|renewal rate|kpi score|collected revenue|new customer revenue) band "
+        ),
+        lambda m: f"{_MEASURES.get(m[1].replace(' ', '_'), m[1])}档位 ",
+    ),
     (re.compile(r"(\d)% to (\d)"), r"\1%–\2"),
     (re.compile(r" from (\d)"), r" 自\1"),
     (re.compile(r" below (\d)"), r" 低于\1"),
@@ -161,8 +203,12 @@ def band_text(label: str, lang: str = "en") -> str:
     """A band label (``above 3,000,000``) in ``lang``."""
     if lang != "zh-CN":
         return label
-    for rx, rep in ((re.compile(r"^above (.+)$"), r"高于 \1"), (re.compile(r"^from (.+)$"), r"\1 起"),
-                    (re.compile(r"^up to (.+)$"), r"不超过 \1"), (re.compile(r"^(.+) to (.+)$"), r"\1 – \2")):
+    for rx, rep in (
+        (re.compile(r"^above (.+)$"), r"高于 \1"),
+        (re.compile(r"^from (.+)$"), r"\1 起"),
+        (re.compile(r"^up to (.+)$"), r"不超过 \1"),
+        (re.compile(r"^(.+) to (.+)$"), r"\1 – \2"),
+    ):
         if rx.match(label):
             return rx.sub(rep, label)
     return label
@@ -200,10 +246,6 @@ def line_text(line, lang: str = "en") -> str:
 # --------------------------------------------------------------------------- inputs
 
 
-def _period_rx(plan: PlanSpec) -> str:
-    return {"quarter": r"^\d{4}-Q[1-4]$", "month": r"^\d{4}-\d{2}$", "year": r"^\d{4}$"}[plan.period]
-
-
 def rep_statement(data, plan: PlanSpec, rep_id: str, period: str) -> Statement:
     """``rep_id``'s exact statement for ``period`` from a dataset, on their inputs only.
 
@@ -226,35 +268,49 @@ def rep_statement(data, plan: PlanSpec, rep_id: str, period: str) -> Statement:
     reps = data.reps
     if rep_id not in set(reps["rep_id"].astype(str)):
         raise ValueError(f"no rep {rep_id!r} in the data")
-    if not re.match(_period_rx(plan), str(period)):
+    if not re.match(LABEL_PATTERNS[plan.period], str(period)):
         example = {"quarter": "2026-Q3", "month": "2026-09", "year": "2026"}[plan.period]
-        raise ValueError(f"plan {plan.name} is paid per {plan.period}: period must look like {example!r}; "
-                         f"got {period!r}")
+        raise ValueError(
+            f"plan {plan.name} is paid per {plan.period}: period must look like {example!r}; "
+            f"got {period!r}"
+        )
     teams = None
     if plan.credit == "team":
         teams = {k: v for k, v in teams_from_reps(reps).items() if k == rep_id}
         if rep_id not in teams:
-            raise ValueError(f"plan {plan.name} pays managers on their team; {rep_id!r} manages no team")
+            raise ValueError(
+                f"plan {plan.name} pays managers on their team; {rep_id!r} manages no team"
+            )
         people = {rep_id, *teams[rep_id]}
     else:
         people = {rep_id}
     opp = data.opportunities
     deals = opp[(opp["stage"] == "won") & opp["owner_id"].astype(str).isin(people)]
     t = data.targets
-    quotas = t[t["owner_id"].astype(str).isin(people) & t["period"].astype(str).str.match(_period_rx(plan))
-               & (t["level"] == "rep")]
+    quotas = t[
+        t["owner_id"].astype(str).isin(people)
+        & t["period"].astype(str).str.match(LABEL_PATTERNS[plan.period])
+        & (t["level"] == "rep")
+    ]
     inv = data.invoices[data.invoices["opportunity_id"].isin(deals["opportunity_id"])]
     pay = data.payments[data.payments["invoice_id"].isin(inv["invoice_id"])]
-    collections = pay.assign(opportunity_id=pay["invoice_id"].map(inv.set_index("invoice_id")["opportunity_id"]))
-    collections = collections[["opportunity_id", "date", "amount"]].dropna(subset=["opportunity_id"])
-    sts = compute_statements(plan, deals, quotas, collections=collections, teams=teams,
-                             products=data.products)
+    collections = pay.assign(
+        opportunity_id=pay["invoice_id"].map(inv.set_index("invoice_id")["opportunity_id"])
+    )
+    collections = collections[["opportunity_id", "date", "amount"]].dropna(
+        subset=["opportunity_id"]
+    )
+    sts = compute_statements(
+        plan, deals, quotas, collections=collections, teams=teams, products=data.products
+    )
     mine = sts.for_rep(rep_id)
     for s in mine:
         if s.period == period:
             return s
     have = ", ".join(s.period for s in mine[-8:]) or "none"
-    raise ValueError(f"{rep_id} has no {plan.name} statement for {period}; latest periods with one: {have}")
+    raise ValueError(
+        f"{rep_id} has no {plan.name} statement for {period}; latest periods with one: {have}"
+    )
 
 
 # --------------------------------------------------------------------------- layout
@@ -295,11 +351,13 @@ class StatementReport:
     def _amount_col(self) -> str:
         return f"{_t('amount', self.lang)} ({self.statement.currency})"
 
-    def header(self) -> "Markdown":
+    def header(self) -> Markdown:
         """Title, rep, period and plan (Markdown)."""
         L, st = self.lang, self.statement
         who = _t("manager" if self.plan.credit == "team" else "rep", L)
-        plan_label = self.plan.label_zh if L == "zh-CN" and self.plan.label_zh else self.plan.description
+        plan_label = (
+            self.plan.label_zh if L == "zh-CN" and self.plan.label_zh else self.plan.description
+        )
         company = f"{self.company} · " if self.company else ""
         sep = "：" if L == "zh-CN" else ": "
         return Markdown(
@@ -312,7 +370,9 @@ class StatementReport:
     def summary(self) -> Section:
         """Result, quota, attainment, band reached, gate."""
         L, st = self.lang, self.statement
-        measure = _MEASURES.get(st.measure, st.measure) if L == "zh-CN" else st.measure.replace("_", " ")
+        measure = (
+            _MEASURES.get(st.measure, st.measure) if L == "zh-CN" else st.measure.replace("_", " ")
+        )
         if self.plan.credit == "team":
             measure += f" ({_t('team_result', L)})"
         rows = [(_t("measure", L), measure), (_t("result", L), f"{st.result:,.2f}")]
@@ -327,7 +387,9 @@ class StatementReport:
             rows.append((_t("band", L), band_text(st.band, L)))
         if self.plan.gate is not None:
             rows.append((_t("gate", L), _t("gate_met" if st.gate_met else "gate_not_met", L)))
-        return Section(_t("summary", L), pd.DataFrame(rows, columns=[_t("item", L), _t("value", L) or " "]))
+        return Section(
+            _t("summary", L), pd.DataFrame(rows, columns=[_t("item", L), _t("value", L) or " "])
+        )
 
     def _table(self, kinds) -> pd.DataFrame:
         L = self.lang
@@ -336,38 +398,58 @@ class StatementReport:
             if (ln.kind == "commission") != (kinds == "commission"):
                 continue
             en, zh = KIND_LABELS.get(ln.kind, (ln.kind, ln.kind))
-            rows.append({"#": len(rows) + 1, _t("item", L): zh if L == "zh-CN" else en,
-                         _t("calculation", L): line_text(ln, L), self._amount_col(): _money(ln.cents)})
-        return pd.DataFrame(rows, columns=["#", _t("item", L), _t("calculation", L), self._amount_col()])
+            rows.append(
+                {
+                    "#": len(rows) + 1,
+                    _t("item", L): zh if L == "zh-CN" else en,
+                    _t("calculation", L): line_text(ln, L),
+                    self._amount_col(): _money(ln.cents),
+                }
+            )
+        return pd.DataFrame(
+            rows, columns=["#", _t("item", L), _t("calculation", L), self._amount_col()]
+        )
 
     def lines(self) -> Section:
         """The commission line items, each with its arithmetic (``271,100 × 1% = 2,711``)."""
         L = self.lang
         t = self._table("commission")
-        note = _t("team_note", L) if self.plan.credit == "team" else ("" if len(t) else _t("no_lines", L))
+        note = (
+            _t("team_note", L)
+            if self.plan.credit == "team"
+            else ("" if len(t) else _t("no_lines", L))
+        )
         return Section(_t("lines", L), t, note)
 
     def adjustments(self) -> Section:
         """Caps, gate, floor, SPIFs, true-up, clawbacks, balance and draws."""
         t = self._table("adjustments")
-        return Section(_t("adjustments", self.lang), t, "" if len(t) else _t("no_adjustments", self.lang))
+        return Section(
+            _t("adjustments", self.lang), t, "" if len(t) else _t("no_adjustments", self.lang)
+        )
 
     def totals(self) -> Section:
         """Commission, adjustments and the amount payable (they add up exactly)."""
         L, st = self.lang, self.statement
         com = st.commission_cents
-        rows = [(_t("commission_total", L), _money(com)),
-                (_t("adjustments_total", L), _money(st.payable_cents - com)),
-                (_t("payable", L), _money(st.payable_cents))]
+        rows = [
+            (_t("commission_total", L), _money(com)),
+            (_t("adjustments_total", L), _money(st.payable_cents - com)),
+            (_t("payable", L), _money(st.payable_cents)),
+        ]
         if st.balance_out_cents:
             rows.append((_t("balance_out", L), _money(st.balance_out_cents)))
-        return Section(_t("totals", L), pd.DataFrame(rows, columns=[_t("item", L), self._amount_col()]))
+        return Section(
+            _t("totals", L), pd.DataFrame(rows, columns=[_t("item", L), self._amount_col()])
+        )
 
     def notes(self) -> Markdown:
         """The plan in plain words."""
         L = self.lang
         text = self.plan.describe().split("\n", 1)
-        body = "\n".join(f"    {ln.strip()}" for ln in text[1].splitlines()) if len(text) > 1 else ""
+        body = (
+            "\n".join(f"    {ln.strip()}" for ln in text[1].splitlines()) if len(text) > 1 else ""
+        )
         head = self.plan.label_zh if L == "zh-CN" and self.plan.label_zh else self.plan.description
         return Markdown(f"### {_t('notes', L)}\n\n{head}\n\n{body}")
 
@@ -431,7 +513,9 @@ def statement_report(
         from simlib.config import load_params
 
         cp = load_params("company.yaml")
-        company = (cp.name_zh if lang == "zh-CN" and getattr(cp, "name_zh", None) else cp.name) or ""
+        company = (
+            cp.name_zh if lang == "zh-CN" and getattr(cp, "name_zh", None) else cp.name
+        ) or ""
     except Exception:  # the company name is decoration; a missing file must not stop a statement
         company = ""
     return StatementReport(st, spec, name, lang, company)

@@ -17,7 +17,7 @@ import types
 import typing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -111,9 +111,7 @@ def _construct_mapping(loader, node, deep=False):
     return loader.construct_mapping(node, deep=deep)
 
 
-_UniqueKeyLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping
-)
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
 def load_yaml(path: str | Path) -> Any:
@@ -198,15 +196,21 @@ class CalendarParams(StrictModel):
     def _consistent(self):
         for k, d in enumerate(self.working_weekends):
             if d.weekday() not in self.weekend:
-                raise At(("working_weekends", k),
-                         f"{d:%A} is not a weekend day; expected a date on a weekend day "
-                         f"{list(self.weekend)} (Monday = 0)", d)
+                raise At(
+                    ("working_weekends", k),
+                    f"{d:%A} is not a weekend day; expected a date on a weekend day "
+                    f"{list(self.weekend)} (Monday = 0)",
+                    d,
+                )
         for h in self.holidays:
             for k, d in enumerate(self.working_weekends):
                 if h.start <= d <= h.end:
-                    raise At(("working_weekends", k),
-                             f"inside holiday {h.name!r} ({h.start} to {h.end}); a working "
-                             "weekend cannot be a holiday", d)
+                    raise At(
+                        ("working_weekends", k),
+                        f"inside holiday {h.name!r} ({h.start} to {h.end}); a working "
+                        "weekend cannot be a holiday",
+                        d,
+                    )
         return self
 
 
@@ -276,12 +280,16 @@ class TargetParams(StrictModel):
     @model_validator(mode="after")
     def _one_company_number(self):
         if self.company_target is not None and self.company_growth is not None:
-            raise At(("company_growth",), "give exactly one of company_target or "
-                     f"company_growth, not both (company_target is {self.company_target:g})",
-                     self.company_growth)
+            raise At(
+                ("company_growth",),
+                "give exactly one of company_target or "
+                f"company_growth, not both (company_target is {self.company_target:g})",
+                self.company_growth,
+            )
         if self.company_target is None and self.company_growth is None:
             raise ValueError(
-                "give exactly one of company_target or company_growth; neither is given")
+                "give exactly one of company_target or company_growth; neither is given"
+            )
         return self
 
 
@@ -307,14 +315,20 @@ class WeightSet(StrictModel):
         for group, gw in self.group_weights.items():
             s = sum(k.weight for k in self.kpis if k.group == group)
             if abs(s - gw) > 1e-9:
-                raise At(("group_weights", group),
-                         f"the {group} KPI weights sum to {s:g}; expected them to equal "
-                         f"group_weights.{group}", gw)
+                raise At(
+                    ("group_weights", group),
+                    f"the {group} KPI weights sum to {s:g}; expected them to equal "
+                    f"group_weights.{group}",
+                    gw,
+                )
         names = [k.name for k in self.kpis]
         for k, n in enumerate(names):
             if n in names[:k]:
-                raise At(("kpis", k, "name"),
-                         f"KPI names must be unique; first used at kpis[{names.index(n)}]", n)
+                raise At(
+                    ("kpis", k, "name"),
+                    f"KPI names must be unique; first used at kpis[{names.index(n)}]",
+                    n,
+                )
         return self
 
 
@@ -326,25 +340,37 @@ class ScorecardParams(StrictModel):
     visit_rating_bar: float = Field(4.0, ge=0, le=5)
     weight_sets: dict[str, WeightSet]
     kpi_targets: dict[str, float] = Field(
-        default_factory=dict, description="KPI name → fixed target (e.g. collection_rate: 0.95); "
-        "a KPI without one is judged against its team's average (revenue: against quota)")
+        default_factory=dict,
+        description="KPI name → fixed target (e.g. collection_rate: 0.95); "
+        "a KPI without one is judged against its team's average (revenue: against quota)",
+    )
     newcomer_months: int = Field(12, ge=1, le=60, description="tenure below this is a newcomer")
     promotion_periods: int = Field(
-        3, ge=1, le=12, description="top quartile this many evaluation periods running makes a "
-        "promotion candidate")
+        3,
+        ge=1,
+        le=12,
+        description="top quartile this many evaluation periods running makes a promotion candidate",
+    )
     promotion_quantile: Fraction01 = Field(0.75, description="the top-quartile bar of the score")
-    min_nps_responses: int = Field(3, ge=1, description="fewest survey answers for a reputation award")
+    min_nps_responses: int = Field(
+        3, ge=1, description="fewest survey answers for a reputation award"
+    )
     default_cycle: Literal["monthly", "quarterly"] = "monthly"
     team_cycles: dict[str, Literal["monthly", "quarterly"]] = Field(
-        default_factory=dict, description="team id → evaluation cycle, where not the default")
+        default_factory=dict, description="team id → evaluation cycle, where not the default"
+    )
 
     @model_validator(mode="after")
     def _active_exists(self):
         if self.active not in self.weight_sets:
             close = difflib.get_close_matches(self.active, list(self.weight_sets), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise At(("active",), "not a weight set defined under weight_sets; expected one "
-                     f"of {sorted(self.weight_sets)}{hint}", self.active)
+            raise At(
+                ("active",),
+                "not a weight set defined under weight_sets; expected one "
+                f"of {sorted(self.weight_sets)}{hint}",
+                self.active,
+            )
         return self
 
 
@@ -377,7 +403,7 @@ class RelativeRule(StrictModel):
     description: str = ""
 
 
-AlertRule = Annotated[Union[ThresholdRule, StreakRule, RelativeRule], Field(discriminator="kind")]
+AlertRule = Annotated[ThresholdRule | StreakRule | RelativeRule, Field(discriminator="kind")]
 
 
 class Reminders(StrictModel):
@@ -385,7 +411,8 @@ class Reminders(StrictModel):
     followup_overdue_days: int = Field(0, ge=0)
     renewal_window_days: int = Field(60, ge=1)
     followup_due_within_days: int = Field(
-        0, ge=0, le=60, description="also remind of follow-ups falling due within this many days")
+        0, ge=0, le=60, description="also remind of follow-ups falling due within this many days"
+    )
 
 
 class AlertParams(StrictModel):
@@ -394,32 +421,55 @@ class AlertParams(StrictModel):
     rules: tuple[AlertRule, ...]
     reminders: Reminders = Reminders()
     pace_to_date: Literal["window", "month", "quarter", "year"] = Field(
-        "quarter", description="threshold rules on pace compare results from the start of this "
+        "quarter",
+        description="threshold rules on pace compare results from the start of this "
         "period to the check day with the pace expected by then; 'window' uses the rule's window "
-        "alone (one week's revenue against one week's share of target)")
+        "alone (one week's revenue against one week's share of target)",
+    )
     rate_lookback_weeks: int = Field(
-        4, ge=1, le=26, description="weekly rules on a rate (lead conversion, win rate) measure it "
-        "over the trailing N working weeks, so a rep with three leads a week is not judged on three")
+        4,
+        ge=1,
+        le=26,
+        description="weekly rules on a rate (lead conversion, win rate) measure it "
+        "over the trailing N working weeks, so a rep with three leads a week is not judged on three",
+    )
     min_sample: int = Field(
-        5, ge=1, description="a rate with a smaller denominator is not judged (no alert, no streak "
-        "break)")
+        5,
+        ge=1,
+        description="a rate with a smaller denominator is not judged (no alert, no streak break)",
+    )
     week_min_working_days: int = Field(
-        1, ge=1, le=7, description="a calendar week with fewer working days (a whole-week holiday) "
-        "is folded into the next week: it neither breaks nor extends a streak")
+        1,
+        ge=1,
+        le=7,
+        description="a calendar week with fewer working days (a whole-week holiday) "
+        "is folded into the next week: it neither breaks nor extends a streak",
+    )
     diagnosis_weeks: int = Field(
-        8, ge=1, le=52, description="working weeks looked back on to classify an alert as a "
-        "capability or a resource gap")
+        8,
+        ge=1,
+        le=52,
+        description="working weeks looked back on to classify an alert as a "
+        "capability or a resource gap",
+    )
     gap_margin: float = Field(
-        0.25, gt=0, lt=1, description="how far below the team (as a fraction) a signal must be to "
-        "count as a gap when classifying")
+        0.25,
+        gt=0,
+        lt=1,
+        description="how far below the team (as a fraction) a signal must be to "
+        "count as a gap when classifying",
+    )
 
     @model_validator(mode="after")
     def _unique_ids(self):
         ids = [r.id for r in self.rules]
         for k, i in enumerate(ids):
             if i in ids[:k]:
-                raise At(("rules", k, "id"),
-                         f"rule ids must be unique; first used at rules[{ids.index(i)}]", i)
+                raise At(
+                    ("rules", k, "id"),
+                    f"rule ids must be unique; first used at rules[{ids.index(i)}]",
+                    i,
+                )
         return self
 
 
@@ -486,48 +536,76 @@ class MappingSpec(StrictModel):
 
         for t, tm in self.tables.items():
             if t not in TABLES:
-                raise At(("tables", t), f"unknown table{hint(t, TABLES)} (tables: "
-                         f"{', '.join(TABLES)})", t)
+                raise At(
+                    ("tables", t),
+                    f"unknown table{hint(t, TABLES)} (tables: {', '.join(TABLES)})",
+                    t,
+                )
             table = TABLES[t]
             cols = table.column_names
             # Each section may only name columns of a kind it acts on; anything else
             # would be silently ignored when the data loads.
             kinds = {
-                "columns": None, "constants": None, "values": ("id", "text", "enum"),
-                "scale": ("money", "number", "int"), "date_formats": ("date",),
+                "columns": None,
+                "constants": None,
+                "values": ("id", "text", "enum"),
+                "scale": ("money", "number", "int"),
+                "date_formats": ("date",),
             }
             for section, ok_kinds in kinds.items():
                 for c in getattr(tm, section):
                     if c not in cols:
-                        raise At(("tables", t, section, c), f"not a column of canonical table "
-                                 f"{t!r}{hint(c, cols)} (columns: {', '.join(cols)})", c)
+                        raise At(
+                            ("tables", t, section, c),
+                            f"not a column of canonical table "
+                            f"{t!r}{hint(c, cols)} (columns: {', '.join(cols)})",
+                            c,
+                        )
                     kind = table.column(c).kind
                     if ok_kinds and kind not in ok_kinds:
-                        raise At(("tables", t, section, c), f"{section} applies to "
-                                 f"{'/'.join(ok_kinds)} columns; {c!r} is of kind {kind!r}", c)
+                        raise At(
+                            ("tables", t, section, c),
+                            f"{section} applies to "
+                            f"{'/'.join(ok_kinds)} columns; {c!r} is of kind {kind!r}",
+                            c,
+                        )
             for c, vmap in tm.values.items():
                 allowed = table.column(c).allowed
                 for src, target in vmap.items() if allowed else ():
                     if target not in allowed:
-                        raise At(("tables", t, "values", c, src), f"not a canonical {c}; "
-                                 f"expected one of {', '.join(allowed)}{hint(target, allowed)}",
-                                 target)
+                        raise At(
+                            ("tables", t, "values", c, src),
+                            f"not a canonical {c}; "
+                            f"expected one of {', '.join(allowed)}{hint(target, allowed)}",
+                            target,
+                        )
             for c, v in tm.constants.items():
                 allowed = table.column(c).allowed
                 if allowed and v not in allowed:
-                    raise At(("tables", t, "constants", c), f"expected one of "
-                             f"{', '.join(allowed)}{hint(v, allowed)}", v)
+                    raise At(
+                        ("tables", t, "constants", c),
+                        f"expected one of {', '.join(allowed)}{hint(v, allowed)}",
+                        v,
+                    )
         for kind, amap in self.aliases.items():
             if kind not in ALIAS_KINDS:
-                raise At(("aliases", kind), "unknown alias kind; expected one of "
-                         f"{', '.join(ALIAS_KINDS)}{hint(kind, ALIAS_KINDS)}", kind)
+                raise At(
+                    ("aliases", kind),
+                    "unknown alias kind; expected one of "
+                    f"{', '.join(ALIAS_KINDS)}{hint(kind, ALIAS_KINDS)}",
+                    kind,
+                )
             if kind == "stage":
                 from simlib.data.schema import STAGES
 
                 for src, target in amap.items():
                     if target not in STAGES:
-                        raise At(("aliases", "stage", src), "not a canonical stage; expected "
-                                 f"one of {', '.join(STAGES)}{hint(target, STAGES)}", target)
+                        raise At(
+                            ("aliases", "stage", src),
+                            "not a canonical stage; expected "
+                            f"one of {', '.join(STAGES)}{hint(target, STAGES)}",
+                            target,
+                        )
         return self
 
 
@@ -715,8 +793,14 @@ def _problems_from(e: ValidationError, file: str, prefix: str, model, data) -> l
             if kind == "union_tag_invalid":
                 problems.append(Problem(file, full, ctx.get("tag"), f"expected one of {expected}"))
             else:
-                problems.append(Problem(file, full, _NO_VALUE,
-                                        f"required key is missing; expected one of {expected}"))
+                problems.append(
+                    Problem(
+                        file,
+                        full,
+                        _NO_VALUE,
+                        f"required key is missing; expected one of {expected}",
+                    )
+                )
             continue
         if kind == "extra_forbidden":
             key = loc[-1]
@@ -730,7 +814,7 @@ def _problems_from(e: ValidationError, file: str, prefix: str, model, data) -> l
         else:
             msg = err["msg"]
             if msg.startswith("Value error, "):
-                msg = msg[len("Value error, "):]
+                msg = msg[len("Value error, ") :]
             if isinstance(value, dict):
                 value = _NO_VALUE  # a whole mapping: the message says what is wrong
             problems.append(Problem(file, full, value, msg[0].lower() + msg[1:]))
@@ -743,8 +827,16 @@ def load_model(path: str | Path, model: type[BaseModel], prefix: str | None = No
     data = load_yaml(path)
     prefix = prefix if prefix is not None else path.stem
     if data is None:
-        raise ParamError([Problem(str(path), prefix, _NO_VALUE,
-                                  "the file is empty; expected a mapping of keys to values")])
+        raise ParamError(
+            [
+                Problem(
+                    str(path),
+                    prefix,
+                    _NO_VALUE,
+                    "the file is empty; expected a mapping of keys to values",
+                )
+            ]
+        )
     if not isinstance(data, dict):
         raise ParamError(
             [Problem(str(path), prefix, data, "the file must hold a mapping of keys to values")]
@@ -773,12 +865,23 @@ def load_params(path: str | Path, params_dir: str | Path | None = None):
         rel = path.resolve().relative_to(params_dir.resolve()).as_posix()
     except ValueError:
         # A file outside params/: guess the kind from its parent folder name.
-        rel = f"{path.parent.name}/{path.name}" if path.parent.name in ("plans", "mappings", "scenarios") else path.name
+        rel = (
+            f"{path.parent.name}/{path.name}"
+            if path.parent.name in ("plans", "mappings", "scenarios")
+            else path.name
+        )
     model = _model_for(rel)
     if model is None:
         patterns = ", ".join(FILE_MODELS)
         raise ParamError(
-            [Problem(str(path), "", _NO_VALUE, f"no parameter model for this file (known: {patterns})")]
+            [
+                Problem(
+                    str(path),
+                    "",
+                    _NO_VALUE,
+                    f"no parameter model for this file (known: {patterns})",
+                )
+            ]
         )
     return load_model(path, model, _prefix(rel))
 

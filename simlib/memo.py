@@ -8,11 +8,14 @@ the facts object, so they go when the facts go and never outlive their inputs.
 from __future__ import annotations
 
 import weakref
-from typing import Any, Callable, Hashable, TypeVar
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-_STORE: dict[int, dict] = {}  # by id(owner): owners are often unhashable (frozen dataclasses of frames)
+_STORE: dict[
+    int, dict
+] = {}  # by id(owner): owners are often unhashable (frozen dataclasses of frames)
 
 
 def memo_on(owner: Any, key: Hashable, compute: Callable[[], T]) -> T:

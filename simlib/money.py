@@ -7,8 +7,8 @@ this module, so that parts always add up to the whole exactly, to the cent.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Iterable, Sequence
 
 import numpy as np
 

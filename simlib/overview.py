@@ -36,7 +36,9 @@ def _region_of_rep(data: Dataset) -> pd.Series:
         while node is not None and node in level.index and level[node] != "region" and seen < 20:
             node = parent[node]
             seen += 1
-        return node if node is not None and node in level.index and level[node] == "region" else None
+        return (
+            node if node is not None and node in level.index and level[node] == "region" else None
+        )
 
     reps = data.reps.set_index("rep_id")
     return reps["team_id"].map(region)
@@ -76,8 +78,14 @@ def build_overview(data: Dataset, lang: str = "en") -> Overview:
         df["won"] = df["region"].map(w).fillna(0.0)
         df["target"] = df["region"].map(t)
         df["attainment"] = df["won"] / df["target"]
-        total = pd.DataFrame({"region": ["TOTAL"], "name": ["Total" if lang == "en" else "合计"],
-                              "won": [df["won"].sum()], "target": [df["target"].sum(min_count=1)]})
+        total = pd.DataFrame(
+            {
+                "region": ["TOTAL"],
+                "name": ["Total" if lang == "en" else "合计"],
+                "won": [df["won"].sum()],
+                "target": [df["target"].sum(min_count=1)],
+            }
+        )
         total["attainment"] = total["won"] / total["target"]
         return pd.concat([df, total], ignore_index=True)
 
@@ -86,7 +94,9 @@ def build_overview(data: Dataset, lang: str = "en") -> Overview:
     pipe = (
         open_.assign(weighted=open_["amount"] * prob)
         .groupby("stage")
-        .agg(deals=("opportunity_id", "size"), amount=("amount", "sum"), weighted=("weighted", "sum"))
+        .agg(
+            deals=("opportunity_id", "size"), amount=("amount", "sum"), weighted=("weighted", "sum")
+        )
         .reindex(list(OPEN_STAGES))
         .fillna(0)
         .reset_index()

@@ -23,7 +23,6 @@ The result, :class:`Calibration`, feeds :mod:`simlib.simulate`.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
 
@@ -33,13 +32,12 @@ from scipy import stats
 
 from simlib.data.io import Dataset
 from simlib.data.schema import CLOSED_STAGES, OPEN_STAGES
+from simlib.periods import Window, parse_period
 
 __all__ = [
-    "Window",
     "Calibration",
     "calibrate",
     "deals_open_at",
-    "parse_period",
     "stable_key",
     "beta_binomial_shrink",
     "as_known_on",
@@ -61,54 +59,13 @@ RAMP_DAYS = 180
 # --------------------------------------------------------------------------- periods
 
 
-@dataclass(frozen=True)
-class Window:
-    """A forecast window: bookings closed in ``[start, end]`` (dates inclusive)."""
-
-    label: str
-    start: pd.Timestamp
-    end: pd.Timestamp
-
-    @property
-    def days(self) -> int:
-        return int((self.end - self.start).days) + 1
-
-
-def parse_period(period: str) -> Window:
-    """``2026``, ``2026-Q3``, ``2026-07`` or ``2026-07-01..2026-09-30`` → :class:`Window`."""
-    p = str(period).strip()
-    try:
-        if ".." in p:
-            a, b = p.split("..", 1)
-            start, end = pd.Timestamp(a), pd.Timestamp(b)
-        elif "-Q" in p.upper():
-            y, q = p.upper().split("-Q")
-            q = int(q)
-            if not 1 <= q <= 4:
-                raise ValueError
-            start = pd.Timestamp(int(y), 3 * q - 2, 1)
-            end = start + pd.offsets.QuarterEnd(0)
-        elif len(p) == 4 and p.isdigit():
-            start, end = pd.Timestamp(int(p), 1, 1), pd.Timestamp(int(p), 12, 31)
-        elif len(p) == 7 and p[4] == "-":
-            start = pd.Timestamp(int(p[:4]), int(p[5:]), 1)
-            end = start + pd.offsets.MonthEnd(0)
-        else:
-            raise ValueError
-    except (ValueError, TypeError):
-        raise ValueError(
-            f"period must look like 2026, 2026-Q3, 2026-07 or 2026-07-01..2026-09-30; got {period!r}"
-        ) from None
-    if end < start:
-        raise ValueError(f"period {period!r} ends before it starts")
-    return Window(p, start.normalize(), end.normalize())
-
-
 def stable_key(ids) -> np.ndarray:
     """A stable 64-bit key for each id (blake2b; the same in every process and run)."""
     out = np.empty(len(ids), dtype=np.uint64)
     for i, v in enumerate(ids):
-        out[i] = int.from_bytes(hashlib.blake2b(str(v).encode("utf-8"), digest_size=8).digest(), "little")
+        out[i] = int.from_bytes(
+            hashlib.blake2b(str(v).encode("utf-8"), digest_size=8).digest(), "little"
+        )
     return out
 
 
@@ -177,14 +134,18 @@ def _segments(data: Dataset) -> pd.DataFrame:
     ctype = opp["customer_id"].map(data.customers.set_index("customer_id")["customer_type"])
     seg = line.fillna("?").astype(str) + "|" + ctype.fillna("?").astype(str)
     return pd.DataFrame(
-        {"owner_id": opp["owner_id"].to_numpy(), "segment": seg.to_numpy(),
-         "created_date": opp["created_date"].to_numpy()},
+        {
+            "owner_id": opp["owner_id"].to_numpy(),
+            "segment": seg.to_numpy(),
+            "created_date": opp["created_date"].to_numpy(),
+        },
         index=pd.Index(opp["opportunity_id"].to_numpy(), name="opportunity_id"),
     )
 
 
-def deals_open_at(data: Dataset, when, hist: pd.DataFrame | None = None,
-                  seg: pd.DataFrame | None = None) -> pd.DataFrame:
+def deals_open_at(
+    data: Dataset, when, hist: pd.DataFrame | None = None, seg: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Deals open on ``when`` as the CRM showed them that day (no later knowledge).
 
     Columns: opportunity_id, owner_id, segment, stage, amount, expected_close_date,
@@ -211,8 +172,11 @@ def _outcomes_until(hist: pd.DataFrame, when: pd.Timestamp) -> pd.DataFrame:
     h = hist[(hist["changed_date"] <= when) & hist["stage"].isin(CLOSED_STAGES)]
     h = h.groupby("opportunity_id", sort=False).tail(1)
     return pd.DataFrame(
-        {"won": (h["stage"] == "won").to_numpy(), "close_date": h["changed_date"].to_numpy(),
-         "amount": h["amount"].to_numpy()},
+        {
+            "won": (h["stage"] == "won").to_numpy(),
+            "close_date": h["changed_date"].to_numpy(),
+            "amount": h["amount"].to_numpy(),
+        },
         index=pd.Index(h["opportunity_id"].to_numpy(), name="opportunity_id"),
     )
 
@@ -229,7 +193,9 @@ def _exp_bucket(expected: pd.Series, snap: pd.Timestamp, a: int, b: int) -> np.n
 
 def _age_bucket(age_days) -> np.ndarray:
     age = np.asarray(age_days)
-    return np.where(age < 30, "<30d", np.where(age < 90, "30-90d", np.where(age < 180, "90-180d", "180d+")))
+    return np.where(
+        age < 30, "<30d", np.where(age < 90, "30-90d", np.where(age < 180, "90-180d", "180d+"))
+    )
 
 
 # --------------------------------------------------------------------------- calibration
@@ -264,8 +230,14 @@ class Calibration:
         )
 
 
-def calibrate(data: Dataset, period: str | Window, as_of=None, *, lookback_days: int = LOOKBACK_DAYS,
-              snapshot_step_days: int = SNAPSHOT_STEP_DAYS) -> Calibration:
+def calibrate(
+    data: Dataset,
+    period: str | Window,
+    as_of=None,
+    *,
+    lookback_days: int = LOOKBACK_DAYS,
+    snapshot_step_days: int = SNAPSHOT_STEP_DAYS,
+) -> Calibration:
     """Learn the attainment model from history known on ``as_of``.
 
     Parameters
@@ -284,7 +256,9 @@ def calibrate(data: Dataset, period: str | Window, as_of=None, *, lookback_days:
         as_of = min(window.start - pd.Timedelta(days=1), pd.Timestamp(data.as_of))
     T = pd.Timestamp(as_of).normalize()
     if T > window.end:
-        raise ValueError(f"as_of {T.date()} is after the window {window.label} ends ({window.end.date()})")
+        raise ValueError(
+            f"as_of {T.date()} is after the window {window.label} ends ({window.end.date()})"
+        )
     if T > pd.Timestamp(data.as_of):
         raise ValueError(f"as_of {T.date()} is after the data ends ({data.as_of})")
     a = max(int((window.start - T).days) - 1, 0)  # window = (T + a, T + b] in days
@@ -310,25 +284,63 @@ def calibrate(data: Dataset, period: str | Window, as_of=None, *, lookback_days:
     deals["key"] = stable_key(deals["opportunity_id"].tolist())
     deals = deals.sort_values("opportunity_id", kind="stable").reset_index(drop=True)
 
-    reps, pools = _fit_new_pipeline(data, hist, seg, outcomes, T, window, a, b, seg_rates,
-                                    stage_rates, rep_factors, lookback_days)
+    reps, pools = _fit_new_pipeline(
+        data,
+        hist,
+        seg,
+        outcomes,
+        T,
+        window,
+        a,
+        b,
+        seg_rates,
+        stage_rates,
+        rep_factors,
+        lookback_days,
+    )
     sdp = (
         data.opportunities.groupby("stage")["probability"].median().dropna().to_dict()
-        if "probability" in data.opportunities else {}
+        if "probability" in data.opportunities
+        else {}
     )
     # Past windows count once closes were being recorded and the pipeline had filled.
-    history_start = max(seg["created_date"].min() + pd.Timedelta(days=180),
-                        outcomes["close_date"].min() if len(outcomes) else T)
-    season, shock, season_table = _window_effects(snaps, history_start, seg_rates, stage_rates,
-                                                  rep_factors, timing_lookup, window, a, b,
-                                                  outcomes.join(seg[["created_date"]], how="inner"))
+    history_start = max(
+        seg["created_date"].min() + pd.Timedelta(days=180),
+        outcomes["close_date"].min() if len(outcomes) else T,
+    )
+    season, shock, season_table = _window_effects(
+        snaps,
+        history_start,
+        seg_rates,
+        stage_rates,
+        rep_factors,
+        timing_lookup,
+        window,
+        a,
+        b,
+        outcomes.join(seg[["created_date"]], how="inner"),
+    )
     # The window's season scales every open deal's chance of booking in it.
     deals["p"] = np.clip(deals["p"] * season, 0.0, 1.0)
-    return Calibration(T, window, deals, reps, pools, win_rates, rep_factors, timing, sdp, shock,
-                       season, season_table)
+    return Calibration(
+        T,
+        window,
+        deals,
+        reps,
+        pools,
+        win_rates,
+        rep_factors,
+        timing,
+        sdp,
+        shock,
+        season,
+        season_table,
+    )
 
 
-def _calibrate_without_history(data, window, T, a, b, hist, seg, outcomes, lookback_days) -> Calibration:
+def _calibrate_without_history(
+    data, window, T, a, b, hist, seg, outcomes, lookback_days
+) -> Calibration:
     """Calibration for an export with no stage history (a plain opportunity report).
 
     Without history, how deals moved through stages and how their close dates slipped
@@ -357,8 +369,11 @@ def _calibrate_without_history(data, window, T, a, b, hist, seg, outcomes, lookb
     n_w = len(won_life) - np.searchsorted(won_life, age, "right")
     n_l = len(lost_life) - np.searchsorted(lost_life, age, "right")
     p_win = (n_w + 10 * overall) / (n_w + n_l + 10)
-    prob = opp.loc[opp["stage"].isin(OPEN_STAGES)].groupby("stage")["probability"].median() \
-        if "probability" in opp else pd.Series(dtype=float)
+    prob = (
+        opp.loc[opp["stage"].isin(OPEN_STAGES)].groupby("stage")["probability"].median()
+        if "probability" in opp
+        else pd.Series(dtype=float)
+    )
     stage_rates = prob.reindex(list(OPEN_STAGES)).fillna(overall).clip(0.0, 1.0)
 
     cycle = won_life
@@ -380,7 +395,9 @@ def _calibrate_without_history(data, window, T, a, b, hist, seg, outcomes, lookb
 
     year_total = booked(T - one_year + pd.Timedelta(days=1), T)
     same_window = booked(window.start - one_year, window.end - one_year)
-    season = same_window / (year_total * length / 365) if year_total > 0 and same_window > 0 else 1.0
+    season = (
+        same_window / (year_total * length / 365) if year_total > 0 and same_window > 0 else 1.0
+    )
     season = float(np.clip(season, 0.5, 2.0))
     deals = open_now.assign(p_win=p_win, p_time=p_time)
     deals["p"] = np.clip(deals["p_win"] * deals["p_time"] * season, 0.0, 1.0)
@@ -388,29 +405,77 @@ def _calibrate_without_history(data, window, T, a, b, hist, seg, outcomes, lookb
     deals = deals.sort_values("opportunity_id", kind="stable").reset_index(drop=True)
 
     reps_ids = sorted(set(seg["owner_id"]))
-    rep_factors = pd.DataFrame({"rep_id": reps_ids, "deals": np.nan, "won": np.nan, "expected": np.nan,
-                                "odds_factor": 1.0})
+    rep_factors = pd.DataFrame(
+        {"rep_id": reps_ids, "deals": np.nan, "won": np.nan, "expected": np.nan, "odds_factor": 1.0}
+    )
     seg_rates = pd.Series(dtype=float, index=pd.MultiIndex.from_arrays([[], []]))
-    reps, pools = _fit_new_pipeline(data, hist, seg, outcomes, T, window, a, b, seg_rates,
-                                    stage_rates, rep_factors, lookback_days)
-    win_rates = pd.DataFrame({"stage": list(OPEN_STAGES), "segment": "(all)", "deals": np.nan,
-                              "won": np.nan, "rate": stage_rates.to_numpy()})
-    timing = pd.DataFrame({"stage": ["(all)"], "exp_bucket": ["(no history)"], "slipped": [False],
-                           "deals": [len(cycle)], "closed_in_window": [np.nan],
-                           "rate": [float(np.mean(p_time)) if len(p_time) else np.nan]})
+    reps, pools = _fit_new_pipeline(
+        data,
+        hist,
+        seg,
+        outcomes,
+        T,
+        window,
+        a,
+        b,
+        seg_rates,
+        stage_rates,
+        rep_factors,
+        lookback_days,
+    )
+    win_rates = pd.DataFrame(
+        {
+            "stage": list(OPEN_STAGES),
+            "segment": "(all)",
+            "deals": np.nan,
+            "won": np.nan,
+            "rate": stage_rates.to_numpy(),
+        }
+    )
+    timing = pd.DataFrame(
+        {
+            "stage": ["(all)"],
+            "exp_bucket": ["(no history)"],
+            "slipped": [False],
+            "deals": [len(cycle)],
+            "closed_in_window": [np.nan],
+            "rate": [float(np.mean(p_time)) if len(p_time) else np.nan],
+        }
+    )
     # Spread of a common factor: how much the won total of consecutive windows varied.
     ends = [T - pd.Timedelta(days=length * k) for k in range(0, 8)]
-    totals = np.array([w["amount"][(w["close_date"] > e - pd.Timedelta(days=length)) & (w["close_date"] <= e)].sum()
-                       for e in ends])
+    totals = np.array(
+        [
+            w["amount"][
+                (w["close_date"] > e - pd.Timedelta(days=length)) & (w["close_date"] <= e)
+            ].sum()
+            for e in ends
+        ]
+    )
     totals = totals[totals > 0]
-    shock = float(np.clip(np.std(np.diff(np.log(totals)), ddof=1) / np.sqrt(2), 0.0, 0.5)) \
-        if len(totals) >= 4 else 0.0
-    return Calibration(T, window, deals, reps, pools, win_rates, rep_factors, timing,
-                       stage_rates.to_dict(), shock, season)
+    shock = (
+        float(np.clip(np.std(np.diff(np.log(totals)), ddof=1) / np.sqrt(2), 0.0, 0.5))
+        if len(totals) >= 4
+        else 0.0
+    )
+    return Calibration(
+        T,
+        window,
+        deals,
+        reps,
+        pools,
+        win_rates,
+        rep_factors,
+        timing,
+        stage_rates.to_dict(),
+        shock,
+        season,
+    )
 
 
-def _window_effects(snaps, data_start, seg_rates, stage_rates, rep_factors, timing_lookup, window, a, b,
-                    closed):
+def _window_effects(
+    snaps, data_start, seg_rates, stage_rates, rep_factors, timing_lookup, window, a, b, closed
+):
     """Season of the window, and the spread of a common factor on its bookings.
 
     On each past snapshot the pipeline's expected bookings (the fitted model) are set
@@ -424,10 +489,18 @@ def _window_effects(snaps, data_start, seg_rates, stage_rates, rep_factors, timi
     empty = pd.DataFrame(columns=["quarter", "snapshots", "season"])
     if snaps.empty:
         return 1.0, 0.0, empty
-    p = np.clip(_lookup_win(snaps, seg_rates, stage_rates, rep_factors) * timing_lookup(snaps), 0.0, 1.0)
+    p = np.clip(
+        _lookup_win(snaps, seg_rates, stage_rates, rep_factors) * timing_lookup(snaps), 0.0, 1.0
+    )
     amt = snaps["amount"].to_numpy(dtype=float)
-    df = pd.DataFrame({"snap": snaps["snap"].to_numpy(), "e": amt * p, "x": amt * snaps["hit"].to_numpy(float),
-                       "v": amt * amt * p * (1 - p)})
+    df = pd.DataFrame(
+        {
+            "snap": snaps["snap"].to_numpy(),
+            "e": amt * p,
+            "x": amt * snaps["hit"].to_numpy(float),
+            "v": amt * amt * p * (1 - p),
+        }
+    )
     g = df.groupby("snap").sum()
     # The first months of a CRM's history hold a partial pipeline and no closes yet.
     g = g[(g["e"] > 0) & (g.index >= pd.Timestamp(data_start))]
@@ -437,21 +510,32 @@ def _window_effects(snaps, data_start, seg_rates, stage_rates, rep_factors, timi
     g["quarter"] = mid.quarter
     by_q = g.groupby("quarter").agg(x=("x", "sum"), e=("e", "sum"), snapshots=("x", "size"))
     prior = 4.0  # snapshots' worth of belief in "no season"
-    by_q["season"] = (by_q["x"] / by_q["e"] * by_q["snapshots"] + prior) / (by_q["snapshots"] + prior)
+    by_q["season"] = (by_q["x"] / by_q["e"] * by_q["snapshots"] + prior) / (
+        by_q["snapshots"] + prior
+    )
     overall = g["x"].sum() / g["e"].sum()
     by_q["season"] = by_q["season"] / (by_q["season"] * by_q["e"]).sum() * by_q["e"].sum() * overall
     f = g["quarter"].map(by_q["season"]).to_numpy()
     # Deals created after each snapshot and won inside its window: the new pipeline's
     # bookings, whose company-wide swings (lead flow, market) are common to all reps.
     won = closed[closed["won"]]
-    cd, cl, am = (won["created_date"].to_numpy(), won["close_date"].to_numpy(),
-                  won["amount"].to_numpy(dtype=float))
-    new_x = np.array([am[(cd > sv) & (cl > sv + np.timedelta64(a, "D")) & (cl <= sv + np.timedelta64(b, "D"))].sum()
-                      for sv in g.index.to_numpy()])
+    cd, cl, am = (
+        won["created_date"].to_numpy(),
+        won["close_date"].to_numpy(),
+        won["amount"].to_numpy(dtype=float),
+    )
+    new_x = np.array(
+        [
+            am[
+                (cd > sv) & (cl > sv + np.timedelta64(a, "D")) & (cl <= sv + np.timedelta64(b, "D"))
+            ].sum()
+            for sv in g.index.to_numpy()
+        ]
+    )
     new_e = pd.Series(new_x, index=g.index).groupby(g["quarter"]).transform("mean").to_numpy()
     expected = g["e"].to_numpy() * f + new_e
     r = (g["x"].to_numpy() + new_x) / expected
-    excess = float(np.var(r, ddof=1) - np.mean(g["v"].to_numpy() / expected ** 2))
+    excess = float(np.var(r, ddof=1) - np.mean(g["v"].to_numpy() / expected**2))
     shock = float(np.sqrt(np.log1p(excess))) if excess > 0 else 0.0
     w_mid = window.start + (window.end - window.start) / 2
     season = float(by_q["season"].get(w_mid.quarter, 1.0))
@@ -501,20 +585,24 @@ def _snapshots(hist, seg, outcomes, T, a, b, lookback_days, step) -> pd.DataFram
     exp_bucket[exp_days <= b] = "inside"
     exp_bucket[exp_days <= a] = "before"
     exp_bucket[exp_days <= 0] = "overdue"
-    hit = won & (close > snap_v + np.timedelta64(a, "D")) & (close <= snap_v + np.timedelta64(b, "D"))
-    return pd.DataFrame({
-        "opportunity_id": ids.to_numpy(),
-        "owner_id": sg["owner_id"].to_numpy(),
-        "segment": sg["segment"].to_numpy(),
-        "stage": rows_h["stage"].to_numpy(),
-        "exp_bucket": exp_bucket,
-        "slipped": rows_h["n_slips"].to_numpy() > 0,
-        "age": _age_bucket(((snap_v - sg["created_date"].to_numpy()) / day).astype(np.int64)),
-        "won": won,
-        "hit": hit,
-        "snap": snap_v,
-        "amount": rows_h["amount"].to_numpy(dtype=float),
-    })
+    hit = (
+        won & (close > snap_v + np.timedelta64(a, "D")) & (close <= snap_v + np.timedelta64(b, "D"))
+    )
+    return pd.DataFrame(
+        {
+            "opportunity_id": ids.to_numpy(),
+            "owner_id": sg["owner_id"].to_numpy(),
+            "segment": sg["segment"].to_numpy(),
+            "stage": rows_h["stage"].to_numpy(),
+            "exp_bucket": exp_bucket,
+            "slipped": rows_h["n_slips"].to_numpy() > 0,
+            "age": _age_bucket(((snap_v - sg["created_date"].to_numpy()) / day).astype(np.int64)),
+            "won": won,
+            "hit": hit,
+            "snap": snap_v,
+            "amount": rows_h["amount"].to_numpy(dtype=float),
+        }
+    )
 
 
 def _effective(g: pd.DataFrame, value: str, keys: list[str]) -> pd.DataFrame:
@@ -523,7 +611,9 @@ def _effective(g: pd.DataFrame, value: str, keys: list[str]) -> pd.DataFrame:
     A deal seen on five snapshots is one outcome, not five: successes and trials are
     scaled by deals / rows in each group, so shrinkage is not overconfident.
     """
-    agg = g.groupby(keys).agg(k=(value, "sum"), rows=(value, "size"), deals=("opportunity_id", "nunique"))
+    agg = g.groupby(keys).agg(
+        k=(value, "sum"), rows=(value, "size"), deals=("opportunity_id", "nunique")
+    )
     f = agg["deals"] / agg["rows"]
     agg["k_eff"] = agg["k"] * f
     agg["n_eff"] = agg["deals"].astype(float)
@@ -533,8 +623,10 @@ def _effective(g: pd.DataFrame, value: str, keys: list[str]) -> pd.DataFrame:
 def _fit_win_rates(snaps: pd.DataFrame):
     """Eventual win rate of deals sitting in each stage, then × segment, shrunk."""
     st = _effective(snaps, "won", ["stage"]).set_index("stage")
-    overall = (snaps["won"].mean() if len(snaps) else 0.3)
-    stage_rates = ((st["k_eff"] + 2 * overall) / (st["n_eff"] + 2)).reindex(list(OPEN_STAGES)).fillna(overall)
+    overall = snaps["won"].mean() if len(snaps) else 0.3
+    stage_rates = (
+        ((st["k_eff"] + 2 * overall) / (st["n_eff"] + 2)).reindex(list(OPEN_STAGES)).fillna(overall)
+    )
     g = _effective(snaps, "won", ["stage", "segment"])
     parent = g["stage"].map(stage_rates).to_numpy()
     rates = np.empty(len(g))
@@ -543,7 +635,9 @@ def _fit_win_rates(snaps: pd.DataFrame):
         rates[m] = beta_binomial_shrink(g.loc[m, "k_eff"], g.loc[m, "n_eff"], parent[m])
     g["rate"] = rates
     seg_rates = g.set_index(["stage", "segment"])["rate"]
-    table = g.rename(columns={"n_eff": "deals", "k_eff": "won"})[["stage", "segment", "deals", "won", "rate"]]
+    table = g.rename(columns={"n_eff": "deals", "k_eff": "won"})[
+        ["stage", "segment", "deals", "won", "rate"]
+    ]
     return table, seg_rates, stage_rates
 
 
@@ -567,14 +661,20 @@ def _fit_rep_factors(snaps, seg_rates, stage_rates):
     """
     expected = _deal_rate(snaps["stage"], snaps["segment"], seg_rates, stage_rates)
     df = snaps[["owner_id", "opportunity_id", "won"]].assign(expected=expected)
-    g = df.groupby("owner_id").agg(won=("won", "sum"), expected=("expected", "sum"),
-                                   rows=("won", "size"), deals=("opportunity_id", "nunique"))
+    g = df.groupby("owner_id").agg(
+        won=("won", "sum"),
+        expected=("expected", "sum"),
+        rows=("won", "size"),
+        deals=("opportunity_id", "nunique"),
+    )
     f = g["deals"] / g["rows"]
     won_eff, exp_eff = g["won"] * f, g["expected"] * f
     strength = 15.0  # pseudo-wins: a rep needs ~15 expected wins to move halfway
     g["odds_factor"] = ((won_eff + strength) / (exp_eff + strength)).clip(0.2, 5.0)
     g["won"], g["expected"] = won_eff, exp_eff
-    return g.reset_index().rename(columns={"owner_id": "rep_id"})[["rep_id", "deals", "won", "expected", "odds_factor"]]
+    return g.reset_index().rename(columns={"owner_id": "rep_id"})[
+        ["rep_id", "deals", "won", "expected", "odds_factor"]
+    ]
 
 
 def _lookup_win(deals, seg_rates, stage_rates, rep_factors) -> np.ndarray:
@@ -593,8 +693,12 @@ def _fit_timing(snaps, a, b):
     s = snaps[snaps["won"]]
     s = s.assign(hit=s["hit"].astype(float))
     overall = (s["hit"].sum() + 1) / (len(s) + 2) if len(s) else 0.5
-    levels = [["stage"], ["stage", "exp_bucket"], ["stage", "exp_bucket", "slipped"],
-              ["stage", "exp_bucket", "slipped", "age"]]
+    levels = [
+        ["stage"],
+        ["stage", "exp_bucket"],
+        ["stage", "exp_bucket", "slipped"],
+        ["stage", "exp_bucket", "slipped", "age"],
+    ]
     fitted = []
     prev = None
     for cols in levels:
@@ -603,23 +707,31 @@ def _fit_timing(snaps, a, b):
             parent = np.full(len(g), overall)
         else:
             pcols = cols[:-1]
-            parent = g[pcols].merge(prev[pcols + ["rate"]], on=pcols, how="left")["rate"].fillna(overall).to_numpy()
+            parent = (
+                g[pcols]
+                .merge(prev[pcols + ["rate"]], on=pcols, how="left")["rate"]
+                .fillna(overall)
+                .to_numpy()
+            )
         g["rate"] = beta_binomial_shrink(g["k_eff"], g["n_eff"], parent) if len(g) else []
         fitted.append((cols, g))
         prev = g
     table = fitted[2][1].rename(columns={"k_eff": "closed_in_window"})[
-        ["stage", "exp_bucket", "slipped", "deals", "closed_in_window", "rate"]]
+        ["stage", "exp_bucket", "slipped", "deals", "closed_in_window", "rate"]
+    ]
 
     def lookup(deals: pd.DataFrame, snap: pd.Timestamp | None = None) -> np.ndarray:
         if snap is None:  # already in snapshot form (stage, exp_bucket, slipped, age)
             keys = deals[["stage", "exp_bucket", "slipped", "age"]].reset_index(drop=True)
         else:
-            keys = pd.DataFrame({
-                "stage": deals["stage"].to_numpy(),
-                "exp_bucket": _exp_bucket(deals["expected_close_date"], snap, a, b),
-                "slipped": deals["n_slips"].to_numpy() > 0,
-                "age": _age_bucket(deals["age_days"].to_numpy()),
-            })
+            keys = pd.DataFrame(
+                {
+                    "stage": deals["stage"].to_numpy(),
+                    "exp_bucket": _exp_bucket(deals["expected_close_date"], snap, a, b),
+                    "slipped": deals["n_slips"].to_numpy() > 0,
+                    "age": _age_bucket(deals["age_days"].to_numpy()),
+                }
+            )
         rate = np.full(len(keys), overall)
         for cols, g in fitted:  # the deepest level with data wins
             m = keys[cols].merge(g[cols + ["rate"]], on=cols, how="left")["rate"].to_numpy()
@@ -629,12 +741,16 @@ def _fit_timing(snaps, a, b):
     return table, lookup
 
 
-def _fit_new_pipeline(data, hist, seg, outcomes, T, window, a, b, seg_rates, stage_rates,
-                      rep_factors, lookback_days):
+def _fit_new_pipeline(
+    data, hist, seg, outcomes, T, window, a, b, seg_rates, stage_rates, rep_factors, lookback_days
+):
     """Per rep: expected new deals created after T and won inside the window."""
     reps = data.reps
-    active = reps[(reps["role"] == "rep") & (reps["hire_date"] <= window.end)
-                  & (reps["leave_date"].isna() | (reps["leave_date"] > T))]
+    active = reps[
+        (reps["role"] == "rep")
+        & (reps["hire_date"] <= window.end)
+        & (reps["leave_date"].isna() | (reps["leave_date"] > T))
+    ]
     since = T - pd.Timedelta(days=lookback_days)
     created = seg[(seg["created_date"] > since) & (seg["created_date"] <= T)]
 
@@ -652,13 +768,18 @@ def _fit_new_pipeline(data, hist, seg, outcomes, T, window, a, b, seg_rates, sta
     new_days = pd.date_range(T + pd.Timedelta(days=1), window.end)
     # Win rate of a newly created deal, by segment: deals created long enough ago that
     # their outcome is known (still open counts as not won), shrunk to the overall rate.
-    matured = seg[(seg["created_date"] > since) & (seg["created_date"] <= T - pd.Timedelta(days=180))]
+    matured = seg[
+        (seg["created_date"] > since) & (seg["created_date"] <= T - pd.Timedelta(days=180))
+    ]
     mwon = outcomes["won"].reindex(matured.index).fillna(False).astype(float)
     by_seg = pd.DataFrame({"segment": matured["segment"].to_numpy(), "won": mwon.to_numpy()})
     gs = by_seg.groupby("segment")["won"].agg(["sum", "size"])
     overall_new = float((mwon.sum() + 1) / (len(mwon) + 2))
-    new_rates = pd.Series(beta_binomial_shrink(gs["sum"], gs["size"], overall_new) if len(gs) else [],
-                          index=gs.index, dtype=float)
+    new_rates = pd.Series(
+        beta_binomial_shrink(gs["sum"], gs["size"], overall_new) if len(gs) else [],
+        index=gs.index,
+        dtype=float,
+    )
 
     # Cycle time (created → won) distribution from deals won before T.
     won = outcomes[outcomes["won"]].join(seg[["created_date", "owner_id", "segment"]], how="inner")
@@ -672,9 +793,13 @@ def _fit_new_pipeline(data, hist, seg, outcomes, T, window, a, b, seg_rates, sta
         lo = max(lo, 0)
         if hi < lo:
             return 0.0
-        return (np.searchsorted(cycle, hi, "right") - np.searchsorted(cycle, lo, "left")) / len(cycle)
+        return (np.searchsorted(cycle, hi, "right") - np.searchsorted(cycle, lo, "left")) / len(
+            cycle
+        )
 
-    day_weights = np.array([season[d.month - 1] for d in new_days]) if len(new_days) else np.zeros(0)
+    day_weights = (
+        np.array([season[d.month - 1] for d in new_days]) if len(new_days) else np.zeros(0)
+    )
     day_p = np.array([p_close_in(d) for d in new_days]) if len(new_days) else np.zeros(0)
 
     # Per-rep arrival rate: deals per (tenured) day over the look-back, per month counts
@@ -683,8 +808,11 @@ def _fit_new_pipeline(data, hist, seg, outcomes, T, window, a, b, seg_rates, sta
     counts = created.groupby("owner_id").size()
     factors = rep_factors.set_index("rep_id")["odds_factor"]
     won_amounts = won.groupby("owner_id")["amount"].apply(lambda s: np.sort(s.to_numpy()))
-    won_team = won.assign(team=won["owner_id"].map(team_of)).groupby("team")["amount"].apply(
-        lambda s: np.sort(s.to_numpy()))
+    won_team = (
+        won.assign(team=won["owner_id"].map(team_of))
+        .groupby("team")["amount"]
+        .apply(lambda s: np.sort(s.to_numpy()))
+    )
     all_amounts = np.sort(won["amount"].to_numpy()) if len(won) else np.array([0.0])
 
     # Monthly counts per rep for the dispersion estimate.
@@ -737,12 +865,33 @@ def _fit_new_pipeline(data, hist, seg, outcomes, T, window, a, b, seg_rates, sta
             if pool is None or len(pool) < MIN_OWN_SIZES:
                 pool = all_amounts
         pools[rep.rep_id] = np.asarray(pool, dtype=float)
-        rows.append(dict(rep_id=rep.rep_id, team_id=rep.team_id, expected_new=expected_created,
-                         dispersion=dispersion, new_p=p_win * p_in, p_win_new=p_win,
-                         p_close_in_window=p_in, booked=float(booked.get(rep.rep_id, 0.0)),
-                         mean_size=float(np.mean(pools[rep.rep_id])) if len(pools[rep.rep_id]) else 0.0))
-    out = pd.DataFrame(rows, columns=["rep_id", "team_id", "expected_new", "dispersion", "new_p",
-                                      "p_win_new", "p_close_in_window", "booked", "mean_size"])
+        rows.append(
+            dict(
+                rep_id=rep.rep_id,
+                team_id=rep.team_id,
+                expected_new=expected_created,
+                dispersion=dispersion,
+                new_p=p_win * p_in,
+                p_win_new=p_win,
+                p_close_in_window=p_in,
+                booked=float(booked.get(rep.rep_id, 0.0)),
+                mean_size=float(np.mean(pools[rep.rep_id])) if len(pools[rep.rep_id]) else 0.0,
+            )
+        )
+    out = pd.DataFrame(
+        rows,
+        columns=[
+            "rep_id",
+            "team_id",
+            "expected_new",
+            "dispersion",
+            "new_p",
+            "p_win_new",
+            "p_close_in_window",
+            "booked",
+            "mean_size",
+        ],
+    )
     return out.sort_values("rep_id", kind="stable").reset_index(drop=True), pools
 
 
@@ -764,7 +913,9 @@ def _nb_dispersion(per_month: pd.Series) -> float:
 
 def _booked(outcomes, seg, window, T) -> pd.Series:
     """Won inside the window and before or on ``T``: already in the bag."""
-    w = outcomes[outcomes["won"] & (outcomes["close_date"] >= window.start) & (outcomes["close_date"] <= T)]
+    w = outcomes[
+        outcomes["won"] & (outcomes["close_date"] >= window.start) & (outcomes["close_date"] <= T)
+    ]
     w = w.join(seg[["owner_id"]], how="inner")
     return w.groupby("owner_id")["amount"].sum()
 
@@ -781,7 +932,11 @@ def count_cdf(mean: np.ndarray, dispersion: float, tail: float = 1e-10) -> np.nd
     top = float(mean.max())
     if np.isfinite(dispersion):
         n_, p_ = dispersion, dispersion / (dispersion + np.maximum(mean, 1e-12))
-        K = int(stats.nbinom.ppf(1 - tail, n_, dispersion / (dispersion + top))) + 2 if top > 0 else 1
+        K = (
+            int(stats.nbinom.ppf(1 - tail, n_, dispersion / (dispersion + top))) + 2
+            if top > 0
+            else 1
+        )
         k = np.arange(K)
         cdf = stats.nbinom.cdf(k[None, :], n_, p_[:, None])
     else:
@@ -807,8 +962,12 @@ def as_known_on(data: Dataset, when) -> Dataset:
     t = dict(data.tables)
     sh = t["stage_history"]
     sh = sh[sh["changed_date"] <= T]
-    last = sh.sort_values(["opportunity_id", "changed_date"], kind="stable").groupby(
-        "opportunity_id", sort=False).tail(1).set_index("opportunity_id")
+    last = (
+        sh.sort_values(["opportunity_id", "changed_date"], kind="stable")
+        .groupby("opportunity_id", sort=False)
+        .tail(1)
+        .set_index("opportunity_id")
+    )
     opp = t["opportunities"]
     opp = opp[opp["created_date"] <= T].copy()
     st = last.reindex(opp["opportunity_id"])
@@ -824,8 +983,13 @@ def as_known_on(data: Dataset, when) -> Dataset:
     opp.loc[closed & has, "close_date"] = st["changed_date"].to_numpy()[closed & has]
     t["opportunities"] = opp.reset_index(drop=True)
     t["stage_history"] = sh.reset_index(drop=True)
-    dated = {"activities": "date", "leads": "created_date", "invoices": "issue_date",
-             "payments": "date", "nps": "date"}
+    dated = {
+        "activities": "date",
+        "leads": "created_date",
+        "invoices": "issue_date",
+        "payments": "date",
+        "nps": "date",
+    }
     for name, col in dated.items():
         if name in t:
             t[name] = t[name][t[name][col] <= T].reset_index(drop=True)

@@ -78,8 +78,11 @@ def target_wall(names, actual, target, pace=None, *, title="", lang="en", ax=Non
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 0.35 * n + 1.2))
     y = np.arange(n)[::-1]
-    colors = np.where(ratio >= 1, "#2e7d32", np.where(ratio >= (np.asarray(pace) if pace is not None else 0.8),
-                                                      "#f9a825", "#c62828"))
+    colors = np.where(
+        ratio >= 1,
+        "#2e7d32",
+        np.where(ratio >= (np.asarray(pace) if pace is not None else 0.8), "#f9a825", "#c62828"),
+    )
     ax.barh(y, np.ones(n), color="#eeeeee", height=0.6)
     ax.barh(y, np.minimum(ratio, 1.5), color=colors, height=0.6)
     if pace is not None:

@@ -12,7 +12,14 @@ import io
 
 import numpy as np
 
-__all__ = ["payout_curves", "cost_distribution", "rep_pay", "lab_figure", "statement_curve", "figure_png"]
+__all__ = [
+    "payout_curves",
+    "cost_distribution",
+    "rep_pay",
+    "lab_figure",
+    "statement_curve",
+    "figure_png",
+]
 
 _EDITED = "#1565c0"
 _OTHERS = ("#757575", "#ef6c00", "#6a1b9a", "#2e7d32", "#ad1457")
@@ -62,8 +69,14 @@ def payout_curves(view, *, lang: str = "en", currency: str = "CNY", ax=None):
         ax.plot(c["attainment"] * 100, c["payout"], color=_EDITED, lw=2.4, label=names[0])
         for k, name in enumerate(names[1:]):  # dashed on top: an unchanged plan still shows
             o = view.curves[name]
-            ax.plot(o["attainment"] * 100, o["payout"], color=_OTHERS[k % len(_OTHERS)], lw=1.2, ls="--",
-                    label=name)
+            ax.plot(
+                o["attainment"] * 100,
+                o["payout"],
+                color=_OTHERS[k % len(_OTHERS)],
+                lw=1.2,
+                ls="--",
+                label=name,
+            )
         top = 100 * float(c["attainment"].max())
         for r in view.risk.dead_zones.itertuples():
             if r.start * 100 < top:
@@ -72,8 +85,11 @@ def payout_curves(view, *, lang: str = "en", currency: str = "CNY", ax=None):
             if r.attainment * 100 <= top:
                 ax.plot([r.attainment * 100] * 2, [r.pay_below, r.pay_above], color="#c62828", lw=3)
         ax.legend(fontsize=8, loc="upper left")
-        title = (f"提成曲线（{view.curve_rep}，指标 {view.curve_quota:,.0f}）" if zh
-                 else f"Payout curve at {view.curve_rep}'s quota ({view.curve_quota:,.0f})")
+        title = (
+            f"提成曲线（{view.curve_rep}，指标 {view.curve_quota:,.0f}）"
+            if zh
+            else f"Payout curve at {view.curve_rep}'s quota ({view.curve_quota:,.0f})"
+        )
         ax.set_title(title, fontsize=10)
     ax.set_xlabel("达成率 %" if zh else "Attainment (% of quota)")
     ax.set_ylabel(f"提成（{currency}）" if zh else f"Pay ({currency})")
@@ -94,8 +110,11 @@ def cost_distribution(view, *, lang: str = "en", ax=None):
             v = float(np.quantile(cos, q)) if len(cos) else float("nan")
             ax.axvline(v, color="#0d47a1" if q == 0.5 else "#c62828", lw=1.5)
             ax.text(v, ax.get_ylim()[1] * 0.95, f" {lab} {v:.2f}%", fontsize=8, va="top")
-        ax.set_title(("销售成本率分布" if zh else "Cost of sales over trials")
-                     + f" ({view.cost_of_sales:.2%})", fontsize=10)
+        ax.set_title(
+            ("销售成本率分布" if zh else "Cost of sales over trials")
+            + f" ({view.cost_of_sales:.2%})",
+            fontsize=10,
+        )
     ax.set_xlabel("提成 ÷ 销售额 %" if zh else "Pay ÷ revenue (%)")
     ax.set_ylabel("模拟次数" if zh else "Trials")
     ax.grid(alpha=0.3)
@@ -113,12 +132,19 @@ def rep_pay(view, *, lang: str = "en", currency: str = "CNY", ax=None):
         x = np.arange(len(df))
         ax.bar(x, df["expected_pay"], color=_EDITED, label="提成" if zh else "commission")
         if "expected_pool" in df.columns:
-            ax.bar(x, df["expected_pool"], bottom=df["expected_pay"], color="#ffb74d",
-                   label="奖金池" if zh else "bonus pool")
+            ax.bar(
+                x,
+                df["expected_pool"],
+                bottom=df["expected_pay"],
+                color="#ffb74d",
+                label="奖金池" if zh else "bonus pool",
+            )
             ax.legend(fontsize=8)
         ax.set_xticks(x, df[key], rotation=90, fontsize=6 if len(df) > 30 else 8)
-        ax.set_title("每人预期提成" if zh else ("Expected pay per " + ("team" if key == "team" else "rep")),
-                     fontsize=10)
+        ax.set_title(
+            "每人预期提成" if zh else ("Expected pay per " + ("team" if key == "team" else "rep")),
+            fontsize=10,
+        )
     ax.set_ylabel(f"{currency}")
     _money_axis(ax.yaxis)
     ax.grid(alpha=0.3, axis="y")
@@ -140,7 +166,9 @@ def lab_figure(view, *, lang: str = "en", currency: str = "CNY"):
     return fig
 
 
-def statement_curve(curve, result: float, pay: float, *, lang: str = "en", currency: str = "CNY", ax=None):
+def statement_curve(
+    curve, result: float, pay: float, *, lang: str = "en", currency: str = "CNY", ax=None
+):
     """One rep's place on their plan: the payout curve (against the result) and a dot.
 
     ``curve`` is a :func:`simlib.plans.payout_curve` frame; only this rep's figures
@@ -152,7 +180,9 @@ def statement_curve(curve, result: float, pay: float, *, lang: str = "en", curre
     ax.scatter([result], [pay], color="#c62828", zorder=3, s=40)
     ax.set_xlabel("业绩" if zh else "Result")
     ax.set_ylabel(f"提成（{currency}）" if zh else f"Pay ({currency})")
-    ax.set_title("本期在方案曲线上的位置" if zh else "Where this period sits on the plan", fontsize=10)
+    ax.set_title(
+        "本期在方案曲线上的位置" if zh else "Where this period sits on the plan", fontsize=10
+    )
     _money_axis(ax.xaxis)
     _money_axis(ax.yaxis)
     ax.grid(alpha=0.3)

@@ -23,8 +23,10 @@ _T = {
     "revenue": ("Revenue", "销售额"),
     "cum": ("Cumulative share", "累计占比"),
     "customers": ("Customers, largest first", "客户（按销售额降序）"),
-    "pareto": ("Customer Pareto: {k} of {n} customers make {s:.0%} of revenue",
-               "客户帕累托：{n}家客户中{k}家贡献{s:.0%}的销售额"),
+    "pareto": (
+        "Customer Pareto: {k} of {n} customers make {s:.0%} of revenue",
+        "客户帕累托：{n}家客户中{k}家贡献{s:.0%}的销售额",
+    ),
     "funnel": ("Funnel", "销售漏斗"),
     "trend": ("Trend", "趋势"),
     "count": ("Count", "数量"),
@@ -43,8 +45,15 @@ def _empty(ax, lang):
     ax.set_yticks([])
 
 
-def pareto_chart(table, *, share: float = 0.8, lang: str = "en", max_customers: int = 40,
-                 title: str | None = None, ax=None):
+def pareto_chart(
+    table,
+    *,
+    share: float = 0.8,
+    lang: str = "en",
+    max_customers: int = 40,
+    title: str | None = None,
+    ax=None,
+):
     """Bars of each customer's revenue (largest first) and the cumulative share line.
 
     Parameters
@@ -80,8 +89,9 @@ def pareto_chart(table, *, share: float = 0.8, lang: str = "en", max_customers: 
     ax2.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
     ax2.set_ylabel(_t("cum", lang))
     k = int(table["core"].sum())
-    ax.set_title(title if title is not None else _t("pareto", lang).format(k=k, n=n, s=share),
-                 fontsize=10)
+    ax.set_title(
+        title if title is not None else _t("pareto", lang).format(k=k, n=n, s=share), fontsize=10
+    )
     if own:  # a caller that passes ``ax`` lays out its own figure
         ax.figure.tight_layout()
     return ax.figure
@@ -145,10 +155,11 @@ def trend_chart(trend, *, lang: str = "en", title: str | None = None, ax=None):
         x = np.arange(len(g))
         v = g["value"].to_numpy(float)
         running = (g["working_days_elapsed"] < g["working_days"]).to_numpy()
-        line, = ax.plot(x, v, marker="o", label=text.metric_name(metric, lang))
+        (line,) = ax.plot(x, v, marker="o", label=text.metric_name(metric, lang))
         if running.any():
-            ax.plot(x[running], v[running], marker="o", ls="none", mfc="white",
-                    mec=line.get_color())
+            ax.plot(
+                x[running], v[running], marker="o", ls="none", mfc="white", mec=line.get_color()
+            )
             if "previous_to_date" in g:
                 ptd = g["previous_to_date"].to_numpy(float)
                 ax.scatter(x[running], ptd[running], marker="_", s=200, color="#777777", zorder=3)
@@ -161,8 +172,14 @@ def trend_chart(trend, *, lang: str = "en", title: str | None = None, ax=None):
     return ax.figure
 
 
-def new_axes(width: float, height: float, left: float = 0.1, right: float = 0.9, bottom: float = 0.15,
-             top: float = 0.88):
+def new_axes(
+    width: float,
+    height: float,
+    left: float = 0.1,
+    right: float = 0.9,
+    bottom: float = 0.15,
+    top: float = 0.88,
+):
     """An axes on a bare :class:`matplotlib.figure.Figure` (no pyplot: nothing to close,
     nothing shown twice) with fixed margins, which is faster to draw than a tight layout."""
     from matplotlib.figure import Figure

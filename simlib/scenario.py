@@ -209,7 +209,7 @@ class Scenario(TargetParams):
         return p
 
     @classmethod
-    def from_params(cls, params: TargetParams, **changes: Any) -> "Scenario":
+    def from_params(cls, params: TargetParams, **changes: Any) -> Scenario:
         """A scenario starting from ``params/targets.yaml`` (or any TargetParams)."""
         data = params.model_dump()
         data.update(changes)

@@ -40,17 +40,18 @@ re-weighting is stated in the rep's ``notes``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 import numpy as np
 import pandas as pd
 
 from simlib.config import ScorecardParams, WeightSet, load_params
+from simlib.periods import as_window, previous_periods, shift
 from simlib.tracking import text
-from simlib.tracking.early_warning import diagnose
-from simlib.tracking.facts import DataLike, Facts, as_window, prepare, spread_targets, window_rows
 from simlib.tracking.dashboard import metrics
+from simlib.tracking.early_warning import diagnose
+from simlib.tracking.facts import DataLike, Facts, prepare, spread_targets, window_rows
 
 __all__ = [
     "KPI_NAMES",
@@ -70,15 +71,25 @@ __all__ = [
 ]
 
 #: The KPIs this module can measure.
-KPI_NAMES: tuple[str, ...] = ("revenue", "collection_rate", "market_share", "nps",
-                              "qualified_visits", "lead_conversion", "proposal_acceptance",
-                              "teamwork", "renewal_rate")
+KPI_NAMES: tuple[str, ...] = (
+    "revenue",
+    "collection_rate",
+    "market_share",
+    "nps",
+    "qualified_visits",
+    "lead_conversion",
+    "proposal_acceptance",
+    "teamwork",
+    "renewal_rate",
+)
 
-_RATES = {"collection_rate": ("collected", "billed"),
-          "lead_conversion": ("leads_converted", "leads"),
-          "proposal_acceptance": ("proposals_accepted", "proposals_decided"),
-          "renewal_rate": ("renewed", "renewal_cohort"),
-          "nps": ("nps_points", "nps_responses")}
+_RATES = {
+    "collection_rate": ("collected", "billed"),
+    "lead_conversion": ("leads_converted", "leads"),
+    "proposal_acceptance": ("proposals_accepted", "proposals_decided"),
+    "renewal_rate": ("renewed", "renewal_cohort"),
+    "nps": ("nps_points", "nps_responses"),
+}
 _COUNTS = {"qualified_visits": "qualified_visits", "teamwork": "support"}
 
 #: Working days in an average month, for a monthly count target over other periods.
@@ -98,9 +109,11 @@ def _params(params) -> ScorecardParams:
 
             close = difflib.get_close_matches(str(k), KPI_NAMES, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ValueError(f"scorecard.kpi_targets.{k}: not a KPI that takes a fixed target{hint} "
-                             "(revenue uses quota and market_share last year's share; others: "
-                             f"{', '.join(x for x in KPI_NAMES if x not in ('revenue', 'market_share'))})")
+            raise ValueError(
+                f"scorecard.kpi_targets.{k}: not a KPI that takes a fixed target{hint} "
+                "(revenue uses quota and market_share last year's share; others: "
+                f"{', '.join(x for x in KPI_NAMES if x not in ('revenue', 'market_share'))})"
+            )
     return sp
 
 
@@ -111,13 +124,17 @@ def _weight_set(sp: ScorecardParams, name: str | None) -> tuple[str, WeightSet]:
 
         close = difflib.get_close_matches(str(name), list(sp.weight_sets), n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"unknown weight set {name!r}{hint}; expected one of "
-                         f"{', '.join(sorted(sp.weight_sets))}")
+        raise ValueError(
+            f"unknown weight set {name!r}{hint}; expected one of "
+            f"{', '.join(sorted(sp.weight_sets))}"
+        )
     ws = sp.weight_sets[name]
     for k in ws.kpis:
         if k.name not in KPI_NAMES:
-            raise ValueError(f"scorecard.weight_sets.{name}: KPI {k.name!r} cannot be measured; "
-                             f"expected one of {', '.join(KPI_NAMES)}")
+            raise ValueError(
+                f"scorecard.weight_sets.{name}: KPI {k.name!r} cannot be measured; "
+                f"expected one of {', '.join(KPI_NAMES)}"
+            )
     return name, ws
 
 
@@ -140,12 +157,15 @@ def _renewals(f: Facts, rep_ids, start, upto) -> tuple[pd.Series, pd.Series]:
     now = window_rows(f.won, start, upto)[["rep_id", "customer_id"]].drop_duplicates()
     again = before.merge(now, on=["rep_id", "customer_id"])
     idx = pd.Index(rep_ids)
-    return (before.groupby("rep_id").size().reindex(idx).fillna(0).astype(float),
-            again.groupby("rep_id").size().reindex(idx).fillna(0).astype(float))
+    return (
+        before.groupby("rep_id").size().reindex(idx).fillna(0).astype(float),
+        again.groupby("rep_id").size().reindex(idx).fillna(0).astype(float),
+    )
 
 
-def kpi_values(data: DataLike, period, *, as_of=None, within: str | None = None,
-               params=None) -> pd.DataFrame:
+def kpi_values(
+    data: DataLike, period, *, as_of=None, within: str | None = None, params=None
+) -> pd.DataFrame:
     """Every KPI's value, team value and target inputs, per rep, for a period.
 
     Returns
@@ -175,8 +195,17 @@ def kpi_values(data: DataLike, period, *, as_of=None, within: str | None = None,
     v["revenue"] = m["revenue"]
     v["expected"] = m["expected"]
     v["nps_points"] = 100.0 * (m["promoters"] - m["detractors"])
-    for c in ("collected", "billed", "leads_converted", "leads", "proposals_accepted",
-              "proposals_decided", "nps_responses", "qualified_visits", "support"):
+    for c in (
+        "collected",
+        "billed",
+        "leads_converted",
+        "leads",
+        "proposals_accepted",
+        "proposals_decided",
+        "nps_responses",
+        "qualified_visits",
+        "support",
+    ):
         v[c] = m[c]
     cohort, renewed = _renewals(f, reps, win.start, upto)
     v["renewal_cohort"], v["renewed"] = cohort, renewed
@@ -224,12 +253,20 @@ def kpi_values(data: DataLike, period, *, as_of=None, within: str | None = None,
                 basis = "fixed target (per month)"
             else:
                 target, basis = team_value, "team average"
-        rows.append(pd.DataFrame({"rep_id": reps, "name": names.reindex(reps).to_numpy(),
-                                  "team_id": team.to_numpy(), "kpi": kpi,
-                                  "value": np.asarray(value, dtype=float),
-                                  "team_value": np.asarray(team_value, dtype=float),
-                                  "target": np.asarray(target, dtype=float),
-                                  "target_basis": basis}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "rep_id": reps,
+                    "name": names.reindex(reps).to_numpy(),
+                    "team_id": team.to_numpy(),
+                    "kpi": kpi,
+                    "value": np.asarray(value, dtype=float),
+                    "team_value": np.asarray(team_value, dtype=float),
+                    "target": np.asarray(target, dtype=float),
+                    "target_basis": basis,
+                }
+            )
+        )
     out = pd.concat(rows, ignore_index=True)
     return out
 
@@ -278,7 +315,9 @@ def score_kpis(values: pd.DataFrame, weight_set: WeightSet, ceiling: float = 1.2
     norm = np.full(len(d), np.nan)
     for name, k in kpis.items():
         sel = (d["kpi"] == name).to_numpy()
-        r, n = _normalise(name, d.loc[sel, "value"], d.loc[sel, "target"], ceiling, k.higher_is_better)
+        r, n = _normalise(
+            name, d.loc[sel, "value"], d.loc[sel, "target"], ceiling, k.higher_is_better
+        )
         ratio[sel], norm[sel] = r, n
     d["ratio"] = ratio
     d["normalised"] = norm
@@ -297,9 +336,14 @@ def score_kpis(values: pd.DataFrame, weight_set: WeightSet, ceiling: float = 1.2
     d["effective_weight"] = np.where(avail & (group_ok > 0) & (rep_gw > 0), eff, 0.0)
     grp_zh = d["group"].map({"results": "结果类", "process": "过程类"}).fillna(d["group"])
     pct = (100 * d["weight"]).round().astype(int).astype(str) + "%"
-    in_group = ("no data: its weight " + pct + " is re-spread over the other " + d["group"] + " KPIs")
-    other = ("no data: its weight " + pct + " is re-spread over the other groups (no "
-             + d["group"] + " KPI could be measured)")
+    in_group = "no data: its weight " + pct + " is re-spread over the other " + d["group"] + " KPIs"
+    other = (
+        "no data: its weight "
+        + pct
+        + " is re-spread over the other groups (no "
+        + d["group"]
+        + " KPI could be measured)"
+    )
     in_group_zh = "无数据：其权重" + pct + "按比例分配给其他" + grp_zh + "指标"
     other_zh = "无数据：" + grp_zh + "指标均无数据，其权重" + pct + "按比例分配给其他类别"
     d["note"] = np.where(avail, "", np.where(group_ok > 0, in_group, other))
@@ -337,18 +381,27 @@ class Scorecard:
     detail: pd.DataFrame = field(repr=False)
 
     def __repr__(self) -> str:
-        return (f"Scorecard({self.period}, weight set {self.weight_set!r}, {len(self.table)} reps, "
-                f"as of {self.as_of.date()})")
+        return (
+            f"Scorecard({self.period}, weight set {self.weight_set!r}, {len(self.table)} reps, "
+            f"as of {self.as_of.date()})"
+        )
 
     def explain(self, rep_id: str, lang: str = "en") -> str:
         """The score of one rep, KPI by KPI, in words."""
         row = self.table.set_index("rep_id").loc[rep_id]
         d = self.detail[self.detail["rep_id"] == rep_id]
         zh = lang == "zh-CN"
-        lines = [(f"{row['name']}：{self.period} 综合得分 {row['score']:.1f}，排名 {int(row['rank'])}/"
-                  f"{len(self.table)}（团队内 {int(row['team_rank'])}/{int(row['team_size'])}）") if zh else
-                 (f"{row['name']}: {self.period} score {row['score']:.1f}, rank {int(row['rank'])} of "
-                  f"{len(self.table)} ({int(row['team_rank'])} of {int(row['team_size'])} in the team)")]
+        lines = [
+            (
+                f"{row['name']}：{self.period} 综合得分 {row['score']:.1f}，排名 {int(row['rank'])}/"
+                f"{len(self.table)}（团队内 {int(row['team_rank'])}/{int(row['team_size'])}）"
+            )
+            if zh
+            else (
+                f"{row['name']}: {self.period} score {row['score']:.1f}, rank {int(row['rank'])} of "
+                f"{len(self.table)} ({int(row['team_rank'])} of {int(row['team_size'])} in the team)"
+            )
+        ]
         cur = text.company_currency()
         for r in d.itertuples():
             lab = r.label_zh if zh else r.label
@@ -356,9 +409,11 @@ class Scorecard:
                 lines.append(f"  {lab}: –  ({r.note_zh if zh else r.note})")
                 continue
             cap = (" 已封顶" if zh else " capped") if r.capped else ""
-            lines.append(f"  {lab}: {text.value(r.kpi, r.value, lang, cur)} / "
-                         f"{text.value(r.kpi, r.target, lang, cur)} = {r.ratio:.0%}{cap} × "
-                         f"{r.effective_weight:.1%} → {r.contribution:.1f}")
+            lines.append(
+                f"  {lab}: {text.value(r.kpi, r.value, lang, cur)} / "
+                f"{text.value(r.kpi, r.target, lang, cur)} = {r.ratio:.0%}{cap} × "
+                f"{r.effective_weight:.1%} → {r.contribution:.1f}"
+            )
         return "\n".join(lines)
 
 
@@ -367,8 +422,15 @@ def _tenure_months(hire, day: pd.Timestamp) -> np.ndarray:
     return ((day - h).dt.days / 30.4375).to_numpy(dtype=float)
 
 
-def scorecard(data: DataLike, period, *, weight_set: str | None = None, as_of=None,
-              within: str | None = None, params=None) -> Scorecard:
+def scorecard(
+    data: DataLike,
+    period,
+    *,
+    weight_set: str | None = None,
+    as_of=None,
+    within: str | None = None,
+    params=None,
+) -> Scorecard:
     """Score every rep for a period.
 
     Parameters
@@ -394,8 +456,13 @@ def scorecard(data: DataLike, period, *, weight_set: str | None = None, as_of=No
     t = min(pd.Timestamp(as_of).normalize(), f.as_of) if as_of is not None else f.as_of
     vals = kpi_values(f, win, as_of=t, params=sp)
     d = score_kpis(vals, ws, sp.ceiling)
-    labels = {k.name: (k.label or text.metric_name(k.name), k.label_zh or text.metric_name(k.name, "zh-CN"))
-              for k in ws.kpis}
+    labels = {
+        k.name: (
+            k.label or text.metric_name(k.name),
+            k.label_zh or text.metric_name(k.name, "zh-CN"),
+        )
+        for k in ws.kpis
+    }
     d["label"] = d["kpi"].map({k: v[0] for k, v in labels.items()})
     d["label_zh"] = d["kpi"].map({k: v[1] for k, v in labels.items()})
     if within is not None:
@@ -404,18 +471,28 @@ def scorecard(data: DataLike, period, *, weight_set: str | None = None, as_of=No
     has = d.groupby("rep_id", sort=False)["effective_weight"].sum() > 0
     score = score.where(has)
     first = d.drop_duplicates("rep_id").set_index("rep_id")
-    table = pd.DataFrame({"rep_id": score.index, "name": first["name"].reindex(score.index).to_numpy(),
-                          "team_id": first["team_id"].reindex(score.index).to_numpy(),
-                          "score": score.to_numpy()})
+    table = pd.DataFrame(
+        {
+            "rep_id": score.index,
+            "name": first["name"].reindex(score.index).to_numpy(),
+            "team_id": first["team_id"].reindex(score.index).to_numpy(),
+            "score": score.to_numpy(),
+        }
+    )
     revenue = vals[vals["kpi"] == "revenue"].set_index("rep_id")["value"]
     table["_rev"] = table["rep_id"].map(revenue)
-    table = table.sort_values(["score", "_rev"], ascending=False, na_position="last").reset_index(drop=True)
+    table = table.sort_values(["score", "_rev"], ascending=False, na_position="last").reset_index(
+        drop=True
+    )
     table.insert(0, "rank", np.arange(1, len(table) + 1))
     table["team_rank"] = table.groupby("team_id").cumcount() + 1
     table["team_size"] = table.groupby("team_id")["rep_id"].transform("size")
     table["percentile"] = table["score"].rank(pct=True, method="max")
-    table["quartile"] = np.where(table["score"].isna(), np.nan,
-                                 4 - np.minimum(3, np.floor(table["percentile"] * 4 - 1e-9)).astype(float))
+    table["quartile"] = np.where(
+        table["score"].isna(),
+        np.nan,
+        4 - np.minimum(3, np.floor(table["percentile"] * 4 - 1e-9)).astype(float),
+    )
     end_day = min(t, win.end)
     hire = f.reps.set_index("rep_id")["hire_date"]
     table["tenure_months"] = _tenure_months(table["rep_id"].map(hire), end_day)
@@ -423,15 +500,44 @@ def scorecard(data: DataLike, period, *, weight_set: str | None = None, as_of=No
     wide = d.pivot_table(index="rep_id", columns="kpi", values="contribution", aggfunc="sum")
     for k in ws.kpis:
         table[k.name] = table["rep_id"].map(wide[k.name]) if k.name in wide else np.nan
-    notes = d[d["note"] != ""].groupby("rep_id")["note"].apply(
-        lambda s: "; ".join(f"{k}: {n}" for k, n in zip(d.loc[s.index, "kpi"], s)))
+    notes = (
+        d[d["note"] != ""]
+        .groupby("rep_id")["note"]
+        .apply(lambda s: "; ".join(f"{k}: {n}" for k, n in zip(d.loc[s.index, "kpi"], s)))
+    )
     table["notes"] = table["rep_id"].map(notes).fillna("")
     table = table.drop(columns="_rev")
-    detail_cols = ["rep_id", "name", "team_id", "kpi", "label", "label_zh", "group", "value",
-                   "team_value", "target", "target_basis", "ratio", "normalised", "capped",
-                   "weight", "effective_weight", "contribution", "note", "note_zh"]
-    return Scorecard(period=win.label, start=win.start, end=win.end, as_of=t, weight_set=name,
-                     ceiling=sp.ceiling, table=table, detail=d[detail_cols].reset_index(drop=True))
+    detail_cols = [
+        "rep_id",
+        "name",
+        "team_id",
+        "kpi",
+        "label",
+        "label_zh",
+        "group",
+        "value",
+        "team_value",
+        "target",
+        "target_basis",
+        "ratio",
+        "normalised",
+        "capped",
+        "weight",
+        "effective_weight",
+        "contribution",
+        "note",
+        "note_zh",
+    ]
+    return Scorecard(
+        period=win.label,
+        start=win.start,
+        end=win.end,
+        as_of=t,
+        weight_set=name,
+        ceiling=sp.ceiling,
+        table=table,
+        detail=d[detail_cols].reset_index(drop=True),
+    )
 
 
 # --------------------------------------------------------------------------- cycles
@@ -457,18 +563,6 @@ def last_period(cycle: str, as_of) -> str:
             p -= 1
         return f"{p.year}-Q{p.quarter}"
     raise ValueError(f"cycle must be 'monthly' or 'quarterly'; got {cycle!r}")
-
-
-def _previous(period: str, n: int) -> list[str]:
-    """``n`` consecutive periods ending with ``period`` (months or quarters)."""
-    p = str(period)
-    if "-Q" in p.upper():
-        q = pd.Period(p.upper().replace("-Q", "Q"), freq="Q")
-        return [f"{x.year}-Q{x.quarter}" for x in (q - k for k in range(n - 1, -1, -1))]
-    if len(p) == 7:
-        m = pd.Period(p, freq="M")
-        return [f"{x.year}-{x.month:02d}" for x in (m - k for k in range(n - 1, -1, -1))]
-    raise ValueError(f"period must be a month (2026-10) or a quarter (2026-Q3); got {period!r}")
 
 
 @dataclass(frozen=True)
@@ -497,20 +591,25 @@ class Milestone:
         if not self.target > 0:
             raise ValueError(f"target must be above 0; got {self.target}")
         if self.metric not in ("new_customers", "revenue", "deals_won", "qualified_visits"):
-            raise ValueError("metric must be one of new_customers, revenue, deals_won, "
-                             f"qualified_visits; got {self.metric!r}")
+            raise ValueError(
+                "metric must be one of new_customers, revenue, deals_won, "
+                f"qualified_visits; got {self.metric!r}"
+            )
 
     @property
     def deadline(self) -> pd.Timestamp:
         return (self.start + pd.DateOffset(months=self.months) - pd.Timedelta(days=1)).normalize()
 
     def __repr__(self) -> str:
-        return (f"Milestone({self.node_id}: {self.target:g} {self.metric} by {self.deadline.date()}, "
-                f"from {self.start.date()})")
+        return (
+            f"Milestone({self.node_id}: {self.target:g} {self.metric} by {self.deadline.date()}, "
+            f"from {self.start.date()})"
+        )
 
 
-def milestone_progress(data: DataLike, milestones: Milestone | Iterable[Milestone], *,
-                       as_of=None) -> pd.DataFrame:
+def milestone_progress(
+    data: DataLike, milestones: Milestone | Iterable[Milestone], *, as_of=None
+) -> pd.DataFrame:
     """Progress of milestone goals (SPEC R12: "10 seed customers within 3 months").
 
     Returns
@@ -555,12 +654,42 @@ def milestone_progress(data: DataLike, milestones: Milestone | Iterable[Mileston
             status = "missed"
         else:
             status = "on_track" if actual >= expected else "behind"
-        nm = f.nodes.drop_duplicates("node_id").set_index("node_id")["name"].get(ms.node_id, ms.node_id)
-        rows.append(dict(node_id=ms.node_id, name=ms.name or nm, metric=ms.metric, target=ms.target,
-                         start=ms.start, deadline=ms.deadline, actual=actual, expected=expected,
-                         progress=actual / ms.target, achieved_on=achieved_on, status=status))
-    return pd.DataFrame(rows, columns=["node_id", "name", "metric", "target", "start", "deadline",
-                                       "actual", "expected", "progress", "achieved_on", "status"])
+        nm = (
+            f.nodes.drop_duplicates("node_id")
+            .set_index("node_id")["name"]
+            .get(ms.node_id, ms.node_id)
+        )
+        rows.append(
+            dict(
+                node_id=ms.node_id,
+                name=ms.name or nm,
+                metric=ms.metric,
+                target=ms.target,
+                start=ms.start,
+                deadline=ms.deadline,
+                actual=actual,
+                expected=expected,
+                progress=actual / ms.target,
+                achieved_on=achieved_on,
+                status=status,
+            )
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "node_id",
+            "name",
+            "metric",
+            "target",
+            "start",
+            "deadline",
+            "actual",
+            "expected",
+            "progress",
+            "achieved_on",
+            "status",
+        ],
+    )
 
 
 # --------------------------------------------------------------------------- honours
@@ -574,8 +703,15 @@ _AWARDS = {
 }
 
 
-def honours(data: DataLike, period, *, card: Scorecard | None = None,
-            nominations: pd.DataFrame | None = None, params=None, as_of=None) -> pd.DataFrame:
+def honours(
+    data: DataLike,
+    period,
+    *,
+    card: Scorecard | None = None,
+    nominations: pd.DataFrame | None = None,
+    params=None,
+    as_of=None,
+) -> pd.DataFrame:
     """The period's honours (SPEC R15).
 
     * **Top seller** — the most revenue won in the period, company-wide and in each team.
@@ -604,31 +740,57 @@ def honours(data: DataLike, period, *, card: Scorecard | None = None,
 
     def add(award, scope, rid, value, reason, reason_zh):
         en, zh = _AWARDS[award]
-        rows.append(dict(award=award, award_name=en, award_name_zh=zh, scope=scope, rep_id=rid,
-                         name=tab.at[rid, "name"], team_id=tab.at[rid, "team_id"], value=value,
-                         reason=reason, reason_zh=reason_zh))
+        rows.append(
+            dict(
+                award=award,
+                award_name=en,
+                award_name_zh=zh,
+                scope=scope,
+                rep_id=rid,
+                name=tab.at[rid, "name"],
+                team_id=tab.at[rid, "team_id"],
+                value=value,
+                reason=reason,
+                reason_zh=reason_zh,
+            )
+        )
 
     rev = m["revenue"].reindex(reps)
     if rev.notna().any() and rev.max() > 0:
         rid = rev.idxmax()
-        add("top_seller", "company", rid, float(rev[rid]),
+        add(
+            "top_seller",
+            "company",
+            rid,
+            float(rev[rid]),
             f"{text.money(rev[rid], 'en', cur)} won in {card.period}, the most in the company",
-            f"{card.period}成交{text.money(rev[rid], 'zh-CN', cur)}，全公司第一")
+            f"{card.period}成交{text.money(rev[rid], 'zh-CN', cur)}，全公司第一",
+        )
         for team, idx in tab.groupby("team_id").groups.items():
             r = rev.reindex(idx)
             if r.notna().any() and r.max() > 0:
                 rid = r.idxmax()
-                add("top_seller", team, rid, float(r[rid]),
+                add(
+                    "top_seller",
+                    team,
+                    rid,
+                    float(r[rid]),
                     f"{text.money(r[rid], 'en', cur)} won in {card.period}, the most in the team",
-                    f"{card.period}成交{text.money(r[rid], 'zh-CN', cur)}，团队第一")
+                    f"{card.period}成交{text.money(r[rid], 'zh-CN', cur)}，团队第一",
+                )
     new = tab[tab["newcomer"] & tab["score"].notna()]
     if len(new):
         rid = new["score"].idxmax()
-        add("best_newcomer", "company", rid, float(new.at[rid, "score"]),
+        add(
+            "best_newcomer",
+            "company",
+            rid,
+            float(new.at[rid, "score"]),
             f"score {new.at[rid, 'score']:.1f} after {new.at[rid, 'tenure_months']:.0f} months, the "
             f"best of {len(new)} newcomers",
             f"入职{new.at[rid, 'tenure_months']:.0f}个月，综合得分{new.at[rid, 'score']:.1f}，"
-            f"{len(new)}名新人中最高")
+            f"{len(new)}名新人中最高",
+        )
     resp = m["nps_responses"].reindex(reps)
     nps = m["nps"].reindex(reps).where(resp >= sp.min_nps_responses)
     if nps.notna().any():
@@ -636,10 +798,15 @@ def honours(data: DataLike, period, *, card: Scorecard | None = None,
         rating = vis.groupby("rep_id")["rating"].mean().reindex(reps)
         order = pd.DataFrame({"nps": nps, "rating": rating}).dropna(subset=["nps"])
         rid = order.sort_values(["nps", "rating"], ascending=False).index[0]
-        add("customer_reputation", "company", rid, float(nps[rid]),
+        add(
+            "customer_reputation",
+            "company",
+            rid,
+            float(nps[rid]),
             f"NPS {nps[rid]:+.0f} from {int(resp[rid])} customers, visit rating "
             f"{rating.get(rid, float('nan')):.2f}",
-            f"{int(resp[rid])}位客户评价，NPS {nps[rid]:+.0f}，拜访评分{rating.get(rid, float('nan')):.2f}")
+            f"{int(resp[rid])}位客户评价，NPS {nps[rid]:+.0f}，拜访评分{rating.get(rid, float('nan')):.2f}",
+        )
     if nominations is not None and len(nominations):
         need = {"rep_id", "period", "approach"}
         missing = need - set(nominations.columns)
@@ -653,17 +820,41 @@ def honours(data: DataLike, period, *, card: Scorecard | None = None,
             att = m["attainment"].get(r.rep_id, np.nan)
             if not att < 1.0:
                 continue  # met the target: not what the award is for
-            add("exploration", "company", r.rep_id, float(att),
+            add(
+                "exploration",
+                "company",
+                r.rep_id,
+                float(att),
                 f"documented a new approach ({approach}) and missed the target "
                 f"({att:.0%}): no penalty",
-                f"记录并尝试了新方法（{approach}），目标达成{att:.0%}未达标：不予扣罚")
-    return pd.DataFrame(rows, columns=["award", "award_name", "award_name_zh", "scope", "rep_id",
-                                       "name", "team_id", "value", "reason", "reason_zh"])
+                f"记录并尝试了新方法（{approach}），目标达成{att:.0%}未达标：不予扣罚",
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "award",
+            "award_name",
+            "award_name_zh",
+            "scope",
+            "rep_id",
+            "name",
+            "team_id",
+            "value",
+            "reason",
+            "reason_zh",
+        ],
+    )
 
 
-def promotion_candidates(data: DataLike, period: str, *, periods: int | None = None,
-                         nominations: pd.DataFrame | None = None, params=None,
-                         weight_set: str | None = None) -> pd.DataFrame:
+def promotion_candidates(
+    data: DataLike,
+    period: str,
+    *,
+    periods: int | None = None,
+    nominations: pd.DataFrame | None = None,
+    params=None,
+    weight_set: str | None = None,
+) -> pd.DataFrame:
     """Reps in the top quartile of the score ``periods`` periods running (SPEC R15).
 
     The last period is ``period`` (a month or a quarter); the run counts back from it.
@@ -679,7 +870,7 @@ def promotion_candidates(data: DataLike, period: str, *, periods: int | None = N
     f = prepare(data)
     sp = _params(params)
     n = sp.promotion_periods if periods is None else int(periods)
-    plist = _previous(period, n)
+    plist = previous_periods(period, n)
     bar = sp.promotion_quantile
     excused = set()
     if nominations is not None and len(nominations):
@@ -707,12 +898,22 @@ def promotion_candidates(data: DataLike, period: str, *, periods: int | None = N
                 break
             used.append(p)
         if ok and used:
-            rows.append(dict(rep_id=rid, name=names[rid], team_id=teams[rid], periods=", ".join(used),
-                             scores=", ".join(f"{by[p][0]:.1f}" for p in used),
-                             worst_percentile=min(by[p][1] for p in used), next_role="supervisor"))
+            rows.append(
+                dict(
+                    rep_id=rid,
+                    name=names[rid],
+                    team_id=teams[rid],
+                    periods=", ".join(used),
+                    scores=", ".join(f"{by[p][0]:.1f}" for p in used),
+                    worst_percentile=min(by[p][1] for p in used),
+                    next_role="supervisor",
+                )
+            )
     del top
-    return pd.DataFrame(rows, columns=["rep_id", "name", "team_id", "periods", "scores",
-                                       "worst_percentile", "next_role"])
+    return pd.DataFrame(
+        rows,
+        columns=["rep_id", "name", "team_id", "periods", "scores", "worst_percentile", "next_role"],
+    )
 
 
 # --------------------------------------------------------------------------- review pack
@@ -757,8 +958,10 @@ class ReviewPack:
     support: pd.DataFrame = field(repr=False)
 
     def __repr__(self) -> str:
-        return (f"ReviewPack({self.rep_id} {self.name}, {self.period}: score {self.score:.1f}, "
-                f"{len(self.strengths)} strengths, {len(self.gaps)} gaps)")
+        return (
+            f"ReviewPack({self.rep_id} {self.name}, {self.period}: score {self.score:.1f}, "
+            f"{len(self.strengths)} strengths, {len(self.gaps)} gaps)"
+        )
 
     def to_markdown(self, lang: str = "en") -> str:
         """The review pack as a short Markdown document in ``lang`` (``en``/``zh-CN``)."""
@@ -768,40 +971,38 @@ class ReviewPack:
         col = "sentence_zh" if zh else "sentence"
         name = self.name_zh if zh and self.name_zh else self.name
         out = [f"# {name} — {'绩效面谈' if zh else 'Performance review'} {self.period}", ""]
-        out.append(f"{'综合得分' if zh else 'Score'}: **{self.score:.1f}** — "
-                   + (f"全公司第{self.rank}/{self.reps}名，团队第{self.team_rank}/{self.team_size}名"
-                      if zh else f"rank {self.rank} of {self.reps}, {self.team_rank} of "
-                      f"{self.team_size} in the team"))
-        for title, frame in ((("优势", "Strengths"), self.strengths),
-                             (("待改进", "Gaps"), self.gaps),
-                             (("下期改进目标", f"Targets for {self.next_period}"), self.targets)):
+        out.append(
+            f"{'综合得分' if zh else 'Score'}: **{self.score:.1f}** — "
+            + (
+                f"全公司第{self.rank}/{self.reps}名，团队第{self.team_rank}/{self.team_size}名"
+                if zh
+                else f"rank {self.rank} of {self.reps}, {self.team_rank} of "
+                f"{self.team_size} in the team"
+            )
+        )
+        for title, frame in (
+            (("优势", "Strengths"), self.strengths),
+            (("待改进", "Gaps"), self.gaps),
+            (("下期改进目标", f"Targets for {self.next_period}"), self.targets),
+        ):
             out += ["", f"## {title[0] if zh else title[1]}", ""]
             out += [f"- {s}" for s in frame[col]] or [("- 无" if zh else "- none")]
         out += ["", f"## {'支持措施' if zh else 'Support offered'}", ""]
-        out += [f"- {s}" for s in self.support["offer_zh" if zh else "offer"]] or \
-            [("- 无" if zh else "- none")]
+        out += [f"- {s}" for s in self.support["offer_zh" if zh else "offer"]] or [
+            ("- 无" if zh else "- none")
+        ]
         return "\n".join(out) + "\n"
 
 
-def _next_period(period: str) -> str:
-    return _previous_next(period, +1)
-
-
-def _previous_next(period: str, k: int) -> str:
-    p = str(period)
-    if "-Q" in p.upper():
-        q = pd.Period(p.upper().replace("-Q", "Q"), freq="Q") + k
-        return f"{q.year}-Q{q.quarter}"
-    if len(p) == 7:
-        m = pd.Period(p, freq="M") + k
-        return f"{m.year}-{m.month:02d}"
-    if len(p) == 4:
-        return str(int(p) + k)
-    raise ValueError(f"period must be a month, a quarter or a year; got {period!r}")
-
-
-def review_pack(data: DataLike, rep_id: str, period, *, card: Scorecard | None = None,
-                params=None, margin: float = 0.05) -> ReviewPack:
+def review_pack(
+    data: DataLike,
+    rep_id: str,
+    period,
+    *,
+    card: Scorecard | None = None,
+    params=None,
+    margin: float = 0.05,
+) -> ReviewPack:
     """Build a rep's review pack for a period, in English and Chinese.
 
     * **Strengths**: KPIs at least ``margin`` (5%) above the team average.
@@ -818,8 +1019,9 @@ def review_pack(data: DataLike, rep_id: str, period, *, card: Scorecard | None =
     card = card or scorecard(f, period, params=sp)
     tab = card.table.set_index("rep_id")
     if rep_id not in tab.index:
-        raise ValueError(f"{rep_id!r} has no scorecard for {card.period}: not a rep employed "
-                         "in the period")
+        raise ValueError(
+            f"{rep_id!r} has no scorecard for {card.period}: not a rep employed in the period"
+        )
     row = tab.loc[rep_id]
     d = card.detail[card.detail["rep_id"] == rep_id].copy()
     cur = text.company_currency()
@@ -831,8 +1033,11 @@ def review_pack(data: DataLike, rep_id: str, period, *, card: Scorecard | None =
     d.loc[rev, "cmp_team"] = d.loc[rev, "team_value"] / d.loc[rev, "target"]
     with np.errstate(invalid="ignore", divide="ignore"):
         nps = d["kpi"] == "nps"
-        diff = np.where(nps, (d["cmp_value"] - d["cmp_team"]) / 100.0,
-                        (d["cmp_value"] - d["cmp_team"]) / d["cmp_team"].abs())
+        diff = np.where(
+            nps,
+            (d["cmp_value"] - d["cmp_team"]) / 100.0,
+            (d["cmp_value"] - d["cmp_team"]) / d["cmp_team"].abs(),
+        )
     d["diff"] = diff
 
     def shown(kpi, v):
@@ -856,14 +1061,21 @@ def review_pack(data: DataLike, rep_id: str, period, *, card: Scorecard | None =
     weak = judged[judged["diff"] <= -margin].sort_values("diff")
 
     def frame(x):
-        return pd.DataFrame({"kpi": x["kpi"], "label": x["label"], "label_zh": x["label_zh"],
-                             "value": x["cmp_value"], "team_value": x["cmp_team"], "diff": x["diff"],
-                             "sentence": [sentence(r, "en") for r in x.itertuples()],
-                             "sentence_zh": [sentence(r, "zh-CN") for r in x.itertuples()]}
-                            ).reset_index(drop=True)
+        return pd.DataFrame(
+            {
+                "kpi": x["kpi"],
+                "label": x["label"],
+                "label_zh": x["label_zh"],
+                "value": x["cmp_value"],
+                "team_value": x["cmp_team"],
+                "diff": x["diff"],
+                "sentence": [sentence(r, "en") for r in x.itertuples()],
+                "sentence_zh": [sentence(r, "zh-CN") for r in x.itertuples()],
+            }
+        ).reset_index(drop=True)
 
     strengths, gaps = frame(strong), frame(weak)
-    nxt = _next_period(card.period) if len(card.period) in (4, 7) else card.period
+    nxt = shift(card.period, 1) if len(card.period) in (4, 7) else card.period
     trows = []
     try:
         nw = as_window(nxt)
@@ -872,53 +1084,106 @@ def review_pack(data: DataLike, rep_id: str, period, *, card: Scorecard | None =
     except ValueError:
         quota = float("nan")
     if quota == quota:
-        trows.append(dict(kpi="revenue", label=d.loc[rev, "label"].iloc[0] if rev.any() else "Revenue",
-                          label_zh=d.loc[rev, "label_zh"].iloc[0] if rev.any() else "销售额",
-                          current=float(d.loc[rev, "value"].iloc[0]) if rev.any() else float("nan"),
-                          target=quota, basis="quota",
-                          sentence=f"Revenue: quota {text.money(quota, 'en', cur)} for {nxt}",
-                          sentence_zh=f"销售额：{nxt}指标{text.money(quota, 'zh-CN', cur)}"))
+        trows.append(
+            dict(
+                kpi="revenue",
+                label=d.loc[rev, "label"].iloc[0] if rev.any() else "Revenue",
+                label_zh=d.loc[rev, "label_zh"].iloc[0] if rev.any() else "销售额",
+                current=float(d.loc[rev, "value"].iloc[0]) if rev.any() else float("nan"),
+                target=quota,
+                basis="quota",
+                sentence=f"Revenue: quota {text.money(quota, 'en', cur)} for {nxt}",
+                sentence_zh=f"销售额：{nxt}指标{text.money(quota, 'zh-CN', cur)}",
+            )
+        )
     for r in weak.itertuples():
         if r.kpi == "revenue":
             continue
         goal = r.cmp_value + 0.5 * (r.cmp_team - r.cmp_value)
-        trows.append(dict(kpi=r.kpi, label=r.label, label_zh=r.label_zh, current=r.cmp_value,
-                          target=goal, basis="half the gap to the team average",
-                          sentence=f"{r.label}: from {shown(r.kpi, r.cmp_value)} to "
-                                   f"{shown(r.kpi, goal)} (half the gap to the team's {shown(r.kpi, r.cmp_team)})",
-                          sentence_zh=f"{r.label_zh}：由{shown(r.kpi, r.cmp_value)}提升至"
-                                      f"{shown(r.kpi, goal)}（缩小与团队平均{shown(r.kpi, r.cmp_team)}差距的一半）"))
-    targets = pd.DataFrame(trows, columns=["kpi", "label", "label_zh", "current", "target", "basis",
-                                           "sentence", "sentence_zh"])
+        trows.append(
+            dict(
+                kpi=r.kpi,
+                label=r.label,
+                label_zh=r.label_zh,
+                current=r.cmp_value,
+                target=goal,
+                basis="half the gap to the team average",
+                sentence=f"{r.label}: from {shown(r.kpi, r.cmp_value)} to "
+                f"{shown(r.kpi, goal)} (half the gap to the team's {shown(r.kpi, r.cmp_team)})",
+                sentence_zh=f"{r.label_zh}：由{shown(r.kpi, r.cmp_value)}提升至"
+                f"{shown(r.kpi, goal)}（缩小与团队平均{shown(r.kpi, r.cmp_team)}差距的一半）",
+            )
+        )
+    targets = pd.DataFrame(
+        trows,
+        columns=[
+            "kpi",
+            "label",
+            "label_zh",
+            "current",
+            "target",
+            "basis",
+            "sentence",
+            "sentence_zh",
+        ],
+    )
     diag = diagnose(f, min(card.as_of, card.end)).set_index("rep_id")
     cls = diag["classification"].get(rep_id, "none")
     srows = []
     if cls in ("capability", "resource", "mixed"):
         kind = {"capability": "mentoring", "resource": "leads", "mixed": "mentoring"}[cls]
-        srows.append(dict(kind=kind, offer=diag.at[rep_id, "intervention"],
-                          offer_zh=diag.at[rep_id, "intervention_zh"]))
-    training = {"lead_conversion": ("lead qualification and follow-up", "线索甄别与跟进"),
-                "proposal_acceptance": ("proposal writing and solution selling", "方案撰写与顾问式销售"),
-                "qualified_visits": ("visit preparation (customers rate the visits)", "拜访准备（提升客户评分）"),
-                "collection_rate": ("payment terms and collection follow-up", "回款条款与催收跟进"),
-                "nps": ("customer care after the sale", "售后客户关怀"),
-                "teamwork": ("joining cross-region deals", "跨区域协作"),
-                "renewal_rate": ("account management and renewals", "客户经营与续约"),
-                "market_share": ("territory planning", "区域市场规划")}
+        srows.append(
+            dict(
+                kind=kind,
+                offer=diag.at[rep_id, "intervention"],
+                offer_zh=diag.at[rep_id, "intervention_zh"],
+            )
+        )
+    training = {
+        "lead_conversion": ("lead qualification and follow-up", "线索甄别与跟进"),
+        "proposal_acceptance": ("proposal writing and solution selling", "方案撰写与顾问式销售"),
+        "qualified_visits": (
+            "visit preparation (customers rate the visits)",
+            "拜访准备（提升客户评分）",
+        ),
+        "collection_rate": ("payment terms and collection follow-up", "回款条款与催收跟进"),
+        "nps": ("customer care after the sale", "售后客户关怀"),
+        "teamwork": ("joining cross-region deals", "跨区域协作"),
+        "renewal_rate": ("account management and renewals", "客户经营与续约"),
+        "market_share": ("territory planning", "区域市场规划"),
+    }
     for r in weak.itertuples():
         if r.kpi in training:
             en, zh = training[r.kpi]
             srows.append(dict(kind="training", offer=f"Training: {en}", offer_zh=f"专项培训：{zh}"))
     if not srows:
-        srows.append(dict(kind="coaching", offer="Regular one-to-one coaching with the manager",
-                          offer_zh="主管定期一对一辅导"))
+        srows.append(
+            dict(
+                kind="coaching",
+                offer="Regular one-to-one coaching with the manager",
+                offer_zh="主管定期一对一辅导",
+            )
+        )
     support = pd.DataFrame(srows, columns=["kind", "offer", "offer_zh"])
     name_zh = f.reps.set_index("rep_id")["name_zh"].get(rep_id) or row["name"]
-    return ReviewPack(rep_id=rep_id, name=row["name"], name_zh=name_zh, team_id=row["team_id"],
-                      period=card.period, next_period=nxt, score=float(row["score"]),
-                      rank=int(row["rank"]), reps=len(tab), team_rank=int(row["team_rank"]),
-                      team_size=int(row["team_size"]), classification=cls, strengths=strengths,
-                      gaps=gaps, targets=targets, support=support)
+    return ReviewPack(
+        rep_id=rep_id,
+        name=row["name"],
+        name_zh=name_zh,
+        team_id=row["team_id"],
+        period=card.period,
+        next_period=nxt,
+        score=float(row["score"]),
+        rank=int(row["rank"]),
+        reps=len(tab),
+        team_rank=int(row["team_rank"]),
+        team_size=int(row["team_size"]),
+        classification=cls,
+        strengths=strengths,
+        gaps=gaps,
+        targets=targets,
+        support=support,
+    )
 
 
 # --------------------------------------------------------------------------- CLI
@@ -935,8 +1200,10 @@ def cmd_scorecard(args) -> int:
     except ValueError as e:
         raise UserError(str(e)) from None
     if win.start > f.as_of:
-        raise UserError(f"--period {args.period} starts after the data end ({f.as_of.date()}); "
-                        "nothing to score yet")
+        raise UserError(
+            f"--period {args.period} starts after the data end ({f.as_of.date()}); "
+            "nothing to score yet"
+        )
     try:
         if args.within is not None:
             f.members(args.within)
@@ -952,20 +1219,41 @@ def cmd_scorecard(args) -> int:
         if args.json:
             import json
 
-            print(json.dumps({"rep_id": pack.rep_id, "period": pack.period, "score": pack.score,
-                              "rank": pack.rank, "classification": pack.classification,
-                              "markdown": pack.to_markdown(lang)}, ensure_ascii=False, indent=1))
+            print(
+                json.dumps(
+                    {
+                        "rep_id": pack.rep_id,
+                        "period": pack.period,
+                        "score": pack.score,
+                        "rank": pack.rank,
+                        "classification": pack.classification,
+                        "markdown": pack.to_markdown(lang),
+                    },
+                    ensure_ascii=False,
+                    indent=1,
+                )
+            )
         else:
             print(pack.to_markdown(lang), end="")
         return 0
     if args.json:
-        print(_json_rows(card.table.assign(period=card.period, weight_set=card.weight_set,
-                                           as_of=str(card.as_of.date()))))
+        print(
+            _json_rows(
+                card.table.assign(
+                    period=card.period, weight_set=card.weight_set, as_of=str(card.as_of.date())
+                )
+            )
+        )
         return 0
     zh = lang == "zh-CN"
-    print((f"{card.period} 绩效评分（权重方案 {card.weight_set}，数据截至 {card.as_of.date()}）" if zh else
-           f"{card.period} scorecard (weight set {card.weight_set}, data as of {card.as_of.date()})"))
-    view = card.table[["rank", "rep_id", "name", "team_id", "score", "team_rank", "quartile"]].copy()
+    print(
+        f"{card.period} 绩效评分（权重方案 {card.weight_set}，数据截至 {card.as_of.date()}）"
+        if zh
+        else f"{card.period} scorecard (weight set {card.weight_set}, data as of {card.as_of.date()})"
+    )
+    view = card.table[
+        ["rank", "rep_id", "name", "team_id", "score", "team_rank", "quartile"]
+    ].copy()
     view["score"] = view["score"].map(lambda x: "–" if x != x else f"{x:.1f}")
     view["quartile"] = view["quartile"].map(lambda x: "–" if x != x else f"Q{int(x)}")
     if zh:
@@ -978,7 +1266,9 @@ def add_cli(subparsers) -> None:
     """Add ``simlib scorecard --period P [--json]`` to the ``simlib`` command line."""
     p = subparsers.add_parser("scorecard", help="weighted KPI scorecard of a period (SPEC R11)")
     p.add_argument("--period", required=True, help="2026-10 (monthly), 2026-Q3 (quarterly), ...")
-    p.add_argument("--weight-set", default=None, help="weight set in params/scorecard.yaml (e.g. saas)")
+    p.add_argument(
+        "--weight-set", default=None, help="weight set in params/scorecard.yaml (e.g. saas)"
+    )
     p.add_argument("--within", default=None, help="only reps at or below this org node")
     p.add_argument("--rep", default=None, help="print this rep's review pack instead")
     p.add_argument("--json", action="store_true", help="one JSON object per rep")

@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 
 from simlib.engine import DealBook, NewPipeline, simulate_bookings, summarise
-from simlib.pipeline import Calibration, Window, calibrate, count_cdf, parse_period
+from simlib.periods import Window
+from simlib.pipeline import Calibration, calibrate, count_cdf
 
 __all__ = [
     "SimulationResult",
@@ -57,11 +58,16 @@ class Model:
         if self.new is not None:
             pmf = np.diff(np.concatenate([np.zeros((R, 1)), self.new.count_cdf], axis=1), axis=1)
             e_n = pmf @ np.arange(pmf.shape[1])
-            pool_mean = np.array([
-                self.new.size_pool[self.new.size_offsets[r]:self.new.size_offsets[r + 1]].mean()
-                if self.new.size_offsets[r + 1] > self.new.size_offsets[r] else 0.0
-                for r in range(R)
-            ])
+            pool_mean = np.array(
+                [
+                    self.new.size_pool[
+                        self.new.size_offsets[r] : self.new.size_offsets[r + 1]
+                    ].mean()
+                    if self.new.size_offsets[r + 1] > self.new.size_offsets[r]
+                    else 0.0
+                    for r in range(R)
+                ]
+            )
             mean = mean + e_n * self.new.new_p * pool_mean
         return mean + self.booked
 
@@ -86,7 +92,10 @@ def build_model(cal: Calibration, include_new: bool = True) -> Model:
         mean = reps["expected_new"].fillna(0.0).to_numpy(np.float64)
         disp = float(cal.reps["dispersion"].iloc[0]) if len(cal.reps) else np.inf
         cdf = count_cdf(mean, disp)
-        pools = [cal.size_pools.get(r, np.zeros(0)) if r in cal.size_pools else np.zeros(0) for r in rep_ids]
+        pools = [
+            cal.size_pools.get(r, np.zeros(0)) if r in cal.size_pools else np.zeros(0)
+            for r in rep_ids
+        ]
         offsets = np.zeros(R + 1, dtype=np.int64)
         offsets[1:] = np.cumsum([len(p) for p in pools])
         pool = np.concatenate(pools) if offsets[-1] else np.zeros(0)
@@ -94,8 +103,9 @@ def build_model(cal: Calibration, include_new: bool = True) -> Model:
         # A rep without a size pool cannot get new deals.
         empty = np.diff(offsets) == 0
         cdf[empty, :] = 1.0
-        new = NewPipeline(count_cdf=cdf, new_p=new_p, size_pool=pool.astype(np.float64),
-                          size_offsets=offsets)
+        new = NewPipeline(
+            count_cdf=cdf, new_p=new_p, size_pool=pool.astype(np.float64), size_offsets=offsets
+        )
     return Model(rep_ids, deals, new, booked)
 
 
@@ -106,9 +116,16 @@ def _org_nodes(data, rep_ids) -> pd.DataFrame:
     """Every node from reps up to the root: node_id, parent_id, level, name, depth."""
     org = data.org
     reps = data.reps.set_index("rep_id")
-    rows = [dict(node_id=r, parent_id=reps["team_id"].get(r), level="rep",
-                 name=reps["name"].get(r, r), name_zh=reps["name_zh"].get(r) if "name_zh" in reps else None)
-            for r in rep_ids]
+    rows = [
+        dict(
+            node_id=r,
+            parent_id=reps["team_id"].get(r),
+            level="rep",
+            name=reps["name"].get(r, r),
+            name_zh=reps["name_zh"].get(r) if "name_zh" in reps else None,
+        )
+        for r in rep_ids
+    ]
     wanted = {row["parent_id"] for row in rows if row["parent_id"] is not None}
     parent = org.set_index("node_id")
     seen = set()
@@ -119,8 +136,11 @@ def _org_nodes(data, rep_ids) -> pd.DataFrame:
             continue
         p = parent.loc[n]
         pid = p["parent_id"] if isinstance(p["parent_id"], str) else None
-        rows.append(dict(node_id=n, parent_id=pid, level=p["level"], name=p["name"],
-                         name_zh=p.get("name_zh")))
+        rows.append(
+            dict(
+                node_id=n, parent_id=pid, level=p["level"], name=p["name"], name_zh=p.get("name_zh")
+            )
+        )
         if pid:
             wanted.add(pid)
     nodes = pd.DataFrame(rows)
@@ -195,8 +215,10 @@ class SimulationResult:
         if len(top):
             r = top.iloc[0]
             line = f", company P50={r['p50']:,.0f} P(≥quota)={r['p_attain']:.1%}"
-        return (f"SimulationResult({self.n_trials:,} trials × {len(self.rep_ids)} reps, "
-                f"seed={self.seed}, window={self.calibration.window.label}{line})")
+        return (
+            f"SimulationResult({self.n_trials:,} trials × {len(self.rep_ids)} reps, "
+            f"seed={self.seed}, window={self.calibration.window.label}{line})"
+        )
 
 
 def simulate(
@@ -256,16 +278,27 @@ def simulate(
     chunks = [(s, min(chunk_trials, n_trials - s)) for s in range(0, n_trials, chunk_trials)]
     done = 0
     if client is not None:
-        futures = [client.submit(_chunk, model, n, int(seed), s, None, method, pure=True) for s, n in chunks]
+        futures = [
+            client.submit(_chunk, model, n, int(seed), s, None, method, pure=True)
+            for s, n in chunks
+        ]
         for (s, n), f in zip(chunks, futures):
-            trials[s:s + n] = f.result()
+            trials[s : s + n] = f.result()
         done = n_trials
     else:
         bar = _progress(progress, n_trials)
         try:
             for s, n in chunks:
-                simulate_bookings(model.deals, model.new, n, int(seed), trial_start=s,
-                                  threads=threads, out=trials[s:s + n], method=method)
+                simulate_bookings(
+                    model.deals,
+                    model.new,
+                    n,
+                    int(seed),
+                    trial_start=s,
+                    threads=threads,
+                    out=trials[s : s + n],
+                    method=method,
+                )
                 done = s + n
                 if bar is not None:
                     bar.update(n)
@@ -304,8 +337,9 @@ def market_factor(seed: int, trial_start: int, n_trials: int, sd: float) -> np.n
 
 
 def _chunk(model: Model, n: int, seed: int, start: int, threads, method) -> np.ndarray:
-    return simulate_bookings(model.deals, model.new, n, seed, trial_start=start, threads=threads,
-                             method=method)
+    return simulate_bookings(
+        model.deals, model.new, n, seed, trial_start=start, threads=threads, method=method
+    )
 
 
 def _progress(on: bool, total: int):
@@ -331,14 +365,22 @@ def _summary(trials, nodes, rep_ids, quota, fractions) -> pd.DataFrame:
         out[col] = s[f"p_ge_{f:g}"]
     order = {"company": 0, "region": 1, "team": 2, "rep": 3}
     out["_o"] = out["level"].map(order).fillna(9)
-    return out.sort_values(["_o", "node_id"], kind="stable").drop(columns="_o").reset_index(drop=True)
+    return (
+        out.sort_values(["_o", "node_id"], kind="stable").drop(columns="_o").reset_index(drop=True)
+    )
 
 
 # --------------------------------------------------------------------------- exact
 
 
 def exact_bookings(
-    amount, p, *, new_count_pmf=None, new_p: float = 0.0, size_pool=None, bucket: float | None = None,
+    amount,
+    p,
+    *,
+    new_count_pmf=None,
+    new_p: float = 0.0,
+    size_pool=None,
+    bucket: float | None = None,
     max_buckets: int = 1 << 16,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The exact distribution of one rep's bookings, on a grid of amount buckets.
@@ -372,8 +414,8 @@ def exact_bookings(
     phi = np.ones(L, dtype=np.complex128)
     block = max(1, (1 << 22) // L)
     for i in range(0, len(steps), block):
-        s = steps[i:i + block, None]
-        q = p[i:i + block, None]
+        s = steps[i : i + block, None]
+        q = p[i : i + block, None]
         phi *= (1.0 - q + q * np.exp(-2j * np.pi * (s * k[None, :] % L) / L)).prod(axis=0)
     if pool.size and new_p > 0 and len(n_pmf) > 1:
         size_pmf = np.bincount(psteps, minlength=L)[:L] / len(psteps)

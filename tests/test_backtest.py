@@ -17,7 +17,9 @@ def test_crps_matches_the_direct_formula():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(400, 3))
     y = np.array([0.0, 1.0, -2.0])
-    direct = np.abs(x - y).mean(axis=0) - 0.5 * np.abs(x[:, None, :] - x[None, :, :]).mean(axis=(0, 1))
+    direct = np.abs(x - y).mean(axis=0) - 0.5 * np.abs(x[:, None, :] - x[None, :, :]).mean(
+        axis=(0, 1)
+    )
     assert np.allclose(crps_from_samples(x, y), direct)
 
 
@@ -35,7 +37,11 @@ def test_backtest_on_the_demo_company(demo):
     assert list(s.index) == ["company", "region", "team", "rep"]
     # actuals are the won amounts that closed in the window
     opp = demo.opportunities
-    q1 = opp[(opp["stage"] == "won") & (opp["close_date"] >= "2026-01-01") & (opp["close_date"] <= "2026-03-31")]
+    q1 = opp[
+        (opp["stage"] == "won")
+        & (opp["close_date"] >= "2026-01-01")
+        & (opp["close_date"] <= "2026-03-31")
+    ]
     row = bt[(bt["level"] == "company") & (bt["window"] == "2026-Q1")].iloc[0]
     assert row["actual"] == pytest.approx(q1["amount"].sum())
     assert (bt["p10"] <= bt["p50"]).all() and (bt["p50"] <= bt["p90"]).all()
@@ -55,7 +61,8 @@ def test_an_export_without_stage_history_still_forecasts_sensibly(demo, tmp_path
 
     demo.opportunities.to_csv(tmp_path / "opportunities.csv", index=False, date_format="%Y-%m-%d")
     (tmp_path / "only_opps.yaml").write_text(
-        "name: only_opps\ntables:\n  opportunities: {source: opportunities.csv}\n", encoding="utf-8")
+        "name: only_opps\ntables:\n  opportunities: {source: opportunities.csv}\n", encoding="utf-8"
+    )
     data = load_data(tmp_path, tmp_path / "only_opps.yaml")
     assert "stage_history" in data.derived
     bt = backtest(data, ["2025-12-31", "2026-03-31"], "quarter", n_trials=1_000, seed=2)

@@ -58,9 +58,7 @@ def _matches_issue(issue, want: dict) -> bool:
 
 def _find_issue(issues, want: dict):
     hits = [i for i in issues if _matches_issue(i, want)]
-    assert hits, (
-        f"no issue matches {want}\nreported:\n" + "\n".join(f"  {i}" for i in issues)
-    )
+    assert hits, f"no issue matches {want}\nreported:\n" + "\n".join(f"  {i}" for i in issues)
     return hits[0]
 
 
@@ -118,7 +116,9 @@ def test_data_case(case, tmp_path):
         # Nothing dropped silently: what loaded plus what was rejected is what was read.
         for table, tm in _load_spec(mapping).tables.items():
             path = source / tm.source
-            assert data.report.rows[table] + data.report.rejected.get(table, 0) == _source_rows(path)
+            assert data.report.rows[table] + data.report.rejected.get(table, 0) == _source_rows(
+                path
+            )
         return
     if case.get("ok"):
         data = load_data(source, mapping)
@@ -158,11 +158,15 @@ def test_param_case(case):
     want = case["expect"]
     problems = err.value.problems
     hits = [
-        p for p in problems
+        p
+        for p in problems
         if p.file.endswith(want["file"])
         and p.path == want["path"]
-        and (f"got {_printed(want['value'])};" in str(p) if want["value"] is not None
-             else ": got " not in str(p))
+        and (
+            f"got {_printed(want['value'])};" in str(p)
+            if want["value"] is not None
+            else ": got " not in str(p)
+        )
         and all(m in str(p) for m in want["message"])
     ]
     assert hits, f"no problem matches {want}\nreported:\n" + "\n".join(f"  {p}" for p in problems)

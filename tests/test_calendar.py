@@ -40,8 +40,10 @@ def test_working_days_between_by_hand(cal):
     assert cal.working_days_between("2026-10-01", "2026-12-31") == 62
     assert cal.working_days_between("2026-10-09", "2026-10-09") == 1
     assert cal.working_days_between("2026-10-09", "2026-10-08") == 0  # end before start
-    both = cal.working_days_between(np.array(["2026-10-01", "2026-11-01"], dtype="datetime64[D]"),
-                                    np.array(["2026-10-31", "2026-11-30"], dtype="datetime64[D]"))
+    both = cal.working_days_between(
+        np.array(["2026-10-01", "2026-11-01"], dtype="datetime64[D]"),
+        np.array(["2026-10-31", "2026-11-30"], dtype="datetime64[D]"),
+    )
     assert both.tolist() == [18, 21]
     assert len(cal.working_days("2026-10-01", "2026-10-31")) == 18
 
@@ -101,8 +103,11 @@ def test_custom_weekend_and_bad_input():
 
 
 def test_from_params_and_repr():
-    p = CalendarParams(name="X", holidays=[{"name": "H", "start": "2026-01-05", "end": "2026-01-06"}],
-                       working_weekends=["2026-01-10"])
+    p = CalendarParams(
+        name="X",
+        holidays=[{"name": "H", "start": "2026-01-05", "end": "2026-01-06"}],
+        working_weekends=["2026-01-10"],
+    )
     cal = load_calendar(p)
     assert cal.working_days_between("2026-01-05", "2026-01-11") == 4  # Wed-Fri + Saturday
     assert "covers 2026-2026" in repr(cal)

@@ -77,7 +77,7 @@ def test_shipped_values_are_read_as_written():
     assert targets.company_growth == 0.12 and targets.company_target is None
     assert targets.growth.cap == 0.40
     calendar = load_params("calendar_cn.yaml")
-    assert dt.date(2025, 1, 26) in calendar.working_weekends      # a Sunday made a workday
+    assert dt.date(2025, 1, 26) in calendar.working_weekends  # a Sunday made a workday
     scorecard = load_params("scorecard.yaml")
     assert scorecard.active in scorecard.weight_sets
 
@@ -90,9 +90,9 @@ def test_models_are_frozen():
     with pytest.raises(ValidationError, match="frozen"):
         targets.year = 2030
     with pytest.raises(ValidationError, match="frozen"):
-        targets.growth.cap = 0.9                                  # nested models too
+        targets.growth.cap = 0.9  # nested models too
     alerts = load_params("alerts.yaml")
-    assert isinstance(alerts.rules, tuple)                        # lists become tuples
+    assert isinstance(alerts.rules, tuple)  # lists become tuples
     with pytest.raises(TypeError):
         alerts.rules[0] = alerts.rules[1]
 
@@ -108,21 +108,43 @@ def test_a_frozen_copy_is_validated_again():
 # --------------------------------------------------------------------------- unknown keys
 
 
-@pytest.mark.parametrize("rel, text, path, suggestion", [
-    ("targets.yaml", "year: 2027\ncompany_growth: 0.1\nramp_month: 6\n",
-     "targets.ramp_month", "did you mean 'ramp_months'?"),
-    ("targets.yaml", "year: 2027\ncompany_growth: 0.1\ngrowth: {flor: -0.1}\n",
-     "targets.growth.flor", "did you mean 'floor'?"),
-    ("scorecard.yaml",
-     "active: a\nweight_sets:\n  a:\n    group_weights: {results: 1.0}\n"
-     "    kpis: [{name: revenue, group: results, weigth: 1.0}]\n",
-     "scorecard.weight_sets.a.kpis[0].weigth", "did you mean 'weight'?"),
-    ("alerts.yaml", "rules:\n  - {kind: streak, id: s, metric: m, period: 3}\n",
-     "alerts.rules[0].period", "did you mean 'periods'?"),
-    ("company.yaml", "name: X\ndemo: {sead: 1}\n", "company.demo.sead", "did you mean 'seed'?"),
-    ("mappings/x.yaml", "name: x\ntables: {opportunities: {source: a.csv}}\nalias: {}\n",
-     "mappings.x.alias", "did you mean 'aliases'?"),
-])
+@pytest.mark.parametrize(
+    "rel, text, path, suggestion",
+    [
+        (
+            "targets.yaml",
+            "year: 2027\ncompany_growth: 0.1\nramp_month: 6\n",
+            "targets.ramp_month",
+            "did you mean 'ramp_months'?",
+        ),
+        (
+            "targets.yaml",
+            "year: 2027\ncompany_growth: 0.1\ngrowth: {flor: -0.1}\n",
+            "targets.growth.flor",
+            "did you mean 'floor'?",
+        ),
+        (
+            "scorecard.yaml",
+            "active: a\nweight_sets:\n  a:\n    group_weights: {results: 1.0}\n"
+            "    kpis: [{name: revenue, group: results, weigth: 1.0}]\n",
+            "scorecard.weight_sets.a.kpis[0].weigth",
+            "did you mean 'weight'?",
+        ),
+        (
+            "alerts.yaml",
+            "rules:\n  - {kind: streak, id: s, metric: m, period: 3}\n",
+            "alerts.rules[0].period",
+            "did you mean 'periods'?",
+        ),
+        ("company.yaml", "name: X\ndemo: {sead: 1}\n", "company.demo.sead", "did you mean 'seed'?"),
+        (
+            "mappings/x.yaml",
+            "name: x\ntables: {opportunities: {source: a.csv}}\nalias: {}\n",
+            "mappings.x.alias",
+            "did you mean 'aliases'?",
+        ),
+    ],
+)
 def test_unknown_keys_suggest_the_closest(tmp_path, rel, text, path, suggestion):
     err = _problem(tmp_path, rel, text)
     (p,) = [p for p in err.problems if "unknown key" in p.message]
@@ -138,8 +160,11 @@ def test_an_unknown_key_with_nothing_close_lists_what_is_allowed(tmp_path):
 
 
 def test_every_problem_in_a_file_is_reported(tmp_path):
-    err = _problem(tmp_path, "company.yaml",
-                   "name: X\ncurrency: RMB\nfiscal_year_start_month: 13\nlanguge: en\n")
+    err = _problem(
+        tmp_path,
+        "company.yaml",
+        "name: X\ncurrency: RMB\nfiscal_year_start_month: 13\nlanguge: en\n",
+    )
     paths = sorted(p.path for p in err.problems)
     assert paths == ["company.currency", "company.fiscal_year_start_month", "company.languge"]
     assert str(err).startswith("invalid parameters:")
@@ -148,19 +173,24 @@ def test_every_problem_in_a_file_is_reported(tmp_path):
 def test_validate_params_reports_every_bad_file(tmp_path):
     _write(tmp_path, "appeals.yaml", "window_working_days: 0\n")
     _write(tmp_path, "company.yaml", "name: X\ncurency: CNY\n")
-    _write(tmp_path, "notes.yaml", "anything: goes\n")          # no model: not a parameter file
+    _write(tmp_path, "notes.yaml", "anything: goes\n")  # no model: not a parameter file
     with pytest.raises(ParamError) as err:
         validate_params(tmp_path)
     assert sorted(p.path for p in err.value.problems) == [
-        "appeals.window_working_days", "company.curency"]
+        "appeals.window_working_days",
+        "company.curency",
+    ]
 
 
 # --------------------------------------------------------------------------- YAML problems
 
 
 def test_duplicate_keys_are_an_error_with_line_numbers(tmp_path):
-    err = _problem(tmp_path, "targets.yaml",
-                   "year: 2027\ncompany_growth: 0.1\ngrowth:\n  floor: -0.1\n  cap: 0.4\n  floor: 0\n")
+    err = _problem(
+        tmp_path,
+        "targets.yaml",
+        "year: 2027\ncompany_growth: 0.1\ngrowth:\n  floor: -0.1\n  cap: 0.4\n  floor: 0\n",
+    )
     assert "duplicate key 'floor' (first on line 4) at line 6, column 3" in str(err)
 
 
@@ -190,36 +220,52 @@ def test_a_file_without_a_model_is_refused(tmp_path):
 
 
 def test_dates_are_printed_as_dates(tmp_path):
-    err = _problem(tmp_path, "calendar_cn.yaml",
-                   "name: X\nworking_weekends: [2025-01-26, 2025-03-04]\n")
-    assert "calendar_cn.working_weekends[1]: got 2025-03-04; Tuesday is not a weekend day" in str(err)
+    err = _problem(
+        tmp_path, "calendar_cn.yaml", "name: X\nworking_weekends: [2025-01-26, 2025-03-04]\n"
+    )
+    assert "calendar_cn.working_weekends[1]: got 2025-03-04; Tuesday is not a weekend day" in str(
+        err
+    )
 
 
 def test_a_working_weekend_inside_a_holiday(tmp_path):
-    err = _problem(tmp_path, "calendar_cn.yaml",
-                   "name: X\nholidays: [{name: Spring Festival, start: 2025-01-28, end: 2025-02-04}]\n"
-                   "working_weekends: [2025-02-01]\n")
-    assert "calendar_cn.working_weekends[0]: got 2025-02-01; inside holiday 'Spring Festival'" in str(err)
+    err = _problem(
+        tmp_path,
+        "calendar_cn.yaml",
+        "name: X\nholidays: [{name: Spring Festival, start: 2025-01-28, end: 2025-02-04}]\n"
+        "working_weekends: [2025-02-01]\n",
+    )
+    assert (
+        "calendar_cn.working_weekends[0]: got 2025-02-01; inside holiday 'Spring Festival'"
+        in str(err)
+    )
 
 
 def test_alert_rule_without_a_kind(tmp_path):
     err = _problem(tmp_path, "alerts.yaml", "rules:\n  - {id: x, metric: revenue, below: 0.8}\n")
-    assert ("alerts.rules[0].kind: required key is missing; "
-            "expected one of 'threshold', 'streak', 'relative'") in str(err)
+    assert (
+        "alerts.rules[0].kind: required key is missing; "
+        "expected one of 'threshold', 'streak', 'relative'"
+    ) in str(err)
 
 
 def test_mapping_constant_must_be_allowed(tmp_path):
-    err = _problem(tmp_path, "mappings/x.yaml",
-                   "name: x\ntables:\n  opportunities:\n    source: a.csv\n"
-                   "    constants: {deal_type: new_business}\n")
+    err = _problem(
+        tmp_path,
+        "mappings/x.yaml",
+        "name: x\ntables:\n  opportunities:\n    source: a.csv\n"
+        "    constants: {deal_type: new_business}\n",
+    )
     assert "mappings.x.tables.opportunities.constants.deal_type: got 'new_business'" in str(err)
     assert "expected one of new_customer, existing_customer" in str(err)
 
 
 def test_mapping_stage_alias_must_be_a_stage(tmp_path):
-    err = _problem(tmp_path, "mappings/x.yaml",
-                   "name: x\ntables: {opportunities: {source: a.csv}}\n"
-                   "aliases: {stage: {Signed: wonn}}\n")
+    err = _problem(
+        tmp_path,
+        "mappings/x.yaml",
+        "name: x\ntables: {opportunities: {source: a.csv}}\naliases: {stage: {Signed: wonn}}\n",
+    )
     assert "mappings.x.aliases.stage.Signed: got 'wonn'; not a canonical stage" in str(err)
     assert "did you mean 'won'?" in str(err)
 
@@ -229,7 +275,11 @@ def test_cli_params_check(capsys, tmp_path):
     out, _ = capsys.readouterr()
     assert "targets.yaml" in out and "parameter files valid" in out
 
-    _write(tmp_path, "targets.yaml", "year: 2027\ncompany_growth: 0.1\ngrowth: {floor: 0.2, cap: 0.1}\n")
+    _write(
+        tmp_path,
+        "targets.yaml",
+        "year: 2027\ncompany_growth: 0.1\ngrowth: {floor: 0.2, cap: 0.1}\n",
+    )
     assert main(["params", "check", str(tmp_path)]) == 2
     out, err = capsys.readouterr()
     assert "targets.growth.cap: got 0.1; cap is below floor 0.2" in err

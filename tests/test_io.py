@@ -39,14 +39,41 @@ def _csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
     return path
 
 
-HS_HEADER = ["Record ID", "Deal Name", "Deal Stage", "Close Date", "Create Date", "Amount",
-             "Deal owner", "Deal Type", "Associated Company", "Pipeline"]
+HS_HEADER = [
+    "Record ID",
+    "Deal Name",
+    "Deal Stage",
+    "Close Date",
+    "Create Date",
+    "Amount",
+    "Deal owner",
+    "Deal Type",
+    "Associated Company",
+    "Pipeline",
+]
 
 
-def _deal(rid, amount="1000", owner="Li Na", stage="Closed Won", close="2025-03-15 10:23",
-          created="2025-02-01 09:00", company="Acme"):
-    return [rid, f"Deal {rid}", stage, close, created, amount, owner, "New Business", company,
-            "Sales Pipeline"]
+def _deal(
+    rid,
+    amount="1000",
+    owner="Li Na",
+    stage="Closed Won",
+    close="2025-03-15 10:23",
+    created="2025-02-01 09:00",
+    company="Acme",
+):
+    return [
+        rid,
+        f"Deal {rid}",
+        stage,
+        close,
+        created,
+        amount,
+        owner,
+        "New Business",
+        company,
+        "Sales Pipeline",
+    ]
 
 
 # --------------------------------------------------------------------------- shipped exports
@@ -60,12 +87,12 @@ def test_salesforce_report_export_loads():
     # A standard report has no id column: the row a person sees names the deal.
     assert list(opp["opportunity_id"]) == [f"row-{r}" for r in range(2, 8)]
     by_id = opp.set_index("opportunity_id")
-    assert by_id.loc["row-2", "amount"] == 120_000.0          # "USD 120,000.00"
-    assert by_id.loc["row-3", "amount"] == 85_500.0           # "$85,500.00"
-    assert by_id.loc["row-2", "stage"] == "won"               # Closed Won
-    assert by_id.loc["row-3", "stage"] == "negotiation"       # Negotiation/Review
+    assert by_id.loc["row-2", "amount"] == 120_000.0  # "USD 120,000.00"
+    assert by_id.loc["row-3", "amount"] == 85_500.0  # "$85,500.00"
+    assert by_id.loc["row-2", "stage"] == "won"  # Closed Won
+    assert by_id.loc["row-3", "stage"] == "negotiation"  # Negotiation/Review
     assert by_id.loc["row-5", "probability"] == pytest.approx(0.75)  # "75" with scale 0.01
-    assert by_id.loc["row-7", "deal_type"] == "existing_customer"    # Add-On Business
+    assert by_id.loc["row-7", "deal_type"] == "existing_customer"  # Add-On Business
     # One "Close Date": the actual close for closed deals, the expected one for open deals.
     assert by_id.loc["row-2", "close_date"] == pd.Timestamp("2025-03-28")
     assert pd.isna(by_id.loc["row-3", "close_date"])
@@ -84,16 +111,21 @@ def test_hubspot_deals_export_loads():
     assert data.report.ok, data.report.format()
     opp = data.opportunities.set_index("opportunity_id")
     assert len(opp) == 8
-    assert opp.index[0] == "18236454321"                       # an id stays text
+    assert opp.index[0] == "18236454321"  # an id stays text
     assert opp.loc["18236454321", "created_date"] == pd.Timestamp("2025-01-20")  # "09:05" dropped
-    assert opp.loc["18236454321", "close_date"] == pd.Timestamp("2025-03-15")    # "10:23" dropped
+    assert opp.loc["18236454321", "close_date"] == pd.Timestamp("2025-03-15")  # "10:23" dropped
     assert opp.loc["18236454388", "amount"] == 85_500.5
     assert opp["stage"].to_dict() == {
-        "18236454321": "won", "18236454388": "negotiation", "18236454390": "lost",
-        "18236454402": "proposal", "18236454415": "qualification", "18236454433": "won",
-        "18236454447": "discovery", "18236454460": "discovery",
+        "18236454321": "won",
+        "18236454388": "negotiation",
+        "18236454390": "lost",
+        "18236454402": "proposal",
+        "18236454415": "qualification",
+        "18236454433": "won",
+        "18236454447": "discovery",
+        "18236454460": "discovery",
     }
-    assert pd.isna(opp.loc["18236454415", "deal_type"])       # blank Deal Type stays blank
+    assert pd.isna(opp.loc["18236454415", "deal_type"])  # blank Deal Type stays blank
     assert opp["customer_id"].loc["18236454402"] == "Umbrella Corp"
     # Original Source Type is mapped but not in this export: a warning, not an error.
     assert any("Original Source Type" in str(i) for i in data.report.warnings)
@@ -110,7 +142,11 @@ def test_aliases_map_two_spellings_to_one_owner():
 
 
 def test_alias_lookup_ignores_case_and_surrounding_spaces(tmp_path):
-    _csv(tmp_path / "deals.csv", HS_HEADER, [_deal("1", owner="  wei zhang "), _deal("2", owner="Li Na")])
+    _csv(
+        tmp_path / "deals.csv",
+        HS_HEADER,
+        [_deal("1", owner="  wei zhang "), _deal("2", owner="Li Na")],
+    )
     spec = _mapping("hubspot", aliases={"owner": {"Wei Zhang": "Zhang Wei"}})
     data = load_data(tmp_path, spec)
     assert sorted(data.opportunities["owner_id"]) == ["Li Na", "Zhang Wei"]
@@ -143,8 +179,10 @@ def test_csv_excel_parquet_and_sql_give_identical_tables(tmp_path):
         "xlsx": load_data(tmp_path, _mapping("hubspot", source="deals.xlsx")),
         "parquet": load_data(tmp_path, _mapping("hubspot", source="deals.parquet")),
         "sql": load_data(f"sqlite:///{db}", _mapping("hubspot", source="deals")),
-        "sql query": load_data(f"sqlite:///{db}", _mapping(
-            "hubspot", source='SELECT * FROM deals WHERE "Pipeline" = \'Sales Pipeline\'')),
+        "sql query": load_data(
+            f"sqlite:///{db}",
+            _mapping("hubspot", source="SELECT * FROM deals WHERE \"Pipeline\" = 'Sales Pipeline'"),
+        ),
     }
     assert len(from_csv.opportunities) == 8
     for fmt, data in others.items():
@@ -157,10 +195,11 @@ def test_csv_excel_parquet_and_sql_give_identical_tables(tmp_path):
 
 def test_excel_row_numbers_match_the_sheet(tmp_path):
     typed = _typed_hubspot().astype({"Amount": "object"})
-    typed.loc[3, "Amount"] = "about 250k"      # the 4th record: row 5 under the header
+    typed.loc[3, "Amount"] = "about 250k"  # the 4th record: row 5 under the header
     blank = pd.DataFrame([[None] * typed.shape[1]], columns=typed.columns)
     pd.concat([typed.iloc[:2], blank, typed.iloc[2:]]).to_excel(
-        tmp_path / "deals.xlsx", index=False, engine="openpyxl")   # a blank row 4
+        tmp_path / "deals.xlsx", index=False, engine="openpyxl"
+    )  # a blank row 4
     with pytest.raises(DataError) as err:
         load_data(tmp_path, _mapping("hubspot", source="deals.xlsx"))
     (issue,) = err.value.report.errors
@@ -192,21 +231,24 @@ def test_bad_sql_url_is_a_message(tmp_path):
 # --------------------------------------------------------------------------- parsing
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("2025-03-05", "2025-03-05"),
-    ("2025/3/5", "2025-03-05"),
-    ("3/15/2025", "2025-03-15"),
-    ("15.03.2025", "2025-03-15"),
-    ("2025年3月5日", "2025-03-05"),
-    ("2025-03-15 10:23", "2025-03-15"),
-    ("2025-03-15T10:23:00Z", "2025-03-15"),
-    ("20250315", "2025-03-15"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("2025-03-05", "2025-03-05"),
+        ("2025/3/5", "2025-03-05"),
+        ("3/15/2025", "2025-03-15"),
+        ("15.03.2025", "2025-03-15"),
+        ("2025年3月5日", "2025-03-05"),
+        ("2025-03-15 10:23", "2025-03-15"),
+        ("2025-03-15T10:23:00Z", "2025-03-15"),
+        ("20250315", "2025-03-15"),
+    ],
+)
 def test_common_date_formats_parse(text, expected):
     parsed, bad, _ = parse_dates(pd.Series([text, None, ""], dtype=object))
     assert parsed.iloc[0] == pd.Timestamp(expected)
     assert pd.isna(parsed.iloc[1]) and pd.isna(parsed.iloc[2])
-    assert not bad.any()                       # blanks are missing, not unparseable
+    assert not bad.any()  # blanks are missing, not unparseable
 
 
 def test_a_column_keeps_one_format():
@@ -217,8 +259,10 @@ def test_a_column_keeps_one_format():
 
 
 def test_mapping_date_format_fixes_an_ambiguous_column(tmp_path):
-    rows = [_deal("1", close="05/03/2025", created="01/02/2025"),
-            _deal("2", close="07/04/2025", created="02/03/2025")]
+    rows = [
+        _deal("1", close="05/03/2025", created="01/02/2025"),
+        _deal("2", close="07/04/2025", created="02/03/2025"),
+    ]
     _csv(tmp_path / "deals.csv", HS_HEADER, rows)
     guessed = load_data(tmp_path, "hubspot")
     assert guessed.opportunities["close_date"].iloc[0] == pd.Timestamp("2025-05-03")
@@ -235,19 +279,22 @@ def test_mapping_date_format_fixes_an_ambiguous_column(tmp_path):
     assert one.opportunities["close_date"].iloc[0] == pd.Timestamp("2025-05-03")
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("¥1,234.50", 1234.5),
-    ("￥1,234.50", 1234.5),
-    ("CNY 1,234", 1234.0),
-    ("12.5万", 125_000.0),
-    ("1.2亿", 120_000_000.0),
-    ("RMB 3,000元", 3000.0),
-    ("$85,500.00", 85_500.0),
-    ("1 234 567", 1_234_567.0),
-    ("(100)", -100.0),
-    ("-¥100", -100.0),
-    ("1.5E+07", 15_000_000.0),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("¥1,234.50", 1234.5),
+        ("￥1,234.50", 1234.5),
+        ("CNY 1,234", 1234.0),
+        ("12.5万", 125_000.0),
+        ("1.2亿", 120_000_000.0),
+        ("RMB 3,000元", 3000.0),
+        ("$85,500.00", 85_500.0),
+        ("1 234 567", 1_234_567.0),
+        ("(100)", -100.0),
+        ("-¥100", -100.0),
+        ("1.5E+07", 15_000_000.0),
+    ],
+)
 def test_amount_formats_parse(text, expected):
     values, bad = parse_amounts(pd.Series([text], dtype=object))
     assert not bad.iloc[0]
@@ -261,8 +308,12 @@ def test_amounts_that_are_not_guessed(text):
 
 
 def test_amounts_through_a_mapping(tmp_path):
-    rows = [_deal("1", amount="¥1,234.50"), _deal("2", amount="CNY 1,234"),
-            _deal("3", amount="12.5万"), _deal("4", amount="(100)")]
+    rows = [
+        _deal("1", amount="¥1,234.50"),
+        _deal("2", amount="CNY 1,234"),
+        _deal("3", amount="12.5万"),
+        _deal("4", amount="(100)"),
+    ]
     _csv(tmp_path / "deals.csv", HS_HEADER, rows)
     with pytest.raises(DataError) as err:
         load_data(tmp_path, "hubspot")
@@ -271,15 +322,24 @@ def test_amounts_through_a_mapping(tmp_path):
     assert "column 'Amount' (amount): got '(100)'; negative; expected an amount >= 0" in str(issue)
     data = load_data(tmp_path, "hubspot", strict=False, rejects=tmp_path / "rejects.csv")
     assert data.opportunities.set_index("opportunity_id")["amount"].to_dict() == {
-        "1": 1234.5, "2": 1234.0, "3": 125_000.0}
+        "1": 1234.5,
+        "2": 1234.0,
+        "3": 125_000.0,
+    }
 
 
 # --------------------------------------------------------------------------- strict and lenient
 
 
 def _broken_hubspot(folder: Path) -> Path:
-    rows = [_deal("1"), _deal("2", amount="-50"), _deal("3", stage="Contract Signed"),
-            _deal("4"), _deal("1", amount="700"), _deal("5", created="soon")]
+    rows = [
+        _deal("1"),
+        _deal("2", amount="-50"),
+        _deal("3", stage="Contract Signed"),
+        _deal("4"),
+        _deal("1", amount="700"),
+        _deal("5", created="soon"),
+    ]
     return _csv(folder / "deals.csv", HS_HEADER, rows)
 
 
@@ -289,7 +349,11 @@ def test_strict_mode_raises_with_every_issue_and_loads_nothing(tmp_path):
         load_data(tmp_path, "hubspot")
     report = err.value.report
     assert {(i.row, i.column) for i in report.errors} == {
-        (3, "amount"), (4, "stage"), (6, "opportunity_id"), (7, "created_date")}
+        (3, "amount"),
+        (4, "stage"),
+        (6, "opportunity_id"),
+        (7, "created_date"),
+    }
     assert not (tmp_path / "rejects.csv").exists()
     assert "Read (nothing loaded):" in str(err.value)
     assert "4 error(s):" in str(err.value)
@@ -297,7 +361,7 @@ def test_strict_mode_raises_with_every_issue_and_loads_nothing(tmp_path):
 
 def test_lenient_mode_loads_good_rows_and_writes_the_rest(tmp_path):
     _broken_hubspot(tmp_path)
-    data = load_data(tmp_path, "hubspot", strict=False)        # default: beside the data
+    data = load_data(tmp_path, "hubspot", strict=False)  # default: beside the data
     rejects = tmp_path / "rejects.csv"
     assert sorted(data.opportunities["opportunity_id"]) == ["1", "4"]
     assert data.report.rejected == {"opportunities": 4}
@@ -313,7 +377,7 @@ def test_lenient_mode_loads_good_rows_and_writes_the_rest(tmp_path):
     assert "unknown stage value" in rej.loc[4, "reasons"]
     assert "duplicate opportunity_id; first seen on row 2" in rej.loc[6, "reasons"]
     assert "unparseable date" in rej.loc[7, "reasons"]
-    assert '"Deal Stage":"Contract Signed"' in rej.loc[4, "record"]   # the row as it was read
+    assert '"Deal Stage":"Contract Signed"' in rej.loc[4, "record"]  # the row as it was read
     # Nothing dropped silently.
     assert len(data.opportunities) + len(rej) == 6
     # Derived history holds only the loaded deals.
@@ -393,23 +457,50 @@ def test_cli_data_check_bad_data_exits_2_with_the_report(capsys):
 
 def test_cli_data_check_lenient_reports_rejects_and_exits_2(capsys, tmp_path):
     rejects = tmp_path / "rejected.csv"
-    code = main(_check("--data", str(BAD / "sf_unknown_stage"), "--mapping", "salesforce",
-                       "--lenient", "--rejects", str(rejects)))
+    code = main(
+        _check(
+            "--data",
+            str(BAD / "sf_unknown_stage"),
+            "--mapping",
+            "salesforce",
+            "--lenient",
+            "--rejects",
+            str(rejects),
+        )
+    )
     out, _ = capsys.readouterr()
     assert code == 2
     assert f"1 rejected row(s) written with reasons to {rejects}" in out
     assert rejects.exists()
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--data", str(HUBSPOT), "--mapping", "hubspott"], "mapping not found"),
-    (["--data", str(HUBSPOT), "--mapping",
-      str(HERE / "bad_inputs" / "params" / "mapping_unknown_column" / "mappings" / "crm.yaml")],
-     "did you mean 'amount'?"),
-    (["--data", str(HERE / "nowhere"), "--mapping", "hubspot"], "data path not found"),
-    (["--data", str(BAD / "hs_json_file" / "deals.json"), "--mapping", "hubspot"],
-     "unsupported file type"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--data", str(HUBSPOT), "--mapping", "hubspott"], "mapping not found"),
+        (
+            [
+                "--data",
+                str(HUBSPOT),
+                "--mapping",
+                str(
+                    HERE
+                    / "bad_inputs"
+                    / "params"
+                    / "mapping_unknown_column"
+                    / "mappings"
+                    / "crm.yaml"
+                ),
+            ],
+            "did you mean 'amount'?",
+        ),
+        (["--data", str(HERE / "nowhere"), "--mapping", "hubspot"], "data path not found"),
+        (
+            ["--data", str(BAD / "hs_json_file" / "deals.json"), "--mapping", "hubspot"],
+            "unsupported file type",
+        ),
+    ],
+)
 def test_cli_user_errors_are_messages(capsys, args, message):
     code = main(_check(*args))
     out, err = capsys.readouterr()
@@ -430,9 +521,18 @@ def test_console_script_runs():
     script = Path(sys.executable).with_name("simlib")
     assert script.exists(), f"console script not installed at {script}"
     proc = subprocess.run(
-        [str(script), "data", "check", "--data", str(BAD / "sf_unknown_stage"),
-         "--mapping", "salesforce"],
-        capture_output=True, text=True, timeout=120,
+        [
+            str(script),
+            "data",
+            "check",
+            "--data",
+            str(BAD / "sf_unknown_stage"),
+            "--mapping",
+            "salesforce",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 2
     assert "row 3, column 'Stage' (stage): got 'Contract Signed'" in proc.stdout

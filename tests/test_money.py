@@ -16,7 +16,8 @@ from simlib.money import (
 
 weights_st = st.lists(
     st.floats(min_value=0, max_value=1e6, allow_nan=False, allow_infinity=False),
-    min_size=1, max_size=30,
+    min_size=1,
+    max_size=30,
 ).filter(lambda w: sum(w) > 0)
 cents_st = st.integers(min_value=0, max_value=10**13)
 

@@ -1,9 +1,9 @@
 """The install story: pyproject and environment.yml agree; README commands are what CI runs."""
 
 import re
-import tomllib
 from pathlib import Path
 
+import tomllib
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent

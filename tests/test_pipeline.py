@@ -60,11 +60,19 @@ def test_stable_key_is_stable_across_processes():
     k = stable_key(["OPP-000001", "OPP-000002"])
     assert k.dtype == np.uint64
     assert k[0] != k[1]
-    import subprocess, sys
+    import subprocess
+    import sys
 
-    out = subprocess.run([sys.executable, "-c",
-                          "from simlib.pipeline import stable_key; print(int(stable_key(['OPP-000001'])[0]))"],
-                         capture_output=True, text=True, check=True).stdout.strip()
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from simlib.pipeline import stable_key; print(int(stable_key(['OPP-000001'])[0]))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     assert int(out) == int(k[0])
 
 
@@ -102,18 +110,28 @@ def test_as_known_on_removes_the_future(demo):
     assert past.opportunities["created_date"].max() <= T
     assert (past.opportunities["close_date"].dropna() <= T).all()
     # a deal won after T shows as open on T
-    later = demo.opportunities[(demo.opportunities["close_date"] > T) & (demo.opportunities["created_date"] <= T)]
+    later = demo.opportunities[
+        (demo.opportunities["close_date"] > T) & (demo.opportunities["created_date"] <= T)
+    ]
     assert len(later) > 0
     ids = set(later["opportunity_id"])
-    assert past.opportunities[past.opportunities["opportunity_id"].isin(ids)]["stage"].isin(
-        ["qualification", "discovery", "proposal", "negotiation"]).all()
+    assert (
+        past.opportunities[past.opportunities["opportunity_id"].isin(ids)]["stage"]
+        .isin(["qualification", "discovery", "proposal", "negotiation"])
+        .all()
+    )
 
 
 def test_probabilities_are_probabilities_and_rise_with_stage(cal_q3):
     d = cal_q3.deals
     assert d["p"].between(0, 1).all()
     by_stage = d.groupby("stage")["p_win"].mean()
-    assert by_stage["qualification"] < by_stage["discovery"] < by_stage["proposal"] < by_stage["negotiation"]
+    assert (
+        by_stage["qualification"]
+        < by_stage["discovery"]
+        < by_stage["proposal"]
+        < by_stage["negotiation"]
+    )
 
 
 def test_a_deal_that_slipped_is_more_likely_to_slip_again(cal_q3):

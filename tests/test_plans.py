@@ -73,23 +73,34 @@ def _frames(case):
     quotas = None
     if "quotas" in case:
         quotas = pd.DataFrame(
-            [{"owner_id": r, "period": str(p), "quota": q}
-             for r, per in case["quotas"].items() for p, q in per.items()]
+            [
+                {"owner_id": r, "period": str(p), "quota": q}
+                for r, per in case["quotas"].items()
+                for p, q in per.items()
+            ]
         )
     metrics = None
     if "metrics" in case:
         metrics = pd.DataFrame(
-            [{"owner_id": r, "period": str(p), **vals}
-             for r, per in case["metrics"].items() for p, vals in per.items()]
+            [
+                {"owner_id": r, "period": str(p), **vals}
+                for r, per in case["metrics"].items()
+                for p, vals in per.items()
+            ]
         )
     reversals = None
     if "reversals" in case:
         reversals = pd.DataFrame(
-            [{"opportunity_id": o, "reversal_date": pd.Timestamp(d)} for o, d in case["reversals"].items()]
+            [
+                {"opportunity_id": o, "reversal_date": pd.Timestamp(d)}
+                for o, d in case["reversals"].items()
+            ]
         )
     collections = None
     if "collections" in case:
-        collections = pd.DataFrame(case["collections"], columns=["opportunity_id", "date", "amount"])
+        collections = pd.DataFrame(
+            case["collections"], columns=["opportunity_id", "date", "amount"]
+        )
     return deals, quotas, metrics, reversals, collections
 
 
@@ -116,14 +127,26 @@ def test_commission_case(case):
     exp = case["expect"]
     if "result" in case:
         statements = [
-            statement_for(plan, case["result"], case.get("quota"),
-                          collection_rate=case.get("collection_rate"), kpi_score=case.get("kpi_score"))
+            statement_for(
+                plan,
+                case["result"],
+                case.get("quota"),
+                collection_rate=case.get("collection_rate"),
+                kpi_score=case.get("kpi_score"),
+            )
         ]
     else:
         deals, quotas, metrics, reversals, collections = _frames(case)
         statements = list(
-            compute_statements(plan, deals, quotas, reversals=reversals, collections=collections,
-                               metrics=metrics, teams=case.get("teams"))
+            compute_statements(
+                plan,
+                deals,
+                quotas,
+                reversals=reversals,
+                collections=collections,
+                metrics=metrics,
+                teams=case.get("teams"),
+            )
         )
     for s in statements:  # every statement reconciles to the cent
         assert sum(ln.cents for ln in s.lines) == s.payable_cents, repr(s)
@@ -174,7 +197,13 @@ def test_every_shipped_plan_loads(path):
 
 def test_required_plans_are_shipped():
     names = {p.stem for p in SHIPPED}
-    assert {"tiered_cn", "tiered_cn_retro", "saas_quota", "gated_collections", "manager_override"} <= names
+    assert {
+        "tiered_cn",
+        "tiered_cn_retro",
+        "saas_quota",
+        "gated_collections",
+        "manager_override",
+    } <= names
     assert load_plan("saas_quota").multipliers and load_plan("saas_quota").cap
     assert load_plan("gated_collections").gate is not None
     assert load_plan("manager_override").credit == "team"
@@ -189,7 +218,11 @@ def test_bonus_pool_loads():
 
 def test_tiered_cn_is_the_playbook_example():
     plan = load_plan("tiered_cn")
-    assert [(b.threshold, b.rate) for b in plan.tiers] == [(0, 0.01), (1_000_000, 0.015), (3_000_000, 0.02)]
+    assert [(b.threshold, b.rate) for b in plan.tiers] == [
+        (0, 0.01),
+        (1_000_000, 0.015),
+        (3_000_000, 0.02),
+    ]
     assert plan.mode == "marginal"
     retro = load_plan("tiered_cn_retro")
     assert retro.mode == "retroactive" and retro.tiers == tuple(
@@ -204,25 +237,51 @@ BAD_CASES = [
     # file, dotted path, value shown, words that say what is allowed
     # (simlib.config currently shortens a path ending in ``.threshold``; the message
     # names the key in full either way)
-    ("overlapping_bands.yaml", "plans.overlapping_bands.tiers[2]", "got 900000.0",
-     "bands overlap: tiers[2].threshold 900,000 is not above tiers[1].threshold 1,000,000"),
-    ("gapped_bands.yaml", "plans.gapped_bands.tiers[0].up_to", "got 900000.0",
-     "gap between bands: tiers[0] ends at 900,000 but tiers[1] starts at 1,000,000"),
-    ("first_band_not_zero.yaml", "plans.first_band_not_zero.tiers[0]", "got 500000.0",
-     "tiers[0].threshold must be 0"),
-    ("negative_rate.yaml", "plans.negative_rate.tiers[1].rate", "got -0.015",
-     "greater than or equal to 0"),
-    ("cap_below_floor.yaml", "plans.cap_below_floor.cap.per_period", "got 1000.0",
-     "a cap must be at least the floor"),
-    ("unknown_key.yaml", "plans.unknown_key", "unknown key 'tier'",
-     "did you mean 'tiers'?"),
-    ("unknown_band_key.yaml", "plans.unknown_band_key.tiers[1]", "unknown key 'rte'",
-     "did you mean 'rate'?"),
-    ("rate_as_percent.yaml", "plans.rate_as_percent.tiers[0].rate", "got 1.5",
-     "at most 1 (100%)"),
+    (
+        "overlapping_bands.yaml",
+        "plans.overlapping_bands.tiers[2]",
+        "got 900000.0",
+        "bands overlap: tiers[2].threshold 900,000 is not above tiers[1].threshold 1,000,000",
+    ),
+    (
+        "gapped_bands.yaml",
+        "plans.gapped_bands.tiers[0].up_to",
+        "got 900000.0",
+        "gap between bands: tiers[0] ends at 900,000 but tiers[1] starts at 1,000,000",
+    ),
+    (
+        "first_band_not_zero.yaml",
+        "plans.first_band_not_zero.tiers[0]",
+        "got 500000.0",
+        "tiers[0].threshold must be 0",
+    ),
+    (
+        "negative_rate.yaml",
+        "plans.negative_rate.tiers[1].rate",
+        "got -0.015",
+        "greater than or equal to 0",
+    ),
+    (
+        "cap_below_floor.yaml",
+        "plans.cap_below_floor.cap.per_period",
+        "got 1000.0",
+        "a cap must be at least the floor",
+    ),
+    ("unknown_key.yaml", "plans.unknown_key", "unknown key 'tier'", "did you mean 'tiers'?"),
+    (
+        "unknown_band_key.yaml",
+        "plans.unknown_band_key.tiers[1]",
+        "unknown key 'rte'",
+        "did you mean 'rate'?",
+    ),
+    ("rate_as_percent.yaml", "plans.rate_as_percent.tiers[0].rate", "got 1.5", "at most 1 (100%)"),
     ("bad_mode.yaml", "plans.bad_mode.mode", "got 'progressive'", "'marginal' or 'retroactive'"),
-    ("ratio_measure_on_measure.yaml", "plans.ratio_measure_on_measure.pays_on", "got 'measure'",
-     "must pay on 'target_incentive'"),
+    (
+        "ratio_measure_on_measure.yaml",
+        "plans.ratio_measure_on_measure.pays_on",
+        "got 'measure'",
+        "must pay on 'target_incentive'",
+    ),
 ]
 
 
@@ -262,13 +321,18 @@ def test_bad_files_each_fail_for_one_reason():
 
 def _deals(*rows):
     return pd.DataFrame(
-        [{"opportunity_id": o, "owner_id": r, "amount": a, "close_date": pd.Timestamp(d)} for o, r, a, d in rows]
+        [
+            {"opportunity_id": o, "owner_id": r, "amount": a, "close_date": pd.Timestamp(d)}
+            for o, r, a, d in rows
+        ]
     )
 
 
 def test_statement_frames_and_repr():
     plan = load_plan("tiered_cn")
-    ss = compute_statements(plan, _deals(("D1", "R1", 1_500_000, "2025-01-10"), ("D2", "R2", 500_000, "2025-02-01")))
+    ss = compute_statements(
+        plan, _deals(("D1", "R1", 1_500_000, "2025-01-10"), ("D2", "R2", 500_000, "2025-02-01"))
+    )
     assert len(ss) == 2
     df = ss.to_frame()
     assert list(df["payable"]) == [17_500.0, 5_000.0]
@@ -299,8 +363,10 @@ def test_missing_quota_is_named():
 
 def test_missing_columns_are_named():
     with pytest.raises(ValueError, match=r"deals is missing column\(s\) \['close_date'\]"):
-        compute_statements(load_plan("tiered_cn"), pd.DataFrame({"opportunity_id": ["D1"], "owner_id": ["R1"],
-                                                                 "amount": [1.0]}))
+        compute_statements(
+            load_plan("tiered_cn"),
+            pd.DataFrame({"opportunity_id": ["D1"], "owner_id": ["R1"], "amount": [1.0]}),
+        )
 
 
 def test_quota_period_label_must_match_plan():
@@ -310,8 +376,13 @@ def test_quota_period_label_must_match_plan():
 
 
 def test_teams_from_reps_table():
-    reps = pd.DataFrame({"rep_id": ["M1", "R1", "R2", "M2", "R3"], "team_id": ["T1", "T1", "T1", "T2", "T2"],
-                         "role": ["manager", "rep", "rep", "manager", "rep"]})
+    reps = pd.DataFrame(
+        {
+            "rep_id": ["M1", "R1", "R2", "M2", "R3"],
+            "team_id": ["T1", "T1", "T1", "T2", "T2"],
+            "role": ["manager", "rep", "rep", "manager", "rep"],
+        }
+    )
     assert teams_from_reps(reps) == {"M1": ("R1", "R2"), "M2": ("R3",)}
 
 
@@ -358,7 +429,9 @@ def test_team_plan_over_trials():
     team_b = b[:, :3].sum(axis=1)
     team_q = q[:3].sum()
     a = team_b / team_q
-    expect = np.where(a >= 0.7, np.minimum(0.005 * team_b + 0.0025 * np.maximum(team_b - team_q, 0), 150_000), 0)
+    expect = np.where(
+        a >= 0.7, np.minimum(0.005 * team_b + 0.0025 * np.maximum(team_b - team_q, 0), 150_000), 0
+    )
     np.testing.assert_allclose(pay[:, 0], expect, rtol=1e-12)
 
 
@@ -394,7 +467,9 @@ def test_cost_with_pool_and_not_modelled():
 
 def test_pool_payouts_rank_by_attainment():
     pool = load_pool(PARAMS / "bonus_pool.yaml")
-    results = np.array([[1_500_000, 1_300_000, 1_100_000, 1_000_000, 900_000, 800_000, 700_000, 200_000.0]])
+    results = np.array(
+        [[1_500_000, 1_300_000, 1_100_000, 1_000_000, 900_000, 800_000, 700_000, 200_000.0]]
+    )
     pay = pool_payouts(pool, results, np.full(8, 1_000_000.0))
     np.testing.assert_allclose(pay[0], [112_500, 75_000, 56_250] + [32_812.5] * 4 + [0])
 
@@ -434,11 +509,17 @@ def test_fairness_and_gini():
 
 def test_attainment_shares_against_rule_of_thumb():
     b = np.array([[0.4, 0.6, 0.9, 1.0, 1.1, 1.2, 1.3, 1.0, 1.6, 0.95]]) * 100
-    df = attainment_shares(b, np.full(10, 100.0), threshold=0.5, target=1.0, excellence=1.5).set_index("level")
+    df = attainment_shares(
+        b, np.full(10, 100.0), threshold=0.5, target=1.0, excellence=1.5
+    ).set_index("level")
     assert df.loc["threshold", "share"] == 0.9 and df.loc["threshold", "verdict"] == "in line"
     assert df.loc["target", "share"] == 0.6 and df.loc["target", "verdict"] == "in line"
     assert df.loc["excellence", "share"] == 0.1 and df.loc["excellence", "verdict"] == "in line"
-    assert plan_levels(load_plan("saas_quota")) == {"threshold": 0.5, "target": 1.0, "excellence": 1.5}
+    assert plan_levels(load_plan("saas_quota")) == {
+        "threshold": 0.5,
+        "target": 1.0,
+        "excellence": 1.5,
+    }
     assert plan_levels(load_plan("gated_collections"))["threshold"] == 0.5
 
 

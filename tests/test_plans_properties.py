@@ -48,7 +48,11 @@ def bands(draw, basis: str, key: str, lo: int, hi: int, scale: int):
 @st.composite
 def plans(draw, *, marginal: bool = False, gate: bool = True, ti: bool = True):
     basis = draw(st.sampled_from(["amount", "attainment"]))
-    pays_on = draw(st.sampled_from(["measure", "target_incentive"])) if ti and basis == "attainment" else "measure"
+    pays_on = (
+        draw(st.sampled_from(["measure", "target_incentive"]))
+        if ti and basis == "attainment"
+        else "measure"
+    )
     rate_hi = 500 if pays_on == "measure" else 30_000
     data = {
         "name": "random",
@@ -63,7 +67,9 @@ def plans(draw, *, marginal: bool = False, gate: bool = True, ti: bool = True):
         data["target_incentive"] = float(draw(st.integers(1_000, 50_000)))
     if draw(st.booleans()):
         data["multipliers"] = draw(bands("attainment", "factor", 0, 300, 100))
-        data["multiplier_mode"] = "marginal" if marginal else draw(st.sampled_from(["marginal", "retroactive"]))
+        data["multiplier_mode"] = (
+            "marginal" if marginal else draw(st.sampled_from(["marginal", "retroactive"]))
+        )
     if gate and draw(st.booleans()):
         data["gate"] = {"min_attainment": draw(st.integers(1, 120)) / 100}
     cap = None
@@ -75,8 +81,10 @@ def plans(draw, *, marginal: bool = False, gate: bool = True, ti: bool = True):
         data["floor"] = min(floor, cap) if cap else floor
     if draw(st.booleans()):
         amount = draw(st.integers(1, 5_000_00)) / 100
-        data["draw"] = {"kind": draw(st.sampled_from(["recoverable", "non_recoverable"])),
-                        "amount": min(amount, cap) if cap else amount}
+        data["draw"] = {
+            "kind": draw(st.sampled_from(["recoverable", "non_recoverable"])),
+            "amount": min(amount, cap) if cap else amount,
+        }
     return PlanSpec.model_validate(data)
 
 
@@ -94,7 +102,9 @@ def _lipschitz(plan: PlanSpec, quota: float) -> float:
     factor = max((m.factor for m in plan.multipliers), default=1.0)
     scale = 1.0
     if plan.pays_on == "target_incentive":
-        scale = plan.target_incentive / quota if plan.basis == "attainment" else plan.target_incentive
+        scale = (
+            plan.target_incentive / quota if plan.basis == "attainment" else plan.target_incentive
+        )
     return rate * factor * scale
 
 
@@ -121,7 +131,9 @@ def test_marginal_payout_has_no_jump_at_any_edge(plan, quota, c):
     for e in _edges(plan, quota):
         if e <= 0.01:
             continue
-        lo, hi = evaluate(plan, np.array([[e - 0.01, e + 0.01]]), np.array([quota, quota], float))[0]
+        lo, hi = evaluate(plan, np.array([[e - 0.01, e + 0.01]]), np.array([quota, quota], float))[
+            0
+        ]
         assert abs(hi - lo) <= _lipschitz(plan, quota) * 0.02 * (1 + 1e-9) + 1e-12 * abs(hi) + 1e-6
 
 
@@ -145,11 +157,16 @@ def test_vectorised_equals_exact_within_half_a_cent(plan, quota, c):
 def test_vectorised_equals_exact_on_several_reps(plan, reps):
     q = np.array([float(r[0]) for r in reps])
     x = np.array([[r[1] / 100 for r in reps]])
-    for (quota, c) in reps:
+    for quota, c in reps:
         assume(all(abs(c / 100 - e) > 1e-6 * max(1.0, e) for e in _edges(plan, quota)))
-    deals = pd.DataFrame({"opportunity_id": [f"D{k}" for k in range(len(reps))],
-                          "owner_id": [f"R{k}" for k in range(len(reps))],
-                          "amount": x[0], "close_date": pd.Timestamp("2025-02-01")})
+    deals = pd.DataFrame(
+        {
+            "opportunity_id": [f"D{k}" for k in range(len(reps))],
+            "owner_id": [f"R{k}" for k in range(len(reps))],
+            "amount": x[0],
+            "close_date": pd.Timestamp("2025-02-01"),
+        }
+    )
     quota = pd.DataFrame({"owner_id": deals["owner_id"], "period": "2025-Q1", "quota": q})
     ss = compute_statements(plan, deals, quota)
     fast = evaluate(plan, x, q)[0]
@@ -183,29 +200,66 @@ def multi_period_plans(draw):
     if draw(st.booleans()):
         data["spifs"] = [{"name": "add-on", "amount": 250.0, "products": ["P-ANALYTICS"]}]
     if draw(st.booleans()):
-        data["cap"] = {**(data.get("cap") or {}), "per_deal": draw(st.integers(1_00, 50_000_00)) / 100}
+        data["cap"] = {
+            **(data.get("cap") or {}),
+            "per_deal": draw(st.integers(1_00, 50_000_00)) / 100,
+        }
     if draw(st.booleans()) and data["basis"] == "attainment":
         data["ytd_true_up"] = True
     return PlanSpec.model_validate(data)
 
 
 @SETTINGS
-@given(multi_period_plans(), deal_rows, st.lists(st.tuples(st.integers(0, 9), st.integers(0, 150)), max_size=3))
+@given(
+    multi_period_plans(),
+    deal_rows,
+    st.lists(st.tuples(st.integers(0, 9), st.integers(0, 150)), max_size=3),
+)
 def test_statements_reconcile_to_the_cent(plan, rows, revs):
     start = dt.date(2025, 1, 1)
     deals = pd.DataFrame(
-        [{"opportunity_id": f"D{k}", "owner_id": r, "close_date": start + dt.timedelta(days=d),
-          "amount": c / 100, "product_id": p} for k, (r, d, c, p) in enumerate(rows)]
+        [
+            {
+                "opportunity_id": f"D{k}",
+                "owner_id": r,
+                "close_date": start + dt.timedelta(days=d),
+                "amount": c / 100,
+                "product_id": p,
+            }
+            for k, (r, d, c, p) in enumerate(rows)
+        ]
     )
-    per = ["2025-01", "2025-02", "2025-03", "2025-04", "2025-05", "2025-06", "2025-07", "2025-08",
-           "2025-09", "2025-10", "2025-11", "2025-12"] if plan.period == "month" else \
-        ["2025-Q1", "2025-Q2", "2025-Q3", "2025-Q4"]
-    quotas = pd.DataFrame([{"owner_id": r, "period": p, "quota": 500_000.0} for r in ("R1", "R2") for p in per])
+    per = (
+        [
+            "2025-01",
+            "2025-02",
+            "2025-03",
+            "2025-04",
+            "2025-05",
+            "2025-06",
+            "2025-07",
+            "2025-08",
+            "2025-09",
+            "2025-10",
+            "2025-11",
+            "2025-12",
+        ]
+        if plan.period == "month"
+        else ["2025-Q1", "2025-Q2", "2025-Q3", "2025-Q4"]
+    )
+    quotas = pd.DataFrame(
+        [{"owner_id": r, "period": p, "quota": 500_000.0} for r in ("R1", "R2") for p in per]
+    )
     seen, rv = set(), []
     for k, days in revs:
         if k < len(rows) and k not in seen:
             seen.add(k)
-            rv.append({"opportunity_id": f"D{k}", "reversal_date": start + dt.timedelta(days=rows[k][1] + days)})
+            rv.append(
+                {
+                    "opportunity_id": f"D{k}",
+                    "reversal_date": start + dt.timedelta(days=rows[k][1] + days),
+                }
+            )
     reversals = pd.DataFrame(rv, columns=["opportunity_id", "reversal_date"])
     ss = compute_statements(plan, deals, quotas, reversals=reversals)
     for s in ss:
@@ -225,9 +279,13 @@ def test_statements_reconcile_to_the_cent(plan, rows, revs):
             cap = round(plan.cap.per_period * 100)
             if plan.ytd_true_up:
                 k = int(s.period[-1]) if plan.period == "quarter" else int(s.period[-2:])
-                first = min(int(t.period[-1]) if plan.period == "quarter" else int(t.period[-2:])
-                            for t in ss.for_rep(s.rep_id))
-                assert sum(t.earned_cents for t in ss.for_rep(s.rep_id) if t.period <= s.period) <= cap * (k - first + 1)
+                first = min(
+                    int(t.period[-1]) if plan.period == "quarter" else int(t.period[-2:])
+                    for t in ss.for_rep(s.rep_id)
+                )
+                assert sum(
+                    t.earned_cents for t in ss.for_rep(s.rep_id) if t.period <= s.period
+                ) <= cap * (k - first + 1)
             else:
                 assert s.earned_cents <= cap
                 assert s.payable_cents <= cap
@@ -248,9 +306,13 @@ def test_cap_is_never_exceeded_over_trials(plan, quota, c):
 @st.composite
 def pools(draw):
     split = draw(st.sampled_from(["rank", "score"]))
-    data = {"description": "random pool", "funding_rate": draw(st.integers(1, 2000)) / 10_000,
-            "split": split, "review_bottom": draw(st.integers(0, 3)),
-            "rank_by": draw(st.sampled_from(["attainment", "result"]))}
+    data = {
+        "description": "random pool",
+        "funding_rate": draw(st.integers(1, 2000)) / 10_000,
+        "split": split,
+        "review_bottom": draw(st.integers(0, 3)),
+        "rank_by": draw(st.sampled_from(["attainment", "result"])),
+    }
     if split == "rank":
         raw = sorted(draw(st.lists(st.integers(1, 100), min_size=1, max_size=5)), reverse=True)
         total = sum(raw)
@@ -267,8 +329,13 @@ def pools(draw):
 @SETTINGS
 @given(pools(), st.lists(st.tuples(cents, quotas), min_size=1, max_size=15))
 def test_pool_is_paid_in_full_to_the_cent(pool, reps):
-    df = pd.DataFrame({"rep_id": [f"R{k:02d}" for k in range(len(reps))],
-                       "result": [c / 100 for c, _ in reps], "quota": [float(q) for _, q in reps]})
+    df = pd.DataFrame(
+        {
+            "rep_id": [f"R{k:02d}" for k in range(len(reps))],
+            "result": [c / 100 for c, _ in reps],
+            "quota": [float(q) for _, q in reps],
+        }
+    )
     res = allocate_pool(pool, df)
     total = sum(s.cents for s in res.shares)
     assert total + res.unallocated_cents == res.pool_cents

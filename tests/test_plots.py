@@ -4,7 +4,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import pytest
 
 from simlib.plots import cjk_font, target_wall, use_cjk_font
 
@@ -24,8 +23,14 @@ def test_chinese_text_resolves_to_a_cjk_font_with_glyphs():
 
 
 def test_target_wall_draws_every_bar():
-    fig = target_wall(["华东", "华南", "West"], [90, 50, 120], [100, 100, 100], pace=[0.8, 0.8, 0.8],
-                      title="目标墙", lang="zh-CN")
+    fig = target_wall(
+        ["华东", "华南", "West"],
+        [90, 50, 120],
+        [100, 100, 100],
+        pace=[0.8, 0.8, 0.8],
+        title="目标墙",
+        lang="zh-CN",
+    )
     ax = fig.axes[0]
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert labels == ["华东", "华南", "West"]

@@ -16,7 +16,11 @@ import pytest
 from simlib.reports.batch import expand_grid, org_ids, render_batch
 from simlib.reports.render import Renderer, output_name, output_text, safe_part
 from simlib.reports.templates import (
-    ReportError, available, check_parameters, parse_cli_value, template_info,
+    ReportError,
+    available,
+    check_parameters,
+    parse_cli_value,
+    template_info,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,8 +35,11 @@ def test_every_template_declares_typed_commented_parameters(name, caplog):
     from papermill.translators import PythonTranslator
 
     t = template_info(name)
-    cell = next(c for c in json.loads(t.path.read_text(encoding="utf-8"))["cells"]
-                if "parameters" in c["metadata"].get("tags", []))
+    cell = next(
+        c
+        for c in json.loads(t.path.read_text(encoding="utf-8"))["cells"]
+        if "parameters" in c["metadata"].get("tags", [])
+    )
     with caplog.at_level(logging.WARNING):
         PythonTranslator.inspect({"source": "".join(cell["source"])})
     assert "Unable to parse" not in caplog.text  # papermill warns on every render otherwise
@@ -58,7 +65,9 @@ def test_unknown_and_mistyped_parameters_are_rejected_with_the_reason():
         parse_cli_value(t, "demo_seed", "x1")
     assert parse_cli_value(t, "demo_seed", "7") == 7
     assert parse_cli_value(t, "demo_seed", "None") is None
-    with pytest.raises(ReportError, match="unknown template 'rep_reveiw_pack'.*did you mean rep_review_pack"):
+    with pytest.raises(
+        ReportError, match="unknown template 'rep_reveiw_pack'.*did you mean rep_review_pack"
+    ):
         template_info("rep_reveiw_pack")
 
 
@@ -142,8 +151,14 @@ def _check_manifest(path: Path, n: int, failed: int):
 
 
 def test_batch_in_a_process_pool_one_failure_stops_nothing(tmp_path):
-    b = render_batch(TINY, [{"who": "a"}, {"who": "b", "fail": True}, {"who": "c"}, {"who": "d"}],
-                     tmp_path, pattern="{who}", workers=2, progress=False)
+    b = render_batch(
+        TINY,
+        [{"who": "a"}, {"who": "b", "fail": True}, {"who": "c"}, {"who": "d"}],
+        tmp_path,
+        pattern="{who}",
+        workers=2,
+        progress=False,
+    )
     assert [r.status for r in b.results] == ["ok", "failed", "ok", "ok"]
     assert [r.name for r in b.failed] == ["b"] and "b: cell" in b.summary()
     _check_manifest(b.manifest, 4, 1)
@@ -153,10 +168,15 @@ def test_batch_on_a_dask_local_cluster_matches_the_pool(tmp_path):
     distributed = pytest.importorskip("distributed")
     grid = {"who": ["p", "q", "r"], "n": 2}
     local = render_batch(TINY, grid, tmp_path / "pool", pattern="{who}", workers=1, progress=False)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
-        remote = render_batch(TINY, grid, tmp_path / "dask", pattern="{who}", client=client,
-                              progress=False)
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        remote = render_batch(
+            TINY, grid, tmp_path / "dask", pattern="{who}", client=client, progress=False
+        )
     assert remote.ok and len(remote.results) == 3
     m = _check_manifest(remote.manifest, 3, 0)
     assert m["backend"] == "dask" and m["workers"] == 2
@@ -167,8 +187,23 @@ def test_batch_on_a_dask_local_cluster_matches_the_pool(tmp_path):
 def test_cli_render_exits_nonzero_and_names_the_failures(tmp_path, capsys):
     from simlib.cli import main
 
-    rc = main(["render", str(TINY), "--grid", "who=x,y", "--grid", "fail=false,true",
-               "--name", "{who}-{fail}", "--out", str(tmp_path), "--workers", "1", "--quiet"])
+    rc = main(
+        [
+            "render",
+            str(TINY),
+            "--grid",
+            "who=x,y",
+            "--grid",
+            "fail=false,true",
+            "--name",
+            "{who}-{fail}",
+            "--out",
+            str(tmp_path),
+            "--workers",
+            "1",
+            "--quiet",
+        ]
+    )
     out = capsys.readouterr()
     assert rc == 1
     assert "2 of 4 reports rendered" in out.out and "x-True: cell" in out.out
@@ -182,10 +217,19 @@ def _schedule(tmp_path, **job):
     from simlib.config import load_model
     from simlib.reports.schedule import ScheduleParams
 
-    text = {"timezone": "Asia/Shanghai", "output": str(tmp_path / "out"),
-            "jobs": {"daily": {"template": str(TINY), "cron": "0 9 * * *",
-                               "grid": {"who": ["{date}", "{previous_month}"], "n": 1},
-                               "output": "{who}", **job}}}
+    text = {
+        "timezone": "Asia/Shanghai",
+        "output": str(tmp_path / "out"),
+        "jobs": {
+            "daily": {
+                "template": str(TINY),
+                "cron": "0 9 * * *",
+                "grid": {"who": ["{date}", "{previous_month}"], "n": 1},
+                "output": "{who}",
+                **job,
+            }
+        },
+    }
     path = tmp_path / "schedule.yaml"
     import yaml
 
@@ -202,9 +246,14 @@ def test_run_due_renders_what_fell_due_once(tmp_path):
     assert [(d.job, d.occurrence.day, d.status) for d in done] == [("daily", 18, "ok")]
     out = tmp_path / "out"
     assert (out / "2026-11-18.html").exists() and (out / "2026-10.html").exists()
-    assert run_due(s, now=t0 + dt.timedelta(minutes=5), progress=False, workers=1, say=lambda m: None) == []
+    assert (
+        run_due(s, now=t0 + dt.timedelta(minutes=5), progress=False, workers=1, say=lambda m: None)
+        == []
+    )
     # two days later: both missed days, each with its own date (capped at the data's 2026-11-20)
-    done = run_due(s, now=dt.datetime(2026, 11, 21, 9, 30), progress=False, workers=1, say=lambda m: None)
+    done = run_due(
+        s, now=dt.datetime(2026, 11, 21, 9, 30), progress=False, workers=1, say=lambda m: None
+    )
     assert [d.occurrence.day for d in done] == [19, 20, 21]
     assert (out / "2026-11-19.html").exists() and (out / "2026-11-20.html").exists()
     table = job_table(s, now=dt.datetime(2026, 11, 21, 9, 30))
@@ -220,7 +269,9 @@ def test_run_due_retries_a_failed_occurrence(tmp_path):
     t0 = dt.datetime(2026, 11, 18, 10, 0)
     done = run_due(s, now=t0, progress=False, workers=1, say=lambda m: None)
     assert done[0].status == "failed" and done[0].failed == ["z"]
-    again = run_due(s, now=t0 + dt.timedelta(minutes=10), progress=False, workers=1, say=lambda m: None)
+    again = run_due(
+        s, now=t0 + dt.timedelta(minutes=10), progress=False, workers=1, say=lambda m: None
+    )
     assert [d.status for d in again] == ["failed"], "a failed occurrence stays due"
 
 
@@ -237,7 +288,12 @@ def test_run_due_is_a_no_op_while_another_run_holds_the_lock(tmp_path):
     fcntl.flock(fd, fcntl.LOCK_EX)
     said = []
     try:
-        assert run_due(s, now=dt.datetime(2026, 11, 18, 10), progress=False, workers=1, say=said.append) == []
+        assert (
+            run_due(
+                s, now=dt.datetime(2026, 11, 18, 10), progress=False, workers=1, say=said.append
+            )
+            == []
+        )
     finally:
         os.close(fd)
     assert "nothing done" in said[0]
@@ -246,15 +302,23 @@ def test_run_due_is_a_no_op_while_another_run_holds_the_lock(tmp_path):
 def test_schedule_file_errors_name_the_path(tmp_path):
     from simlib.config import ParamError
 
-    for job, match in ((dict(cron="every monday"), r"jobs\.daily\.cron.*not a cron expression"),
-                       (dict(template="weekly_reveiw"), r"jobs\.daily\.template.*did you mean"),
-                       (dict(cron="0 9 * * *", grid={"who": "{tomorrow}"}), None)):
+    for job, match in (
+        (dict(cron="every monday"), r"jobs\.daily\.cron.*not a cron expression"),
+        (dict(template="weekly_reveiw"), r"jobs\.daily\.template.*did you mean"),
+        (dict(cron="0 9 * * *", grid={"who": "{tomorrow}"}), None),
+    ):
         if match is None:
             from simlib.reports.schedule import run_due
 
             _, s = _schedule(tmp_path, **job)
             with pytest.raises(ReportError, match=r"unknown placeholder 'tomorrow'"):
-                run_due(s, now=dt.datetime(2026, 11, 18, 10), progress=False, workers=1, say=lambda m: None)
+                run_due(
+                    s,
+                    now=dt.datetime(2026, 11, 18, 10),
+                    progress=False,
+                    workers=1,
+                    say=lambda m: None,
+                )
             continue
         with pytest.raises(ParamError, match=match):
             _schedule(tmp_path, **job)
@@ -281,9 +345,17 @@ def test_reports_render_from_a_crm_export_through_a_mapping(tmp_path):
 
     export = tmp_path / "crm"
     write_tables(load_demo().tables, export, "csv")
-    grid = [{"rep_id": "S003", "period": "2026-10", "lang": "en"},
-            {"rep_id": "S003", "period": "2026-10", "lang": "en", "source": str(export), "mapping": "demo"},
-            {"rep_id": "S003", "period": "2026-10", "lang": "en", "source": str(export)}]
+    grid = [
+        {"rep_id": "S003", "period": "2026-10", "lang": "en"},
+        {
+            "rep_id": "S003",
+            "period": "2026-10",
+            "lang": "en",
+            "source": str(export),
+            "mapping": "demo",
+        },
+        {"rep_id": "S003", "period": "2026-10", "lang": "en", "source": str(export)},
+    ]
     b = render_batch("rep_review_pack", grid, tmp_path / "out", workers=1, progress=False)
     demo, export_run, no_mapping = b.results
     assert demo.ok and export_run.ok, b.summary()

@@ -42,19 +42,36 @@ def test_scores_by_hand(card):
     # Ann: every KPI measured, so every weight is as written
     assert d.loc[("A", "revenue"), "ratio"] == pytest.approx(80_000 / 180_000)
     assert d.loc[("A", "market_share"), "ratio"] == pytest.approx(0.8 / 0.25)  # capped at 1.2
-    assert d.loc[("A", "market_share"), "normalised"] == 1.2 and d.loc[("A", "market_share"), "capped"]
+    assert (
+        d.loc[("A", "market_share"), "normalised"] == 1.2 and d.loc[("A", "market_share"), "capped"]
+    )
     assert d.loc[("A", "nps"), "ratio"] == pytest.approx((100 + 100 / 3) / 125)  # team NPS +25
     assert d.loc[("A", "qualified_visits"), "target"] == pytest.approx(4 / 51 * 18)  # per day × 18
     assert d.loc[("A", "proposal_acceptance"), "ratio"] == pytest.approx(0.5 / (2 / 3))
-    ann = 100 * (0.3 * 4 / 9 + 0.1 * 1.0 + 0.1 * 1.2 + 0.1 * 16 / 15 + 0.1 * 1.2 + 0.1 * 1.2
-                 + 0.1 * 0.75 + 0.1 * 1.2)
+    ann = 100 * (
+        0.3 * 4 / 9
+        + 0.1 * 1.0
+        + 0.1 * 1.2
+        + 0.1 * 16 / 15
+        + 0.1 * 1.2
+        + 0.1 * 1.2
+        + 0.1 * 0.75
+        + 0.1 * 1.2
+    )
     t = card.table.set_index("rep_id")
     assert t.loc["A", "score"] == pytest.approx(ann) == pytest.approx(89.5)
     # Bob: nothing of his fell due, so collection's 10% is spread over the other results KPIs
     # (revenue 30%, market share 10%, NPS 10% -> × 0.6 / 0.5)
     assert d.loc[("B", "revenue"), "effective_weight"] == pytest.approx(0.36)
-    bob = 100 * (0.36 * 2 / 9 + 0.12 * (0.2 / 0.75) + 0.12 * 0.8 + 0.1 * (1 / (4 / 51 * 18))
-                 + 0.1 * 0 + 0.1 * 1.2 + 0.1 * 0)
+    bob = 100 * (
+        0.36 * 2 / 9
+        + 0.12 * (0.2 / 0.75)
+        + 0.12 * 0.8
+        + 0.1 * (1 / (4 / 51 * 18))
+        + 0.1 * 0
+        + 0.1 * 1.2
+        + 0.1 * 0
+    )
     assert t.loc["B", "score"] == pytest.approx(bob)
     assert "collection_rate: no data" in t.loc["B", "notes"]
     assert card.detail.groupby("rep_id")["effective_weight"].sum().round(12).eq(1.0).all()
@@ -73,7 +90,12 @@ def test_explain_in_both_languages(card):
 
 def test_saas_weight_set_and_fixed_targets(tiny):
     saas = sc.scorecard(tiny, "2026-10", weight_set="saas")
-    assert set(saas.detail["kpi"]) == {"revenue", "renewal_rate", "qualified_visits", "lead_conversion"}
+    assert set(saas.detail["kpi"]) == {
+        "revenue",
+        "renewal_rate",
+        "qualified_visits",
+        "lead_conversion",
+    }
     sp = load_params("scorecard.yaml").model_copy(update={"kpi_targets": {"collection_rate": 0.95}})
     fixed = sc.scorecard(tiny, "2026-10", params=sp).detail.set_index(["rep_id", "kpi"])
     assert fixed.loc[("A", "collection_rate"), "target"] == 0.95
@@ -86,24 +108,34 @@ KPIS = ("revenue", "collection_rate", "nps", "qualified_visits", "lead_conversio
 
 
 def _ws():
-    return WeightSet.model_validate({"group_weights": {"results": 0.6, "process": 0.4}, "kpis": [
-        {"name": "revenue", "group": "results", "weight": 0.3},
-        {"name": "collection_rate", "group": "results", "weight": 0.15},
-        {"name": "nps", "group": "results", "weight": 0.15},
-        {"name": "qualified_visits", "group": "process", "weight": 0.2},
-        {"name": "lead_conversion", "group": "process", "weight": 0.2}]})
+    return WeightSet.model_validate(
+        {
+            "group_weights": {"results": 0.6, "process": 0.4},
+            "kpis": [
+                {"name": "revenue", "group": "results", "weight": 0.3},
+                {"name": "collection_rate", "group": "results", "weight": 0.15},
+                {"name": "nps", "group": "results", "weight": 0.15},
+                {"name": "qualified_visits", "group": "process", "weight": 0.2},
+                {"name": "lead_conversion", "group": "process", "weight": 0.2},
+            ],
+        }
+    )
 
 
 value = st.one_of(st.just(np.nan), st.floats(0, 1e6, allow_nan=False))
 
 
 @settings(max_examples=80, deadline=None)
-@given(values=st.lists(value, min_size=len(KPIS), max_size=len(KPIS)),
-       targets=st.lists(st.floats(1, 1e6), min_size=len(KPIS), max_size=len(KPIS)),
-       which=st.integers(0, len(KPIS) - 1), bump=st.floats(0, 1e6),
-       ceiling=st.floats(1.0, 3.0))
+@given(
+    values=st.lists(value, min_size=len(KPIS), max_size=len(KPIS)),
+    targets=st.lists(st.floats(1, 1e6), min_size=len(KPIS), max_size=len(KPIS)),
+    which=st.integers(0, len(KPIS) - 1),
+    bump=st.floats(0, 1e6),
+    ceiling=st.floats(1.0, 3.0),
+)
 def test_score_never_falls_when_one_kpi_improves(values, targets, which, bump, ceiling):
     """Hypothesis: raising one KPI (others fixed) never lowers the score."""
+
     def score(vals):
         df = pd.DataFrame({"rep_id": "r", "kpi": KPIS, "value": vals, "target": targets})
         return sc.score_kpis(df, _ws(), ceiling)["contribution"].sum()
@@ -121,10 +153,17 @@ def test_score_never_falls_when_one_kpi_improves(values, targets, which, bump, c
 @given(team=st.lists(st.floats(0, 100), min_size=2, max_size=6), bump=st.floats(0.01, 50))
 def test_score_rises_even_when_the_target_is_the_team_average(team, bump):
     """A rep's improvement also lifts the team average it is judged against: still up."""
+
     def score(vals):
         avg = float(np.mean(vals))
-        df = pd.DataFrame({"rep_id": [f"r{i}" for i in range(len(vals))], "kpi": "qualified_visits",
-                           "value": vals, "target": avg})
+        df = pd.DataFrame(
+            {
+                "rep_id": [f"r{i}" for i in range(len(vals))],
+                "kpi": "qualified_visits",
+                "value": vals,
+                "target": avg,
+            }
+        )
         out = sc.score_kpis(df, _ws(), 1.2)
         return out.loc[out["rep_id"] == "r0", "contribution"].sum()
 
@@ -144,16 +183,27 @@ def test_cycles_and_milestones(tiny):
     assert repr(ms) == "Milestone(T1: 2 new_customers by 2026-10-31, from 2026-08-01)"
     row = sc.milestone_progress(tiny, ms).iloc[0]
     # S3 on 10 Aug and S1 on 27 Oct: reached on the 27th
-    assert (row["actual"], row["status"], row["achieved_on"]) == (2, "achieved", pd.Timestamp("2026-10-27"))
-    late = sc.milestone_progress(tiny, sc.Milestone("T1", target=3, start="2026-08-01"), as_of="2026-10-15")
+    assert (row["actual"], row["status"], row["achieved_on"]) == (
+        2,
+        "achieved",
+        pd.Timestamp("2026-10-27"),
+    )
+    late = sc.milestone_progress(
+        tiny, sc.Milestone("T1", target=3, start="2026-08-01"), as_of="2026-10-15"
+    )
     assert late["status"].iloc[0] == "behind" and late["actual"].iloc[0] == 1
     with pytest.raises(ValueError, match="needs a start date"):
         sc.Milestone("T1")
 
 
 def test_honours(tiny, card):
-    noms = pd.DataFrame({"rep_id": ["B", "A", "D"], "period": "2026-10",
-                         "approach": ["WeChat demo days for small customers", "x", ""]})
+    noms = pd.DataFrame(
+        {
+            "rep_id": ["B", "A", "D"],
+            "period": "2026-10",
+            "approach": ["WeChat demo days for small customers", "x", ""],
+        }
+    )
     h = sc.honours(tiny, "2026-10", card=card, nominations=noms)
     got = {(r.award, r.scope): r.rep_id for r in h.itertuples()}
     assert got[("top_seller", "company")] == "A"
@@ -163,16 +213,23 @@ def test_honours(tiny, card):
     # Bob missed with a documented approach; Ann also missed... with "x" documented; Dan: nothing documented
     explorers = set(h.loc[h["award"] == "exploration", "rep_id"])
     assert "B" in explorers and "D" not in explorers
-    assert "no penalty" in h.loc[h["rep_id"].eq("B") & h["award"].eq("exploration"), "reason"].iloc[0]
+    assert (
+        "no penalty" in h.loc[h["rep_id"].eq("B") & h["award"].eq("exploration"), "reason"].iloc[0]
+    )
 
 
 def test_review_pack(tiny, card):
     p = sc.review_pack(tiny, "B", "2026-10", card=card)
     gaps = p.gaps.set_index("kpi")
     assert "lead_conversion" in gaps.index
-    assert gaps.loc["lead_conversion", "sentence"] == \
-        "Lead conversion 100% below the team average (0.0% vs 20.0%)"
-    assert gaps.loc["lead_conversion", "sentence_zh"] == "线索转化率低于团队平均100%（0.0%，团队20.0%）"
+    assert (
+        gaps.loc["lead_conversion", "sentence"]
+        == "Lead conversion 100% below the team average (0.0% vs 20.0%)"
+    )
+    assert (
+        gaps.loc["lead_conversion", "sentence_zh"]
+        == "线索转化率低于团队平均100%（0.0%，团队20.0%）"
+    )
     assert "proposal_acceptance" in set(p.strengths["kpi"])
     tg = p.targets.set_index("kpi")
     assert tg.loc["revenue", "target"] == pytest.approx(310_000 * 21 / 62)  # November quota

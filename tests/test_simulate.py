@@ -32,7 +32,9 @@ def test_exact_oracle_with_new_pipeline_matches_the_mean_and_variance():
     amount, p, pool = _toy(rng)
     cdf = count_cdf(np.array([3.0]), np.inf)[0]
     npmf = np.diff(np.concatenate([[0.0], cdf]))
-    grid, pmf = exact_bookings(amount, p, new_count_pmf=npmf, new_p=0.3, size_pool=pool, bucket=10_000)
+    grid, pmf = exact_bookings(
+        amount, p, new_count_pmf=npmf, new_p=0.3, size_pool=pool, bucket=10_000
+    )
     mean = (grid * pmf).sum()
     # E = Σ a p + E[N] q E[size]; Var = Σ a² p (1-p) + Var of a compound Poisson(λ q)
     lam_q = 3.0 * 0.3
@@ -48,14 +50,29 @@ def test_monte_carlo_agrees_with_the_exact_distribution(method):
     amount, p, pool = _toy(rng)
     R = 1
     cdf = count_cdf(np.array([3.0]), np.inf)
-    deals = DealBook(amount=amount, p=p, rep=np.zeros(len(p), np.int32),
-                     key=np.arange(len(p), dtype=np.uint64) + 1000, n_reps=R)
-    new = NewPipeline(count_cdf=cdf, new_p=np.array([0.3]), size_pool=pool,
-                      size_offsets=np.array([0, len(pool)], dtype=np.int64))
+    deals = DealBook(
+        amount=amount,
+        p=p,
+        rep=np.zeros(len(p), np.int32),
+        key=np.arange(len(p), dtype=np.uint64) + 1000,
+        n_reps=R,
+    )
+    new = NewPipeline(
+        count_cdf=cdf,
+        new_p=np.array([0.3]),
+        size_pool=pool,
+        size_offsets=np.array([0, len(pool)], dtype=np.int64),
+    )
     n = 200_000
     x = simulate_bookings(deals, new, n, seed=11, method=method)[:, 0]
-    grid, pmf = exact_bookings(amount, p, new_count_pmf=np.diff(np.concatenate([[0.0], cdf[0]])),
-                               new_p=0.3, size_pool=pool, bucket=10_000)
+    grid, pmf = exact_bookings(
+        amount,
+        p,
+        new_count_pmf=np.diff(np.concatenate([[0.0], cdf[0]])),
+        new_p=0.3,
+        size_pool=pool,
+        bucket=10_000,
+    )
     mean = (grid * pmf).sum()
     sd = np.sqrt(((grid - mean) ** 2 * pmf).sum())
     assert abs(x.mean() - mean) / (sd / np.sqrt(n)) < Z
@@ -97,8 +114,14 @@ def test_rollup_sums_reps_to_teams_regions_company(demo, cal):
     company = per_node[:, ids.index("CO")]
     assert np.allclose(company, res.trials.sum(axis=1), rtol=1e-12)
     for team in res.nodes.loc[res.nodes["level"] == "team", "node_id"]:
-        members = [i for i, r in enumerate(res.rep_ids) if demo.reps.set_index("rep_id").loc[r, "team_id"] == team]
-        assert np.allclose(per_node[:, ids.index(team)], res.trials[:, members].sum(axis=1), rtol=1e-12)
+        members = [
+            i
+            for i, r in enumerate(res.rep_ids)
+            if demo.reps.set_index("rep_id").loc[r, "team_id"] == team
+        ]
+        assert np.allclose(
+            per_node[:, ids.index(team)], res.trials[:, members].sum(axis=1), rtol=1e-12
+        )
     # the summary's P(≥ quota) is the share of trials at or above the node's quota
     s = res.summary.set_index("node_id")
     q = s.loc["CO", "quota"]
@@ -128,9 +151,15 @@ def test_interrupt_returns_the_finished_trials(demo, cal, monkeypatch):
 
 def test_dask_cluster_gives_bit_identical_results(demo, cal):
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
-        remote = simulate(demo, calibration=cal, n_trials=6_000, seed=9, chunk_trials=1_500, client=client)
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        remote = simulate(
+            demo, calibration=cal, n_trials=6_000, seed=9, chunk_trials=1_500, client=client
+        )
     local = simulate(demo, calibration=cal, n_trials=6_000, seed=9)
     assert np.array_equal(remote.trials, local.trials)
     pd.testing.assert_frame_equal(remote.summary, local.summary)
@@ -146,7 +175,20 @@ def test_bad_arguments_say_what_is_wrong(demo, cal):
 def test_cli_simulate_json(capsys):
     from simlib.cli import main
 
-    rc = main(["simulate", "--period", "2026-Q3", "--trials", "2000", "--seed", "3", "--json", "--level", "all"])
+    rc = main(
+        [
+            "simulate",
+            "--period",
+            "2026-Q3",
+            "--trials",
+            "2000",
+            "--seed",
+            "3",
+            "--json",
+            "--level",
+            "all",
+        ]
+    )
     assert rc == 0
     rows = json.loads(capsys.readouterr().out)
     company = [r for r in rows if r["level"] == "company"][0]

@@ -52,9 +52,11 @@ def make(as_of, **tables) -> Dataset:
     return Dataset(out, pd.Timestamp(as_of).date(), source="crafted")
 
 
-ORG = [dict(node_id="CO", level="company", name="Co"),
-       dict(node_id="R1", parent_id="CO", level="region", name="R1"),
-       dict(node_id="T1", parent_id="R1", level="team", name="T1")]
+ORG = [
+    dict(node_id="CO", level="company", name="Co"),
+    dict(node_id="R1", parent_id="CO", level="region", name="R1"),
+    dict(node_id="T1", parent_id="R1", level="team", name="T1"),
+]
 REPS = [dict(rep_id=r, name=r, team_id="T1", role="rep", hire_date="2020-01-06") for r in "XYZ"]
 
 
@@ -63,9 +65,17 @@ def leads(rep, day, n, converted=0, conv_day=None):
     rows = []
     for i in range(n):
         c = i < converted
-        rows.append(dict(lead_id=f"{rep}{day}{i}", rep_id=rep, created_date=day, source="Web",
-                         qualified=True, status="converted" if c else "disqualified",
-                         converted_date=conv_day if c else None))
+        rows.append(
+            dict(
+                lead_id=f"{rep}{day}{i}",
+                rep_id=rep,
+                created_date=day,
+                source="Web",
+                qualified=True,
+                status="converted" if c else "disqualified",
+                converted_date=conv_day if c else None,
+            )
+        )
     return rows
 
 
@@ -89,7 +99,10 @@ def test_rep_metrics_by_hand(tiny):
     assert a["collection_rate"] == pytest.approx(0.875)
     assert a["new_customers"] == 1  # S1, won on a new_customer deal
     assert a["win_rate"] == pytest.approx(2 / 3)  # O1, O2 won; O5 lost
-    assert (a["visits"], a["qualified_visits"]) == (4, 2)  # ratings 5, 4 pass; 3.5 and unrated don't
+    assert (a["visits"], a["qualified_visits"]) == (
+        4,
+        2,
+    )  # ratings 5, 4 pass; 3.5 and unrated don't
     assert (a["leads"], a["leads_converted"]) == (3, 1)
     assert a["proposal_acceptance"] == pytest.approx(0.5)
     assert a["support"] == 1
@@ -164,16 +177,40 @@ def test_target_wall_trend_key_accounts(tiny):
 
 
 def test_threshold_rule_fires_and_clears():
-    data = make("2026-11-01", org=ORG, reps=REPS,
-                customers=[dict(customer_id="K", name="K")], products=[dict(product_id="P", name="P", product_line="L")],
-                targets=[dict(owner_id="X", level="rep", period="2026-Q4", metric="revenue", amount=620_000)],
-                opportunities=[
-                    dict(opportunity_id="O1", customer_id="K", owner_id="X", product_id="P", amount=30_000,
-                         stage="won", created_date="2026-09-01", expected_close_date="2026-10-09",
-                         close_date="2026-10-09"),
-                    dict(opportunity_id="O2", customer_id="K", owner_id="X", product_id="P", amount=100_000,
-                         stage="won", created_date="2026-09-01", expected_close_date="2026-10-22",
-                         close_date="2026-10-22")])
+    data = make(
+        "2026-11-01",
+        org=ORG,
+        reps=REPS,
+        customers=[dict(customer_id="K", name="K")],
+        products=[dict(product_id="P", name="P", product_line="L")],
+        targets=[
+            dict(owner_id="X", level="rep", period="2026-Q4", metric="revenue", amount=620_000)
+        ],
+        opportunities=[
+            dict(
+                opportunity_id="O1",
+                customer_id="K",
+                owner_id="X",
+                product_id="P",
+                amount=30_000,
+                stage="won",
+                created_date="2026-09-01",
+                expected_close_date="2026-10-09",
+                close_date="2026-10-09",
+            ),
+            dict(
+                opportunity_id="O2",
+                customer_id="K",
+                owner_id="X",
+                product_id="P",
+                amount=100_000,
+                stage="won",
+                created_date="2026-09-01",
+                expected_close_date="2026-10-22",
+                close_date="2026-10-22",
+            ),
+        ],
+    )
     rule = dict(kind="threshold", id="pace", metric="revenue", window="week", below=0.8, of="pace")
     checks = tr.check_rules(data, "2026-10-01", "2026-11-01", params=only(rule))
     x = checks[checks["rep_id"] == "X"].set_index("week")
@@ -202,9 +239,14 @@ def _streak_data(as_of, weeks):
 def test_streak_rule_runs_across_the_spring_festival_week():
     # W07 X 0/4 vs team 4/8; 16-22 Feb is a whole holiday week, folded into W09;
     # W09 X 0/4 vs 3/8: two working weeks running -> raised; W10 X 3/4 vs 4/8 -> cleared.
-    data = _streak_data("2026-03-08", [("2026-02-10", "2026-02-12", 0, 4),
-                                       ("2026-02-24", "2026-02-26", 0, 3),
-                                       ("2026-03-03", "2026-03-05", 3, 1)])
+    data = _streak_data(
+        "2026-03-08",
+        [
+            ("2026-02-10", "2026-02-12", 0, 4),
+            ("2026-02-24", "2026-02-26", 0, 3),
+            ("2026-03-03", "2026-03-05", 3, 1),
+        ],
+    )
     params = only(STREAK, rate_lookback_weeks=1, min_sample=2)
     hist = tr.alert_history(data, "2026-02-01", "2026-03-08", params=params, diagnosis=False)
     x = hist[hist["rep_id"] == "X"].iloc[0]
@@ -220,19 +262,29 @@ def test_streak_rule_runs_across_the_spring_festival_week():
 
 def test_streak_rule_counts_the_short_national_day_weeks():
     # 28 Sep-4 Oct and 5-11 Oct have 3 working days each: two ordinary weeks.
-    data = _streak_data("2026-10-11", [("2026-09-29", "2026-09-30", 0, 4),
-                                       ("2026-10-08", "2026-10-09", 0, 4)])
+    data = _streak_data(
+        "2026-10-11", [("2026-09-29", "2026-09-30", 0, 4), ("2026-10-08", "2026-10-09", 0, 4)]
+    )
     params = only(STREAK, rate_lookback_weeks=1, min_sample=2)
     hist = tr.alert_history(data, "2026-09-21", "2026-10-11", params=params, diagnosis=False)
     x = hist[hist["rep_id"] == "X"].iloc[0]
-    assert (x["raised_on"], x["raised_week"], x["status"]) == (pd.Timestamp("2026-10-11"), "2026-W41", "active")
+    assert (x["raised_on"], x["raised_week"], x["status"]) == (
+        pd.Timestamp("2026-10-11"),
+        "2026-W41",
+        "active",
+    )
 
 
 def test_too_small_a_sample_is_not_judged_and_keeps_the_streak():
     # W1 below; W2 only one lead each (below min_sample 2: not judged); W3 below -> raised
-    data = _streak_data("2026-11-22", [("2026-11-03", "2026-11-04", 0, 4),
-                                       ("2026-11-10", "2026-11-11", 0, 1),
-                                       ("2026-11-17", "2026-11-18", 0, 4)])
+    data = _streak_data(
+        "2026-11-22",
+        [
+            ("2026-11-03", "2026-11-04", 0, 4),
+            ("2026-11-10", "2026-11-11", 0, 1),
+            ("2026-11-17", "2026-11-18", 0, 4),
+        ],
+    )
     rows = data.tables["leads"]
     # keep one lead each for the middle week
     keep = ~(rows["created_date"].eq("2026-11-10") & ~rows["lead_id"].str.endswith("0"))
@@ -247,16 +299,33 @@ def test_too_small_a_sample_is_not_judged_and_keeps_the_streak():
 
 def test_relative_rule_fires_and_clears():
     def visits(rep, days, rating=5):
-        return [dict(activity_id=f"{rep}{d}{i}", rep_id=rep, date=d, activity_type="visit",
-                     customer_id="K", rating=rating) for i, d in enumerate(days)]
+        return [
+            dict(
+                activity_id=f"{rep}{d}{i}",
+                rep_id=rep,
+                date=d,
+                activity_type="visit",
+                customer_id="K",
+                rating=rating,
+            )
+            for i, d in enumerate(days)
+        ]
+
     oct_days = pd.bdate_range("2026-10-12", "2026-10-30").strftime("%Y-%m-%d").tolist()[:10]
     nov_days = pd.bdate_range("2026-11-02", "2026-11-27").strftime("%Y-%m-%d").tolist()
     acts = visits("X", oct_days[:2]) + visits("Y", oct_days) + visits("Z", oct_days)
     acts += visits("X", nov_days) + visits("Y", nov_days) + visits("Z", nov_days)
     acts += visits("Z", oct_days[:3], rating=2)  # unqualified: rated below the bar
-    data = make("2026-11-29", org=ORG, reps=REPS, customers=[dict(customer_id="K", name="K")],
-                activities=acts)
-    rule = dict(kind="relative", id="vis", metric="qualified_visits", window="month", below_team_by=0.3)
+    data = make(
+        "2026-11-29",
+        org=ORG,
+        reps=REPS,
+        customers=[dict(customer_id="K", name="K")],
+        activities=acts,
+    )
+    rule = dict(
+        kind="relative", id="vis", metric="qualified_visits", window="month", below_team_by=0.3
+    )
     checks = tr.check_rules(data, "2026-11-01", "2026-11-29", params=only(rule))
     first = checks[(checks["rep_id"] == "X") & (checks["week"] == "2026-W44")].iloc[0]
     assert first["value"] == 2 and first["reference"] == pytest.approx(22 / 3)
@@ -284,26 +353,56 @@ def test_diagnosis_tells_capability_from_resource():
     days = pd.bdate_range("2026-10-12", "2026-11-06").strftime("%Y-%m-%d").tolist()
     acts, ls, opps = [], [], []
     for rep in "XYZW":
-        acts += [dict(activity_id=f"{rep}v{i}", rep_id=rep, date=days[i], activity_type="visit",
-                      customer_id="K", rating=4) for i in range(10)]
+        acts += [
+            dict(
+                activity_id=f"{rep}v{i}",
+                rep_id=rep,
+                date=days[i],
+                activity_type="visit",
+                customer_id="K",
+                rating=4,
+            )
+            for i in range(10)
+        ]
     for rep, n, conv in (("X", 8, 0), ("Y", 1, 1), ("Z", 8, 3), ("W", 8, 3)):
         ls += leads(rep, "2026-10-14", n, conv, "2026-10-20")
     for rep, won, lost in (("X", 0, 4), ("Y", 1, 1), ("Z", 2, 2), ("W", 2, 2)):
         for i in range(won + lost):
-            opps.append(dict(opportunity_id=f"{rep}o{i}", customer_id="K", owner_id=rep,
-                             product_id="P", amount=10_000, stage="won" if i < won else "lost",
-                             created_date="2026-10-15", expected_close_date="2026-10-30",
-                             close_date="2026-10-30"))
-    data = make("2026-11-06", org=ORG, reps=reps, customers=[dict(customer_id="K", name="K")],
-                products=[dict(product_id="P", name="P", product_line="L")], activities=acts,
-                leads=ls, opportunities=opps)
+            opps.append(
+                dict(
+                    opportunity_id=f"{rep}o{i}",
+                    customer_id="K",
+                    owner_id=rep,
+                    product_id="P",
+                    amount=10_000,
+                    stage="won" if i < won else "lost",
+                    created_date="2026-10-15",
+                    expected_close_date="2026-10-30",
+                    close_date="2026-10-30",
+                )
+            )
+    data = make(
+        "2026-11-06",
+        org=ORG,
+        reps=reps,
+        customers=[dict(customer_id="K", name="K")],
+        products=[dict(product_id="P", name="P", product_line="L")],
+        activities=acts,
+        leads=ls,
+        opportunities=opps,
+    )
     d = tr.diagnose(data, weeks=4).set_index("rep_id")
     assert d.loc["X", "classification"] == "capability"
     assert d.loc["Y", "classification"] == "resource"
     assert d.loc["Z", "classification"] == "none"
-    assert d.loc["X", "conversion"] == pytest.approx(((2.8 / 18) / 0.28 + (5 / 14 * 10 / 14) / (5 / 14)) / 2)
-    assert "Capability gap" in d.loc["X", "intervention"] and "Z" in d.loc["X", "intervention"] \
+    assert d.loc["X", "conversion"] == pytest.approx(
+        ((2.8 / 18) / 0.28 + (5 / 14 * 10 / 14) / (5 / 14)) / 2
+    )
+    assert (
+        "Capability gap" in d.loc["X", "intervention"]
+        and "Z" in d.loc["X", "intervention"]
         or "W" in d.loc["X", "intervention"]
+    )
     assert "more qualified leads from marketing" in d.loc["Y", "intervention"]
     assert "市场部" in d.loc["Y", "intervention_zh"]
 
@@ -318,7 +417,9 @@ def test_deviation_by_hand_and_exact(tiny):
     assert t.loc["total", "plan"] == 290_322.58
     assert t.loc["new_customer", "plan"] == 24_193.55
     assert t.loc["new_customer", "volume"] == -4_193.55  # (1 - 1.2096775) × 20,000
-    assert t.loc["new_customer", "mix"] == 30_000.00  # a 50,000 Software deal where 20,000 HW was planned
+    assert (
+        t.loc["new_customer", "mix"] == 30_000.00
+    )  # a 50,000 Software deal where 20,000 HW was planned
     assert t.loc["new_customer", "price"] == 0.0
     assert t.loc["existing_customer", "price"] == -3_333.33  # 2 × (25,000 - 26,666.67)
     assert t.loc["existing_customer", "mix"] == -34_666.67
@@ -339,7 +440,9 @@ def test_deviation_adds_up_on_every_demo_team(demo_facts):
             dev = tr.deviation(f, team, month)
             dev.check()
             t = dev.table.set_index("customer_group")
-            assert to_cents(float(t.loc["total", "gap"])) == to_cents(dev.actual) - to_cents(dev.plan)
+            assert to_cents(float(t.loc["total", "gap"])) == to_cents(dev.actual) - to_cents(
+                dev.plan
+            )
 
 
 # --------------------------------------------------------------------------- analysis
@@ -383,8 +486,9 @@ def test_reminders(tiny):
     assert "L6" not in r.index  # 30,000 is not high-value
     assert r.loc["S2", "kind"] == "renewal" and r.loc["S2", "days"] == -20
     assert "K2" not in r.index  # renews in March, outside 60 days
-    soon = tr.followup_reminders(tiny, "2026-10-10", params={"followup_due_within_days": 14,
-                                                             "high_value_lead": 500_000})
+    soon = tr.followup_reminders(
+        tiny, "2026-10-10", params={"followup_due_within_days": 14, "high_value_lead": 500_000}
+    )
     # on 10 Oct neither L3 (created 13th) nor L5 exists yet
     assert soon.empty
     ahead = tr.followup_reminders(tiny, "2026-10-16", params={"followup_due_within_days": 3})
@@ -412,8 +516,8 @@ def test_the_demo_struggling_reps_are_found(demo_facts):
 
 
 def _cli(argv):
-    from simlib.cli import main, build_parser
     import simlib.cli as cli
+    from simlib.cli import build_parser, main
 
     parser = build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -130,13 +131,28 @@ class ValidationReport:
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame(
             [
-                dict(severity=i.severity, table=i.table, file=i.file, row=i.row,
-                     column=i.column, value=i.value, message=i.message,
-                     source_column=i.source_column)
+                dict(
+                    severity=i.severity,
+                    table=i.table,
+                    file=i.file,
+                    row=i.row,
+                    column=i.column,
+                    value=i.value,
+                    message=i.message,
+                    source_column=i.source_column,
+                )
                 for i in self.issues
             ],
-            columns=["severity", "table", "file", "row", "column", "value", "message",
-                     "source_column"],
+            columns=[
+                "severity",
+                "table",
+                "file",
+                "row",
+                "column",
+                "value",
+                "message",
+                "source_column",
+            ],
         )
 
     def format(self, limit: int = 200) -> str:
@@ -221,10 +237,16 @@ def parse_dates(
         out = pd.to_datetime(values)
         if getattr(out.dt, "tz", None) is not None:
             out = out.dt.tz_localize(None)
-        return out.dt.normalize().astype("datetime64[ns]"), pd.Series(False, index=values.index), None
+        return (
+            out.dt.normalize().astype("datetime64[ns]"),
+            pd.Series(False, index=values.index),
+            None,
+        )
     raw = values.astype("object")
     is_dateobj = raw.map(lambda v: isinstance(v, (dt.date, pd.Timestamp)))
-    text = raw.where(~is_dateobj).map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip())
+    text = raw.where(~is_dateobj).map(
+        lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip()
+    )
     empty = text.isna() | (text == "")
     empty &= ~is_dateobj
     candidates = [fmt] if fmt else list(DATE_FORMATS)
@@ -252,7 +274,7 @@ def parse_dates(
 
 _UNIT_SUFFIX = {"万": 1e4, "萬": 1e4, "亿": 1e8, "億": 1e8, "k": 1e3, "K": 1e3, "m": 1e6, "M": 1e6}
 _CURRENCY = re.compile(
-    r"(?i)^([+-]?)\s*(?:cny|rmb|usd|eur|us\$|[¥￥$€])\s*"   # a prefix keeps its sign
+    r"(?i)^([+-]?)\s*(?:cny|rmb|usd|eur|us\$|[¥￥$€])\s*"  # a prefix keeps its sign
     r"|\s*(?:cny|rmb|usd|eur|元|[¥￥$€])$"
 )
 #: What is left of an amount once currency, units and % are gone: a decimal point and
@@ -264,9 +286,21 @@ _NUMBER = re.compile(
 )
 
 
-_CURRENCY_CODE = {"¥": "CNY", "￥": "CNY", "元": "CNY", "rmb": "CNY", "cny": "CNY",
-                  "$": "USD", "us$": "USD", "usd": "USD", "€": "EUR", "eur": "EUR"}
-_CURRENCY_TOKEN = re.compile(r"(?i)^[(+-]?\s*(cny|rmb|usd|eur|us\$|[¥￥$€])|(cny|rmb|usd|eur|元|[¥￥$€])\)?$")
+_CURRENCY_CODE = {
+    "¥": "CNY",
+    "￥": "CNY",
+    "元": "CNY",
+    "rmb": "CNY",
+    "cny": "CNY",
+    "$": "USD",
+    "us$": "USD",
+    "usd": "USD",
+    "€": "EUR",
+    "eur": "EUR",
+}
+_CURRENCY_TOKEN = re.compile(
+    r"(?i)^[(+-]?\s*(cny|rmb|usd|eur|us\$|[¥￥$€])|(cny|rmb|usd|eur|元|[¥￥$€])\)?$"
+)
 
 
 def _currencies(values: pd.Series) -> dict[str, int]:
@@ -317,6 +351,7 @@ def parse_amounts(values: pd.Series) -> tuple[pd.Series, pd.Series]:
 def _parse_bool(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     if pd.api.types.is_bool_dtype(values):
         return values.astype("boolean"), pd.Series(False, index=values.index)
+
     def one(v):
         if v is None or (isinstance(v, float) and np.isnan(v)):
             return pd.NA
@@ -326,6 +361,7 @@ def _parse_bool(values: pd.Series) -> tuple[pd.Series, pd.Series]:
         if t in _FALSE:
             return pd.NA if t == "" else False
         return "bad"
+
     mapped = values.astype("object").map(one)
     bad = mapped.map(lambda x: isinstance(x, str))
     out = mapped.where(~bad, pd.NA).astype("boolean")
@@ -334,6 +370,7 @@ def _parse_bool(values: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 def _text(values: pd.Series) -> pd.Series:
     """Canonical text: trimmed strings, missing as None; floats like 12.0 lose '.0'."""
+
     def one(v):
         if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
             return None
@@ -341,6 +378,7 @@ def _text(values: pd.Series) -> pd.Series:
             v = int(v)
         t = str(v).strip()
         return t if t else None
+
     return values.astype("object").map(one)
 
 
@@ -365,18 +403,40 @@ def _read_source(
                 else:
                     names = sa.inspect(conn).get_table_names()
                     if src not in names:
-                        raise DataError(ValidationReport([Issue(
-                            table, label, None, None, None,
-                            f"no such SQL table (mapping tables.{table}.source)"
-                            f"{_closest(src, names)}; tables in the database: "
-                            f"{', '.join(names) or 'none'}")]))
+                        raise DataError(
+                            ValidationReport(
+                                [
+                                    Issue(
+                                        table,
+                                        label,
+                                        None,
+                                        None,
+                                        None,
+                                        f"no such SQL table (mapping tables.{table}.source)"
+                                        f"{_closest(src, names)}; tables in the database: "
+                                        f"{', '.join(names) or 'none'}",
+                                    )
+                                ]
+                            )
+                        )
                     df = pd.read_sql_table(src, conn)
         except DataError:
             raise
         except Exception as e:  # noqa: BLE001 - a database error becomes a message
             first_line = str(e).splitlines()[0] if str(e) else ""
-            raise DataError(ValidationReport([Issue(
-                table, label, None, None, None, f"cannot read: {type(e).__name__}: {first_line}")])
+            raise DataError(
+                ValidationReport(
+                    [
+                        Issue(
+                            table,
+                            label,
+                            None,
+                            None,
+                            None,
+                            f"cannot read: {type(e).__name__}: {first_line}",
+                        )
+                    ]
+                )
             ) from None
         finally:
             if engine is not None:
@@ -385,37 +445,86 @@ def _read_source(
     path = Path(data_path) / src if Path(data_path).is_dir() else Path(data_path)
     label = str(path)
     if not path.exists():
-        near = _closest(src, [f.name for f in path.parent.iterdir()]) if path.parent.is_dir() \
-            else ""
-        raise DataError(ValidationReport([Issue(
-            table, label, None, None, None,
-            f"file not found (mapping tables.{table}.source){near}")]))
+        near = (
+            _closest(src, [f.name for f in path.parent.iterdir()]) if path.parent.is_dir() else ""
+        )
+        raise DataError(
+            ValidationReport(
+                [
+                    Issue(
+                        table,
+                        label,
+                        None,
+                        None,
+                        None,
+                        f"file not found (mapping tables.{table}.source){near}",
+                    )
+                ]
+            )
+        )
     suffix = path.suffix.lower()
     if suffix in (".csv", ".txt", ".tsv") and not _head(path).strip():
-        raise DataError(ValidationReport([Issue(
-            table, label, None, None, None,
-            "the file is empty; expected a header row and data rows")]))
+        raise DataError(
+            ValidationReport(
+                [
+                    Issue(
+                        table,
+                        label,
+                        None,
+                        None,
+                        None,
+                        "the file is empty; expected a header row and data rows",
+                    )
+                ]
+            )
+        )
     try:
         if suffix in (".csv", ".txt", ".tsv"):
             df = _read_csv(path, tm.skip_rows, sep="\t" if suffix == ".tsv" else None)
             first = 2
         elif suffix in (".xlsx", ".xlsm", ".xls"):
-            df = pd.read_excel(path, sheet_name=tm.sheet if tm.sheet is not None else 0,
-                               skiprows=tm.skip_rows, dtype=object)
+            df = pd.read_excel(
+                path,
+                sheet_name=tm.sheet if tm.sheet is not None else 0,
+                skiprows=tm.skip_rows,
+                dtype=object,
+            )
             first = 2
         elif suffix in (".parquet", ".pq"):
             df = pd.read_parquet(path)
             first = 1
         else:
-            raise DataError(ValidationReport([Issue(
-                table, label, None, None, suffix,
-                "unsupported file type; expected .csv, .tsv, .xlsx or .parquet")]))
+            raise DataError(
+                ValidationReport(
+                    [
+                        Issue(
+                            table,
+                            label,
+                            None,
+                            None,
+                            suffix,
+                            "unsupported file type; expected .csv, .tsv, .xlsx or .parquet",
+                        )
+                    ]
+                )
+            )
     except DataError:
         raise
     except Exception as e:  # noqa: BLE001 - unreadable file becomes a message
-        raise DataError(ValidationReport([Issue(
-            table, label, None, None, None,
-            f"cannot read the file: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")])) from None
+        raise DataError(
+            ValidationReport(
+                [
+                    Issue(
+                        table,
+                        label,
+                        None,
+                        None,
+                        None,
+                        f"cannot read the file: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}",
+                    )
+                ]
+            )
+        ) from None
     if not isinstance(df.index, pd.RangeIndex):  # a Parquet file saved with its index
         df = df.reset_index()
     df = df.reset_index(drop=True)
@@ -443,9 +552,16 @@ def _read_csv(path: Path, skip_rows: int, sep: str | None) -> pd.DataFrame:
         text = raw.decode("latin-1")
     import io
 
-    return pd.read_csv(io.StringIO(text), sep=sep, engine="python" if sep is None else "c",
-                       skiprows=skip_rows, dtype=str, keep_default_na=False, na_values=[""],
-                       skip_blank_lines=False)
+    return pd.read_csv(
+        io.StringIO(text),
+        sep=sep,
+        engine="python" if sep is None else "c",
+        skiprows=skip_rows,
+        dtype=str,
+        keep_default_na=False,
+        na_values=[""],
+        skip_blank_lines=False,
+    )
 
 
 def _redact(url: str) -> str:
@@ -456,8 +572,13 @@ def _redact(url: str) -> str:
 
 
 def _apply_mapping(
-    df: pd.DataFrame, table: Table, tm: TableMapping, label: str, first_row: int,
-    issues: list[Issue], sources: dict[str, str] | None = None,
+    df: pd.DataFrame,
+    table: Table,
+    tm: TableMapping,
+    label: str,
+    first_row: int,
+    issues: list[Issue],
+    sources: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """Rename source columns to canonical ones; report missing columns.
 
@@ -482,17 +603,31 @@ def _apply_mapping(
         elif src is not None and name in tm.columns:
             close = _closest(src, list(df.columns))
             required = cols[name].required
-            issues.append(Issue(
-                table.name, label, None, src, None,
-                f"column {src!r} (mapped to {name!r}) is not in the file{close}; "
-                + ("" if required else f"{name} left empty; ")
-                + f"file columns: {', '.join(map(str, df.columns[:30]))}",
-                severity="error" if required else "warning"))
+            issues.append(
+                Issue(
+                    table.name,
+                    label,
+                    None,
+                    src,
+                    None,
+                    f"column {src!r} (mapped to {name!r}) is not in the file{close}; "
+                    + ("" if required else f"{name} left empty; ")
+                    + f"file columns: {', '.join(map(str, df.columns[:30]))}",
+                    severity="error" if required else "warning",
+                )
+            )
         elif cols[name].required:
-            issues.append(Issue(
-                table.name, label, None, name, None,
-                f"required column {name!r} is missing; map it in the mapping's "
-                f"tables.{table.name}.columns or add it to the file"))
+            issues.append(
+                Issue(
+                    table.name,
+                    label,
+                    None,
+                    name,
+                    None,
+                    f"required column {name!r} is missing; map it in the mapping's "
+                    f"tables.{table.name}.columns or add it to the file",
+                )
+            )
     out["_row"] = positions + first_row
     return out
 
@@ -505,8 +640,12 @@ def _closest(name: str, options: Iterable[str]) -> str:
 
 
 def _coerce(
-    df: pd.DataFrame, table: Table, tm: TableMapping, aliases: dict[str, dict[str, str]],
-    label: str, issues: list[Issue],
+    df: pd.DataFrame,
+    table: Table,
+    tm: TableMapping,
+    aliases: dict[str, dict[str, str]],
+    label: str,
+    issues: list[Issue],
 ) -> pd.DataFrame:
     """Parse each column to its kind; report every cell that does not fit."""
     out = df.copy()
@@ -525,31 +664,60 @@ def _coerce(
         if c.kind == "date":
             fmt = tm.date_formats.get(c.name, tm.date_format)
             parsed, bad, used = parse_dates(raw, fmt)
-            expected = f"a date in format {fmt!r}" if fmt else (
-                f"a date like 2025-03-31 (this column reads as {used!r}; "
-                "fix the format with date_format in the mapping)" if used else "a date like 2025-03-31")
+            expected = (
+                f"a date in format {fmt!r}"
+                if fmt
+                else (
+                    f"a date like 2025-03-31 (this column reads as {used!r}; "
+                    "fix the format with date_format in the mapping)"
+                    if used
+                    else "a date like 2025-03-31"
+                )
+            )
             flag(bad, c.name, raw, f"unparseable date; expected {expected}")
             if not fmt and used in _SWAPPED and not bad.any():
                 alt, alt_bad, _ = parse_dates(raw, _SWAPPED[used])
                 if not alt_bad.any() and not alt.equals(parsed):
-                    issues.append(Issue(
-                        table.name, label, None, c.name, None,
-                        f"ambiguous dates: every value reads as {used!r} and as "
-                        f"{_SWAPPED[used]!r}; read as {used!r} (set date_format in the "
-                        "mapping to be sure)", severity="warning"))
+                    issues.append(
+                        Issue(
+                            table.name,
+                            label,
+                            None,
+                            c.name,
+                            None,
+                            f"ambiguous dates: every value reads as {used!r} and as "
+                            f"{_SWAPPED[used]!r}; read as {used!r} (set date_format in the "
+                            "mapping to be sure)",
+                            severity="warning",
+                        )
+                    )
             out[c.name] = parsed
         elif c.kind in ("money", "number", "int"):
             num, bad = parse_amounts(raw)
-            flag(bad, c.name, raw, "not a number" + (
-                "; expected an amount like 1,234.50 or 12.5万" if c.kind == "money" else ""))
+            flag(
+                bad,
+                c.name,
+                raw,
+                "not a number"
+                + ("; expected an amount like 1,234.50 or 12.5万" if c.kind == "money" else ""),
+            )
             found = _currencies(raw) if c.kind == "money" else {}
             if len(found) > 1:
                 # Amounts are never converted: adding USD to CNY would be silently wrong.
-                examples = ", ".join(f"{code} (row {int(rows.iloc[pos])})"
-                                     for code, pos in sorted(found.items()))
-                issues.append(Issue(table.name, label, None, c.name, None,
-                                    f"amounts in more than one currency: {examples}; expected one "
-                                    "currency (convert the amounts, or export one currency)"))
+                examples = ", ".join(
+                    f"{code} (row {int(rows.iloc[pos])})" for code, pos in sorted(found.items())
+                )
+                issues.append(
+                    Issue(
+                        table.name,
+                        label,
+                        None,
+                        c.name,
+                        None,
+                        f"amounts in more than one currency: {examples}; expected one "
+                        "currency (convert the amounts, or export one currency)",
+                    )
+                )
             if c.name in tm.scale:
                 num = num * tm.scale[c.name]
             if c.kind == "money":
@@ -576,19 +744,32 @@ def _coerce(
             if c.kind == "enum":
                 allowed = set(c.allowed or ())
                 badv = txt.notna() & ~txt.isin(allowed)
-                hint = f"; map it under values.{c.name} in the mapping" if vmap or not c.required else ""
+                hint = (
+                    f"; map it under values.{c.name} in the mapping"
+                    if vmap or not c.required
+                    else ""
+                )
                 expected = f"expected one of {', '.join(c.allowed or ())}{hint}"
                 if c.required:
                     flag(badv, c.name, raw, f"unknown {c.name} value; {expected}")
                 else:
                     # An optional field with an unmapped value: keep the row, clear
                     # the field, and say so.
-                    flag(badv, c.name, raw, f"unknown {c.name} value left empty; {expected}",
-                         severity="warning")
+                    flag(
+                        badv,
+                        c.name,
+                        raw,
+                        f"unknown {c.name} value left empty; {expected}",
+                        severity="warning",
+                    )
                     txt = txt.where(~badv, None)
             out[c.name] = txt
         if c.required:
-            missing = out[c.name].isna() if c.kind not in ("money", "number", "int") else out[c.name].isna()
+            missing = (
+                out[c.name].isna()
+                if c.kind not in ("money", "number", "int")
+                else out[c.name].isna()
+            )
             missing &= ~_already_flagged(issues, table.name, label, c.name, rows)
             flag(missing, c.name, raw, f"missing value; {c.name} is required")
     return out
@@ -596,8 +777,10 @@ def _coerce(
 
 #: day-first and month-first twins: a column every value of which reads both ways
 _SWAPPED = {
-    "%m/%d/%Y": "%d/%m/%Y", "%d/%m/%Y": "%m/%d/%Y",
-    "%m/%d/%Y %H:%M": "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M": "%m/%d/%Y %H:%M",
+    "%m/%d/%Y": "%d/%m/%Y",
+    "%d/%m/%Y": "%m/%d/%Y",
+    "%m/%d/%Y %H:%M": "%d/%m/%Y %H:%M",
+    "%d/%m/%Y %H:%M": "%m/%d/%Y %H:%M",
 }
 
 #: which alias list applies to which column (aliases: kind → {alias: canonical})
@@ -636,45 +819,106 @@ def _row_checks(name: str, df: pd.DataFrame, label: str, issues: list[Issue]) ->
         for i in np.flatnonzero(dup.to_numpy()):
             r = df.iloc[i]
             k = tuple(r[key]) if len(key) > 1 else r[key[0]]
-            first = firsts.loc[k] if not isinstance(firsts.loc[k], pd.Series) else firsts.loc[k].iloc[0]
-            issues.append(Issue(name, label, int(r["_row"]), ", ".join(key), _plain(k),
-                                f"duplicate {'/'.join(key)}; first seen on row {int(first)}"))
+            first = (
+                firsts.loc[k] if not isinstance(firsts.loc[k], pd.Series) else firsts.loc[k].iloc[0]
+            )
+            issues.append(
+                Issue(
+                    name,
+                    label,
+                    int(r["_row"]),
+                    ", ".join(key),
+                    _plain(k),
+                    f"duplicate {'/'.join(key)}; first seen on row {int(first)}",
+                )
+            )
     if name == "opportunities" and {"created_date", "close_date", "stage"} <= set(df.columns):
         closed = df["stage"].isin(CLOSED_STAGES)
         before = closed & (df["close_date"] < df["created_date"])
         for i in np.flatnonzero(before.to_numpy()):
             r = df.iloc[i]
-            issues.append(Issue(name, label, int(r["_row"]), "close_date", str(r["close_date"].date()),
-                                f"close date is before the created date {r['created_date'].date()}"))
-        exp_before = df["expected_close_date"] < df["created_date"] if "expected_close_date" in df else None
+            issues.append(
+                Issue(
+                    name,
+                    label,
+                    int(r["_row"]),
+                    "close_date",
+                    str(r["close_date"].date()),
+                    f"close date is before the created date {r['created_date'].date()}",
+                )
+            )
+        exp_before = (
+            df["expected_close_date"] < df["created_date"] if "expected_close_date" in df else None
+        )
         if exp_before is not None:
             for i in np.flatnonzero((exp_before & ~closed).to_numpy()):
                 r = df.iloc[i]
-                issues.append(Issue(name, label, int(r["_row"]), "expected_close_date",
-                                    str(r["expected_close_date"].date()),
-                                    f"expected close date is before the created date {r['created_date'].date()}"))
+                issues.append(
+                    Issue(
+                        name,
+                        label,
+                        int(r["_row"]),
+                        "expected_close_date",
+                        str(r["expected_close_date"].date()),
+                        f"expected close date is before the created date {r['created_date'].date()}",
+                    )
+                )
     if name == "invoices" and {"issue_date", "due_date"} <= set(df.columns):
         bad = df["due_date"] < df["issue_date"]
         for i in np.flatnonzero(bad.to_numpy()):
             r = df.iloc[i]
-            issues.append(Issue(name, label, int(r["_row"]), "due_date", str(r["due_date"].date()),
-                                f"due date is before the issue date {r['issue_date'].date()}"))
+            issues.append(
+                Issue(
+                    name,
+                    label,
+                    int(r["_row"]),
+                    "due_date",
+                    str(r["due_date"].date()),
+                    f"due date is before the issue date {r['issue_date'].date()}",
+                )
+            )
     if name == "nps" and "score" in df.columns:
         bad = df["score"].notna() & ((df["score"] < 0) | (df["score"] > 10))
         for i in np.flatnonzero(bad.to_numpy()):
             r = df.iloc[i]
-            issues.append(Issue(name, label, int(r["_row"]), "score", r["score"], "expected a score from 0 to 10"))
+            issues.append(
+                Issue(
+                    name,
+                    label,
+                    int(r["_row"]),
+                    "score",
+                    r["score"],
+                    "expected a score from 0 to 10",
+                )
+            )
     if name == "activities" and "rating" in df.columns:
         bad = df["rating"].notna() & ((df["rating"] < 1) | (df["rating"] > 5))
         for i in np.flatnonzero(bad.to_numpy()):
             r = df.iloc[i]
-            issues.append(Issue(name, label, int(r["_row"]), "rating", r["rating"], "expected a rating from 1 to 5"))
+            issues.append(
+                Issue(
+                    name,
+                    label,
+                    int(r["_row"]),
+                    "rating",
+                    r["rating"],
+                    "expected a rating from 1 to 5",
+                )
+            )
     if name == "opportunities" and "probability" in df.columns:
         bad = df["probability"].notna() & ((df["probability"] < 0) | (df["probability"] > 1))
         for i in np.flatnonzero(bad.to_numpy()):
             r = df.iloc[i]
-            issues.append(Issue(name, label, int(r["_row"]), "probability", r["probability"],
-                                "expected a probability from 0 to 1 (use scale: {probability: 0.01} for percentages)"))
+            issues.append(
+                Issue(
+                    name,
+                    label,
+                    int(r["_row"]),
+                    "probability",
+                    r["probability"],
+                    "expected a probability from 0 to 1 (use scale: {probability: 0.01} for percentages)",
+                )
+            )
 
 
 def _plain(k):
@@ -683,7 +927,9 @@ def _plain(k):
     return k
 
 
-def _fk_checks(tables: dict[str, pd.DataFrame], labels: dict[str, str], issues: list[Issue]) -> None:
+def _fk_checks(
+    tables: dict[str, pd.DataFrame], labels: dict[str, str], issues: list[Issue]
+) -> None:
     """Every foreign key names an existing row (unknown owners, products, ...)."""
     for name, df in tables.items():
         for fk in TABLES[name].foreign_keys:
@@ -692,17 +938,33 @@ def _fk_checks(tables: dict[str, pd.DataFrame], labels: dict[str, str], issues: 
             known = set(tables[fk.table][fk.ref].dropna())
             vals = df[fk.column]
             bad = vals.notna() & ~vals.isin(known)
-            what = {"rep_id": "rep", "node_id": "org node", "product_id": "product",
-                    "customer_id": "customer", "opportunity_id": "opportunity",
-                    "invoice_id": "invoice"}.get(fk.ref, fk.ref)
+            what = {
+                "rep_id": "rep",
+                "node_id": "org node",
+                "product_id": "product",
+                "customer_id": "customer",
+                "opportunity_id": "opportunity",
+                "invoice_id": "invoice",
+            }.get(fk.ref, fk.ref)
             for i in np.flatnonzero(bad.to_numpy()):
                 r = df.iloc[i]
                 v = vals.iloc[i]
                 close = _closest(v, known) if len(known) < 5000 else ""
-                issues.append(Issue(
-                    name, labels.get(name, name), int(r["_row"]) if "_row" in df else None, fk.column, v,
-                    f"unknown {what}: not in {fk.table}.{fk.ref}{close}"
-                    + ("; add an alias in the mapping" if fk.ref in ("rep_id", "product_id") else "")))
+                issues.append(
+                    Issue(
+                        name,
+                        labels.get(name, name),
+                        int(r["_row"]) if "_row" in df else None,
+                        fk.column,
+                        v,
+                        f"unknown {what}: not in {fk.table}.{fk.ref}{close}"
+                        + (
+                            "; add an alias in the mapping"
+                            if fk.ref in ("rep_id", "product_id")
+                            else ""
+                        ),
+                    )
+                )
 
 
 # --------------------------------------------------------------------------- derived tables
@@ -721,52 +983,100 @@ def _derive_missing(tables: dict[str, pd.DataFrame], labels: dict[str, str]) -> 
     if opp is None:
         return made
     if "org" not in tables:
-        tables["org"] = pd.DataFrame({
-            "node_id": ["COMPANY", "UNASSIGNED"], "parent_id": [None, "COMPANY"],
-            "level": ["company", "team"], "name": ["Company", "Unassigned"],
-            "name_zh": ["公司", "未分配"], "_row": [0, 0]})
+        tables["org"] = pd.DataFrame(
+            {
+                "node_id": ["COMPANY", "UNASSIGNED"],
+                "parent_id": [None, "COMPANY"],
+                "level": ["company", "team"],
+                "name": ["Company", "Unassigned"],
+                "name_zh": ["公司", "未分配"],
+                "_row": [0, 0],
+            }
+        )
         labels["org"] = "(derived)"
         made.append("org")
     if "reps" not in tables:
         owners = sorted(opp["owner_id"].dropna().unique())
-        team = "UNASSIGNED" if "UNASSIGNED" in set(tables["org"]["node_id"]) else \
-            tables["org"].loc[tables["org"]["level"] == "team", "node_id"].iloc[0]
+        team = (
+            "UNASSIGNED"
+            if "UNASSIGNED" in set(tables["org"]["node_id"])
+            else tables["org"].loc[tables["org"]["level"] == "team", "node_id"].iloc[0]
+        )
         first = opp.groupby("owner_id")["created_date"].min()
-        tables["reps"] = pd.DataFrame({
-            "rep_id": owners, "name": owners, "name_zh": None, "team_id": team, "role": "rep",
-            "hire_date": [first.get(o, pd.NaT) for o in owners], "leave_date": pd.NaT,
-            "email": None, "_row": 0})
+        tables["reps"] = pd.DataFrame(
+            {
+                "rep_id": owners,
+                "name": owners,
+                "name_zh": None,
+                "team_id": team,
+                "role": "rep",
+                "hire_date": [first.get(o, pd.NaT) for o in owners],
+                "leave_date": pd.NaT,
+                "email": None,
+                "_row": 0,
+            }
+        )
         labels["reps"] = "(derived from opportunity owners)"
         made.append("reps")
     if "customers" not in tables:
         ids = sorted(opp["customer_id"].dropna().unique())
-        tables["customers"] = pd.DataFrame({
-            "customer_id": ids, "name": ids, "region_id": None, "customer_type": None,
-            "industry": None, "owner_id": None, "created_date": pd.NaT, "renewal_date": pd.NaT,
-            "annual_contract_value": np.nan, "_row": 0})
+        tables["customers"] = pd.DataFrame(
+            {
+                "customer_id": ids,
+                "name": ids,
+                "region_id": None,
+                "customer_type": None,
+                "industry": None,
+                "owner_id": None,
+                "created_date": pd.NaT,
+                "renewal_date": pd.NaT,
+                "annual_contract_value": np.nan,
+                "_row": 0,
+            }
+        )
         labels["customers"] = "(derived from opportunity accounts)"
         made.append("customers")
     if "products" not in tables:
         ids = sorted(opp["product_id"].dropna().unique())
-        tables["products"] = pd.DataFrame({
-            "product_id": ids, "name": ids, "name_zh": None, "product_line": ids,
-            "unit_price": np.nan, "gross_margin_pct": np.nan, "_row": 0})
+        tables["products"] = pd.DataFrame(
+            {
+                "product_id": ids,
+                "name": ids,
+                "name_zh": None,
+                "product_line": ids,
+                "unit_price": np.nan,
+                "gross_margin_pct": np.nan,
+                "_row": 0,
+            }
+        )
         labels["products"] = "(derived from opportunity products)"
         made.append("products")
     if "stage_history" not in tables:
         # Without history, each opportunity has what the export shows: its creation
         # and (if closed) its close. Slippage cannot be learnt from such data.
-        created = pd.DataFrame({
-            "opportunity_id": opp["opportunity_id"], "changed_date": opp["created_date"],
-            "stage": np.where(opp["stage"].isin(CLOSED_STAGES), "qualification", opp["stage"]),
-            "amount": opp["amount"], "expected_close_date": opp["expected_close_date"]})
+        created = pd.DataFrame(
+            {
+                "opportunity_id": opp["opportunity_id"],
+                "changed_date": opp["created_date"],
+                "stage": np.where(opp["stage"].isin(CLOSED_STAGES), "qualification", opp["stage"]),
+                "amount": opp["amount"],
+                "expected_close_date": opp["expected_close_date"],
+            }
+        )
         closed = opp[opp["stage"].isin(CLOSED_STAGES)]
-        closing = pd.DataFrame({
-            "opportunity_id": closed["opportunity_id"], "changed_date": closed["close_date"],
-            "stage": closed["stage"], "amount": closed["amount"],
-            "expected_close_date": closed["expected_close_date"]})
+        closing = pd.DataFrame(
+            {
+                "opportunity_id": closed["opportunity_id"],
+                "changed_date": closed["close_date"],
+                "stage": closed["stage"],
+                "amount": closed["amount"],
+                "expected_close_date": closed["expected_close_date"],
+            }
+        )
         sh = pd.concat([created, closing], ignore_index=True)
-        sh = sh.dropna(subset=["changed_date"]).drop_duplicates(["opportunity_id", "changed_date", "stage"])
+        sh = sh.dropna(subset=["changed_date"]).drop_duplicates(
+            ["opportunity_id", "changed_date", "stage"]
+        )
         sh["_row"] = 0
         tables["stage_history"] = sh
         labels["stage_history"] = "(derived from opportunities)"
@@ -833,13 +1143,24 @@ def validate_tables(
     work = {}
     for name, df in tables.items():
         if name not in TABLES:
-            issues.append(Issue(name, labels.get(name, name), None, None, None,
-                                f"unknown table; expected one of {', '.join(TABLES)}"))
+            issues.append(
+                Issue(
+                    name,
+                    labels.get(name, name),
+                    None,
+                    None,
+                    None,
+                    f"unknown table; expected one of {', '.join(TABLES)}",
+                )
+            )
             continue
         missing = [c for c in TABLES[name].required_columns if c not in df.columns]
         for c in missing:
-            issues.append(Issue(name, labels.get(name, name), None, c, None,
-                                f"required column {c!r} is missing"))
+            issues.append(
+                Issue(
+                    name, labels.get(name, name), None, c, None, f"required column {c!r} is missing"
+                )
+            )
         d = df.copy()
         d["_row"] = np.arange(len(d), dtype=np.int64) + 1
         label = labels.setdefault(name, name)
@@ -848,16 +1169,32 @@ def validate_tables(
                 continue
             if c.required:
                 for i in np.flatnonzero(d[c.name].isna().to_numpy()):
-                    issues.append(Issue(name, label, i + 1, c.name, None, f"missing value; {c.name} is required"))
+                    issues.append(
+                        Issue(
+                            name, label, i + 1, c.name, None, f"missing value; {c.name} is required"
+                        )
+                    )
             if c.kind == "enum":
                 bad = d[c.name].notna() & ~d[c.name].isin(c.allowed or ())
                 for i in np.flatnonzero(bad.to_numpy()):
-                    issues.append(Issue(name, label, i + 1, c.name, d[c.name].iloc[i],
-                                        f"expected one of {', '.join(c.allowed or ())}"))
+                    issues.append(
+                        Issue(
+                            name,
+                            label,
+                            i + 1,
+                            c.name,
+                            d[c.name].iloc[i],
+                            f"expected one of {', '.join(c.allowed or ())}",
+                        )
+                    )
             if c.kind in ("money", "int"):
                 bad = d[c.name].notna() & (d[c.name] < 0)
                 for i in np.flatnonzero(bad.to_numpy()):
-                    issues.append(Issue(name, label, i + 1, c.name, d[c.name].iloc[i], "negative; expected >= 0"))
+                    issues.append(
+                        Issue(
+                            name, label, i + 1, c.name, d[c.name].iloc[i], "negative; expected >= 0"
+                        )
+                    )
         _row_checks(name, d, label, issues)
         work[name] = d
     _fk_checks(work, labels, issues)
@@ -893,7 +1230,9 @@ def load_data(
     data_s = str(data)
     is_url = "://" in data_s
     if not is_url and not Path(data).exists():
-        raise DataError(ValidationReport([Issue("", data_s, None, None, None, "data path not found")]))
+        raise DataError(
+            ValidationReport([Issue("", data_s, None, None, None, "data path not found")])
+        )
     issues: list[Issue] = []
     tables: dict[str, pd.DataFrame] = {}
     labels: dict[str, str] = {}
@@ -906,9 +1245,17 @@ def load_data(
         raw = _cut_footer(raw, tm, label, name, issues, first)
         mapped = _apply_mapping(raw, table, tm, label, first, issues, sources.setdefault(name, {}))
         if raw.empty:
-            issues.append(Issue(name, label, None, None, None,
-                                "no data rows below the header; expected at least one record "
-                                f"(or remove tables.{name} from the mapping)"))
+            issues.append(
+                Issue(
+                    name,
+                    label,
+                    None,
+                    None,
+                    None,
+                    "no data rows below the header; expected at least one record "
+                    f"(or remove tables.{name} from the mapping)",
+                )
+            )
         if any(i.table == name and i.row is None and i.severity == "error" for i in issues):
             continue
         df = _coerce(mapped, table, tm, spec.aliases, label, issues)
@@ -941,8 +1288,13 @@ def load_data(
     report.rows = {k: len(v) for k, v in tables.items()}
     final = {name: _finalise(tables[name], TABLES[name]) for name in TABLES if name in tables}
     when = as_of or _latest_date(final)
-    return Dataset(final, when, source=data_s if not is_url else _redact(data_s), report=report,
-                   derived=tuple(derived))
+    return Dataset(
+        final,
+        when,
+        source=data_s if not is_url else _redact(data_s),
+        report=report,
+        derived=tuple(derived),
+    )
 
 
 def _name_sources(issues: list[Issue], sources: dict[str, dict[str, str]]) -> None:
@@ -967,9 +1319,18 @@ def _name_sources(issues: list[Issue], sources: dict[str, dict[str, str]]) -> No
 
 
 def _derived_warnings(derived, tables, labels) -> list[Issue]:
-    return [Issue(name, labels[name], None, None, None,
-                  f"no {name} table mapped; derived {len(tables[name]):,} rows from the "
-                  "opportunities", severity="warning") for name in derived]
+    return [
+        Issue(
+            name,
+            labels[name],
+            None,
+            None,
+            None,
+            f"no {name} table mapped; derived {len(tables[name]):,} rows from the opportunities",
+            severity="warning",
+        )
+        for name in derived
+    ]
 
 
 def _cut_footer(raw, tm, label, name, issues, first_row):
@@ -980,9 +1341,17 @@ def _cut_footer(raw, tm, label, name, issues, first_row):
     if hit.any():
         at = int(np.flatnonzero(hit.to_numpy())[0])
         n = len(raw) - at
-        issues.append(Issue(name, label, int(raw.index[at]) + first_row, None, None,
-                            f"footer of {n} row(s) from this row on skipped (footer_pattern)",
-                            severity="warning"))
+        issues.append(
+            Issue(
+                name,
+                label,
+                int(raw.index[at]) + first_row,
+                None,
+                None,
+                f"footer of {n} row(s) from this row on skipped (footer_pattern)",
+                severity="warning",
+            )
+        )
         return raw.iloc[:at]
     return raw
 
@@ -996,7 +1365,9 @@ def _reject(tables, raws, labels, issues, data, is_url, rejects, skip=frozenset(
     for i in issues:
         if i.severity == "error" and i.row is not None and i.table not in skip:
             bad_rows.setdefault(i.table, {}).setdefault(i.row, []).append(
-                f"{i.column}: {i.message}" + (f" (got {_show(i.value)})" if i.value is not None else ""))
+                f"{i.column}: {i.message}"
+                + (f" (got {_show(i.value)})" if i.value is not None else "")
+            )
     kept = {}
     for name, df in tables.items():
         if name in skip:
@@ -1014,26 +1385,44 @@ def _reject(tables, raws, labels, issues, data, is_url, rejects, skip=frozenset(
                 hit = df[fk.column].isin(gone).to_numpy() if gone else np.zeros(len(df), bool)
                 for k in np.flatnonzero(hit):
                     r = df.iloc[k]
-                    extra.append(Issue(
-                        name, labels.get(name, name), int(r["_row"]), fk.column, r[fk.column],
-                        f"its row in {fk.table} was rejected, so this row is rejected too"))
+                    extra.append(
+                        Issue(
+                            name,
+                            labels.get(name, name),
+                            int(r["_row"]),
+                            fk.column,
+                            r[fk.column],
+                            f"its row in {fk.table} was rejected, so this row is rejected too",
+                        )
+                    )
         if not extra:
             break
         for i in extra:
             issues.append(i)
             bad_rows.setdefault(i.table, {}).setdefault(i.row, []).append(
-                f"{i.column}: {i.message} (got {_show(i.value)})")
-        kept = {name: df[~df["_row"].isin(list(bad_rows.get(name, {})))]
-                for name, df in kept.items()}
+                f"{i.column}: {i.message} (got {_show(i.value)})"
+            )
+        kept = {
+            name: df[~df["_row"].isin(list(bad_rows.get(name, {})))] for name, df in kept.items()
+        }
     records = []
     for name, rows in bad_rows.items():
         raw = raws.get(name)
         for row, reasons in sorted(rows.items()):
-            rec = {"table": name, "file": labels.get(name, name), "row": row, "reasons": "; ".join(reasons)}
+            rec = {
+                "table": name,
+                "file": labels.get(name, name),
+                "row": row,
+                "reasons": "; ".join(reasons),
+            }
             if raw is not None:
                 match = raw[raw["_row"] == row]
                 if len(match):
-                    rec["record"] = match.drop(columns="_row").iloc[0].to_json(force_ascii=False, date_format="iso")
+                    rec["record"] = (
+                        match.drop(columns="_row")
+                        .iloc[0]
+                        .to_json(force_ascii=False, date_format="iso")
+                    )
             records.append(rec)
     if rejects is None:
         base = Path(".") if is_url else (Path(data) if Path(data).is_dir() else Path(data).parent)
@@ -1041,8 +1430,9 @@ def _reject(tables, raws, labels, issues, data, is_url, rejects, skip=frozenset(
     rejects = Path(rejects)
     rej = pd.DataFrame(records, columns=["table", "file", "row", "reasons", "record"])
     _atomic_csv(rej, rejects)
-    report = ValidationReport(issues, rejected={k: len(v) for k, v in bad_rows.items()},
-                              rejects_file=str(rejects))
+    report = ValidationReport(
+        issues, rejected={k: len(v) for k, v in bad_rows.items()}, rejects_file=str(rejects)
+    )
     return kept, report
 
 
@@ -1060,7 +1450,11 @@ def _latest_date(tables: dict[str, pd.DataFrame]) -> dt.date:
         if df is None or df.empty:
             continue
         for c in TABLES[name].columns:
-            if c.kind == "date" and c.name in df and c.name not in ("expected_close_date", "due_date"):
+            if (
+                c.kind == "date"
+                and c.name in df
+                and c.name not in ("expected_close_date", "due_date")
+            ):
                 m = df[c.name].max()
                 if pd.notna(m) and m > latest:
                     latest = m
@@ -1074,7 +1468,10 @@ def _load_mapping(mapping: str | Path | MappingSpec) -> MappingSpec:
 
     p = Path(mapping)
     if not p.exists() and not p.is_absolute():
-        for cand in (default_params_dir() / "mappings" / p, default_params_dir() / "mappings" / f"{p}.yaml"):
+        for cand in (
+            default_params_dir() / "mappings" / p,
+            default_params_dir() / "mappings" / f"{p}.yaml",
+        ):
             if cand.exists():
                 p = cand
                 break
@@ -1084,9 +1481,17 @@ def _load_mapping(mapping: str | Path | MappingSpec) -> MappingSpec:
     from simlib.config import _NO_VALUE, Problem
 
     shipped = sorted(f.stem for f in (default_params_dir() / "mappings").glob("*.yaml"))
-    raise ParamError([Problem(str(mapping), "", _NO_VALUE,
-                              "mapping not found; expected a YAML file or one of the shipped "
-                              f"mappings: {', '.join(shipped)}")])
+    raise ParamError(
+        [
+            Problem(
+                str(mapping),
+                "",
+                _NO_VALUE,
+                "mapping not found; expected a YAML file or one of the shipped "
+                f"mappings: {', '.join(shipped)}",
+            )
+        ]
+    )
 
 
 def load_demo(seed: int | None = None, as_of: dt.date | None = None) -> Dataset:
@@ -1100,7 +1505,9 @@ def load_demo(seed: int | None = None, as_of: dt.date | None = None) -> Dataset:
         tables = generate_demo(seed=seed, as_of=as_of)
         report = validate_tables(tables)
         if not report.ok:  # a bug in the generator, never the user's fault
-            raise DataError(report, "the demo company failed validation:\n" + report.format(limit=20))
+            raise DataError(
+                report, "the demo company failed validation:\n" + report.format(limit=20)
+            )
         _DEMO_CACHE.clear()  # one company at a time
         _DEMO_CACHE[key] = (tables, report)
     tables, report = _DEMO_CACHE[key]
@@ -1123,8 +1530,10 @@ def load_source(source: str = "", mapping: str = "", demo_seed: int | None = Non
     if not source:
         return load_demo(seed=demo_seed)
     if not mapping:
-        raise ValueError(f"source {source!r} needs a mapping (a name in params/mappings/, "
-                         "e.g. salesforce, or a path to a mapping file)")
+        raise ValueError(
+            f"source {source!r} needs a mapping (a name in params/mappings/, "
+            "e.g. salesforce, or a path to a mapping file)"
+        )
     path = Path(source)
     stamp = None
     if path.exists():
@@ -1141,7 +1550,9 @@ _SOURCE_CACHE: dict = {}
 _COPY_ON_WRITE = int(pd.__version__.split(".")[0]) >= 3
 
 
-def write_tables(tables: dict[str, pd.DataFrame], directory: str | Path, fmt: str = "csv") -> list[Path]:
+def write_tables(
+    tables: dict[str, pd.DataFrame], directory: str | Path, fmt: str = "csv"
+) -> list[Path]:
     """Write canonical tables as ``<table>.csv`` (or .parquet / .xlsx), atomically."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)

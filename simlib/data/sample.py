@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from simlib.data.schema import OPEN_STAGES, STAGES, TABLES, Table
+from simlib.data.schema import STAGES, TABLES, Table
 
 __all__ = ["DEMO_SEED", "DEMO_AS_OF", "generate_demo"]
 
@@ -52,11 +52,25 @@ DEMO_AS_OF: dt.date = dt.date(2026, 11, 20)
 # First day of the Spring Festival (Chinese New Year) for the years the calendar
 # may need; the holiday week is taken as the eve to the sixth day.
 _CNY: dict[int, str] = {
-    2016: "2016-02-08", 2017: "2017-01-28", 2018: "2018-02-16",
-    2019: "2019-02-05", 2020: "2020-01-25", 2021: "2021-02-12", 2022: "2022-02-01",
-    2023: "2023-01-22", 2024: "2024-02-10", 2025: "2025-01-29", 2026: "2026-02-17",
-    2027: "2027-02-06", 2028: "2028-01-26", 2029: "2029-02-13", 2030: "2030-02-03",
-    2031: "2031-01-23", 2032: "2032-02-11", 2033: "2033-01-31", 2034: "2034-02-19",
+    2016: "2016-02-08",
+    2017: "2017-01-28",
+    2018: "2018-02-16",
+    2019: "2019-02-05",
+    2020: "2020-01-25",
+    2021: "2021-02-12",
+    2022: "2022-02-01",
+    2023: "2023-01-22",
+    2024: "2024-02-10",
+    2025: "2025-01-29",
+    2026: "2026-02-17",
+    2027: "2027-02-06",
+    2028: "2028-01-26",
+    2029: "2029-02-13",
+    2030: "2030-02-03",
+    2031: "2031-01-23",
+    2032: "2032-02-11",
+    2033: "2033-01-31",
+    2034: "2034-02-19",
 }
 _FIRST_AS_OF = dt.date(2021, 1, 1)
 _LAST_AS_OF = dt.date(2031, 12, 31)
@@ -65,8 +79,14 @@ _LAST_AS_OF = dt.date(2031, 12, 31)
 _BD_MONTH = 21.0
 _BD_YEAR = 250.0
 
-_STAGE_PROBABILITY = {"qualification": 0.1, "discovery": 0.25, "proposal": 0.5,
-                      "negotiation": 0.75, "won": 1.0, "lost": 0.0}
+_STAGE_PROBABILITY = {
+    "qualification": 0.1,
+    "discovery": 0.25,
+    "proposal": 0.5,
+    "negotiation": 0.75,
+    "won": 1.0,
+    "lost": 0.0,
+}
 
 _REGIONS = (  # node_id, English name, Chinese name, productivity of the territory
     ("R-EAST", "East China", "华东", 1.1),
@@ -102,42 +122,152 @@ _ROSTER_CHANGES = (
 )
 
 _SURNAMES = (
-    ("王", "Wang"), ("李", "Li"), ("刘", "Liu"), ("陈", "Chen"), ("杨", "Yang"),
-    ("黄", "Huang"), ("赵", "Zhao"), ("吴", "Wu"), ("周", "Zhou"), ("徐", "Xu"),
-    ("孙", "Sun"), ("马", "Ma"), ("朱", "Zhu"), ("胡", "Hu"), ("郭", "Guo"),
-    ("何", "He"), ("高", "Gao"), ("林", "Lin"), ("罗", "Luo"), ("郑", "Zheng"),
-    ("梁", "Liang"), ("谢", "Xie"), ("宋", "Song"), ("唐", "Tang"), ("韩", "Han"),
-    ("冯", "Feng"), ("邓", "Deng"), ("曹", "Cao"), ("彭", "Peng"), ("曾", "Zeng"),
-    ("田", "Tian"), ("董", "Dong"), ("潘", "Pan"), ("袁", "Yuan"), ("蔡", "Cai"),
-    ("蒋", "Jiang"), ("杜", "Du"), ("叶", "Ye"), ("程", "Cheng"), ("魏", "Wei"),
-    ("苏", "Su"), ("丁", "Ding"), ("任", "Ren"), ("沈", "Shen"), ("姚", "Yao"),
+    ("王", "Wang"),
+    ("李", "Li"),
+    ("刘", "Liu"),
+    ("陈", "Chen"),
+    ("杨", "Yang"),
+    ("黄", "Huang"),
+    ("赵", "Zhao"),
+    ("吴", "Wu"),
+    ("周", "Zhou"),
+    ("徐", "Xu"),
+    ("孙", "Sun"),
+    ("马", "Ma"),
+    ("朱", "Zhu"),
+    ("胡", "Hu"),
+    ("郭", "Guo"),
+    ("何", "He"),
+    ("高", "Gao"),
+    ("林", "Lin"),
+    ("罗", "Luo"),
+    ("郑", "Zheng"),
+    ("梁", "Liang"),
+    ("谢", "Xie"),
+    ("宋", "Song"),
+    ("唐", "Tang"),
+    ("韩", "Han"),
+    ("冯", "Feng"),
+    ("邓", "Deng"),
+    ("曹", "Cao"),
+    ("彭", "Peng"),
+    ("曾", "Zeng"),
+    ("田", "Tian"),
+    ("董", "Dong"),
+    ("潘", "Pan"),
+    ("袁", "Yuan"),
+    ("蔡", "Cai"),
+    ("蒋", "Jiang"),
+    ("杜", "Du"),
+    ("叶", "Ye"),
+    ("程", "Cheng"),
+    ("魏", "Wei"),
+    ("苏", "Su"),
+    ("丁", "Ding"),
+    ("任", "Ren"),
+    ("沈", "Shen"),
+    ("姚", "Yao"),
 )
 _GIVEN_NAMES = (
-    ("芳", "Fang"), ("娜", "Na"), ("敏", "Min"), ("静", "Jing"), ("丽", "Li"),
-    ("强", "Qiang"), ("磊", "Lei"), ("军", "Jun"), ("洋", "Yang"), ("勇", "Yong"),
-    ("艳", "Yan"), ("杰", "Jie"), ("涛", "Tao"), ("明", "Ming"), ("超", "Chao"),
-    ("秀英", "Xiuying"), ("霞", "Xia"), ("平", "Ping"), ("刚", "Gang"), ("浩", "Hao"),
-    ("婷", "Ting"), ("鹏", "Peng"), ("宇", "Yu"), ("欣怡", "Xinyi"), ("子轩", "Zixuan"),
-    ("晨", "Chen"), ("雪", "Xue"), ("琳", "Lin"), ("博", "Bo"), ("建国", "Jianguo"),
-    ("志强", "Zhiqiang"), ("海燕", "Haiyan"), ("晓东", "Xiaodong"), ("俊杰", "Junjie"),
-    ("佳", "Jia"), ("慧", "Hui"), ("斌", "Bin"), ("凯", "Kai"), ("倩", "Qian"),
-    ("颖", "Ying"), ("思远", "Siyuan"), ("文博", "Wenbo"), ("雨桐", "Yutong"),
-    ("梓涵", "Zihan"), ("亮", "Liang"), ("峰", "Feng"), ("红", "Hong"), ("波", "Bo2"),
+    ("芳", "Fang"),
+    ("娜", "Na"),
+    ("敏", "Min"),
+    ("静", "Jing"),
+    ("丽", "Li"),
+    ("强", "Qiang"),
+    ("磊", "Lei"),
+    ("军", "Jun"),
+    ("洋", "Yang"),
+    ("勇", "Yong"),
+    ("艳", "Yan"),
+    ("杰", "Jie"),
+    ("涛", "Tao"),
+    ("明", "Ming"),
+    ("超", "Chao"),
+    ("秀英", "Xiuying"),
+    ("霞", "Xia"),
+    ("平", "Ping"),
+    ("刚", "Gang"),
+    ("浩", "Hao"),
+    ("婷", "Ting"),
+    ("鹏", "Peng"),
+    ("宇", "Yu"),
+    ("欣怡", "Xinyi"),
+    ("子轩", "Zixuan"),
+    ("晨", "Chen"),
+    ("雪", "Xue"),
+    ("琳", "Lin"),
+    ("博", "Bo"),
+    ("建国", "Jianguo"),
+    ("志强", "Zhiqiang"),
+    ("海燕", "Haiyan"),
+    ("晓东", "Xiaodong"),
+    ("俊杰", "Junjie"),
+    ("佳", "Jia"),
+    ("慧", "Hui"),
+    ("斌", "Bin"),
+    ("凯", "Kai"),
+    ("倩", "Qian"),
+    ("颖", "Ying"),
+    ("思远", "Siyuan"),
+    ("文博", "Wenbo"),
+    ("雨桐", "Yutong"),
+    ("梓涵", "Zihan"),
+    ("亮", "Liang"),
+    ("峰", "Feng"),
+    ("红", "Hong"),
+    ("波", "Bo2"),
 )
 
 _PRODUCTS = (  # id, name, name_zh, line, unit price, gross margin, deal-size factor
     ("P-SEN-01", "Vibration Sensor Kit", "振动传感器套件", "Smart Sensors", 12_000.0, 0.46, 0.9),
-    ("P-SEN-02", "Temperature & Humidity Sensor Array", "温湿度传感阵列", "Smart Sensors",
-     8_500.0, 0.42, 0.85),
+    (
+        "P-SEN-02",
+        "Temperature & Humidity Sensor Array",
+        "温湿度传感阵列",
+        "Smart Sensors",
+        8_500.0,
+        0.42,
+        0.85,
+    ),
     ("P-SEN-03", "Smart Edge Gateway", "智能边缘网关", "Smart Sensors", 26_000.0, 0.38, 1.0),
-    ("P-IOT-01", "IoT Platform License", "工业物联网平台许可", "IoT Platform", 180_000.0, 0.72, 1.3),
-    ("P-IOT-02", "Predictive Maintenance Module", "预测性维护模块", "IoT Platform",
-     120_000.0, 0.68, 1.2),
+    (
+        "P-IOT-01",
+        "IoT Platform License",
+        "工业物联网平台许可",
+        "IoT Platform",
+        180_000.0,
+        0.72,
+        1.3,
+    ),
+    (
+        "P-IOT-02",
+        "Predictive Maintenance Module",
+        "预测性维护模块",
+        "IoT Platform",
+        120_000.0,
+        0.68,
+        1.2,
+    ),
     ("P-IOT-03", "Digital Twin Suite", "数字孪生套件", "IoT Platform", 350_000.0, 0.70, 1.4),
-    ("P-SVC-01", "Annual Maintenance Contract", "年度运维合同", "Maintenance Services",
-     60_000.0, 0.55, 0.8),
-    ("P-SVC-02", "On-site Engineering Service", "现场工程服务", "Maintenance Services",
-     30_000.0, 0.35, 0.7),
+    (
+        "P-SVC-01",
+        "Annual Maintenance Contract",
+        "年度运维合同",
+        "Maintenance Services",
+        60_000.0,
+        0.55,
+        0.8,
+    ),
+    (
+        "P-SVC-02",
+        "On-site Engineering Service",
+        "现场工程服务",
+        "Maintenance Services",
+        30_000.0,
+        0.35,
+        0.7,
+    ),
 )
 
 # Lead sources: share of leads, chance marketing qualifies a lead, chance a qualified
@@ -163,14 +293,62 @@ _INDUSTRIES = (
     ("Metals & Mining", ("Steel", "Nonferrous Metals")),
 )
 _BRANDS = (
-    "Huamei", "Xinyuan", "Jinhui", "Tianrun", "Hongda", "Zhongtian", "Ruida", "Hengxin",
-    "Yida", "Kaiyuan", "Shenghua", "Minghui", "Haoyu", "Jiecheng", "Guangda", "Lixin",
-    "Xinda", "Huaxin", "Hengtai", "Zhongke", "Jinlong", "Tianyi", "Ruifeng", "Boyuan",
-    "Kaida", "Mingyang", "Hongxing", "Lianhe", "Dingsheng", "Yuanhang", "Haitian",
-    "Jiahe", "Weilong", "Shengda", "Hualian", "Zhongxin", "Taihe", "Guoxin", "Anda",
-    "Yongxin", "Fuxing", "Changjiang", "Huanyu", "Jingcheng", "Xinghe", "Baorun",
-    "Ronghua", "Deli", "Tongda", "Shunfeng", "Chuangyi", "Huitong", "Longsheng",
-    "Kangtai", "Zhenghe", "Jinyuan",
+    "Huamei",
+    "Xinyuan",
+    "Jinhui",
+    "Tianrun",
+    "Hongda",
+    "Zhongtian",
+    "Ruida",
+    "Hengxin",
+    "Yida",
+    "Kaiyuan",
+    "Shenghua",
+    "Minghui",
+    "Haoyu",
+    "Jiecheng",
+    "Guangda",
+    "Lixin",
+    "Xinda",
+    "Huaxin",
+    "Hengtai",
+    "Zhongke",
+    "Jinlong",
+    "Tianyi",
+    "Ruifeng",
+    "Boyuan",
+    "Kaida",
+    "Mingyang",
+    "Hongxing",
+    "Lianhe",
+    "Dingsheng",
+    "Yuanhang",
+    "Haitian",
+    "Jiahe",
+    "Weilong",
+    "Shengda",
+    "Hualian",
+    "Zhongxin",
+    "Taihe",
+    "Guoxin",
+    "Anda",
+    "Yongxin",
+    "Fuxing",
+    "Changjiang",
+    "Huanyu",
+    "Jingcheng",
+    "Xinghe",
+    "Baorun",
+    "Ronghua",
+    "Deli",
+    "Tongda",
+    "Shunfeng",
+    "Chuangyi",
+    "Huitong",
+    "Longsheng",
+    "Kangtai",
+    "Zhenghe",
+    "Jinyuan",
 )
 _CITIES = {
     "R-EAST": ("Shanghai", "Hangzhou", "Nanjing", "Suzhou", "Ningbo", "Wuxi", "Hefei"),
@@ -225,8 +403,9 @@ class _Timeline:
         """Index of the first business day on or after each date."""
         # Roll to a business day first: numpy counts backwards from ``start`` over
         # (d, start], which for a holiday before ``start`` would be one day short.
-        d = np.busday_offset(np.asarray(d, dtype="datetime64[D]"), 0, roll="forward",
-                             busdaycal=self.cal)
+        d = np.busday_offset(
+            np.asarray(d, dtype="datetime64[D]"), 0, roll="forward", busdaycal=self.cal
+        )
         return np.busday_count(self.start, d, busdaycal=self.cal).astype(np.int64)
 
 
@@ -356,8 +535,9 @@ def _make_people(rng: np.random.Generator, tl: _Timeline, as_of: dt.date) -> _Pe
     # Struggling consultants: tenured, ordinary skill, outside Shanghai, each in a
     # different team, none about to leave.
     struggle = np.zeros(n_sellers, dtype=np.int64)
-    eligible = np.flatnonzero(~is_new & (team != 0) & (leave_b > tl.as_of_b + 500)
-                              & (np.abs(skill) < 0.9))
+    eligible = np.flatnonzero(
+        ~is_new & (team != 0) & (leave_b > tl.as_of_b + 500) & (np.abs(skill) < 0.9)
+    )
     order = rng.permutation(eligible)
     used_teams: set[int] = set()
     wanted = [_CAPABILITY, _CAPABILITY, _RESOURCE, _RESOURCE]
@@ -372,10 +552,15 @@ def _make_people(rng: np.random.Generator, tl: _Timeline, as_of: dt.date) -> _Pe
     collect[struggle > 0] = rng.uniform(0.80, 0.86, (struggle > 0).sum())
 
     # Managers and the director: sell nothing, own no accounts.
-    mgr_hire = [np.busday_offset(start_d - int(rng.integers(365 * 4, 365 * 12)), 0,
-                                 roll="forward", busdaycal=tl.cal) for _ in _TEAMS]
-    dir_hire = np.busday_offset(start_d - int(rng.integers(365 * 10, 365 * 14)), 0,
-                                roll="forward", busdaycal=tl.cal)
+    mgr_hire = [
+        np.busday_offset(
+            start_d - int(rng.integers(365 * 4, 365 * 12)), 0, roll="forward", busdaycal=tl.cal
+        )
+        for _ in _TEAMS
+    ]
+    dir_hire = np.busday_offset(
+        start_d - int(rng.integers(365 * 10, 365 * 14)), 0, roll="forward", busdaycal=tl.cal
+    )
 
     names = _unique_names(rng, n_sellers + len(_TEAMS) + 1, taken={"Zhang Wei"})
     names = [(p, h) for p, h in names if not p.startswith("Zhang ")]
@@ -399,17 +584,34 @@ def _make_people(rng: np.random.Generator, tl: _Timeline, as_of: dt.date) -> _Pe
         rep_id_of[who] = rid
         pinyin, hanzi = names[who]
         surname, given = pinyin.split(" ", 1)
-        records.append({
-            "rep_id": rid, "name": pinyin, "name_zh": hanzi,
-            "team_id": "CO" if t < 0 else team_ids[t], "role": role,
-            "hire_date": hire, "leave_date": leave,
-            "email": f"{given.lower()}.{surname.lower()}@huaxia-smart.example.cn",
-        })
+        records.append(
+            {
+                "rep_id": rid,
+                "name": pinyin,
+                "name_zh": hanzi,
+                "team_id": "CO" if t < 0 else team_ids[t],
+                "role": role,
+                "hire_date": hire,
+                "leave_date": leave,
+                "email": f"{given.lower()}.{surname.lower()}@huaxia-smart.example.cn",
+            }
+        )
     reps = pd.DataFrame(records)
-    people = _People(reps=reps, n_sellers=n_sellers, team=team, region=region, skill=skill,
-                     territory=territory, hire_b=tl.index(hire_d), leave_b=leave_b,
-                     successor=successor, struggle=struggle, collect=collect, star=star,
-                     rep_id=rep_id_of)
+    people = _People(
+        reps=reps,
+        n_sellers=n_sellers,
+        team=team,
+        region=region,
+        skill=skill,
+        territory=territory,
+        hire_b=tl.index(hire_d),
+        leave_b=leave_b,
+        successor=successor,
+        struggle=struggle,
+        collect=collect,
+        star=star,
+        rep_id=rep_id_of,
+    )
     return people
 
 
@@ -491,8 +693,9 @@ def _struggle_factor(people: _People, tl: _Timeline, kind: str) -> np.ndarray:
     return out
 
 
-def _poisson_events(rng: np.random.Generator, rate: np.ndarray,
-                    first_b: int) -> tuple[np.ndarray, np.ndarray]:
+def _poisson_events(
+    rng: np.random.Generator, rate: np.ndarray, first_b: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Draw counts per (seller, day) and expand them to events (seller, business day);
     column 0 of ``rate`` is business day ``first_b``."""
     counts = rng.poisson(rate)
@@ -501,8 +704,9 @@ def _poisson_events(rng: np.random.Generator, rate: np.ndarray,
     return np.repeat(seller, k), np.repeat(col, k) + first_b
 
 
-def _regular_events(rng: np.random.Generator, rate: np.ndarray, first_b: int,
-                    shape: float = 4.0) -> tuple[np.ndarray, np.ndarray]:
+def _regular_events(
+    rng: np.random.Generator, rate: np.ndarray, first_b: int, shape: float = 4.0
+) -> tuple[np.ndarray, np.ndarray]:
     """Like :func:`_poisson_events`, but with gamma-distributed gaps (in units of the
     cumulative rate) of the given shape: a cadence more regular than Poisson, as
     when account reviews follow a rhythm. Counts over a long window vary about
@@ -559,19 +763,26 @@ def _base_accounts(rng: np.random.Generator, people: _People, tl: _Timeline) -> 
     n_key = np.maximum(2, np.round(3.4 * np.exp(0.12 * z) + rng.uniform(-0.5, 0.5, tenured.size)))
     n_key[tenured == people.star] += 2  # the star earned the biggest book of key accounts
     n_smb = np.maximum(6, np.round(rng.normal(10.5, 1.5, tenured.size) * np.exp(0.08 * z)))
-    owner = np.concatenate([np.repeat(tenured, n_key.astype(int)),
-                            np.repeat(tenured, n_smb.astype(int))])
+    owner = np.concatenate(
+        [np.repeat(tenured, n_key.astype(int)), np.repeat(tenured, n_smb.astype(int))]
+    )
     key = np.concatenate([np.ones(int(n_key.sum()), bool), np.zeros(int(n_smb.sum()), bool)])
     n_base = owner.size
     # Created before the warm-up, so every base account predates every deal.
     created = tl.start - rng.integers(220, 365 * 8, n_base)
     created = np.busday_offset(created, 0, roll="forward", busdaycal=tl.cal)
     return _Accounts(
-        key=key, region=people.region[owner], industry=rng.integers(len(_INDUSTRIES), size=n_base),
-        created=created, created_b=np.full(n_base, -_NEVER), base=np.ones(n_base, bool),
+        key=key,
+        region=people.region[owner],
+        industry=rng.integers(len(_INDUSTRIES), size=n_base),
+        created=created,
+        created_b=np.full(n_base, -_NEVER),
+        base=np.ones(n_base, bool),
         contract_start=created + rng.integers(0, 90, n_base),
         base_acv=np.round(np.exp(rng.normal(np.where(key, np.log(1.4e6), np.log(2.6e5)), 0.5)), -2),
-        asg_acc=np.arange(n_base), asg_seller=owner, asg_start=np.full(n_base, -_NEVER),
+        asg_acc=np.arange(n_base),
+        asg_seller=owner,
+        asg_start=np.full(n_base, -_NEVER),
         asg_end=np.full(n_base, _NEVER),
     )
 
@@ -596,8 +807,11 @@ def _hand_over(rng: np.random.Generator, acc: _Accounts, people: _People) -> Non
         if people.hire_b[s] <= 0 or s in inherits:
             continue
         # The manager protects the star's book.
-        mates = np.flatnonzero((people.team[:n] == people.team[s]) & (people.hire_b[:n] <= 0)
-                               & (np.arange(n) != people.star))
+        mates = np.flatnonzero(
+            (people.team[:n] == people.team[s])
+            & (people.hire_b[:n] <= 0)
+            & (np.arange(n) != people.star)
+        )
         rows = np.flatnonzero(np.isin(acc.asg_seller, mates) & (end > people.hire_b[s]))
         take = rng.choice(rows, min(rows.size, 9), replace=False)
         take.sort()
@@ -613,8 +827,15 @@ def _hand_over(rng: np.random.Generator, acc: _Accounts, people: _People) -> Non
     acc.asg_end = np.concatenate([acc.asg_end, *new_end])
 
 
-def _add_accounts(acc: _Accounts, rng: np.random.Generator, tl: _Timeline, people: _People,
-                  owner: np.ndarray, created_b: np.ndarray, key: np.ndarray) -> np.ndarray:
+def _add_accounts(
+    acc: _Accounts,
+    rng: np.random.Generator,
+    tl: _Timeline,
+    people: _People,
+    owner: np.ndarray,
+    created_b: np.ndarray,
+    key: np.ndarray,
+) -> np.ndarray:
     """Append new (prospect) accounts; returns their indices."""
     m = owner.size
     first = acc.key.size
@@ -625,8 +846,9 @@ def _add_accounts(acc: _Accounts, rng: np.random.Generator, tl: _Timeline, peopl
     acc.created = np.concatenate([acc.created, tl.dates(created_b)])
     acc.created_b = np.concatenate([acc.created_b, created_b])
     acc.base = np.concatenate([acc.base, np.zeros(m, bool)])
-    acc.contract_start = np.concatenate([acc.contract_start, np.full(m, np.datetime64("NaT"),
-                                                                        dtype="datetime64[D]")])
+    acc.contract_start = np.concatenate(
+        [acc.contract_start, np.full(m, np.datetime64("NaT"), dtype="datetime64[D]")]
+    )
     acc.base_acv = np.concatenate([acc.base_acv, np.full(m, np.nan)])
     # A new account follows its owner's successor if the owner leaves.
     succ = people.successor[owner]
@@ -640,8 +862,14 @@ def _add_accounts(acc: _Accounts, rng: np.random.Generator, tl: _Timeline, peopl
     return idx
 
 
-def _pick_accounts(rng: np.random.Generator, acc: _Accounts, seller: np.ndarray, b: np.ndarray,
-                   ready_b: np.ndarray, weight: np.ndarray) -> np.ndarray:
+def _pick_accounts(
+    rng: np.random.Generator,
+    acc: _Accounts,
+    seller: np.ndarray,
+    b: np.ndarray,
+    ready_b: np.ndarray,
+    weight: np.ndarray,
+) -> np.ndarray:
     """For each event, draw one account the seller owns at day ``b`` and that is
     ready (``ready_b <= b``), with probability proportional to ``weight``; -1 if none."""
     out = np.full(seller.size, -1, dtype=np.int64)
@@ -650,7 +878,7 @@ def _pick_accounts(rng: np.random.Generator, acc: _Accounts, seller: np.ndarray,
     n_groups = int(seller.max()) + 1 if seller.size else 0
     bounds = np.searchsorted(seller[order], np.arange(n_groups + 1))
     for s in range(bounds.size - 1):
-        ev = order[bounds[s]:bounds[s + 1]]
+        ev = order[bounds[s] : bounds[s + 1]]
         if ev.size == 0:
             continue
         rows = np.flatnonzero(acc.asg_seller == s)
@@ -693,8 +921,11 @@ def _draw_products(rng: np.random.Generator, key: np.ndarray, created_b: np.ndar
     line = np.where(u < p_sen, 0, np.where(u < p_sen + p_iot, 1, 2))
     within = rng.random(key.size)
     # products of each line in _PRODUCTS order: 3 sensors, 3 platform, 2 services
-    prod = np.where(line == 0, (within * 3).astype(int),
-                    np.where(line == 1, 3 + (within * 3).astype(int), 6 + (within * 2).astype(int)))
+    prod = np.where(
+        line == 0,
+        (within * 3).astype(int),
+        np.where(line == 1, 3 + (within * 3).astype(int), 6 + (within * 2).astype(int)),
+    )
     return np.minimum(prod, len(_PRODUCTS) - 1)
 
 
@@ -702,14 +933,23 @@ _KEY_MEDIAN = 3.5e5  # deal size medians before product, territory and skill eff
 _SMB_MEDIAN = 1.3e5
 
 
-def _draw_amounts(rng: np.random.Generator, people: _People, seller: np.ndarray,
-                  key: np.ndarray, product: np.ndarray, created_b: np.ndarray) -> np.ndarray:
+def _draw_amounts(
+    rng: np.random.Generator,
+    people: _People,
+    seller: np.ndarray,
+    key: np.ndarray,
+    product: np.ndarray,
+    created_b: np.ndarray,
+) -> np.ndarray:
     """Deal size: lognormal, skewed; key accounts, the platform and skilled
     consultants make bigger deals; sizes creep up with prices over time."""
     size = np.array([p[6] for p in _PRODUCTS])[product]
-    mu = (np.where(key, np.log(_KEY_MEDIAN), np.log(_SMB_MEDIAN)) + np.log(size)
-          + 0.02 * people.skill[seller]
-          + 0.03 * created_b / _BD_YEAR)
+    mu = (
+        np.where(key, np.log(_KEY_MEDIAN), np.log(_SMB_MEDIAN))
+        + np.log(size)
+        + 0.02 * people.skill[seller]
+        + 0.03 * created_b / _BD_YEAR
+    )
     amount = np.exp(mu + rng.normal(0, 0.42, key.size))
     amount = np.clip(amount, np.where(key, 6e4, 1.5e4), np.where(key, 2.5e6, 1.0e6))
     return np.round(amount, -2)
@@ -731,8 +971,9 @@ class _Paths:
     nego: np.ndarray  # amount on entering negotiation
 
 
-def _simulate_paths(rng: np.random.Generator, people: _People, acc: _Accounts, tl: _Timeline,
-                    deals: _Deals) -> _Paths:
+def _simulate_paths(
+    rng: np.random.Generator, people: _People, acc: _Accounts, tl: _Timeline, deals: _Deals
+) -> _Paths:
     """Walk every deal through the funnel: stages, slippage, close, amount changes."""
     n = deals.seller.size
     c = deals.created_b
@@ -801,16 +1042,29 @@ def _simulate_paths(rng: np.random.Generator, people: _People, acc: _Accounts, t
     span = close - c
     slack = (span - top - 1)[:, None]
     steps = np.arange(4)[None, :]
-    entry_k = c[:, None] + steps + np.floor(np.concatenate(
-        [np.zeros((n, 1)), cum[:, :-1]], axis=1) * slack).astype(np.int64)
+    entry_k = (
+        c[:, None]
+        + steps
+        + np.floor(np.concatenate([np.zeros((n, 1)), cum[:, :-1]], axis=1) * slack).astype(np.int64)
+    )
     entry = np.where(steps <= top[:, None], entry_k, _NONE)
     entry[:, 0] = c
 
     amount0 = np.maximum(1000.0, np.round(deals.amount * np.exp(rng.normal(0.06, 0.2, n)), -3))
     quote = np.maximum(1000.0, np.round(deals.amount * np.exp(rng.normal(0.03, 0.05, n)), -2))
     nego = np.where(rng.random(n) < 0.5, deals.amount, quote)
-    return _Paths(outcome=outcome, top=top, entry=entry, close_b=close, ecd0=ecd0, push_b=push_b,
-                  push_ecd=push_ecd, amount0=amount0, quote=quote, nego=nego)
+    return _Paths(
+        outcome=outcome,
+        top=top,
+        entry=entry,
+        close_b=close,
+        ecd0=ecd0,
+        push_b=push_b,
+        push_ecd=push_ecd,
+        amount0=amount0,
+        quote=quote,
+        nego=nego,
+    )
 
 
 def _first_of_group(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -821,8 +1075,9 @@ def _first_of_group(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
     return csum - base - values
 
 
-def _manage_quarters(rng: np.random.Generator, tl: _Timeline, people: _People, deals: _Deals,
-                     paths: _Paths) -> None:
+def _manage_quarters(
+    rng: np.random.Generator, tl: _Timeline, people: _People, deals: _Deals, paths: _Paths
+) -> None:
     """Reps manage their quarters: the ahead sandbag, the behind pull deals in.
 
     A rep whose won revenue in a quarter exceeds 1.05 times their seasonal run rate
@@ -863,10 +1118,12 @@ def _manage_quarters(rng: np.random.Generator, tl: _Timeline, people: _People, d
     scaled[:, last_q] /= max(elapsed, 1e-9)
     nxt = np.concatenate([scaled[:, 1:], np.zeros((revenue.shape[0], 1))], axis=1)
     nxt_expected = np.concatenate([expected[:, 1:], expected[:, -1:]], axis=1)
-    excess = np.where(managed, np.minimum(revenue - 1.05 * expected, 1.05 * nxt_expected - nxt),
-                      0.0)
-    shortfall = np.where(managed, np.minimum(0.85 * expected - revenue, nxt - 0.85 * nxt_expected),
-                         0.0)
+    excess = np.where(
+        managed, np.minimum(revenue - 1.05 * expected, 1.05 * nxt_expected - nxt), 0.0
+    )
+    shortfall = np.where(
+        managed, np.minimum(0.85 * expected - revenue, nxt - 0.85 * nxt_expected), 0.0
+    )
 
     # Hold back: latest wins first until the excess is covered.
     cand = np.flatnonzero((close >= q_start[quarter + 1] - 25) & (excess[seller, quarter] > 0))
@@ -892,8 +1149,12 @@ def _manage_quarters(rng: np.random.Generator, tl: _Timeline, people: _People, d
 
     # Pull in: earliest wins of the next quarter first, until the shortfall is covered.
     prev = quarter - 1
-    cand = np.flatnonzero(~moved & (prev >= 0) & (close < q_start[quarter] + 15)
-                          & (shortfall[seller, np.maximum(prev, 0)] > 0))
+    cand = np.flatnonzero(
+        ~moved
+        & (prev >= 0)
+        & (close < q_start[quarter] + 15)
+        & (shortfall[seller, np.maximum(prev, 0)] > 0)
+    )
     cand = cand[np.lexsort((close[cand], prev[cand], seller[cand]))]
     prior = _first_of_group(seller[cand] * n_q + prev[cand], amount[cand])
     pulled = cand[prior < shortfall[seller[cand], prev[cand]]]
@@ -913,14 +1174,19 @@ def _month_starts(year: np.ndarray, month: np.ndarray) -> np.ndarray:
 
 def _concat_deals(parts: list[_Deals]) -> _Deals:
     """Stack several batches of deals."""
-    return _Deals(*[np.concatenate([getattr(p, f) for p in parts]) for f in
-                    ("seller", "account", "created_b", "source", "product", "amount", "win_shift")])
+    return _Deals(
+        *[
+            np.concatenate([getattr(p, f) for p in parts])
+            for f in ("seller", "account", "created_b", "source", "product", "amount", "win_shift")
+        ]
+    )
 
 
 def _concat_paths(parts: list[_Paths]) -> _Paths:
     """Stack the paths of several batches of deals."""
-    return _Paths(*[np.concatenate([getattr(p, f) for p in parts])
-                    for f in _Paths.__dataclass_fields__])
+    return _Paths(
+        *[np.concatenate([getattr(p, f) for p in parts]) for f in _Paths.__dataclass_fields__]
+    )
 
 
 # --------------------------------------------------------------------------- demand
@@ -956,34 +1222,60 @@ def _draw_leads(rng: np.random.Generator, world: _World) -> _Leads:
     """Leads arrive per business day; sources differ in how often marketing
     qualifies them and how often a qualified lead converts."""
     tl, people, w = world.tl, world.people, world.tl.warm
-    rate = (0.60 * world.active * world.season * (0.3 + 0.7 * world.ramp)
-            * _struggle_factor(people, tl, "lead"))
+    rate = (
+        0.60
+        * world.active
+        * world.season
+        * (0.3 + 0.7 * world.ramp)
+        * _struggle_factor(people, tl, "lead")
+    )
     seller, b = _poisson_events(rng, rate, -w)
     n = seller.size
     source = rng.choice(len(_SOURCES), n, p=_SOURCE_SHARE)
     qualified = rng.random(n) < _SOURCE_QUALIFY[source]
-    conv_p = (_SOURCE_CONVERT[source] * np.exp(0.08 * people.skill[seller])
-              * world.ramp[seller, b + w] ** 0.5
-              * _struggle_factor(people, tl, "convert")[seller, b + w])
+    conv_p = (
+        _SOURCE_CONVERT[source]
+        * np.exp(0.08 * people.skill[seller])
+        * world.ramp[seller, b + w] ** 0.5
+        * _struggle_factor(people, tl, "convert")[seller, b + w]
+    )
     conv_b = b + rng.integers(2, 20, n)
     converts = qualified & (rng.random(n) < conv_p)
     key = rng.random(n) < 0.12
-    return _Leads(seller=seller, b=b, source=source, qualified=qualified, converts=converts,
-                  converted=converts & (conv_b <= tl.as_of_b), conv_b=conv_b, key=key)
+    return _Leads(
+        seller=seller,
+        b=b,
+        source=source,
+        qualified=qualified,
+        converts=converts,
+        converted=converts & (conv_b <= tl.as_of_b),
+        conv_b=conv_b,
+        key=key,
+    )
 
 
-def _win_shift(world: _World, seller: np.ndarray, b: np.ndarray, account: np.ndarray,
-               source_effect: np.ndarray | float) -> np.ndarray:
+def _win_shift(
+    world: _World,
+    seller: np.ndarray,
+    b: np.ndarray,
+    account: np.ndarray,
+    source_effect: np.ndarray | float,
+) -> np.ndarray:
     """Log-odds shift of each stage's advance: skill, the lead source, key accounts
     (harder to win), ramping new hires and struggling consultants."""
     w = world.tl.warm
-    return (0.07 * world.people.skill[seller] + source_effect - 0.1 * world.acc.key[account]
-            - 0.5 * (1 - world.ramp[seller, b + w])
-            + _struggle_factor(world.people, world.tl, "win")[seller, b + w])
+    return (
+        0.07 * world.people.skill[seller]
+        + source_effect
+        - 0.1 * world.acc.key[account]
+        - 0.5 * (1 - world.ramp[seller, b + w])
+        + _struggle_factor(world.people, world.tl, "win")[seller, b + w]
+    )
 
 
-def _lead_deals(rng: np.random.Generator, world: _World, leads: _Leads
-                ) -> tuple[_Deals, np.ndarray]:
+def _lead_deals(
+    rng: np.random.Generator, world: _World, leads: _Leads
+) -> tuple[_Deals, np.ndarray]:
     """Opportunities from converted leads, and the lead of each.
 
     About one in seven lands on a brand-new account; the rest on accounts the rep
@@ -998,14 +1290,20 @@ def _lead_deals(rng: np.random.Generator, world: _World, leads: _Leads
     new_acc = rng.random(cv.size) < 0.14
     account = np.full(cv.size, -1, dtype=np.int64)
     fresh = np.flatnonzero(new_acc)
-    account[fresh] = _add_accounts(acc, rng, tl, people, seller[fresh], b[fresh],
-                                   leads.key[cv[fresh]])
+    account[fresh] = _add_accounts(
+        acc, rng, tl, people, seller[fresh], b[fresh], leads.key[cv[fresh]]
+    )
     existing = np.flatnonzero(~new_acc)
-    account[existing] = _pick_accounts(rng, acc, seller[existing], b[existing], acc.created_b + 5,
-                                       np.where(acc.key, 2.0, 1.0) * np.where(acc.base, 1.0, 6.0))
+    account[existing] = _pick_accounts(
+        rng,
+        acc,
+        seller[existing],
+        b[existing],
+        acc.created_b + 5,
+        np.where(acc.key, 2.0, 1.0) * np.where(acc.base, 1.0, 6.0),
+    )
     left = np.flatnonzero(account < 0)
-    account[left] = _add_accounts(acc, rng, tl, people, seller[left], b[left],
-                                  leads.key[cv[left]])
+    account[left] = _add_accounts(acc, rng, tl, people, seller[left], b[left], leads.key[cv[left]])
     leads.key[cv] = acc.key[account]
     key = acc.key[account]
     product = _draw_products(rng, key, b)
@@ -1013,9 +1311,15 @@ def _lead_deals(rng: np.random.Generator, world: _World, leads: _Leads
     # A new logo usually starts with a bundle (platform, sensors and set-up).
     young = ~acc.base[account]
     amount[young] = np.round(amount[young] * 1.7, -2)
-    deals = _Deals(seller=seller, account=account, created_b=b, source=leads.source[cv],
-                   product=product, amount=amount,
-                   win_shift=_win_shift(world, seller, b, account, _SOURCE_WIN[leads.source[cv]]))
+    deals = _Deals(
+        seller=seller,
+        account=account,
+        created_b=b,
+        source=leads.source[cv],
+        product=product,
+        amount=amount,
+        win_shift=_win_shift(world, seller, b, account, _SOURCE_WIN[leads.source[cv]]),
+    )
     return deals, cv
 
 
@@ -1024,8 +1328,15 @@ def _account_deals(rng: np.random.Generator, world: _World, first_win: np.ndarra
     (``first_win`` is the day each account first bought)."""
     tl, people, acc = world.tl, world.people, world.acc
     n_sel = people.n_sellers
-    rate = (0.88 * world.active * world.season * world.ramp * people.territory[:n_sel, None]
-            * np.exp(0.03 * people.skill[:n_sel, None]) * _struggle_factor(people, tl, "account"))
+    rate = (
+        0.88
+        * world.active
+        * world.season
+        * world.ramp
+        * people.territory[:n_sel, None]
+        * np.exp(0.03 * people.skill[:n_sel, None])
+        * _struggle_factor(people, tl, "account")
+    )
     seller, b = _regular_events(rng, rate, -tl.warm)
     # Two in five repeat deals come from key accounts, however many small accounts
     # a book accumulates: account plans give key accounts a steady share of the
@@ -1040,16 +1351,23 @@ def _account_deals(rng: np.random.Generator, world: _World, first_win: np.ndarra
         sel = np.flatnonzero(wanted)
         account[sel] = _pick_accounts(rng, acc, seller[sel], b[sel], first_win, weight)
     none = np.flatnonzero(account < 0)
-    account[none] = _pick_accounts(rng, acc, seller[none], b[none], first_win,
-                                   np.ones(acc.key.size))
+    account[none] = _pick_accounts(
+        rng, acc, seller[none], b[none], first_win, np.ones(acc.key.size)
+    )
     keep = account >= 0
     seller, b, account = seller[keep], b[keep], account[keep]
     key = acc.key[account]
     product = _draw_products(rng, key, b)
     amount = _draw_amounts(rng, people, seller, key, product, b)
-    return _Deals(seller=seller, account=account, created_b=b,
-                  source=np.full(seller.size, len(_SOURCES)), product=product, amount=amount,
-                  win_shift=_win_shift(world, seller, b, account, _ACCOUNT_SOURCE_WIN))
+    return _Deals(
+        seller=seller,
+        account=account,
+        created_b=b,
+        source=np.full(seller.size, len(_SOURCES)),
+        product=product,
+        amount=amount,
+        win_shift=_win_shift(world, seller, b, account, _ACCOUNT_SOURCE_WIN),
+    )
 
 
 # --------------------------------------------------------------------------- generator
@@ -1088,23 +1406,30 @@ def generate_demo(seed: int = DEMO_SEED, as_of: dt.date = DEMO_AS_OF) -> dict[st
     True
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"The `seed` parameter of `generate_demo` must be an int. "
-                        f"Got {seed!r} instead.")
+        raise TypeError(
+            f"The `seed` parameter of `generate_demo` must be an int. Got {seed!r} instead."
+        )
     if seed < 0:
-        raise ValueError(f"The `seed` parameter of `generate_demo` must be >= 0. "
-                         f"Got {seed} instead.")
+        raise ValueError(
+            f"The `seed` parameter of `generate_demo` must be >= 0. Got {seed} instead."
+        )
     if isinstance(as_of, dt.datetime):
         as_of = as_of.date()
     if not isinstance(as_of, dt.date):
-        raise TypeError(f"The `as_of` parameter of `generate_demo` must be a datetime.date. "
-                        f"Got {as_of!r} instead.")
+        raise TypeError(
+            f"The `as_of` parameter of `generate_demo` must be a datetime.date. "
+            f"Got {as_of!r} instead."
+        )
     if not _FIRST_AS_OF <= as_of <= _LAST_AS_OF:
-        raise ValueError(f"The `as_of` parameter of `generate_demo` must be between "
-                         f"{_FIRST_AS_OF} and {_LAST_AS_OF}. Got {as_of} instead.")
+        raise ValueError(
+            f"The `as_of` parameter of `generate_demo` must be between "
+            f"{_FIRST_AS_OF} and {_LAST_AS_OF}. Got {as_of} instead."
+        )
 
     streams = np.random.SeedSequence(int(seed)).spawn(10)
     r_people, r_acc, r_leads, r_conv, r_acct, r_path, r_act, r_inv, r_nps, r_tgt = (
-        np.random.default_rng(s) for s in streams)
+        np.random.default_rng(s) for s in streams
+    )
 
     tl = _timeline(as_of)
     people = _make_people(r_people, tl, as_of)
@@ -1156,20 +1481,24 @@ def generate_demo(seed: int = DEMO_SEED, as_of: dt.date = DEMO_AS_OF) -> dict[st
     tables["reps"] = people.reps
     tables["products"] = pd.DataFrame(
         [p[:6] for p in _PRODUCTS],
-        columns=["product_id", "name", "name_zh", "product_line", "unit_price", "gross_margin_pct"])
+        columns=["product_id", "name", "name_zh", "product_line", "unit_price", "gross_margin_pct"],
+    )
 
     sh, state = _stage_history(paths, tl, opp_ids)
     tables["stage_history"] = sh
     cust_ids = _customer_ids(acc)
     cust_names, cust_short = _customer_names(r_acc, acc)
     tables["opportunities"] = _opportunity_table(
-        deals, paths, state, tl, people, acc, opp_ids, cust_ids, deal_owner, first_win, cust_short)
-    tables["customers"] = _customer_table(acc, people, tl, deals, paths, first_win, cust_ids,
-                                          cust_names)
+        deals, paths, state, tl, people, acc, opp_ids, cust_ids, deal_owner, first_win, cust_short
+    )
+    tables["customers"] = _customer_table(
+        acc, people, tl, deals, paths, first_win, cust_ids, cust_names
+    )
     tables["leads"] = _lead_table(r_leads, tl, people, leads, deal_of_lead, opp_ids, deals)
     tables["activities"] = _activity_table(r_act, world, cust_ids, deals, paths, opp_ids)
-    inv, pay = _invoice_tables(r_inv, tl, people, deals, paths, deal_owner, opp_ids, cust_ids,
-                               won & closed)
+    inv, pay = _invoice_tables(
+        r_inv, tl, people, deals, paths, deal_owner, opp_ids, cust_ids, won & closed
+    )
     tables["invoices"], tables["payments"] = inv, pay
     tables["nps"] = _nps_table(r_nps, tl, people, deals, paths, deal_owner, cust_ids, won & closed)
     tables["targets"] = _target_table(r_tgt, tl, people, paths, deal_owner, won & closed, as_of)
@@ -1187,8 +1516,9 @@ def _org_table() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["node_id", "parent_id", "level", "name", "name_zh"])
 
 
-def _stage_history(paths: _Paths, tl: _Timeline, opp_ids: np.ndarray
-                   ) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+def _stage_history(
+    paths: _Paths, tl: _Timeline, opp_ids: np.ndarray
+) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     """One row per day an opportunity changed, as known then; and the state at as_of."""
     n = paths.close_b.size
     ids = np.arange(n)
@@ -1196,8 +1526,9 @@ def _stage_history(paths: _Paths, tl: _Timeline, opp_ids: np.ndarray
     parts = []  # (deal, day, order, stage, amount, ecd)
 
     def add(mask, day, order, stage, amount, ecd):
-        parts.append((ids[mask], day[mask], np.full(mask.sum(), order), stage[mask],
-                      amount[mask], ecd[mask]))
+        parts.append(
+            (ids[mask], day[mask], np.full(mask.sum(), order), stage[mask], amount[mask], ecd[mask])
+        )
 
     all_ = np.ones(n, bool)
     add(all_, paths.entry[:, 0], 0, np.zeros(n), paths.amount0, paths.ecd0.astype(float))
@@ -1205,8 +1536,14 @@ def _stage_history(paths: _Paths, tl: _Timeline, opp_ids: np.ndarray
     for s in (1, 2, 3):
         add(paths.top >= s, paths.entry[:, s], 1, np.full(n, float(s)), stage_amount[s], nan)
     for j in range(4):
-        add(paths.push_b[:, j] > _NONE, paths.push_b[:, j], 2, nan, nan,
-            paths.push_ecd[:, j].astype(float))
+        add(
+            paths.push_b[:, j] > _NONE,
+            paths.push_b[:, j],
+            2,
+            nan,
+            nan,
+            paths.push_ecd[:, j].astype(float),
+        )
     won = paths.outcome == 4
     final_amount = np.where(won, np.where(paths.top >= 3, paths.nego, paths.quote), nan)
     # A won deal's amount at close is the negotiated amount.
@@ -1227,16 +1564,21 @@ def _stage_history(paths: _Paths, tl: _Timeline, opp_ids: np.ndarray
     deal, day, stage, amount, ecd = (a[last_of_day] for a in (deal, day, stage, amount, ecd))
     last = np.ones(deal.size, bool)
     last[:-1] = deal[1:] != deal[:-1]
-    state = {"stage": stage[last].astype(np.int64), "amount": amount[last],
-             "ecd": ecd[last].astype(np.int64)}
+    state = {
+        "stage": stage[last].astype(np.int64),
+        "amount": amount[last],
+        "ecd": ecd[last].astype(np.int64),
+    }
     stages = np.array(STAGES, dtype=object)
-    sh = pd.DataFrame({
-        "opportunity_id": opp_ids[deal],
-        "changed_date": tl.dates(day),
-        "stage": stages[stage.astype(np.int64)],
-        "amount": amount,
-        "expected_close_date": tl.dates(ecd.astype(np.int64)),
-    })
+    sh = pd.DataFrame(
+        {
+            "opportunity_id": opp_ids[deal],
+            "changed_date": tl.dates(day),
+            "stage": stages[stage.astype(np.int64)],
+            "amount": amount,
+            "expected_close_date": tl.dates(ecd.astype(np.int64)),
+        }
+    )
     return sh, state
 
 
@@ -1265,10 +1607,19 @@ def _customer_names(rng: np.random.Generator, acc: _Accounts) -> tuple[np.ndarra
     return names, short
 
 
-def _opportunity_table(deals: _Deals, paths: _Paths, state: dict, tl: _Timeline, people: _People,
-                       acc: _Accounts, opp_ids: np.ndarray, cust_ids: np.ndarray,
-                       owner: np.ndarray, first_win: np.ndarray,
-                       cust_short: np.ndarray) -> pd.DataFrame:
+def _opportunity_table(
+    deals: _Deals,
+    paths: _Paths,
+    state: dict,
+    tl: _Timeline,
+    people: _People,
+    acc: _Accounts,
+    opp_ids: np.ndarray,
+    cust_ids: np.ndarray,
+    owner: np.ndarray,
+    first_win: np.ndarray,
+    cust_short: np.ndarray,
+) -> pd.DataFrame:
     """Each opportunity as of as_of: its current stage, amount and expected close."""
     closed = paths.close_b <= tl.as_of_b
     stages = np.array(STAGES, dtype=object)
@@ -1277,21 +1628,23 @@ def _opportunity_table(deals: _Deals, paths: _Paths, state: dict, tl: _Timeline,
     # New business until the account's first win (that win included).
     new_customer = ~acc.base[deals.account] & (deals.created_b <= first_win[deals.account])
     product_names = np.array([p[1] for p in _PRODUCTS], dtype=object)
-    return pd.DataFrame({
-        "opportunity_id": opp_ids,
-        "name": cust_short[deals.account] + " - " + product_names[deals.product],
-        "customer_id": cust_ids[deals.account],
-        "owner_id": people.rep_id[owner],
-        "product_id": np.array([p[0] for p in _PRODUCTS], dtype=object)[deals.product],
-        "amount": state["amount"],
-        "stage": stage,
-        "created_date": tl.dates(deals.created_b),
-        "expected_close_date": tl.dates(state["ecd"]),
-        "close_date": np.where(closed, tl.dates(paths.close_b), np.datetime64("NaT")),
-        "lead_source": source,
-        "deal_type": np.where(new_customer, "new_customer", "existing_customer"),
-        "probability": pd.Series(stage).map(_STAGE_PROBABILITY).to_numpy(float),
-    })
+    return pd.DataFrame(
+        {
+            "opportunity_id": opp_ids,
+            "name": cust_short[deals.account] + " - " + product_names[deals.product],
+            "customer_id": cust_ids[deals.account],
+            "owner_id": people.rep_id[owner],
+            "product_id": np.array([p[0] for p in _PRODUCTS], dtype=object)[deals.product],
+            "amount": state["amount"],
+            "stage": stage,
+            "created_date": tl.dates(deals.created_b),
+            "expected_close_date": tl.dates(state["ecd"]),
+            "close_date": np.where(closed, tl.dates(paths.close_b), np.datetime64("NaT")),
+            "lead_source": source,
+            "deal_type": np.where(new_customer, "new_customer", "existing_customer"),
+            "probability": pd.Series(stage).map(_STAGE_PROBABILITY).to_numpy(float),
+        }
+    )
 
 
 def _customer_ids(acc: _Accounts) -> np.ndarray:
@@ -1302,8 +1655,16 @@ def _customer_ids(acc: _Accounts) -> np.ndarray:
     return ids
 
 
-def _customer_table(acc: _Accounts, people: _People, tl: _Timeline, deals: _Deals, paths: _Paths,
-                    first_win: np.ndarray, cust_id: np.ndarray, names: np.ndarray) -> pd.DataFrame:
+def _customer_table(
+    acc: _Accounts,
+    people: _People,
+    tl: _Timeline,
+    deals: _Deals,
+    paths: _Paths,
+    first_win: np.ndarray,
+    cust_id: np.ndarray,
+    names: np.ndarray,
+) -> pd.DataFrame:
     """Accounts with their current owner, renewal date and contract value."""
     n = acc.key.size
     now = (acc.asg_start <= tl.as_of_b) & (tl.as_of_b < acc.asg_end)
@@ -1314,41 +1675,64 @@ def _customer_table(acc: _Accounts, people: _People, tl: _Timeline, deals: _Deal
     recent = won & (paths.close_b > tl.as_of_b - _BD_YEAR)
     last_year = np.bincount(deals.account[recent], weights=paths.nego[recent], minlength=n)
     buyer = acc.base | (first_close < _NEVER)
-    start = np.where(acc.base, acc.contract_start,
-                     tl.dates(np.minimum(first_close, tl.as_of_b)))
+    start = np.where(acc.base, acc.contract_start, tl.dates(np.minimum(first_close, tl.as_of_b)))
     # Yearly contracts renew on the anniversary of the first contract.
     s = pd.to_datetime(start)
     day = np.where((s.month == 2) & (s.day == 29), 28, s.day)
-    this_year = pd.to_datetime(pd.DataFrame({"year": tl.as_of.astype(object).year,
-                                             "month": s.month, "day": day}))
+    this_year = pd.to_datetime(
+        pd.DataFrame({"year": tl.as_of.astype(object).year, "month": s.month, "day": day})
+    )
     renewal = this_year.to_numpy(dtype="datetime64[D]")
-    renewal = np.where(renewal <= tl.as_of, (this_year + pd.DateOffset(years=1)).to_numpy(
-        dtype="datetime64[D]"), renewal)
+    renewal = np.where(
+        renewal <= tl.as_of,
+        (this_year + pd.DateOffset(years=1)).to_numpy(dtype="datetime64[D]"),
+        renewal,
+    )
     # Contract value: the recurring share of the last year's purchases, or the
     # legacy contract for older accounts that bought nothing lately.
     acv = np.where(last_year > 0, np.round(0.35 * last_year, -2), acc.base_acv)
     acv = np.where(buyer, acv, np.nan)
-    return pd.DataFrame({
-        "customer_id": cust_id,
-        "name": names,
-        "region_id": np.array([r[0] for r in _REGIONS], dtype=object)[acc.region],
-        "customer_type": np.where(acc.key, "key_account", "smb"),
-        "industry": np.array([i[0] for i in _INDUSTRIES], dtype=object)[acc.industry],
-        "owner_id": np.where(owner >= 0, people.rep_id[np.maximum(owner, 0)], None),
-        "created_date": acc.created,
-        "renewal_date": np.where(buyer, renewal, np.datetime64("NaT")),
-        "annual_contract_value": acv,
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": cust_id,
+            "name": names,
+            "region_id": np.array([r[0] for r in _REGIONS], dtype=object)[acc.region],
+            "customer_type": np.where(acc.key, "key_account", "smb"),
+            "industry": np.array([i[0] for i in _INDUSTRIES], dtype=object)[acc.industry],
+            "owner_id": np.where(owner >= 0, people.rep_id[np.maximum(owner, 0)], None),
+            "created_date": acc.created,
+            "renewal_date": np.where(buyer, renewal, np.datetime64("NaT")),
+            "annual_contract_value": acv,
+        }
+    )
 
 
-def _lead_table(rng: np.random.Generator, tl: _Timeline, people: _People, leads: _Leads,
-                deal_of_lead: np.ndarray, opp_ids: np.ndarray, deals: _Deals) -> pd.DataFrame:
+def _lead_table(
+    rng: np.random.Generator,
+    tl: _Timeline,
+    people: _People,
+    leads: _Leads,
+    deal_of_lead: np.ndarray,
+    opp_ids: np.ndarray,
+    deals: _Deals,
+) -> pd.DataFrame:
     """Leads created in the history, with status and follow-up as of as_of."""
     # Leads from before the history are not in the CRM extract.
     keep = leads.b >= 0
     seller, b, source, qualified, key, converts, converted, conv_b, deal_of_lead = (
-        a[keep] for a in (leads.seller, leads.b, leads.source, leads.qualified, leads.key,
-                          leads.converts, leads.converted, leads.conv_b, deal_of_lead))
+        a[keep]
+        for a in (
+            leads.seller,
+            leads.b,
+            leads.source,
+            leads.qualified,
+            leads.key,
+            leads.converts,
+            leads.converted,
+            leads.conv_b,
+            deal_of_lead,
+        )
+    )
     n = seller.size
     # Estimated value: what marketing guessed; the eventual deal is near it.
     est = np.exp(rng.normal(np.where(key, np.log(_KEY_MEDIAN), np.log(_SMB_MEDIAN)), 0.6))
@@ -1373,24 +1757,33 @@ def _lead_table(rng: np.random.Generator, tl: _Timeline, people: _People, leads:
     order = np.lexsort((np.arange(n), seller, b))
     lead_ids = np.empty(n, dtype=object)
     lead_ids[order] = [f"L{i + 1:06d}" for i in range(n)]
-    return pd.DataFrame({
-        "lead_id": lead_ids,
-        "rep_id": people.rep_id[rep],
-        "created_date": tl.dates(b),
-        "source": np.array(_SOURCES, dtype=object)[source],
-        "qualified": qualified,
-        "status": status,
-        "customer_type": np.where(key, "key_account", "smb"),
-        "estimated_value": est,
-        "next_followup_date": followup,
-        "converted_date": np.where(converted, tl.dates(np.minimum(conv_b, tl.as_of_b)),
-                                   np.datetime64("NaT")),
-        "opportunity_id": np.where(has_deal, opp_ids[np.maximum(deal_of_lead, 0)], None),
-    })
+    return pd.DataFrame(
+        {
+            "lead_id": lead_ids,
+            "rep_id": people.rep_id[rep],
+            "created_date": tl.dates(b),
+            "source": np.array(_SOURCES, dtype=object)[source],
+            "qualified": qualified,
+            "status": status,
+            "customer_type": np.where(key, "key_account", "smb"),
+            "estimated_value": est,
+            "next_followup_date": followup,
+            "converted_date": np.where(
+                converted, tl.dates(np.minimum(conv_b, tl.as_of_b)), np.datetime64("NaT")
+            ),
+            "opportunity_id": np.where(has_deal, opp_ids[np.maximum(deal_of_lead, 0)], None),
+        }
+    )
 
 
-def _activity_table(rng: np.random.Generator, world: _World, cust: np.ndarray, deals: _Deals,
-                    paths: _Paths, opp_ids: np.ndarray) -> pd.DataFrame:
+def _activity_table(
+    rng: np.random.Generator,
+    world: _World,
+    cust: np.ndarray,
+    deals: _Deals,
+    paths: _Paths,
+    opp_ids: np.ndarray,
+) -> pd.DataFrame:
     """Visits (rated by the customer), proposals (one per deal reaching the proposal
     stage) and cross-region support, from the first day of the history."""
     tl, people, acc = world.tl, world.people, world.acc
@@ -1399,8 +1792,14 @@ def _activity_table(rng: np.random.Generator, world: _World, cust: np.ndarray, d
     skill = people.skill[:n_sel, None]
     # Visits: a handful a week, more for the energetic; customers rate each visit.
     w = tl.warm  # activities are recorded from the first day of the history
-    rate = (1.6 * active * season * (0.5 + 0.5 * ramp) * np.exp(0.12 * skill)
-            * _struggle_factor(people, tl, "visit"))[:, w:]
+    rate = (
+        1.6
+        * active
+        * season
+        * (0.5 + 0.5 * ramp)
+        * np.exp(0.12 * skill)
+        * _struggle_factor(people, tl, "visit")
+    )[:, w:]
     v_seller, v_b = _poisson_events(rng, rate, 0)
     v_acc = _pick_accounts(rng, acc, v_seller, v_b, acc.created_b, np.where(acc.key, 2.0, 1.0))
     keep = v_acc >= 0
@@ -1429,27 +1828,49 @@ def _activity_table(rng: np.random.Generator, world: _World, cust: np.ndarray, d
     day = np.concatenate([v_b, p_b, s_b])
     kind = np.concatenate([np.zeros(k_v, int), np.ones(k_p, int), np.full(k_s, 2)])
     order = np.lexsort((np.arange(seller.size), kind, seller, day))
-    frame = pd.DataFrame({
-        "rep_id": people.rep_id[seller],
-        "date": tl.dates(day),
-        "activity_type": np.array(["visit", "proposal", "support"], dtype=object)[kind],
-        "customer_id": np.concatenate([cust[v_acc], cust[deals.account[prop]],
-                                       np.full(k_s, None, dtype=object)]),
-        "opportunity_id": np.concatenate([np.full(k_v, None, dtype=object), opp_ids[prop],
-                                          np.full(k_s, None, dtype=object)]),
-        "rating": np.concatenate([rating, np.full(k_p + k_s, np.nan)]),
-        "accepted": np.concatenate([np.full(k_v, None, dtype=object), accepted,
-                                    np.full(k_s, None, dtype=object)]),
-        "support_region_id": np.concatenate([np.full(k_v + k_p, None, dtype=object),
-                                             region_ids[other]]),
-    }).iloc[order].reset_index(drop=True)
+    frame = (
+        pd.DataFrame(
+            {
+                "rep_id": people.rep_id[seller],
+                "date": tl.dates(day),
+                "activity_type": np.array(["visit", "proposal", "support"], dtype=object)[kind],
+                "customer_id": np.concatenate(
+                    [cust[v_acc], cust[deals.account[prop]], np.full(k_s, None, dtype=object)]
+                ),
+                "opportunity_id": np.concatenate(
+                    [
+                        np.full(k_v, None, dtype=object),
+                        opp_ids[prop],
+                        np.full(k_s, None, dtype=object),
+                    ]
+                ),
+                "rating": np.concatenate([rating, np.full(k_p + k_s, np.nan)]),
+                "accepted": np.concatenate(
+                    [np.full(k_v, None, dtype=object), accepted, np.full(k_s, None, dtype=object)]
+                ),
+                "support_region_id": np.concatenate(
+                    [np.full(k_v + k_p, None, dtype=object), region_ids[other]]
+                ),
+            }
+        )
+        .iloc[order]
+        .reset_index(drop=True)
+    )
     frame.insert(0, "activity_id", [f"A{i + 1:07d}" for i in range(len(frame))])
     return frame
 
 
-def _invoice_tables(rng: np.random.Generator, tl: _Timeline, people: _People, deals: _Deals,
-                    paths: _Paths, owner: np.ndarray, opp_ids: np.ndarray, cust_ids: np.ndarray,
-                    won: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _invoice_tables(
+    rng: np.random.Generator,
+    tl: _Timeline,
+    people: _People,
+    deals: _Deals,
+    paths: _Paths,
+    owner: np.ndarray,
+    opp_ids: np.ndarray,
+    cust_ids: np.ndarray,
+    won: np.ndarray,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Won deals are billed in one to three instalments; most bills are paid."""
     idx = np.flatnonzero(won)
     m = idx.size
@@ -1457,8 +1878,9 @@ def _invoice_tables(rng: np.random.Generator, tl: _Timeline, people: _People, de
     deal = np.repeat(idx, n_inv)
     part = np.concatenate([np.arange(k) for k in n_inv]) if m else np.zeros(0, int)
     count = np.repeat(n_inv, n_inv)
-    share = np.select([count == 1, (count == 2) & (part == 0), count == 2, part == 1],
-                      [1.0, 0.5, 0.5, 0.4], 0.3)
+    share = np.select(
+        [count == 1, (count == 2) & (part == 0), count == 2, part == 1], [1.0, 0.5, 0.5, 0.4], 0.3
+    )
     amount_total = paths.nego[deal]
     amount = np.round(amount_total * share, 2)
     # The last instalment takes the rounding remainder so a deal's bills sum exactly.
@@ -1475,21 +1897,22 @@ def _invoice_tables(rng: np.random.Generator, tl: _Timeline, people: _People, de
     order = np.lexsort((part, deal, issue_b))  # invoice numbers follow issue dates
     deal, amount, issue_b = deal[order], amount[order], issue_b[order]
     platform = np.isin(deals.product[deal], [3, 4, 5])  # platform deals get longer terms
-    terms = np.where(platform, rng.choice([60, 90], deal.size),
-                     rng.choice([30, 45, 60], deal.size))
+    terms = np.where(platform, rng.choice([60, 90], deal.size), rng.choice([30, 45, 60], deal.size))
     issue = tl.dates(issue_b)
     due = issue + terms
     n = deal.size
     inv_ids = np.array([f"INV{i + 1:06d}" for i in range(n)], dtype=object)
-    invoices = pd.DataFrame({
-        "invoice_id": inv_ids,
-        "customer_id": cust_ids[deals.account[deal]],
-        "rep_id": people.rep_id[owner[deal]],
-        "opportunity_id": opp_ids[deal],
-        "issue_date": issue,
-        "due_date": due,
-        "amount": amount,
-    })
+    invoices = pd.DataFrame(
+        {
+            "invoice_id": inv_ids,
+            "customer_id": cust_ids[deals.account[deal]],
+            "rep_id": people.rep_id[owner[deal]],
+            "opportunity_id": opp_ids[deal],
+            "issue_date": issue,
+            "due_date": due,
+            "amount": amount,
+        }
+    )
     # Payments: the rep's collection discipline sets how many bills are never or
     # only partly paid; most pay around the due date, some late.
     c = people.collect[owner[deal]]
@@ -1510,35 +1933,47 @@ def _invoice_tables(rng: np.random.Generator, tl: _Timeline, people: _People, de
     ok = p_day <= tl.as_of
     p_inv, p_day, p_amt = p_inv[ok], p_day[ok], p_amt[ok]
     order = np.lexsort((p_inv, p_day))
-    payments = pd.DataFrame({
-        "payment_id": [f"PAY{i + 1:06d}" for i in range(order.size)],
-        "invoice_id": inv_ids[p_inv[order]],
-        "date": p_day[order],
-        "amount": p_amt[order],
-    })
+    payments = pd.DataFrame(
+        {
+            "payment_id": [f"PAY{i + 1:06d}" for i in range(order.size)],
+            "invoice_id": inv_ids[p_inv[order]],
+            "date": p_day[order],
+            "amount": p_amt[order],
+        }
+    )
     return invoices, payments
 
 
-def _nps_table(rng: np.random.Generator, tl: _Timeline, people: _People, deals: _Deals,
-               paths: _Paths, owner: np.ndarray, cust_ids: np.ndarray,
-               won: np.ndarray) -> pd.DataFrame:
+def _nps_table(
+    rng: np.random.Generator,
+    tl: _Timeline,
+    people: _People,
+    deals: _Deals,
+    paths: _Paths,
+    owner: np.ndarray,
+    cust_ids: np.ndarray,
+    won: np.ndarray,
+) -> pd.DataFrame:
     """Post-purchase surveys: better consultants leave happier customers."""
     idx = np.flatnonzero(won & (rng.random(won.size) < 0.4))
     b = paths.close_b[idx] + rng.integers(15, 50, idx.size)
     keep = b <= tl.as_of_b
     idx, b = idx[keep], b[keep]
     o = owner[idx]
-    score = (8.0 + 0.6 * people.skill[o] - 0.8 * (people.struggle[o] > 0)
-             + rng.normal(0, 1.7, idx.size))
+    score = (
+        8.0 + 0.6 * people.skill[o] - 0.8 * (people.struggle[o] > 0) + rng.normal(0, 1.7, idx.size)
+    )
     score = np.clip(np.round(score), 0, 10).astype(np.int64)
     order = np.lexsort((idx, b))
-    return pd.DataFrame({
-        "response_id": [f"NPS{i + 1:05d}" for i in range(idx.size)],
-        "customer_id": cust_ids[deals.account[idx[order]]],
-        "rep_id": people.rep_id[o[order]],
-        "date": tl.dates(b[order]),
-        "score": score[order],
-    })
+    return pd.DataFrame(
+        {
+            "response_id": [f"NPS{i + 1:05d}" for i in range(idx.size)],
+            "customer_id": cust_ids[deals.account[idx[order]]],
+            "rep_id": people.rep_id[o[order]],
+            "date": tl.dates(b[order]),
+            "score": score[order],
+        }
+    )
 
 
 # Share of a year's revenue planned for each quarter (the company's seasonality).
@@ -1564,8 +1999,15 @@ def _monthly_capacity(people: _People, tl: _Timeline, year: int) -> np.ndarray:
     return np.where(successor, taking_over, fresh)
 
 
-def _target_table(rng: np.random.Generator, tl: _Timeline, people: _People, paths: _Paths,
-                  owner: np.ndarray, won: np.ndarray, as_of: dt.date) -> pd.DataFrame:
+def _target_table(
+    rng: np.random.Generator,
+    tl: _Timeline,
+    people: _People,
+    paths: _Paths,
+    owner: np.ndarray,
+    won: np.ndarray,
+    as_of: dt.date,
+) -> pd.DataFrame:
     """Revenue targets set at the start of each year, cascaded company → rep.
 
     The company number is last year's actual revenue plus the growth ask; regions,
@@ -1584,8 +2026,9 @@ def _target_table(rng: np.random.Generator, tl: _Timeline, people: _People, path
     active_months = np.zeros((n, n_years + 1))
     for y in range(n_years + 1):
         mid = tl.index(_month_starts(np.full(12, first_year - 1 + y), np.arange(1, 13))) + 10
-        employed = ((mid[None, :] >= people.hire_b[:n, None])
-                    & (mid[None, :] < people.leave_b[:n, None]))
+        employed = (mid[None, :] >= people.hire_b[:n, None]) & (
+            mid[None, :] < people.leave_b[:n, None]
+        )
         tenure = (mid[None, :] - people.hire_b[:n, None]) / _BD_MONTH
         active_months[:, y] = (employed * np.clip(0.15 + 0.85 * tenure / 6, 0.15, 1.0)).sum(1) / 12
     # The history has no year before it: reconstruct that year's actuals from the
@@ -1611,30 +2054,44 @@ def _target_table(rng: np.random.Generator, tl: _Timeline, people: _People, path
         year = first_year + y - 1
         year_start = int(tl.index(np.array([np.datetime64(f"{year}-01-01")]))[0])
         prior, prior_cap = actual[:, y - 1], active_months[:, y - 1]
-        team_rate = np.array([prior[people.team[:n] == t].sum()
-                              / max(prior_cap[people.team[:n] == t].sum(), 1e-9)
-                              for t in range(len(_TEAMS))])
-        own_rate = np.where(prior_cap >= 0.5, prior / np.maximum(prior_cap, 1e-9),
-                            team_rate[people.team[:n]])
+        team_rate = np.array(
+            [
+                prior[people.team[:n] == t].sum() / max(prior_cap[people.team[:n] == t].sum(), 1e-9)
+                for t in range(len(_TEAMS))
+            ]
+        )
+        own_rate = np.where(
+            prior_cap >= 0.5, prior / np.maximum(prior_cap, 1e-9), team_rate[people.team[:n]]
+        )
         cap_months = _monthly_capacity(people, tl, year)
         on_roster = (people.hire_b[:n] <= year_start) & (people.leave_b[:n] > year_start)
-        basis = np.where(on_roster, cap_months.sum(1) / 12
-                         * (0.5 * own_rate + 0.5 * team_rate[people.team[:n]]), 0.0)
+        basis = np.where(
+            on_roster,
+            cap_months.sum(1) / 12 * (0.5 * own_rate + 0.5 * team_rate[people.team[:n]]),
+            0.0,
+        )
         company = round(prior.sum() * (1 + _PLAN_GROWTH), -4)
         emit("CO", "company", year, company, _QUARTER_WEIGHTS.copy())
         for r, rid in enumerate(region_ids):
             in_region = people.region[:n] == r
-            region_t = round(company * basis[in_region].sum() / basis.sum()
-                             * (1 + _UPLIFT["region"]), -3)
+            region_t = round(
+                company * basis[in_region].sum() / basis.sum() * (1 + _UPLIFT["region"]), -3
+            )
             emit(rid, "region", year, region_t, _QUARTER_WEIGHTS.copy())
             for t in np.flatnonzero([tm[1] == rid for tm in _TEAMS]):
                 in_team = people.team[:n] == t
-                team_t = round(region_t * basis[in_team].sum() / basis[in_region].sum()
-                               * (1 + _UPLIFT["team"]), -3)
+                team_t = round(
+                    region_t
+                    * basis[in_team].sum()
+                    / basis[in_region].sum()
+                    * (1 + _UPLIFT["team"]),
+                    -3,
+                )
                 emit(team_ids[t], "team", year, team_t, _QUARTER_WEIGHTS.copy())
                 for s in np.flatnonzero(in_team & on_roster):
-                    rep_t = round(team_t * basis[s] / basis[in_team].sum()
-                                  * (1 + _UPLIFT["rep"]), -3)
+                    rep_t = round(
+                        team_t * basis[s] / basis[in_team].sum() * (1 + _UPLIFT["rep"]), -3
+                    )
                     q_cap = cap_months[s].reshape(4, 3).sum(1)
                     emit(people.rep_id[s], "rep", year, rep_t, _QUARTER_WEIGHTS * q_cap)
         # Consultants who join during the year get a ramped quota at their start.
@@ -1642,8 +2099,13 @@ def _target_table(rng: np.random.Generator, tl: _Timeline, people: _People, path
         joined_in = tl.dates(hired).astype("datetime64[Y]").astype(int) + 1970
         joiners = np.flatnonzero((hired > year_start) & (hired <= tl.as_of_b) & (joined_in == year))
         for s in joiners:
-            full = (team_rate[people.team[s]] * (1 + _PLAN_GROWTH) * (1 + _UPLIFT["region"])
-                    * (1 + _UPLIFT["team"]) * (1 + _UPLIFT["rep"]))
+            full = (
+                team_rate[people.team[s]]
+                * (1 + _PLAN_GROWTH)
+                * (1 + _UPLIFT["region"])
+                * (1 + _UPLIFT["team"])
+                * (1 + _UPLIFT["rep"])
+            )
             q_cap = cap_months[s].reshape(4, 3).sum(1)
             rep_t = round(full * q_cap.sum() / 12, -3)
             emit(people.rep_id[s], "rep", year, rep_t, _QUARTER_WEIGHTS * q_cap)
@@ -1673,13 +2135,15 @@ def _coerce(df: pd.DataFrame, table: Table) -> pd.DataFrame:
             out[col.name] = pd.to_numeric(s).astype("int64")
         elif col.kind == "bool":
             values = s.astype(object)
-            out[col.name] = pd.Series(pd.array(values.where(values.notna(), None).tolist(),
-                                               dtype="boolean"))
+            out[col.name] = pd.Series(
+                pd.array(values.where(values.notna(), None).tolist(), dtype="boolean")
+            )
         elif s.dtype == _TEXT_DTYPE:
             out[col.name] = s
         else:
             values = s.astype(object)
-            out[col.name] = pd.Series(values.where(values.notna(), None).to_numpy(),
-                                      dtype=_TEXT_DTYPE)
+            out[col.name] = pd.Series(
+                values.where(values.notna(), None).to_numpy(), dtype=_TEXT_DTYPE
+            )
     frame = pd.DataFrame(out, columns=table.column_names)
     return frame.sort_values(list(table.key), kind="mergesort").reset_index(drop=True)

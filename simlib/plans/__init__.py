@@ -45,7 +45,6 @@ from simlib.plans.statements import (
     Statement,
     StatementSet,
     compute_statements,
-    period_of,
     statement_for,
     teams_from_reps,
 )
@@ -89,7 +88,6 @@ __all__ = [
     "compute_statements",
     "statement_for",
     "teams_from_reps",
-    "period_of",
     "PoolShare",
     "PoolResult",
     "allocate_pool",

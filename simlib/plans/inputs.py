@@ -7,59 +7,22 @@ messages that name the table, the column and the row.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
 from simlib.money import to_cents
+from simlib.periods import label_of, parse_label
 from simlib.plans.spec import PlanSpec, exact
 
-__all__ = ["period_of", "teams_from_reps"]
+__all__ = ["teams_from_reps"]
 
 
 # --------------------------------------------------------------------------- periods
-
-
-def period_of(date, period: str) -> str:
-    """The period label of a date: ``2025``, ``2025-Q3`` or ``2025-07``."""
-    d = date if type(date) is dt.date else pd.Timestamp(date).date()
-    return _period_of_date(d, period)
-
-
-@functools.lru_cache(maxsize=4096)
-def _period_of_date(d: dt.date, period: str) -> str:
-    if period == "year":
-        return f"{d.year}"
-    if period == "quarter":
-        return f"{d.year}-Q{(d.month - 1) // 3 + 1}"
-    if period == "month":
-        return f"{d.year}-{d.month:02d}"
-    raise ValueError(f"period must be 'month', 'quarter' or 'year'; got {period!r}")
-
-
-def _parse_period(label: str, period: str) -> tuple[int, int]:
-    s = str(label).strip()
-    try:
-        if period == "year" and len(s) == 4:
-            return int(s), 1
-        if period == "quarter" and len(s) == 7 and s[4:6] == "-Q" and s[6] in "1234":
-            return int(s[:4]), int(s[6])
-        if period == "month" and len(s) == 7 and s[4] == "-" and 1 <= int(s[5:]) <= 12:
-            return int(s[:4]), int(s[5:])
-    except ValueError:
-        pass
-    example = {"year": "2025", "quarter": "2025-Q3", "month": "2025-07"}[period]
-    raise ValueError(f"period {label!r} is not a {period} label like {example!r}")
-
-
-def _label(key: tuple[int, int], period: str) -> str:
-    y, i = key
-    return {"year": f"{y}", "quarter": f"{y}-Q{i}", "month": f"{y}-{i:02d}"}[period]
 
 
 def _per_year(period: str) -> int:
@@ -104,7 +67,8 @@ def _need(df: pd.DataFrame, name: str, cols: Sequence[str], hint: str = "") -> N
     missing = [c for c in cols if c not in df.columns]
     if missing:
         raise ValueError(
-            f"{name} is missing column(s) {missing}; it has {list(df.columns)}" + (f". {hint}" if hint else "")
+            f"{name} is missing column(s) {missing}; it has {list(df.columns)}"
+            + (f". {hint}" if hint else "")
         )
 
 
@@ -125,8 +89,12 @@ def _money(x, what: str) -> Fraction:
 
 
 def _read_deals(deals: pd.DataFrame, products: pd.DataFrame | None) -> list[_Deal]:
-    _need(deals, "deals", ["opportunity_id", "owner_id", "amount", "close_date"],
-          "Give won deals with the columns of the canonical opportunities table.")
+    _need(
+        deals,
+        "deals",
+        ["opportunity_id", "owner_id", "amount", "close_date"],
+        "Give won deals with the columns of the canonical opportunities table.",
+    )
     df = deals
     if "stage" in df.columns:
         df = df[df["stage"].astype(str) == "won"]
@@ -145,9 +113,17 @@ def _read_deals(deals: pd.DataFrame, products: pd.DataFrame | None) -> list[_Dea
         seen.add(oid)
         amount = _money(row["amount"], f"deals amount of {oid}")
         product = row.get("product_id")
-        product = None if product is None or (isinstance(product, float) and math.isnan(product)) else str(product)
+        product = (
+            None
+            if product is None or (isinstance(product, float) and math.isnan(product))
+            else str(product)
+        )
         dtype = row.get("deal_type")
-        dtype = None if dtype is None or (isinstance(dtype, float) and math.isnan(dtype)) else str(dtype)
+        dtype = (
+            None
+            if dtype is None or (isinstance(dtype, float) and math.isnan(dtype))
+            else str(dtype)
+        )
         margin = None
         if "gross_margin" in row and pd.notna(row["gross_margin"]):
             margin = exact(float(row["gross_margin"]))
@@ -156,8 +132,15 @@ def _read_deals(deals: pd.DataFrame, products: pd.DataFrame | None) -> list[_Dea
         elif product is not None and product in margin_pct:
             margin = amount * margin_pct[product]
         out.append(
-            _Deal(oid, str(row["owner_id"]), _date(row["close_date"], f"deals close_date of {oid}"),
-                  amount, product, dtype, margin)
+            _Deal(
+                oid,
+                str(row["owner_id"]),
+                _date(row["close_date"], f"deals close_date of {oid}"),
+                amount,
+                product,
+                dtype,
+                margin,
+            )
         )
     return out
 
@@ -172,7 +155,11 @@ def _credits(plan: PlanSpec, deals: list[_Deal], collections: pd.DataFrame | Non
             raise ValueError(
                 f"measure new_customer_revenue needs deal_type on every deal; missing on {bad}"
             )
-        return [_Credit(d.oid, d.owner, d.date, d.amount) for d in deals if d.deal_type == "new_customer"]
+        return [
+            _Credit(d.oid, d.owner, d.date, d.amount)
+            for d in deals
+            if d.deal_type == "new_customer"
+        ]
     if m == "gross_margin":
         bad = [d.oid for d in deals if d.margin is None][:5]
         if bad:
@@ -189,7 +176,9 @@ def _credits(plan: PlanSpec, deals: list[_Deal], collections: pd.DataFrame | Non
         for row in _read_collections(collections):
             oid, date, amount = row
             if oid not in owner:
-                raise ValueError(f"collections mention opportunity {oid!r}, which is not among the won deals")
+                raise ValueError(
+                    f"collections mention opportunity {oid!r}, which is not among the won deals"
+                )
             out.append(_Credit(oid, owner[oid], date, amount))
         return out
     return []  # ratio measures: no deals
@@ -199,7 +188,9 @@ def _read_collections(collections: pd.DataFrame) -> list[tuple[str, dt.date, Fra
     _need(collections, "collections", ["opportunity_id", "date", "amount"])
     return [
         (str(o), _date(d, f"collections date of {o}"), _money(a, f"collections amount of {o}"))
-        for o, d, a in zip(collections["opportunity_id"], collections["date"], collections["amount"])
+        for o, d, a in zip(
+            collections["opportunity_id"], collections["date"], collections["amount"]
+        )
     ]
 
 
@@ -221,7 +212,7 @@ def _frame_lookup(df: pd.DataFrame | None, name: str, value_cols: Sequence[str],
     _need(df, name, [owner_col, "period"])
     out = {}
     for row in df.to_dict("records"):
-        key = (str(row[owner_col]), _label(_parse_period(row["period"], period), period))
+        key = (str(row[owner_col]), label_of(parse_label(row["period"], period), period))
         if key in out:
             raise ValueError(f"{name} has two rows for owner {key[0]!r} period {key[1]!r}")
         out[key] = {c: row[c] for c in value_cols if c in row and pd.notna(row[c])}

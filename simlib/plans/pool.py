@@ -7,17 +7,17 @@ split by largest remainder, so the shares sum to the pool exactly.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
-from typing import Mapping
 
 import numpy as np
 import pandas as pd
 
 from simlib.money import allocate_cents
-from simlib.plans.spec import PoolSpec, exact, fmt_rate
 from simlib.plans.inputs import _money
+from simlib.plans.spec import PoolSpec, exact, fmt_rate
 from simlib.plans.statements import _fmt_cents, _round_cents
 
 __all__ = ["PoolShare", "PoolResult", "allocate_pool", "pool_payouts"]
@@ -65,19 +65,30 @@ class PoolResult:
         """One row per rep: rank, metric, weight, amount, review flag, note."""
         return pd.DataFrame(
             [
-                {"rep_id": s.rep_id, "rank": s.rank, "metric": s.metric, "weight": s.weight,
-                 "amount": s.cents / 100, "cents": s.cents, "review": s.review, "note": s.note}
+                {
+                    "rep_id": s.rep_id,
+                    "rank": s.rank,
+                    "metric": s.metric,
+                    "weight": s.weight,
+                    "amount": s.cents / 100,
+                    "cents": s.cents,
+                    "review": s.review,
+                    "note": s.note,
+                }
                 for s in self.shares
             ],
             columns=["rep_id", "rank", "metric", "weight", "amount", "cents", "review", "note"],
         )
 
     def __repr__(self) -> str:
-        head = (f"PoolResult({self.pool}: pool {_fmt_cents(self.pool_cents)} from team result "
-                f"{_fmt_cents(_round_cents(exact(self.funding_base)))})")
+        head = (
+            f"PoolResult({self.pool}: pool {_fmt_cents(self.pool_cents)} from team result "
+            f"{_fmt_cents(_round_cents(exact(self.funding_base)))})"
+        )
         rows = [
             f"  #{s.rank:<3} {s.rep_id:<12} {_fmt_cents(s.cents):>14}"
-            + ("  review" if s.review else "") + (f"  ({s.note})" if s.note else "")
+            + ("  review" if s.review else "")
+            + (f"  ({s.note})" if s.note else "")
             for s in self.shares
         ]
         if self.unallocated_cents:
@@ -88,7 +99,11 @@ class PoolResult:
 def _results_frame(results) -> pd.DataFrame:
     if isinstance(results, Mapping):
         return pd.DataFrame({"rep_id": list(results), "result": list(results.values())})
-    df = results.rename(columns={"owner_id": "rep_id"}) if "rep_id" not in results.columns else results
+    df = (
+        results.rename(columns={"owner_id": "rep_id"})
+        if "rep_id" not in results.columns
+        else results
+    )
     missing = [c for c in ("rep_id", "result") if c not in df.columns]
     if missing:
         raise ValueError(f"results is missing column(s) {missing}; it has {list(results.columns)}")
@@ -127,7 +142,9 @@ def allocate_pool(pool: PoolSpec, results, *, team_result: float | None = None) 
 
     def col(name):
         if name not in df.columns:
-            raise ValueError(f"pool {pool.name or '?'} ranks by {pool.rank_by}: results needs a {name!r} column")
+            raise ValueError(
+                f"pool {pool.name or '?'} ranks by {pool.rank_by}: results needs a {name!r} column"
+            )
         return [exact(float(v)) for v in df[name]]
 
     attainment = None
@@ -168,7 +185,9 @@ def allocate_pool(pool: PoolSpec, results, *, team_result: float | None = None) 
     else:
         shares = [exact(s) for s in pool.shares]
         m = len(elig)
-        rest = (1 - sum(shares, Fraction(0))) / (m - len(shares)) if m > len(shares) else Fraction(0)
+        rest = (
+            (1 - sum(shares, Fraction(0))) / (m - len(shares)) if m > len(shares) else Fraction(0)
+        )
         if shares:
             # an unlisted rank never gets more than the last listed one; the pool is
             # still paid in full (the weights are rescaled by the allocation)
@@ -180,8 +199,8 @@ def allocate_pool(pool: PoolSpec, results, *, team_result: float | None = None) 
             q = p
             while q + 1 < m and metric[order[q + 1]] == metric[order[p]]:
                 q += 1
-            avg = sum(place[p:q + 1], Fraction(0)) / (q - p + 1)
-            for k in order[p:q + 1]:
+            avg = sum(place[p : q + 1], Fraction(0)) / (q - p + 1)
+            for k in order[p : q + 1]:
                 weights[k] = avg
             p = q + 1
     total_w = sum(weights, Fraction(0))
@@ -191,8 +210,15 @@ def allocate_pool(pool: PoolSpec, results, *, team_result: float | None = None) 
     else:
         cents, unallocated = [0] * n, pool_cents
     rows = [
-        PoolShare(ids[k], rank[k], float(metric[k]), float(weights[k] / total_w) if total_w else 0.0,
-                  int(cents[k]), review[k], notes[k])
+        PoolShare(
+            ids[k],
+            rank[k],
+            float(metric[k]),
+            float(weights[k] / total_w) if total_w else 0.0,
+            int(cents[k]),
+            review[k],
+            notes[k],
+        )
         for k in range(n)
     ]
     rows.sort(key=lambda s: (s.rank, s.rep_id))
@@ -235,7 +261,7 @@ def pool_payouts(pool: PoolSpec, results, quota=None, scores=None) -> np.ndarray
         w_pos[: len(shares)] = shares
         if paid > len(shares):
             rest = (1.0 - float(np.sum(pool.shares))) / (paid - len(shares))
-            w_pos[len(shares):paid] = min(rest, pool.shares[-1]) if pool.shares else rest
+            w_pos[len(shares) : paid] = min(rest, pool.shares[-1]) if pool.shares else rest
         w = np.empty((T, R))
         np.put_along_axis(w, order, np.broadcast_to(w_pos, (T, R)), axis=1)
     else:

@@ -104,9 +104,13 @@ def _fail(problems: list[tuple[tuple, object, str]], title: str) -> None:
 class Band(StrictModel):
     """One band of a rate table: from ``threshold`` up to the next band, at ``rate``."""
 
-    threshold: NonNeg = Field(description="where the band starts (amount, or attainment 1.0 = 100%)")
+    threshold: NonNeg = Field(
+        description="where the band starts (amount, or attainment 1.0 = 100%)"
+    )
     rate: NonNeg = Field(description="rate on the slice in this band (0.015 = 1.5%)")
-    up_to: Positive | None = Field(None, description="where the band ends; must equal the next threshold")
+    up_to: Positive | None = Field(
+        None, description="where the band ends; must equal the next threshold"
+    )
     label: str | None = None
 
 
@@ -128,7 +132,11 @@ class Gate(StrictModel):
 
     @model_validator(mode="after")
     def _something(self):
-        if self.min_attainment is None and self.min_collection_rate is None and self.min_kpi_score is None:
+        if (
+            self.min_attainment is None
+            and self.min_collection_rate is None
+            and self.min_kpi_score is None
+        ):
             raise ValueError(
                 "a gate needs at least one of min_attainment, min_collection_rate, min_kpi_score"
             )
@@ -282,7 +290,12 @@ class PlanSpec(StrictModel):
     currency: Literal["CNY", "USD", "EUR"] = "CNY"
     period: Literal["month", "quarter", "year"] = "quarter"
     measure: Literal[
-        "revenue", "gross_margin", "collected_revenue", "new_customer_revenue", "renewal_rate", "kpi_score"
+        "revenue",
+        "gross_margin",
+        "collected_revenue",
+        "new_customer_revenue",
+        "renewal_rate",
+        "kpi_score",
     ] = "revenue"
     credit: Literal["own", "team"] = "own"
     basis: Literal["amount", "attainment"] = "amount"
@@ -311,16 +324,22 @@ class PlanSpec(StrictModel):
             for i, b in enumerate(self.tiers):
                 if b.rate > 1:
                     problems.append(
-                        (("tiers", i, "rate"), b.rate,
-                         "a commission rate is a share of the measure and must be at most 1 (100%); "
-                         "write 1.5% as 0.015")
+                        (
+                            ("tiers", i, "rate"),
+                            b.rate,
+                            "a commission rate is a share of the measure and must be at most 1 (100%); "
+                            "write 1.5% as 0.015",
+                        )
                     )
         ratio = self.measure in RATIO_MEASURES
         if ratio and self.pays_on != "target_incentive":
             problems.append(
-                (("pays_on",), self.pays_on,
-                 f"measure {self.measure!r} is a rate or score, not money: it must pay on "
-                 "'target_incentive'")
+                (
+                    ("pays_on",),
+                    self.pays_on,
+                    f"measure {self.measure!r} is a rate or score, not money: it must pay on "
+                    "'target_incentive'",
+                )
             )
         if ratio:
             for key, bad in (
@@ -331,31 +350,46 @@ class PlanSpec(StrictModel):
             ):
                 if bad:
                     problems.append(
-                        ((key,), getattr(self, key) if key != "spifs" else len(self.spifs),
-                         f"not available for measure {self.measure!r}, which has no deals "
-                         "and does not add up over periods")
+                        (
+                            (key,),
+                            getattr(self, key) if key != "spifs" else len(self.spifs),
+                            f"not available for measure {self.measure!r}, which has no deals "
+                            "and does not add up over periods",
+                        )
                     )
             if self.cap is not None and self.cap.per_deal is not None:
                 problems.append(
-                    (("cap", "per_deal"), self.cap.per_deal,
-                     f"measure {self.measure!r} has no deals to cap")
+                    (
+                        ("cap", "per_deal"),
+                        self.cap.per_deal,
+                        f"measure {self.measure!r} has no deals to cap",
+                    )
                 )
         if self.pays_on == "target_incentive" and self.target_incentive is None:
             problems.append(
-                (("target_incentive",), None,
-                 "pays_on 'target_incentive' needs target_incentive (the pay at rate 1 for a "
-                 "whole unit; may be overridden per rep in the quota table)")
+                (
+                    ("target_incentive",),
+                    None,
+                    "pays_on 'target_incentive' needs target_incentive (the pay at rate 1 for a "
+                    "whole unit; may be overridden per rep in the quota table)",
+                )
             )
         if self.pays_on == "target_incentive" and self.basis == "amount" and not ratio:
             problems.append(
-                (("basis",), self.basis,
-                 "a target incentive on a money measure is paid by attainment: use basis "
-                 "'attainment' (rates are then multiples of the incentive per 100% of quota)")
+                (
+                    ("basis",),
+                    self.basis,
+                    "a target incentive on a money measure is paid by attainment: use basis "
+                    "'attainment' (rates are then multiples of the incentive per 100% of quota)",
+                )
             )
         if self.tier_scope == "per_deal" and self.basis != "amount":
             problems.append(
-                (("tier_scope",), self.tier_scope,
-                 "per-deal tiers are on the deal's amount; use basis 'amount'")
+                (
+                    ("tier_scope",),
+                    self.tier_scope,
+                    "per-deal tiers are on the deal's amount; use basis 'amount'",
+                )
             )
         if self.tier_scope == "per_deal" and self.pays_on != "measure":
             problems.append(
@@ -364,15 +398,21 @@ class PlanSpec(StrictModel):
         cap = self.cap.per_period if self.cap else None
         if cap is not None and self.floor is not None and cap < self.floor:
             problems.append(
-                (("cap", "per_period"), cap,
-                 f"the per-period cap is below the floor ({format_amount(self.floor)}); "
-                 "a cap must be at least the floor")
+                (
+                    ("cap", "per_period"),
+                    cap,
+                    f"the per-period cap is below the floor ({format_amount(self.floor)}); "
+                    "a cap must be at least the floor",
+                )
             )
         if cap is not None and self.draw is not None and cap < self.draw.amount:
             problems.append(
-                (("cap", "per_period"), cap,
-                 f"the per-period cap is below the draw ({format_amount(self.draw.amount)}); "
-                 "a cap must be at least the draw")
+                (
+                    ("cap", "per_period"),
+                    cap,
+                    f"the per-period cap is below the draw ({format_amount(self.draw.amount)}); "
+                    "a cap must be at least the draw",
+                )
             )
         _fail(problems, "PlanSpec")
         return self
@@ -409,7 +449,9 @@ class PlanSpec(StrictModel):
         ]
         unit = "of target incentive" if self.pays_on == "target_incentive" else ""
         for lab, b in zip(self.band_labels(), self.tiers):
-            rate = fmt_number(b.rate) + "×" if self.pays_on == "target_incentive" else fmt_rate(b.rate)
+            rate = (
+                fmt_number(b.rate) + "×" if self.pays_on == "target_incentive" else fmt_rate(b.rate)
+            )
             out.append(f"    {lab}: {rate} {unit}".rstrip())
         owner = "the band below" if self.at_threshold == "band_below" else "the band above"
         out.append(f"  an amount exactly at a threshold belongs to {owner}")
@@ -435,7 +477,9 @@ class PlanSpec(StrictModel):
         if self.floor is not None:
             out.append(f"  floor per period: {format_amount(self.floor)}")
         if self.draw:
-            out.append(f"  draw: {format_amount(self.draw.amount)} per period, {self.draw.kind.replace('_', '-')}")
+            out.append(
+                f"  draw: {format_amount(self.draw.amount)} per period, {self.draw.kind.replace('_', '-')}"
+            )
         for s in self.spifs:
             out.append(f"  SPIF {s.name}: {format_amount(s.amount)} per qualifying deal")
         if self.clawback:
@@ -509,7 +553,9 @@ class PoolSpec(StrictModel):
     funding_rate: Annotated[float, Field(gt=0.0, le=1.0)] = Field(
         description="share of the team's result that funds the pool (typically 0.05–0.10)"
     )
-    funded_on: Literal["revenue", "gross_margin", "collected_revenue", "new_customer_revenue"] = "revenue"
+    funded_on: Literal["revenue", "gross_margin", "collected_revenue", "new_customer_revenue"] = (
+        "revenue"
+    )
     rank_by: Literal["attainment", "result", "score"] = "attainment"
     split: Literal["rank", "score"] = "rank"
     shares: tuple[Annotated[float, Field(gt=0.0, le=1.0)], ...] = ()
@@ -522,21 +568,33 @@ class PoolSpec(StrictModel):
         total = sum(exact(s) for s in self.shares)
         if total > 1:
             problems.append(
-                (("shares",), list(self.shares),
-                 f"shares sum to {float(total):.4g} ({fmt_rate(total)}); they must not exceed 1 (100%)")
+                (
+                    ("shares",),
+                    list(self.shares),
+                    f"shares sum to {float(total):.4g} ({fmt_rate(total)}); they must not exceed 1 (100%)",
+                )
             )
         for i in range(1, len(self.shares)):
             if self.shares[i] > self.shares[i - 1]:
                 problems.append(
-                    (("shares", i), self.shares[i],
-                     f"a lower rank gets more than the rank above it ({self.shares[i - 1]:g}); "
-                     "shares must not increase down the ranking")
+                    (
+                        ("shares", i),
+                        self.shares[i],
+                        f"a lower rank gets more than the rank above it ({self.shares[i - 1]:g}); "
+                        "shares must not increase down the ranking",
+                    )
                 )
         if self.split == "rank" and not self.shares:
-            problems.append((("shares",), [], "split 'rank' needs shares by rank, e.g. [0.3, 0.2, 0.15]"))
+            problems.append(
+                (("shares",), [], "split 'rank' needs shares by rank, e.g. [0.3, 0.2, 0.15]")
+            )
         if self.split == "score" and self.shares:
             problems.append(
-                (("shares",), list(self.shares), "shares apply only when split is 'rank'; remove them")
+                (
+                    ("shares",),
+                    list(self.shares),
+                    "shares apply only when split is 'rank'; remove them",
+                )
             )
         _fail(problems, "PoolSpec")
         return self

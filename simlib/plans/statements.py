@@ -25,28 +25,26 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
-from typing import Iterator, Mapping, Sequence
 
 import pandas as pd
 
 from simlib.money import allocate_cents, format_amount
+from simlib.periods import label_of, parse_label, period_of
 from simlib.plans.inputs import (
     _Credit,
-    _Deal,
     _credits,
     _date,
+    _Deal,
     _frame_lookup,
-    _label,
     _money,
     _need,
-    _parse_period,
     _read_collections,
     _read_deals,
     _span,
-    period_of,
     teams_from_reps,
 )
 from simlib.plans.spec import PlanSpec, exact, fmt_number, fmt_rate
@@ -191,10 +189,24 @@ class Statement:
             }
             for ln in self.lines
         ]
-        return pd.DataFrame(rows, columns=[
-            "plan", "rep_id", "period", "kind", "opportunity_id", "owner_id", "band", "base",
-            "rate", "factor", "amount", "cents", "text",
-        ])
+        return pd.DataFrame(
+            rows,
+            columns=[
+                "plan",
+                "rep_id",
+                "period",
+                "kind",
+                "opportunity_id",
+                "owner_id",
+                "band",
+                "base",
+                "rate",
+                "factor",
+                "amount",
+                "cents",
+                "text",
+            ],
+        )
 
     def bands(self) -> pd.DataFrame:
         """Commission per band: the slice of the measure, the rate and the amount."""
@@ -203,8 +215,10 @@ class Statement:
             if ln.kind != "commission":
                 continue
             key = f"{ln.band}|{ln.rate}|{ln.factor}"
-            r = rows.setdefault(key, {"band": ln.band, "base": 0.0, "rate": ln.rate,
-                                      "factor": ln.factor, "cents": 0})
+            r = rows.setdefault(
+                key,
+                {"band": ln.band, "base": 0.0, "rate": ln.rate, "factor": ln.factor, "cents": 0},
+            )
             r["base"] += ln.base or 0.0
             r["cents"] += ln.cents
         df = pd.DataFrame(list(rows.values()), columns=["band", "base", "rate", "factor", "cents"])
@@ -365,7 +379,9 @@ class _Piece:
     value: Fraction
 
 
-def _pieces(plan: PlanSpec, sch: _Schedule, credits: list[_Credit], total: Fraction) -> list[_Piece]:
+def _pieces(
+    plan: PlanSpec, sch: _Schedule, credits: list[_Credit], total: Fraction
+) -> list[_Piece]:
     """Cut every credit at band edges; each piece earns slice × rate × factor × scale.
 
     Credits fill the period in order (cumulative position), so one walk along the
@@ -405,7 +421,17 @@ def _pieces(plan: PlanSpec, sch: _Schedule, credits: list[_Credit], total: Fract
                 v = M[mj + 1]
             i = ti if tier_marginal else t_reached
             j = mj if mult_marginal else mult_reached
-            out.append(_Piece(cr.oid, cr.owner, u, v, i, j, (v - u) * sch.rates[i] * sch.factors[j] * sch.scale))
+            out.append(
+                _Piece(
+                    cr.oid,
+                    cr.owner,
+                    u,
+                    v,
+                    i,
+                    j,
+                    (v - u) * sch.rates[i] * sch.factors[j] * sch.scale,
+                )
+            )
             u = v
     return out
 
@@ -426,7 +452,9 @@ def _ratio_pieces(plan: PlanSpec, sch: _Schedule, x: Fraction) -> list[_Piece]:
         mid = (u + v) / 2
         i = _inside(sch.tier_edges, mid) if tier_marginal else ti
         j = _inside(sch.mult_edges, mid) if mult_marginal else mj
-        out.append(_Piece(None, None, u, v, i, j, (v - u) * sch.rates[i] * sch.factors[j] * sch.scale))
+        out.append(
+            _Piece(None, None, u, v, i, j, (v - u) * sch.rates[i] * sch.factors[j] * sch.scale)
+        )
     return out
 
 
@@ -510,8 +538,15 @@ def _settle(
         capc = _cents(plan.cap.per_deal)
         for oid, got in list(per_deal.items()):
             if got > capc:
-                lines.append(Line("deal_cap", f"{oid}: commission {_fmt_cents(got)} capped at "
-                                  f"{_fmt_cents(capc)} per deal", capc - got, opportunity_id=oid))
+                lines.append(
+                    Line(
+                        "deal_cap",
+                        f"{oid}: commission {_fmt_cents(got)} capped at "
+                        f"{_fmt_cents(capc)} per deal",
+                        capc - got,
+                        opportunity_id=oid,
+                    )
+                )
                 per_deal[oid] = capc
 
     # 2. SPIFs
@@ -525,8 +560,15 @@ def _settle(
             if d.amount < least:
                 continue
             c = _cents(spif.amount)
-            lines.append(Line("spif", f"{d.oid}: SPIF {spif.name} {_fmt_cents(c)}", c,
-                              opportunity_id=d.oid, owner_id=d.owner))
+            lines.append(
+                Line(
+                    "spif",
+                    f"{d.oid}: SPIF {spif.name} {_fmt_cents(c)}",
+                    c,
+                    opportunity_id=d.oid,
+                    owner_id=d.owner,
+                )
+            )
             per_deal[d.oid] += c
     subtotal = sum(ln.cents for ln in lines)
 
@@ -534,32 +576,57 @@ def _settle(
     failed = []
     g = plan.gate
     if g is not None:
-        if g.min_attainment is not None and not (attainment is not None and attainment >= exact(g.min_attainment)):
+        if g.min_attainment is not None and not (
+            attainment is not None and attainment >= exact(g.min_attainment)
+        ):
             failed.append(f"attainment {_pct(attainment)} is below {fmt_rate(g.min_attainment)}")
-        if g.min_collection_rate is not None and collection_rate is not None and \
-                collection_rate < exact(g.min_collection_rate):
-            failed.append(f"collection rate {_pct(collection_rate)} is below {fmt_rate(g.min_collection_rate)}")
+        if (
+            g.min_collection_rate is not None
+            and collection_rate is not None
+            and collection_rate < exact(g.min_collection_rate)
+        ):
+            failed.append(
+                f"collection rate {_pct(collection_rate)} is below {fmt_rate(g.min_collection_rate)}"
+            )
         if g.min_kpi_score is not None and kpi_score < exact(g.min_kpi_score):
-            failed.append(f"KPI score {fmt_number(kpi_score)} is below {fmt_number(g.min_kpi_score)}")
+            failed.append(
+                f"KPI score {fmt_number(kpi_score)} is below {fmt_number(g.min_kpi_score)}"
+            )
     gate_met = not failed
     if not gate_met:
-        lines.append(Line("gate", "gate not met (" + "; ".join(failed) + "): nothing is paid", -subtotal))
+        lines.append(
+            Line("gate", "gate not met (" + "; ".join(failed) + "): nothing is paid", -subtotal)
+        )
         subtotal = 0
 
     # 4. per-period cap, then floor
     if plan.cap is not None and plan.cap.per_period is not None:
         capc = _cents(plan.cap.per_period) * n_periods
         if subtotal > capc:
-            what = "per-period cap" if n_periods == 1 else f"year-to-date cap ({n_periods} × {format_amount(plan.cap.per_period)})"
-            lines.append(Line("cap", f"{what} {_fmt_cents(capc)}: {_fmt_cents(subtotal)} → {_fmt_cents(capc)}",
-                              capc - subtotal))
+            what = (
+                "per-period cap"
+                if n_periods == 1
+                else f"year-to-date cap ({n_periods} × {format_amount(plan.cap.per_period)})"
+            )
+            lines.append(
+                Line(
+                    "cap",
+                    f"{what} {_fmt_cents(capc)}: {_fmt_cents(subtotal)} → {_fmt_cents(capc)}",
+                    capc - subtotal,
+                )
+            )
             subtotal = capc
     paid = subtotal
     if plan.floor is not None and gate_met:
         floorc = _cents(plan.floor) * n_periods
         if subtotal < floorc:
-            lines.append(Line("floor", f"floor {_fmt_cents(floorc)}: {_fmt_cents(subtotal)} topped up",
-                              floorc - subtotal))
+            lines.append(
+                Line(
+                    "floor",
+                    f"floor {_fmt_cents(floorc)}: {_fmt_cents(subtotal)} topped up",
+                    floorc - subtotal,
+                )
+            )
             subtotal = floorc
 
     # what was paid on each deal (for clawbacks): the paid commission, by deal
@@ -594,11 +661,15 @@ def _commission_line(plan, sch: _Schedule, p: _Piece, cents: int, quota, ti, tea
     if plan.pays_on == "measure":
         text = f"{who}{_fmt_measure(base, m)} × {fmt_rate(rate)}{fac} = {_fmt_cents(cents)}"
     elif plan.basis == "attainment":
-        text = (f"{who}{_fmt_measure(base, m)} ÷ quota {_fmt_measure(quota, m)} × {fmt_number(rate)}"
-                f"{fac} × target incentive {format_amount(float(ti))} = {_fmt_cents(cents)}")
+        text = (
+            f"{who}{_fmt_measure(base, m)} ÷ quota {_fmt_measure(quota, m)} × {fmt_number(rate)}"
+            f"{fac} × target incentive {format_amount(float(ti))} = {_fmt_cents(cents)}"
+        )
     else:
-        text = (f"{who}{_fmt_measure(base, m)} × {fmt_number(rate)}{fac} × target incentive "
-                f"{format_amount(float(ti))} = {_fmt_cents(cents)}")
+        text = (
+            f"{who}{_fmt_measure(base, m)} × {fmt_number(rate)}{fac} × target incentive "
+            f"{format_amount(float(ti))} = {_fmt_cents(cents)}"
+        )
     if p.oid is None:
         text = f"{m.replace('_', ' ')} band {sch.tier_labels[p.tier]}: " + text
     return Line(
@@ -679,7 +750,9 @@ def compute_statements(
         if "metric" in quotas.columns:
             quotas = quotas[quotas["metric"].astype(str) == plan.measure]
     quota_rows = _frame_lookup(quotas, "quotas", ["quota", "target_incentive"], P)
-    metric_rows = _frame_lookup(metrics, "metrics", ["collection_rate", "kpi_score", "renewal_rate"], P)
+    metric_rows = _frame_lookup(
+        metrics, "metrics", ["collection_rate", "kpi_score", "renewal_rate"], P
+    )
 
     rev: list[tuple[str, dt.date]] = []
     if reversals is not None:
@@ -687,7 +760,9 @@ def compute_statements(
         for o, d in zip(reversals["opportunity_id"], reversals["reversal_date"]):
             o = str(o)
             if o not in deal_by_id:
-                raise ValueError(f"reversals mention opportunity {o!r}, which is not among the won deals")
+                raise ValueError(
+                    f"reversals mention opportunity {o!r}, which is not among the won deals"
+                )
             rd = _date(d, f"reversal_date of {o}")
             if rd < deal_by_id[o].date:
                 raise ValueError(
@@ -699,12 +774,18 @@ def compute_statements(
     # Subjects and their members.
     if plan.credit == "team":
         if teams is None:
-            raise ValueError(f"plan {name} pays on team results: pass teams (manager → members or the reps table)")
-        members = teams_from_reps(teams) if isinstance(teams, pd.DataFrame) else {
-            str(k): tuple(str(x) for x in v) for k, v in teams.items()
-        }
+            raise ValueError(
+                f"plan {name} pays on team results: pass teams (manager → members or the reps table)"
+            )
+        members = (
+            teams_from_reps(teams)
+            if isinstance(teams, pd.DataFrame)
+            else {str(k): tuple(str(x) for x in v) for k, v in teams.items()}
+        )
     else:
-        owners = {d.owner for d in deal_list} | {c.owner for c in credits} | {k[0] for k in quota_rows}
+        owners = (
+            {d.owner for d in deal_list} | {c.owner for c in credits} | {k[0] for k in quota_rows}
+        )
         if plan.is_ratio:
             owners |= {k[0] for k in metric_rows}
         members = {o: (o,) for o in sorted(owners)}
@@ -717,21 +798,32 @@ def compute_statements(
         s_oids = {d.oid for d in s_deals}
         s_rev = [(o, d) for o, d in rev if o in s_oids]
         s_coll = [(o, d, a) for o, d, a in coll if o in s_oids]
-        keys = {_parse_period(period_of(c.date, P), P) for c in s_credits}
-        keys |= {_parse_period(period_of(d.date, P), P) for d in s_deals}
-        keys |= {_parse_period(period_of(d, P), P) for _, d in s_rev}
-        keys |= {_parse_period(p, P) for (o, p) in quota_rows if o == subject}
+        keys = {parse_label(period_of(c.date, P), P) for c in s_credits}
+        keys |= {parse_label(period_of(d.date, P), P) for d in s_deals}
+        keys |= {parse_label(period_of(d, P), P) for _, d in s_rev}
+        keys |= {parse_label(p, P) for (o, p) in quota_rows if o == subject}
         if plan.is_ratio:
-            keys |= {_parse_period(p, P) for (o, p) in metric_rows if o == subject}
+            keys |= {parse_label(p, P) for (o, p) in metric_rows if o == subject}
         statements += _run_subject(
-            plan, name, subject, team, _span(keys, P), s_credits, s_deals, s_rev, s_coll,
-            quota_rows, metric_rows, deal_by_id,
+            plan,
+            name,
+            subject,
+            team,
+            _span(keys, P),
+            s_credits,
+            s_deals,
+            s_rev,
+            s_coll,
+            quota_rows,
+            metric_rows,
+            deal_by_id,
         )
     return StatementSet(name, tuple(statements))
 
 
-def _run_subject(plan, name, subject, team, span, credits, deals, revs, coll, quota_rows,
-                 metric_rows, deal_by_id) -> list[Statement]:
+def _run_subject(
+    plan, name, subject, team, span, credits, deals, revs, coll, quota_rows, metric_rows, deal_by_id
+) -> list[Statement]:
     P = plan.period
     is_team = plan.credit == "team"
     balance = 0
@@ -739,9 +831,9 @@ def _run_subject(plan, name, subject, team, span, credits, deals, revs, coll, qu
     paid_on: dict[str, int] = defaultdict(int)
     out = []
     for key in span:
-        label = _label(key, P)
+        label = label_of(key, P)
         window = [k for k in span if k[0] == key[0] and k <= key] if plan.ytd_true_up else [key]
-        wlabels = {_label(k, P) for k in window}
+        wlabels = {label_of(k, P) for k in window}
         w_credits = [c for c in credits if period_of(c.date, P) in wlabels]
         w_deals = [d for d in deals if period_of(d.date, P) in wlabels]
 
@@ -750,8 +842,10 @@ def _run_subject(plan, name, subject, team, span, credits, deals, revs, coll, qu
         ratio_value = None
         if plan.is_ratio:
             if plan.measure not in mrow:
-                raise ValueError(f"plan {name} pays on {plan.measure}: metrics has no {plan.measure} "
-                                 f"for {subject!r} in {label}")
+                raise ValueError(
+                    f"plan {name} pays on {plan.measure}: metrics has no {plan.measure} "
+                    f"for {subject!r} in {label}"
+                )
             ratio_value = exact(float(mrow[plan.measure]))
         coll_rate = None
         if "collection_rate" in mrow:
@@ -764,18 +858,37 @@ def _run_subject(plan, name, subject, team, span, credits, deals, revs, coll, qu
         kpi = None
         if plan.gate is not None and plan.gate.min_kpi_score is not None:
             if "kpi_score" not in mrow:
-                raise ValueError(f"plan {name} has a KPI gate: metrics has no kpi_score for {subject!r} in {label}")
+                raise ValueError(
+                    f"plan {name} has a KPI gate: metrics has no kpi_score for {subject!r} in {label}"
+                )
             kpi = exact(float(mrow["kpi_score"]))
 
-        st = _settle(plan, w_credits, w_deals, quota, ti, ratio_value, coll_rate, kpi, len(window), is_team,
-                     track_deals=plan.clawback is not None)
+        st = _settle(
+            plan,
+            w_credits,
+            w_deals,
+            quota,
+            ti,
+            ratio_value,
+            coll_rate,
+            kpi,
+            len(window),
+            is_team,
+            track_deals=plan.clawback is not None,
+        )
         lines = list(st.lines)
         earned = st.earned
         if plan.ytd_true_up:
             before = credited[key[0]]
             if before:
-                lines.append(Line("true_up", f"year to date {_fmt_cents(st.earned)} less credited in earlier "
-                                  f"periods {_fmt_cents(before)}", -before))
+                lines.append(
+                    Line(
+                        "true_up",
+                        f"year to date {_fmt_cents(st.earned)} less credited in earlier "
+                        f"periods {_fmt_cents(before)}",
+                        -before,
+                    )
+                )
             earned = st.earned - before
             credited[key[0]] = st.earned
             for oid, c in st.attribution.items():
@@ -795,28 +908,54 @@ def _run_subject(plan, name, subject, team, span, credits, deals, revs, coll, qu
                 continue
             if days <= plan.clawback.within_days:
                 amt = paid_on.get(oid, 0)
-                lines.append(Line("clawback", f"{oid} reversed on {rdate}, {days} days after close "
-                                  f"(within {plan.clawback.within_days}): commission paid "
-                                  f"{_fmt_cents(amt)} reversed", -amt, opportunity_id=oid, owner_id=d.owner))
+                lines.append(
+                    Line(
+                        "clawback",
+                        f"{oid} reversed on {rdate}, {days} days after close "
+                        f"(within {plan.clawback.within_days}): commission paid "
+                        f"{_fmt_cents(amt)} reversed",
+                        -amt,
+                        opportunity_id=oid,
+                        owner_id=d.owner,
+                    )
+                )
                 paid_on[oid] = 0
                 clawed += amt
             else:
-                lines.append(Line("clawback", f"{oid} reversed on {rdate}, {days} days after close: outside "
-                                  f"the {plan.clawback.within_days}-day window, nothing reversed", 0,
-                                  opportunity_id=oid, owner_id=d.owner))
+                lines.append(
+                    Line(
+                        "clawback",
+                        f"{oid} reversed on {rdate}, {days} days after close: outside "
+                        f"the {plan.clawback.within_days}-day window, nothing reversed",
+                        0,
+                        opportunity_id=oid,
+                        owner_id=d.owner,
+                    )
+                )
         net = earned - clawed
 
         # balance owed and draws
         pay, new_balance, extra = _settle_balance(plan, net, balance)
         lines += extra
-        wtext = label if len(window) == 1 else f"{_label(window[0], P)}..{label} year to date"
+        wtext = label if len(window) == 1 else f"{label_of(window[0], P)}..{label} year to date"
         out.append(
             Statement(
-                plan=name, rep_id=subject, period=label, window=wtext, currency=plan.currency,
-                measure=plan.measure, result=float(st.result), quota=float(quota) if quota else None,
+                plan=name,
+                rep_id=subject,
+                period=label,
+                window=wtext,
+                currency=plan.currency,
+                measure=plan.measure,
+                result=float(st.result),
+                quota=float(quota) if quota else None,
                 attainment=float(st.attainment) if st.attainment is not None else None,
-                band=st.band, gate_met=st.gate_met, lines=tuple(lines), earned_cents=earned,
-                payable_cents=pay, balance_in_cents=balance, balance_out_cents=new_balance,
+                band=st.band,
+                gate_met=st.gate_met,
+                lines=tuple(lines),
+                earned_cents=earned,
+                payable_cents=pay,
+                balance_in_cents=balance,
+                balance_out_cents=new_balance,
                 paid_on_deals=tuple(sorted(st.attribution.items())),
             )
         )
@@ -837,23 +976,47 @@ def _settle_balance(plan: PlanSpec, net: int, balance: int) -> tuple[int, int, l
     recoverable = plan.draw is not None and plan.draw.kind == "recoverable"
     if net < 0:
         balance -= net
-        lines.append(Line("balance", f"more taken back than earned: {_fmt_cents(-net)} carried forward as "
-                          f"owed (balance owed {_fmt_cents(balance)})", -net))
+        lines.append(
+            Line(
+                "balance",
+                f"more taken back than earned: {_fmt_cents(-net)} carried forward as "
+                f"owed (balance owed {_fmt_cents(balance)})",
+                -net,
+            )
+        )
         net = 0
     recover = min(balance, max(0, net - draw)) if recoverable else min(balance, net)
     if recover:
         balance -= recover
         net -= recover
-        lines.append(Line("balance", f"recovered from balance owed: {_fmt_cents(recover)} (still owed "
-                          f"{_fmt_cents(balance)})", -recover))
+        lines.append(
+            Line(
+                "balance",
+                f"recovered from balance owed: {_fmt_cents(recover)} (still owed "
+                f"{_fmt_cents(balance)})",
+                -recover,
+            )
+        )
     if draw > net:
         top = draw - net
         if recoverable:
             balance += top
-            lines.append(Line("draw", f"recoverable draw {_fmt_cents(draw)}: advance of {_fmt_cents(top)}, owed "
-                              f"back from later earnings (balance owed {_fmt_cents(balance)})", top))
+            lines.append(
+                Line(
+                    "draw",
+                    f"recoverable draw {_fmt_cents(draw)}: advance of {_fmt_cents(top)}, owed "
+                    f"back from later earnings (balance owed {_fmt_cents(balance)})",
+                    top,
+                )
+            )
         else:
-            lines.append(Line("draw", f"non-recoverable draw: guaranteed {_fmt_cents(draw)} for the period", top))
+            lines.append(
+                Line(
+                    "draw",
+                    f"non-recoverable draw: guaranteed {_fmt_cents(draw)} for the period",
+                    top,
+                )
+            )
         net = draw
     return net, balance, lines
 
@@ -868,8 +1031,14 @@ def _window_quota(plan, name, subject, team, wlabels, quota_rows, is_team):
         elif is_team and any("quota" in quota_rows.get((m, lab), {}) for m in team):
             # a team without its own quota row: the quotas of the members who had one
             # that period add up (a rep hired later or gone has none)
-            quota += sum((_money(quota_rows[(m, lab)]["quota"], f"quota of {m} {lab}")
-                          for m in team if "quota" in quota_rows.get((m, lab), {})), Fraction(0))
+            quota += sum(
+                (
+                    _money(quota_rows[(m, lab)]["quota"], f"quota of {m} {lab}")
+                    for m in team
+                    if "quota" in quota_rows.get((m, lab), {})
+                ),
+                Fraction(0),
+            )
         else:
             missing.append(lab)
         t = row.get("target_incentive", plan.target_incentive)
@@ -900,7 +1069,7 @@ def statement_for(
     :func:`compute_statements`.
     """
     per = period or {"year": "2025", "quarter": "2025-Q1", "month": "2025-01"}[plan.period]
-    y, i = _parse_period(per, plan.period)
+    y, i = parse_label(per, plan.period)
     month = {"year": 1, "quarter": 3 * i - 2, "month": i}[plan.period]
     date = dt.date(y, month, 1)
     qrow = {"owner_id": rep_id, "period": per}
@@ -919,9 +1088,18 @@ def statement_for(
         mrow[plan.measure] = result
         deals = pd.DataFrame(columns=["opportunity_id", "owner_id", "amount", "close_date"])
     else:
-        deals = pd.DataFrame([{"opportunity_id": "D1", "owner_id": rep_id, "amount": result,
-                               "close_date": date, "deal_type": "new_customer",
-                               "gross_margin": result}])
+        deals = pd.DataFrame(
+            [
+                {
+                    "opportunity_id": "D1",
+                    "owner_id": rep_id,
+                    "amount": result,
+                    "close_date": date,
+                    "deal_type": "new_customer",
+                    "gross_margin": result,
+                }
+            ]
+        )
         if plan.measure == "collected_revenue":
             collections = pd.DataFrame([{"opportunity_id": "D1", "date": date, "amount": result}])
     metrics = pd.DataFrame([mrow]) if len(mrow) > 2 else None

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -96,7 +96,9 @@ def _as_side(a, shape: tuple[int, int], what: str) -> np.ndarray:
 def _team_matrix(teams, n: int) -> tuple[np.ndarray, tuple]:
     labels = np.asarray(teams)
     if labels.shape != (n,):
-        raise ValueError(f"teams must give one team label per rep, shape ({n},); got {labels.shape}")
+        raise ValueError(
+            f"teams must give one team label per rep, shape ({n},); got {labels.shape}"
+        )
     order = tuple(dict.fromkeys(labels.tolist()))
     onehot = np.zeros((n, len(order)))
     index = {t: k for k, t in enumerate(order)}
@@ -153,7 +155,9 @@ def _ramp(x: np.ndarray, base: float | np.ndarray, jumps) -> np.ndarray:
     return out
 
 
-def _commission(plan: PlanSpec, x: np.ndarray, q: np.ndarray | None, ti: np.ndarray | None) -> np.ndarray:
+def _commission(
+    plan: PlanSpec, x: np.ndarray, q: np.ndarray | None, ti: np.ndarray | None
+) -> np.ndarray:
     """Commission before gate, caps and draws (float, currency units)."""
     S = x.shape[1]
     below = plan.at_threshold == "band_below"
@@ -184,10 +188,14 @@ def _commission(plan: PlanSpec, x: np.ndarray, q: np.ndarray | None, ti: np.ndar
             jumps.append((medge[j], rates[i_right] * (factors[j] - factors[j - 1])))
         pay = _ramp(x, rates[0] * factors[0], jumps)
     elif mm:  # retroactive tiers × marginal multipliers
-        m_amount = _ramp(x, factors[0], [(medge[j], factors[j] - factors[j - 1]) for j in range(1, len(factors))])
+        m_amount = _ramp(
+            x, factors[0], [(medge[j], factors[j] - factors[j - 1]) for j in range(1, len(factors))]
+        )
         pay = _steps(tedge, rates, x, below) * m_amount
     elif tm:  # marginal tiers × retroactive multipliers
-        t_amount = _ramp(x, rates[0], [(tedge[i], rates[i] - rates[i - 1]) for i in range(1, len(rates))])
+        t_amount = _ramp(
+            x, rates[0], [(tedge[i], rates[i] - rates[i - 1]) for i in range(1, len(rates))]
+        )
         pay = _steps(medge, factors, x, below) * t_amount
     else:
         pay = _steps(tedge, rates, x, below) * _steps(medge, factors, x, below) * x
@@ -242,8 +250,12 @@ def evaluate(
             raise ValueError("quota must be > 0 for every rep")
     ti = None
     if plan.pays_on == "target_incentive":
-        ti = _as_reps(target_incentive if target_incentive is not None else plan.target_incentive, S,
-                      "target_incentive", allow_none=False)
+        ti = _as_reps(
+            target_incentive if target_incentive is not None else plan.target_incentive,
+            S,
+            "target_incentive",
+            allow_none=False,
+        )
     pay = _commission(plan, x, q, ti)
 
     g = plan.gate
@@ -363,7 +375,11 @@ class CostResult:
     @property
     def expected_cost_of_sales(self) -> float:
         """Expected payout ÷ expected revenue."""
-        return float(self.total.mean() / self.revenue.mean()) if self.revenue.mean() > 0 else float("nan")
+        return (
+            float(self.total.mean() / self.revenue.mean())
+            if self.revenue.mean() > 0
+            else float("nan")
+        )
 
     @property
     def budget_p50(self) -> float:
@@ -411,11 +427,17 @@ class CostResult:
             p = self.payouts[name]
             qs = np.quantile(p, [0.1, 0.5, 0.9], axis=0)
             for k, s in enumerate(self.subjects[name]):
-                rows.append({
-                    "plan": name, "rep_id": s, "mean": float(p[:, k].mean()),
-                    "p10": float(qs[0, k]), "p50": float(qs[1, k]), "p90": float(qs[2, k]),
-                    "p_zero": float(np.mean(p[:, k] <= 0)),
-                })
+                rows.append(
+                    {
+                        "plan": name,
+                        "rep_id": s,
+                        "mean": float(p[:, k].mean()),
+                        "p10": float(qs[0, k]),
+                        "p50": float(qs[1, k]),
+                        "p90": float(qs[2, k]),
+                        "p_zero": float(np.mean(p[:, k] <= 0)),
+                    }
+                )
         return pd.DataFrame(rows)
 
     def fairness(self, plan: str | None = None) -> dict[str, float]:
@@ -489,9 +511,7 @@ def cost_of_sales(
     named = _named(plans)
     currencies = sorted({p.currency for p in named.values()})
     if len(currencies) > 1:
-        raise ValueError(
-            f"plans are in different currencies {currencies}; cost them separately"
-        )
+        raise ValueError(f"plans are in different currencies {currencies}; cost them separately")
     payouts, subjects, missing = {}, {}, []
     currency = None
     for name, p in named.items():
@@ -499,8 +519,15 @@ def cost_of_sales(
             payouts[name] = pool_payouts(p, x, quota)
             subjects[name] = ids
         else:
-            payouts[name] = evaluate(p, x, quota, teams=teams, collection_rate=collection_rate,
-                                     kpi_score=kpi_score, target_incentive=target_incentive)
+            payouts[name] = evaluate(
+                p,
+                x,
+                quota,
+                teams=teams,
+                collection_rate=collection_rate,
+                kpi_score=kpi_score,
+                target_incentive=target_incentive,
+            )
             subjects[name] = ids if p.credit == "own" else _team_matrix(teams, R)[1]
             missing += [f"{name}: {t}" for t in not_modelled(p)]
         currency = currency or p.currency
@@ -508,8 +535,15 @@ def cost_of_sales(
     rev = x.sum(axis=1) if revenue is None else np.asarray(revenue, dtype=np.float64)
     if rev.shape != (T,):
         raise ValueError(f"revenue must have shape ({T},) (one per trial); got {rev.shape}")
-    return CostResult(tuple(named), payouts, subjects, np.asarray(total, dtype=np.float64), rev,
-                      currency or "CNY", tuple(missing))
+    return CostResult(
+        tuple(named),
+        payouts,
+        subjects,
+        np.asarray(total, dtype=np.float64),
+        rev,
+        currency or "CNY",
+        tuple(missing),
+    )
 
 
 def compare_plans(plans, bookings, quota=None, **kwargs) -> pd.DataFrame:
@@ -526,19 +560,21 @@ def compare_plans(plans, bookings, quota=None, **kwargs) -> pd.DataFrame:
     for n, r in res.items():
         d = r.total - first.total
         fr = r.fairness()
-        rows.append({
-            "plan": n,
-            "mean": float(r.total.mean()),
-            "p50": r.budget_p50,
-            "p90": r.p90,
-            "reserve_p90": r.reserve_p90,
-            "cost_of_sales": r.expected_cost_of_sales,
-            "gini": fr["gini"],
-            "top_decile_share": fr["top_decile_share"],
-            "share_zero_pay": fr["share_zero_pay"],
-            "diff_vs_first": float(d.mean()),
-            "diff_se": float(d.std(ddof=1) / math.sqrt(len(d))) if len(d) > 1 else float("nan"),
-        })
+        rows.append(
+            {
+                "plan": n,
+                "mean": float(r.total.mean()),
+                "p50": r.budget_p50,
+                "p90": r.p90,
+                "reserve_p90": r.reserve_p90,
+                "cost_of_sales": r.expected_cost_of_sales,
+                "gini": fr["gini"],
+                "top_decile_share": fr["top_decile_share"],
+                "share_zero_pay": fr["share_zero_pay"],
+                "diff_vs_first": float(d.mean()),
+                "diff_se": float(d.std(ddof=1) / math.sqrt(len(d))) if len(d) > 1 else float("nan"),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -584,7 +620,11 @@ def payout_curve(
         ``attainment``, ``result``, ``payout``, ``marginal_pay`` (payout at
         attainment + 1% minus payout at attainment) and ``effective_rate``.
     """
-    a = np.round(np.arange(0, 2.0 + 1e-9, 0.01), 6) if attainment is None else np.asarray(attainment, float)
+    a = (
+        np.round(np.arange(0, 2.0 + 1e-9, 0.01), 6)
+        if attainment is None
+        else np.asarray(attainment, float)
+    )
     p = _single(plan)
     kw = _curve_kwargs(p, collection_rate, kpi_score)
     q = np.array([float(quota)])
@@ -593,8 +633,15 @@ def payout_curve(
     nxt = evaluate(p, (a[:, None] + 0.01) * quota, q, target_incentive=target_incentive, **kw)[:, 0]
     with np.errstate(invalid="ignore", divide="ignore"):
         eff = np.where(x[:, 0] > 0, pay / x[:, 0], np.nan)
-    return pd.DataFrame({"attainment": a, "result": x[:, 0], "payout": pay, "marginal_pay": nxt - pay,
-                         "effective_rate": eff})
+    return pd.DataFrame(
+        {
+            "attainment": a,
+            "result": x[:, 0],
+            "payout": pay,
+            "marginal_pay": nxt - pay,
+            "effective_rate": eff,
+        }
+    )
 
 
 @dataclass(frozen=True, repr=False)
@@ -622,8 +669,10 @@ class GamingRisk:
     def __repr__(self) -> str:
         parts = [f"GamingRisk({self.plan}, quota {format_amount(self.quota)}):"]
         for r in self.cliffs.itertuples():
-            parts.append(f"  cliff at {r.attainment:.1%} ({format_amount(r.result)}): one cent more "
-                         f"changes pay by {format_amount(r.jump)}")
+            parts.append(
+                f"  cliff at {r.attainment:.1%} ({format_amount(r.result)}): one cent more "
+                f"changes pay by {format_amount(r.jump)}"
+            )
         for r in self.dead_zones.itertuples():
             parts.append(f"  dead zone {r.start:.1%}–{r.end:.1%}: {r.reason}")
         if len(parts) == 1:
@@ -679,9 +728,19 @@ def gaming_risk(
         lo, at, hi = pay([x - 0.01, x, x + 0.01])
         jump = hi - lo
         if abs(jump) >= min_jump:
-            rows.append({"attainment": a, "result": x, "pay_below": lo, "pay_at": at, "pay_above": hi,
-                         "jump": jump})
-    cliffs = pd.DataFrame(rows, columns=["attainment", "result", "pay_below", "pay_at", "pay_above", "jump"])
+            rows.append(
+                {
+                    "attainment": a,
+                    "result": x,
+                    "pay_below": lo,
+                    "pay_at": at,
+                    "pay_above": hi,
+                    "jump": jump,
+                }
+            )
+    cliffs = pd.DataFrame(
+        rows, columns=["attainment", "result", "pay_below", "pay_at", "pay_above", "jump"]
+    )
 
     grid = np.arange(0.0, max_attainment + resolution / 2, resolution)
     pg = pay(grid * quota)
@@ -699,8 +758,14 @@ def gaming_risk(
             j += 1
         start, end = float(grid[k]), float(grid[j + 1])
         if j - k + 1 >= 2:
-            zones.append({"start": start, "end": end, "pay": float(pg[k]),
-                          "reason": _dead_reason(p, start, end, float(pg[k]), max_attainment)})
+            zones.append(
+                {
+                    "start": start,
+                    "end": end,
+                    "pay": float(pg[k]),
+                    "reason": _dead_reason(p, start, end, float(pg[k]), max_attainment),
+                }
+            )
         k = j + 1
     dead = pd.DataFrame(zones, columns=["start", "end", "pay", "reason"])
     return GamingRisk(p.name or "plan", float(quota), cliffs, dead)
@@ -715,7 +780,9 @@ def _dead_reason(plan: PlanSpec, start: float, end: float, level: float, top: fl
         tail = " and above" if end >= top - 1e-9 else ""
         return f"per-period cap {format_amount(plan.cap.per_period)} reached{tail}: extra sales earn nothing"
     if plan.draw is not None and close(level, plan.draw.amount):
-        return f"inside the draw ({format_amount(plan.draw.amount)}): earnings only replace the draw"
+        return (
+            f"inside the draw ({format_amount(plan.draw.amount)}): earnings only replace the draw"
+        )
     if plan.floor is not None and close(level, plan.floor):
         return f"inside the floor ({format_amount(plan.floor)}): earnings only replace the floor"
     return "zero rate: extra sales earn nothing"
@@ -749,8 +816,15 @@ def plan_levels(plan: PlanSpec) -> dict[str, float]:
     }
 
 
-def attainment_shares(bookings, quota, *, threshold: float = 0.5, target: float = 1.0,
-                      excellence: float = 1.5, teams=None) -> pd.DataFrame:
+def attainment_shares(
+    bookings,
+    quota,
+    *,
+    threshold: float = 0.5,
+    target: float = 1.0,
+    excellence: float = 1.5,
+    teams=None,
+) -> pd.DataFrame:
     """Share of reps reaching threshold, target and excellence, against the rule of thumb.
 
     The field's rule of thumb for a well-set plan: about 90% of reps reach the
@@ -767,8 +841,16 @@ def attainment_shares(bookings, quota, *, threshold: float = 0.5, target: float 
         share = float(np.mean(a >= at))
         lo, hi = RULE_OF_THUMB[level]
         verdict = "in line" if lo <= share <= hi else ("too many" if share > hi else "too few")
-        rows.append({"level": level, "attainment": at, "share": share, "rule_low": lo, "rule_high": hi,
-                     "verdict": verdict})
+        rows.append(
+            {
+                "level": level,
+                "attainment": at,
+                "share": share,
+                "rule_low": lo,
+                "rule_high": hi,
+                "verdict": verdict,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -786,8 +868,10 @@ class Solution:
     achieved: float
 
     def __repr__(self) -> str:
-        return (f"Solution({self.plan.name or 'plan'}: {self.parameter} = {self.value:.6g}; "
-                f"target {self.target:.6g}, achieved {self.achieved:.6g})")
+        return (
+            f"Solution({self.plan.name or 'plan'}: {self.parameter} = {self.value:.6g}; "
+            f"target {self.target:.6g}, achieved {self.achieved:.6g})"
+        )
 
 
 _PARAM = re.compile(r"^(rates|target_incentive|tiers\[(\d+)\]\.rate|multipliers\[(\d+)\]\.factor)$")
@@ -814,7 +898,9 @@ def _with_value(plan: PlanSpec, parameter: str, v: float) -> PlanSpec:
         return plan.model_copy(update={"tiers": tuple(tiers)})
     j = int(m.group(3))
     if j >= len(plan.multipliers):
-        raise ValueError(f"plan has {len(plan.multipliers)} multipliers; multipliers[{j}] does not exist")
+        raise ValueError(
+            f"plan has {len(plan.multipliers)} multipliers; multipliers[{j}] does not exist"
+        )
     mult = list(plan.multipliers)
     mult[j] = mult[j].model_copy(update={"factor": v})
     return plan.model_copy(update={"multipliers": tuple(mult)})
@@ -865,7 +951,9 @@ def solve_rate(
     _with_value(plan, parameter, 1.0)  # check the parameter name early
 
     def cost(v: float) -> float:
-        return float(evaluate(_with_value(plan, parameter, v), x, quota, **kwargs).sum(axis=1).mean())
+        return float(
+            evaluate(_with_value(plan, parameter, v), x, quota, **kwargs).sum(axis=1).mean()
+        )
 
     f0 = cost(0.0)
     if f0 > target:
@@ -885,8 +973,13 @@ def solve_rate(
     solved = PlanSpec.model_validate(_with_value(plan, parameter, v).model_dump())
     got = cost(v)
     achieved = got if budget is not None else got / rev
-    return Solution(solved, parameter, float(v), float(budget if budget is not None else cost_of_sales),
-                    float(achieved))
+    return Solution(
+        solved,
+        parameter,
+        float(v),
+        float(budget if budget is not None else cost_of_sales),
+        float(achieved),
+    )
 
 
 def solve_gate(
@@ -916,5 +1009,7 @@ def solve_gate(
     g = max(0.0, round(g, 10))
     old = plan.gate.model_dump() if plan.gate is not None else {}
     old["min_attainment"] = g
-    solved = PlanSpec.model_validate({**plan.model_dump(), "gate": Gate.model_validate(old).model_dump()})
+    solved = PlanSpec.model_validate(
+        {**plan.model_dump(), "gate": Gate.model_validate(old).model_dump()}
+    )
     return Solution(solved, "gate.min_attainment", g, eligible_share, float(np.mean(x / q >= g)))

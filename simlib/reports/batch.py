@@ -15,13 +15,20 @@ import multiprocessing
 import os
 import sys
 import threading
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from simlib.reports.render import (
-    ROOT, RenderResult, Renderer, data_fingerprint, new_run_id, output_name, write_manifest,
+    ROOT,
+    Renderer,
+    RenderResult,
+    data_fingerprint,
+    new_run_id,
+    output_name,
+    write_manifest,
 )
 from simlib.reports.templates import ReportError, Template, check_parameters, template_info
 
@@ -48,11 +55,15 @@ class BatchResult:
 
     def summary(self) -> str:
         n, bad = len(self.results), len(self.failed)
-        text = (f"{n - bad} of {n} reports rendered in {self.duration_s:.1f} s "
-                f"({self.duration_s / max(n, 1):.2f} s per report, {self.workers} workers) "
-                f"into {self.out_dir}")
+        text = (
+            f"{n - bad} of {n} reports rendered in {self.duration_s:.1f} s "
+            f"({self.duration_s / max(n, 1):.2f} s per report, {self.workers} workers) "
+            f"into {self.out_dir}"
+        )
         if bad:
-            text += "\nfailed:\n" + "\n".join(f"  {r.name}: {brief_error(r.error)}" for r in self.failed)
+            text += "\nfailed:\n" + "\n".join(
+                f"  {r.name}: {brief_error(r.error)}" for r in self.failed
+            )
         return text
 
 
@@ -73,7 +84,9 @@ class Item:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
-def org_ids(kind: str, demo_seed: int | None = None, source: str = "", mapping: str = "") -> list[str]:
+def org_ids(
+    kind: str, demo_seed: int | None = None, source: str = "", mapping: str = ""
+) -> list[str]:
     """Every active rep, team or region id of the company (see :func:`simlib.data.load_source`)."""
     import pandas as pd
 
@@ -82,16 +95,21 @@ def org_ids(kind: str, demo_seed: int | None = None, source: str = "", mapping: 
     data = load_source(source, mapping, demo_seed)
     if kind == "reps":  # sales reps on the books at the data's date
         reps = data.tables["reps"]
-        active = (reps["role"] == "rep") & (reps["leave_date"].isna()
-                                            | (reps["leave_date"] >= pd.Timestamp(data.as_of)))
+        active = (reps["role"] == "rep") & (
+            reps["leave_date"].isna() | (reps["leave_date"] >= pd.Timestamp(data.as_of))
+        )
         return [str(r) for r in reps.loc[active, "rep_id"]]
     org = data.tables["org"]
     level = {"teams": "team", "regions": "region"}[kind]
     return [str(x) for x in org.loc[org["level"] == level, "node_id"]]
 
 
-def expand_grid(template: Template, grid: dict[str, Any] | Iterable[dict[str, Any]],
-                *, demo_seed: int | None = None) -> list[dict[str, Any]]:
+def expand_grid(
+    template: Template,
+    grid: dict[str, Any] | Iterable[dict[str, Any]],
+    *,
+    demo_seed: int | None = None,
+) -> list[dict[str, Any]]:
     """Parameter sets from a grid: each list multiplies, ``"all"`` means every id.
 
     A list of dicts is taken as the items themselves. Every set is checked against
@@ -102,8 +120,12 @@ def expand_grid(template: Template, grid: dict[str, Any] | Iterable[dict[str, An
         for name, value in grid.items():
             if value == "all" and name in _EXPANDABLE:
                 seed = grid.get("demo_seed", demo_seed)
-                value = org_ids(_EXPANDABLE[name], seed if isinstance(seed, int) else None,
-                                str(grid.get("source") or ""), str(grid.get("mapping") or ""))
+                value = org_ids(
+                    _EXPANDABLE[name],
+                    seed if isinstance(seed, int) else None,
+                    str(grid.get("source") or ""),
+                    str(grid.get("mapping") or ""),
+                )
             values = value if isinstance(value, (list, tuple)) else [value]
             if not values:
                 raise ReportError(f"template {template.name}: grid {name} is an empty list")
@@ -138,11 +160,17 @@ def _renderer(cwd: str, fresh: bool) -> Renderer:
 def render_item(item: Item) -> RenderResult:
     """Render one item in this process's warm kernel (the unit of work of a batch)."""
     try:
-        return _renderer(item.cwd, item.fresh).render(item.template, item.params, item.out_dir,
-                                                      name=item.name)
+        return _renderer(item.cwd, item.fresh).render(
+            item.template, item.params, item.out_dir, name=item.name
+        )
     except Exception as e:  # noqa: BLE001 - the kernel itself failed; the item fails alone
-        return RenderResult(Path(item.template).stem, item.name, item.params, status="failed",
-                            error=f"{type(e).__name__}: {e}")
+        return RenderResult(
+            Path(item.template).stem,
+            item.name,
+            item.params,
+            status="failed",
+            error=f"{type(e).__name__}: {e}",
+        )
 
 
 def _pool_context():
@@ -163,12 +191,22 @@ def _quiet_worker() -> None:
     import simlib.reports.render  # noqa: F401 - papermill, nbconvert and the engine, once
 
 
-def render_batch(template: str | Path, grid: dict[str, Any] | Iterable[dict[str, Any]],
-                 out_dir: str | Path = "reports", *, pattern: str | None = None,
-                 workers: int | None = None, client=None, progress: bool = True,
-                 fresh: bool = False, cwd: str | Path = ROOT, run_id: str | None = None,
-                 demo_seed: int | None = None, job: str | None = None,
-                 on_result: Callable[[RenderResult], None] | None = None) -> BatchResult:
+def render_batch(
+    template: str | Path,
+    grid: dict[str, Any] | Iterable[dict[str, Any]],
+    out_dir: str | Path = "reports",
+    *,
+    pattern: str | None = None,
+    workers: int | None = None,
+    client=None,
+    progress: bool = True,
+    fresh: bool = False,
+    cwd: str | Path = ROOT,
+    run_id: str | None = None,
+    demo_seed: int | None = None,
+    job: str | None = None,
+    on_result: Callable[[RenderResult], None] | None = None,
+) -> BatchResult:
     """Render ``template`` for every parameter set of ``grid`` into ``out_dir``.
 
     ``workers`` processes (default: the CPU count) or the Dask ``client``'s workers
@@ -180,16 +218,38 @@ def render_batch(template: str | Path, grid: dict[str, Any] | Iterable[dict[str,
     params = expand_grid(t, grid, demo_seed=demo_seed)
     names = [output_name(t, p, pattern) for p in params]
     items = [Item(str(t.path), p, n, str(out_dir), str(cwd), fresh) for p, n in zip(params, names)]
-    run = {"job": job, "template": t.name, "template_path": str(t.path),
-           "template_sha256": t.checksum, "grid": grid if isinstance(grid, dict) else "items"}
-    return run_items(items, out_dir, run=run, workers=workers, client=client, progress=progress,
-                     run_id=run_id, on_result=on_result, desc=t.name)
+    run = {
+        "job": job,
+        "template": t.name,
+        "template_path": str(t.path),
+        "template_sha256": t.checksum,
+        "grid": grid if isinstance(grid, dict) else "items",
+    }
+    return run_items(
+        items,
+        out_dir,
+        run=run,
+        workers=workers,
+        client=client,
+        progress=progress,
+        run_id=run_id,
+        on_result=on_result,
+        desc=t.name,
+    )
 
 
-def run_items(items: list[Item], out_dir: str | Path, *, run: dict[str, Any] | None = None,
-              workers: int | None = None, client=None, progress: bool = True,
-              run_id: str | None = None, on_result: Callable[[RenderResult], None] | None = None,
-              desc: str = "reports") -> BatchResult:
+def run_items(
+    items: list[Item],
+    out_dir: str | Path,
+    *,
+    run: dict[str, Any] | None = None,
+    workers: int | None = None,
+    client=None,
+    progress: bool = True,
+    run_id: str | None = None,
+    on_result: Callable[[RenderResult], None] | None = None,
+    desc: str = "reports",
+) -> BatchResult:
     """Render prepared items (any mix of templates) in one pool; write the manifest."""
     import time
 
@@ -197,8 +257,10 @@ def run_items(items: list[Item], out_dir: str | Path, *, run: dict[str, Any] | N
     names = [it.name for it in items]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
-        raise ReportError(f"several items would write {dupes[0]}; give an output pattern "
-                          "that uses every varying parameter")
+        raise ReportError(
+            f"several items would write {dupes[0]}; give an output pattern "
+            "that uses every varying parameter"
+        )
     run_id = run_id or new_run_id()
     workers = max(1, min(workers or os.cpu_count() or 1, len(items) or 1))
     t0 = time.perf_counter()
@@ -240,15 +302,27 @@ def run_items(items: list[Item], out_dir: str | Path, *, run: dict[str, Any] | N
                         done(i, f.result())
                     except Exception as e:  # noqa: BLE001 - a worker died; the item fails alone
                         it = items[i]
-                        done(i, RenderResult(Path(it.template).stem, it.name, it.params,
-                                             status="failed",
-                                             error=f"worker failed: {type(e).__name__}: {e}"))
+                        done(
+                            i,
+                            RenderResult(
+                                Path(it.template).stem,
+                                it.name,
+                                it.params,
+                                status="failed",
+                                error=f"worker failed: {type(e).__name__}: {e}",
+                            ),
+                        )
             except BaseException:
                 # Ctrl-C: drop what has not started, let the reports being rendered finish
                 # (output is written whole or not at all) and record them in the manifest.
                 pool.shutdown(wait=True, cancel_futures=True)
                 for f, i in futures.items():
-                    if results[i] is None and f.done() and not f.cancelled() and f.exception() is None:
+                    if (
+                        results[i] is None
+                        and f.done()
+                        and not f.cancelled()
+                        and f.exception() is None
+                    ):
                         results[i] = f.result()
                 raise
             pool.shutdown()
@@ -256,17 +330,29 @@ def run_items(items: list[Item], out_dir: str | Path, *, run: dict[str, Any] | N
         bar.close()
         finished = [r for r in results if r is not None]
         batch = BatchResult(run_id, out_dir, finished, None, time.perf_counter() - t0, workers)
-        sources = sorted({(str(it.params.get("source") or ""), str(it.params.get("mapping") or ""),
-                           it.params.get("demo_seed")) for it in items}, key=str)
+        sources = sorted(
+            {
+                (
+                    str(it.params.get("source") or ""),
+                    str(it.params.get("mapping") or ""),
+                    it.params.get("demo_seed"),
+                )
+                for it in items
+            },
+            key=str,
+        )
         described = [_describe_source(*src) for src in sources]
         meta = {
-            "run_id": run_id, **(run or {}),
+            "run_id": run_id,
+            **(run or {}),
             "seed": sorted({it.params["seed"] for it in items if "seed" in it.params}) or None,
             "data": "; ".join(d for d, _ in described),
             "demo_seed": sorted({s for *_, s in sources if isinstance(s, int)}) or None,
             "data_fingerprint": ",".join(f for _, f in described),
-            "workers": workers, "backend": "dask" if client is not None else "processes",
-            "duration_s": round(batch.duration_s, 3), "complete": len(finished) == len(items),
+            "workers": workers,
+            "backend": "dask" if client is not None else "processes",
+            "duration_s": round(batch.duration_s, 3),
+            "complete": len(finished) == len(items),
         }
         batch.manifest = write_manifest(out_dir, meta, finished)
         try:
@@ -296,5 +382,12 @@ def _describe_source(source: str, mapping: str, demo_seed) -> tuple[str, str]:
 def _progress(total: int, desc: str, enabled: bool):
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=desc, unit="report", disable=not enabled, file=sys.stderr,
-                leave=True, dynamic_ncols=True)
+    return tqdm(
+        total=total,
+        desc=desc,
+        unit="report",
+        disable=not enabled,
+        file=sys.stderr,
+        leave=True,
+        dynamic_ncols=True,
+    )

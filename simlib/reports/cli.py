@@ -29,7 +29,10 @@ def cmd_render(args) -> int:
             t = template_info(name)
             print(name)
             for p in t.parameters.values():
-                print(f"    {p.name}: {p.type_text} = {p.default!r}" + (f"   # {p.comment}" if p.comment else ""))
+                print(
+                    f"    {p.name}: {p.type_text} = {p.default!r}"
+                    + (f"   # {p.comment}" if p.comment else "")
+                )
         return EXIT_OK
     t = template_info(args.template)
     grid: dict = {}
@@ -43,8 +46,15 @@ def cmd_render(args) -> int:
 
         client = Client(args.dask)
     try:
-        batch = render_batch(t.path, grid, args.out, pattern=args.name, workers=args.workers,
-                             client=client, progress=not args.quiet)
+        batch = render_batch(
+            t.path,
+            grid,
+            args.out,
+            pattern=args.name,
+            workers=args.workers,
+            client=client,
+            progress=not args.quiet,
+        )
     finally:
         if client is not None:
             client.close()
@@ -75,8 +85,14 @@ def cmd_schedule_list(args) -> int:
 def cmd_schedule_run_due(args) -> int:
     from simlib.reports.schedule import run_due
 
-    done = run_due(args.schedule, now=_now(args.now), out=args.out, workers=args.workers,
-                   dry_run=args.dry_run, progress=not args.quiet)
+    done = run_due(
+        args.schedule,
+        now=_now(args.now),
+        out=args.out,
+        workers=args.workers,
+        dry_run=args.dry_run,
+        progress=not args.quiet,
+    )
     if not done:
         print("nothing due")
     for d in done:
@@ -84,40 +100,60 @@ def cmd_schedule_run_due(args) -> int:
             print(f"due     {d.job} @ {d.occurrence:%Y-%m-%d %H:%M}")
     failed = [d for d in done if d.status == "failed"]
     for d in failed:
-        print(f"failed  {d.job} @ {d.occurrence:%Y-%m-%d %H:%M}: " + ", ".join(d.failed or []),
-              file=sys.stderr)
+        print(
+            f"failed  {d.job} @ {d.occurrence:%Y-%m-%d %H:%M}: " + ", ".join(d.failed or []),
+            file=sys.stderr,
+        )
     return EXIT_FAILED_ITEMS if failed else EXIT_OK
 
 
 def add_cli(sub) -> None:
     r = sub.add_parser("render", help="render a report template, or a batch over a grid")
     r.add_argument("template", nargs="?", help="a template name (see --list) or a notebook path")
-    r.add_argument("-p", "--param", action="append", metavar="NAME=VALUE",
-                   help="a parameter (repeatable)")
-    r.add_argument("--grid", action="append", metavar="NAME=V1,V2|all",
-                   help="render once per value (repeatable: every combination); "
-                        "'all' = every rep/team/region for rep_id/team/region")
+    r.add_argument(
+        "-p", "--param", action="append", metavar="NAME=VALUE", help="a parameter (repeatable)"
+    )
+    r.add_argument(
+        "--grid",
+        action="append",
+        metavar="NAME=V1,V2|all",
+        help="render once per value (repeatable: every combination); "
+        "'all' = every rep/team/region for rep_id/team/region",
+    )
     r.add_argument("--out", default="reports", help="output folder (default: reports)")
-    r.add_argument("--name", default=None, metavar="PATTERN",
-                   help="output path pattern, e.g. 'reps/{rep_id}/{period}'")
+    r.add_argument(
+        "--name",
+        default=None,
+        metavar="PATTERN",
+        help="output path pattern, e.g. 'reps/{rep_id}/{period}'",
+    )
     r.add_argument("--workers", type=int, default=None, help="processes (default: CPU count)")
-    r.add_argument("--dask", default=None, metavar="ADDRESS",
-                   help="render on a Dask cluster (scheduler address)")
+    r.add_argument(
+        "--dask",
+        default=None,
+        metavar="ADDRESS",
+        help="render on a Dask cluster (scheduler address)",
+    )
     r.add_argument("--list", action="store_true", help="list templates and their parameters")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=cmd_render)
 
     s = sub.add_parser("schedule", help="scheduled reports (params/schedule.yaml)")
     ssub = s.add_subparsers(dest="schedule_command", metavar="SUBCOMMAND")
-    for name, func, text in (("list", cmd_schedule_list, "jobs, last run and next run"),
-                             ("run-due", cmd_schedule_run_due,
-                              "render what fell due since each job's last success")):
+    for name, func, text in (
+        ("list", cmd_schedule_list, "jobs, last run and next run"),
+        ("run-due", cmd_schedule_run_due, "render what fell due since each job's last success"),
+    ):
         c = ssub.add_parser(name, help=text)
-        c.add_argument("--schedule", default=None, help="schedule file (default: params/schedule.yaml)")
+        c.add_argument(
+            "--schedule", default=None, help="schedule file (default: params/schedule.yaml)"
+        )
         c.add_argument("--out", default=None, help="output root (default: the schedule's output)")
         c.add_argument("--now", default=None, help="pretend it is this time (ISO), for testing")
         if name == "run-due":
             c.add_argument("--workers", type=int, default=None)
-            c.add_argument("--dry-run", action="store_true", help="list what is due, render nothing")
+            c.add_argument(
+                "--dry-run", action="store_true", help="list what is due, render nothing"
+            )
             c.add_argument("--quiet", action="store_true", help="no progress bar")
         c.set_defaults(func=func)

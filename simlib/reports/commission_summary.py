@@ -27,13 +27,15 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
-from simlib.memo import memo_on
-
 from simlib.commission_report import Section, period_label
 from simlib.display import Markdown
+from simlib.memo import memo_on
+from simlib.periods import LABEL_PATTERNS, period_of
 from simlib.plans import PlanSpec, Statement, compute_statements, load_plan, teams_from_reps
+from simlib.reports._text import check_lang as _check_lang
+from simlib.reports._text import esc as _esc
+from simlib.reports._text import translator
 from simlib.tracking import text
-from simlib.reports._text import translator, check_lang as _check_lang, esc as _esc
 
 __all__ = [
     "scope_statements",
@@ -51,7 +53,6 @@ __all__ = [
 #: (with two, the team total less one's own pay is the other's pay).
 MIN_GROUP = 3
 
-_PERIOD_RX = {"quarter": r"^\d{4}-Q[1-4]$", "month": r"^\d{4}-\d{2}$", "year": r"^\d{4}$"}
 _EXAMPLE = {"quarter": "2026-Q3", "month": "2026-09", "year": "2026"}
 
 _TEXT: dict[str, tuple[str, str]] = {
@@ -60,11 +61,17 @@ _TEXT: dict[str, tuple[str, str]] = {
     "view_region": ("Regional view: the reps of this region only", "大区视图：仅本大区销售"),
     "view_team": ("Manager's view: the reps of this team only", "主管视图：仅本团队销售"),
     "view_company_team": ("Director's view: every team manager", "总监视图：全部团队主管"),
-    "view_region_team": ("Regional view: the team managers of this region", "大区视图：本大区团队主管"),
+    "view_region_team": (
+        "Regional view: the team managers of this region",
+        "大区视图：本大区团队主管",
+    ),
     "view_team_team": ("Manager's view: this team's manager", "主管视图：本团队主管"),
     "period": ("Period", "结算期间"),
     "plan": ("Plan", "提成方案"),
-    "provisional": ("to {d}, provisional: the period has not ended", "截至 {d}，期间未结束，为暂估"),
+    "provisional": (
+        "to {d}, provisional: the period has not ended",
+        "截至 {d}，期间未结束，为暂估",
+    ),
     "final": ("closed", "已结束"),
     "totals": ("Totals", "合计"),
     "item": ("Item", "项目"),
@@ -85,12 +92,18 @@ _TEXT: dict[str, tuple[str, str]] = {
     "quota": ("Quota", "指标"),
     "attainment": ("Attainment", "达成率"),
     "payout": ("Payout", "提成"),
-    "no_statement": ("No deal won in the period: nothing earned (no statement).",
-                     "本期无成交：无提成（无结算单）。"),
-    "exact": ("Payouts are the exact statements, to the cent; the total is their sum.",
-              "提成为精确结算金额（到分），合计为其之和。"),
-    "ytd": ("The plan pays on the year to date: attainment is year to date.",
-            "该方案按年度累计计算：达成率为年初至今。"),
+    "no_statement": (
+        "No deal won in the period: nothing earned (no statement).",
+        "本期无成交：无提成（无结算单）。",
+    ),
+    "exact": (
+        "Payouts are the exact statements, to the cent; the total is their sum.",
+        "提成为精确结算金额（到分），合计为其之和。",
+    ),
+    "ytd": (
+        "The plan pays on the year to date: attainment is year to date.",
+        "该方案按年度累计计算：达成率为年初至今。",
+    ),
     "fig_hist": ("Payout per person", "个人提成分布"),
     "fig_scatter": ("Attainment and payout", "达成率与提成"),
     "fig_people": ("People", "人数"),
@@ -106,24 +119,30 @@ _TEXT: dict[str, tuple[str, str]] = {
     "team_average": ("Team average payout", "团队人均提成"),
     "rank": ("Your rank in the team by payout", "团队提成排名"),
     "rank_v": ("{r} of {n}", "第{r}名（共{n}人）"),
-    "small_team": ("Team figures are not shown: with fewer than {k} reps they would reveal a "
-                   "colleague's pay.", "团队人数少于{k}人，不显示团队数据，以免推知同事提成。"),
-    "pay_note": ("Your own statement only; the team appears as a total, an average and your rank, "
-                 "never a colleague's name or pay. The full statement is the commission_statement report.",
-                 "仅含本人结算；团队只显示总额、人均与您的排名，不显示任何同事的姓名或提成。"
-                 "完整明细见提成结算单报告。"),
+    "small_team": (
+        "Team figures are not shown: with fewer than {k} reps they would reveal a colleague's pay.",
+        "团队人数少于{k}人，不显示团队数据，以免推知同事提成。",
+    ),
+    "pay_note": (
+        "Your own statement only; the team appears as a total, an average and your rank, "
+        "never a colleague's name or pay. The full statement is the commission_statement report.",
+        "仅含本人结算；团队只显示总额、人均与您的排名，不显示任何同事的姓名或提成。"
+        "完整明细见提成结算单报告。",
+    ),
     "pay_none": ("no deal won yet: nothing earned", "尚无成交：无提成"),
-    "pay_choice": ("Period shown: the plan's period containing the review period ({r}), counting deals "
-                   "won up to the end of the review period.",
-                   "显示期间：包含本次评估期（{r}）的方案结算期，计入截至评估期末的成交。"),
-    "team_plan": ("Plan {plan} pays managers on their team: it has no pay section for a rep.",
-                  "方案 {plan} 按团队业绩向主管计发，销售个人无此部分。"),
+    "pay_choice": (
+        "Period shown: the plan's period containing the review period ({r}), counting deals "
+        "won up to the end of the review period.",
+        "显示期间：包含本次评估期（{r}）的方案结算期，计入截至评估期末的成交。",
+    ),
+    "team_plan": (
+        "Plan {plan} pays managers on their team: it has no pay section for a rep.",
+        "方案 {plan} 按团队业绩向主管计发，销售个人无此部分。",
+    ),
 }
 
 
 _t = translator(_TEXT)
-
-
 
 
 def money_text(cents: int) -> str:
@@ -140,16 +159,16 @@ def _plan(plan: str | PlanSpec) -> PlanSpec:
 
 
 def _check_period(plan: PlanSpec, period: str) -> None:
-    if not re.match(_PERIOD_RX[plan.period], str(period)):
-        raise ValueError(f"plan {plan.name} is paid per {plan.period}: period must look like "
-                         f"{_EXAMPLE[plan.period]!r}; got {period!r}")
+    if not re.match(LABEL_PATTERNS[plan.period], str(period)):
+        raise ValueError(
+            f"plan {plan.name} is paid per {plan.period}: period must look like "
+            f"{_EXAMPLE[plan.period]!r}; got {period!r}"
+        )
 
 
 def plan_period_of(plan: PlanSpec, day) -> str:
     """The label of the plan's period containing ``day`` (``2026-Q4`` for a quarterly plan)."""
-    t = pd.Timestamp(day)
-    return {"quarter": f"{t.year}-Q{t.quarter}", "month": f"{t.year}-{t.month:02d}",
-            "year": f"{t.year}"}[plan.period]
+    return period_of(day, plan.period)
 
 
 # --------------------------------------------------------------------------- inputs
@@ -183,29 +202,55 @@ def _make_inputs(data) -> _Inputs:
     else:
         opp = data.opportunities
         won = opp[opp["stage"] == "won"]
-        org, inv, pay, products = data.org, data.invoices, data.payments, data.tables.get("products")
+        org, inv, pay, products = (
+            data.org,
+            data.invoices,
+            data.payments,
+            data.tables.get("products"),
+        )
         as_of = pd.Timestamp(data.as_of)
-    cols = [c for c in ("opportunity_id", "owner_id", "amount", "close_date", "product_id", "deal_type",
-                        "stage") if c in won.columns]
-    coll = pay.assign(opportunity_id=pay["invoice_id"].map(inv.set_index("invoice_id")["opportunity_id"]))
+    cols = [
+        c
+        for c in (
+            "opportunity_id",
+            "owner_id",
+            "amount",
+            "close_date",
+            "product_id",
+            "deal_type",
+            "stage",
+        )
+        if c in won.columns
+    ]
+    coll = pay.assign(
+        opportunity_id=pay["invoice_id"].map(inv.set_index("invoice_id")["opportunity_id"])
+    )
     coll = coll[["opportunity_id", "date", "amount"]].dropna(subset=["opportunity_id"])
     t = data.targets[["owner_id", "level", "period", "metric", "amount"]]
     return _Inputs(pd.Timestamp(as_of), data.reps, won[cols], t, coll, products, org)
 
 
 def _window(plan: PlanSpec, period: str) -> tuple[pd.Timestamp, pd.Timestamp]:
-    from simlib.pipeline import parse_period
+    from simlib.periods import parse_period
 
     w = parse_period(period)
     return w.start, w.end
 
 
 def _statements(inp: _Inputs, plan: PlanSpec, period: str, people, until) -> dict[str, Statement]:
-    key = ("statements", plan.model_dump_json(), period, tuple(sorted(str(p) for p in people)), until)
+    key = (
+        "statements",
+        plan.model_dump_json(),
+        period,
+        tuple(sorted(str(p) for p in people)),
+        until,
+    )
     return dict(memo_on(inp, key, lambda: _make_statements(inp, plan, period, people, until)))
 
 
-def _make_statements(inp: _Inputs, plan: PlanSpec, period: str, people, until) -> dict[str, Statement]:
+def _make_statements(
+    inp: _Inputs, plan: PlanSpec, period: str, people, until
+) -> dict[str, Statement]:
     people = {str(p) for p in people}
     reps = inp.reps
     teams = None
@@ -222,15 +267,22 @@ def _make_statements(inp: _Inputs, plan: PlanSpec, period: str, people, until) -
         coll = coll[coll["date"] <= until]
     coll = coll[coll["opportunity_id"].isin(won["opportunity_id"])]
     t = inp.targets
-    quotas = t[t["owner_id"].astype(str).isin(credited) & (t["level"] == "rep")
-               & t["period"].astype(str).str.match(_PERIOD_RX[plan.period])]
+    quotas = t[
+        t["owner_id"].astype(str).isin(credited)
+        & (t["level"] == "rep")
+        & t["period"].astype(str).str.match(LABEL_PATTERNS[plan.period])
+    ]
     if not len(won):
         return {}
-    sts = compute_statements(plan, won, quotas, collections=coll, teams=teams, products=inp.products)
+    sts = compute_statements(
+        plan, won, quotas, collections=coll, teams=teams, products=inp.products
+    )
     return {s.rep_id: s for s in sts if s.period == period and s.rep_id in subjects}
 
 
-def scope_statements(data, plan: str | PlanSpec, period: str, people, *, until=None) -> dict[str, Statement]:
+def scope_statements(
+    data, plan: str | PlanSpec, period: str, people, *, until=None
+) -> dict[str, Statement]:
     """The exact statements of ``people`` for ``period``, keyed by rep (or manager) id.
 
     Parameters
@@ -250,8 +302,13 @@ def scope_statements(data, plan: str | PlanSpec, period: str, people, *, until=N
     """
     spec = _plan(plan)
     _check_period(spec, period)
-    return _statements(_inputs(data), spec, period, people,
-                       None if until is None else pd.Timestamp(until).normalize())
+    return _statements(
+        _inputs(data),
+        spec,
+        period,
+        people,
+        None if until is None else pd.Timestamp(until).normalize(),
+    )
 
 
 def _below(org: pd.DataFrame, node: str) -> set[str]:
@@ -313,14 +370,18 @@ class CommissionSummary:
 
     def _name_col(self) -> pd.Series:
         t = self.table
-        return t["name_zh"].where(t["name_zh"].notna(), t["name"]) if self.lang == "zh-CN" else t["name"]
+        return (
+            t["name_zh"].where(t["name_zh"].notna(), t["name"])
+            if self.lang == "zh-CN"
+            else t["name"]
+        )
 
     def header(self) -> Markdown:
         """Title, scope and whose view it is, period, plan."""
         L = self.lang
         view = "view_" + self.level + ("_team" if self.plan.credit == "team" else "")
         label = self.plan.label_zh if L == "zh-CN" and self.plan.label_zh else self.plan.description
-        status = (_t("provisional", L, d=self.as_of.date()) if self.provisional else _t("final", L))
+        status = _t("provisional", L, d=self.as_of.date()) if self.provisional else _t("final", L)
         sep = "：" if L == "zh-CN" else ": "
         company = f"{_esc(self.company)} · " if self.company and self.level != "company" else ""
         return Markdown(
@@ -334,31 +395,48 @@ class CommissionSummary:
         """Total payout (the sum of the statements), revenue, cost of sales, counts."""
         L, t = self.lang, self.table
         cur = self.currency
-        rows = [(f"{_t('total_payout', L)} ({cur})", money_text(self.total_cents)),
-                (_t("revenue", L), text.money(self.revenue, L, cur)),
-                (_t("cost_of_sales", L), _pct(self.cost_of_sales)),
-                (_t("people", L), f"{len(t)}"),
-                (_t("paid", L), f"{int((t['payout_cents'] > 0).sum())}"),
-                (f"{_t('median', L)} ({cur})", money_text(int(np.median(t["payout_cents"]))) if len(t) else "–")]
-        return Section(_t("totals", L), pd.DataFrame(rows, columns=[_t("item", L), _t("value", L)]),
-                       _t("exact", L))
+        rows = [
+            (f"{_t('total_payout', L)} ({cur})", money_text(self.total_cents)),
+            (_t("revenue", L), text.money(self.revenue, L, cur)),
+            (_t("cost_of_sales", L), _pct(self.cost_of_sales)),
+            (_t("people", L), f"{len(t)}"),
+            (_t("paid", L), f"{int((t['payout_cents'] > 0).sum())}"),
+            (
+                f"{_t('median', L)} ({cur})",
+                money_text(int(np.median(t["payout_cents"]))) if len(t) else "–",
+            ),
+        ]
+        return Section(
+            _t("totals", L),
+            pd.DataFrame(rows, columns=[_t("item", L), _t("value", L)]),
+            _t("exact", L),
+        )
 
     def per_rep(self) -> Section:
         """One row per person in the scope: team, revenue, attainment, payout."""
         L, t = self.lang, self.table
         cur = self.currency
-        team_name = t["team_name_zh"].where(t["team_name_zh"].notna(), t["team_name"]) \
-            if L == "zh-CN" else t["team_name"]
-        shown = pd.DataFrame({
-            _t("id", L): t["rep_id"], _t("name", L): self._name_col(), _t("team", L): team_name,
-            _t("revenue", L): [text.money(v, L, cur) for v in t["revenue"]],
-            _t("quota", L): [text.money(v, L, cur) if v == v else "–" for v in t["quota"]],
-            _t("attainment", L): [_pct(v) for v in t["attainment"]],
-            f"{_t('payout', L)} ({cur})": [money_text(c) for c in t["payout_cents"]],
-        })
+        team_name = (
+            t["team_name_zh"].where(t["team_name_zh"].notna(), t["team_name"])
+            if L == "zh-CN"
+            else t["team_name"]
+        )
+        shown = pd.DataFrame(
+            {
+                _t("id", L): t["rep_id"],
+                _t("name", L): self._name_col(),
+                _t("team", L): team_name,
+                _t("revenue", L): [text.money(v, L, cur) for v in t["revenue"]],
+                _t("quota", L): [text.money(v, L, cur) if v == v else "–" for v in t["quota"]],
+                _t("attainment", L): [_pct(v) for v in t["attainment"]],
+                f"{_t('payout', L)} ({cur})": [money_text(c) for c in t["payout_cents"]],
+            }
+        )
         notes = [_t("exact", L)]
         if (~t["has_statement"]).any():
-            notes.append(_t("no_statement", L) + " (" + ", ".join(t.loc[~t["has_statement"], "rep_id"]) + ")")
+            notes.append(
+                _t("no_statement", L) + " (" + ", ".join(t.loc[~t["has_statement"], "rep_id"]) + ")"
+            )
         if self.plan.ytd_true_up:
             notes.append(_t("ytd", L))
         return Section(_t("per_rep", L), shown, " ".join(notes))
@@ -366,27 +444,44 @@ class CommissionSummary:
     def team_table(self) -> pd.DataFrame:
         """Per-team totals as numbers: people, revenue, quota, payout (cents), cost of sales."""
         t = self.table
-        g = t.groupby(["team_id", "team_name", "team_name_zh"], dropna=False, sort=True).agg(
-            people=("rep_id", "size"), revenue=("revenue", "sum"), quota=("quota", lambda s: s.sum(min_count=1)),
-            payout_cents=("payout_cents", "sum")).reset_index()
+        g = (
+            t.groupby(["team_id", "team_name", "team_name_zh"], dropna=False, sort=True)
+            .agg(
+                people=("rep_id", "size"),
+                revenue=("revenue", "sum"),
+                quota=("quota", lambda s: s.sum(min_count=1)),
+                payout_cents=("payout_cents", "sum"),
+            )
+            .reset_index()
+        )
         g["attainment"] = g["revenue"] / g["quota"]
-        g["cost_of_sales"] = np.where(g["revenue"] > 0, g["payout_cents"] / 100 / g["revenue"].where(
-            g["revenue"] > 0, 1.0), np.nan)
+        g["cost_of_sales"] = np.where(
+            g["revenue"] > 0,
+            g["payout_cents"] / 100 / g["revenue"].where(g["revenue"] > 0, 1.0),
+            np.nan,
+        )
         return g
 
     def per_team(self) -> Section:
         """Per-team totals: people, revenue, attainment, payout and cost of sales."""
         L, cur = self.lang, self.currency
         g = self.team_table()
-        name = g["team_name_zh"].where(g["team_name_zh"].notna(), g["team_name"]) if L == "zh-CN" \
+        name = (
+            g["team_name_zh"].where(g["team_name_zh"].notna(), g["team_name"])
+            if L == "zh-CN"
             else g["team_name"]
-        shown = pd.DataFrame({
-            _t("id", L): g["team_id"], _t("team_name", L): name, _t("reps", L): g["people"],
-            _t("revenue", L): [text.money(v, L, cur) for v in g["revenue"]],
-            _t("attainment", L): [_pct(v) for v in g["attainment"]],
-            f"{_t('payout', L)} ({cur})": [money_text(c) for c in g["payout_cents"]],
-            _t("cost_of_sales", L): [_pct(v) for v in g["cost_of_sales"]],
-        })
+        )
+        shown = pd.DataFrame(
+            {
+                _t("id", L): g["team_id"],
+                _t("team_name", L): name,
+                _t("reps", L): g["people"],
+                _t("revenue", L): [text.money(v, L, cur) for v in g["revenue"]],
+                _t("attainment", L): [_pct(v) for v in g["attainment"]],
+                f"{_t('payout', L)} ({cur})": [money_text(c) for c in g["payout_cents"]],
+                _t("cost_of_sales", L): [_pct(v) for v in g["cost_of_sales"]],
+            }
+        )
         return Section(_t("per_team", L), shown)
 
     def figure(self):
@@ -421,8 +516,10 @@ class CommissionSummary:
         return fig
 
     def __repr__(self) -> str:
-        return (f"CommissionSummary({self.scope} {self.period} {self.plan.name}: {len(self.table)} people, "
-                f"total {money_text(self.total_cents)} {self.currency})")
+        return (
+            f"CommissionSummary({self.scope} {self.period} {self.plan.name}: {len(self.table)} people, "
+            f"total {money_text(self.total_cents)} {self.currency})"
+        )
 
 
 def commission_summary(
@@ -459,50 +556,94 @@ def commission_summary(
         members = teams_from_reps(inp.reps)
     else:
         # Reps with a statement, and reps who held a quota for the period without one.
-        q = inp.targets[(inp.targets["period"] == period) & (inp.targets["level"] == "rep")
-                        & (inp.targets["metric"] == spec.measure)]
+        q = inp.targets[
+            (inp.targets["period"] == period)
+            & (inp.targets["level"] == "rep")
+            & (inp.targets["metric"] == spec.measure)
+        ]
         quota_holders = set(q["owner_id"]) & set(people.loc[people["role"] == "rep", "rep_id"])
         subjects = sorted(set(sts) | quota_holders)
         members = {}
     won = inp.won[(inp.won["close_date"] >= start) & (inp.won["close_date"] <= until)]
     rev = won.groupby("owner_id")["amount"].sum()
-    rev_quota = inp.targets[(inp.targets["period"] == period) & (inp.targets["metric"] == "revenue")]
+    rev_quota = inp.targets[
+        (inp.targets["period"] == period) & (inp.targets["metric"] == "revenue")
+    ]
     rev_quota = rev_quota.set_index("owner_id")["amount"]
     rows = []
     for sid in subjects:
         st = sts.get(sid)
         credited = [sid, *members.get(sid, ())]
         team = reps.at[sid, "team_id"]
-        quota = st.quota if st is not None and st.quota is not None else (
-            float(rev_quota.get(sid, np.nan)) if spec.credit == "own" else np.nan)
-        rows.append(dict(
-            rep_id=sid, name=reps.at[sid, "name"], name_zh=reps.at[sid, "name_zh"] if "name_zh" in reps else None,
-            team_id=team, team_name=org.at[team, "name"] if team in org.index else team,
-            team_name_zh=org.at[team, "name_zh"] if team in org.index else None,
-            revenue=float(rev.reindex(credited).fillna(0.0).sum()),
-            quota=quota,
-            attainment=(st.attainment if st is not None and st.attainment is not None
-                        else (0.0 if quota == quota and quota else np.nan)),
-            result=st.result if st is not None else 0.0,
-            payout_cents=st.payable_cents if st is not None else 0,
-            has_statement=st is not None,
-        ))
-    table = pd.DataFrame(rows, columns=["rep_id", "name", "name_zh", "team_id", "team_name", "team_name_zh",
-                                        "revenue", "quota", "attainment", "result", "payout_cents",
-                                        "has_statement"])
-    table = table.sort_values(["team_id", "payout_cents", "rep_id"], ascending=[True, False, True],
-                              kind="stable").reset_index(drop=True)
+        quota = (
+            st.quota
+            if st is not None and st.quota is not None
+            else (float(rev_quota.get(sid, np.nan)) if spec.credit == "own" else np.nan)
+        )
+        rows.append(
+            dict(
+                rep_id=sid,
+                name=reps.at[sid, "name"],
+                name_zh=reps.at[sid, "name_zh"] if "name_zh" in reps else None,
+                team_id=team,
+                team_name=org.at[team, "name"] if team in org.index else team,
+                team_name_zh=org.at[team, "name_zh"] if team in org.index else None,
+                revenue=float(rev.reindex(credited).fillna(0.0).sum()),
+                quota=quota,
+                attainment=(
+                    st.attainment
+                    if st is not None and st.attainment is not None
+                    else (0.0 if quota == quota and quota else np.nan)
+                ),
+                result=st.result if st is not None else 0.0,
+                payout_cents=st.payable_cents if st is not None else 0,
+                has_statement=st is not None,
+            )
+        )
+    table = pd.DataFrame(
+        rows,
+        columns=[
+            "rep_id",
+            "name",
+            "name_zh",
+            "team_id",
+            "team_name",
+            "team_name_zh",
+            "revenue",
+            "quota",
+            "attainment",
+            "result",
+            "payout_cents",
+            "has_statement",
+        ],
+    )
+    table = table.sort_values(
+        ["team_id", "payout_cents", "rep_id"], ascending=[True, False, True], kind="stable"
+    ).reset_index(drop=True)
     zh = lang == "zh-CN"
-    name = org.at[scope, "name_zh"] if zh and isinstance(org.at[scope, "name_zh"], str) else org.at[scope, "name"]
+    name = (
+        org.at[scope, "name_zh"]
+        if zh and isinstance(org.at[scope, "name_zh"], str)
+        else org.at[scope, "name"]
+    )
     top = inp.org[inp.org["level"] == "company"]
     company = ""
     if len(top):
         c = top.iloc[0]
         company = c["name_zh"] if zh and isinstance(c["name_zh"], str) else c["name"]
-    return CommissionSummary(scope=scope, scope_name=str(name), level=str(org.at[scope, "level"]),
-                             period=period, plan=spec, lang=lang, as_of=inp.as_of, provisional=end > inp.as_of,
-                             table=table, statements={k: v for k, v in sts.items() if k in set(subjects)},
-                             company=str(company))
+    return CommissionSummary(
+        scope=scope,
+        scope_name=str(name),
+        level=str(org.at[scope, "level"]),
+        period=period,
+        plan=spec,
+        lang=lang,
+        as_of=inp.as_of,
+        provisional=end > inp.as_of,
+        table=table,
+        statements={k: v for k, v in sts.items() if k in set(subjects)},
+        company=str(company),
+    )
 
 
 # --------------------------------------------------------------------------- one rep's pay
@@ -552,9 +693,11 @@ class RepPay:
         """The section's rows: (item, value)."""
         L, st, cur = self.lang, self.statement, self.currency
         status = _t("provisional", L, d=self.until.date()) if self.provisional else _t("final", L)
-        rows = [(_t("plan", L), f"{self.plan} — {self.plan_label}"),
-                (_t("period", L), f"{period_label(self.period, L)} ({status})"),
-                (_t("counted", L), _t("counted_v", L, a=self.start.date(), b=self.until.date()))]
+        rows = [
+            (_t("plan", L), f"{self.plan} — {self.plan_label}"),
+            (_t("period", L), f"{period_label(self.period, L)} ({status})"),
+            (_t("counted", L), _t("counted_v", L, a=self.start.date(), b=self.until.date())),
+        ]
         if st is None:
             rows.append((f"{_t('payable', L)} ({cur})", f"{money_text(0)} ({_t('pay_none', L)})"))
         else:
@@ -565,9 +708,14 @@ class RepPay:
                 rows.append((_t("attainment", L), _pct(st.attainment)))
             rows.append((f"{_t('payable', L)} ({cur})", money_text(st.payable_cents)))
         if self.team_total_cents is not None:
-            rows += [(f"{_t('team_total', L, n=self.team_size)} ({cur})", money_text(self.team_total_cents)),
-                     (f"{_t('team_average', L)} ({cur})", money_text(self.team_average_cents)),
-                     (_t("rank", L), self.rank_text())]
+            rows += [
+                (
+                    f"{_t('team_total', L, n=self.team_size)} ({cur})",
+                    money_text(self.team_total_cents),
+                ),
+                (f"{_t('team_average', L)} ({cur})", money_text(self.team_average_cents)),
+                (_t("rank", L), self.rank_text()),
+            ]
         return pd.DataFrame(rows, columns=[_t("item", L), _t("value", L)])
 
     def section(self) -> Section:
@@ -575,7 +723,9 @@ class RepPay:
         note = _t("pay_note", L) + " " + _t("pay_choice", L, r=self.review_period)
         if self.team_total_cents is None:
             note += " " + _t("small_team", L, k=MIN_GROUP)
-        return Section(_t("pay_title", L, plan=self.plan, p=period_label(self.period, L)), self.frame(), note)
+        return Section(
+            _t("pay_title", L, plan=self.plan, p=period_label(self.period, L)), self.frame(), note
+        )
 
     def _repr_html_(self) -> str:
         return self.section()._repr_html_()
@@ -584,8 +734,9 @@ class RepPay:
         return repr(self.section())
 
 
-def rep_pay(data, rep_id: str, review_period: str, plan: str | PlanSpec = "tiered_cn", *,
-            lang: str = "en") -> RepPay:
+def rep_pay(
+    data, rep_id: str, review_period: str, plan: str | PlanSpec = "tiered_cn", *, lang: str = "en"
+) -> RepPay:
     """``rep_id``'s own commission for the plan period containing ``review_period``.
 
     The plan period is the one containing the review period's last day (a month in a
@@ -604,7 +755,7 @@ def rep_pay(data, rep_id: str, review_period: str, plan: str | PlanSpec = "tiere
     plan : str or PlanSpec
         An own-results plan (a team plan pays managers, not reps).
     """
-    from simlib.pipeline import parse_period
+    from simlib.periods import parse_period
 
     _check_lang(lang)
     spec = _plan(plan)
@@ -620,7 +771,9 @@ def rep_pay(data, rep_id: str, review_period: str, plan: str | PlanSpec = "tiere
     start, end = _window(spec, period)
     me = reps.loc[rep_id]
     mates = inp.reps[(inp.reps["team_id"] == me["team_id"]) & (inp.reps["role"] == "rep")]
-    employed = (mates["hire_date"] <= until) & (mates["leave_date"].isna() | (mates["leave_date"] >= start))
+    employed = (mates["hire_date"] <= until) & (
+        mates["leave_date"].isna() | (mates["leave_date"] >= start)
+    )
     team = sorted(set(mates.loc[employed, "rep_id"]) | {rep_id})
     sts = _statements(inp, spec, period, team, until)
     cents = {r: (sts[r].payable_cents if r in sts else 0) for r in team}
@@ -633,7 +786,21 @@ def rep_pay(data, rep_id: str, review_period: str, plan: str | PlanSpec = "tiere
     zh = lang == "zh-CN"
     name = me["name_zh"] if zh and isinstance(me.get("name_zh"), str) else me["name"]
     label = spec.label_zh if zh and spec.label_zh else spec.description
-    return RepPay(rep_id=rep_id, name=str(name), lang=lang, plan=str(spec.name), plan_label=label,
-                  currency=spec.currency, review_period=review.label, period=period, start=start,
-                  until=until, provisional=end > until, statement=sts.get(rep_id), team_size=n,
-                  team_total_cents=total, team_average_cents=avg, rank=rank)
+    return RepPay(
+        rep_id=rep_id,
+        name=str(name),
+        lang=lang,
+        plan=str(spec.name),
+        plan_label=label,
+        currency=spec.currency,
+        review_period=review.label,
+        period=period,
+        start=start,
+        until=until,
+        provisional=end > until,
+        statement=sts.get(rep_id),
+        team_size=n,
+        team_total_cents=total,
+        team_average_cents=avg,
+        rank=rank,
+    )

@@ -29,8 +29,10 @@ import pandas as pd
 
 from simlib.commission_report import Section, period_label
 from simlib.display import Markdown
+from simlib.reports._text import check_lang as _check_lang
+from simlib.reports._text import esc as _esc
+from simlib.reports._text import translator
 from simlib.tracking import text
-from simlib.reports._text import translator, check_lang as _check_lang, esc as _esc
 
 __all__ = ["ForecastReport", "forecast_report", "scope_levels", "FRACTIONS"]
 
@@ -61,25 +63,38 @@ _TEXT: dict[str, tuple[str, str]] = {
     "level": ("Level", "层级"),
     "id": ("ID", "编号"),
     "name": ("Name", "名称"),
-    "no_quota": ("No quota for {p}: no probability of reaching it.", "{p} 无指标，无法计算达成概率。"),
-    "note_breakdown": ("Children do not add up to the parent in P10/P50/P90: quantiles of a sum are not "
-                       "sums of quantiles.",
-                       "分位数不可相加：下级的 P10/P50/P90 之和不等于上级的对应值。"),
+    "no_quota": (
+        "No quota for {p}: no probability of reaching it.",
+        "{p} 无指标，无法计算达成概率。",
+    ),
+    "note_breakdown": (
+        "Children do not add up to the parent in P10/P50/P90: quantiles of a sum are not "
+        "sums of quantiles.",
+        "分位数不可相加：下级的 P10/P50/P90 之和不等于上级的对应值。",
+    ),
     "method": ("How this forecast is made", "预测方法"),
-    "fig_title": ("{name}: attainment {p}, P10–P90 and P50", "{name}：{p} 达成率（P10–P90 与 P50）"),
+    "fig_title": (
+        "{name}: attainment {p}, P10–P90 and P50",
+        "{name}：{p} 达成率（P10–P90 与 P50）",
+    ),
     "fig_x": ("Attainment (bookings / quota)", "达成率（成交额 / 指标）"),
-    "dist_title": ("{name}: bookings in {p} over {n:,} trials", "{name}：{p} 成交额分布（{n:,} 次模拟）"),
+    "dist_title": (
+        "{name}: bookings in {p} over {n:,} trials",
+        "{name}：{p} 成交额分布（{n:,} 次模拟）",
+    ),
     "dist_x": ("Bookings", "成交额"),
     "dist_y": ("Share of trials", "模拟占比"),
 }
 
-_LEVELS = {"company": ("company", "公司"), "region": ("region", "大区"), "team": ("team", "团队"),
-           "rep": ("rep", "销售")}
+_LEVELS = {
+    "company": ("company", "公司"),
+    "region": ("region", "大区"),
+    "team": ("team", "团队"),
+    "rep": ("rep", "销售"),
+}
 
 
 _t = translator(_TEXT)
-
-
 
 
 def _pct(x) -> str:
@@ -148,17 +163,22 @@ class ForecastReport:
     def headline(self) -> Section:
         """Quota, what is booked, P10/P50/P90 and the attainment probabilities."""
         L, r = self.lang, self.row
-        rows = [(_t("quota", L), self.money(r["quota"]) if self.has_quota else "–"),
-                (_t("booked", L), self.money(self.facts.get("booked", np.nan))),
-                (_t("p10", L), self.money(r["p10"])),
-                (_t("p50", L), self.money(r["p50"])),
-                (_t("p90", L), self.money(r["p90"])),
-                (_t("mean", L), self.money(r["mean"])),
-                (_t("att50", L), _pct(r["p50"] / r["quota"]) if self.has_quota else "–")]
+        rows = [
+            (_t("quota", L), self.money(r["quota"]) if self.has_quota else "–"),
+            (_t("booked", L), self.money(self.facts.get("booked", np.nan))),
+            (_t("p10", L), self.money(r["p10"])),
+            (_t("p50", L), self.money(r["p50"])),
+            (_t("p90", L), self.money(r["p90"])),
+            (_t("mean", L), self.money(r["mean"])),
+            (_t("att50", L), _pct(r["p50"] / r["quota"]) if self.has_quota else "–"),
+        ]
         rows += [(_t("p_ge", L, f=f), _pct(r[_P_COLS[f]])) for f in FRACTIONS]
         note = "" if self.has_quota else _t("no_quota", L, p=self.period)
-        return Section(_t("headline", L, p=period_label(self.period, L)),
-                       pd.DataFrame(rows, columns=[_t("item", L), _t("value", L)]), note)
+        return Section(
+            _t("headline", L, p=period_label(self.period, L)),
+            pd.DataFrame(rows, columns=[_t("item", L), _t("value", L)]),
+            note,
+        )
 
     def table(self) -> pd.DataFrame:
         """The breakdown as plain numbers (for checks and exports)."""
@@ -173,17 +193,21 @@ class ForecastReport:
         r = self.rows
         names = r["name_zh"].where(r["name_zh"].notna(), r["name"]) if zh else r["name"]
         indent = np.where(r["level"] == self.rows["level"].iloc[0], "", "\u2003")
-        shown = pd.DataFrame({
-            _t("level", L): [_LEVELS[x][zh] for x in r["level"]],
-            _t("id", L): r["node_id"].to_numpy(),
-            _t("name", L): [i + str(n) for i, n in zip(indent, names)],
-            _t("quota", L): [self.money(q) if q == q else "–" for q in r["quota"]],
-            "P10": [self.money(x) for x in r["p10"]],
-            "P50": [self.money(x) for x in r["p50"]],
-            "P90": [self.money(x) for x in r["p90"]],
-            _t("att50", L): [_pct(p / q) if q == q and q > 0 else "–" for p, q in zip(r["p50"], r["quota"])],
-            **{_t("p_ge", L, f=f): [_pct(x) for x in r[_P_COLS[f]]] for f in FRACTIONS},
-        })
+        shown = pd.DataFrame(
+            {
+                _t("level", L): [_LEVELS[x][zh] for x in r["level"]],
+                _t("id", L): r["node_id"].to_numpy(),
+                _t("name", L): [i + str(n) for i, n in zip(indent, names)],
+                _t("quota", L): [self.money(q) if q == q else "–" for q in r["quota"]],
+                "P10": [self.money(x) for x in r["p10"]],
+                "P50": [self.money(x) for x in r["p50"]],
+                "P90": [self.money(x) for x in r["p90"]],
+                _t("att50", L): [
+                    _pct(p / q) if q == q and q > 0 else "–" for p, q in zip(r["p50"], r["quota"])
+                ],
+                **{_t("p_ge", L, f=f): [_pct(x) for x in r[_P_COLS[f]]] for f in FRACTIONS},
+            }
+        )
         return Section(_t("breakdown", L), shown, _t("note_breakdown", L))
 
     def figure(self):
@@ -197,7 +221,10 @@ class ForecastReport:
         zh = self.lang == "zh-CN"
         rows = pd.concat([self.row.to_frame().T, self.rows], ignore_index=True)
         rows = rows[rows["quota"].astype(float) > 0]
-        names = [str(b) if zh and isinstance(b, str) else str(a) for a, b in zip(rows["name"], rows["name_zh"])]
+        names = [
+            str(b) if zh and isinstance(b, str) else str(a)
+            for a, b in zip(rows["name"], rows["name_zh"])
+        ]
         q = rows["quota"].astype(float).to_numpy()
         lo, mid, hi = (rows[c].astype(float).to_numpy() / q for c in ("p10", "p50", "p90"))
         n = len(rows)
@@ -211,15 +238,23 @@ class ForecastReport:
             ax.axvline(f, color="black", lw=0.9 if f == 1.0 else 0.5, ls="-" if f == 1.0 else ":")
         ax.set_yticks(y, names, fontsize=8)
         # The node and (when two levels are listed) the first level below it in bold.
-        bold = {self.level} | ({scope_levels(self.level)[0]} if len(scope_levels(self.level)) > 1 else set())
+        bold = {self.level} | (
+            {scope_levels(self.level)[0]} if len(scope_levels(self.level)) > 1 else set()
+        )
         for tick, lv in zip(ax.get_yticklabels(), rows["level"]):
             tick.set_fontweight("bold" if lv in bold else "normal")
         ax.set_xlabel(_t("fig_x", self.lang))
         ax.xaxis.set_major_formatter(_percent_formatter())
-        ax.set_title(_t("fig_title", self.lang, name=self.name, p=period_label(self.period, self.lang)),
-                     fontsize=10)
-        fig.subplots_adjust(left=0.25, right=0.97, top=1 - 0.45 / fig.get_figheight(),
-                            bottom=0.75 / fig.get_figheight())
+        ax.set_title(
+            _t("fig_title", self.lang, name=self.name, p=period_label(self.period, self.lang)),
+            fontsize=10,
+        )
+        fig.subplots_adjust(
+            left=0.25,
+            right=0.97,
+            top=1 - 0.45 / fig.get_figheight(),
+            bottom=0.75 / fig.get_figheight(),
+        )
         return fig
 
     def distribution(self):
@@ -240,16 +275,22 @@ class ForecastReport:
             ax.text(self.row[c], ax.get_ylim()[1] * 0.95, c.upper(), fontsize=7, ha="center")
         if self.has_quota:
             for f in FRACTIONS:
-                ax.axvline(f * self.row["quota"], color="#c62828", lw=1.2 if f == 1.0 else 0.6,
-                           ls="-" if f == 1.0 else "--")
+                ax.axvline(
+                    f * self.row["quota"],
+                    color="#c62828",
+                    lw=1.2 if f == 1.0 else 0.6,
+                    ls="-" if f == 1.0 else "--",
+                )
         from simlib.plots_commission import _money_axis
 
         _money_axis(ax.xaxis)
         ax.yaxis.set_major_formatter(_percent_formatter())
         ax.set_xlabel(_t("dist_x", L) + f" ({self.currency})")
         ax.set_ylabel(_t("dist_y", L))
-        ax.set_title(_t("dist_title", L, name=self.name, p=period_label(self.period, L), n=self.n_trials),
-                     fontsize=10)
+        ax.set_title(
+            _t("dist_title", L, name=self.name, p=period_label(self.period, L), n=self.n_trials),
+            fontsize=10,
+        )
         fig.subplots_adjust(left=0.1, right=0.97, top=0.88, bottom=0.18)
         return fig
 
@@ -288,8 +329,10 @@ class ForecastReport:
 
     def __repr__(self) -> str:
         r = self.row
-        return (f"ForecastReport({self.node} {self.period} as of {self.as_of.date()}, {self.n_trials:,} trials: "
-                f"P50={r['p50']:,.0f}, P(≥quota)={_pct(r['p_attain'])})")
+        return (
+            f"ForecastReport({self.node} {self.period} as of {self.as_of.date()}, {self.n_trials:,} trials: "
+            f"P50={r['p50']:,.0f}, P(≥quota)={_pct(r['p_attain'])})"
+        )
 
 
 def _percent_formatter():
@@ -317,7 +360,7 @@ def forecast_report(
     node : str
         The company id, a region, a team or a rep id.
     period : str
-        ``2026-Q4`` (or any period :func:`simlib.pipeline.parse_period` reads).
+        ``2026-Q4`` (or any period :func:`simlib.periods.parse_period` reads).
     as_of : str, optional
         The forecast date; ``""`` or None: the data's last day.
     n_trials, seed
@@ -326,7 +369,8 @@ def forecast_report(
         A simulation already run for this period and date (the whole company); it is
         used as is.
     """
-    from simlib.pipeline import LOOKBACK_DAYS, parse_period
+    from simlib.periods import parse_period
+    from simlib.pipeline import LOOKBACK_DAYS
     from simlib.simulate import simulate
 
     _check_lang(lang)
@@ -356,10 +400,15 @@ def forecast_report(
     reps = [node] if level == "rep" else [n for n in order if n in set(result.rep_ids)]
     deals = cal.deals[cal.deals["owner_id"].isin(reps)]
     booked = float(cal.reps.loc[cal.reps["rep_id"].isin(reps), "booked"].fillna(0.0).sum())
-    facts = dict(open_deals=len(deals), open_amount=float(deals["amount"].sum()),
-                 open_expected=float((deals["amount"] * deals["p"]).sum()), booked=booked,
-                 season=float(cal.season), market_shock=float(cal.market_shock),
-                 lookback_days=LOOKBACK_DAYS)
+    facts = dict(
+        open_deals=len(deals),
+        open_amount=float(deals["amount"].sum()),
+        open_expected=float((deals["amount"] * deals["p"]).sum()),
+        booked=booked,
+        season=float(cal.season),
+        market_shock=float(cal.market_shock),
+        lookback_days=LOOKBACK_DAYS,
+    )
     zh = lang == "zh-CN"
     name = row["name_zh"] if zh and isinstance(row["name_zh"], str) else row["name"]
     company = ""
@@ -367,7 +416,19 @@ def forecast_report(
     if len(top) and node != top["node_id"].iloc[0]:
         c = top.iloc[0]
         company = c["name_zh"] if zh and isinstance(c["name_zh"], str) else c["name"]
-    return ForecastReport(node=node, name=str(name), level=level, period=window.label,
-                          as_of=cal.as_of, n_trials=result.n_trials, seed=result.seed, lang=lang,
-                          currency=text.company_currency(), row=row, rows=rows,
-                          trials=np.asarray(result.node_trials(node)), facts=facts, company=str(company))
+    return ForecastReport(
+        node=node,
+        name=str(name),
+        level=level,
+        period=window.label,
+        as_of=cal.as_of,
+        n_trials=result.n_trials,
+        seed=result.seed,
+        lang=lang,
+        currency=text.company_currency(),
+        row=row,
+        rows=rows,
+        trials=np.asarray(result.node_trials(node)),
+        facts=facts,
+        company=str(company),
+    )

@@ -40,9 +40,9 @@ _TITLES = {
 class PackPlan:
     lang: str
     as_of: dt.date
-    quarter: str          # the quarter being forecast (the data's current quarter)
-    closed_quarter: str   # the last closed quarter (commission summary)
-    month: str            # the last closed month (monthly and rep reviews)
+    quarter: str  # the quarter being forecast (the data's current quarter)
+    closed_quarter: str  # the last closed quarter (commission summary)
+    month: str  # the last closed month (monthly and rep reviews)
     week_ending: str
     company: str = ""
     scenario: str = "baseline_2027"
@@ -52,15 +52,25 @@ class PackPlan:
 def plan_for(data, lang: str, n_trials: int = 10_000) -> PackPlan:
     t = pd.Timestamp(data.as_of)
     co = data.tables["org"].query("level == 'company'").iloc[0]
-    company = co["name_zh"] if lang == "zh-CN" and isinstance(co.get("name_zh"), str) else co["name"]
+    company = (
+        co["name_zh"] if lang == "zh-CN" and isinstance(co.get("name_zh"), str) else co["name"]
+    )
     q = t.to_period("Q")
-    return PackPlan(lang=lang, as_of=t.date(), quarter=f"{q.year}-Q{q.quarter}",
-                    closed_quarter=f"{(q - 1).year}-Q{(q - 1).quarter}",
-                    month=str(t.to_period("M") - 1), week_ending=t.date().isoformat(),
-                    n_trials=n_trials, company=str(company))
+    return PackPlan(
+        lang=lang,
+        as_of=t.date(),
+        quarter=f"{q.year}-Q{q.quarter}",
+        closed_quarter=f"{(q - 1).year}-Q{(q - 1).quarter}",
+        month=str(t.to_period("M") - 1),
+        week_ending=t.date().isoformat(),
+        n_trials=n_trials,
+        company=str(company),
+    )
 
 
-def pack_items(plan: PackPlan, out_dir: Path, demo_seed: int | None = None) -> list[tuple[Item, str, str]]:
+def pack_items(
+    plan: PackPlan, out_dir: Path, demo_seed: int | None = None
+) -> list[tuple[Item, str, str]]:
     """(item, audience, label) for every document of the pack."""
     from simlib.data import load_demo
 
@@ -78,33 +88,83 @@ def pack_items(plan: PackPlan, out_dir: Path, demo_seed: int | None = None) -> l
 
     seed = {"demo_seed": demo_seed} if demo_seed is not None else {}
     wanted: list[tuple[str, dict, str, str, str]] = [
-        ("target_workshop_summary", {"scenario": plan.scenario, "n_trials": plan.n_trials},
-         "director", "director/target_workshop_summary", name_of("CO")),
-        ("attainment_forecast", {"node": "CO", "period": plan.quarter, "n_trials": plan.n_trials, **seed},
-         "director", f"director/attainment_forecast_{plan.quarter}", name_of("CO")),
-        ("commission_summary", {"scope": "CO", "period": plan.closed_quarter, **seed},
-         "director", f"director/commission_summary_{plan.closed_quarter}", name_of("CO")),
+        (
+            "target_workshop_summary",
+            {"scenario": plan.scenario, "n_trials": plan.n_trials},
+            "director",
+            "director/target_workshop_summary",
+            name_of("CO"),
+        ),
+        (
+            "attainment_forecast",
+            {"node": "CO", "period": plan.quarter, "n_trials": plan.n_trials, **seed},
+            "director",
+            f"director/attainment_forecast_{plan.quarter}",
+            name_of("CO"),
+        ),
+        (
+            "commission_summary",
+            {"scope": "CO", "period": plan.closed_quarter, **seed},
+            "director",
+            f"director/commission_summary_{plan.closed_quarter}",
+            name_of("CO"),
+        ),
     ]
     for team in org_ids("teams", demo_seed):
-        wanted.append(("weekly_team_review", {"team": team, "week_ending": plan.week_ending, **seed},
-                       f"manager:{team}", f"teams/{team}/weekly_{plan.week_ending}", name_of(team)))
-        wanted.append(("monthly_team_review", {"team": team, "month": plan.month, **seed},
-                       f"manager:{team}", f"teams/{team}/monthly_{plan.month}", name_of(team)))
+        wanted.append(
+            (
+                "weekly_team_review",
+                {"team": team, "week_ending": plan.week_ending, **seed},
+                f"manager:{team}",
+                f"teams/{team}/weekly_{plan.week_ending}",
+                name_of(team),
+            )
+        )
+        wanted.append(
+            (
+                "monthly_team_review",
+                {"team": team, "month": plan.month, **seed},
+                f"manager:{team}",
+                f"teams/{team}/monthly_{plan.month}",
+                name_of(team),
+            )
+        )
     for rep in org_ids("reps", demo_seed):
-        wanted.append(("rep_review_pack", {"rep_id": rep, "period": plan.month, **seed},
-                       f"rep:{rep}", f"reps/{rep}/review_{plan.month}", name_of(rep)))
+        wanted.append(
+            (
+                "rep_review_pack",
+                {"rep_id": rep, "period": plan.month, **seed},
+                f"rep:{rep}",
+                f"reps/{rep}/review_{plan.month}",
+                name_of(rep),
+            )
+        )
     out = []
     for tname, params, audience, name, label in wanted:
         t = template_info(tname)
-        params = check_parameters(t, {**params, "lang": plan.lang} if "lang" in t.parameters else params)
-        out.append((Item(str(t.path), params, name or output_name(t, params), str(out_dir), str(ROOT)),
-                    audience, label))
+        params = check_parameters(
+            t, {**params, "lang": plan.lang} if "lang" in t.parameters else params
+        )
+        out.append(
+            (
+                Item(str(t.path), params, name or output_name(t, params), str(out_dir), str(ROOT)),
+                audience,
+                label,
+            )
+        )
     return out
 
 
-def render_pack(out_dir: str | Path = "reports/demo", *, lang: str = "zh-CN",
-                n_trials: int = 10_000, demo_seed: int | None = None, workers: int | None = None,
-                client=None, progress: bool = True) -> tuple[BatchResult, Path]:
+def render_pack(
+    out_dir: str | Path = "reports/demo",
+    *,
+    lang: str = "zh-CN",
+    n_trials: int = 10_000,
+    demo_seed: int | None = None,
+    workers: int | None = None,
+    client=None,
+    progress: bool = True,
+) -> tuple[BatchResult, Path]:
     """Render the demo company's whole pack into ``out_dir``; returns (batch, index.html)."""
     from simlib.data import load_demo
 
@@ -112,12 +172,23 @@ def render_pack(out_dir: str | Path = "reports/demo", *, lang: str = "zh-CN",
     plan = plan_for(load_demo(seed=demo_seed), lang, n_trials)
     planned = pack_items(plan, out_dir, demo_seed)
     items = [it for it, _, _ in planned]
-    run = {"job": "demo pack", "template": sorted({Path(it.template).stem for it in items}),
-           "templates_sha256": {Path(it.template).stem: template_info(it.template).checksum
-                                for it in items},
-           "audience": {it.name: aud for it, aud, _ in planned}}
-    batch = run_items(items, out_dir, run=run, workers=workers, client=client,
-                      progress=progress, desc="report pack")
+    run = {
+        "job": "demo pack",
+        "template": sorted({Path(it.template).stem for it in items}),
+        "templates_sha256": {
+            Path(it.template).stem: template_info(it.template).checksum for it in items
+        },
+        "audience": {it.name: aud for it, aud, _ in planned},
+    }
+    batch = run_items(
+        items,
+        out_dir,
+        run=run,
+        workers=workers,
+        client=client,
+        progress=progress,
+        desc="report pack",
+    )
     index = write_index(out_dir, plan, planned, batch)
     return batch, index
 
@@ -148,24 +219,32 @@ def write_index(out_dir: Path, plan: PackPlan, planned, batch: BatchResult) -> P
             sections["manager"].setdefault(audience, []).append((item, label))
         else:
             sections[role].append((item, label))
-    heads = {"director": ("Director — the whole company", "总监 — 全公司"),
-             "manager": ("Managers — their team", "经理 — 本团队"),
-             "rep": ("Reps — their own results and pay", "销售 — 本人业绩与提成")}
+    heads = {
+        "director": ("Director — the whole company", "总监 — 全公司"),
+        "manager": ("Managers — their team", "经理 — 本团队"),
+        "rep": ("Reps — their own results and pay", "销售 — 本人业绩与提成"),
+    }
     h = lambda k: heads[k][1] if zh else heads[k][0]  # noqa: E731
     parts = [f"<h2>{h('director')}</h2><ul>"]
     parts += [link(i, lab) for i, lab in sections["director"]]
     parts.append(f"</ul><h2>{h('manager')}</h2>")
     for _, entries in sections["manager"].items():
-        parts.append(f"<h3>{esc(entries[0][1])}</h3><ul>" + "".join(link(i, lab) for i, lab in entries) + "</ul>")
+        parts.append(
+            f"<h3>{esc(entries[0][1])}</h3><ul>"
+            + "".join(link(i, lab) for i, lab in entries)
+            + "</ul>"
+        )
     parts.append(f"<h2>{h('rep')}</h2><ul class='reps'>")
     parts += [link(i, lab) for i, lab in sections["rep"]]
     parts.append("</ul>")
     ok, n = sum(r.ok for r in batch.results), len(planned)
     manifest = batch.manifest.relative_to(out_dir) if batch.manifest else None
     head = f"{plan.company} — {'报告包' if zh else 'report pack'}"
-    summary = (f"数据截至 {plan.as_of}；{ok}/{n} 份报告已生成，用时 {batch.duration_s:.0f} 秒。"
-               if zh else f"Data as of {plan.as_of}; {ok} of {n} reports rendered in "
-               f"{batch.duration_s:.0f} s.")
+    summary = (
+        f"数据截至 {plan.as_of}；{ok}/{n} 份报告已生成，用时 {batch.duration_s:.0f} 秒。"
+        if zh
+        else f"Data as of {plan.as_of}; {ok} of {n} reports rendered in {batch.duration_s:.0f} s."
+    )
     doc = f"""<!DOCTYPE html>
 <html lang="{esc(plan.lang)}"><head><meta charset="utf-8">
 <title>{esc(head)}</title>
@@ -175,15 +254,28 @@ ul.reps {{ columns: 3; }} li.failed {{ color: #b00020; }} .meta {{ color: #555; 
 </style></head><body>
 <h1>{esc(head)}</h1>
 <p class="meta">{esc(summary)} {"运行记录" if zh else "Run manifest"}: <a href="{esc(str(manifest))}">{esc(str(manifest))}</a></p>
-{''.join(parts)}
+{"".join(parts)}
 </body></html>
 """
     path = out_dir / "index.html"
     tmp = path.with_suffix(".html.tmp")
     tmp.write_text(doc, encoding="utf-8")
     tmp.replace(path)
-    (out_dir / "index.json").write_text(json.dumps(
-        [{"name": i.name, "audience": a, "label": lab, "template": Path(i.template).stem,
-          "status": by_name[i.name].status if i.name in by_name else "not rendered"}
-         for i, a, lab in planned], ensure_ascii=False, indent=1), encoding="utf-8")
+    (out_dir / "index.json").write_text(
+        json.dumps(
+            [
+                {
+                    "name": i.name,
+                    "audience": a,
+                    "label": lab,
+                    "template": Path(i.template).stem,
+                    "status": by_name[i.name].status if i.name in by_name else "not rendered",
+                }
+                for i, a, lab in planned
+            ],
+            ensure_ascii=False,
+            indent=1,
+        ),
+        encoding="utf-8",
+    )
     return path

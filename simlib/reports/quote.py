@@ -32,7 +32,8 @@ import pandas as pd
 from simlib.data.schema import OPEN_STAGES
 from simlib.display import Markdown
 from simlib.money import format_money, to_cents
-from simlib.reports._text import translator, esc as _esc
+from simlib.reports._text import esc as _esc
+from simlib.reports._text import translator
 
 __all__ = ["Quote", "QuoteLine", "quote"]
 
@@ -63,26 +64,37 @@ _TEXT: dict[str, tuple[str, str]] = {
     "t_valid": ("This quote is valid for {n} days, until {d}.", "本报价有效期 {n} 天，至 {d}。"),
     "t_currency": ("Prices are in {c}.", "价格以{c}计。"),
     "t_vat": ("VAT at {p} is added on the net amount.", "在净价基础上加收 {p} 增值税。"),
-    "t_no_vat": ("Prices exclude VAT: the product catalogue carries no tax category, so no VAT is "
-                 "computed here; it is added on invoicing at the rate that applies to the product.",
-                 "价格不含增值税：产品目录未标注税目，此处不计算增值税，开票时按适用税率另计。"),
-    "t_qty": ("Quantity: the opportunity records an amount of {a}; the quote shows the fewest whole units "
-              "at the list price that cover it, and the difference as the discount.",
-              "数量：商机记录的金额为 {a}；报价按目录价取能覆盖该金额的最少整数件数，差额列为折扣。"),
-    "t_no_price": ("The catalogue has no list price for this product: the line is quoted at the "
-                   "opportunity's amount, without a discount.",
-                   "产品目录中无此产品的目录价：按商机金额报价，不列折扣。"),
-    "t_source": ("Prepared from opportunity {o} ({s}) and the product catalogue, data as of {d}.",
-                 "依据商机 {o}（{s}）及产品目录编制，数据截至 {d}。"),
+    "t_no_vat": (
+        "Prices exclude VAT: the product catalogue carries no tax category, so no VAT is "
+        "computed here; it is added on invoicing at the rate that applies to the product.",
+        "价格不含增值税：产品目录未标注税目，此处不计算增值税，开票时按适用税率另计。",
+    ),
+    "t_qty": (
+        "Quantity: the opportunity records an amount of {a}; the quote shows the fewest whole units "
+        "at the list price that cover it, and the difference as the discount.",
+        "数量：商机记录的金额为 {a}；报价按目录价取能覆盖该金额的最少整数件数，差额列为折扣。",
+    ),
+    "t_no_price": (
+        "The catalogue has no list price for this product: the line is quoted at the "
+        "opportunity's amount, without a discount.",
+        "产品目录中无此产品的目录价：按商机金额报价，不列折扣。",
+    ),
+    "t_source": (
+        "Prepared from opportunity {o} ({s}) and the product catalogue, data as of {d}.",
+        "依据商机 {o}（{s}）及产品目录编制，数据截至 {d}。",
+    ),
 }
 
-_STAGES = {"qualification": ("qualification", "线索确认"), "discovery": ("discovery", "需求挖掘"),
-           "proposal": ("proposal", "方案报价"), "negotiation": ("negotiation", "商务谈判")}
+_STAGES = {
+    "qualification": ("qualification", "线索确认"),
+    "discovery": ("discovery", "需求挖掘"),
+    "proposal": ("proposal", "方案报价"),
+    "negotiation": ("negotiation", "商务谈判"),
+}
 _CURRENCY_ZH = {"CNY": "人民币", "USD": "美元", "EUR": "欧元"}
 
 
 _t = translator(_TEXT)
-
 
 
 def _cents_text(cents: int) -> str:
@@ -109,7 +121,11 @@ class Section:
         return f"<h3>{html.escape(self.title)}</h3>{body}"
 
     def __repr__(self) -> str:
-        return "\n".join(x for x in (self.title, self.table.to_string(index=False) if len(self.table) else "") if x)
+        return "\n".join(
+            x
+            for x in (self.title, self.table.to_string(index=False) if len(self.table) else "")
+            if x
+        )
 
 
 @dataclass(frozen=True)
@@ -172,7 +188,9 @@ class Quote:
 
     @property
     def vat_cents(self) -> int:
-        return int((Decimal(self.net_cents) * self.vat_rate).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+        return int(
+            (Decimal(self.net_cents) * self.vat_rate).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+        )
 
     @property
     def total_cents(self) -> int:
@@ -199,51 +217,85 @@ class Quote:
 
     def table(self) -> pd.DataFrame:
         """The lines as numbers (cents), for checks and exports."""
-        return pd.DataFrame([dict(product_id=ln.product_id, name=ln.name, product_line=ln.product_line,
-                                  quantity=ln.quantity, unit_price_cents=ln.unit_price_cents,
-                                  list_cents=ln.list_cents, discount_cents=ln.discount_cents,
-                                  net_cents=ln.net_cents) for ln in self.lines])
+        return pd.DataFrame(
+            [
+                dict(
+                    product_id=ln.product_id,
+                    name=ln.name,
+                    product_line=ln.product_line,
+                    quantity=ln.quantity,
+                    unit_price_cents=ln.unit_price_cents,
+                    list_cents=ln.list_cents,
+                    discount_cents=ln.discount_cents,
+                    net_cents=ln.net_cents,
+                )
+                for ln in self.lines
+            ]
+        )
 
     def items(self) -> Section:
         """One row per product: quantity, unit list price, list, discount, net."""
         L, c = self.lang, self.currency
-        rows = [{"#": i + 1, _t("product", L): f"{ln.name} ({ln.product_id})", _t("line", L): ln.product_line,
-                 _t("qty", L): ln.quantity, f"{_t('unit', L)} ({c})": _cents_text(ln.unit_price_cents),
-                 f"{_t('list', L)} ({c})": _cents_text(ln.list_cents),
-                 f"{_t('discount', L)} ({c})": _cents_text(ln.discount_cents),
-                 f"{_t('net', L)} ({c})": _cents_text(ln.net_cents)} for i, ln in enumerate(self.lines)]
+        rows = [
+            {
+                "#": i + 1,
+                _t("product", L): f"{ln.name} ({ln.product_id})",
+                _t("line", L): ln.product_line,
+                _t("qty", L): ln.quantity,
+                f"{_t('unit', L)} ({c})": _cents_text(ln.unit_price_cents),
+                f"{_t('list', L)} ({c})": _cents_text(ln.list_cents),
+                f"{_t('discount', L)} ({c})": _cents_text(ln.discount_cents),
+                f"{_t('net', L)} ({c})": _cents_text(ln.net_cents),
+            }
+            for i, ln in enumerate(self.lines)
+        ]
         return Section(_t("items", L), pd.DataFrame(rows))
 
     def totals(self) -> Section:
         """List, discount, net, VAT (when a rate is given) and the total."""
         L = self.lang
         pct = f"{self.discount_cents / self.list_cents:.1%}" if self.list_cents else "–"
-        rows = [(_t("list", L), _cents_text(self.list_cents)),
-                (_t("discount_pct", L, p=pct), "-" + _cents_text(self.discount_cents)),
-                (_t("net", L), _cents_text(self.net_cents))]
+        rows = [
+            (_t("list", L), _cents_text(self.list_cents)),
+            (_t("discount_pct", L, p=pct), "-" + _cents_text(self.discount_cents)),
+            (_t("net", L), _cents_text(self.net_cents)),
+        ]
         if self.vat_rate:
-            rows += [(_t("vat", L, p=_rate_text(self.vat_rate)), _cents_text(self.vat_cents)),
-                     (_t("total", L), _cents_text(self.total_cents))]
+            rows += [
+                (_t("vat", L, p=_rate_text(self.vat_rate)), _cents_text(self.vat_cents)),
+                (_t("total", L), _cents_text(self.total_cents)),
+            ]
         else:
             rows.append((_t("total_excl", L), _cents_text(self.total_cents)))
-        return Section(_t("totals", L), pd.DataFrame(rows, columns=[_t("item", L), self._amount_col()]))
+        return Section(
+            _t("totals", L), pd.DataFrame(rows, columns=[_t("item", L), self._amount_col()])
+        )
 
     def terms(self) -> Markdown:
         """Validity, currency, VAT, how the quantity was derived, the source."""
         L = self.lang
         cur = _CURRENCY_ZH.get(self.currency, self.currency) if L == "zh-CN" else self.currency
-        items = [_t("t_valid", L, n=self.valid_days, d=self.valid_until.date()), _t("t_currency", L, c=cur),
-                 _t("t_vat", L, p=_rate_text(self.vat_rate)) if self.vat_rate else _t("t_no_vat", L)]
+        items = [
+            _t("t_valid", L, n=self.valid_days, d=self.valid_until.date()),
+            _t("t_currency", L, c=cur),
+            _t("t_vat", L, p=_rate_text(self.vat_rate)) if self.vat_rate else _t("t_no_vat", L),
+        ]
         amount = format_money(self.crm_amount_cents / 100, self.currency, L)
-        items.append(_t("t_qty", L, a=amount) if self.priced_from_catalogue else _t("t_no_price", L))
+        items.append(
+            _t("t_qty", L, a=amount) if self.priced_from_catalogue else _t("t_no_price", L)
+        )
         stage = _STAGES.get(self.stage, (self.stage, self.stage))[L == "zh-CN"]
-        items.append(_t("t_source", L, o=_esc(self.opportunity_id), s=stage, d=self.issue_date.date()))
+        items.append(
+            _t("t_source", L, o=_esc(self.opportunity_id), s=stage, d=self.issue_date.date())
+        )
         return Markdown(f"### {_t('terms', L)}\n\n" + "\n".join(f"- {x}" for x in items))
 
     def __repr__(self) -> str:
-        return (f"Quote({self.quote_no}: {self.account_name}, list {_cents_text(self.list_cents)} − discount "
-                f"{_cents_text(self.discount_cents)} = net {_cents_text(self.net_cents)} {self.currency}, "
-                f"valid until {self.valid_until.date()})")
+        return (
+            f"Quote({self.quote_no}: {self.account_name}, list {_cents_text(self.list_cents)} − discount "
+            f"{_cents_text(self.discount_cents)} = net {_cents_text(self.net_cents)} {self.currency}, "
+            f"valid until {self.valid_until.date()})"
+        )
 
 
 def _currency() -> str:
@@ -256,15 +308,23 @@ def _currency() -> str:
         return "CNY"
 
 
-def _line(product: pd.Series | None, product_id: str, net_cents: int, lang: str) -> tuple[QuoteLine, bool]:
+def _line(
+    product: pd.Series | None, product_id: str, net_cents: int, lang: str
+) -> tuple[QuoteLine, bool]:
     zh = lang == "zh-CN"
     if product is None:
         name, pline, price = product_id, "", float("nan")
     else:
-        name = product["name_zh"] if zh and isinstance(product.get("name_zh"), str) else product["name"]
+        name = (
+            product["name_zh"]
+            if zh and isinstance(product.get("name_zh"), str)
+            else product["name"]
+        )
         pline, price = product.get("product_line", ""), product.get("unit_price", float("nan"))
     if price is None or not price == price or price <= 0:
-        return QuoteLine(product_id, str(name), str(pline), 1, net_cents, net_cents, net_cents), False
+        return QuoteLine(
+            product_id, str(name), str(pline), 1, net_cents, net_cents, net_cents
+        ), False
     unit = to_cents(price)
     qty = max(1, math.ceil(net_cents / unit))  # the fewest whole units whose list covers the amount
     return QuoteLine(product_id, str(name), str(pline), qty, unit, qty * unit, net_cents), True
@@ -293,7 +353,9 @@ def quote(
     if lang not in ("en", "zh-CN"):
         raise ValueError(f"lang must be 'en' or 'zh-CN'; got {lang!r}")
     if isinstance(valid_days, bool) or not isinstance(valid_days, int) or valid_days < 1:
-        raise ValueError(f"valid_days must be a whole number of days, at least 1; got {valid_days!r}")
+        raise ValueError(
+            f"valid_days must be a whole number of days, at least 1; got {valid_days!r}"
+        )
     rate = Decimal(str(vat_rate))
     if not Decimal(0) <= rate < Decimal(1):
         raise ValueError(f"vat_rate must be a fraction in [0, 1), e.g. 0.13; got {vat_rate!r}")
@@ -304,12 +366,16 @@ def quote(
     opp = data.opportunities
     hit = opp[opp["opportunity_id"].astype(str) == str(opportunity_id)]
     if hit.empty:
-        some = ", ".join(opp.loc[opp["stage"].isin(OPEN_STAGES), "opportunity_id"].astype(str).head(3))
+        some = ", ".join(
+            opp.loc[opp["stage"].isin(OPEN_STAGES), "opportunity_id"].astype(str).head(3)
+        )
         raise ValueError(f"no opportunity {opportunity_id!r} in the data; open ones include {some}")
     o = hit.iloc[0]
     if o["stage"] not in OPEN_STAGES:
-        raise ValueError(f"opportunity {opportunity_id} is {o['stage']}: a quote is for an open opportunity "
-                         f"({', '.join(OPEN_STAGES)})")
+        raise ValueError(
+            f"opportunity {opportunity_id} is {o['stage']}: a quote is for an open opportunity "
+            f"({', '.join(OPEN_STAGES)})"
+        )
     zh = lang == "zh-CN"
     products = data.tables.get("products")
     prod = None
@@ -325,7 +391,11 @@ def quote(
         account = str(c["name"])
         rid = c.get("region_id")
         if isinstance(rid, str) and rid in org.index:
-            region = org.at[rid, "name_zh"] if zh and isinstance(org.at[rid, "name_zh"], str) else org.at[rid, "name"]
+            region = (
+                org.at[rid, "name_zh"]
+                if zh and isinstance(org.at[rid, "name_zh"], str)
+                else org.at[rid, "name"]
+            )
     reps = data.reps.set_index("rep_id")
     owner = str(o["owner_id"])
     if owner in reps.index:
@@ -337,8 +407,21 @@ def quote(
         c0 = top.iloc[0]
         company = c0["name_zh"] if zh and isinstance(c0["name_zh"], str) else c0["name"]
     subject = o["name"] if isinstance(o.get("name"), str) else line.name
-    return Quote(opportunity_id=str(o["opportunity_id"]), subject=str(subject), stage=str(o["stage"]),
-                 lang=lang, currency=_currency(), company=str(company),
-                 issue_date=pd.Timestamp(data.as_of), valid_days=int(valid_days), account_id=str(o["customer_id"]),
-                 account_name=account, account_region=str(region), owner_name=str(owner), lines=(line,),
-                 vat_rate=rate, priced_from_catalogue=priced, crm_amount_cents=net)
+    return Quote(
+        opportunity_id=str(o["opportunity_id"]),
+        subject=str(subject),
+        stage=str(o["stage"]),
+        lang=lang,
+        currency=_currency(),
+        company=str(company),
+        issue_date=pd.Timestamp(data.as_of),
+        valid_days=int(valid_days),
+        account_id=str(o["customer_id"]),
+        account_name=account,
+        account_region=str(region),
+        owner_name=str(owner),
+        lines=(line,),
+        vat_rate=rate,
+        priced_from_catalogue=priced,
+        crm_amount_cents=net,
+    )

@@ -57,7 +57,9 @@ class RenderResult:
     duration_s: float = 0.0
     error: str | None = None
     failed_notebook: str | None = None
-    started: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+    started: str = field(
+        default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    )
 
     @property
     def ok(self) -> bool:
@@ -86,11 +88,13 @@ def output_name(template: Template, params: dict[str, Any], pattern: str | None 
     values = {**template.defaults, **params}
     if pattern:
         try:
-            text = pattern.format(template=template.name,
-                                  **{k: safe_part(v) for k, v in values.items()})
+            text = pattern.format(
+                template=template.name, **{k: safe_part(v) for k, v in values.items()}
+            )
         except (KeyError, IndexError) as e:
-            raise ReportError(f"output pattern {pattern!r}: {e} is not a parameter of "
-                              f"{template.name}") from None
+            raise ReportError(
+                f"output pattern {pattern!r}: {e} is not a parameter of {template.name}"
+            ) from None
         parts = [safe_part(p) for p in text.split("/") if p not in ("", ".", "..")]
         return "/".join(parts)
     given = [safe_part(v) for v in params.values()]
@@ -103,12 +107,13 @@ def _sha256(path: Path) -> str:
 
 def html_of(nb) -> str:
     """The executed notebook as standalone HTML without code cells or prompts."""
-    from nbconvert import HTMLExporter
-
     import logging
 
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True,
-                            exclude_output_prompt=True)
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(
+        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
+    )
     exporter.log.setLevel(logging.ERROR)  # "Alternative text is missing" on every figure
     body, _ = exporter.from_notebook_node(nb)
     return body
@@ -146,8 +151,15 @@ class Renderer:
     command-line tools do), for comparison and for the paranoid.
     """
 
-    def __init__(self, *, cwd: str | Path = ROOT, kernel_name: str = "python3",
-                 timeout: float | None = 1800, recycle: int = 200, fresh: bool = False):
+    def __init__(
+        self,
+        *,
+        cwd: str | Path = ROOT,
+        kernel_name: str = "python3",
+        timeout: float | None = 1800,
+        recycle: int = 200,
+        fresh: bool = False,
+    ):
         self.cwd = str(cwd)
         self.kernel_name = kernel_name
         self.timeout = timeout
@@ -158,18 +170,22 @@ class Renderer:
 
     # ---------------------------------------------------------------- the kernel
     def _start(self) -> None:
-        from jupyter_client.manager import KernelManager
-
         import subprocess
         import tempfile
+
+        from jupyter_client.manager import KernelManager
 
         km = KernelManager(kernel_name=self.kernel_name)
         # The kernel's own chatter ("running over TCP without encryption") goes to a log
         # file, not the user's terminal; report output travels over the kernel protocol.
         self.log = Path(tempfile.gettempdir()) / f"simlib-kernel-{os.getpid()}.log"
         with open(self.log, "ab") as log:
-            km.start_kernel(cwd=self.cwd, extra_arguments=["--HistoryManager.enabled=False"],
-                            stdout=subprocess.DEVNULL, stderr=log)
+            km.start_kernel(
+                cwd=self.cwd,
+                extra_arguments=["--HistoryManager.enabled=False"],
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
         self._km, self._served = km, 0
         self._run(_WARM_UP)
 
@@ -180,8 +196,9 @@ class Renderer:
         kc.start_channels()
         try:
             kc.wait_for_ready(timeout=120)
-            reply = kc.execute_interactive(code, timeout=120, store_history=False,
-                                           output_hook=lambda msg: None)
+            reply = kc.execute_interactive(
+                code, timeout=120, store_history=False, output_hook=lambda msg: None
+            )
         finally:
             kc.stop_channels()
         if reply["content"]["status"] != "ok":
@@ -210,21 +227,34 @@ class Renderer:
         """Execute the template into ``out_ipynb`` (written as cells run)."""
         import papermill as pm
 
-        kw = dict(parameters=params, progress_bar=False, log_output=False, cwd=self.cwd,
-                  kernel_name=self.kernel_name, execution_timeout=self.timeout)
+        kw = dict(
+            parameters=params,
+            progress_bar=False,
+            log_output=False,
+            cwd=self.cwd,
+            kernel_name=self.kernel_name,
+            execution_timeout=self.timeout,
+        )
         if self.fresh:
             return pm.execute_notebook(str(path), str(out_ipynb), **kw)
         km = self._ready_kernel()
         try:
-            return pm.execute_notebook(str(path), str(out_ipynb), engine_name="simlib-warm",
-                                       km=km, **kw)
+            return pm.execute_notebook(
+                str(path), str(out_ipynb), engine_name="simlib-warm", km=km, **kw
+            )
         except BaseException:
             self.close()  # a failed report may leave anything behind; start clean
             raise
 
-    def render(self, template: str | Path | Template, params: dict[str, Any] | None = None,
-               out_dir: str | Path = "reports", *, name: str | None = None,
-               pattern: str | None = None) -> RenderResult:
+    def render(
+        self,
+        template: str | Path | Template,
+        params: dict[str, Any] | None = None,
+        out_dir: str | Path = "reports",
+        *,
+        name: str | None = None,
+        pattern: str | None = None,
+    ) -> RenderResult:
         """Render one report; never raises for a failing notebook (see ``status``)."""
         t = template if isinstance(template, Template) else template_info(template)
         params = check_parameters(t, dict(params or {}))
@@ -281,16 +311,32 @@ def _register_engine() -> None:
 
     class WarmEngine(NBClientEngine):
         @classmethod
-        def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None,
-                                     stderr_file=None, start_timeout=60, execution_timeout=None,
-                                     km=None, **kwargs):
+        def execute_managed_notebook(
+            cls,
+            nb_man,
+            kernel_name,
+            log_output=False,
+            stdout_file=None,
+            stderr_file=None,
+            start_timeout=60,
+            execution_timeout=None,
+            km=None,
+            **kwargs,
+        ):
             kwargs.pop("input_path", None)
             kwargs.pop("timeout", None)
             kwargs.pop("startup_timeout", None)
             client = PapermillNotebookClient(
-                nb_man, km=km, timeout=execution_timeout, startup_timeout=start_timeout,
-                kernel_name=kernel_name, log_output=log_output, stdout_file=stdout_file,
-                stderr_file=stderr_file, **kwargs)
+                nb_man,
+                km=km,
+                timeout=execution_timeout,
+                startup_timeout=start_timeout,
+                kernel_name=kernel_name,
+                log_output=log_output,
+                stdout_file=stdout_file,
+                stderr_file=stderr_file,
+                **kwargs,
+            )
             try:
                 return client.execute()
             finally:
@@ -321,8 +367,12 @@ def write_manifest(out_dir: str | Path, run: dict[str, Any], results: list[Rende
     """``manifests/<run id>.json``: the run's template(s), inputs and every item's outcome."""
     out_dir = Path(out_dir)
     path = out_dir / "manifests" / f"{run['run_id']}.json"
-    doc = {**run, "items": [r.to_dict() for r in results],
-           "ok": sum(r.ok for r in results), "failed": sum(not r.ok for r in results)}
+    doc = {
+        **run,
+        "items": [r.to_dict() for r in results],
+        "ok": sum(r.ok for r in results),
+        "failed": sum(not r.ok for r in results),
+    }
     _write_atomic(path, json.dumps(doc, ensure_ascii=False, indent=1, default=str))
     return path
 

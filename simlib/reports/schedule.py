@@ -19,9 +19,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
@@ -48,8 +49,10 @@ class Job(StrictModel):
         from croniter import croniter
 
         if not croniter.is_valid(v):
-            raise ValueError(f"{v!r} is not a cron expression (minute hour day month weekday, "
-                             "e.g. '0 8 * * MON')")
+            raise ValueError(
+                f"{v!r} is not a cron expression (minute hour day month weekday, "
+                "e.g. '0 8 * * MON')"
+            )
         return v
 
     @field_validator("template")
@@ -102,15 +105,21 @@ def placeholders(t: dt.datetime, data_end: dt.date | None = None) -> dict[str, s
     prev_month = first - dt.timedelta(days=1)
     last_friday = d - dt.timedelta(days=(d.weekday() - 4) % 7 or 7)
     return {
-        "date": cap(d), "yesterday": cap(d - dt.timedelta(days=1)), "last_friday": cap(last_friday),
-        "month": f"{d.year}-{d.month:02d}", "previous_month": f"{prev_month.year}-{prev_month.month:02d}",
-        "quarter": f"{d.year}-Q{q}", "previous_quarter": f"{pq_year}-Q{pq}",
-        "year": str(d.year), "previous_year": str(d.year - 1),
+        "date": cap(d),
+        "yesterday": cap(d - dt.timedelta(days=1)),
+        "last_friday": cap(last_friday),
+        "month": f"{d.year}-{d.month:02d}",
+        "previous_month": f"{prev_month.year}-{prev_month.month:02d}",
+        "quarter": f"{d.year}-Q{q}",
+        "previous_quarter": f"{pq_year}-Q{pq}",
+        "year": str(d.year),
+        "previous_year": str(d.year - 1),
     }
 
 
-def resolve_grid(grid: dict[str, Any], t: dt.datetime, data_end: dt.date | None = None,
-                 where: str = "") -> dict[str, Any]:
+def resolve_grid(
+    grid: dict[str, Any], t: dt.datetime, data_end: dt.date | None = None, where: str = ""
+) -> dict[str, Any]:
     values = placeholders(t, data_end)
 
     def one(v):
@@ -119,8 +128,10 @@ def resolve_grid(grid: dict[str, Any], t: dt.datetime, data_end: dt.date | None 
         try:
             return v.format(**values)
         except (KeyError, IndexError, ValueError) as e:
-            raise ReportError(f"{where}: unknown placeholder {e} in {v!r}; known: "
-                              + ", ".join("{" + k + "}" for k in values)) from None
+            raise ReportError(
+                f"{where}: unknown placeholder {e} in {v!r}; known: "
+                + ", ".join("{" + k + "}" for k in values)
+            ) from None
 
     return {k: [one(x) for x in v] if isinstance(v, list) else one(v) for k, v in grid.items()}
 
@@ -149,8 +160,12 @@ class State:
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"jobs": {k: vars(v) for k, v in self.jobs.items()}},
-                                  indent=1, ensure_ascii=False), encoding="utf-8")
+        tmp.write_text(
+            json.dumps(
+                {"jobs": {k: vars(v) for k, v in self.jobs.items()}}, indent=1, ensure_ascii=False
+            ),
+            encoding="utf-8",
+        )
         os.replace(tmp, self.path)
 
 
@@ -159,7 +174,9 @@ def _root(s: ScheduleParams, out: str | Path | None) -> Path:
     return p if p.is_absolute() else (ROOT / p if not out else Path.cwd() / p)
 
 
-def occurrences(job: Job, since: dt.datetime | None, now: dt.datetime, limit: int) -> list[dt.datetime]:
+def occurrences(
+    job: Job, since: dt.datetime | None, now: dt.datetime, limit: int
+) -> list[dt.datetime]:
     """Cron times in (since, now], at most the last ``limit``; without ``since``, the last one."""
     from croniter import croniter
 
@@ -218,10 +235,17 @@ class _Lock:
         os.close(self.fd)
 
 
-def run_due(schedule: ScheduleParams | str | Path | None = None, *, now: dt.datetime | None = None,
-            out: str | Path | None = None, workers: int | None = None, dry_run: bool = False,
-            progress: bool = True, client=None,
-            say: Callable[[str], None] = print) -> list[DueRun]:
+def run_due(
+    schedule: ScheduleParams | str | Path | None = None,
+    *,
+    now: dt.datetime | None = None,
+    out: str | Path | None = None,
+    workers: int | None = None,
+    dry_run: bool = False,
+    progress: bool = True,
+    client=None,
+    say: Callable[[str], None] = print,
+) -> list[DueRun]:
     """Render every due occurrence of every enabled job; returns what was done.
 
     Everything due is rendered in one pool (one warm kernel per worker). A job's
@@ -248,7 +272,9 @@ def run_due(schedule: ScheduleParams | str | Path | None = None, *, now: dt.date
             st = state.job(name)
             since = dt.datetime.fromisoformat(st.last_success) if st.last_success else None
             t_info = template_info(job.template)
-            data_end = _data_end(str(job.grid.get("source") or ""), str(job.grid.get("mapping") or ""))
+            data_end = _data_end(
+                str(job.grid.get("source") or ""), str(job.grid.get("mapping") or "")
+            )
             for t in occurrences(job, since, now, s.catch_up):
                 grid = resolve_grid(job.grid, t, data_end, where=f"schedule job {name}")
                 names = []
@@ -261,10 +287,18 @@ def run_due(schedule: ScheduleParams | str | Path | None = None, *, now: dt.date
             return [DueRun(j, t, "would run", len(ns)) for j, t, ns in planned]
         if not planned:
             return []
-        batch = run_items(list(items.values()), root, workers=workers or s.workers,
-                          client=client, progress=progress, desc="scheduled reports",
-                          run={"job": "schedule run-due",
-                               "occurrences": [(j, t.isoformat()) for j, t, _ in planned]})
+        batch = run_items(
+            list(items.values()),
+            root,
+            workers=workers or s.workers,
+            client=client,
+            progress=progress,
+            desc="scheduled reports",
+            run={
+                "job": "schedule run-due",
+                "occurrences": [(j, t.isoformat()) for j, t, _ in planned],
+            },
+        )
         result = {r.name: r for r in batch.results}
         done: list[DueRun] = []
         blocked: set[str] = set()
@@ -278,17 +312,26 @@ def run_due(schedule: ScheduleParams | str | Path | None = None, *, now: dt.date
                 st.last_status, st.failed = f"{len(failed)} of {len(names)} failed", failed
             elif name not in blocked:
                 st.last_success, st.last_status, st.failed = t.isoformat(), "ok", None
-            done.append(DueRun(name, t, "failed" if failed else "ok", len(names), failed or None,
-                               batch.run_id))
-            say(f"{name} @ {t:%Y-%m-%d %H:%M}: {len(names) - len(failed)} of {len(names)} rendered"
-                + (f"; failed: {', '.join(failed)}" if failed else ""))
+            done.append(
+                DueRun(
+                    name, t, "failed" if failed else "ok", len(names), failed or None, batch.run_id
+                )
+            )
+            say(
+                f"{name} @ {t:%Y-%m-%d %H:%M}: {len(names) - len(failed)} of {len(names)} rendered"
+                + (f"; failed: {', '.join(failed)}" if failed else "")
+            )
         state.save()
         say(batch.summary())
     return done
 
 
-def job_table(schedule: ScheduleParams | str | Path | None = None, *, now: dt.datetime | None = None,
-              out: str | Path | None = None):
+def job_table(
+    schedule: ScheduleParams | str | Path | None = None,
+    *,
+    now: dt.datetime | None = None,
+    out: str | Path | None = None,
+):
     """Jobs with their template, cron, last run and next run (a DataFrame)."""
     import pandas as pd
     from croniter import croniter
@@ -301,12 +344,16 @@ def job_table(schedule: ScheduleParams | str | Path | None = None, *, now: dt.da
         st = state.jobs.get(name, JobState())
         nxt = croniter(job.cron, now).get_next(dt.datetime)
         since = dt.datetime.fromisoformat(st.last_success) if st.last_success else None
-        rows.append({
-            "job": name, "template": job.template, "cron": job.cron,
-            "enabled": job.enabled,
-            "last_success": since.strftime("%Y-%m-%d %H:%M") if since else "never",
-            "last_status": st.last_status or "-",
-            "due_now": len(occurrences(job, since, now, s.catch_up)) if job.enabled else 0,
-            "next_run": nxt.strftime("%Y-%m-%d %H:%M %Z"),
-        })
+        rows.append(
+            {
+                "job": name,
+                "template": job.template,
+                "cron": job.cron,
+                "enabled": job.enabled,
+                "last_success": since.strftime("%Y-%m-%d %H:%M") if since else "never",
+                "last_status": st.last_status or "-",
+                "due_now": len(occurrences(job, since, now, s.catch_up)) if job.enabled else 0,
+                "next_run": nxt.strftime("%Y-%m-%d %H:%M %Z"),
+            }
+        )
     return pd.DataFrame(rows)

@@ -55,10 +55,13 @@ class Parameter:
                 if self.name == "lang" and value not in LANGS:
                     break
                 return list(value) if t == "list" else value
-        expected = (f"one of {', '.join(map(repr, LANGS))}" if self.name == "lang"
-                    else self.type_text)
-        raise ReportError(f"{where}: parameter {self.name} = {value!r}: expected {expected}"
-                          + (f" ({self.comment})" if self.comment else ""))
+        expected = (
+            f"one of {', '.join(map(repr, LANGS))}" if self.name == "lang" else self.type_text
+        )
+        raise ReportError(
+            f"{where}: parameter {self.name} = {value!r}: expected {expected}"
+            + (f" ({self.comment})" if self.comment else "")
+        )
 
 
 @dataclass(frozen=True)
@@ -112,8 +115,10 @@ def _types(node: ast.expr | None, default: Any, where: str) -> tuple[str, ...]:
         node = node.value
     if isinstance(node, ast.Name) and node.id in _ANNOTATION_NAMES:
         return (node.id,)
-    raise ReportError(f"{where}: unsupported parameter type {ast.unparse(node)!r} "
-                      f"(use str, int, float, bool, list, dict or None)")
+    raise ReportError(
+        f"{where}: unsupported parameter type {ast.unparse(node)!r} "
+        f"(use str, int, float, bool, list, dict or None)"
+    )
 
 
 def template_info(template: str | Path) -> Template:
@@ -123,25 +128,35 @@ def template_info(template: str | Path) -> Template:
     cells = [c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
     where = path.name
     if len(cells) != 1:
-        raise ReportError(f"{where}: expected exactly one cell tagged 'parameters', found {len(cells)}")
+        raise ReportError(
+            f"{where}: expected exactly one cell tagged 'parameters', found {len(cells)}"
+        )
     source = "".join(cells[0]["source"])
     lines = source.splitlines()
     params: dict[str, Parameter] = {}
     for stmt in ast.parse(source).body:
         if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
             name, annotation, value = stmt.target.id, stmt.annotation, stmt.value
-        elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+        elif (
+            isinstance(stmt, ast.Assign)
+            and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Name)
+        ):
             name, annotation, value = stmt.targets[0].id, None, stmt.value
         else:
-            raise ReportError(f"{where}: line {stmt.lineno} of the parameters cell is not "
-                              "'name: type = value  # comment'")
+            raise ReportError(
+                f"{where}: line {stmt.lineno} of the parameters cell is not "
+                "'name: type = value  # comment'"
+            )
         try:
             default = ast.literal_eval(value) if value is not None else None
         except ValueError:
             raise ReportError(f"{where}: parameter {name}: the default must be a literal") from None
-        rest = lines[stmt.end_lineno - 1][stmt.end_col_offset:]
+        rest = lines[stmt.end_lineno - 1][stmt.end_col_offset :]
         comment = rest.split("#", 1)[1].strip() if "#" in rest else ""
-        params[name] = Parameter(name, _types(annotation, default, f"{where}: {name}"), default, comment)
+        params[name] = Parameter(
+            name, _types(annotation, default, f"{where}: {name}"), default, comment
+        )
     return Template(path.stem, path, params)
 
 
@@ -153,8 +168,10 @@ def check_parameters(template: Template, values: dict[str, Any]) -> dict[str, An
         if name not in template.parameters:
             close = difflib.get_close_matches(name, list(template.parameters), n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
-            raise ReportError(f"{where}: unknown parameter {name!r}{hint}; it takes "
-                              + ", ".join(f"{p.name}: {p.type_text}" for p in template.parameters.values()))
+            raise ReportError(
+                f"{where}: unknown parameter {name!r}{hint}; it takes "
+                + ", ".join(f"{p.name}: {p.type_text}" for p in template.parameters.values())
+            )
         out[name] = template.parameters[name].check(value, where)
     return out
 
@@ -187,5 +204,7 @@ def parse_cli_value(template: Template, name: str, text: str) -> Any:
             return v
     if "str" in p.types:
         return p.check(text, f"template {template.name}")
-    raise ReportError(f"template {template.name}: parameter {name} = {text!r}: expected {p.type_text}"
-                      + (f" ({p.comment})" if p.comment else ""))
+    raise ReportError(
+        f"template {template.name}: parameter {name} = {text!r}: expected {p.type_text}"
+        + (f" ({p.comment})" if p.comment else "")
+    )

@@ -34,10 +34,10 @@ A focus region's blended share is multiplied by ``1 + focus_weight`` before the 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
-from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd

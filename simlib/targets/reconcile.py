@@ -24,14 +24,14 @@ parent's number"). The consensus cascades down: reps follow their team's consens
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 import pandas as pd
 
 from simlib.money import format_money, from_cents, to_cents
-from simlib.pipeline import parse_period
+from simlib.periods import parse_period
 from simlib.targets.allocate import Cascade, cascade
 from simlib.targets.tree import OrgTree, closest_id
 

@@ -21,13 +21,13 @@ read off the same trials, exactly.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from simlib.pipeline import parse_period
+from simlib.periods import parse_period
 from simlib.targets.allocate import fair_split_cents, quantile_at
 
 __all__ = [

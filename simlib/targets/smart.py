@@ -16,13 +16,13 @@ T  time-bound  the period is a year, quarter or month inside the target year.
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
 from simlib.money import from_cents, to_cents
-from simlib.pipeline import parse_period
+from simlib.periods import parse_period
 from simlib.targets.tree import OrgTree
 
 __all__ = ["MEASURED_METRICS", "smart_check"]

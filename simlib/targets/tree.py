@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Mapping
 
 import pandas as pd
 
@@ -46,7 +46,7 @@ class OrgTree:
         object.__setattr__(self, "_levels", {k: tuple(v) for k, v in levels.items()})
 
     @classmethod
-    def from_frame(cls, nodes: pd.DataFrame) -> "OrgTree":
+    def from_frame(cls, nodes: pd.DataFrame) -> OrgTree:
         """Build from a frame with node_id, parent_id, level, name (and optional name_zh).
 
         Raises
@@ -111,9 +111,7 @@ class OrgTree:
         )
 
     @classmethod
-    def from_tables(
-        cls, org: pd.DataFrame, reps: pd.DataFrame, year: int | None = None
-    ) -> "OrgTree":
+    def from_tables(cls, org: pd.DataFrame, reps: pd.DataFrame, year: int | None = None) -> OrgTree:
         """The org table plus the quota carriers: reps (role ``rep``) active in ``year``.
 
         A rep is active in the year when hired on or before its last day and not gone

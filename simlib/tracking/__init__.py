@@ -24,27 +24,73 @@ accounts), :mod:`~simlib.tracking.early_warning` (rules, alert history, diagnosi
 The command line (``simlib alerts``) is added by :func:`add_cli`.
 """
 
-from simlib.tracking.analysis import (LeadModel, Pareto, auc, fit_lead_model,
-                                      lead_source_conversion, pareto_customers, rank_open_leads)
+from simlib.periods import as_window
+from simlib.tracking.analysis import (
+    LeadModel,
+    Pareto,
+    auc,
+    fit_lead_model,
+    lead_source_conversion,
+    pareto_customers,
+    rank_open_leads,
+)
 from simlib.tracking.cli import add_cli
-from simlib.tracking.dashboard import (COUNTS, DIMENSIONS, RATIOS, key_account_followup,
-                                       key_account_status, metrics, pace_status, target_wall,
-                                       trend)
-from simlib.tracking.early_warning import (CLASSES, RULE_METRICS, alert_history, alerts,
-                                           check_rules, diagnose, struggling_reps)
-from simlib.tracking.facts import Facts, as_window, prepare, spread_targets
+from simlib.tracking.dashboard import (
+    COUNTS,
+    DIMENSIONS,
+    RATIOS,
+    key_account_followup,
+    key_account_status,
+    metrics,
+    pace_status,
+    target_wall,
+    trend,
+)
+from simlib.tracking.early_warning import (
+    CLASSES,
+    RULE_METRICS,
+    alert_history,
+    alerts,
+    check_rules,
+    diagnose,
+    struggling_reps,
+)
+from simlib.tracking.facts import Facts, prepare, spread_targets
 from simlib.tracking.followups import followup_reminders, reminders, renewal_reminders
 from simlib.tracking.reviews import Deviation, deviation
 
 __all__ = [
-    "Facts", "prepare", "as_window", "spread_targets",
-    "COUNTS", "RATIOS", "DIMENSIONS", "metrics", "target_wall", "trend", "pace_status",
-    "key_account_status", "key_account_followup",
-    "CLASSES", "RULE_METRICS", "diagnose", "check_rules", "alert_history", "alerts",
+    "Facts",
+    "prepare",
+    "as_window",
+    "spread_targets",
+    "COUNTS",
+    "RATIOS",
+    "DIMENSIONS",
+    "metrics",
+    "target_wall",
+    "trend",
+    "pace_status",
+    "key_account_status",
+    "key_account_followup",
+    "CLASSES",
+    "RULE_METRICS",
+    "diagnose",
+    "check_rules",
+    "alert_history",
+    "alerts",
     "struggling_reps",
-    "Deviation", "deviation",
-    "Pareto", "pareto_customers", "lead_source_conversion", "LeadModel", "fit_lead_model",
-    "rank_open_leads", "auc",
-    "followup_reminders", "renewal_reminders", "reminders",
+    "Deviation",
+    "deviation",
+    "Pareto",
+    "pareto_customers",
+    "lead_source_conversion",
+    "LeadModel",
+    "fit_lead_model",
+    "rank_open_leads",
+    "auc",
+    "followup_reminders",
+    "renewal_reminders",
+    "reminders",
     "add_cli",
 ]

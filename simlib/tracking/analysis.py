@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from simlib.tracking.facts import DataLike, as_window, prepare, window_rows
+from simlib.periods import as_window
+from simlib.tracking.facts import DataLike, prepare, window_rows
 
 __all__ = [
     "Pareto",
@@ -69,13 +70,16 @@ class Pareto:
     revenue: float
 
     def __repr__(self) -> str:
-        return (f"Pareto({self.core_customers} of {self.customers} customers "
-                f"({self.core_customer_share:.0%}) make {self.share:.0%} of revenue "
-                f"{self.revenue:,.0f})")
+        return (
+            f"Pareto({self.core_customers} of {self.customers} customers "
+            f"({self.core_customer_share:.0%}) make {self.share:.0%} of revenue "
+            f"{self.revenue:,.0f})"
+        )
 
 
-def pareto_customers(data: DataLike, period=None, *, within: str | None = None,
-                     share: float = 0.8, as_of=None) -> Pareto:
+def pareto_customers(
+    data: DataLike, period=None, *, within: str | None = None, share: float = 0.8, as_of=None
+) -> Pareto:
     """Rank customers by won revenue and mark those making ``share`` of it.
 
     Parameters
@@ -112,8 +116,14 @@ def pareto_customers(data: DataLike, period=None, *, within: str | None = None,
     g.insert(2, "name", g["customer_id"].map(c["name"]))
     g.insert(3, "customer_type", g["customer_id"].map(c["customer_type"]))
     n, k = len(g), int(g["core"].sum())
-    return Pareto(table=g, share=share, customers=n, core_customers=k,
-                  core_customer_share=k / n if n else float("nan"), revenue=total)
+    return Pareto(
+        table=g,
+        share=share,
+        customers=n,
+        core_customers=k,
+        core_customer_share=k / n if n else float("nan"),
+        revenue=total,
+    )
 
 
 # --------------------------------------------------------------------------- lead sources
@@ -129,8 +139,9 @@ def _wilson(k, n, z=1.96):
     return centre - half, centre + half
 
 
-def lead_source_conversion(data: DataLike, period=None, *, by="source", within: str | None = None,
-                           as_of=None) -> pd.DataFrame:
+def lead_source_conversion(
+    data: DataLike, period=None, *, by="source", within: str | None = None, as_of=None
+) -> pd.DataFrame:
     """Which lead sources (or types) convert best.
 
     Conversion is of **decided** leads: converted / (converted + disqualified); leads
@@ -164,23 +175,38 @@ def lead_source_conversion(data: DataLike, period=None, *, by="source", within: 
     leads = window_rows(f.leads, s, e)
     if within is not None:
         leads = leads[leads["rep_id"].isin(f.members(within))]
-    leads = leads.assign(is_conv=leads["status"] == "converted",
-                         is_open=leads["status"] == "open")
+    leads = leads.assign(is_conv=leads["status"] == "converted", is_open=leads["status"] == "open")
     won = f.won.set_index("opportunity_id")["amount"]
     leads["won_revenue"] = leads["opportunity_id"].map(won).fillna(0.0)
     leads["won_deal"] = leads["opportunity_id"].isin(won.index)
     g = leads.groupby(keys, dropna=False)
-    out = pd.DataFrame({"leads": g.size(), "open": g["is_open"].sum(),
-                        "converted": g["is_conv"].sum(), "won_deals": g["won_deal"].sum(),
-                        "won_revenue": g["won_revenue"].sum()})
+    out = pd.DataFrame(
+        {
+            "leads": g.size(),
+            "open": g["is_open"].sum(),
+            "converted": g["is_conv"].sum(),
+            "won_deals": g["won_deal"].sum(),
+            "won_revenue": g["won_revenue"].sum(),
+        }
+    )
     out["decided"] = out["leads"] - out["open"]
     with np.errstate(invalid="ignore", divide="ignore"):
         out["conversion"] = out["converted"] / out["decided"].where(out["decided"] > 0)
         out["revenue_per_lead"] = out["won_revenue"] / out["leads"]
     out["ci_low"], out["ci_high"] = _wilson(out["converted"], out["decided"])
     out = out.reset_index()
-    cols = keys + ["leads", "open", "decided", "converted", "conversion", "ci_low", "ci_high",
-                   "won_deals", "won_revenue", "revenue_per_lead"]
+    cols = keys + [
+        "leads",
+        "open",
+        "decided",
+        "converted",
+        "conversion",
+        "ci_low",
+        "ci_high",
+        "won_deals",
+        "won_revenue",
+        "revenue_per_lead",
+    ]
     return out[cols].sort_values("conversion", ascending=False).reset_index(drop=True)
 
 
@@ -245,9 +271,11 @@ class LeadModel:
     auc_test_qualified: float = float("nan")
 
     def __repr__(self) -> str:
-        return (f"LeadModel({len(self.features)} features, trained on {self.n_train:,} leads to "
-                f"{self.cutoff.date()}, AUC {self.auc_test:.3f} on {self.n_test:,} later leads, "
-                f"{self.auc_test_qualified:.3f} among the qualified)")
+        return (
+            f"LeadModel({len(self.features)} features, trained on {self.n_train:,} leads to "
+            f"{self.cutoff.date()}, AUC {self.auc_test:.3f} on {self.n_test:,} later leads, "
+            f"{self.auc_test_qualified:.3f} among the qualified)"
+        )
 
     @property
     def coefficients(self) -> pd.DataFrame:
@@ -255,7 +283,9 @@ class LeadModel:
         df = pd.DataFrame({"feature": list(self.features), "coef": self.coef})
         df["odds_ratio"] = np.exp(df["coef"])
         df.loc[len(df)] = ["(intercept)", self.intercept, np.exp(self.intercept)]
-        return df.reindex(df["coef"].abs().sort_values(ascending=False).index).reset_index(drop=True)
+        return df.reindex(df["coef"].abs().sort_values(ascending=False).index).reset_index(
+            drop=True
+        )
 
     def design(self, leads: pd.DataFrame) -> np.ndarray:
         """The feature matrix of ``leads`` (rows of the ``leads`` fact table)."""
@@ -279,8 +309,10 @@ def _rep_rates(train: pd.DataFrame, prior: float, strength: float = 20.0) -> dic
 def _design(leads, sources, scale, rep_rates, company_rate, loo=None):
     """Feature matrix; ``loo`` (y per row) leaves each training lead out of its rep's rate."""
     n = len(leads)
-    cols = {"qualified": leads["qualified"].fillna(False).to_numpy(dtype=float),
-            "key_account": (leads["customer_type"] == "key_account").to_numpy(dtype=float)}
+    cols = {
+        "qualified": leads["qualified"].fillna(False).to_numpy(dtype=float),
+        "key_account": (leads["customer_type"] == "key_account").to_numpy(dtype=float),
+    }
     val = leads["estimated_value"].to_numpy(dtype=float)
     cols["log_value"] = np.log1p(np.where(np.isfinite(val) & (val > 0), val, 0.0))
     rr = leads["rep_id"].map(rep_rates).fillna(company_rate).to_numpy(dtype=float)
@@ -329,8 +361,15 @@ def _fit_logistic(X, y, l2):
     return res.x[0], res.x[1:]
 
 
-def fit_lead_model(data: DataLike, *, as_of=None, cutoff=None, test_months: int = 6,
-                   history_months: int = 30, l2: float = 1.0) -> LeadModel:
+def fit_lead_model(
+    data: DataLike,
+    *,
+    as_of=None,
+    cutoff=None,
+    test_months: int = 6,
+    history_months: int = 30,
+    l2: float = 1.0,
+) -> LeadModel:
     """Fit the lead model on history and test it on later-dated leads.
 
     Parameters
@@ -348,15 +387,21 @@ def fit_lead_model(data: DataLike, *, as_of=None, cutoff=None, test_months: int 
     """
     f = prepare(data)
     t = min(pd.Timestamp(as_of).normalize(), f.as_of) if as_of is not None else f.as_of
-    cut = pd.Timestamp(cutoff).normalize() if cutoff is not None else t - pd.DateOffset(months=test_months)
+    cut = (
+        pd.Timestamp(cutoff).normalize()
+        if cutoff is not None
+        else t - pd.DateOffset(months=test_months)
+    )
     leads = window_rows(f.leads, cut - pd.DateOffset(months=history_months), t)
     leads = leads[leads["status"].isin(["converted", "disqualified"])].copy()
     leads["y"] = (leads["status"] == "converted").astype(float)
     train = leads[leads["date"] <= cut]
     test = leads[leads["date"] > cut]
     if len(train) < 50 or train["y"].nunique() < 2:
-        raise ValueError(f"too few decided leads before {cut.date()} to fit a lead model "
-                         f"({len(train)}; need at least 50 with both outcomes)")
+        raise ValueError(
+            f"too few decided leads before {cut.date()} to fit a lead model "
+            f"({len(train)}; need at least 50 with both outcomes)"
+        )
     company = float(train["y"].mean())
     rates = _rep_rates(train, company)
     # training rows: the rep's rate without the lead itself (no leakage of its label)
@@ -368,20 +413,36 @@ def fit_lead_model(data: DataLike, *, as_of=None, cutoff=None, test_months: int 
     sources = tuple(sorted(str(s) for s in counts.index[1:]))
     X, names, scale = _design(train, sources, None, rates, company, loo=loo)
     b0, b = _fit_logistic(X, train["y"].to_numpy(), l2)
-    model = LeadModel(features=tuple(names), coef=b, intercept=float(b0), sources=sources,
-                      base_source=base, scale=scale, rep_rates=rates, company_rate=company,
-                      cutoff=cut, n_train=len(train), n_test=len(test), auc_train=float("nan"),
-                      auc_test=float("nan"), l2=l2)
+    model = LeadModel(
+        features=tuple(names),
+        coef=b,
+        intercept=float(b0),
+        sources=sources,
+        base_source=base,
+        scale=scale,
+        rep_rates=rates,
+        company_rate=company,
+        cutoff=cut,
+        n_train=len(train),
+        n_test=len(test),
+        auc_train=float("nan"),
+        auc_test=float("nan"),
+        l2=l2,
+    )
     p_train = 1.0 / (1.0 + np.exp(-(b0 + X @ b)))
     p_test = model.predict(test) if len(test) else np.array([])
     q = test["qualified"].fillna(False).to_numpy(dtype=bool)
-    return replace(model, auc_train=auc(train["y"], p_train),
-                   auc_test=auc(test["y"], p_test) if len(test) else float("nan"),
-                   auc_test_qualified=auc(test["y"][q], p_test[q]) if q.any() else float("nan"))
+    return replace(
+        model,
+        auc_train=auc(train["y"], p_train),
+        auc_test=auc(test["y"], p_test) if len(test) else float("nan"),
+        auc_test_qualified=auc(test["y"][q], p_test[q]) if q.any() else float("nan"),
+    )
 
 
-def rank_open_leads(data: DataLike, model: LeadModel | None = None, *, as_of=None,
-                    within: str | None = None) -> pd.DataFrame:
+def rank_open_leads(
+    data: DataLike, model: LeadModel | None = None, *, as_of=None, within: str | None = None
+) -> pd.DataFrame:
     """Open leads ranked by their chance to convert, each with its main reason.
 
     Parameters
@@ -407,12 +468,20 @@ def rank_open_leads(data: DataLike, model: LeadModel | None = None, *, as_of=Non
     feats = np.array(model.features)
     top = feats[np.argmax(contrib, axis=1)] if len(leads) else np.array([], dtype=object)
     reasons = [", ".join(f"{feats[j]} {c[j]:+.2f}" for j in np.argsort(-c)) for c in contrib]
-    out = pd.DataFrame({
-        "lead_id": leads["lead_id"].to_numpy(), "rep_id": leads["rep_id"].to_numpy(),
-        "source": leads["source"].to_numpy(), "customer_type": leads["customer_type"].to_numpy(),
-        "estimated_value": leads["estimated_value"].to_numpy(dtype=float),
-        "created_date": leads["date"].to_numpy(), "next_followup_date": leads["next_followup_date"].to_numpy(),
-        "p_convert": p, "top_reason": top, "reasons": reasons})
+    out = pd.DataFrame(
+        {
+            "lead_id": leads["lead_id"].to_numpy(),
+            "rep_id": leads["rep_id"].to_numpy(),
+            "source": leads["source"].to_numpy(),
+            "customer_type": leads["customer_type"].to_numpy(),
+            "estimated_value": leads["estimated_value"].to_numpy(dtype=float),
+            "created_date": leads["date"].to_numpy(),
+            "next_followup_date": leads["next_followup_date"].to_numpy(),
+            "p_convert": p,
+            "top_reason": top,
+            "reasons": reasons,
+        }
+    )
     out["expected_value"] = out["p_convert"] * out["estimated_value"]
     out = out.sort_values(["p_convert", "estimated_value"], ascending=False).reset_index(drop=True)
     out.insert(0, "rank", np.arange(1, len(out) + 1))

@@ -33,13 +33,20 @@ Definitions (all point in time: only what was known by the evaluation day ``as_o
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
-from simlib.tracking.facts import (LEVELS, DataLike, Facts, as_window, prepare, spread_targets,
-                                   window_rows)
+from simlib.tracking.facts import (
+    LEVELS,
+    DataLike,
+    Facts,
+    as_window,
+    prepare,
+    spread_targets,
+    window_rows,
+)
 
 __all__ = [
     "COUNTS",
@@ -55,10 +62,26 @@ __all__ = [
 
 #: Additive components, summed over facts.
 COUNTS: tuple[str, ...] = (
-    "revenue", "deals_won", "new_customers", "deals_lost", "pipeline_created", "deals_created",
-    "billed", "collected", "visits", "qualified_visits", "leads", "qualified_leads",
-    "leads_converted", "proposals", "proposals_accepted", "proposals_decided", "support",
-    "nps_responses", "promoters", "detractors",
+    "revenue",
+    "deals_won",
+    "new_customers",
+    "deals_lost",
+    "pipeline_created",
+    "deals_created",
+    "billed",
+    "collected",
+    "visits",
+    "qualified_visits",
+    "leads",
+    "qualified_leads",
+    "leads_converted",
+    "proposals",
+    "proposals_accepted",
+    "proposals_decided",
+    "support",
+    "nps_responses",
+    "promoters",
+    "detractors",
 )
 
 #: Ratios: name → (numerator, denominator, scale).
@@ -74,8 +97,17 @@ RATIOS: dict[str, tuple[str, str, float]] = {
 #: Drill-down dimensions besides the org tree, and the fact tables that carry them.
 DIMENSIONS: dict[str, tuple[str, ...]] = {
     "product_line": ("won", "lost", "created", "invoices", "payments", "proposals"),
-    "customer_type": ("won", "lost", "created", "invoices", "payments", "proposals", "visits",
-                      "leads", "nps"),
+    "customer_type": (
+        "won",
+        "lost",
+        "created",
+        "invoices",
+        "payments",
+        "proposals",
+        "visits",
+        "leads",
+        "nps",
+    ),
     "deal_type": ("won", "lost", "created"),
     "lead_source": ("won", "lost", "created"),
 }
@@ -104,8 +136,14 @@ def _groups(f: Facts, node_ids: Sequence[str], level: str, members) -> np.ndarra
     return out
 
 
-def _components(f: Facts, start: pd.Timestamp, end: pd.Timestamp, upto: pd.Timestamp,
-                group_of: np.ndarray, n: int) -> dict[str, np.ndarray]:
+def _components(
+    f: Facts,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    upto: pd.Timestamp,
+    group_of: np.ndarray,
+    n: int,
+) -> dict[str, np.ndarray]:
     """Every additive component per group for facts dated in ``[start, min(end, upto)]``.
 
     ``group_of[rep_code]`` is the group row of each rep (-1: not counted).
@@ -165,8 +203,9 @@ def _components(f: Facts, start: pd.Timestamp, end: pd.Timestamp, upto: pd.Times
     return out
 
 
-def _components_by(f: Facts, start, end, upto, node_of: pd.Series, dims: Sequence[str],
-                   members) -> pd.DataFrame:
+def _components_by(
+    f: Facts, start, end, upto, node_of: pd.Series, dims: Sequence[str], members
+) -> pd.DataFrame:
     """Components per (node, *dims); facts that lack a dimension give NaN."""
     u = min(end, upto)
     keys = ["node_id", *dims]
@@ -246,8 +285,9 @@ def _components_by(f: Facts, start, end, upto, node_of: pd.Series, dims: Sequenc
     return out
 
 
-def _targets_for(f: Facts, node_ids: Sequence[str], level: str, start, end, upto
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def _targets_for(
+    f: Facts, node_ids: Sequence[str], level: str, start, end, upto
+) -> tuple[np.ndarray, np.ndarray]:
     """``target`` and ``expected`` per node: its own target rows, else the sum of its
     children's (a team without rows: its active reps'; a region: its teams'; ...)."""
     own = spread_targets(f, start, end, upto)
@@ -295,8 +335,9 @@ def _finish(df: pd.DataFrame, behind_below: float = 0.8) -> pd.DataFrame:
             d = df[den].astype(float)
             df[name] = np.where(d > 0, df[num].astype(float) / d.where(d > 0, 1.0) * scale, np.nan)
         r = df["nps_responses"].astype(float)
-        df["nps"] = np.where(r > 0, 100.0 * (df["promoters"] - df["detractors"]) / r.where(r > 0, 1.0),
-                             np.nan)
+        df["nps"] = np.where(
+            r > 0, 100.0 * (df["promoters"] - df["detractors"]) / r.where(r > 0, 1.0), np.nan
+        )
     df["status"] = pace_status(df["pace_attainment"], behind_below, df["expected"])
     return df.drop(columns="_closed")
 
@@ -321,14 +362,26 @@ def _buckets(f: Facts, start, end, freq: str) -> list[tuple[str, pd.Timestamp, p
     first = start.to_period("M" if freq == "month" else "Q").start_time
     out = []
     for b in pd.date_range(first, end, freq=code):
-        e = (b + (pd.offsets.MonthEnd(0) if freq == "month" else pd.offsets.QuarterEnd(0))).normalize()
-        label = f"{b.year}-{b.month:02d}" if freq == "month" else f"{b.year}-Q{(b.month - 1) // 3 + 1}"
+        e = (
+            b + (pd.offsets.MonthEnd(0) if freq == "month" else pd.offsets.QuarterEnd(0))
+        ).normalize()
+        label = (
+            f"{b.year}-{b.month:02d}" if freq == "month" else f"{b.year}-Q{(b.month - 1) // 3 + 1}"
+        )
         out.append((label, max(b, start), min(e, end)))
     return out
 
 
-def metrics(data: DataLike, period, *, level: str = "team", within: str | None = None,
-            by=None, as_of=None, behind_below: float = 0.8) -> pd.DataFrame:
+def metrics(
+    data: DataLike,
+    period,
+    *,
+    level: str = "team",
+    within: str | None = None,
+    by=None,
+    as_of=None,
+    behind_below: float = 0.8,
+) -> pd.DataFrame:
     """Results, process and pace metrics per node for a period.
 
     Parameters
@@ -378,8 +431,10 @@ def metrics(data: DataLike, period, *, level: str = "team", within: str | None =
         if level == "rep":
             nodes = nodes[nodes["node_id"].isin(members)]
         else:
-            nodes = nodes[nodes["node_id"].isin(set(node_of.reindex(members).dropna()))
-                          | (nodes["node_id"] == within)]
+            nodes = nodes[
+                nodes["node_id"].isin(set(node_of.reindex(members).dropna()))
+                | (nodes["node_id"] == within)
+            ]
     nodes = nodes.reset_index(drop=True)
     ids = nodes["node_id"].tolist()
     group_of = _groups(f, ids, level, members) if not dims else None
@@ -413,16 +468,35 @@ def metrics(data: DataLike, period, *, level: str = "team", within: str | None =
         frames.append(rows)
     out = pd.concat(frames, ignore_index=True)
     out = _finish(out, behind_below)
-    lead = ["period", "start", "end", "level", "node_id", "name", "name_zh", "parent_id", *dims,
-            "working_days", "working_days_elapsed", "pace"]
+    lead = [
+        "period",
+        "start",
+        "end",
+        "level",
+        "node_id",
+        "name",
+        "name_zh",
+        "parent_id",
+        *dims,
+        "working_days",
+        "working_days_elapsed",
+        "pace",
+    ]
     ratio_cols = [*RATIOS, "nps"]
-    cols = lead + ["revenue", "target", "expected", *[c for c in COUNTS if c != "revenue"],
-                   *ratio_cols, "status"]
+    cols = lead + [
+        "revenue",
+        "target",
+        "expected",
+        *[c for c in COUNTS if c != "revenue"],
+        *ratio_cols,
+        "status",
+    ]
     return out[cols].sort_values(["start", "node_id", *dims], kind="stable").reset_index(drop=True)
 
 
-def target_wall(data: DataLike, period, *, as_of=None, within: str | None = None,
-                behind_below: float = 0.8) -> pd.DataFrame:
+def target_wall(
+    data: DataLike, period, *, as_of=None, within: str | None = None, behind_below: float = 0.8
+) -> pd.DataFrame:
     """The target wall (SPEC R18): every team's and rep's actual vs target vs pace.
 
     A tidy frame for a progress-bar plot: one row per team and per rep (teams first,
@@ -442,22 +516,43 @@ def target_wall(data: DataLike, period, *, as_of=None, within: str | None = None
     teams = teams.assign(team_id=teams["node_id"], team_name=teams["name"])
     team_names = dict(zip(teams["node_id"], teams["name"]))
     reps = reps.assign(team_id=reps["parent_id"], team_name=reps["parent_id"].map(team_names))
-    cols = ["level", "node_id", "name", "name_zh", "team_id", "team_name", "revenue", "target",
-            "expected", "attainment", "pace_attainment", "pace", "status"]
+    cols = [
+        "level",
+        "node_id",
+        "name",
+        "name_zh",
+        "team_id",
+        "team_name",
+        "revenue",
+        "target",
+        "expected",
+        "attainment",
+        "pace_attainment",
+        "pace",
+        "status",
+    ]
     parts = []
     for t in teams.sort_values("attainment", ascending=False).itertuples():
         parts.append(teams.loc[teams["node_id"] == t.node_id, cols])
-        parts.append(reps.loc[reps["team_id"] == t.node_id, cols].sort_values("attainment",
-                                                                             ascending=False))
+        parts.append(
+            reps.loc[reps["team_id"] == t.node_id, cols].sort_values("attainment", ascending=False)
+        )
     out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
     out = out.rename(columns={"revenue": "actual"})
     out["order"] = np.arange(len(out))
     return out
 
 
-def trend(data: DataLike, metric: str | Iterable[str] = "revenue", *, freq: str = "week",
-          periods: int = 8, level: str = "team", within: str | None = None,
-          as_of=None) -> pd.DataFrame:
+def trend(
+    data: DataLike,
+    metric: str | Iterable[str] = "revenue",
+    *,
+    freq: str = "week",
+    periods: int = 8,
+    level: str = "team",
+    within: str | None = None,
+    as_of=None,
+) -> pd.DataFrame:
     """Week-over-week or month-over-month change of metrics (SPEC R6 trend).
 
     Parameters
@@ -498,19 +593,34 @@ def trend(data: DataLike, metric: str | Iterable[str] = "revenue", *, freq: str 
     m = metrics(f, (start, end), level=level, within=within, by=freq, as_of=upto)
     for n in names:
         if n not in m.columns:
-            raise ValueError(f"unknown metric {n!r}; expected a column of metrics(): "
-                             f"{', '.join(c for c in m.columns if c not in ('period', 'start', 'end'))}")
-    long = m.melt(id_vars=["node_id", "name", "period", "start", "end", "working_days",
-                           "working_days_elapsed"], value_vars=names, var_name="metric")
+            raise ValueError(
+                f"unknown metric {n!r}; expected a column of metrics(): "
+                f"{', '.join(c for c in m.columns if c not in ('period', 'start', 'end'))}"
+            )
+    long = m.melt(
+        id_vars=[
+            "node_id",
+            "name",
+            "period",
+            "start",
+            "end",
+            "working_days",
+            "working_days_elapsed",
+        ],
+        value_vars=names,
+        var_name="metric",
+    )
     long = long.sort_values(["node_id", "metric", "start"]).reset_index(drop=True)
     g = long.groupby(["node_id", "metric"], sort=False)["value"]
     long["previous"] = g.shift(1)
     long["change"] = long["value"] - long["previous"]
     with np.errstate(invalid="ignore", divide="ignore"):
-        long["pct_change"] = np.where(long["previous"].abs() > 0,
-                                      long["change"] / long["previous"].abs(), np.nan)
-        long["per_working_day"] = np.where(long["working_days_elapsed"] > 0,
-                                           long["value"] / long["working_days_elapsed"], np.nan)
+        long["pct_change"] = np.where(
+            long["previous"].abs() > 0, long["change"] / long["previous"].abs(), np.nan
+        )
+        long["per_working_day"] = np.where(
+            long["working_days_elapsed"] > 0, long["value"] / long["working_days_elapsed"], np.nan
+        )
     # Like for like for the bucket still running: the previous bucket's first k working days.
     long["previous_to_date"] = np.nan
     last = long.groupby(["node_id", "metric"], sort=False).tail(1)
@@ -523,17 +633,24 @@ def trend(data: DataLike, metric: str | Iterable[str] = "revenue", *, freq: str 
         if k > 0 and len(wd):
             cut = wd[min(k, len(wd)) - 1]
             prev = metrics(f, (prev_start, cut), level=level, within=within, as_of=cut)
-            prev = prev.melt(id_vars=["node_id"], value_vars=names, var_name="metric",
-                             value_name="previous_to_date")
+            prev = prev.melt(
+                id_vars=["node_id"],
+                value_vars=names,
+                var_name="metric",
+                value_name="previous_to_date",
+            )
             idx = running.index
-            merged = running[["node_id", "metric"]].merge(prev, on=["node_id", "metric"], how="left")
+            merged = running[["node_id", "metric"]].merge(
+                prev, on=["node_id", "metric"], how="left"
+            )
             long.loc[idx, "previous_to_date"] = merged["previous_to_date"].to_numpy()
     long["change_to_date"] = long["value"] - long["previous_to_date"]
     return long
 
 
-def key_account_status(data: DataLike, *, as_of=None, within: str | None = None,
-                       max_gap_days: int = 30) -> pd.DataFrame:
+def key_account_status(
+    data: DataLike, *, as_of=None, within: str | None = None, max_gap_days: int = 30
+) -> pd.DataFrame:
     """Follow-up of each key account: last visit, days since, overdue.
 
     Parameters
@@ -560,21 +677,32 @@ def key_account_status(data: DataLike, *, as_of=None, within: str | None = None,
     still_open = opp[(opp["close_date"].isna()) | (opp["close_date"] > t)]
     pipe = still_open.groupby("customer_id")["amount"].sum()
     team = dict(zip(f.reps["rep_id"], f.reps["team_id"]))
-    out = pd.DataFrame({
-        "customer_id": key["customer_id"].to_numpy(), "name": key["name"].to_numpy(),
-        "rep_id": key["owner_id"].to_numpy()})
+    out = pd.DataFrame(
+        {
+            "customer_id": key["customer_id"].to_numpy(),
+            "name": key["name"].to_numpy(),
+            "rep_id": key["owner_id"].to_numpy(),
+        }
+    )
     out["team_id"] = out["rep_id"].map(team)
     out["last_visit"] = out["customer_id"].map(last)
     out["days_since_visit"] = (t - out["last_visit"]).dt.days
     out["visits_90d"] = out["customer_id"].map(recent).fillna(0).astype(int)
     out["open_pipeline"] = out["customer_id"].map(pipe).fillna(0.0)
     out["overdue"] = out["days_since_visit"].isna() | (out["days_since_visit"] > max_gap_days)
-    return out.sort_values(["overdue", "days_since_visit"], ascending=[False, False],
-                           na_position="first").reset_index(drop=True)
+    return out.sort_values(
+        ["overdue", "days_since_visit"], ascending=[False, False], na_position="first"
+    ).reset_index(drop=True)
 
 
-def key_account_followup(data: DataLike, *, level: str = "rep", as_of=None,
-                         within: str | None = None, max_gap_days: int = 30) -> pd.DataFrame:
+def key_account_followup(
+    data: DataLike,
+    *,
+    level: str = "rep",
+    as_of=None,
+    within: str | None = None,
+    max_gap_days: int = 30,
+) -> pd.DataFrame:
     """Key-account follow-up progress per node: the share visited in the last ``max_gap_days``.
 
     Returns

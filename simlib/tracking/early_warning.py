@@ -39,15 +39,15 @@ clears; :func:`alert_history` keeps every episode with its raised and cleared da
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
 from simlib.config import AlertParams, load_params
 from simlib.tracking import text
-from simlib.tracking.facts import DataLike, Facts, prepare, spread_targets, window_rows
 from simlib.tracking.dashboard import COUNTS, _components
+from simlib.tracking.facts import DataLike, Facts, prepare, spread_targets, window_rows
 
 __all__ = [
     "CLASSES",
@@ -133,8 +133,14 @@ def _versus_team(p: pd.DataFrame, metric: str, min_sample: int) -> pd.DataFrame:
         value = sellers[metric]
         ref = sellers["team_id"].map(per_day) * sellers["days"]
         sample = sellers["days"]
-    return pd.DataFrame({"team_id": sellers["team_id"], "value": value.astype(float),
-                         "reference": ref.astype(float), "sample": sample.astype(float)})
+    return pd.DataFrame(
+        {
+            "team_id": sellers["team_id"],
+            "value": value.astype(float),
+            "reference": ref.astype(float),
+            "sample": sample.astype(float),
+        }
+    )
 
 
 # --------------------------------------------------------------------------- diagnosis
@@ -166,9 +172,16 @@ def _delivery_days(f: Facts, start, upto) -> pd.Series:
     return d.groupby(won["rep_id"].to_numpy()).median()
 
 
-def diagnose(data: DataLike, as_of=None, *, params=None, weeks: int | None = None,
-             margin: float | None = None, currency: str | None = None,
-             reps: Sequence[str] | None = None) -> pd.DataFrame:
+def diagnose(
+    data: DataLike,
+    as_of=None,
+    *,
+    params=None,
+    weeks: int | None = None,
+    margin: float | None = None,
+    currency: str | None = None,
+    reps: Sequence[str] | None = None,
+) -> pd.DataFrame:
     """Classify every rep's situation from the last ``weeks`` working weeks.
 
     Signals, each relative to the rep's team (1.0 = the team's level):
@@ -216,8 +229,11 @@ def diagnose(data: DataLike, as_of=None, *, params=None, weeks: int | None = Non
     margin = ap.gap_margin if margin is None else float(margin)
     currency = currency or text.company_currency()
     t = min(pd.Timestamp(as_of).normalize(), f.as_of) if as_of is not None else f.as_of
-    start = f.calendar.add_working_days(t, -(5 * weeks - 1)) if f.calendar.is_working_day(t) \
+    start = (
+        f.calendar.add_working_days(t, -(5 * weeks - 1))
+        if f.calendar.is_working_day(t)
         else f.calendar.add_working_days(t, -(5 * weeks))
+    )
     p = _panel(f, start, t, t)
     s = p[p["seller"]].copy()
     team = s.groupby("team_id")
@@ -229,29 +245,41 @@ def diagnose(data: DataLike, as_of=None, *, params=None, weeks: int | None = Non
     out["start"], out["end"] = start, t
     out["visits"], out["team_visits"] = s["visits"], per_day("visits")
     out["leads"], out["team_leads"] = s["leads"], per_day("leads")
-    out["pipeline_created"], out["team_pipeline_created"] = s["pipeline_created"], per_day("pipeline_created")
+    out["pipeline_created"], out["team_pipeline_created"] = (
+        s["pipeline_created"],
+        per_day("pipeline_created"),
+    )
     with np.errstate(invalid="ignore", divide="ignore"):
         out["lead_conversion"] = s["leads_converted"] / s["leads"].where(s["leads"] > 0)
         out["win_rate"] = s["deals_won"] / s["deals_closed"].where(s["deals_closed"] > 0)
         out["proposal_acceptance"] = s["proposals_accepted"] / s["proposals_decided"].where(
-            s["proposals_decided"] > 0)
+            s["proposals_decided"] > 0
+        )
         out["team_lead_conversion"] = pooled("leads_converted", "leads")
         out["team_win_rate"] = pooled("deals_won", "deals_closed")
         out["team_proposal_acceptance"] = pooled("proposals_accepted", "proposals_decided")
         out["activity"] = out["visits"] / out["team_visits"].where(out["team_visits"] > 0)
         r_lead = _shrunk_ratio(s["leads_converted"], s["leads"], out["team_lead_conversion"])
         r_win = _shrunk_ratio(s["deals_won"], s["deals_closed"], out["team_win_rate"])
-        r_prop = _shrunk_ratio(s["proposals_accepted"], s["proposals_decided"],
-                               out["team_proposal_acceptance"])
+        r_prop = _shrunk_ratio(
+            s["proposals_accepted"], s["proposals_decided"], out["team_proposal_acceptance"]
+        )
         out["conversion"] = _nanmean(np.vstack([r_lead, r_win]))
-        inflow = np.vstack([out["leads"] / out["team_leads"].where(out["team_leads"] > 0),
-                            out["pipeline_created"] / out["team_pipeline_created"].where(
-                                out["team_pipeline_created"] > 0)])
+        inflow = np.vstack(
+            [
+                out["leads"] / out["team_leads"].where(out["team_leads"] > 0),
+                out["pipeline_created"]
+                / out["team_pipeline_created"].where(out["team_pipeline_created"] > 0),
+            ]
+        )
         out["inflow"] = _nanmean(np.asarray(inflow, dtype=float))
     steps = np.vstack([r_lead, r_win, r_prop])
     names = np.array(["lead_conversion", "win_rate", "proposal_acceptance"])
-    weakest = np.where(np.isnan(steps).all(axis=0), "",
-                       names[np.nanargmin(np.where(np.isnan(steps), np.inf, steps), axis=0)])
+    weakest = np.where(
+        np.isnan(steps).all(axis=0),
+        "",
+        names[np.nanargmin(np.where(np.isnan(steps), np.inf, steps), axis=0)],
+    )
     out["weakest_step"] = weakest
     dd = _delivery_days(f, start, t)
     out["delivery_days"] = out.index.map(dd).astype(float)
@@ -265,11 +293,15 @@ def diagnose(data: DataLike, as_of=None, *, params=None, weeks: int | None = Non
     # slower delivery only counts when it is also a week or more slower (a 5 vs 7 day
     # median is noise, not a resource gap)
     slow = (out["delivery"] > 1 + margin) & (
-        out["delivery_days"] - out["team_delivery_days"] >= DELIVERY_DAYS)
+        out["delivery_days"] - out["team_delivery_days"] >= DELIVERY_DAYS
+    )
     resource = inflow_short | slow
     low_activity = out["activity"] < 1 - margin
-    cls = np.select([conv_weak & resource, conv_weak, resource, low_activity],
-                    ["mixed", "capability", "resource", "activity"], "none")
+    cls = np.select(
+        [conv_weak & resource, conv_weak, resource, low_activity],
+        ["mixed", "capability", "resource", "activity"],
+        "none",
+    )
     out["classification"] = cls
     # the mentor: the team's best seller in the window (by revenue) among those who
     # convert at least at the team's rate; never the rep
@@ -277,8 +309,10 @@ def diagnose(data: DataLike, as_of=None, *, params=None, weeks: int | None = Non
     mentor = {}
     for tm, idx in s.groupby("team_id").groups.items():
         mentor[tm] = list(rank.loc[idx].sort_values(ascending=False).index)
-    out["mentor_id"] = [next((m for m in mentor.get(tm, []) if m != rid), None)
-                        for rid, tm in zip(out.index, out["team_id"])]
+    out["mentor_id"] = [
+        next((m for m in mentor.get(tm, []) if m != rid), None)
+        for rid, tm in zip(out.index, out["team_id"])
+    ]
     names_of = dict(zip(f.reps["rep_id"], f.reps["name"]))
     names_zh = dict(zip(f.reps["rep_id"], f.reps["name_zh"]))
     out.insert(0, "name", out.index.map(names_of))
@@ -289,8 +323,9 @@ def diagnose(data: DataLike, as_of=None, *, params=None, weeks: int | None = Non
         out, inflow_short, slow = out[keep], inflow_short[keep], slow[keep]
     ev, ev_zh, iv, iv_zh = [], [], [], []
     for rid, r in out.iterrows():
-        e, z, i, iz = _explain(r, names_of, names_zh, margin, inflow_short[rid], slow[rid],
-                               currency)
+        e, z, i, iz = _explain(
+            r, names_of, names_zh, margin, inflow_short[rid], slow[rid], currency
+        )
         ev.append(e), ev_zh.append(z), iv.append(i), iv_zh.append(iz)
     out["evidence"], out["evidence_zh"] = ev, ev_zh
     out["intervention"], out["intervention_zh"] = iv, iv_zh
@@ -299,6 +334,7 @@ def diagnose(data: DataLike, as_of=None, *, params=None, weeks: int | None = Non
 
 def _explain(r, names, names_zh, margin, inflow_short, slow, currency):
     """Evidence and intervention sentences for one diagnosed rep."""
+
     def cmp(metric, v, ref, lang):
         nm = text.metric_name(metric, lang)
         if lang == "en":
@@ -308,37 +344,57 @@ def _explain(r, names, names_zh, margin, inflow_short, slow, currency):
     parts = {"en": [], "zh-CN": []}
     for lang in parts:
         parts[lang].append(cmp("visits", r["visits"], r["team_visits"], lang))
-        parts[lang].append(cmp("lead_conversion", r["lead_conversion"], r["team_lead_conversion"], lang))
+        parts[lang].append(
+            cmp("lead_conversion", r["lead_conversion"], r["team_lead_conversion"], lang)
+        )
         parts[lang].append(cmp("win_rate", r["win_rate"], r["team_win_rate"], lang))
         parts[lang].append(cmp("leads", r["leads"], r["team_leads"], lang))
         if slow:
             if lang == "en":
-                parts[lang].append(f"first invoice {r['delivery_days']:.0f} days after the win vs "
-                                   f"team {r['team_delivery_days']:.0f}")
+                parts[lang].append(
+                    f"first invoice {r['delivery_days']:.0f} days after the win vs "
+                    f"team {r['team_delivery_days']:.0f}"
+                )
             else:
-                parts[lang].append(f"赢单到首次开票{r['delivery_days']:.0f}天（团队"
-                                   f"{r['team_delivery_days']:.0f}天）")
+                parts[lang].append(
+                    f"赢单到首次开票{r['delivery_days']:.0f}天（团队"
+                    f"{r['team_delivery_days']:.0f}天）"
+                )
     period = f"{r['start']:%Y-%m-%d}..{r['end']:%Y-%m-%d}"
     evidence = f"{period}: " + "; ".join(parts["en"])
     evidence_zh = f"{period}：" + "；".join(parts["zh-CN"])
     cls = r["classification"]
-    mentor = names.get(r["mentor_id"], "the team's top seller") if r["mentor_id"] else "the team's top seller"
+    mentor = (
+        names.get(r["mentor_id"], "the team's top seller")
+        if r["mentor_id"]
+        else "the team's top seller"
+    )
     mentor_zh = names_zh.get(r["mentor_id"]) or mentor
     step = r["weakest_step"] or "win_rate"
-    month_leads = max(0.0, (r["team_leads"] - r["leads"])) / max(r["end"] - r["start"], pd.Timedelta(days=1)).days * 30
-    cap = (f"Capability gap: mentoring by a top seller ({mentor}) and targeted training on "
-           f"{text.metric_name(step)}",
-           f"能力短板：由销冠{mentor_zh}一对一带教，并针对{text.metric_name(step, 'zh-CN')}开展专项培训")
+    month_leads = (
+        max(0.0, (r["team_leads"] - r["leads"]))
+        / max(r["end"] - r["start"], pd.Timedelta(days=1)).days
+        * 30
+    )
+    cap = (
+        f"Capability gap: mentoring by a top seller ({mentor}) and targeted training on "
+        f"{text.metric_name(step)}",
+        f"能力短板：由销冠{mentor_zh}一对一带教，并针对{text.metric_name(step, 'zh-CN')}开展专项培训",
+    )
     res_en, res_zh = [], []
     if inflow_short:
-        res_en.append(f"more qualified leads from marketing (about {np.ceil(month_leads):.0f} more a "
-                      "month to reach the team's level)")
+        res_en.append(
+            f"more qualified leads from marketing (about {np.ceil(month_leads):.0f} more a "
+            "month to reach the team's level)"
+        )
         res_zh.append(f"市场部增加合格线索（每月约多{np.ceil(month_leads):.0f}条以达到团队水平）")
     if slow:
         res_en.append("faster delivery from after-sales")
         res_zh.append("售后加快交付")
-    res = ("Resource gap: " + " and ".join(res_en or ["more leads from marketing"]),
-           "资源短板：" + "，".join(res_zh or ["市场部增加线索"]))
+    res = (
+        "Resource gap: " + " and ".join(res_en or ["more leads from marketing"]),
+        "资源短板：" + "，".join(res_zh or ["市场部增加线索"]),
+    )
     if cls == "capability":
         iv = cap
     elif cls == "resource":
@@ -346,19 +402,24 @@ def _explain(r, names, names_zh, margin, inflow_short, slow, currency):
     elif cls == "mixed":
         iv = (cap[0] + "; " + res[0][0].lower() + res[0][1:], cap[1] + "；" + res[1])
     elif cls == "activity":
-        iv = ("Activity gap: a weekly visit plan agreed with the manager",
-              "活动量不足：与主管制定每周拜访计划")
+        iv = (
+            "Activity gap: a weekly visit plan agreed with the manager",
+            "活动量不足：与主管制定每周拜访计划",
+        )
     else:
-        iv = ("No single cause stands out: review the pipeline deal by deal in the one-to-one",
-              "暂无明显单一原因：在一对一面谈中逐单复盘商机")
+        iv = (
+            "No single cause stands out: review the pipeline deal by deal in the one-to-one",
+            "暂无明显单一原因：在一对一面谈中逐单复盘商机",
+        )
     return evidence, evidence_zh, iv[0], iv[1]
 
 
 # --------------------------------------------------------------------------- rules
 
 
-def _window(rule, t: pd.Timestamp, week: pd.Series, weeks: pd.DataFrame, ap: AlertParams,
-            is_rate: bool) -> tuple[pd.Timestamp, pd.Timestamp]:
+def _window(
+    rule, t: pd.Timestamp, week: pd.Series, weeks: pd.DataFrame, ap: AlertParams, is_rate: bool
+) -> tuple[pd.Timestamp, pd.Timestamp]:
     """The data window a rule reads at check day ``t`` (both ends included)."""
     if rule.kind == "threshold" and rule.of == "pace" and ap.pace_to_date != "window":
         code = {"month": "M", "quarter": "Q", "year": "Y"}[ap.pace_to_date]
@@ -384,11 +445,12 @@ def _weeks(f: Facts, start, end, ap: AlertParams, extra: int = 0) -> pd.DataFram
     s = pd.Timestamp(start) - pd.Timedelta(days=7 * (extra + 4))
     w = f.calendar.working_weeks(s, end, ap.week_min_working_days)
     first = np.searchsorted(w["end"].to_numpy(), np.datetime64(pd.Timestamp(start)), side="left")
-    return w.iloc[max(0, first - extra):].reset_index(drop=True)
+    return w.iloc[max(0, first - extra) :].reset_index(drop=True)
 
 
-def check_rules(data: DataLike, start=None, end=None, *, params=None,
-                within: str | None = None) -> pd.DataFrame:
+def check_rules(
+    data: DataLike, start=None, end=None, *, params=None, within: str | None = None
+) -> pd.DataFrame:
     """Every rule's condition for every rep at the end of every working week.
 
     Parameters
@@ -418,11 +480,15 @@ def check_rules(data: DataLike, start=None, end=None, *, params=None,
         raise ValueError(f"end {end.date()} is before start {start.date()}")
     for k, r in enumerate(ap.rules):
         if r.metric not in RULE_METRICS:
-            raise ValueError(f"alerts.rules[{k}].metric: unknown metric {r.metric!r}; expected "
-                             f"one of {', '.join(RULE_METRICS)}")
+            raise ValueError(
+                f"alerts.rules[{k}].metric: unknown metric {r.metric!r}; expected "
+                f"one of {', '.join(RULE_METRICS)}"
+            )
         if r.kind == "threshold" and r.metric != "revenue":
-            raise ValueError(f"alerts.rules[{k}].metric: threshold rules compare a result with "
-                             f"its target; only 'revenue' has targets in the data, got {r.metric!r}")
+            raise ValueError(
+                f"alerts.rules[{k}].metric: threshold rules compare a result with "
+                f"its target; only 'revenue' has targets in the data, got {r.metric!r}"
+            )
     weeks = _weeks(f, start, end, ap, extra=ap.rate_lookback_weeks)
     weeks = weeks[weeks["start"] <= end]
     checked = weeks[weeks["end"] >= start]
@@ -443,7 +509,9 @@ def check_rules(data: DataLike, start=None, end=None, *, params=None,
             else:
                 frame = _versus_team(p, rule.metric, ap.min_sample)
                 with np.errstate(invalid="ignore", divide="ignore"):
-                    frame["ratio"] = frame["value"] / frame["reference"].where(frame["reference"] > 0)
+                    frame["ratio"] = frame["value"] / frame["reference"].where(
+                        frame["reference"] > 0
+                    )
                 if rule.kind == "streak":
                     frame["threshold"] = 1.0
                     cond = frame["value"] < frame["reference"]
@@ -454,12 +522,33 @@ def check_rules(data: DataLike, start=None, end=None, *, params=None,
                 frame["condition"] = pd.array(np.where(judged, cond, pd.NA), dtype="boolean")
             if members is not None:
                 frame = frame[frame.index.isin(members)]
-            frame = frame.assign(week=week["week"], checked_on=t, rule_id=rule.id, kind=rule.kind,
-                                 metric=rule.metric, window_start=ws, window_end=min(we, t))
+            frame = frame.assign(
+                week=week["week"],
+                checked_on=t,
+                rule_id=rule.id,
+                kind=rule.kind,
+                metric=rule.metric,
+                window_start=ws,
+                window_end=min(we, t),
+            )
             rows.append(frame.reset_index())
-    cols = ["week", "checked_on", "rule_id", "kind", "metric", "rep_id", "team_id",
-            "window_start", "window_end", "value", "reference", "ratio", "threshold", "sample",
-            "condition"]
+    cols = [
+        "week",
+        "checked_on",
+        "rule_id",
+        "kind",
+        "metric",
+        "rep_id",
+        "team_id",
+        "window_start",
+        "window_end",
+        "value",
+        "reference",
+        "ratio",
+        "threshold",
+        "sample",
+        "condition",
+    ]
     if not rows:
         return pd.DataFrame(columns=cols)
     out = pd.concat(rows, ignore_index=True)
@@ -474,10 +563,16 @@ def _threshold(f: Facts, rule, p: pd.DataFrame, ws, we, t) -> pd.DataFrame:
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = value / ref.where(ref > 0)
     cond = ratio < rule.below
-    frame = pd.DataFrame({"team_id": sellers["team_id"], "value": value.astype(float),
-                          "reference": ref.astype(float), "ratio": ratio.astype(float),
-                          "threshold": float(rule.below),
-                          "sample": tg["target"].reindex(sellers.index).astype(float)})
+    frame = pd.DataFrame(
+        {
+            "team_id": sellers["team_id"],
+            "value": value.astype(float),
+            "reference": ref.astype(float),
+            "ratio": ratio.astype(float),
+            "threshold": float(rule.below),
+            "sample": tg["target"].reindex(sellers.index).astype(float),
+        }
+    )
     frame["condition"] = pd.array(np.where(ratio.notna(), cond, pd.NA), dtype="boolean")
     return frame
 
@@ -486,7 +581,9 @@ def _episodes(checks: pd.DataFrame, ap: AlertParams) -> pd.DataFrame:
     """Turn weekly conditions into alert episodes (raised → cleared)."""
     periods = {r.id: (r.periods if r.kind == "streak" else 1) for r in ap.rules}
     out = []
-    for (rule_id, rep), g in checks.sort_values("checked_on").groupby(["rule_id", "rep_id"], sort=False):
+    for (rule_id, rep), g in checks.sort_values("checked_on").groupby(
+        ["rule_id", "rep_id"], sort=False
+    ):
         need = periods[rule_id]
         run = 0
         active = None
@@ -501,32 +598,78 @@ def _episodes(checks: pd.DataFrame, ap: AlertParams) -> pd.DataFrame:
                     first_below = r
                 if run >= need:
                     if active is None:
-                        active = dict(rule_id=rule_id, kind=r.kind, metric=r.metric, rep_id=rep,
-                                      team_id=r.team_id, raised_on=r.checked_on, raised_week=r.week,
-                                      condition_since=first_below.checked_on,
-                                      value_at_raise=r.value, reference_at_raise=r.reference,
-                                      weeks_active=0)
-                    active.update(last_checked=r.checked_on, last_week=r.week, value=r.value,
-                                  reference=r.reference, ratio=r.ratio, threshold=r.threshold,
-                                  window_start=r.window_start, window_end=r.window_end,
-                                  streak=run, sample=r.sample)
+                        active = dict(
+                            rule_id=rule_id,
+                            kind=r.kind,
+                            metric=r.metric,
+                            rep_id=rep,
+                            team_id=r.team_id,
+                            raised_on=r.checked_on,
+                            raised_week=r.week,
+                            condition_since=first_below.checked_on,
+                            value_at_raise=r.value,
+                            reference_at_raise=r.reference,
+                            weeks_active=0,
+                        )
+                    active.update(
+                        last_checked=r.checked_on,
+                        last_week=r.week,
+                        value=r.value,
+                        reference=r.reference,
+                        ratio=r.ratio,
+                        threshold=r.threshold,
+                        window_start=r.window_start,
+                        window_end=r.window_end,
+                        streak=run,
+                        sample=r.sample,
+                    )
                     active["weeks_active"] += 1
             else:
                 run = 0
                 if active is not None:
-                    active.update(cleared_on=r.checked_on, cleared_week=r.week,
-                                  value_at_clear=r.value, reference_at_clear=r.reference)
+                    active.update(
+                        cleared_on=r.checked_on,
+                        cleared_week=r.week,
+                        value_at_clear=r.value,
+                        reference_at_clear=r.reference,
+                    )
                     out.append(active)
                     active = None
         if active is not None:
-            active.update(cleared_on=pd.NaT, cleared_week=None, value_at_clear=np.nan,
-                          reference_at_clear=np.nan)
+            active.update(
+                cleared_on=pd.NaT,
+                cleared_week=None,
+                value_at_clear=np.nan,
+                reference_at_clear=np.nan,
+            )
             out.append(active)
-    cols = ["rule_id", "kind", "metric", "rep_id", "team_id", "raised_on", "raised_week",
-            "condition_since", "cleared_on", "cleared_week", "weeks_active", "streak",
-            "last_checked", "last_week", "window_start", "window_end", "value", "reference",
-            "ratio", "threshold", "sample", "value_at_raise", "reference_at_raise",
-            "value_at_clear", "reference_at_clear"]
+    cols = [
+        "rule_id",
+        "kind",
+        "metric",
+        "rep_id",
+        "team_id",
+        "raised_on",
+        "raised_week",
+        "condition_since",
+        "cleared_on",
+        "cleared_week",
+        "weeks_active",
+        "streak",
+        "last_checked",
+        "last_week",
+        "window_start",
+        "window_end",
+        "value",
+        "reference",
+        "ratio",
+        "threshold",
+        "sample",
+        "value_at_raise",
+        "reference_at_raise",
+        "value_at_clear",
+        "reference_at_clear",
+    ]
     if not out:
         return pd.DataFrame(columns=cols + ["status"])
     ep = pd.DataFrame(out)[cols]
@@ -544,28 +687,47 @@ def _rule_text(rule, r, lang: str, currency: str) -> str:
     if rule.kind == "threshold":
         basis = "pace" if rule.of == "pace" else "target"
         if lang == "en":
-            return (f"{nm} {v} is {text.pct(r['ratio'], 0)} of the {ref} {basis} expected by "
-                    f"{pd.Timestamp(r['last_checked']):%Y-%m-%d} ({win}); rule: below "
-                    f"{text.pct(rule.below, 0)} of {basis}")
+            return (
+                f"{nm} {v} is {text.pct(r['ratio'], 0)} of the {ref} {basis} expected by "
+                f"{pd.Timestamp(r['last_checked']):%Y-%m-%d} ({win}); rule: below "
+                f"{text.pct(rule.below, 0)} of {basis}"
+            )
         basis_zh = "进度目标" if rule.of == "pace" else "目标"
-        return (f"截至{pd.Timestamp(r['last_checked']):%Y-%m-%d}，{nm}{v}，为{basis_zh}{ref}的"
-                f"{text.pct(r['ratio'], 0)}（{win}）；规则：低于{basis_zh}的{text.pct(rule.below, 0)}")
+        return (
+            f"截至{pd.Timestamp(r['last_checked']):%Y-%m-%d}，{nm}{v}，为{basis_zh}{ref}的"
+            f"{text.pct(r['ratio'], 0)}（{win}）；规则：低于{basis_zh}的{text.pct(rule.below, 0)}"
+        )
     gap = 1 - r["ratio"] if r["ratio"] == r["ratio"] else np.nan
     if rule.kind == "streak":
         if lang == "en":
-            return (f"{nm} {v} vs team average {ref} ({text.pct(gap, 0)} below), below the team "
-                    f"{int(r['streak'])} working weeks running to {r['last_week']} ({win})")
-        return (f"{nm}{v}，团队平均{ref}（低{text.pct(gap, 0)}），已连续{int(r['streak'])}个工作周"
-                f"低于团队平均（至{r['last_week']}，{win}）")
+            return (
+                f"{nm} {v} vs team average {ref} ({text.pct(gap, 0)} below), below the team "
+                f"{int(r['streak'])} working weeks running to {r['last_week']} ({win})"
+            )
+        return (
+            f"{nm}{v}，团队平均{ref}（低{text.pct(gap, 0)}），已连续{int(r['streak'])}个工作周"
+            f"低于团队平均（至{r['last_week']}，{win}）"
+        )
     if lang == "en":
-        return (f"{nm} {v} vs team average {ref}: {text.pct(gap, 0)} below the team ({win}); "
-                f"rule: {text.pct(rule.below_team_by, 0)} below")
-    return (f"{nm}{v}，团队平均{ref}，低于团队{text.pct(gap, 0)}（{win}）；规则：低于团队"
-            f"{text.pct(rule.below_team_by, 0)}")
+        return (
+            f"{nm} {v} vs team average {ref}: {text.pct(gap, 0)} below the team ({win}); "
+            f"rule: {text.pct(rule.below_team_by, 0)} below"
+        )
+    return (
+        f"{nm}{v}，团队平均{ref}，低于团队{text.pct(gap, 0)}（{win}）；规则：低于团队"
+        f"{text.pct(rule.below_team_by, 0)}"
+    )
 
 
-def alert_history(data: DataLike, start=None, end=None, *, params=None,
-                  within: str | None = None, diagnosis: bool = True) -> pd.DataFrame:
+def alert_history(
+    data: DataLike,
+    start=None,
+    end=None,
+    *,
+    params=None,
+    within: str | None = None,
+    diagnosis: bool = True,
+) -> pd.DataFrame:
     """Every alert episode between ``start`` and ``end``: raised, cleared, why.
 
     The rules are checked at the end of each working week (:func:`check_rules`); an
@@ -603,7 +765,9 @@ def alert_history(data: DataLike, start=None, end=None, *, params=None,
     currency = text.company_currency()
     rules = {r.id: r for r in ap.rules}
     ep["evidence"] = [_rule_text(rules[r["rule_id"]], r, "en", currency) for _, r in ep.iterrows()]
-    ep["evidence_zh"] = [_rule_text(rules[r["rule_id"]], r, "zh-CN", currency) for _, r in ep.iterrows()]
+    ep["evidence_zh"] = [
+        _rule_text(rules[r["rule_id"]], r, "zh-CN", currency) for _, r in ep.iterrows()
+    ]
     if diagnosis:
         cols = ["classification", "diagnosis", "diagnosis_zh", "intervention", "intervention_zh"]
         for c in cols:
@@ -612,7 +776,8 @@ def alert_history(data: DataLike, start=None, end=None, *, params=None,
             d = diagnose(f, day, params=ap, reps=ep.loc[idx, "rep_id"].unique()).set_index("rep_id")
             sub = ep.loc[idx, "rep_id"]
             ep.loc[idx, "classification"] = sub.map(
-                d["classification"].replace({"none": "unclear"})).to_numpy()
+                d["classification"].replace({"none": "unclear"})
+            ).to_numpy()
             ep.loc[idx, "diagnosis"] = sub.map(d["evidence"]).to_numpy()
             ep.loc[idx, "diagnosis_zh"] = sub.map(d["evidence_zh"]).to_numpy()
             ep.loc[idx, "intervention"] = sub.map(d["intervention"]).to_numpy()
@@ -649,15 +814,29 @@ def struggling_reps(data: DataLike, as_of=None, *, params=None) -> pd.DataFrame:
     a = alerts(f, as_of, params=params)
     a = a[a["classification"].isin(["capability", "resource", "mixed"])]
     if a.empty:
-        return pd.DataFrame(columns=["rep_id", "name", "team_id", "tenure_months",
-                                     "classification", "rules", "evidence", "intervention",
-                                     "intervention_zh"])
+        return pd.DataFrame(
+            columns=[
+                "rep_id",
+                "name",
+                "team_id",
+                "tenure_months",
+                "classification",
+                "rules",
+                "evidence",
+                "intervention",
+                "intervention_zh",
+            ]
+        )
     g = a.groupby("rep_id", sort=True)
-    out = g.agg(name=("name", "first"), team_id=("team_id", "first"),
-                classification=("classification", "first"),
-                rules=("rule_id", lambda s: ", ".join(sorted(s))),
-                evidence=("diagnosis", "first"), intervention=("intervention", "first"),
-                intervention_zh=("intervention_zh", "first"))
+    out = g.agg(
+        name=("name", "first"),
+        team_id=("team_id", "first"),
+        classification=("classification", "first"),
+        rules=("rule_id", lambda s: ", ".join(sorted(s))),
+        evidence=("diagnosis", "first"),
+        intervention=("intervention", "first"),
+        intervention_zh=("intervention_zh", "first"),
+    )
     t = min(pd.Timestamp(as_of).normalize(), f.as_of) if as_of is not None else f.as_of
     hire = f.reps.set_index("rep_id")["hire_date"].reindex(out.index)
     out.insert(2, "tenure_months", ((t - hire).dt.days / 30.4375).round(1).to_numpy())

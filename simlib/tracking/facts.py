@@ -18,7 +18,6 @@ owes all of a partial Q2 target in June, and none of it in April.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, replace
 from typing import Union
 
@@ -28,9 +27,9 @@ import pandas as pd
 from simlib.calendar import WorkingCalendar, load_calendar
 from simlib.data.io import Dataset
 from simlib.data.schema import TABLES
-from simlib.pipeline import Window, parse_period
+from simlib.periods import kind_of, parse_period
 
-__all__ = ["Facts", "prepare", "as_window", "spread_targets", "window_rows", "LEVELS", "DataLike"]
+__all__ = ["Facts", "prepare", "spread_targets", "window_rows", "LEVELS", "DataLike"]
 
 #: Levels of the org tree, top down; ``rep`` is below ``team``.
 LEVELS: tuple[str, ...] = ("company", "region", "team", "rep")
@@ -96,9 +95,11 @@ class Facts:
     source: str = ""
 
     def __repr__(self) -> str:
-        return (f"Facts({self.source!r}, as_of={self.as_of.date()}, {len(self.reps)} people, "
-                f"{len(self.won):,} won deals, {len(self.leads):,} leads, "
-                f"{len(self.visits):,} visits)")
+        return (
+            f"Facts({self.source!r}, as_of={self.as_of.date()}, {len(self.reps)} people, "
+            f"{len(self.won):,} won deals, {len(self.leads):,} leads, "
+            f"{len(self.visits):,} visits)"
+        )
 
     def members(self, node_id: str | None) -> pd.Index:
         """Rep ids at or below ``node_id`` (every person when None)."""
@@ -113,8 +114,12 @@ class Facts:
             close = difflib.get_close_matches(node_id, sorted(known), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise ValueError(f"unknown node {node_id!r}: not an org node or rep id{hint}")
-        mask = ((reps["rep_id"] == node_id) | (reps["team_id"] == node_id)
-                | (reps["region_id"] == node_id) | (reps["company_id"] == node_id))
+        mask = (
+            (reps["rep_id"] == node_id)
+            | (reps["team_id"] == node_id)
+            | (reps["region_id"] == node_id)
+            | (reps["company_id"] == node_id)
+        )
         return pd.Index(reps.loc[mask, "rep_id"])
 
     def sellers(self, start, end) -> pd.DataFrame:
@@ -122,7 +127,8 @@ class Facts:
         r = self.reps
         s, e = pd.Timestamp(start), pd.Timestamp(end)
         active = (r["hire_date"].isna() | (r["hire_date"] <= e)) & (
-            r["leave_date"].isna() | (r["leave_date"] >= s))
+            r["leave_date"].isna() | (r["leave_date"] >= s)
+        )
         return r[active & (r["role"] == "rep")]
 
 
@@ -154,20 +160,13 @@ def _ancestors(org: pd.DataFrame) -> pd.DataFrame:
 
 def _period_bounds(period: str) -> tuple[pd.Timestamp, pd.Timestamp, str]:
     w = parse_period(period)
-    p = str(period)
-    if "-Q" in p.upper():
-        g = "quarter"
-    elif len(p) == 4:
-        g = "year"
-    elif len(p) == 7:
-        g = "month"
-    else:
-        g = "range"
-    return w.start, w.end, g
+    kind = kind_of(period)
+    return w.start, w.end, "range" if kind == "week" else kind
 
 
-def prepare(data: DataLike, *, as_of=None, calendar=None,
-            visit_rating_bar: float | None = None) -> Facts:
+def prepare(
+    data: DataLike, *, as_of=None, calendar=None, visit_rating_bar: float | None = None
+) -> Facts:
     """Join the canonical tables once for tracking.
 
     Parameters
@@ -211,17 +210,49 @@ def prepare(data: DataLike, *, as_of=None, calendar=None,
     anc = _ancestors(org)
     nodes = org[["node_id", "level", "name", "name_zh", "parent_id"]].merge(anc, on="node_id")
     people = _table(data, "reps").copy()
-    people = people.merge(anc.rename(columns={"node_id": "team_id", "team_id": "_team"}),
-                          on="team_id", how="left")
+    people = people.merge(
+        anc.rename(columns={"node_id": "team_id", "team_id": "_team"}), on="team_id", how="left"
+    )
     people["team_id"] = people["_team"]
     people = people.drop(columns="_team")
-    reps = people[["rep_id", "name", "name_zh", "role", "team_id", "region_id", "company_id",
-                   "hire_date", "leave_date"]].reset_index(drop=True)
-    rep_nodes = reps.assign(level="rep", parent_id=reps["team_id"].where(
-        reps["team_id"].notna(), reps["region_id"].where(reps["region_id"].notna(), reps["company_id"])))
-    nodes = pd.concat([nodes, rep_nodes.rename(columns={"rep_id": "node_id"})[
-        ["node_id", "level", "name", "name_zh", "parent_id", "company_id", "region_id", "team_id"]]],
-        ignore_index=True)
+    reps = people[
+        [
+            "rep_id",
+            "name",
+            "name_zh",
+            "role",
+            "team_id",
+            "region_id",
+            "company_id",
+            "hire_date",
+            "leave_date",
+        ]
+    ].reset_index(drop=True)
+    rep_nodes = reps.assign(
+        level="rep",
+        parent_id=reps["team_id"].where(
+            reps["team_id"].notna(),
+            reps["region_id"].where(reps["region_id"].notna(), reps["company_id"]),
+        ),
+    )
+    nodes = pd.concat(
+        [
+            nodes,
+            rep_nodes.rename(columns={"rep_id": "node_id"})[
+                [
+                    "node_id",
+                    "level",
+                    "name",
+                    "name_zh",
+                    "parent_id",
+                    "company_id",
+                    "region_id",
+                    "team_id",
+                ]
+            ],
+        ],
+        ignore_index=True,
+    )
 
     customers = _table(data, "customers")
     ctype = dict(zip(customers["customer_id"], customers["customer_type"]))
@@ -229,29 +260,47 @@ def prepare(data: DataLike, *, as_of=None, calendar=None,
     pline = dict(zip(products["product_id"], products["product_line"]))
 
     opp = _table(data, "opportunities")
-    base = pd.DataFrame({
-        "opportunity_id": opp["opportunity_id"], "rep_id": opp["owner_id"],
-        "customer_id": opp["customer_id"], "amount": opp["amount"].astype(float),
-        "product_id": opp["product_id"], "product_line": opp["product_id"].map(pline),
-        "customer_type": opp["customer_id"].map(ctype), "deal_type": opp["deal_type"],
-        "lead_source": opp["lead_source"], "stage": opp["stage"],
-        "created_date": opp["created_date"], "close_date": opp["close_date"]})
-    won = base[(base["stage"] == "won") & (base["close_date"] <= cut)].assign(date=lambda d: d["close_date"])
-    lost = base[(base["stage"] == "lost") & (base["close_date"] <= cut)].assign(date=lambda d: d["close_date"])
+    base = pd.DataFrame(
+        {
+            "opportunity_id": opp["opportunity_id"],
+            "rep_id": opp["owner_id"],
+            "customer_id": opp["customer_id"],
+            "amount": opp["amount"].astype(float),
+            "product_id": opp["product_id"],
+            "product_line": opp["product_id"].map(pline),
+            "customer_type": opp["customer_id"].map(ctype),
+            "deal_type": opp["deal_type"],
+            "lead_source": opp["lead_source"],
+            "stage": opp["stage"],
+            "created_date": opp["created_date"],
+            "close_date": opp["close_date"],
+        }
+    )
+    won = base[(base["stage"] == "won") & (base["close_date"] <= cut)].assign(
+        date=lambda d: d["close_date"]
+    )
+    lost = base[(base["stage"] == "lost") & (base["close_date"] <= cut)].assign(
+        date=lambda d: d["close_date"]
+    )
     created = base[base["created_date"] <= cut].assign(date=lambda d: d["created_date"])
     opp_info = base.set_index("opportunity_id")[["product_line", "customer_type"]]
 
     act = _table(data, "activities")
     act = act[act["date"] <= cut]
-    visits = act[act["activity_type"] == "visit"][["activity_id", "rep_id", "date", "customer_id", "rating"]].copy()
+    visits = act[act["activity_type"] == "visit"][
+        ["activity_id", "rep_id", "date", "customer_id", "rating"]
+    ].copy()
     visits["customer_type"] = visits["customer_id"].map(ctype)
     visits["rating"] = visits["rating"].astype(float)
     visits["qualified"] = visits["rating"] >= float(visit_rating_bar)  # unrated never qualifies
     proposals = act[act["activity_type"] == "proposal"][
-        ["activity_id", "rep_id", "date", "customer_id", "opportunity_id", "accepted"]].copy()
+        ["activity_id", "rep_id", "date", "customer_id", "opportunity_id", "accepted"]
+    ].copy()
     proposals["customer_type"] = proposals["customer_id"].map(ctype)
     proposals["product_line"] = proposals["opportunity_id"].map(opp_info["product_line"])
-    support = act[act["activity_type"] == "support"][["activity_id", "rep_id", "date", "support_region_id"]].copy()
+    support = act[act["activity_type"] == "support"][
+        ["activity_id", "rep_id", "date", "support_region_id"]
+    ].copy()
 
     leads = _table(data, "leads")
     leads = leads[leads["created_date"] <= cut].copy()
@@ -267,7 +316,9 @@ def prepare(data: DataLike, *, as_of=None, calendar=None,
     pay = _table(data, "payments")
     pay = pay[pay["date"] <= cut].merge(
         inv[["invoice_id", "rep_id", "due_date", "issue_date", "customer_type", "product_line"]],
-        on="invoice_id", how="inner")
+        on="invoice_id",
+        how="inner",
+    )
 
     nps = _table(data, "nps")
     nps = nps[nps["date"] <= cut].copy()
@@ -281,9 +332,11 @@ def prepare(data: DataLike, *, as_of=None, calendar=None,
         targets["end"] = [b[1] for b in bounds]
         targets["granularity"] = [_GRANULARITY[b[2]] for b in bounds]
     else:
-        targets = targets.assign(start=pd.Series(dtype="datetime64[ns]"),
-                                 end=pd.Series(dtype="datetime64[ns]"),
-                                 granularity=pd.Series(dtype="int64"))
+        targets = targets.assign(
+            start=pd.Series(dtype="datetime64[ns]"),
+            end=pd.Series(dtype="datetime64[ns]"),
+            granularity=pd.Series(dtype="int64"),
+        )
 
     # integer rep codes: tracking groups with bincount, not groupby
     code = {r: i for i, r in enumerate(reps["rep_id"])}
@@ -292,17 +345,32 @@ def prepare(data: DataLike, *, as_of=None, calendar=None,
         return df.assign(rep_code=df["rep_id"].map(code).fillna(-1).astype(np.int64))
 
     won, lost, created, visits, proposals, support, leads, inv, pay, nps = (
-        coded(x) for x in (won, lost, created, visits, proposals, support, leads, inv, pay, nps))
+        coded(x) for x in (won, lost, created, visits, proposals, support, leads, inv, pay, nps)
+    )
     lo, hi = _employment(reps, targets["owner_id"].to_numpy())
-    targets = targets.assign(active_start=lo.astype("datetime64[ns]"),
-                             active_end=hi.astype("datetime64[ns]"))
+    targets = targets.assign(
+        active_start=lo.astype("datetime64[ns]"), active_end=hi.astype("datetime64[ns]")
+    )
     return Facts(
-        as_of=cut, calendar=cal, visit_rating_bar=float(visit_rating_bar), nodes=_plain(nodes),
-        reps=_plain(reps), won=_by_date(won), lost=_by_date(lost), created=_by_date(created),
-        visits=_by_date(visits), proposals=_by_date(proposals), support=_by_date(support),
-        leads=_by_date(leads), invoices=_by_date(inv, "due_date"),
-        payments=_by_date(pay, "due_date"), nps=_by_date(nps), targets=_plain(targets),
-        customers=_plain(customers), source=data.source)
+        as_of=cut,
+        calendar=cal,
+        visit_rating_bar=float(visit_rating_bar),
+        nodes=_plain(nodes),
+        reps=_plain(reps),
+        won=_by_date(won),
+        lost=_by_date(lost),
+        created=_by_date(created),
+        visits=_by_date(visits),
+        proposals=_by_date(proposals),
+        support=_by_date(support),
+        leads=_by_date(leads),
+        invoices=_by_date(inv, "due_date"),
+        payments=_by_date(pay, "due_date"),
+        nps=_by_date(nps),
+        targets=_plain(targets),
+        customers=_plain(customers),
+        source=data.source,
+    )
 
 
 def _plain(df: pd.DataFrame) -> pd.DataFrame:
@@ -342,35 +410,19 @@ def _cut(f: Facts, t: pd.Timestamp) -> Facts:
         leads.loc[after, "status"] = "open"
     created = f.created[f.created["date"] <= t]
     return replace(
-        f, as_of=t, won=upto(f.won), lost=upto(f.lost), created=created.reset_index(drop=True),
-        visits=upto(f.visits), proposals=upto(f.proposals), support=upto(f.support), leads=leads,
-        invoices=upto(f.invoices, "issue_date"), payments=upto(f.payments), nps=upto(f.nps))
-
-
-def as_window(period) -> Window:
-    """A period → :class:`simlib.pipeline.Window`.
-
-    Accepts a Window, ``2026``, ``2026-Q3``, ``2026-07``, an ISO week ``2026-W41``
-    (Monday to Sunday), ``2026-07-01..2026-09-30`` or a ``(start, end)`` pair.
-    """
-    if isinstance(period, Window):
-        return period
-    if isinstance(period, tuple) and len(period) == 2:
-        s, e = pd.Timestamp(period[0]).normalize(), pd.Timestamp(period[1]).normalize()
-        if e < s:
-            raise ValueError(f"period {period!r} ends before it starts")
-        return Window(f"{s.date()}..{e.date()}", s, e)
-    p = str(period).strip()
-    if len(p) in (7, 8) and p[4:6].upper() == "-W":
-        try:
-            monday = pd.Timestamp(dt.date.fromisocalendar(int(p[:4]), int(p[6:]), 1))
-        except ValueError:
-            raise ValueError(f"not an ISO week: {period!r}; expected a week like 2026-W41") from None
-        return Window(p.upper(), monday, monday + pd.Timedelta(days=6))
-    return parse_period(p)
-
-
-# --------------------------------------------------------------------------- targets
+        f,
+        as_of=t,
+        won=upto(f.won),
+        lost=upto(f.lost),
+        created=created.reset_index(drop=True),
+        visits=upto(f.visits),
+        proposals=upto(f.proposals),
+        support=upto(f.support),
+        leads=leads,
+        invoices=upto(f.invoices, "issue_date"),
+        payments=upto(f.payments),
+        nps=upto(f.nps),
+    )
 
 
 def _employment(reps: pd.DataFrame, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -428,26 +480,48 @@ def spread_targets(f: Facts, start, end, upto=None, owners=None) -> pd.DataFrame
     re_ = np.where(none, t["end"].to_numpy(dtype="datetime64[D]"), re_)
     total = np.where(none, cal.working_days_between(rs, re_), total)
     ov = cal.working_days_between(np.maximum(rs, s), np.minimum(re_, e))
-    ov_u = cal.working_days_between(np.maximum(rs, s), np.minimum(re_, u)) if u >= s else np.zeros_like(ov)
+    ov_u = (
+        cal.working_days_between(np.maximum(rs, s), np.minimum(re_, u))
+        if u >= s
+        else np.zeros_like(ov)
+    )
     amount = t["amount"].to_numpy(dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(total > 0, ov / np.maximum(total, 1), 0.0)
         share_u = np.where(total > 0, ov_u / np.maximum(total, 1), 0.0)
     # the window's working days in each owner's employment
     win = cal.working_days_between(np.maximum(lo, s), np.minimum(hi, e))
-    rows = pd.DataFrame({"owner_id": owner, "g": t["granularity"].to_numpy(),
-                         "target": amount * share, "expected": amount * share_u,
-                         "covered": ov, "window": win})
-    by = rows.groupby(["owner_id", "g"], sort=False).agg(
-        target=("target", "sum"), expected=("expected", "sum"), covered=("covered", "sum"),
-        window=("window", "first")).reset_index()
+    rows = pd.DataFrame(
+        {
+            "owner_id": owner,
+            "g": t["granularity"].to_numpy(),
+            "target": amount * share,
+            "expected": amount * share_u,
+            "covered": ov,
+            "window": win,
+        }
+    )
+    by = (
+        rows.groupby(["owner_id", "g"], sort=False)
+        .agg(
+            target=("target", "sum"),
+            expected=("expected", "sum"),
+            covered=("covered", "sum"),
+            window=("window", "first"),
+        )
+        .reset_index()
+    )
     by["full"] = by["covered"] >= by["window"]
     # finest granularity that covers the window; else the one covering most (then finest)
     by = by.sort_values(["owner_id", "full", "covered", "g"], ascending=[True, False, False, True])
     best = by.groupby("owner_id", sort=False).head(1)
     names = {v: k for k, v in _GRANULARITY.items()}
-    out = pd.DataFrame({"owner_id": best["owner_id"].to_numpy(),
-                        "target": best["target"].to_numpy(dtype=float),
-                        "expected": best["expected"].to_numpy(dtype=float),
-                        "granularity": best["g"].map(names).to_numpy()})
+    out = pd.DataFrame(
+        {
+            "owner_id": best["owner_id"].to_numpy(),
+            "target": best["target"].to_numpy(dtype=float),
+            "expected": best["expected"].to_numpy(dtype=float),
+            "granularity": best["g"].map(names).to_numpy(),
+        }
+    )
     return out.reset_index(drop=True)

@@ -24,8 +24,20 @@ from simlib.tracking.facts import DataLike, prepare
 
 __all__ = ["followup_reminders", "renewal_reminders", "reminders"]
 
-_COLUMNS = ["kind", "status", "rep_id", "rep_name", "team_id", "subject_id", "subject",
-            "due_date", "days", "value", "message", "message_zh"]
+_COLUMNS = [
+    "kind",
+    "status",
+    "rep_id",
+    "rep_name",
+    "team_id",
+    "subject_id",
+    "subject",
+    "due_date",
+    "days",
+    "value",
+    "message",
+    "message_zh",
+]
 
 
 def _settings(params) -> Reminders:
@@ -62,36 +74,67 @@ def followup_reminders(data: DataLike, as_of=None, *, params=None) -> pd.DataFra
     rp = _settings(params)
     t = min(pd.Timestamp(as_of).normalize(), f.as_of) if as_of is not None else f.as_of
     leads = f.leads[f.leads["date"] <= t]  # follow-up dates are as the data know them now
-    open_ = leads[(leads["status"] == "open") & leads["next_followup_date"].notna()
-                  & (leads["estimated_value"] >= rp.high_value_lead)]
+    open_ = leads[
+        (leads["status"] == "open")
+        & leads["next_followup_date"].notna()
+        & (leads["estimated_value"] >= rp.high_value_lead)
+    ]
     horizon = t + pd.Timedelta(days=rp.followup_due_within_days)
     open_ = open_[open_["next_followup_date"] <= horizon]
     days = (t - open_["next_followup_date"]).dt.days.to_numpy()
-    status = np.where(days > rp.followup_overdue_days, "overdue",
-                      np.where(days >= 0, "due", "upcoming"))
+    status = np.where(
+        days > rp.followup_overdue_days, "overdue", np.where(days >= 0, "due", "upcoming")
+    )
     names = dict(zip(f.reps["rep_id"], f.reps["name"]))
     team = dict(zip(f.reps["rep_id"], f.reps["team_id"]))
     currency = text.company_currency()
-    out = pd.DataFrame({
-        "kind": "followup", "status": status, "rep_id": open_["rep_id"].to_numpy(),
-        "rep_name": open_["rep_id"].map(names).to_numpy(),
-        "team_id": open_["rep_id"].map(team).to_numpy(),
-        "subject_id": open_["lead_id"].to_numpy(),
-        "subject": (open_["source"].astype(str) + " lead, "
-                    + open_["customer_type"].fillna("unknown").astype(str).str.replace("_", " ")).to_numpy(),
-        "due_date": open_["next_followup_date"].to_numpy(), "days": days,
-        "value": open_["estimated_value"].to_numpy(dtype=float)})
+    out = pd.DataFrame(
+        {
+            "kind": "followup",
+            "status": status,
+            "rep_id": open_["rep_id"].to_numpy(),
+            "rep_name": open_["rep_id"].map(names).to_numpy(),
+            "team_id": open_["rep_id"].map(team).to_numpy(),
+            "subject_id": open_["lead_id"].to_numpy(),
+            "subject": (
+                open_["source"].astype(str)
+                + " lead, "
+                + open_["customer_type"].fillna("unknown").astype(str).str.replace("_", " ")
+            ).to_numpy(),
+            "due_date": open_["next_followup_date"].to_numpy(),
+            "days": days,
+            "value": open_["estimated_value"].to_numpy(dtype=float),
+        }
+    )
     out["message"] = [
-        (f"Lead {r.subject_id} ({text.money(r.value, 'en', currency)}): follow-up "
-         + (f"overdue by {r.days} days" if r.status == "overdue"
-            else "due today" if r.days == 0 else f"due {pd.Timestamp(r.due_date):%Y-%m-%d}"))
-        for r in out.itertuples()]
+        (
+            f"Lead {r.subject_id} ({text.money(r.value, 'en', currency)}): follow-up "
+            + (
+                f"overdue by {r.days} days"
+                if r.status == "overdue"
+                else "due today"
+                if r.days == 0
+                else f"due {pd.Timestamp(r.due_date):%Y-%m-%d}"
+            )
+        )
+        for r in out.itertuples()
+    ]
     out["message_zh"] = [
-        (f"线索{r.subject_id}（{text.money(r.value, 'zh-CN', currency)}）："
-         + (f"跟进已逾期{r.days}天" if r.status == "overdue"
-            else "今天需跟进" if r.days == 0 else f"请于{pd.Timestamp(r.due_date):%Y-%m-%d}前跟进"))
-        for r in out.itertuples()]
-    return out.sort_values(["days", "value"], ascending=[False, False])[_COLUMNS].reset_index(drop=True)
+        (
+            f"线索{r.subject_id}（{text.money(r.value, 'zh-CN', currency)}）："
+            + (
+                f"跟进已逾期{r.days}天"
+                if r.status == "overdue"
+                else "今天需跟进"
+                if r.days == 0
+                else f"请于{pd.Timestamp(r.due_date):%Y-%m-%d}前跟进"
+            )
+        )
+        for r in out.itertuples()
+    ]
+    return out.sort_values(["days", "value"], ascending=[False, False])[_COLUMNS].reset_index(
+        drop=True
+    )
 
 
 def renewal_reminders(data: DataLike, as_of=None, *, params=None) -> pd.DataFrame:
@@ -108,36 +151,56 @@ def renewal_reminders(data: DataLike, as_of=None, *, params=None) -> pd.DataFram
     rp = _settings(params)
     t = min(pd.Timestamp(as_of).normalize(), f.as_of) if as_of is not None else f.as_of
     c = f.customers
-    due = c[c["renewal_date"].notna() & (c["renewal_date"] >= t)
-            & (c["renewal_date"] <= t + pd.Timedelta(days=rp.renewal_window_days))]
+    due = c[
+        c["renewal_date"].notna()
+        & (c["renewal_date"] >= t)
+        & (c["renewal_date"] <= t + pd.Timedelta(days=rp.renewal_window_days))
+    ]
     names = dict(zip(f.reps["rep_id"], f.reps["name"]))
     team = dict(zip(f.reps["rep_id"], f.reps["team_id"]))
     currency = text.company_currency()
     days = (t - due["renewal_date"]).dt.days.to_numpy()
-    out = pd.DataFrame({
-        "kind": "renewal", "status": "window_open", "rep_id": due["owner_id"].to_numpy(),
-        "rep_name": due["owner_id"].map(names).to_numpy(),
-        "team_id": due["owner_id"].map(team).to_numpy(),
-        "subject_id": due["customer_id"].to_numpy(), "subject": due["name"].to_numpy(),
-        "due_date": due["renewal_date"].to_numpy(), "days": days,
-        "value": due["annual_contract_value"].to_numpy(dtype=float)})
-    out["message"] = [f"{r.subject}: renewal on {pd.Timestamp(r.due_date):%Y-%m-%d} "
-                      f"(in {-r.days} days, {text.money(r.value, 'en', currency)} a year)"
-                      for r in out.itertuples()]
-    out["message_zh"] = [f"{r.subject}：{pd.Timestamp(r.due_date):%Y-%m-%d}续约（还有{-r.days}天，"
-                         f"年合同额{text.money(r.value, 'zh-CN', currency)}）"
-                         for r in out.itertuples()]
-    return out.sort_values(["due_date", "value"], ascending=[True, False])[_COLUMNS].reset_index(drop=True)
+    out = pd.DataFrame(
+        {
+            "kind": "renewal",
+            "status": "window_open",
+            "rep_id": due["owner_id"].to_numpy(),
+            "rep_name": due["owner_id"].map(names).to_numpy(),
+            "team_id": due["owner_id"].map(team).to_numpy(),
+            "subject_id": due["customer_id"].to_numpy(),
+            "subject": due["name"].to_numpy(),
+            "due_date": due["renewal_date"].to_numpy(),
+            "days": days,
+            "value": due["annual_contract_value"].to_numpy(dtype=float),
+        }
+    )
+    out["message"] = [
+        f"{r.subject}: renewal on {pd.Timestamp(r.due_date):%Y-%m-%d} "
+        f"(in {-r.days} days, {text.money(r.value, 'en', currency)} a year)"
+        for r in out.itertuples()
+    ]
+    out["message_zh"] = [
+        f"{r.subject}：{pd.Timestamp(r.due_date):%Y-%m-%d}续约（还有{-r.days}天，"
+        f"年合同额{text.money(r.value, 'zh-CN', currency)}）"
+        for r in out.itertuples()
+    ]
+    return out.sort_values(["due_date", "value"], ascending=[True, False])[_COLUMNS].reset_index(
+        drop=True
+    )
 
 
-def reminders(data: DataLike, as_of=None, *, params=None, rep_id: str | None = None) -> pd.DataFrame:
+def reminders(
+    data: DataLike, as_of=None, *, params=None, rep_id: str | None = None
+) -> pd.DataFrame:
     """Both kinds of reminder in one frame, optionally for one rep.
 
     See :func:`followup_reminders` and :func:`renewal_reminders` for the columns.
     """
     f = prepare(data)
-    out = pd.concat([followup_reminders(f, as_of, params=params),
-                     renewal_reminders(f, as_of, params=params)], ignore_index=True)
+    out = pd.concat(
+        [followup_reminders(f, as_of, params=params), renewal_reminders(f, as_of, params=params)],
+        ignore_index=True,
+    )
     if rep_id is not None:
         out = out[out["rep_id"] == rep_id].reset_index(drop=True)
     return out

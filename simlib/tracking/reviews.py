@@ -37,17 +37,20 @@ import numpy as np
 import pandas as pd
 
 from simlib.money import from_cents, to_cents
+from simlib.periods import as_window
 from simlib.tracking import text
-from simlib.tracking.facts import DataLike, as_window, prepare, window_rows
 from simlib.tracking.dashboard import _targets_for
+from simlib.tracking.facts import DataLike, prepare, window_rows
 
 __all__ = ["Deviation", "deviation", "GROUPS", "EFFECTS"]
 
 GROUPS: tuple[str, ...] = ("new_customer", "existing_customer")
 EFFECTS: tuple[str, ...] = ("volume", "price", "mix")
 
-_GROUP_NAMES = {"new_customer": ("new customers", "新客户"),
-                "existing_customer": ("existing customers (repeat purchase)", "老客户（复购）")}
+_GROUP_NAMES = {
+    "new_customer": ("new customers", "新客户"),
+    "existing_customer": ("existing customers (repeat purchase)", "老客户（复购）"),
+}
 _EFFECT_NAMES = {"volume": ("volume", "数量"), "price": ("price", "单价"), "mix": ("mix", "结构")}
 
 
@@ -91,8 +94,10 @@ class Deviation:
     baseline: tuple = ()
 
     def __repr__(self) -> str:
-        return (f"Deviation({self.node_id} {self.period} to {self.as_of.date()}: plan "
-                f"{self.plan:,.2f}, actual {self.actual:,.2f}, gap {self.gap:+,.2f})")
+        return (
+            f"Deviation({self.node_id} {self.period} to {self.as_of.date()}: plan "
+            f"{self.plan:,.2f}, actual {self.actual:,.2f}, gap {self.gap:+,.2f})"
+        )
 
     def check(self) -> None:
         """Raise AssertionError unless every sum holds to the cent."""
@@ -105,8 +110,9 @@ class Deviation:
                 raise AssertionError(f"{g}: actual - plan != gap in cents: {dict(r)}")
         parts = cents.loc[list(GROUPS)].sum()
         if (parts != cents.loc["total"]).any():
-            raise AssertionError(f"groups do not add up to the total: {dict(parts)} vs "
-                                 f"{dict(cents.loc['total'])}")
+            raise AssertionError(
+                f"groups do not add up to the total: {dict(parts)} vs {dict(cents.loc['total'])}"
+            )
         if cents.loc["total", "gap"] != to_cents(self.actual) - to_cents(self.plan):
             raise AssertionError("the total gap is not actual - plan to the cent")
 
@@ -171,8 +177,15 @@ def _effects(cells: pd.DataFrame) -> dict[str, Fraction]:
     return {"volume": volume, "price": price, "mix": mix, "q_plan": q_plan}
 
 
-def deviation(data: DataLike, node_id: str, period, *, as_of=None, baseline_months: int = 12,
-              segment: str = "product_line") -> Deviation:
+def deviation(
+    data: DataLike,
+    node_id: str,
+    period,
+    *,
+    as_of=None,
+    baseline_months: int = 12,
+    segment: str = "product_line",
+) -> Deviation:
     """Decompose a team's (or any node's) gap to plan for a period.
 
     Parameters
@@ -199,16 +212,18 @@ def deviation(data: DataLike, node_id: str, period, *, as_of=None, baseline_mont
     if t < win.start:
         raise ValueError(f"period {win.label} starts after {t.date()}: nothing to review yet")
     if segment not in ("product_line", "customer_type", "lead_source"):
-        raise ValueError("segment must be 'product_line', 'customer_type' or 'lead_source'; "
-                         f"got {segment!r}")
+        raise ValueError(
+            f"segment must be 'product_line', 'customer_type' or 'lead_source'; got {segment!r}"
+        )
     members = set(f.members(node_id))
     upto = min(t, win.end)
     level = f.nodes.drop_duplicates("node_id").set_index("node_id").at[node_id, "level"]
     # the node's own target rows, else its children's (as in metrics)
     _, expected = _targets_for(f, [node_id], level, win.start, win.end, upto)
     if np.isnan(expected[0]):
-        raise ValueError(f"no revenue target for {node_id!r} in {win.label}: cannot "
-                         "measure a gap to plan")
+        raise ValueError(
+            f"no revenue target for {node_id!r} in {win.label}: cannot measure a gap to plan"
+        )
     plan_cents = to_cents(float(expected[0]))
 
     def deals(s, e):
@@ -223,13 +238,16 @@ def deviation(data: DataLike, node_id: str, period, *, as_of=None, baseline_mont
     b_start = win.start - pd.DateOffset(months=baseline_months)
     base = deals(b_start, win.start - pd.Timedelta(days=1))
     if base.empty:
-        raise ValueError(f"{node_id!r} won nothing in the {baseline_months} months before "
-                         f"{win.label}: no baseline to give the plan a composition")
+        raise ValueError(
+            f"{node_id!r} won nothing in the {baseline_months} months before "
+            f"{win.label}: no baseline to give the plan a composition"
+        )
     keys = ["group", "segment"]
     b = base.groupby(keys).agg(baseline_cents=("cents", "sum"), baseline_deals=("cents", "size"))
     a = actual.groupby(keys).agg(actual_cents=("cents", "sum"), actual_deals_int=("cents", "size"))
-    grid = pd.MultiIndex.from_product([list(GROUPS), sorted(set(base["segment"]) | set(actual["segment"]))],
-                                      names=keys)
+    grid = pd.MultiIndex.from_product(
+        [list(GROUPS), sorted(set(base["segment"]) | set(actual["segment"]))], names=keys
+    )
     cells = pd.DataFrame(index=grid).join(b).join(a).fillna(0).astype(np.int64).reset_index()
     # the plan's revenue per cell: the target in whole cents, by baseline revenue shares
     from simlib.money import allocate_cents
@@ -249,14 +267,16 @@ def deviation(data: DataLike, node_id: str, period, *, as_of=None, baseline_mont
     for k, g in enumerate(GROUPS):
         sub = cells[cells["group"] == g]
         g_gap = int(sub["actual_cents"].sum()) - int(sub["plan_cents"].sum())
-        rounded += _round_exact(exact[3 * k: 3 * k + 3], g_gap)
+        rounded += _round_exact(exact[3 * k : 3 * k + 3], g_gap)
 
     rows = []
     for k, g in enumerate(GROUPS):
         sub = cells[cells["group"] == g]
         pc, ac = int(sub["plan_cents"].sum()), int(sub["actual_cents"].sum())
-        v, p, m = rounded[3 * k: 3 * k + 3]
-        rows.append(dict(customer_group=g, plan=pc, actual=ac, volume=v, price=p, mix=m, gap=ac - pc))
+        v, p, m = rounded[3 * k : 3 * k + 3]
+        rows.append(
+            dict(customer_group=g, plan=pc, actual=ac, volume=v, price=p, mix=m, gap=ac - pc)
+        )
     tot = {c: sum(r[c] for r in rows) for c in ("plan", "actual", "volume", "price", "mix", "gap")}
     rows.append(dict(customer_group="total", **tot))
     table = pd.DataFrame(rows)
@@ -265,23 +285,43 @@ def deviation(data: DataLike, node_id: str, period, *, as_of=None, baseline_mont
 
     seg = cells.copy()
     seg["plan_deals"] = [float(q_plan[g][s]) for g, s in zip(seg["group"], seg["segment"])]
-    seg = pd.DataFrame({
-        "customer_group": seg["group"], "segment": seg["segment"],
-        "plan_revenue": from_cents(seg["plan_cents"].to_numpy()),
-        "actual_revenue": from_cents(seg["actual_cents"].to_numpy()),
-        "plan_deals": seg["plan_deals"], "actual_deals": seg["actual_deals_int"],
-        "baseline_revenue": from_cents(seg["baseline_cents"].to_numpy()),
-        "baseline_deals": seg["baseline_deals"]})
+    seg = pd.DataFrame(
+        {
+            "customer_group": seg["group"],
+            "segment": seg["segment"],
+            "plan_revenue": from_cents(seg["plan_cents"].to_numpy()),
+            "actual_revenue": from_cents(seg["actual_cents"].to_numpy()),
+            "plan_deals": seg["plan_deals"],
+            "actual_deals": seg["actual_deals_int"],
+            "baseline_revenue": from_cents(seg["baseline_cents"].to_numpy()),
+            "baseline_deals": seg["baseline_deals"],
+        }
+    )
     with np.errstate(invalid="ignore", divide="ignore"):
-        seg["plan_avg_deal"] = np.where(seg["baseline_deals"] > 0,
-                                        seg["baseline_revenue"] / seg["baseline_deals"].clip(lower=1), np.nan)
-        seg["actual_avg_deal"] = np.where(seg["actual_deals"] > 0,
-                                          seg["actual_revenue"] / seg["actual_deals"].clip(lower=1), np.nan)
-    dev = Deviation(node_id=node_id, period=win.label, start=win.start, end=win.end, as_of=upto,
-                    plan=from_cents(plan_cents), actual=from_cents(actual_cents),
-                    gap=from_cents(gap_cents), table=table, segments=seg,
-                    actions=_actions(table, seg, text.company_currency()),
-                    baseline=(b_start, win.start - pd.Timedelta(days=1)))
+        seg["plan_avg_deal"] = np.where(
+            seg["baseline_deals"] > 0,
+            seg["baseline_revenue"] / seg["baseline_deals"].clip(lower=1),
+            np.nan,
+        )
+        seg["actual_avg_deal"] = np.where(
+            seg["actual_deals"] > 0,
+            seg["actual_revenue"] / seg["actual_deals"].clip(lower=1),
+            np.nan,
+        )
+    dev = Deviation(
+        node_id=node_id,
+        period=win.label,
+        start=win.start,
+        end=win.end,
+        as_of=upto,
+        plan=from_cents(plan_cents),
+        actual=from_cents(actual_cents),
+        gap=from_cents(gap_cents),
+        table=table,
+        segments=seg,
+        actions=_actions(table, seg, text.company_currency()),
+        baseline=(b_start, win.start - pd.Timedelta(days=1)),
+    )
     dev.check()
     return dev
 
@@ -289,8 +329,11 @@ def deviation(data: DataLike, node_id: str, period, *, as_of=None, baseline_mont
 def _actions(table: pd.DataFrame, seg: pd.DataFrame, currency: str) -> pd.DataFrame:
     """One proposed action per material shortfall (at least 10% of the largest one)."""
     rows = []
-    cells = [(g, e, float(table.loc[table["customer_group"] == g, e].iloc[0]))
-             for g in GROUPS for e in EFFECTS]
+    cells = [
+        (g, e, float(table.loc[table["customer_group"] == g, e].iloc[0]))
+        for g in GROUPS
+        for e in EFFECTS
+    ]
     short = [c for c in cells if c[2] < 0]
     if not short:
         return pd.DataFrame(columns=["effect", "customer_group", "amount", "action", "action_zh"])
@@ -302,24 +345,38 @@ def _actions(table: pd.DataFrame, seg: pd.DataFrame, currency: str) -> pd.DataFr
         qa, qp = float(s["actual_deals"].sum()), float(s["plan_deals"].sum())
         amt_en, amt_zh = text.money(-amount, "en", currency), text.money(-amount, "zh-CN", currency)
         if e == "volume" and g == "new_customer":
-            en = (f"New-customer deals {qa:.0f} vs {qp:.1f} planned ({amt_en} short): more "
-                  "prospecting — ask marketing for qualified leads and book first visits")
-            zh = (f"新客户成交{qa:.0f}单，计划{qp:.1f}单（缺口{amt_zh}）：加强新客户开发——"
-                  "请市场部增加合格线索并安排首次拜访")
+            en = (
+                f"New-customer deals {qa:.0f} vs {qp:.1f} planned ({amt_en} short): more "
+                "prospecting — ask marketing for qualified leads and book first visits"
+            )
+            zh = (
+                f"新客户成交{qa:.0f}单，计划{qp:.1f}单（缺口{amt_zh}）：加强新客户开发——"
+                "请市场部增加合格线索并安排首次拜访"
+            )
         elif e == "volume":
-            en = (f"Repeat purchases {qa:.0f} vs {qp:.1f} planned ({amt_en} short): account "
-                  "reviews with the largest existing customers, a renewal and upsell campaign")
-            zh = (f"老客户复购{qa:.0f}单，计划{qp:.1f}单（缺口{amt_zh}）：对重点老客户做账户复盘，"
-                  "开展续约与增购活动")
+            en = (
+                f"Repeat purchases {qa:.0f} vs {qp:.1f} planned ({amt_en} short): account "
+                "reviews with the largest existing customers, a renewal and upsell campaign"
+            )
+            zh = (
+                f"老客户复购{qa:.0f}单，计划{qp:.1f}单（缺口{amt_zh}）：对重点老客户做账户复盘，"
+                "开展续约与增购活动"
+            )
         elif e == "price":
-            en = (f"Smaller deals than planned among {_GROUP_NAMES[g][0]} ({amt_en}): discount "
-                  "discipline and value selling; review approvals below list price")
-            zh = (f"{_GROUP_NAMES[g][1]}单笔金额低于计划（{amt_zh}）：严控折扣、强化价值销售，"
-                  "复核低于目录价的审批")
+            en = (
+                f"Smaller deals than planned among {_GROUP_NAMES[g][0]} ({amt_en}): discount "
+                "discipline and value selling; review approvals below list price"
+            )
+            zh = (
+                f"{_GROUP_NAMES[g][1]}单笔金额低于计划（{amt_zh}）：严控折扣、强化价值销售，"
+                "复核低于目录价的审批"
+            )
         else:
             best = s.sort_values("plan_avg_deal", ascending=False)["segment"].iloc[0]
-            en = (f"The mix among {_GROUP_NAMES[g][0]} shifted to smaller lines ({amt_en}): "
-                  f"push {best}")
+            en = (
+                f"The mix among {_GROUP_NAMES[g][0]} shifted to smaller lines ({amt_en}): "
+                f"push {best}"
+            )
             zh = f"{_GROUP_NAMES[g][1]}的产品结构偏向小单（{amt_zh}）：重点推广{best}"
         rows.append(dict(effect=e, customer_group=g, amount=amount, action=en, action_zh=zh))
     return pd.DataFrame(rows)

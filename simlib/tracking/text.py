@@ -39,8 +39,16 @@ METRIC_NAMES: dict[str, tuple[str, str]] = {
 }
 
 #: Metrics that are shares (shown as %), not counts or amounts.
-RATE_METRICS = {"attainment", "pace_attainment", "collection_rate", "lead_conversion", "win_rate",
-                "proposal_acceptance", "market_share", "renewal_rate"}
+RATE_METRICS = {
+    "attainment",
+    "pace_attainment",
+    "collection_rate",
+    "lead_conversion",
+    "win_rate",
+    "proposal_acceptance",
+    "market_share",
+    "renewal_rate",
+}
 MONEY_METRICS = {"revenue", "pipeline_created"}
 
 

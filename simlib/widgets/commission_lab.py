@@ -38,15 +38,16 @@ import dataclasses
 import math
 import os
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from simlib.money import format_amount
-from simlib.plans.spec import fmt_number, fmt_rate
+from simlib.periods import LABEL_PATTERNS
 from simlib.plans import (
     CostResult,
     GamingRisk,
@@ -61,6 +62,7 @@ from simlib.plans import (
     plan_levels,
     pool_payouts,
 )
+from simlib.plans.spec import fmt_number, fmt_rate
 
 __all__ = [
     "LabState",
@@ -83,7 +85,6 @@ MAX_BANDS = 6
 MAX_MULTIPLIERS = 5
 
 #: The period kind the trials cover → the regex of its labels.
-_PERIOD_KIND = {"quarter": r"^\d{4}-Q[1-4]$", "month": r"^\d{4}-\d{2}$", "year": r"^\d{4}$"}
 
 EDITED = " (edited)"
 
@@ -137,7 +138,7 @@ class LabState:
     curve_rep: str | None = None
 
     @classmethod
-    def from_plan(cls, plan: PlanSpec, name: str | None = None, **changes) -> "LabState":
+    def from_plan(cls, plan: PlanSpec, name: str | None = None, **changes) -> LabState:
         """The controls as they stand for ``plan`` (then ``changes`` applied)."""
         st = cls(
             plan=name or plan.name or "plan",
@@ -152,17 +153,17 @@ class LabState:
         )
         return st.replace(**changes) if changes else st
 
-    def replace(self, **changes) -> "LabState":
+    def replace(self, **changes) -> LabState:
         """A copy with some controls changed."""
         return dataclasses.replace(self, **changes)
 
-    def with_rate(self, band: int, rate: float) -> "LabState":
+    def with_rate(self, band: int, rate: float) -> LabState:
         """A copy with one band's rate changed."""
         rates = list(self.rates)
         rates[band] = rate
         return self.replace(rates=tuple(rates))
 
-    def with_accelerator(self, factor: float, from_attainment: float = 1.0) -> "LabState":
+    def with_accelerator(self, factor: float, from_attainment: float = 1.0) -> LabState:
         """A copy paying ``factor`` × the rate on sales above ``from_attainment`` of quota.
 
         Replaces the multiplier band starting there (adding one, and a 1× band from 0,
@@ -172,8 +173,9 @@ class LabState:
         bands.setdefault(0.0, 1.0)
         bands[float(from_attainment)] = float(factor)
         keys = sorted(bands)
-        return self.replace(multiplier_thresholds=tuple(keys),
-                            multiplier_factors=tuple(bands[k] for k in keys))
+        return self.replace(
+            multiplier_thresholds=tuple(keys), multiplier_factors=tuple(bands[k] for k in keys)
+        )
 
 
 class PlanEditError(ValueError):
@@ -196,7 +198,9 @@ def _field_name(loc: tuple) -> str:
     if head in ("tiers", "multipliers") and len(loc) >= 2 and isinstance(loc[1], int):
         what = "band" if head == "tiers" else "multiplier"
         tail = loc[2] if len(loc) > 2 else ""
-        tail = {"threshold": "threshold", "rate": "rate", "factor": "factor", "up_to": "end"}.get(tail, tail)
+        tail = {"threshold": "threshold", "rate": "rate", "factor": "factor", "up_to": "end"}.get(
+            tail, tail
+        )
         return f"{what} {loc[1] + 1} {tail}".strip()
     return {
         ("cap", "per_period"): "cap per period",
@@ -221,9 +225,11 @@ def _problems(e, extra_loc: tuple = ()) -> list[tuple[str, str]]:
         loc = extra_loc + tuple(err["loc"])
         msg = err["msg"]
         if msg.startswith("Value error, "):
-            msg = msg[len("Value error, "):]
+            msg = msg[len("Value error, ") :]
         value = err.get("input")
-        shown = "" if isinstance(value, (dict, list, tuple)) or value is None else f"got {value!r}; "
+        shown = (
+            "" if isinstance(value, (dict, list, tuple)) or value is None else f"got {value!r}; "
+        )
         out.append((_field_name(loc), f"({_loc_path(loc)}) {shown}{msg[0].lower() + msg[1:]}"))
     return out
 
@@ -236,22 +242,28 @@ def _finite(name: str, v, problems: list) -> None:
 def _describe(state: LabState, base: PlanSpec) -> str:
     """A one-paragraph description of the variant (the base plan's no longer fits)."""
     if base.basis == "attainment":
+
         def at(x):
             return f"{x:.0%}" if round(x * 100, 9) == round(x * 100) else f"{x:.1%}"
     else:
         at = format_amount
     if base.pays_on == "target_incentive":
+
         def each(t, r):
             return f"from {at(t)} {fmt_number(r)}× target incentive"
     else:
+
         def each(t, r):
             return f"from {at(t)} at {fmt_rate(r)}"
+
     bands = ", ".join(each(t, r) for t, r in zip(state.thresholds, state.rates))
     parts = [f"Variant of {state.plan} made in the commission lab: {state.mode} bands {bands}"]
     if state.multiplier_thresholds:
         pairs = zip(state.multiplier_thresholds, state.multiplier_factors)
-        parts.append(f"multipliers ({state.multiplier_mode}) "
-                     + ", ".join(f"×{f:g} from {t:.0%} of quota" for t, f in pairs))
+        parts.append(
+            f"multipliers ({state.multiplier_mode}) "
+            + ", ".join(f"×{f:g} from {t:.0%} of quota" for t, f in pairs)
+        )
     if state.gate is not None:
         parts.append(f"nothing below {state.gate:.0%} of quota")
     if state.cap is not None:
@@ -259,7 +271,9 @@ def _describe(state: LabState, base: PlanSpec) -> str:
     return "; ".join(parts) + "."
 
 
-def plan_from_state(state: LabState, base: "PlanSpec | LabContext | Mapping[str, PlanSpec]") -> PlanSpec:
+def plan_from_state(
+    state: LabState, base: PlanSpec | LabContext | Mapping[str, PlanSpec]
+) -> PlanSpec:
     """The plan the controls describe, validated by :class:`~simlib.plans.PlanSpec`.
 
     Everything the lab has no control for (measure, basis, period, currency, floor,
@@ -276,15 +290,27 @@ def plan_from_state(state: LabState, base: "PlanSpec | LabContext | Mapping[str,
     if not isinstance(base, PlanSpec):
         plans = base.plans if isinstance(base, LabContext) else base
         if state.plan not in plans:
-            raise PlanEditError([("plan", f"unknown plan {state.plan!r}; choose one of {', '.join(plans)}")])
+            raise PlanEditError(
+                [("plan", f"unknown plan {state.plan!r}; choose one of {', '.join(plans)}")]
+            )
         base = plans[state.plan]
     problems: list[tuple[str, str]] = []
     if len(state.thresholds) != len(state.rates):
-        problems.append(("bands", f"{len(state.thresholds)} thresholds but {len(state.rates)} rates; "
-                                  "give one rate per band"))
+        problems.append(
+            (
+                "bands",
+                f"{len(state.thresholds)} thresholds but {len(state.rates)} rates; "
+                "give one rate per band",
+            )
+        )
     if len(state.multiplier_thresholds) != len(state.multiplier_factors):
-        problems.append(("multipliers", f"{len(state.multiplier_thresholds)} thresholds but "
-                                        f"{len(state.multiplier_factors)} factors; give one factor per band"))
+        problems.append(
+            (
+                "multipliers",
+                f"{len(state.multiplier_thresholds)} thresholds but "
+                f"{len(state.multiplier_factors)} factors; give one factor per band",
+            )
+        )
     for i, (t, r) in enumerate(zip(state.thresholds, state.rates)):
         _finite(f"band {i + 1} threshold", t, problems)
         _finite(f"band {i + 1} rate", r, problems)
@@ -303,8 +329,10 @@ def plan_from_state(state: LabState, base: "PlanSpec | LabContext | Mapping[str,
     data["mode"] = state.mode
     data["tiers"] = [{"threshold": t, "rate": r} for t, r in zip(state.thresholds, state.rates)]
     data["multiplier_mode"] = state.multiplier_mode
-    data["multipliers"] = [{"threshold": t, "factor": f}
-                           for t, f in zip(state.multiplier_thresholds, state.multiplier_factors)]
+    data["multipliers"] = [
+        {"threshold": t, "factor": f}
+        for t, f in zip(state.multiplier_thresholds, state.multiplier_factors)
+    ]
     cap = dict(data.get("cap") or {})
     cap.pop("per_period", None)
     if state.cap is not None:
@@ -332,9 +360,13 @@ def pool_from_state(state: LabState, pool: PoolSpec | None) -> PoolSpec | None:
     if problems:
         raise PlanEditError(problems)
     if pool is None:
-        raise PlanEditError([("pool %", "no bonus-pool file (params/bonus_pool.yaml) to split a pool by")])
+        raise PlanEditError(
+            [("pool %", "no bonus-pool file (params/bonus_pool.yaml) to split a pool by")]
+        )
     try:
-        return PoolSpec.model_validate({**pool.model_dump(exclude_none=True), "funding_rate": state.pool_rate})
+        return PoolSpec.model_validate(
+            {**pool.model_dump(exclude_none=True), "funding_rate": state.pool_rate}
+        )
     except ValidationError as e:
         raise PlanEditError(_problems(e)) from None
 
@@ -425,7 +457,7 @@ class LabContext:
         pool: PoolSpec | None | str = "shipped",
         currency: str = "CNY",
         period: str = "",
-    ) -> "LabContext":
+    ) -> LabContext:
         """A context from arrays; ``plans`` default to the shipped quarterly ones."""
         x = np.asarray(trials, dtype=np.float64)
         if x.ndim != 2:
@@ -446,7 +478,9 @@ class LabContext:
                 raise ValueError(f"{what} must have one entry per rep ({R}); got {len(v)}")
         excluded: dict[str, str] = {}
         if plans is None:
-            kind = next((k for k, rx in _PERIOD_KIND.items() if period and re.match(rx, period)), "quarter")
+            kind = next(
+                (k for k, rx in LABEL_PATTERNS.items() if period and re.match(rx, period)), "quarter"
+            )
             plans, excluded = shipped_plans(currency, kind)
         if pool == "shipped":
             from simlib.config import ParamError, default_params_dir
@@ -459,7 +493,7 @@ class LabContext:
         return cls(x, q, ids, names, teams, dict(plans), pool, currency, period, excluded)
 
     @classmethod
-    def from_simulation(cls, sim, *, lang: str = "en", **kwargs) -> "LabContext":
+    def from_simulation(cls, sim, *, lang: str = "en", **kwargs) -> LabContext:
         """A context from :func:`simlib.simulate.simulate`'s result: its trials, the
         reps' quotas for the window (reps without one are left out), names (Chinese
         ones for ``lang="zh-CN"`` where the data has them) and teams."""
@@ -476,7 +510,7 @@ class LabContext:
         kwargs.setdefault("period", sim.calibration.window.label)
         return cls.from_arrays(sim.trials[:, keep], q[keep], ids, names, teams, **kwargs)
 
-    def with_plan(self, name: str, plan: PlanSpec) -> "LabContext":
+    def with_plan(self, name: str, plan: PlanSpec) -> LabContext:
         """The same context with one more plan offered (shares the trials and cache)."""
         plans = {**self.plans, name: plan}
         return dataclasses.replace(self, plans=plans)
@@ -486,8 +520,16 @@ class LabContext:
     def evaluate_kwargs(self, plans: Sequence[PlanSpec]) -> dict[str, Any]:
         """Teams, and gates the trials cannot see assumed met (collection rate 100%,
         KPI score at the highest minimum)."""
-        kpi = [p.gate.min_kpi_score for p in plans if p.gate is not None and p.gate.min_kpi_score is not None]
-        return {"teams": np.asarray(self.teams), "collection_rate": 1.0, "kpi_score": max(kpi) if kpi else None}
+        kpi = [
+            p.gate.min_kpi_score
+            for p in plans
+            if p.gate is not None and p.gate.min_kpi_score is not None
+        ]
+        return {
+            "teams": np.asarray(self.teams),
+            "collection_rate": 1.0,
+            "kpi_score": max(kpi) if kpi else None,
+        }
 
     def pool_payouts(self, pool: PoolSpec) -> np.ndarray:
         """The pool over trials, split within each team (cached by the pool's terms)."""
@@ -508,8 +550,10 @@ class LabContext:
 
     def __repr__(self) -> str:
         T, R = self.trials.shape
-        return (f"LabContext({T:,} trials × {R} reps{', ' + self.period if self.period else ''}, "
-                f"{self.currency}; plans: {', '.join(self.plans)})")
+        return (
+            f"LabContext({T:,} trials × {R} reps{', ' + self.period if self.period else ''}, "
+            f"{self.currency}; plans: {', '.join(self.plans)})"
+        )
 
 
 # --------------------------------------------------------------------------- view
@@ -561,15 +605,22 @@ class LabView:
 
     def summary(self) -> dict[str, float]:
         """The headline numbers."""
-        return {"cost_of_sales": self.cost_of_sales, "budget_p50": self.budget_p50,
-                "budget_p90": self.budget_p90, "reserve_p90": self.reserve_p90, "gini": self.gini}
+        return {
+            "cost_of_sales": self.cost_of_sales,
+            "budget_p50": self.budget_p50,
+            "budget_p90": self.budget_p90,
+            "reserve_p90": self.reserve_p90,
+            "gini": self.gini,
+        }
 
     def __repr__(self) -> str:
         if not self.ok:
             return f"LabView({self.state.plan}: {self.error})"
-        return (f"LabView({self.plan.name}: cost of sales {self.cost_of_sales:.2%}, budget P50 "
-                f"{format_amount(self.budget_p50)}, P90 {format_amount(self.budget_p90)}, "
-                f"Gini {self.gini:.2f}, {len(self.risk.cliffs)} cliffs, {len(self.risk.dead_zones)} dead zones)")
+        return (
+            f"LabView({self.plan.name}: cost of sales {self.cost_of_sales:.2%}, budget P50 "
+            f"{format_amount(self.budget_p50)}, P90 {format_amount(self.budget_p90)}, "
+            f"Gini {self.gini:.2f}, {len(self.risk.cliffs)} cliffs, {len(self.risk.dead_zones)} dead zones)"
+        )
 
 
 def flag_lines(risk: GamingRisk, lang: str = "en") -> tuple[str, ...]:
@@ -578,14 +629,20 @@ def flag_lines(risk: GamingRisk, lang: str = "en") -> tuple[str, ...]:
     out = []
     for r in risk.cliffs.itertuples():
         if zh:
-            out.append(f"断崖：达成率 {r.attainment:.1%}（业绩 {format_amount(r.result)}）处，多卖一分钱，"
-                       f"提成变化 {format_amount(r.jump)}")
+            out.append(
+                f"断崖：达成率 {r.attainment:.1%}（业绩 {format_amount(r.result)}）处，多卖一分钱，"
+                f"提成变化 {format_amount(r.jump)}"
+            )
         else:
-            out.append(f"Cliff at {r.attainment:.1%} of quota ({format_amount(r.result)}): one cent more "
-                       f"changes pay by {format_amount(r.jump)}")
+            out.append(
+                f"Cliff at {r.attainment:.1%} of quota ({format_amount(r.result)}): one cent more "
+                f"changes pay by {format_amount(r.jump)}"
+            )
     for r in risk.dead_zones.itertuples():
         if zh:
-            out.append(f"无效区间：达成率 {r.start:.1%}–{r.end:.1%}，多卖不多得（{_reason_zh(r.reason)}）")
+            out.append(
+                f"无效区间：达成率 {r.start:.1%}–{r.end:.1%}，多卖不多得（{_reason_zh(r.reason)}）"
+            )
         else:
             out.append(f"Dead zone {r.start:.1%}–{r.end:.1%} of quota: {r.reason}")
     return tuple(out)
@@ -607,12 +664,19 @@ def _reason_zh(reason: str) -> str:
     return reason
 
 
-def _failed(state: LabState, problems: Sequence[tuple[str, str]], error: str | None = None) -> LabView:
-    return LabView(state=state, error=error or "; ".join(f"{f}: {m}" for f, m in problems),
-                   problems=tuple(problems))
+def _failed(
+    state: LabState, problems: Sequence[tuple[str, str]], error: str | None = None
+) -> LabView:
+    return LabView(
+        state=state,
+        error=error or "; ".join(f"{f}: {m}" for f, m in problems),
+        problems=tuple(problems),
+    )
 
 
-def _comparison(context: LabContext, plan: PlanSpec, others: Mapping[str, PlanSpec], kw) -> pd.DataFrame:
+def _comparison(
+    context: LabContext, plan: PlanSpec, others: Mapping[str, PlanSpec], kw
+) -> pd.DataFrame:
     """``compare_plans({base, edited, *others})``, the unedited part cached.
 
     Differences are paired against the first plan (the base), so the rows of the
@@ -688,8 +752,9 @@ def compute(state: LabState, context: LabContext) -> LabView:
         per = pd.DataFrame({"team": subjects, "quota": sub_q})
     else:
         sub_q, sub_x = q, x
-        per = pd.DataFrame({"rep_id": context.rep_ids, "name": context.names, "team": context.teams,
-                            "quota": q})
+        per = pd.DataFrame(
+            {"rep_id": context.rep_ids, "name": context.names, "team": context.teams, "quota": q}
+        )
     per["expected_result"] = sub_x.mean(axis=0)
     per["expected_attainment"] = per["expected_result"] / sub_q
     per["expected_pay"] = pay.mean(axis=0)
@@ -705,7 +770,9 @@ def compute(state: LabState, context: LabContext) -> LabView:
         curve_quota = float(q[teams == context.teams[k]].sum())
     else:
         curve_quota = float(q[k])
-    curves = {plan.name: payout_curve(plan, curve_quota, collection_rate=1.0, kpi_score=kw["kpi_score"])}
+    curves = {
+        plan.name: payout_curve(plan, curve_quota, collection_rate=1.0, kpi_score=kw["kpi_score"])
+    }
     for n, p in others.items():
         curves[n] = payout_curve(p, curve_quota, collection_rate=1.0, kpi_score=kw["kpi_score"])
     risk = gaming_risk(plan, curve_quota, collection_rate=1.0, kpi_score=kw["kpi_score"])
@@ -714,11 +781,23 @@ def compute(state: LabState, context: LabContext) -> LabView:
     comparison = _comparison(context, plan, others, kw)
     fair = comparison.iloc[1]  # the edited plan's row: fairness of its pay
     return LabView(
-        state=state, plan=plan, pool=pool, cost=cost,
-        cost_of_sales=cost.expected_cost_of_sales, budget_p50=cost.budget_p50,
-        budget_p90=cost.p90, reserve_p90=cost.reserve_p90, per_rep=per,
-        curve_rep=curve_rep, curve_quota=curve_quota, curves=curves, risk=risk, shares=shares,
-        gini=float(fair["gini"]), top_decile_share=float(fair["top_decile_share"]), comparison=comparison,
+        state=state,
+        plan=plan,
+        pool=pool,
+        cost=cost,
+        cost_of_sales=cost.expected_cost_of_sales,
+        budget_p50=cost.budget_p50,
+        budget_p90=cost.p90,
+        reserve_p90=cost.reserve_p90,
+        per_rep=per,
+        curve_rep=curve_rep,
+        curve_quota=curve_quota,
+        curves=curves,
+        risk=risk,
+        shares=shares,
+        gini=float(fair["gini"]),
+        top_decile_share=float(fair["top_decile_share"]),
+        comparison=comparison,
         notes=tuple(notes),
     )
 
@@ -763,8 +842,10 @@ def save_plan(
     from simlib.config import default_params_dir, load_params
 
     if not isinstance(name, str) or not _NAME.match(name):
-        raise ValueError("the plan name must be 1–64 letters, digits, '_' or '-' (starting with a letter "
-                         f"or digit); it becomes NAME.yaml; got {name!r}")
+        raise ValueError(
+            "the plan name must be 1–64 letters, digits, '_' or '-' (starting with a letter "
+            f"or digit); it becomes NAME.yaml; got {name!r}"
+        )
     folder = Path(directory) if directory is not None else default_params_dir() / "plans"
     folder.mkdir(parents=True, exist_ok=True)
     final = folder / f"{name}.yaml"
@@ -878,10 +959,15 @@ def state_from_values(values: Mapping[str, Any], basis: str) -> LabState:
 def values_from_state(state: LabState, basis: str) -> dict[str, Any]:
     """The control values that show ``state`` (the inverse of :func:`state_from_values`)."""
     v: dict[str, Any] = {
-        "plan": state.plan, "mode": state.mode, "n_bands": len(state.thresholds),
-        "multiplier_mode": state.multiplier_mode, "n_multipliers": len(state.multiplier_thresholds),
-        "cap": state.cap or 0.0, "gate": _pct_out(state.gate) if state.gate else 0.0,
-        "pool": _pct_out(state.pool_rate), "compare": tuple(state.compare),
+        "plan": state.plan,
+        "mode": state.mode,
+        "n_bands": len(state.thresholds),
+        "multiplier_mode": state.multiplier_mode,
+        "n_multipliers": len(state.multiplier_thresholds),
+        "cap": state.cap or 0.0,
+        "gate": _pct_out(state.gate) if state.gate else 0.0,
+        "pool": _pct_out(state.pool_rate),
+        "compare": tuple(state.compare),
         "curve_rep": state.curve_rep or "",
     }
     for i, (t, r) in enumerate(zip(state.thresholds, state.rates)):
@@ -921,8 +1007,14 @@ class CommissionLab:
         lab.show()
     """
 
-    def __init__(self, context: LabContext, state: LabState | None = None, *, lang: str = "en",
-                 charts: bool = True):
+    def __init__(
+        self,
+        context: LabContext,
+        state: LabState | None = None,
+        *,
+        lang: str = "en",
+        charts: bool = True,
+    ):
         if lang not in ("en", "zh-CN"):
             raise ValueError(f"lang must be 'en' or 'zh-CN'; got {lang!r}")
         if not context.plans:
@@ -941,9 +1033,18 @@ class CommissionLab:
         self._quiet = False
 
     @classmethod
-    def from_demo(cls, n_trials: int = 10_000, seed: int = 7, *, period: str = "2026-Q4",
-                  as_of: str = "2026-11-20", demo_seed: int | None = None, plan: str = "tiered_cn",
-                  lang: str = "en", charts: bool = True) -> "CommissionLab":
+    def from_demo(
+        cls,
+        n_trials: int = 10_000,
+        seed: int = 7,
+        *,
+        period: str = "2026-Q4",
+        as_of: str = "2026-11-20",
+        demo_seed: int | None = None,
+        plan: str = "tiered_cn",
+        lang: str = "en",
+        charts: bool = True,
+    ) -> CommissionLab:
         """The lab on the demo company's simulated quarter (trials made once)."""
         import datetime as dt
 
@@ -951,13 +1052,20 @@ class CommissionLab:
         from simlib.simulate import simulate
 
         data = load_demo(seed=demo_seed)
-        sim = simulate(data, period, dt.date.fromisoformat(as_of) if isinstance(as_of, str) else as_of,
-                       n_trials=n_trials, seed=seed)
+        sim = simulate(
+            data,
+            period,
+            dt.date.fromisoformat(as_of) if isinstance(as_of, str) else as_of,
+            n_trials=n_trials,
+            seed=seed,
+        )
         ctx = LabContext.from_simulation(sim, lang=lang)
         if plan not in ctx.plans:
-            raise ValueError(f"plan {plan!r} is not offered on these trials"
-                             + (f" ({ctx.excluded[plan]})" if plan in ctx.excluded else "")
-                             + f"; choose one of {', '.join(ctx.plans)}")
+            raise ValueError(
+                f"plan {plan!r} is not offered on these trials"
+                + (f" ({ctx.excluded[plan]})" if plan in ctx.excluded else "")
+                + f"; choose one of {', '.join(ctx.plans)}"
+            )
         return cls(ctx, LabState.from_plan(ctx.plans[plan], plan), lang=lang, charts=charts)
 
     # -- state ---------------------------------------------------------------
@@ -993,7 +1101,10 @@ class CommissionLab:
         kw = self.context.evaluate_kwargs(list(chosen.values()))
         df = compare_plans(chosen, self.context.trials, self.context.quotas, **kw)
         q = float(self.context.quotas[self.context.rep_ids.index(self.context.median_rep())])
-        risks = [gaming_risk(p, q, collection_rate=1.0, kpi_score=kw["kpi_score"]) for p in chosen.values()]
+        risks = [
+            gaming_risk(p, q, collection_rate=1.0, kpi_score=kw["kpi_score"])
+            for p in chosen.values()
+        ]
         df["cliffs"] = [len(r.cliffs) for r in risks]
         df["dead_zones"] = [len(r.dead_zones) for r in risks]
         return df
@@ -1012,10 +1123,19 @@ class CommissionLab:
         out["cliffs"] = df["cliffs"]
         out["dead_zones"] = df["dead_zones"]
         if self.lang == "zh-CN":
-            out = out.rename(columns={"plan": "方案", "mean": "均值", "reserve_p90": "P90储备",
-                                      "diff_vs_first": "与首个方案差额", "cost_of_sales": "销售成本率",
-                                      "gini": "基尼系数", "share_zero_pay": "零提成占比",
-                                      "cliffs": "断崖数", "dead_zones": "无效区间数"})
+            out = out.rename(
+                columns={
+                    "plan": "方案",
+                    "mean": "均值",
+                    "reserve_p90": "P90储备",
+                    "diff_vs_first": "与首个方案差额",
+                    "cost_of_sales": "销售成本率",
+                    "gini": "基尼系数",
+                    "share_zero_pay": "零提成占比",
+                    "cliffs": "断崖数",
+                    "dead_zones": "无效区间数",
+                }
+            )
         return out
 
     def figure(self):
@@ -1024,14 +1144,20 @@ class CommissionLab:
 
         return lab_figure(self.view, lang=self.lang, currency=self.context.currency)
 
-    def save(self, name: str, *, overwrite: bool = False, directory: str | Path | None = None) -> Path:
+    def save(
+        self, name: str, *, overwrite: bool = False, directory: str | Path | None = None
+    ) -> Path:
         """Save the edited plan as ``params/plans/NAME.yaml`` (see :func:`save_plan`);
         the saved plan is then offered in the app."""
         if not self.view.ok:
             raise ValueError(f"the controls do not make a valid plan: {self.view.error}")
-        path = save_plan(self.view.plan, name, directory=directory, overwrite=overwrite,
-                         header=f"{name}: saved from the commission lab, starting from "
-                                f"{self.view.state.plan}.")
+        path = save_plan(
+            self.view.plan,
+            name,
+            directory=directory,
+            overwrite=overwrite,
+            header=f"{name}: saved from the commission lab, starting from {self.view.state.plan}.",
+        )
         saved = load_plan(path)
         self.context = self.context.with_plan(name, saved)
         if self._widget is not None:
@@ -1065,31 +1191,58 @@ class CommissionLab:
         L = self.lang
         c: dict[str, Any] = {}
         wide = {"description_width": "initial"}
-        c["plan"] = w.Dropdown(options=list(self.context.plans), description=_t("plan", L), style=wide)
-        c["mode"] = w.ToggleButtons(options=["marginal", "retroactive"], description=_t("mode", L), style=wide)
-        c["n_bands"] = w.BoundedIntText(min=1, max=MAX_BANDS, description=_t("bands", L), style=wide,
-                                        layout=w.Layout(width="150px"))
+        c["plan"] = w.Dropdown(
+            options=list(self.context.plans), description=_t("plan", L), style=wide
+        )
+        c["mode"] = w.ToggleButtons(
+            options=["marginal", "retroactive"], description=_t("mode", L), style=wide
+        )
+        c["n_bands"] = w.BoundedIntText(
+            min=1,
+            max=MAX_BANDS,
+            description=_t("bands", L),
+            style=wide,
+            layout=w.Layout(width="150px"),
+        )
         for i in range(MAX_BANDS):
-            c[f"threshold_{i}"] = w.FloatText(description=f"{i + 1}.", style=wide, layout=w.Layout(width="230px"))
+            c[f"threshold_{i}"] = w.FloatText(
+                description=f"{i + 1}.", style=wide, layout=w.Layout(width="230px")
+            )
             c[f"rate_{i}"] = w.FloatText(description="", layout=w.Layout(width="110px"))
-        c["multiplier_mode"] = w.ToggleButtons(options=["marginal", "retroactive"],
-                                               description=_t("mult_mode", L), style=wide)
-        c["n_multipliers"] = w.BoundedIntText(min=0, max=MAX_MULTIPLIERS, description=_t("multipliers", L),
-                                              style=wide, layout=w.Layout(width="170px"))
+        c["multiplier_mode"] = w.ToggleButtons(
+            options=["marginal", "retroactive"], description=_t("mult_mode", L), style=wide
+        )
+        c["n_multipliers"] = w.BoundedIntText(
+            min=0,
+            max=MAX_MULTIPLIERS,
+            description=_t("multipliers", L),
+            style=wide,
+            layout=w.Layout(width="170px"),
+        )
         for j in range(MAX_MULTIPLIERS):
-            c[f"mult_threshold_{j}"] = w.FloatText(description=f"{j + 1}.", style=wide,
-                                                   layout=w.Layout(width="230px"))
+            c[f"mult_threshold_{j}"] = w.FloatText(
+                description=f"{j + 1}.", style=wide, layout=w.Layout(width="230px")
+            )
             c[f"mult_factor_{j}"] = w.FloatText(description="", layout=w.Layout(width="110px"))
         c["cap"] = w.FloatText(description=_t("cap", L), style=wide)
         c["gate"] = w.FloatText(description=_t("gate", L), style=wide)
         c["pool"] = w.FloatText(description=_t("pool", L), style=wide)
-        c["compare"] = w.SelectMultiple(options=list(self.context.plans), description=_t("compare", L),
-                                        style=wide, rows=min(6, max(2, len(self.context.plans))))
+        c["compare"] = w.SelectMultiple(
+            options=list(self.context.plans),
+            description=_t("compare", L),
+            style=wide,
+            rows=min(6, max(2, len(self.context.plans))),
+        )
         reps = [(f"{r} {n}", r) for r, n in zip(self.context.rep_ids, self.context.names)]
-        c["curve_rep"] = w.Dropdown(options=[(_t("median", L), "")] + reps, description=_t("curve_rep", L),
-                                    style=wide)
-        c["save_name"] = w.Text(description=_t("save_name", L), placeholder="my_plan", style=wide,
-                                layout=w.Layout(width="230px"))
+        c["curve_rep"] = w.Dropdown(
+            options=[(_t("median", L), "")] + reps, description=_t("curve_rep", L), style=wide
+        )
+        c["save_name"] = w.Text(
+            description=_t("save_name", L),
+            placeholder="my_plan",
+            style=wide,
+            layout=w.Layout(width="230px"),
+        )
         c["save_overwrite"] = w.Checkbox(description=_t("overwrite", L), value=False, indent=False)
         c["save"] = w.Button(description=_t("save", L), icon="save")
         for k, ctl in c.items():
@@ -1097,8 +1250,20 @@ class CommissionLab:
         self.controls = c
 
         o: dict[str, Any] = {}
-        for k in ("message", "cost_of_sales", "budget_p50", "budget_p90", "reserve", "gini", "shares",
-                  "flags", "compare_table", "notes", "save_status", "units"):
+        for k in (
+            "message",
+            "cost_of_sales",
+            "budget_p50",
+            "budget_p90",
+            "reserve",
+            "gini",
+            "shares",
+            "flags",
+            "compare_table",
+            "notes",
+            "save_status",
+            "units",
+        ):
             o[k] = w.HTML()
         for k in ("chart_curve", "chart_cost", "chart_reps"):
             o[k] = w.Image(format="png", layout=w.Layout(max_width="100%"))
@@ -1107,24 +1272,54 @@ class CommissionLab:
         self.outputs = o
 
         self._band_rows = [w.HBox([c[f"threshold_{i}"], c[f"rate_{i}"]]) for i in range(MAX_BANDS)]
-        self._mult_rows = [w.HBox([c[f"mult_threshold_{j}"], c[f"mult_factor_{j}"]])
-                           for j in range(MAX_MULTIPLIERS)]
+        self._mult_rows = [
+            w.HBox([c[f"mult_threshold_{j}"], c[f"mult_factor_{j}"]])
+            for j in range(MAX_MULTIPLIERS)
+        ]
         for i, row in enumerate(self._band_rows):
             row.add_class(f"simlib-band-row-{i}")
         for j, row in enumerate(self._mult_rows):
             row.add_class(f"simlib-mult-row-{j}")
-        left = w.VBox([
-            c["plan"], c["mode"], c["n_bands"], o["units"], *self._band_rows,
-            c["multiplier_mode"], c["n_multipliers"], *self._mult_rows,
-            c["cap"], c["gate"], c["pool"], c["compare"], c["curve_rep"],
-            w.HBox([c["save_name"], c["save_overwrite"], c["save"]]), o["save_status"],
-        ], layout=w.Layout(width="460px"))
-        kpis = w.HBox([o["cost_of_sales"], o["budget_p50"], o["budget_p90"], o["reserve"], o["gini"]],
-                      layout=w.Layout(flex_flow="row wrap"))
+        left = w.VBox(
+            [
+                c["plan"],
+                c["mode"],
+                c["n_bands"],
+                o["units"],
+                *self._band_rows,
+                c["multiplier_mode"],
+                c["n_multipliers"],
+                *self._mult_rows,
+                c["cap"],
+                c["gate"],
+                c["pool"],
+                c["compare"],
+                c["curve_rep"],
+                w.HBox([c["save_name"], c["save_overwrite"], c["save"]]),
+                o["save_status"],
+            ],
+            layout=w.Layout(width="460px"),
+        )
+        kpis = w.HBox(
+            [o["cost_of_sales"], o["budget_p50"], o["budget_p90"], o["reserve"], o["gini"]],
+            layout=w.Layout(flex_flow="row wrap"),
+        )
         for k in ("cost_of_sales", "budget_p50", "budget_p90", "reserve", "gini"):
             o[k].layout.margin = "0 16px 8px 0"
-        right = w.VBox([o["message"], kpis, o["flags"], o["shares"], o["compare_table"], o["chart_curve"],
-                        o["chart_cost"], o["chart_reps"], o["notes"]], layout=w.Layout(flex="1"))
+        right = w.VBox(
+            [
+                o["message"],
+                kpis,
+                o["flags"],
+                o["shares"],
+                o["compare_table"],
+                o["chart_curve"],
+                o["chart_cost"],
+                o["chart_reps"],
+                o["notes"],
+            ],
+            layout=w.Layout(flex="1"),
+        )
         title = w.HTML(f"<h3>{_t('title', L)}</h3>")
         root = w.VBox([title, w.HBox([left, right])])
         root.add_class("simlib-commission-lab")
@@ -1173,9 +1368,12 @@ class CommissionLab:
             row.layout.display = "" if j < nm else "none"
         L = self.lang
         attain = self._base().basis == "attainment"
-        rate_label = _t("rate_ti", L) if self._base().pays_on == "target_incentive" else _t("rate", L)
-        self.outputs["units"].value = (
-            f"<small>{_t('threshold_pct' if attain else 'threshold_amount', L)} · {rate_label}</small>")
+        rate_label = (
+            _t("rate_ti", L) if self._base().pays_on == "target_incentive" else _t("rate", L)
+        )
+        self.outputs[
+            "units"
+        ].value = f"<small>{_t('threshold_pct' if attain else 'threshold_amount', L)} · {rate_label}</small>"
 
     def _fill_new_rows(self, old_n: int, new_n: int, kind: str) -> None:
         """Give rows that appear a next step up from the row above (not zeros)."""
@@ -1186,13 +1384,18 @@ class CommissionLab:
             if kind == "bands":
                 for i in range(max(old_n, 1), new_n):
                     prev_t, prev_r = c[f"threshold_{i - 1}"].value, c[f"rate_{i - 1}"].value
-                    c[f"threshold_{i}"].value = prev_t + (50.0 if attain else max(prev_t, 1_000_000.0))
+                    c[f"threshold_{i}"].value = prev_t + (
+                        50.0 if attain else max(prev_t, 1_000_000.0)
+                    )
                     c[f"rate_{i}"].value = prev_r
             else:
                 if old_n == 0 and new_n >= 1:
                     c["mult_threshold_0"].value, c["mult_factor_0"].value = 0.0, 1.0
                 for j in range(max(old_n, 1), new_n):
-                    prev_t, prev_f = c[f"mult_threshold_{j - 1}"].value, c[f"mult_factor_{j - 1}"].value
+                    prev_t, prev_f = (
+                        c[f"mult_threshold_{j - 1}"].value,
+                        c[f"mult_factor_{j - 1}"].value,
+                    )
                     c[f"mult_threshold_{j}"].value = 100.0 if prev_t < 100 else prev_t + 50.0
                     c[f"mult_factor_{j}"].value = round(prev_f + 0.5, 10)
         finally:
@@ -1205,8 +1408,11 @@ class CommissionLab:
         try:
             if owner is self.controls["plan"]:
                 base = self._base(change["new"])
-                keep = {"pool_rate": self._state.pool_rate, "compare": self._state.compare,
-                        "curve_rep": self._state.curve_rep}
+                keep = {
+                    "pool_rate": self._state.pool_rate,
+                    "compare": self._state.compare,
+                    "curve_rep": self._state.curve_rep,
+                }
                 self._quiet = True
                 try:
                     self.controls["save_name"].value = f"{change['new']}_variant"
@@ -1222,8 +1428,10 @@ class CommissionLab:
             self._state = state_from_values(self._values(), self._base().basis)
             self._refresh()
         except Exception as e:  # never a silent failure in an observer: say it in the app
-            self.outputs["message"].value = (f"<div style='color:#b71c1c'>internal error: "
-                                             f"{type(e).__name__}: {_esc(str(e))}</div>")
+            self.outputs["message"].value = (
+                f"<div style='color:#b71c1c'>internal error: "
+                f"{type(e).__name__}: {_esc(str(e))}</div>"
+            )
 
     def _on_save(self, _button=None) -> None:
         name = self.controls["save_name"].value.strip()
@@ -1232,15 +1440,20 @@ class CommissionLab:
         except (ValueError, FileExistsError, OSError) as e:
             self.outputs["save_status"].value = f"<div style='color:#b71c1c'>{_esc(str(e))}</div>"
             return
-        self.outputs["save_status"].value = (
-            f"<div style='color:#1b5e20'>{_t('saved', self.lang)}: {_esc(str(path))}</div>")
+        self.outputs[
+            "save_status"
+        ].value = f"<div style='color:#1b5e20'>{_t('saved', self.lang)}: {_esc(str(path))}</div>"
 
     def _render(self) -> None:
         o, v, L = self.outputs, self.view, self.lang
         cur = self.context.currency
         if not v.ok:
             items = "".join(f"<li><b>{_esc(f)}</b>: {_esc(m)}</li>" for f, m in v.problems)
-            o["message"].value = (f"<div style='color:#b71c1c'><b>{_t('edit_problem', L)}</b><ul>{items}</ul></div>")
+            o[
+                "message"
+            ].value = (
+                f"<div style='color:#b71c1c'><b>{_t('edit_problem', L)}</b><ul>{items}</ul></div>"
+            )
             for k in ("cost_of_sales", "budget_p50", "budget_p90", "reserve", "gini"):
                 o[k].value = _kpi(_t({"budget_p50": "p50", "budget_p90": "p90"}.get(k, k), L), "–")
             # nothing stale may pass for the answer to the bad settings
@@ -1259,37 +1472,55 @@ class CommissionLab:
         who = f"{v.curve_rep}, {_t('quota', L)} {v.curve_quota:,.0f}"
         body = "".join(f"<li>{_esc(s)}</li>" for s in flags) or f"<li>{_t('no_flags', L)}</li>"
         color = "#b71c1c" if flags else "#1b5e20"
-        o["flags"].value = (f"<div><b>{_t('flags', L)}</b> <small>({_esc(who)})</small>"
-                            f"<ul style='color:{color}'>{body}</ul></div>")
+        o["flags"].value = (
+            f"<div><b>{_t('flags', L)}</b> <small>({_esc(who)})</small>"
+            f"<ul style='color:{color}'>{body}</ul></div>"
+        )
         sh = v.shares
-        words = {"threshold": ("threshold", "门槛"), "target": ("target", "目标"),
-                 "excellence": ("excellence", "卓越"), "in line": ("in line", "合理"),
-                 "too many": ("too many", "偏多"), "too few": ("too few", "偏少")}
+        words = {
+            "threshold": ("threshold", "门槛"),
+            "target": ("target", "目标"),
+            "excellence": ("excellence", "卓越"),
+            "in line": ("in line", "合理"),
+            "too many": ("too many", "偏多"),
+            "too few": ("too few", "偏少"),
+        }
 
         def say(k):
             en, zh = words.get(k, (k, k))
             return zh if L == "zh-CN" else en
 
-        rows = "".join(f"<tr><td>{say(r.level)}</td><td>{r.attainment:.0%}</td><td>{r.share:.0%}</td>"
-                       f"<td>{r.rule_low:.0%}–{r.rule_high:.0%}</td><td>{say(r.verdict)}</td></tr>"
-                       for r in sh.itertuples())
-        o["shares"].value = (f"<b>{_t('shares', L)}</b><table><tr><th></th><th>≥</th><th>{_t('share', L)}</th>"
-                             f"<th>{_t('rule', L)}</th><th></th></tr>{rows}</table>")
+        rows = "".join(
+            f"<tr><td>{say(r.level)}</td><td>{r.attainment:.0%}</td><td>{r.share:.0%}</td>"
+            f"<td>{r.rule_low:.0%}–{r.rule_high:.0%}</td><td>{say(r.verdict)}</td></tr>"
+            for r in sh.itertuples()
+        )
+        o["shares"].value = (
+            f"<b>{_t('shares', L)}</b><table><tr><th></th><th>≥</th><th>{_t('share', L)}</th>"
+            f"<th>{_t('rule', L)}</th><th></th></tr>{rows}</table>"
+        )
         cmp_ = v.comparison
         rows = "".join(
             f"<tr><td>{_esc(r.plan)}</td><td>{r.cost_of_sales:.2%}</td><td>{r.p50:,.0f}</td>"
             f"<td>{r.p90:,.0f}</td><td>{r.gini:.2f}</td><td>{r.diff_vs_first:+,.0f}</td></tr>"
-            for r in cmp_.itertuples())
+            for r in cmp_.itertuples()
+        )
         o["compare_table"].value = (
             f"<b>{_t('compare_table', L)}</b><table><tr><th>{_t('plan', L)}</th><th>{_t('cost_of_sales', L)}</th>"
-            f"<th>P50</th><th>P90</th><th>Gini</th><th>vs {_esc(cmp_['plan'].iloc[0])}</th></tr>{rows}</table>")
+            f"<th>P50</th><th>P90</th><th>Gini</th><th>vs {_esc(cmp_['plan'].iloc[0])}</th></tr>{rows}</table>"
+        )
         notes = list(v.notes)
         if self.context.excluded:
             why = "; ".join(f"{k} ({r})" for k, r in self.context.excluded.items())
             notes.append(f"{_t('not_offered', L)}: {why}")
         o["notes"].value = "<small>" + "<br>".join(_esc(n) for n in notes) + "</small>"
         if self.charts:
-            from simlib.plots_commission import cost_distribution, figure_png, payout_curves, rep_pay
+            from simlib.plots_commission import (
+                cost_distribution,
+                figure_png,
+                payout_curves,
+                rep_pay,
+            )
 
             o["chart_curve"].value = figure_png(payout_curves(v, lang=L, currency=cur))
             o["chart_cost"].value = figure_png(cost_distribution(v, lang=L))
@@ -1303,4 +1534,6 @@ def _esc(s: str) -> str:
 
 
 def _kpi(label: str, value: str) -> str:
-    return f"<div><small>{_esc(label)}</small><br><b style='font-size:1.3em'>{_esc(value)}</b></div>"
+    return (
+        f"<div><small>{_esc(label)}</small><br><b style='font-size:1.3em'>{_esc(value)}</b></div>"
+    )

@@ -38,9 +38,10 @@ import html
 import io
 import re
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -136,7 +137,9 @@ class WorkshopControls:
     wall: str = "last_year"
 
     @classmethod
-    def from_scenario(cls, scenario: Scenario, base_last_year: float | None = None, **changes) -> "WorkshopControls":
+    def from_scenario(
+        cls, scenario: Scenario, base_last_year: float | None = None, **changes
+    ) -> WorkshopControls:
         """The controls showing ``scenario``; ``base_last_year`` (the company's base-year
         bookings) fills the field of the mode not in use."""
         if scenario.company_target is not None:
@@ -147,17 +150,26 @@ class WorkshopControls:
             amount = round(base_last_year * (1 + growth), 2) if base_last_year else 0.0
         m, u = scenario.methods, scenario.uplift
         c = cls(
-            target_mode=mode, company_target=amount, growth=growth,
-            uplift_region=u.region, uplift_team=u.team, uplift_rep=u.rep,
-            weight_historical=m.historical, weight_potential=m.potential,
-            weight_equal=m.equal, weight_capacity=m.capacity,
-            floor=scenario.growth.floor, cap=scenario.growth.cap,
-            focus_region=scenario.focus_region, focus_weight=scenario.focus_weight,
-            seasonality=scenario.seasonality, fair_quotas=scenario.fair_quotas,
+            target_mode=mode,
+            company_target=amount,
+            growth=growth,
+            uplift_region=u.region,
+            uplift_team=u.team,
+            uplift_rep=u.rep,
+            weight_historical=m.historical,
+            weight_potential=m.potential,
+            weight_equal=m.equal,
+            weight_capacity=m.capacity,
+            floor=scenario.growth.floor,
+            cap=scenario.growth.cap,
+            focus_region=scenario.focus_region,
+            focus_weight=scenario.focus_weight,
+            seasonality=scenario.seasonality,
+            fair_quotas=scenario.fair_quotas,
         )
         return c.replace(**changes) if changes else c
 
-    def replace(self, **changes) -> "WorkshopControls":
+    def replace(self, **changes) -> WorkshopControls:
         """A copy with ``changes``."""
         return dataclasses.replace(self, **changes)
 
@@ -223,9 +235,20 @@ def scenario_from_controls(base: Scenario, controls: WorkshopControls) -> Scenar
 
     c = controls
     problems = []
-    for k in ("company_target", "growth", "uplift_region", "uplift_team", "uplift_rep",
-              "weight_historical", "weight_potential", "weight_equal", "weight_capacity",
-              "floor", "cap", "focus_weight"):
+    for k in (
+        "company_target",
+        "growth",
+        "uplift_region",
+        "uplift_team",
+        "uplift_rep",
+        "weight_historical",
+        "weight_potential",
+        "weight_equal",
+        "weight_capacity",
+        "floor",
+        "cap",
+        "focus_weight",
+    ):
         v = getattr(c, k)
         if v is None or not np.isfinite(float(v)):
             problems.append((k, f"expected a number; got {v!r}"))
@@ -240,8 +263,12 @@ def scenario_from_controls(base: Scenario, controls: WorkshopControls) -> Scenar
         company_target=float(c.company_target) if c.target_mode == "amount" else None,
         company_growth=float(c.growth) if c.target_mode == "growth" else None,
         uplift={"region": c.uplift_region, "team": c.uplift_team, "rep": c.uplift_rep},
-        methods={"historical": c.weight_historical, "potential": c.weight_potential,
-                 "equal": c.weight_equal, "capacity": c.weight_capacity},
+        methods={
+            "historical": c.weight_historical,
+            "potential": c.weight_potential,
+            "equal": c.weight_equal,
+            "capacity": c.weight_capacity,
+        },
         growth={"floor": c.floor, "cap": c.cap},
         focus_region=c.focus_region or None,
         focus_weight=c.focus_weight,
@@ -339,8 +366,11 @@ def _display_name(df: pd.DataFrame, lang: str) -> list[str]:
     return df["name"].tolist()
 
 
-def allocation_table(alloc: Allocation, levels: Sequence[str] = ("company", "region", "team"),
-                     under: str | None = None) -> pd.DataFrame:
+def allocation_table(
+    alloc: Allocation,
+    levels: Sequence[str] = ("company", "region", "team"),
+    under: str | None = None,
+) -> pd.DataFrame:
     """The allocation table (:meth:`Allocation.to_frame`) for ``levels``, optionally only
     the nodes at or below ``under`` (a region or team id)."""
     df = alloc.to_frame()
@@ -378,8 +408,11 @@ def headline(alloc: Allocation) -> dict[str, float]:
     }
 
 
-def gap_table(alloc: Allocation, levels: Sequence[str] = ("company", "region", "team"),
-              under: str | None = None) -> pd.DataFrame:
+def gap_table(
+    alloc: Allocation,
+    levels: Sequence[str] = ("company", "region", "team"),
+    under: str | None = None,
+) -> pd.DataFrame:
     """Top-down vs bottom-up, per node.
 
     ``top_down`` is the cascade's number, ``target`` the final one (the consensus with
@@ -392,24 +425,38 @@ def gap_table(alloc: Allocation, levels: Sequence[str] = ("company", "region", "
     keep = _subtree(alloc, under)
     if keep is not None:
         n = n[n["node_id"].isin(keep)]
-    out = n[["level", "node_id", "name", "name_zh", "top_down", "target", "p50", "p_attain"]].rename(
-        columns={"p50": "bottom_up"}).reset_index(drop=True)
+    out = (
+        n[["level", "node_id", "name", "name_zh", "top_down", "target", "p50", "p_attain"]]
+        .rename(columns={"p50": "bottom_up"})
+        .reset_index(drop=True)
+    )
     out["gap"] = out["target"] - out["bottom_up"]
-    out["gap_pct"] = np.divide(out["gap"].to_numpy(float), out["bottom_up"].to_numpy(float),
-                               out=np.full(len(out), np.nan), where=out["bottom_up"].to_numpy(float) > 0)
+    out["gap_pct"] = np.divide(
+        out["gap"].to_numpy(float),
+        out["bottom_up"].to_numpy(float),
+        out=np.full(len(out), np.nan),
+        where=out["bottom_up"].to_numpy(float) > 0,
+    )
     return out
 
 
-def smart_failures(alloc: Allocation, lang: str = "en", levels: Sequence[str] = LEVELS) -> pd.DataFrame:
+def smart_failures(
+    alloc: Allocation, lang: str = "en", levels: Sequence[str] = LEVELS
+) -> pd.DataFrame:
     """Targets failing a SMART letter: owner, level, period, amount, p_attain, fails, why."""
     s = alloc.smart
     s = s[(s["fails"] != "") & s["level"].isin(list(levels))]
     why = "why_zh" if lang == "zh-CN" else "why_en"
-    return s[["owner_id", "level", "period", "amount", "p_attain", "fails", why]].rename(
-        columns={why: "why"}).reset_index(drop=True)
+    return (
+        s[["owner_id", "level", "period", "amount", "p_attain", "fails", why]]
+        .rename(columns={why: "why"})
+        .reset_index(drop=True)
+    )
 
 
-def quarter_split(alloc: Allocation, levels: Sequence[str] = ("company", "region", "team")) -> pd.DataFrame:
+def quarter_split(
+    alloc: Allocation, levels: Sequence[str] = ("company", "region", "team")
+) -> pd.DataFrame:
     """Each node's year and quarters, with each quarter's share of the year."""
     df = allocation_table(alloc, levels)
     out = df[["level", "node_id", "name", "name_zh", "target", "Q1", "Q2", "Q3", "Q4"]].copy()
@@ -423,19 +470,23 @@ def funnel_check(alloc: Allocation) -> pd.DataFrame:
     floor, the peak month's leads and the year's total."""
     ft = alloc.funnel_teams
     if not len(ft):
-        return pd.DataFrame(columns=["team_id", "months_above_floor", "peak_leads", "lead_floor",
-                                     "leads_year"])
+        return pd.DataFrame(
+            columns=["team_id", "months_above_floor", "peak_leads", "lead_floor", "leads_year"]
+        )
     g = ft.groupby("team_id", sort=True)
-    return pd.DataFrame({
-        "months_above_floor": g["above_floor"].sum().astype(int),
-        "peak_leads": g["leads_required"].max(),
-        "lead_floor": g["lead_floor"].max(),
-        "leads_year": g["leads_required"].sum(),
-    }).reset_index()
+    return pd.DataFrame(
+        {
+            "months_above_floor": g["above_floor"].sum().astype(int),
+            "peak_leads": g["leads_required"].max(),
+            "lead_floor": g["lead_floor"].max(),
+            "leads_year": g["leads_required"].sum(),
+        }
+    ).reset_index()
 
 
-def wall_data(alloc: Allocation, metric: str = "last_year", under: str | None = None,
-              lang: str = "en") -> pd.DataFrame:
+def wall_data(
+    alloc: Allocation, metric: str = "last_year", under: str | None = None, lang: str = "en"
+) -> pd.DataFrame:
     """The target wall's bars: the teams (or a region's teams, or a team's reps).
 
     metric ``last_year``: base-year bookings against the new target (how much of it
@@ -464,8 +515,14 @@ def wall_data(alloc: Allocation, metric: str = "last_year", under: str | None = 
         actual, target = rows["p_attain"].to_numpy(float), np.ones(len(rows))
     else:
         actual, target = rows["p50"].to_numpy(float), rows["target"].to_numpy(float)
-    return pd.DataFrame({"node_id": rows["node_id"].to_numpy(), "name": _display_name(rows, lang),
-                         "actual": np.nan_to_num(actual), "target": target})
+    return pd.DataFrame(
+        {
+            "node_id": rows["node_id"].to_numpy(),
+            "name": _display_name(rows, lang),
+            "actual": np.nan_to_num(actual),
+            "target": target,
+        }
+    )
 
 
 _WALL_TITLE = {
@@ -478,19 +535,26 @@ _WALL_TITLE = {
 }
 
 
-def wall_figure(alloc: Allocation, metric: str = "last_year", under: str | None = None,
-                lang: str = "en", ax=None):
+def wall_figure(
+    alloc: Allocation,
+    metric: str = "last_year",
+    under: str | None = None,
+    lang: str = "en",
+    ax=None,
+):
     """:func:`simlib.plots.target_wall` of :func:`wall_data`."""
     from simlib.plots import target_wall
 
     d = wall_data(alloc, metric, under, lang)
     labels = [f"{i} {n}" for i, n in zip(d["node_id"], d["name"])]
-    return target_wall(labels, d["actual"], d["target"], title=_WALL_TITLE[(metric, lang)],
-                       lang=lang, ax=ax)
+    return target_wall(
+        labels, d["actual"], d["target"], title=_WALL_TITLE[(metric, lang)], lang=lang, ax=ax
+    )
 
 
-def compare_allocations(a: Allocation, b: Allocation,
-                        levels: Sequence[str] = ("company", "region", "team")) -> tuple[pd.DataFrame, pd.DataFrame]:
+def compare_allocations(
+    a: Allocation, b: Allocation, levels: Sequence[str] = ("company", "region", "team")
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Two allocations side by side: (per-node targets and probabilities, changed
     parameters), both from :func:`simlib.scenario.compare_scenarios`."""
     nodes = compare_scenarios(a, b)
@@ -572,7 +636,13 @@ def css_class(key: str) -> str:
 
 
 _PCT = ("growth", "uplift_region", "uplift_team", "uplift_rep", "floor", "cap")
-_PLAIN = ("weight_historical", "weight_potential", "weight_equal", "weight_capacity", "focus_weight")
+_PLAIN = (
+    "weight_historical",
+    "weight_potential",
+    "weight_equal",
+    "weight_capacity",
+    "focus_weight",
+)
 
 
 def values_from_controls(c: WorkshopControls, unit: float = 1e4) -> dict[str, Any]:
@@ -626,8 +696,10 @@ def _pct(x: float, signed: bool = False) -> str:
 
 
 def _kpi(label: str, value: str, cls: str, color: str = "#212121") -> str:
-    return (f"<div class='{cls}-box' style='padding:4px 12px'><small>{_esc(label)}</small><br>"
-            f"<b style='font-size:1.8em;color:{color}'>{_esc(value)}</b></div>")
+    return (
+        f"<div class='{cls}-box' style='padding:4px 12px'><small>{_esc(label)}</small><br>"
+        f"<b style='font-size:1.8em;color:{color}'>{_esc(value)}</b></div>"
+    )
 
 
 def _p_color(p: float, low: float = 0.3, high: float = 0.9) -> str:
@@ -636,29 +708,80 @@ def _p_color(p: float, low: float = 0.3, high: float = 0.9) -> str:
     return "#c62828" if p < low else ("#f9a825" if p > high else "#2e7d32")
 
 
-def table_html(alloc: Allocation, levels: Sequence[str] = ("company", "region", "team"),
-               under: str | None = None, lang: str = "en") -> str:
+def table_html(
+    alloc: Allocation,
+    levels: Sequence[str] = ("company", "region", "team"),
+    under: str | None = None,
+    lang: str = "en",
+) -> str:
     """The allocation table as HTML: target, growth, quarters, probability coloured by
     the SMART "A" band."""
     df = allocation_table(alloc, levels, under)
     att = alloc.scenario.attainability
     zh = lang == "zh-CN"
-    head = (["层级", "编号", "名称", "基准年", "目标", "增长", "约束", "Q1", "Q2", "Q3", "Q4", "达成概率"] if zh else
-            ["level", "id", "name", "base year", "target", "growth", "bound", "Q1", "Q2", "Q3", "Q4", "P(attain)"])
+    head = (
+        [
+            "层级",
+            "编号",
+            "名称",
+            "基准年",
+            "目标",
+            "增长",
+            "约束",
+            "Q1",
+            "Q2",
+            "Q3",
+            "Q4",
+            "达成概率",
+        ]
+        if zh
+        else [
+            "level",
+            "id",
+            "name",
+            "base year",
+            "target",
+            "growth",
+            "bound",
+            "Q1",
+            "Q2",
+            "Q3",
+            "Q4",
+            "P(attain)",
+        ]
+    )
     names = _display_name(df, lang)
     rows = []
     for r, name in zip(df.itertuples(index=False), names):
         pad = {"company": 0, "region": 1, "team": 2, "rep": 3}.get(r.level, 0) * 12
-        cells = [r.level, r.node_id, f"<span style='padding-left:{pad}px'>{_esc(name)}</span>",
-                 _money(r.last_year, lang), f"<b>{_money(r.target, lang)}</b>", _pct(r.growth, True),
-                 r.status or "", *(_money(getattr(r, q), lang) for q in ("Q1", "Q2", "Q3", "Q4")),
-                 f"<span style='color:{_p_color(r.p_attain, att.low, att.high)}'>{_pct(r.p_attain)}</span>"]
-        rows.append("<tr>" + "".join(f"<td>{c if str(c).startswith('<') else _esc(c)}</td>" for c in cells) + "</tr>")
-    return ("<table class='simlib-table' style='font-size:1.05em'><tr>" + "".join(f"<th>{h}</th>" for h in head)
-            + "</tr>" + "".join(rows) + "</table>")
+        cells = [
+            r.level,
+            r.node_id,
+            f"<span style='padding-left:{pad}px'>{_esc(name)}</span>",
+            _money(r.last_year, lang),
+            f"<b>{_money(r.target, lang)}</b>",
+            _pct(r.growth, True),
+            r.status or "",
+            *(_money(getattr(r, q), lang) for q in ("Q1", "Q2", "Q3", "Q4")),
+            f"<span style='color:{_p_color(r.p_attain, att.low, att.high)}'>{_pct(r.p_attain)}</span>",
+        ]
+        rows.append(
+            "<tr>"
+            + "".join(f"<td>{c if str(c).startswith('<') else _esc(c)}</td>" for c in cells)
+            + "</tr>"
+        )
+    return (
+        "<table class='simlib-table' style='font-size:1.05em'><tr>"
+        + "".join(f"<th>{h}</th>" for h in head)
+        + "</tr>"
+        + "".join(rows)
+        + "</table>"
+    )
 
 
-def _df_html(df: pd.DataFrame, money: Sequence[str] = (), pct: Sequence[str] = (), lang: str = "en") -> str:
+def _df_html(
+    df: pd.DataFrame, money: Sequence[str] = (), pct: Sequence[str] = (), lang: str = "en"
+) -> str:
     view = df.copy()
     for c in money:
         if c in view:
@@ -701,17 +824,28 @@ class TargetWorkshop:
         Session override of the scenario's simulation settings (not saved).
     """
 
-    def __init__(self, cache: TargetCache, base: Scenario, *, lang: str = "zh-CN", charts: bool = True,
-                 scenario_dir: str | Path | None = None, export_dir: str | Path | None = None,
-                 n_trials: int | None = None, seed: int | None = None,
-                 controls: WorkshopControls | None = None):
+    def __init__(
+        self,
+        cache: TargetCache,
+        base: Scenario,
+        *,
+        lang: str = "zh-CN",
+        charts: bool = True,
+        scenario_dir: str | Path | None = None,
+        export_dir: str | Path | None = None,
+        n_trials: int | None = None,
+        seed: int | None = None,
+        controls: WorkshopControls | None = None,
+    ):
         if lang not in ("en", "zh-CN"):
             raise ValueError(f"lang must be 'en' or 'zh-CN'; got {lang!r}")
         self.cache = cache
         self.lang = lang
         self.charts = charts
         self.unit = 1e4 if lang == "zh-CN" else 1e6
-        self.scenario_dir = Path(scenario_dir) if scenario_dir is not None else default_params_dir() / "scenarios"
+        self.scenario_dir = (
+            Path(scenario_dir) if scenario_dir is not None else default_params_dir() / "scenarios"
+        )
         self.export_dir = Path(export_dir) if export_dir is not None else Path.cwd() / "exports"
         self._sim = {k: v for k, v in (("n_trials", n_trials), ("seed", seed)) if v is not None}
         self.base = base
@@ -725,13 +859,22 @@ class TargetWorkshop:
         self.baseline = self.view.allocation
 
     @classmethod
-    def from_demo(cls, scenario: str | Path = "baseline_2027", *, n_trials: int | None = None,
-                  seed: int | None = None, demo_seed: int | None = None, **kwargs) -> "TargetWorkshop":
+    def from_demo(
+        cls,
+        scenario: str | Path = "baseline_2027",
+        *,
+        n_trials: int | None = None,
+        seed: int | None = None,
+        demo_seed: int | None = None,
+        **kwargs,
+    ) -> TargetWorkshop:
         """The workshop on the demo company, starting from a scenario name or file."""
         from simlib.data import load_demo
 
         data = load_demo(seed=demo_seed)
-        return cls(TargetCache(data), load_scenario(scenario), n_trials=n_trials, seed=seed, **kwargs)
+        return cls(
+            TargetCache(data), load_scenario(scenario), n_trials=n_trials, seed=seed, **kwargs
+        )
 
     # -- state ---------------------------------------------------------------------
 
@@ -748,8 +891,12 @@ class TargetWorkshop:
         return out
 
     def _controls_of(self, scenario: Scenario) -> WorkshopControls:
-        h = self.cache.history(scenario.year, scenario.as_of or self.cache.data.as_of,
-                               scenario.base_year, scenario.ramp_months)
+        h = self.cache.history(
+            scenario.year,
+            scenario.as_of or self.cache.data.as_of,
+            scenario.base_year,
+            scenario.ramp_months,
+        )
         return WorkshopControls.from_scenario(scenario, float(h.last_year[h.tree.root]))
 
     @property
@@ -811,10 +958,13 @@ class TargetWorkshop:
         """Load a scenario (a name in ``scenario_dir`` or a file) into the controls."""
         s = load_scenario(self._resolve(name))
         self.base = s
-        return self.set_controls(self._controls_of(s).replace(view=self._controls.view, wall=self._controls.wall))
+        return self.set_controls(
+            self._controls_of(s).replace(view=self._controls.view, wall=self._controls.wall)
+        )
 
-    def compare(self, other: str | Path | Scenario,
-                levels: Sequence[str] = ("company", "region", "team")) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def compare(
+        self, other: str | Path | Scenario, levels: Sequence[str] = ("company", "region", "team")
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The current allocation (a) beside another scenario's (b): per node, and the
         parameters that differ (see :func:`compare_allocations`)."""
         if self.allocation is None:
@@ -843,7 +993,9 @@ class TargetWorkshop:
 
     # -- static outputs (useful headless) -------------------------------------------------
 
-    def table(self, levels: Sequence[str] = ("company", "region", "team"), under: str | None = None) -> pd.DataFrame:
+    def table(
+        self, levels: Sequence[str] = ("company", "region", "team"), under: str | None = None
+    ) -> pd.DataFrame:
         """The current allocation table (see :func:`allocation_table`)."""
         if self.allocation is None:
             raise ValueError(self.view.message)
@@ -853,8 +1005,12 @@ class TargetWorkshop:
         """The current target wall as a matplotlib figure."""
         if self.allocation is None:
             raise ValueError(self.view.message)
-        return wall_figure(self.allocation, metric or self._controls.wall,
-                           under if under is not None else self._controls.view, self.lang)
+        return wall_figure(
+            self.allocation,
+            metric or self._controls.wall,
+            under if under is not None else self._controls.view,
+            self.lang,
+        )
 
     def summary(self) -> dict[str, float]:
         """:func:`headline` of the current allocation."""
@@ -880,42 +1036,86 @@ class TargetWorkshop:
         L = self.lang
         wide = {"description_width": "initial"}
         unit = "万" if L == "zh-CN" else "m"
-        slider = dict(continuous_update=False, style=wide, layout=w.Layout(width="380px"), readout_format=".1f")
+        slider = dict(
+            continuous_update=False,
+            style=wide,
+            layout=w.Layout(width="380px"),
+            readout_format=".1f",
+        )
         c: dict[str, Any] = {}
-        c["target_mode"] = w.ToggleButtons(options=[(_t("amount", L), "amount"), (_t("growth_mode", L), "growth")],
-                                           description=_t("target_mode", L), style=wide)
-        c["company_target"] = w.BoundedFloatText(min=0, max=1e12, step=1000 if unit == "万" else 10,
-                                                 description=f"{_t('company_target', L)} ({unit})", style=wide)
-        c["growth"] = w.FloatSlider(min=-30, max=100, step=0.5, description=_t("growth", L), **slider)
+        c["target_mode"] = w.ToggleButtons(
+            options=[(_t("amount", L), "amount"), (_t("growth_mode", L), "growth")],
+            description=_t("target_mode", L),
+            style=wide,
+        )
+        c["company_target"] = w.BoundedFloatText(
+            min=0,
+            max=1e12,
+            step=1000 if unit == "万" else 10,
+            description=f"{_t('company_target', L)} ({unit})",
+            style=wide,
+        )
+        c["growth"] = w.FloatSlider(
+            min=-30, max=100, step=0.5, description=_t("growth", L), **slider
+        )
         for lv in ("region", "team", "rep"):
-            c[f"uplift_{lv}"] = w.FloatSlider(min=0, max=30, step=0.5, description=_t(f"uplift_{lv}", L), **slider)
+            c[f"uplift_{lv}"] = w.FloatSlider(
+                min=0, max=30, step=0.5, description=_t(f"uplift_{lv}", L), **slider
+            )
         for m in ("historical", "potential", "equal", "capacity"):
-            c[f"weight_{m}"] = w.FloatSlider(min=0, max=1, step=0.05, description=_t(f"weight_{m}", L),
-                                             **{**slider, "readout_format": ".2f"})
+            c[f"weight_{m}"] = w.FloatSlider(
+                min=0,
+                max=1,
+                step=0.05,
+                description=_t(f"weight_{m}", L),
+                **{**slider, "readout_format": ".2f"},
+            )
         c["floor"] = w.FloatSlider(min=-60, max=60, step=1, description=_t("floor", L), **slider)
         c["cap"] = w.FloatSlider(min=-30, max=200, step=1, description=_t("cap", L), **slider)
-        tree = self.cache.history(self.base.year, self.base.as_of or self.cache.data.as_of,
-                                  self.base.base_year, self.base.ramp_months).tree
+        tree = self.cache.history(
+            self.base.year,
+            self.base.as_of or self.cache.data.as_of,
+            self.base.base_year,
+            self.base.ramp_months,
+        ).tree
         regions, teams = tree.of_level("region"), tree.of_level("team")
         name = self._node_names()
-        c["focus_region"] = w.Dropdown(options=[(_t("none", L), "")] + [(f"{r} {name.get(r, '')}", r) for r in regions],
-                                       description=_t("focus_region", L), style=wide)
-        c["focus_weight"] = w.FloatSlider(min=0, max=0.3, step=0.01, description=_t("focus_weight", L),
-                                          **{**slider, "readout_format": ".2f"})
+        c["focus_region"] = w.Dropdown(
+            options=[(_t("none", L), "")] + [(f"{r} {name.get(r, '')}", r) for r in regions],
+            description=_t("focus_region", L),
+            style=wide,
+        )
+        c["focus_weight"] = w.FloatSlider(
+            min=0,
+            max=0.3,
+            step=0.01,
+            description=_t("focus_weight", L),
+            **{**slider, "readout_format": ".2f"},
+        )
         c["seasonality"] = w.Checkbox(description=_t("seasonality", L), indent=False)
         c["fair_quotas"] = w.Checkbox(description=_t("fair_quotas", L), indent=False)
-        c["view"] = w.Dropdown(options=[(_t("all", L), "")] + [(f"{n} {name.get(n, '')}", n) for n in regions + teams],
-                               description=_t("view", L), style=wide)
-        c["wall"] = w.ToggleButtons(options=[(_t(m, L), m) for m in WALL_METRICS], description=_t("wall", L),
-                                    style=wide)
-        c["save_name"] = w.Text(description=_t("save_name", L), placeholder="q4_variant", style=wide)
+        c["view"] = w.Dropdown(
+            options=[(_t("all", L), "")] + [(f"{n} {name.get(n, '')}", n) for n in regions + teams],
+            description=_t("view", L),
+            style=wide,
+        )
+        c["wall"] = w.ToggleButtons(
+            options=[(_t(m, L), m) for m in WALL_METRICS], description=_t("wall", L), style=wide
+        )
+        c["save_name"] = w.Text(
+            description=_t("save_name", L), placeholder="q4_variant", style=wide
+        )
         c["save_overwrite"] = w.Checkbox(description=_t("overwrite", L), indent=False, value=False)
         c["save"] = w.Button(description=_t("save", L), icon="save")
-        c["load_name"] = w.Dropdown(options=shipped_scenarios(self.scenario_dir), description=_t("load_name", L),
-                                    style=wide)
+        c["load_name"] = w.Dropdown(
+            options=shipped_scenarios(self.scenario_dir), description=_t("load_name", L), style=wide
+        )
         c["load"] = w.Button(description=_t("load", L), icon="folder-open")
-        c["compare_with"] = w.Dropdown(options=shipped_scenarios(self.scenario_dir),
-                                       description=_t("compare_with", L), style=wide)
+        c["compare_with"] = w.Dropdown(
+            options=shipped_scenarios(self.scenario_dir),
+            description=_t("compare_with", L),
+            style=wide,
+        )
         c["compare"] = w.Button(description=_t("compare", L), icon="columns")
         c["export_xlsx"] = w.Button(description=_t("export_xlsx", L), icon="file-excel-o")
         c["export_csv"] = w.Button(description=_t("export_csv", L), icon="file-text-o")
@@ -924,9 +1124,22 @@ class TargetWorkshop:
         self.controls_ = c
 
         o: dict[str, Any] = {}
-        for k in ("message", "company_target_out", "probability_out", "probability_quota_out",
-                  "over_assignment_out", "smart_out", "gap_out", "table_out", "compare_out",
-                  "save_status", "load_status", "export_status", "timing_out", "notes_out"):
+        for k in (
+            "message",
+            "company_target_out",
+            "probability_out",
+            "probability_quota_out",
+            "over_assignment_out",
+            "smart_out",
+            "gap_out",
+            "table_out",
+            "compare_out",
+            "save_status",
+            "load_status",
+            "export_status",
+            "timing_out",
+            "notes_out",
+        ):
             o[k] = w.HTML()
         o["wall_out"] = w.Image(format="png", layout=w.Layout(max_width="100%"))
         for k, out in o.items():
@@ -936,24 +1149,63 @@ class TargetWorkshop:
         def box(title, items):
             return w.VBox([w.HTML(f"<b>{_esc(title)}</b>")] + items)
 
-        left = w.VBox([
-            c["target_mode"], c["company_target"], c["growth"],
-            c["uplift_region"], c["uplift_team"], c["uplift_rep"],
-            box(_t("weights", L), [c["weight_historical"], c["weight_potential"], c["weight_equal"],
-                                   c["weight_capacity"]]),
-            c["floor"], c["cap"], c["focus_region"], c["focus_weight"],
-            w.HBox([c["seasonality"], c["fair_quotas"]]),
-            c["view"], c["wall"],
-            w.HBox([c["save_name"], c["save_overwrite"], c["save"]]), o["save_status"],
-            w.HBox([c["load_name"], c["load"]]), o["load_status"],
-            w.HBox([c["compare_with"], c["compare"]]),
-            w.HBox([c["export_xlsx"], c["export_csv"]]), o["export_status"],
-        ], layout=w.Layout(width="420px"))
-        kpis = w.HBox([o["company_target_out"], o["probability_out"], o["probability_quota_out"],
-                       o["over_assignment_out"], o["smart_out"]],
-                      layout=w.Layout(flex_flow="row wrap", grid_gap="12px"))
-        right = w.VBox([o["message"], kpis, o["timing_out"], o["wall_out"], o["table_out"], o["gap_out"],
-                        o["compare_out"], o["notes_out"]], layout=w.Layout(flex="1"))
+        left = w.VBox(
+            [
+                c["target_mode"],
+                c["company_target"],
+                c["growth"],
+                c["uplift_region"],
+                c["uplift_team"],
+                c["uplift_rep"],
+                box(
+                    _t("weights", L),
+                    [
+                        c["weight_historical"],
+                        c["weight_potential"],
+                        c["weight_equal"],
+                        c["weight_capacity"],
+                    ],
+                ),
+                c["floor"],
+                c["cap"],
+                c["focus_region"],
+                c["focus_weight"],
+                w.HBox([c["seasonality"], c["fair_quotas"]]),
+                c["view"],
+                c["wall"],
+                w.HBox([c["save_name"], c["save_overwrite"], c["save"]]),
+                o["save_status"],
+                w.HBox([c["load_name"], c["load"]]),
+                o["load_status"],
+                w.HBox([c["compare_with"], c["compare"]]),
+                w.HBox([c["export_xlsx"], c["export_csv"]]),
+                o["export_status"],
+            ],
+            layout=w.Layout(width="420px"),
+        )
+        kpis = w.HBox(
+            [
+                o["company_target_out"],
+                o["probability_out"],
+                o["probability_quota_out"],
+                o["over_assignment_out"],
+                o["smart_out"],
+            ],
+            layout=w.Layout(flex_flow="row wrap", grid_gap="12px"),
+        )
+        right = w.VBox(
+            [
+                o["message"],
+                kpis,
+                o["timing_out"],
+                o["wall_out"],
+                o["table_out"],
+                o["gap_out"],
+                o["compare_out"],
+                o["notes_out"],
+            ],
+            layout=w.Layout(flex="1"),
+        )
         root = w.VBox([w.HTML(f"<h2>{_esc(_t('title', L))}</h2>"), w.HBox([left, right])])
         root.add_class("simlib-target-workshop")
         self._widget = root
@@ -997,8 +1249,11 @@ class TargetWorkshop:
         self.controls_["growth"].disabled = amount
 
     def _error(self, e: Exception) -> None:
-        self.outputs["message"].value = (f"<div style='color:#b71c1c'>internal error: "
-                                         f"{_esc(type(e).__name__)}: {_esc(e)}</div>")
+        self.outputs[
+            "message"
+        ].value = (
+            f"<div style='color:#b71c1c'>internal error: {_esc(type(e).__name__)}: {_esc(e)}</div>"
+        )
 
     def _on_change(self, change) -> None:
         if self._quiet:
@@ -1010,13 +1265,17 @@ class TargetWorkshop:
                 h = headline(self.allocation)
                 self._quiet = True
                 try:
-                    self.controls_["company_target"].value = round(h["company_target"] / self.unit, 6)
+                    self.controls_["company_target"].value = round(
+                        h["company_target"] / self.unit, 6
+                    )
                     self.controls_["growth"].value = round(100 * h["growth"], 1)
                 finally:
                     self._quiet = False
             self._enable()
             new = controls_from_values(self._values(), self.unit)
-            display_only = new.replace(view=self._controls.view, wall=self._controls.wall) == self._controls
+            display_only = (
+                new.replace(view=self._controls.view, wall=self._controls.wall) == self._controls
+            )
             self._controls = new
             if display_only and self.allocation is not None:
                 self._render()
@@ -1027,14 +1286,18 @@ class TargetWorkshop:
 
     def _on_save(self, _b=None) -> None:
         try:
-            path = self.save(self.controls_["save_name"].value, overwrite=self.controls_["save_overwrite"].value)
+            path = self.save(
+                self.controls_["save_name"].value, overwrite=self.controls_["save_overwrite"].value
+            )
         except (ValueError, OSError) as e:
             self.outputs["save_status"].value = f"<span style='color:#b71c1c'>{_esc(e)}</span>"
             return
         names = shipped_scenarios(self.scenario_dir)
         self.controls_["load_name"].options = names
         self.controls_["compare_with"].options = names
-        self.outputs["save_status"].value = f"<span style='color:#1b5e20'>{_t('saved', self.lang)}: {_esc(path)}</span>"
+        self.outputs[
+            "save_status"
+        ].value = f"<span style='color:#1b5e20'>{_t('saved', self.lang)}: {_esc(path)}</span>"
 
     def _on_load(self, _b=None) -> None:
         name = self.controls_["load_name"].value
@@ -1043,7 +1306,9 @@ class TargetWorkshop:
         except (ValueError, OSError) as e:
             self.outputs["load_status"].value = f"<span style='color:#b71c1c'>{_esc(e)}</span>"
             return
-        self.outputs["load_status"].value = f"<span style='color:#1b5e20'>{_t('loaded', self.lang)}: {_esc(name)}</span>"
+        self.outputs[
+            "load_status"
+        ].value = f"<span style='color:#1b5e20'>{_t('loaded', self.lang)}: {_esc(name)}</span>"
 
     def _on_compare(self, _b=None) -> None:
         other = self.controls_["compare_with"].value
@@ -1055,9 +1320,14 @@ class TargetWorkshop:
         L = self.lang
         self.outputs["compare_out"].value = (
             f"<b>{_esc(_t('compare', L))}: a = {_esc(_t('scenario', L))} / b = {_esc(other)}</b>"
-            + _df_html(nodes, money=("target_a", "target_b", "difference"),
-                       pct=("difference_pct", "p_attain_a", "p_attain_b"), lang=L)
-            + (_df_html(params) if len(params) else ""))
+            + _df_html(
+                nodes,
+                money=("target_a", "target_b", "difference"),
+                pct=("difference_pct", "p_attain_a", "p_attain_b"),
+                lang=L,
+            )
+            + (_df_html(params) if len(params) else "")
+        )
 
     def _on_export(self, kind: str) -> None:
         try:
@@ -1065,46 +1335,83 @@ class TargetWorkshop:
         except (ValueError, OSError) as e:
             self.outputs["export_status"].value = f"<span style='color:#b71c1c'>{_esc(e)}</span>"
             return
-        self.outputs["export_status"].value = f"<span style='color:#1b5e20'>{_t('wrote', self.lang)}: {_esc(path)}</span>"
+        self.outputs[
+            "export_status"
+        ].value = f"<span style='color:#1b5e20'>{_t('wrote', self.lang)}: {_esc(path)}</span>"
 
     def _render(self) -> None:
         o, v, L = self.outputs, self.view, self.lang
         if not v.ok:
             items = "".join(f"<li><b>{_esc(_t(k, L))}</b>: {_esc(m)}</li>" for k, m in v.problems)
-            o["message"].value = (f"<div class='simlib-problem' style='color:#b71c1c'><b>{_esc(_t('problem', L))}"
-                                  f"</b><ul>{items}</ul></div>")
-            for k in ("company_target_out", "probability_out", "probability_quota_out", "over_assignment_out",
-                      "smart_out"):
+            o["message"].value = (
+                f"<div class='simlib-problem' style='color:#b71c1c'><b>{_esc(_t('problem', L))}"
+                f"</b><ul>{items}</ul></div>"
+            )
+            for k in (
+                "company_target_out",
+                "probability_out",
+                "probability_quota_out",
+                "over_assignment_out",
+                "smart_out",
+            ):
                 o[k].value = _kpi(_t(k, L), "–", css_class(k))
             return
         a = v.allocation
         h = headline(a)
         att = a.scenario.attainability
         o["message"].value = ""
-        o["company_target_out"].value = _kpi(_t("company_target", L),
-                                             f"{_money(h['company_target'], L)} ({_pct(h['growth'], True)})",
-                                             "simlib-company-target-out")
-        o["probability_out"].value = _kpi(_t("p_forecast", L), _pct(h["p_company_forecast"]),
-                                          "simlib-probability-out", _p_color(h["p_company_forecast"], att.low, att.high))
-        o["probability_quota_out"].value = _kpi(_t("p_on_quota", L), _pct(h["p_company_if_reps_on_quota"]),
-                                                "simlib-probability-quota-out",
-                                                _p_color(h["p_company_if_reps_on_quota"], att.low, att.high))
-        o["over_assignment_out"].value = _kpi(_t("over", L), _pct(h["over_assignment_total"], True),
-                                              "simlib-over-assignment-out")
-        o["smart_out"].value = _kpi(_t("smart", L), f"{h['smart_failures']} / {h['smart_targets']}",
-                                    "simlib-smart-out", "#c62828" if h["smart_failures"] else "#2e7d32")
-        o["timing_out"].value = f"<small>{_esc(_t('recomputed', L))} {1000 * v.seconds:.0f} ms</small>"
+        o["company_target_out"].value = _kpi(
+            _t("company_target", L),
+            f"{_money(h['company_target'], L)} ({_pct(h['growth'], True)})",
+            "simlib-company-target-out",
+        )
+        o["probability_out"].value = _kpi(
+            _t("p_forecast", L),
+            _pct(h["p_company_forecast"]),
+            "simlib-probability-out",
+            _p_color(h["p_company_forecast"], att.low, att.high),
+        )
+        o["probability_quota_out"].value = _kpi(
+            _t("p_on_quota", L),
+            _pct(h["p_company_if_reps_on_quota"]),
+            "simlib-probability-quota-out",
+            _p_color(h["p_company_if_reps_on_quota"], att.low, att.high),
+        )
+        o["over_assignment_out"].value = _kpi(
+            _t("over", L), _pct(h["over_assignment_total"], True), "simlib-over-assignment-out"
+        )
+        o["smart_out"].value = _kpi(
+            _t("smart", L),
+            f"{h['smart_failures']} / {h['smart_targets']}",
+            "simlib-smart-out",
+            "#c62828" if h["smart_failures"] else "#2e7d32",
+        )
+        o[
+            "timing_out"
+        ].value = f"<small>{_esc(_t('recomputed', L))} {1000 * v.seconds:.0f} ms</small>"
         under = self._controls.view or None
         levels = ("company", "region", "team") if under is None else LEVELS
         o["table_out"].value = table_html(a, levels, under, L)
         gaps = gap_table(a, ("company", "region", "team"), under)
         gaps = gaps.assign(name=_display_name(gaps, L)).drop(columns=["name_zh"])
-        o["gap_out"].value = (f"<b>{_esc(_t('gap', L))}</b>"
-                              + _df_html(gaps, money=("top_down", "target", "bottom_up", "gap"),
-                                         pct=("gap_pct", "p_attain"), lang=L))
+        o["gap_out"].value = f"<b>{_esc(_t('gap', L))}</b>" + _df_html(
+            gaps,
+            money=("top_down", "target", "bottom_up", "gap"),
+            pct=("gap_pct", "p_attain"),
+            lang=L,
+        )
         fails = smart_failures(a, L, ("company", "region", "team"))
-        notes = [f"<b>SMART</b>: " + (_esc(_t("no_fails", L)) if not len(fails) else
-                 "<br>".join(f"{_esc(r.owner_id)} {_esc(r.period)}: {_esc(r.why)}" for r in fails.itertuples()))]
+        notes = [
+            "<b>SMART</b>: "
+            + (
+                _esc(_t("no_fails", L))
+                if not len(fails)
+                else "<br>".join(
+                    f"{_esc(r.owner_id)} {_esc(r.period)}: {_esc(r.why)}"
+                    for r in fails.itertuples()
+                )
+            )
+        ]
         notes += [_esc(n) for n in a.notes]
         o["notes_out"].value = "<small>" + "<br>".join(notes) + "</small>"
         if self.charts:

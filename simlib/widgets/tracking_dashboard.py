@@ -89,25 +89,46 @@ FUNNEL: dict[str, tuple[str, str]] = {
     "deals_won": ("Deals won", "成交"),
 }
 
-_STATUS = {"ahead": ("ahead of pace", "超进度"), "on_pace": ("on pace", "符合进度"),
-           "behind": ("behind pace", "落后进度"), "not_started": ("not started", "未开始"),
-           "no_target": ("no target", "无目标")}
-_LEVEL_NAMES = {"company": ("Company", "公司"), "region": ("Region", "大区"),
-                "team": ("Team", "团队"), "rep": ("Rep", "销售")}
+_STATUS = {
+    "ahead": ("ahead of pace", "超进度"),
+    "on_pace": ("on pace", "符合进度"),
+    "behind": ("behind pace", "落后进度"),
+    "not_started": ("not started", "未开始"),
+    "no_target": ("no target", "无目标"),
+}
+_LEVEL_NAMES = {
+    "company": ("Company", "公司"),
+    "region": ("Region", "大区"),
+    "team": ("Team", "团队"),
+    "rep": ("Rep", "销售"),
+}
 
 _WORDS = {
     "title": ("Sales tracking dashboard", "销售跟踪看板"),
-    "period": ("Period", "周期"), "level": ("Level", "层级"), "node": ("Node", "节点"),
-    "lang": ("Language", "语言"), "drill": ("Drill into", "下钻"), "up": ("Up", "上一级"),
-    "children": ("Breakdown", "下级明细"), "alerts": ("Active alerts", "当前预警"),
+    "period": ("Period", "周期"),
+    "level": ("Level", "层级"),
+    "node": ("Node", "节点"),
+    "lang": ("Language", "语言"),
+    "drill": ("Drill into", "下钻"),
+    "up": ("Up", "上一级"),
+    "children": ("Breakdown", "下级明细"),
+    "alerts": ("Active alerts", "当前预警"),
     "no_alerts": ("No active alert.", "无当前预警。"),
-    "alerts_note": ("Alerts active on {d} (rules of params/alerts.yaml, checked weekly).",
-                    "截至{d}仍有效的预警（params/alerts.yaml 规则，每周检查）。"),
-    "wall": ("Target wall", "目标墙"), "pareto": ("Customer Pareto", "客户帕累托"),
-    "funnel": ("Funnel", "销售漏斗"), "trend": ("Revenue trend", "销售额趋势"),
-    "name": ("Name", "名称"), "rep": ("Rep", "销售"), "rule": ("Rule", "规则"),
-    "raised": ("Raised", "触发日"), "evidence": ("Evidence", "依据"),
-    "diagnosis": ("Diagnosis", "诊断"), "intervention": ("Intervention", "建议措施"),
+    "alerts_note": (
+        "Alerts active on {d} (rules of params/alerts.yaml, checked weekly).",
+        "截至{d}仍有效的预警（params/alerts.yaml 规则，每周检查）。",
+    ),
+    "wall": ("Target wall", "目标墙"),
+    "pareto": ("Customer Pareto", "客户帕累托"),
+    "funnel": ("Funnel", "销售漏斗"),
+    "trend": ("Revenue trend", "销售额趋势"),
+    "name": ("Name", "名称"),
+    "rep": ("Rep", "销售"),
+    "rule": ("Rule", "规则"),
+    "raised": ("Raised", "触发日"),
+    "evidence": ("Evidence", "依据"),
+    "diagnosis": ("Diagnosis", "诊断"),
+    "intervention": ("Intervention", "建议措施"),
     "computed": ("computed in {s:.0f} ms", "计算耗时 {s:.0f} 毫秒"),
     "as_of": ("data to {d}", "数据截至{d}"),
 }
@@ -149,8 +170,10 @@ def period_options(as_of) -> list[str]:
     """The periods offered: the last 12 months, the quarters and years of this year and last."""
     t = pd.Timestamp(as_of)
     months = [str(p) for p in pd.period_range(end=t.to_period("M"), periods=12, freq="M")][::-1]
-    quarters = [f"{q.year}-Q{q.quarter}"
-                for q in pd.period_range(pd.Period(f"{t.year - 1}Q1", "Q"), t.to_period("Q"), freq="Q")][::-1]
+    quarters = [
+        f"{q.year}-Q{q.quarter}"
+        for q in pd.period_range(pd.Period(f"{t.year - 1}Q1", "Q"), t.to_period("Q"), freq="Q")
+    ][::-1]
     return months + quarters + [str(t.year), str(t.year - 1)]
 
 
@@ -186,11 +209,11 @@ class DashboardContext:
     _trend: dict = field(default_factory=dict, repr=False)
 
     @classmethod
-    def from_facts(cls, facts, *, currency: str | None = None) -> "DashboardContext":
+    def from_facts(cls, facts, *, currency: str | None = None) -> DashboardContext:
         return cls(tracking.prepare(facts), currency or text.company_currency())
 
     @classmethod
-    def from_demo(cls, demo_seed: int | None = None) -> "DashboardContext":
+    def from_demo(cls, demo_seed: int | None = None) -> DashboardContext:
         return cls.from_facts(load_facts(demo_seed))
 
     # ---- the org tree
@@ -206,7 +229,11 @@ class DashboardContext:
 
     def name_of(self, node: str, lang: str = "en") -> str:
         n = self._node_table().loc[node]
-        return str(n["name_zh"]) if lang == "zh-CN" and isinstance(n["name_zh"], str) else str(n["name"])
+        return (
+            str(n["name_zh"])
+            if lang == "zh-CN" and isinstance(n["name_zh"], str)
+            else str(n["name"])
+        )
 
     def parent_of(self, node: str) -> str | None:
         p = self._node_table().at[node, "parent_id"]
@@ -220,8 +247,10 @@ class DashboardContext:
             gone = self.facts.reps.loc[self.facts.reps["leave_date"].notna(), "rep_id"]
             nt = nt[~nt["node_id"].isin(set(gone))]
         col = "name_zh" if lang == "zh-CN" else "name"
-        return [(f"{r[col] if isinstance(r[col], str) else r['name']} ({r['node_id']})", r["node_id"])
-                for _, r in nt.sort_values("node_id").iterrows()]
+        return [
+            (f"{r[col] if isinstance(r[col], str) else r['name']} ({r['node_id']})", r["node_id"])
+            for _, r in nt.sort_values("node_id").iterrows()
+        ]
 
     def children(self, node: str) -> list[str]:
         nt = self.facts.nodes.drop_duplicates("node_id")
@@ -279,8 +308,9 @@ class DashboardContext:
         key = (level, freq)  # one call per level gives every node of it
         if key not in self._trend:
             periods = 8 if freq == "week" else 12
-            self._trend[key] = tracking.trend(self.facts, ["revenue"], freq=freq, periods=periods,
-                                              level=level)
+            self._trend[key] = tracking.trend(
+                self.facts, ["revenue"], freq=freq, periods=periods, level=level
+            )
         t = self._trend[key]
         return t[t["node_id"] == node].reset_index(drop=True)
 
@@ -358,8 +388,21 @@ def _alerts_view(a: pd.DataFrame, lang: str) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-_WALL_COLS = ["level", "node_id", "name", "name_zh", "team_id", "team_name", "revenue", "target",
-              "expected", "attainment", "pace_attainment", "pace", "status"]
+_WALL_COLS = [
+    "level",
+    "node_id",
+    "name",
+    "name_zh",
+    "team_id",
+    "team_name",
+    "revenue",
+    "target",
+    "expected",
+    "attainment",
+    "pace_attainment",
+    "pace",
+    "status",
+]
 
 
 def _wall(teams: pd.DataFrame | None, reps: pd.DataFrame | None) -> pd.DataFrame:
@@ -391,8 +434,15 @@ def compute(controls: Controls, context: DashboardContext) -> DashboardView:
     kp = []
     for key, (col, en, zh) in KPIS.items():
         v = row[col]
-        kp.append(dict(key=key, kpi=col, label=zh if L == "zh-CN" else en, value=v,
-                       text=_kpi_text(col, v, L, context.currency)))
+        kp.append(
+            dict(
+                key=key,
+                kpi=col,
+                label=zh if L == "zh-CN" else en,
+                value=v,
+                text=_kpi_text(col, v, L, context.currency),
+            )
+        )
     kpis = pd.DataFrame(kp)
     if c.level != "rep":
         child = LEVELS[LEVELS.index(c.level) + 1]
@@ -416,22 +466,39 @@ def compute(controls: Controls, context: DashboardContext) -> DashboardView:
     pareto = tracking.pareto_customers(f, c.period, within=node)
     counts = [float(row[s]) for s in FUNNEL]
     prev = [np.nan] + counts[:-1]
-    funnel = pd.DataFrame({"stage": list(FUNNEL), "label": [v[0] for v in FUNNEL.values()],
-                           "label_zh": [v[1] for v in FUNNEL.values()], "count": counts,
-                           "step_conversion": [x / p if p and p > 0 else np.nan
-                                               for x, p in zip(counts, prev)]})
+    funnel = pd.DataFrame(
+        {
+            "stage": list(FUNNEL),
+            "label": [v[0] for v in FUNNEL.values()],
+            "label_zh": [v[1] for v in FUNNEL.values()],
+            "count": counts,
+            "step_conversion": [x / p if p and p > 0 else np.nan for x, p in zip(counts, prev)],
+        }
+    )
     freq = "week" if len(str(row["period"])) == 7 else "month"
     trend = context.trend(node, c.level, freq)
     path = [(n, context.level_of(n), context.name_of(n, L)) for n in context.path(node)]
     title = f"{context.name_of(node, L)} · {row['period']}"
-    return DashboardView(controls=replace(c, node=node), title=title, path=path, row=row,
-                         kpis=kpis, children=children, wall=wall, alerts=alerts, pareto=pareto,
-                         funnel=funnel, trend=trend, as_of=f.as_of,
-                         seconds=time.perf_counter() - t0)
+    return DashboardView(
+        controls=replace(c, node=node),
+        title=title,
+        path=path,
+        row=row,
+        kpis=kpis,
+        children=children,
+        wall=wall,
+        alerts=alerts,
+        pareto=pareto,
+        funnel=funnel,
+        trend=trend,
+        as_of=f.as_of,
+        seconds=time.perf_counter() - t0,
+    )
 
 
-def figures(view: DashboardView, which=("wall", "pareto", "funnel", "trend"), *,
-            bare: bool = False) -> dict[str, Any]:
+def figures(
+    view: DashboardView, which=("wall", "pareto", "funnel", "trend"), *, bare: bool = False
+) -> dict[str, Any]:
     """The view's matplotlib figures: ``wall``, ``pareto``, ``funnel``, ``trend``.
 
     ``bare=True`` draws on pyplot-free figures with fixed margins (what the app turns
@@ -450,26 +517,47 @@ def figures(view: DashboardView, which=("wall", "pareto", "funnel", "trend"), *,
     out = {}
     if "wall" in which:
         names = w["name_zh" if L == "zh-CN" else "name"].fillna(w["name"])
-        names = [("  " if lv == "rep" and view.controls.level == "team" else "") + str(n)
-                 for lv, n in zip(w["level"], names)]
+        names = [
+            ("  " if lv == "rep" and view.controls.level == "team" else "") + str(n)
+            for lv, n in zip(w["level"], names)
+        ]
         h = 0.35 * len(names) + 1.2
-        out["wall"] = target_wall(names, w["actual"], w["target"], w["pace"], lang=L,
-                                  title=f"{_w('wall', L)} · {view.title}",
-                                  ax=ax(6, h, left=0.25, right=0.97, bottom=0.8 / h, top=1 - 0.4 / h))
+        out["wall"] = target_wall(
+            names,
+            w["actual"],
+            w["target"],
+            w["pace"],
+            lang=L,
+            title=f"{_w('wall', L)} · {view.title}",
+            ax=ax(6, h, left=0.25, right=0.97, bottom=0.8 / h, top=1 - 0.4 / h),
+        )
     if "pareto" in which:
-        out["pareto"] = pareto_chart(view.pareto.table, share=view.pareto.share, lang=L,
-                                     ax=ax(6, 3.2, left=0.13, right=0.87, top=0.88))
+        out["pareto"] = pareto_chart(
+            view.pareto.table,
+            share=view.pareto.share,
+            lang=L,
+            ax=ax(6, 3.2, left=0.13, right=0.87, top=0.88),
+        )
     if "funnel" in which:
-        out["funnel"] = funnel_chart(view.funnel, lang=L, title=f"{_w('funnel', L)} · {view.title}",
-                                     ax=ax(6, 3.2, left=0.28, right=0.97))
+        out["funnel"] = funnel_chart(
+            view.funnel,
+            lang=L,
+            title=f"{_w('funnel', L)} · {view.title}",
+            ax=ax(6, 3.2, left=0.28, right=0.97),
+        )
     if "trend" in which:
-        out["trend"] = trend_chart(view.trend, lang=L, title=f"{_w('trend', L)} · {view.path[-1][2]}",
-                                   ax=ax(6, 3.2, left=0.13, right=0.97, bottom=0.25))
+        out["trend"] = trend_chart(
+            view.trend,
+            lang=L,
+            title=f"{_w('trend', L)} · {view.path[-1][2]}",
+            ax=ax(6, 3.2, left=0.13, right=0.97, bottom=0.25),
+        )
     return out
 
 
-def _table_html(df: pd.DataFrame, lang: str, currency: str, money_cols=(), pct_cols=(),
-                names=None) -> str:
+def _table_html(
+    df: pd.DataFrame, lang: str, currency: str, money_cols=(), pct_cols=(), names=None
+) -> str:
     if df.empty:
         return ""
     out = df.copy()
@@ -494,13 +582,32 @@ def children_html(view: DashboardView, currency: str = "CNY") -> str:
     ch = view.children
     if ch.empty:
         return ""
-    cols = ["node_id", "name_zh" if L == "zh-CN" else "name", "revenue", "target", "attainment",
-            "pace_attainment", "status", "collection_rate", "win_rate", "qualified_visits",
-            "lead_conversion"]
-    return (f"<h4>{_w('children', L)}</h4>"
-            + _table_html(ch[cols], L, currency, money_cols=("revenue", "target"),
-                          pct_cols=("attainment", "pace_attainment", "collection_rate", "win_rate",
-                                    "lead_conversion")))
+    cols = [
+        "node_id",
+        "name_zh" if L == "zh-CN" else "name",
+        "revenue",
+        "target",
+        "attainment",
+        "pace_attainment",
+        "status",
+        "collection_rate",
+        "win_rate",
+        "qualified_visits",
+        "lead_conversion",
+    ]
+    return f"<h4>{_w('children', L)}</h4>" + _table_html(
+        ch[cols],
+        L,
+        currency,
+        money_cols=("revenue", "target"),
+        pct_cols=(
+            "attainment",
+            "pace_attainment",
+            "collection_rate",
+            "win_rate",
+            "lead_conversion",
+        ),
+    )
 
 
 def alerts_html(view: DashboardView) -> str:
@@ -510,11 +617,17 @@ def alerts_html(view: DashboardView) -> str:
     if a.empty:
         return f"<h4>{_w('alerts', L)}</h4>{note}<p>{_w('no_alerts', L)}</p>"
     cols = ["rep_id", "name", "rule_id", "raised_on", "evidence", "diagnosis", "intervention"]
-    names = {"name": _w("rep", L), "rule_id": _w("rule", L), "raised_on": _w("raised", L),
-             "evidence": _w("evidence", L), "diagnosis": _w("diagnosis", L),
-             "intervention": _w("intervention", L)}
-    return (f"<h4>{_w('alerts', L)} ({len(a)})</h4>{note}"
-            + _table_html(a[cols], L, "CNY", names=names))
+    names = {
+        "name": _w("rep", L),
+        "rule_id": _w("rule", L),
+        "raised_on": _w("raised", L),
+        "evidence": _w("evidence", L),
+        "diagnosis": _w("diagnosis", L),
+        "intervention": _w("intervention", L),
+    }
+    return f"<h4>{_w('alerts', L)} ({len(a)})</h4>{note}" + _table_html(
+        a[cols], L, "CNY", names=names
+    )
 
 
 # --------------------------------------------------------------------------- the app
@@ -522,13 +635,22 @@ def alerts_html(view: DashboardView) -> str:
 #: Stable CSS classes of the app, for browser tests: key → class.
 CSS: dict[str, str] = {
     "root": "simlib-tracking-dashboard",
-    "period": "simlib-period", "level": "simlib-level", "node": "simlib-node",
-    "lang": "simlib-lang", "drill": "simlib-drill", "up": "simlib-up",
-    "path": "simlib-path", "message": "simlib-message", "timing": "simlib-timing",
+    "period": "simlib-period",
+    "level": "simlib-level",
+    "node": "simlib-node",
+    "lang": "simlib-lang",
+    "drill": "simlib-drill",
+    "up": "simlib-up",
+    "path": "simlib-path",
+    "message": "simlib-message",
+    "timing": "simlib-timing",
     "kpis": "simlib-kpis",
     **{f"kpi_{k}": f"simlib-kpi-{k.replace('_', '-')}" for k in KPIS},
-    "children": "simlib-children-out", "alerts": "simlib-alerts-out",
-    "wall": "simlib-wall-out", "pareto": "simlib-pareto-out", "funnel": "simlib-funnel-out",
+    "children": "simlib-children-out",
+    "alerts": "simlib-alerts-out",
+    "wall": "simlib-wall-out",
+    "pareto": "simlib-pareto-out",
+    "funnel": "simlib-funnel-out",
     "trend": "simlib-trend-out",
 }
 
@@ -542,8 +664,9 @@ class TrackingDashboard:
     >>> app.controls["node"].value = "T-SH"      # what a click does; the outputs follow
     """
 
-    def __init__(self, context: DashboardContext, controls: Controls | None = None, *,
-                 draw: bool = True):
+    def __init__(
+        self, context: DashboardContext, controls: Controls | None = None, *, draw: bool = True
+    ):
         self.context = context
         self.state = controls or context.default()
         self.draw = draw
@@ -552,11 +675,17 @@ class TrackingDashboard:
         self._widget = None
         self.last_seconds = 0.0
         self._views: dict = {}  # Controls → DashboardView: a node seen before shows at once
-        self._png: dict = {}    # (controls or node, chart) → PNG bytes
+        self._png: dict = {}  # (controls or node, chart) → PNG bytes
 
     @classmethod
-    def from_demo(cls, period: str | None = None, node: str | None = None, lang: str = "en",
-                  demo_seed: int | None = None, **kw) -> "TrackingDashboard":
+    def from_demo(
+        cls,
+        period: str | None = None,
+        node: str | None = None,
+        lang: str = "en",
+        demo_seed: int | None = None,
+        **kw,
+    ) -> TrackingDashboard:
         ctx = DashboardContext.from_demo(demo_seed)
         c = ctx.default(lang)
         if period:
@@ -577,13 +706,24 @@ class TrackingDashboard:
         if s.period not in periods:
             periods = [s.period] + periods
         c: dict[str, Any] = {}
-        c["period"] = w.Dropdown(options=periods, value=s.period, description=_w("period", L), style=wide)
-        c["level"] = w.Dropdown(options=[(_LEVEL_NAMES[lv][L == "zh-CN"], lv) for lv in LEVELS],
-                                value=s.level, description=_w("level", L), style=wide)
-        c["node"] = w.Dropdown(options=ctx.nodes(s.level, L), value=s.node, description=_w("node", L),
-                               style=wide)
-        c["lang"] = w.ToggleButtons(options=[("English", "en"), ("中文", "zh-CN")], value=L,
-                                    description=_w("lang", L), style=wide)
+        c["period"] = w.Dropdown(
+            options=periods, value=s.period, description=_w("period", L), style=wide
+        )
+        c["level"] = w.Dropdown(
+            options=[(_LEVEL_NAMES[lv][L == "zh-CN"], lv) for lv in LEVELS],
+            value=s.level,
+            description=_w("level", L),
+            style=wide,
+        )
+        c["node"] = w.Dropdown(
+            options=ctx.nodes(s.level, L), value=s.node, description=_w("node", L), style=wide
+        )
+        c["lang"] = w.ToggleButtons(
+            options=[("English", "en"), ("中文", "zh-CN")],
+            value=L,
+            description=_w("lang", L),
+            style=wide,
+        )
         c["drill"] = w.Dropdown(options=[], description=_w("drill", L), style=wide)
         c["up"] = w.Button(description=_w("up", L), icon="arrow-up", layout=w.Layout(width="90px"))
         for k, ctl in c.items():
@@ -597,14 +737,29 @@ class TrackingDashboard:
         for k, out in o.items():
             out.add_class(CSS[k])
         self.outputs = o
-        cards = w.HBox([o[f"kpi_{k}"] for k in KPIS], layout=w.Layout(flex_flow="row wrap", justify_content="space-between"))
+        cards = w.HBox(
+            [o[f"kpi_{k}"] for k in KPIS],
+            layout=w.Layout(flex_flow="row wrap", justify_content="space-between"),
+        )
         cards.add_class(CSS["kpis"])
-        bar = w.VBox([w.HBox([c["period"], c["level"], c["node"]]),
-                      w.HBox([c["drill"], c["up"], c["lang"]])])
+        bar = w.VBox(
+            [w.HBox([c["period"], c["level"], c["node"]]), w.HBox([c["drill"], c["up"], c["lang"]])]
+        )
         charts = w.VBox([w.HBox([o["wall"], o["funnel"]]), w.HBox([o["pareto"], o["trend"]])])
         self._title = w.HTML(f"<h3>{_w('title', L)}</h3>")
-        root = w.VBox([self._title, bar, o["path"], o["message"], cards, o["children"], charts,
-                       o["alerts"], o["timing"]])
+        root = w.VBox(
+            [
+                self._title,
+                bar,
+                o["path"],
+                o["message"],
+                cards,
+                o["children"],
+                charts,
+                o["alerts"],
+                o["timing"],
+            ]
+        )
         root.add_class(CSS["root"])
         self._widget = root
         for k in ("period", "level", "node", "lang", "drill"):
@@ -673,8 +828,9 @@ class TrackingDashboard:
                 new = replace(s, period=change["new"])
             self.set_controls(new)
         except Exception as e:  # never a silent failure in an observer: say it in the app
-            self.outputs["message"].value = (f"<div style='color:#b71c1c'>{type(e).__name__}: "
-                                             f"{_esc(e)}</div>")
+            self.outputs[
+                "message"
+            ].value = f"<div style='color:#b71c1c'>{type(e).__name__}: {_esc(e)}</div>"
 
     def _on_up(self, _button=None) -> None:
         self.set_controls(self.context.up(self.state))
@@ -705,19 +861,30 @@ class TrackingDashboard:
         self.view = v
         L = v.controls.lang
         o["message"].value = ""
-        o["path"].value = " › ".join(f"<b>{_esc(n)}</b>" if i == len(v.path) - 1 else _esc(n)
-                                     for i, (_, _, n) in enumerate(v.path)) + f" · {_esc(v.controls.period)}"
+        o["path"].value = (
+            " › ".join(
+                f"<b>{_esc(n)}</b>" if i == len(v.path) - 1 else _esc(n)
+                for i, (_, _, n) in enumerate(v.path)
+            )
+            + f" · {_esc(v.controls.period)}"
+        )
         for r in v.kpis.itertuples():
-            o[f"kpi_{r.key}"].value = (f"<div><small>{_esc(r.label)}</small><br>"
-                                       f"<b style='font-size:1.3em'>{_esc(r.text)}</b></div>")
+            o[f"kpi_{r.key}"].value = (
+                f"<div><small>{_esc(r.label)}</small><br>"
+                f"<b style='font-size:1.3em'>{_esc(r.text)}</b></div>"
+            )
         o["children"].value = children_html(v, self.context.currency)
         o["alerts"].value = alerts_html(v)
         if self.draw:
             from simlib.plots_tracking import figure_png
 
             s = v.controls
-            keys = {"wall": (s, "wall"), "pareto": (s, "pareto"), "funnel": (s, "funnel"),
-                    "trend": (s.node, s.lang, len(str(v.row["period"])) == 7, "trend")}
+            keys = {
+                "wall": (s, "wall"),
+                "pareto": (s, "pareto"),
+                "funnel": (s, "funnel"),
+                "trend": (s.node, s.lang, len(str(v.row["period"])) == 7, "trend"),
+            }
             todo = [k for k, key in keys.items() if key not in self._png]
             for k, fig in figures(v, todo, bare=True).items():
                 self._png[keys[k]] = figure_png(fig)
@@ -725,8 +892,10 @@ class TrackingDashboard:
                 if o[k].value != self._png[key]:
                     o[k].value = self._png[key]
         self.last_seconds = time.perf_counter() - t0
-        o["timing"].value = (f"<small>{_w('as_of', L).format(d=v.as_of.date())} · "
-                             f"{_w('computed', L).format(s=1000 * self.last_seconds)}</small>")
+        o["timing"].value = (
+            f"<small>{_w('as_of', L).format(d=v.as_of.date())} · "
+            f"{_w('computed', L).format(s=1000 * self.last_seconds)}</small>"
+        )
 
 
 # --------------------------------------------------------------------------- report views
@@ -738,12 +907,17 @@ from simlib.display import Markdown  # noqa: E402  (re-exported for the template
 class Table:
     """A titled table that displays as HTML in a notebook and as text elsewhere."""
 
-    def __init__(self, title: str, frame: pd.DataFrame, html_text: str | None = None, note: str = ""):
+    def __init__(
+        self, title: str, frame: pd.DataFrame, html_text: str | None = None, note: str = ""
+    ):
         self.title, self.frame, self._html, self.note = title, frame, html_text, note
 
     def _repr_html_(self) -> str:
-        body = self._html if self._html is not None else self.frame.to_html(index=False, border=0,
-                                                                              na_rep="–")
+        body = (
+            self._html
+            if self._html is not None
+            else self.frame.to_html(index=False, border=0, na_rep="–")
+        )
         note = f"<p>{_esc(self.note)}</p>" if self.note else ""
         return f"<h3>{_esc(self.title)}</h3>{body}{note}"
 
@@ -778,26 +952,57 @@ class WeeklyReview:
 
     def header(self) -> Markdown:
         if self.lang == "zh-CN":
-            return Markdown(f"# {self.team_name} 周例会 — {self.week}\n\n"
-                            f"本周 {self.start.date()} 至 {self.as_of.date()}；进度按 {self.period} 截至"
-                            f" {self.as_of.date()} 的工作日计算。")
-        return Markdown(f"# {self.team_name} weekly review — {self.week}\n\n"
-                        f"Week {self.start.date()} to {self.as_of.date()}; pace is {self.period} to "
-                        f"{self.as_of.date()} by working days.")
+            return Markdown(
+                f"# {self.team_name} 周例会 — {self.week}\n\n"
+                f"本周 {self.start.date()} 至 {self.as_of.date()}；进度按 {self.period} 截至"
+                f" {self.as_of.date()} 的工作日计算。"
+            )
+        return Markdown(
+            f"# {self.team_name} weekly review — {self.week}\n\n"
+            f"Week {self.start.date()} to {self.as_of.date()}; pace is {self.period} to "
+            f"{self.as_of.date()} by working days."
+        )
 
     def progress_table(self) -> Table:
         L, zh = self.lang, self.lang == "zh-CN"
         p = self.progress
-        cols = ["node_id", "name_zh" if zh else "name", "actual", "target", "expected", "attainment",
-                "pace_attainment", "status"]
-        names = ({"node_id": "编号", "name_zh": "姓名", "actual": "实际", "target": "目标",
-                  "expected": "进度目标", "attainment": "达成率", "pace_attainment": "进度达成率",
-                  "status": "状态"} if zh else
-                 {"node_id": "id", "actual": "revenue", "expected": "pace target"})
-        h = _table_html(p[cols], L, self.currency, money_cols=("actual", "target", "expected"),
-                        pct_cols=("attainment", "pace_attainment"), names=names)
-        title = f"{self.period} 进度（截至{self.as_of.date()}）" if zh else \
-            f"Progress against pace, {self.period} to {self.as_of.date()}"
+        cols = [
+            "node_id",
+            "name_zh" if zh else "name",
+            "actual",
+            "target",
+            "expected",
+            "attainment",
+            "pace_attainment",
+            "status",
+        ]
+        names = (
+            {
+                "node_id": "编号",
+                "name_zh": "姓名",
+                "actual": "实际",
+                "target": "目标",
+                "expected": "进度目标",
+                "attainment": "达成率",
+                "pace_attainment": "进度达成率",
+                "status": "状态",
+            }
+            if zh
+            else {"node_id": "id", "actual": "revenue", "expected": "pace target"}
+        )
+        h = _table_html(
+            p[cols],
+            L,
+            self.currency,
+            money_cols=("actual", "target", "expected"),
+            pct_cols=("attainment", "pace_attainment"),
+            names=names,
+        )
+        title = (
+            f"{self.period} 进度（截至{self.as_of.date()}）"
+            if zh
+            else f"Progress against pace, {self.period} to {self.as_of.date()}"
+        )
         return Table(title, p[cols], h)
 
     def wall(self):
@@ -805,14 +1010,28 @@ class WeeklyReview:
 
         p, zh = self.progress, self.lang == "zh-CN"
         names = p["name_zh" if zh else "name"].fillna(p["name"])
-        return target_wall(list(names), p["actual"], p["target"], p["pace"], lang=self.lang,
-                           title=f"{self.team_name} {self.period}")
+        return target_wall(
+            list(names),
+            p["actual"],
+            p["target"],
+            p["pace"],
+            lang=self.lang,
+            title=f"{self.team_name} {self.period}",
+        )
 
     def week_table(self) -> Table:
         L, zh = self.lang, self.lang == "zh-CN"
         m = self.week_metrics
-        cols = ["node_id", "name_zh" if zh else "name", "revenue", "deals_won", "visits",
-                "qualified_visits", "leads", "proposals"]
+        cols = [
+            "node_id",
+            "name_zh" if zh else "name",
+            "revenue",
+            "deals_won",
+            "visits",
+            "qualified_visits",
+            "leads",
+            "proposals",
+        ]
         names = {c: text.metric_name(c, L) for c in cols[2:]}
         names.update({"node_id": "编号" if zh else "id", "name_zh": "姓名"})
         h = _table_html(m[cols], L, self.currency, money_cols=("revenue",), names=names)
@@ -820,15 +1039,36 @@ class WeeklyReview:
 
     def alerts_table(self) -> Table:
         L, zh = self.lang, self.lang == "zh-CN"
-        a = _alerts_view(self.alerts, L) if len(self.alerts) else pd.DataFrame(
-            columns=["rep_id", "name", "rule_id", "raised_on", "evidence", "diagnosis", "intervention"])
+        a = (
+            _alerts_view(self.alerts, L)
+            if len(self.alerts)
+            else pd.DataFrame(
+                columns=[
+                    "rep_id",
+                    "name",
+                    "rule_id",
+                    "raised_on",
+                    "evidence",
+                    "diagnosis",
+                    "intervention",
+                ]
+            )
+        )
         cols = ["rep_id", "name", "rule_id", "raised_on", "evidence", "diagnosis", "intervention"]
-        names = {"name": _w("rep", L), "rule_id": _w("rule", L), "raised_on": _w("raised", L),
-                 "evidence": _w("evidence", L), "diagnosis": _w("diagnosis", L),
-                 "intervention": _w("intervention", L)}
+        names = {
+            "name": _w("rep", L),
+            "rule_id": _w("rule", L),
+            "raised_on": _w("raised", L),
+            "evidence": _w("evidence", L),
+            "diagnosis": _w("diagnosis", L),
+            "intervention": _w("intervention", L),
+        }
         h = _table_html(a[cols], L, self.currency, names=names) or f"<p>{_w('no_alerts', L)}</p>"
-        return Table(f"预警（截至{self.as_of.date()}）" if zh else f"Alerts active on {self.as_of.date()}",
-                     a[cols], h)
+        return Table(
+            f"预警（截至{self.as_of.date()}）" if zh else f"Alerts active on {self.as_of.date()}",
+            a[cols],
+            h,
+        )
 
 
 def weekly_review(facts: Facts, team: str, week_ending, lang: str = "en") -> WeeklyReview:
@@ -844,9 +1084,19 @@ def weekly_review(facts: Facts, team: str, week_ending, lang: str = "en") -> Wee
     al = everyone[everyone["team_id"] == team].reset_index(drop=True)
     names = f.nodes.drop_duplicates("node_id").set_index("node_id")
     tn = names.at[team, "name_zh" if lang == "zh-CN" else "name"]
-    return WeeklyReview(team=team, team_name=str(tn), week=week, start=start, as_of=t, period=period,
-                        lang=lang, progress=wall.reset_index(drop=True), week_metrics=wm, alerts=al,
-                        currency=text.company_currency())
+    return WeeklyReview(
+        team=team,
+        team_name=str(tn),
+        week=week,
+        start=start,
+        as_of=t,
+        period=period,
+        lang=lang,
+        progress=wall.reset_index(drop=True),
+        week_metrics=wm,
+        alerts=al,
+        currency=text.company_currency(),
+    )
 
 
 @dataclass(frozen=True)
@@ -863,17 +1113,21 @@ class MonthlyReview:
         d, zh = self.deviation, self.lang == "zh-CN"
         m = lambda x: text.money(x, self.lang, self.currency)  # noqa: E731
         if zh:
-            return Markdown(f"# {self.team_name} 月度复盘 — {d.period}\n\n"
-                            f"计划（截至{d.as_of.date()}）**{m(d.plan)}**，实际 **{m(d.actual)}**，"
-                            f"差额 **{m(d.gap)}**。计划结构取自 {d.baseline[0].date()} 至 "
-                            f"{d.baseline[1].date()} 的成交。")
-        return Markdown(f"# {self.team_name} monthly review — {d.period}\n\n"
-                        f"Plan (to {d.as_of.date()}) **{m(d.plan)}**, actual **{m(d.actual)}**, "
-                        f"gap **{m(d.gap)}**. The plan's composition comes from the deals won "
-                        f"{d.baseline[0].date()} to {d.baseline[1].date()}.")
+            return Markdown(
+                f"# {self.team_name} 月度复盘 — {d.period}\n\n"
+                f"计划（截至{d.as_of.date()}）**{m(d.plan)}**，实际 **{m(d.actual)}**，"
+                f"差额 **{m(d.gap)}**。计划结构取自 {d.baseline[0].date()} 至 "
+                f"{d.baseline[1].date()} 的成交。"
+            )
+        return Markdown(
+            f"# {self.team_name} monthly review — {d.period}\n\n"
+            f"Plan (to {d.as_of.date()}) **{m(d.plan)}**, actual **{m(d.actual)}**, "
+            f"gap **{m(d.gap)}**. The plan's composition comes from the deals won "
+            f"{d.baseline[0].date()} to {d.baseline[1].date()}."
+        )
 
     def decomposition(self) -> Table:
-        d, L, zh = self.deviation, self.lang, self.lang == "zh-CN"
+        d, zh = self.deviation, self.lang == "zh-CN"
         from simlib.tracking.reviews import _EFFECT_NAMES, _GROUP_NAMES
 
         t = d.table.copy()
@@ -882,14 +1136,25 @@ class MonthlyReview:
         shown = t.copy()
         for col in ("plan", "actual", "volume", "price", "mix", "gap"):
             shown[col] = [f"{v:,.2f}" for v in t[col]]
-        names = {"customer_group": "客户类别" if zh else "customer group",
-                 "plan": "计划" if zh else "plan", "actual": "实际" if zh else "actual",
-                 **{e: v[zh] for e, v in _EFFECT_NAMES.items()}, "gap": "差额" if zh else "gap"}
+        names = {
+            "customer_group": "客户类别" if zh else "customer group",
+            "plan": "计划" if zh else "plan",
+            "actual": "实际" if zh else "actual",
+            **{e: v[zh] for e, v in _EFFECT_NAMES.items()},
+            "gap": "差额" if zh else "gap",
+        }
         shown = shown.rename(columns=names)
-        note = ("每行：数量 + 单价 + 结构 = 差额；新客户 + 老客户 = 合计（精确到分）。" if zh else
-                "Each row: volume + price + mix = gap; new + existing = total (to the cent).")
-        return Table("偏差分解" if zh else "Gap to plan, decomposed", shown,
-                     shown.to_html(index=False, border=0), note)
+        note = (
+            "每行：数量 + 单价 + 结构 = 差额；新客户 + 老客户 = 合计（精确到分）。"
+            if zh
+            else "Each row: volume + price + mix = gap; new + existing = total (to the cent)."
+        )
+        return Table(
+            "偏差分解" if zh else "Gap to plan, decomposed",
+            shown,
+            shown.to_html(index=False, border=0),
+            note,
+        )
 
     def check(self) -> Markdown:
         """Run :meth:`Deviation.check` and say so, with the sums in cents."""
@@ -898,22 +1163,37 @@ class MonthlyReview:
         t = d.table.set_index("customer_group")
         lines = []
         for g, r in t.iterrows():
-            lines.append(f"- {g}: {r['volume']:,.2f} + {r['price']:,.2f} + {r['mix']:,.2f} = "
-                         f"{r['volume'] + r['price'] + r['mix']:,.2f} (gap {r['gap']:,.2f})")
-        head = "**核对通过**：各项之和与差额完全一致（分）。" if zh else \
-            "**Check passed**: every sum holds to the cent."
+            lines.append(
+                f"- {g}: {r['volume']:,.2f} + {r['price']:,.2f} + {r['mix']:,.2f} = "
+                f"{r['volume'] + r['price'] + r['mix']:,.2f} (gap {r['gap']:,.2f})"
+            )
+        head = (
+            "**核对通过**：各项之和与差额完全一致（分）。"
+            if zh
+            else "**Check passed**: every sum holds to the cent."
+        )
         return Markdown(head + "\n\n" + "\n".join(lines))
 
     def segments(self) -> Table:
         zh = self.lang == "zh-CN"
         s = self.deviation.segments
-        cols = ["customer_group", "segment", "plan_revenue", "actual_revenue", "plan_deals",
-                "actual_deals", "plan_avg_deal", "actual_avg_deal"]
+        cols = [
+            "customer_group",
+            "segment",
+            "plan_revenue",
+            "actual_revenue",
+            "plan_deals",
+            "actual_deals",
+            "plan_avg_deal",
+            "actual_avg_deal",
+        ]
         shown = s[cols].copy()
         for c in ("plan_revenue", "actual_revenue", "plan_avg_deal", "actual_avg_deal"):
             shown[c] = ["–" if v != v else f"{v:,.0f}" for v in shown[c]]
         shown["plan_deals"] = [f"{v:.1f}" for v in shown["plan_deals"]]
-        return Table("按产品线" if zh else "By product line", shown, shown.to_html(index=False, border=0))
+        return Table(
+            "按产品线" if zh else "By product line", shown, shown.to_html(index=False, border=0)
+        )
 
     def actions(self) -> Markdown:
         a, zh = self.deviation.actions, self.lang == "zh-CN"
@@ -942,8 +1222,14 @@ class MonthlyReview:
             color = "#607d8b" if i in (0, len(steps) - 1) else ("#2e7d32" if v >= 0 else "#c62828")
             bottom = b if v >= 0 or i in (0, len(steps) - 1) else b + v
             ax.bar(i, abs(v), bottom=bottom, color=color)
-            ax.text(i, bottom + abs(v), text.money(v, self.lang, self.currency), ha="center",
-                    va="bottom", fontsize=8)
+            ax.text(
+                i,
+                bottom + abs(v),
+                text.money(v, self.lang, self.currency),
+                ha="center",
+                va="bottom",
+                fontsize=8,
+            )
         ax.set_xticks(range(len(steps)), [s[0] for s in steps])
         ax.set_title(f"{self.team_name} {d.period}", fontsize=10)
         fig.tight_layout()
@@ -955,12 +1241,21 @@ def monthly_review(facts: Facts, team: str, month: str, lang: str = "en") -> Mon
     _check_lang(lang)
     f = tracking.prepare(facts)
     dev = tracking.deviation(f, team, month)
-    m = tracking.metrics(f, month, level=f.nodes.drop_duplicates("node_id").set_index("node_id")
-                         .at[team, "level"], within=team)
+    m = tracking.metrics(
+        f,
+        month,
+        level=f.nodes.drop_duplicates("node_id").set_index("node_id").at[team, "level"],
+        within=team,
+    )
     names = f.nodes.drop_duplicates("node_id").set_index("node_id")
     tn = names.at[team, "name_zh" if lang == "zh-CN" else "name"]
-    return MonthlyReview(deviation=dev, team_name=str(tn), lang=lang,
-                         row=m[m["node_id"] == team].iloc[0], currency=text.company_currency())
+    return MonthlyReview(
+        deviation=dev,
+        team_name=str(tn),
+        lang=lang,
+        row=m[m["node_id"] == team].iloc[0],
+        currency=text.company_currency(),
+    )
 
 
 @dataclass(frozen=True)
@@ -987,24 +1282,46 @@ class RepPack:
         zh = self.lang == "zh-CN"
         s = self.summary
         if zh:
-            return Markdown(f"# {self.name} ({self.rep_id}) — {self.period} 个人评估\n\n"
-                            f"综合得分 **{s['score']:.1f}**；全公司第 {int(s['rank'])}/{int(s['reps'])} 名，"
-                            f"团队第 {int(s['team_rank'])}/{int(s['team_size'])} 名（前 "
-                            f"{s['percentile_top']:.0%}）。")
-        return Markdown(f"# {self.name} ({self.rep_id}) — review {self.period}\n\n"
-                        f"Score **{s['score']:.1f}**; rank {int(s['rank'])} of {int(s['reps'])} in the "
-                        f"company, {int(s['team_rank'])} of {int(s['team_size'])} in the team (top "
-                        f"{s['percentile_top']:.0%}).")
+            return Markdown(
+                f"# {self.name} ({self.rep_id}) — {self.period} 个人评估\n\n"
+                f"综合得分 **{s['score']:.1f}**；全公司第 {int(s['rank'])}/{int(s['reps'])} 名，"
+                f"团队第 {int(s['team_rank'])}/{int(s['team_size'])} 名（前 "
+                f"{s['percentile_top']:.0%}）。"
+            )
+        return Markdown(
+            f"# {self.name} ({self.rep_id}) — review {self.period}\n\n"
+            f"Score **{s['score']:.1f}**; rank {int(s['rank'])} of {int(s['reps'])} in the "
+            f"company, {int(s['team_rank'])} of {int(s['team_size'])} in the team (top "
+            f"{s['percentile_top']:.0%})."
+        )
 
     def scorecard(self) -> Table:
         zh = self.lang == "zh-CN"
         k = self.kpis
-        names = ({"label": "指标", "value": "本人", "target": "目标", "team_value": "团队平均",
-                  "ratio": "达成", "weight": "权重", "contribution": "得分"} if zh else
-                 {"label": "KPI", "value": "you", "team_value": "team average", "ratio": "vs target",
-                  "contribution": "points"})
-        return Table("个人计分卡（仅本人与团队平均）" if zh else "Scorecard (you and the team average only)",
-                     k, k.rename(columns=names).to_html(index=False, border=0, na_rep="–"))
+        names = (
+            {
+                "label": "指标",
+                "value": "本人",
+                "target": "目标",
+                "team_value": "团队平均",
+                "ratio": "达成",
+                "weight": "权重",
+                "contribution": "得分",
+            }
+            if zh
+            else {
+                "label": "KPI",
+                "value": "you",
+                "team_value": "team average",
+                "ratio": "vs target",
+                "contribution": "points",
+            }
+        )
+        return Table(
+            "个人计分卡（仅本人与团队平均）" if zh else "Scorecard (you and the team average only)",
+            k,
+            k.rename(columns=names).to_html(index=False, border=0, na_rep="–"),
+        )
 
     def explain(self) -> Markdown:
         return Markdown("```\n" + self.explanation + "\n```")
@@ -1014,9 +1331,12 @@ class RepPack:
         h = self.honours
         if h.empty:
             return Markdown("## 荣誉\n\n- 本期无" if zh else "## Honours\n\n- none this period")
-        items = [f"- **{r['award_name_zh' if zh else 'award_name']}** "
-                 f"({'全公司' if zh and r['scope'] == 'company' else r['scope']}): "
-                 f"{r['reason_zh' if zh else 'reason']}" for _, r in h.iterrows()]
+        items = [
+            f"- **{r['award_name_zh' if zh else 'award_name']}** "
+            f"({'全公司' if zh and r['scope'] == 'company' else r['scope']}): "
+            f"{r['reason_zh' if zh else 'reason']}"
+            for _, r in h.iterrows()
+        ]
         return Markdown(("## 荣誉\n\n" if zh else "## Honours\n\n") + "\n".join(items))
 
     def review(self) -> Markdown:
@@ -1028,7 +1348,9 @@ class RepPack:
         :func:`simlib.reports.commission_summary.rep_pay`)."""
         if self.pay_section is None:
             zh = self.lang == "zh-CN"
-            return Markdown("## 提成\n\n- 未指定提成方案" if zh else "## Pay\n\n- no commission plan given")
+            return Markdown(
+                "## 提成\n\n- 未指定提成方案" if zh else "## Pay\n\n- no commission plan given"
+            )
         return self.pay_section
 
 
@@ -1037,12 +1359,14 @@ def _scrub(s: str, others: list[str], lang: str) -> str:
     word = "团队销冠" if lang == "zh-CN" else "a top seller of the team"
     for n in sorted({o for o in others if isinstance(o, str) and o}, key=len, reverse=True):
         s = s.replace(n, word)
-    return (s.replace("a top seller (a top seller of the team)", "a top seller of the team")
-            .replace("销冠团队销冠", "团队销冠"))
+    return s.replace("a top seller (a top seller of the team)", "a top seller of the team").replace(
+        "销冠团队销冠", "团队销冠"
+    )
 
 
-def rep_pack(facts: Facts, rep_id: str, period: str, lang: str = "en", *,
-             plan: str | None = "tiered_cn") -> RepPack:
+def rep_pack(
+    facts: Facts, rep_id: str, period: str, lang: str = "en", *, plan: str | None = "tiered_cn"
+) -> RepPack:
     """One rep's scorecard, honours and review content (strengths, gaps with data, next
     targets, support), and their own pay under ``plan`` (None: no pay section), with no
     other rep's figures or names."""
@@ -1056,22 +1380,31 @@ def rep_pack(facts: Facts, rep_id: str, period: str, lang: str = "en", *,
         raise ValueError(f"{rep_id!r} has no scorecard for {card.period}")
     row = tab.loc[rep_id]
     others = f.reps.loc[f.reps["rep_id"] != rep_id, ["name", "name_zh"]].to_numpy().ravel().tolist()
-    summary = pd.Series({"score": float(row["score"]), "rank": int(row["rank"]), "reps": len(tab),
-                         "team_rank": int(row["team_rank"]), "team_size": int(row["team_size"]),
-                         "percentile_top": 1.0 - float(row["percentile"]) + 1.0 / len(tab),
-                         "team_id": row["team_id"]})
+    summary = pd.Series(
+        {
+            "score": float(row["score"]),
+            "rank": int(row["rank"]),
+            "reps": len(tab),
+            "team_rank": int(row["team_rank"]),
+            "team_size": int(row["team_size"]),
+            "percentile_top": 1.0 - float(row["percentile"]) + 1.0 / len(tab),
+            "team_id": row["team_id"],
+        }
+    )
     d = card.detail[card.detail["rep_id"] == rep_id]
     zh = lang == "zh-CN"
     cur = text.company_currency()
-    kpis = pd.DataFrame({
-        "label": d["label_zh" if zh else "label"].to_numpy(),
-        "value": [text.value(k, v, lang, cur) for k, v in zip(d["kpi"], d["value"])],
-        "target": [text.value(k, v, lang, cur) for k, v in zip(d["kpi"], d["target"])],
-        "team_value": [text.value(k, v, lang, cur) for k, v in zip(d["kpi"], d["team_value"])],
-        "ratio": ["–" if v != v else text.pct(v, 0) for v in d["ratio"]],
-        "weight": [text.pct(v, 1) for v in d["effective_weight"]],
-        "contribution": [f"{v:.1f}" for v in d["contribution"]],
-    })
+    kpis = pd.DataFrame(
+        {
+            "label": d["label_zh" if zh else "label"].to_numpy(),
+            "value": [text.value(k, v, lang, cur) for k, v in zip(d["kpi"], d["value"])],
+            "target": [text.value(k, v, lang, cur) for k, v in zip(d["kpi"], d["target"])],
+            "team_value": [text.value(k, v, lang, cur) for k, v in zip(d["kpi"], d["team_value"])],
+            "ratio": ["–" if v != v else text.pct(v, 0) for v in d["ratio"]],
+            "weight": [text.pct(v, 1) for v in d["effective_weight"]],
+            "contribution": [f"{v:.1f}" for v in d["contribution"]],
+        }
+    )
     hon = memo_on(f, ("honours", period), lambda: sc.honours(f, period, card=card))
     hon = hon[hon["rep_id"] == rep_id].reset_index(drop=True)
     pack = sc.review_pack(f, rep_id, period, card=card)
@@ -1083,5 +1416,15 @@ def rep_pack(facts: Facts, rep_id: str, period: str, lang: str = "en", *,
         from simlib.reports.commission_summary import rep_pay
 
         pay = rep_pay(f, rep_id, card.period, plan, lang=lang)
-    return RepPack(rep_id=rep_id, name=name, lang=lang, period=card.period, summary=summary,
-                   kpis=kpis, honours=hon, explanation=expl, markdown=md, pay_section=pay)
+    return RepPack(
+        rep_id=rep_id,
+        name=name,
+        lang=lang,
+        period=card.period,
+        summary=summary,
+        kpis=kpis,
+        honours=hon,
+        explanation=expl,
+        markdown=md,
+        pay_section=pay,
+    )

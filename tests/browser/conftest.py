@@ -31,9 +31,16 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 CHROMIUM = Path(os.environ.get("SIMLIB_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 
 #: Monte Carlo trials in the served copies (the notebooks ship with 10,000).
 N_TRIALS = 400
@@ -49,14 +56,17 @@ SERVER_START_S = 60
 #: cdn.jsdelivr.net. Offline the fetch fails with a console error; online it would make
 #: the tests depend on the network. Any other request off 127.0.0.1 is refused and
 #: fails the test.
-STUBBED_EXTERNAL = re.compile(r"^https://cdn\.jsdelivr\.net/npm/"
-                              r"(@fortawesome/fontawesome-free|font-awesome)@[^/]+/css/[\w.-]+\.css$")
+STUBBED_EXTERNAL = re.compile(
+    r"^https://cdn\.jsdelivr\.net/npm/"
+    r"(@fortawesome/fontawesome-free|font-awesome)@[^/]+/css/[\w.-]+\.css$"
+)
 
 
 def pytest_configure(config):
     config.addinivalue_line(
         "markers",
-        "browser: drives a real browser (Playwright + Chromium) against Voilà or JupyterLab")
+        "browser: drives a real browser (Playwright + Chromium) against Voilà or JupyterLab",
+    )
 
 
 # --------------------------------------------------------------------------- helpers
@@ -112,16 +122,20 @@ class Server:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                pytest.fail(f"{self.name} exited with status {self.proc.returncode} before listening:\n"
-                            + _log_tail(self.log))
+                pytest.fail(
+                    f"{self.name} exited with status {self.proc.returncode} before listening:\n"
+                    + _log_tail(self.log)
+                )
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
                     return
             except OSError:
                 time.sleep(0.2)
         self.stop()
-        pytest.fail(f"{self.name} not listening on port {self.port} after {timeout:.0f} s:\n"
-                    + _log_tail(self.log))
+        pytest.fail(
+            f"{self.name} not listening on port {self.port} after {timeout:.0f} s:\n"
+            + _log_tail(self.log)
+        )
 
     def stop(self) -> None:
         """SIGTERM (both servers then shut their kernels down), then kill the group."""
@@ -138,14 +152,22 @@ class Server:
         self.proc.wait()
 
 
-def start_server(name: str, cmd: list[str], port: int, log: Path, root: Path, env=None,
-                 cwd=None) -> Server:
+def start_server(
+    name: str, cmd: list[str], port: int, log: Path, root: Path, env=None, cwd=None
+) -> Server:
     env = dict(os.environ if env is None else env)
     env.pop("MPLBACKEND", None)  # inline figures in the notebooks, as a user sees them
     fh = open(log, "wb")
     try:
-        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True, env=env, cwd=cwd)
+        proc = subprocess.Popen(
+            cmd,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env=env,
+            cwd=cwd,
+        )
     finally:
         fh.close()
     server = Server(name, proc, port, log, root)
@@ -162,13 +184,19 @@ _SERVERS: dict[str, Server] = {}
 @pytest.fixture(scope="session")
 def voila_server(tmp_path_factory):
     """``simlib.app.voila_command`` serving small-trial copies of the three widget notebooks."""
-    from simlib.app import NOTEBOOKS as APP_NOTEBOOKS, voila_command
+    from simlib.app import NOTEBOOKS as APP_NOTEBOOKS
+    from simlib.app import voila_command
 
     base = tmp_path_factory.mktemp("voila")
     root = small_copy(APP_NOTEBOOKS, base / "notebooks")
     port = free_port()
-    server = start_server("voila", voila_command(port, root=root, extra=["--Voila.log_level=INFO"]),
-                          port, base / "voila.log", root)
+    server = start_server(
+        "voila",
+        voila_command(port, root=root, extra=["--Voila.log_level=INFO"]),
+        port,
+        base / "voila.log",
+        root,
+    )
     _SERVERS["voila"] = server
     yield server
     server.stop()
@@ -185,14 +213,30 @@ def lab_server(tmp_path_factory):
     settings = cfg / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"
     settings.mkdir(parents=True)
     (settings / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
-    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(cfg), "JUPYTER_DATA_DIR": str(base / "data"),
-           "JUPYTER_RUNTIME_DIR": str(base / "runtime")}
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(cfg),
+        "JUPYTER_DATA_DIR": str(base / "data"),
+        "JUPYTER_RUNTIME_DIR": str(base / "runtime"),
+    }
     port = free_port()
-    cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root",
-           "--IdentityProvider.token=", "--ServerApp.password=", "--LabApp.extension_manager=readonly",
-           "--ServerApp.ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0",
-           f"--ServerApp.root_dir={root}", "--LabApp.news_url=None",
-           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "jupyter",
+        "lab",
+        "--no-browser",
+        "--allow-root",
+        "--IdentityProvider.token=",
+        "--ServerApp.password=",
+        "--LabApp.extension_manager=readonly",
+        "--ServerApp.ip=127.0.0.1",
+        f"--port={port}",
+        "--ServerApp.port_retries=0",
+        f"--ServerApp.root_dir={root}",
+        "--LabApp.news_url=None",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ]
     server = start_server("jupyterlab", cmd, port, base / "jupyterlab.log", root, env=env, cwd=root)
     _SERVERS["jupyterlab"] = server
     yield server
@@ -209,7 +253,9 @@ def browser():
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        pytest.skip("playwright is not installed (pip install playwright; no browser download needed)")
+        pytest.skip(
+            "playwright is not installed (pip install playwright; no browser download needed)"
+        )
     from playwright.sync_api import expect
 
     expect.set_options(timeout=UPDATE_MS)  # a recompute, not a render
@@ -257,9 +303,12 @@ def _route(watch: Watch):
     def handle(route):
         url = route.request.url
         if STUBBED_EXTERNAL.match(url):
-            return route.fulfill(status=200, content_type="text/css", body="/* stubbed by the tests */")
+            return route.fulfill(
+                status=200, content_type="text/css", body="/* stubbed by the tests */"
+            )
         watch.external.append(url)
         return route.abort()
+
     return handle
 
 
@@ -316,7 +365,9 @@ def pytest_runtest_makereport(item, call):
             if key in getattr(item, "fixturenames", ()):
                 server = _SERVERS.get("voila" if key == "voila_server" else "jupyterlab")
                 if server is not None:
-                    rep.sections.append((f"{server.name} log ({server.log})", _log_tail(server.log)))
+                    rep.sections.append(
+                        (f"{server.name} log ({server.log})", _log_tail(server.log))
+                    )
 
 
 def pytest_terminal_summary(terminalreporter):

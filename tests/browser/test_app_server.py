@@ -15,7 +15,14 @@ from pathlib import Path
 import pytest
 
 from simlib.app import (
-    DEFAULT_PORT, HOST, NOTEBOOKS, add_cli, app_url, notebooks_dir, port_is_free, serve,
+    DEFAULT_PORT,
+    HOST,
+    NOTEBOOKS,
+    add_cli,
+    app_url,
+    notebooks_dir,
+    port_is_free,
+    serve,
     voila_command,
 )
 
@@ -31,9 +38,14 @@ def test_the_apps_are_the_widget_notebooks():
 def test_voila_command_serves_the_notebooks_folder_on_localhost_only():
     cmd = voila_command()
     assert cmd[:4] == [sys.executable, "-m", "voila", str(notebooks_dir())]
-    for flag in (f"--port={DEFAULT_PORT}", f"--Voila.ip={HOST}", "--Voila.port_retries=0",
-                 "--no-browser", "--VoilaConfiguration.strip_sources=True",
-                 "--VoilaConfiguration.show_tracebacks=False"):
+    for flag in (
+        f"--port={DEFAULT_PORT}",
+        f"--Voila.ip={HOST}",
+        "--Voila.port_retries=0",
+        "--no-browser",
+        "--VoilaConfiguration.strip_sources=True",
+        "--VoilaConfiguration.show_tracebacks=False",
+    ):
         assert flag in cmd
     assert HOST == "127.0.0.1"
 
@@ -103,10 +115,17 @@ def test_serve_until_ctrl_c(tmp_path):
     port = free_port()
     # as in a terminal, whatever SIGINT disposition this test runner has (a background
     # job of a non-interactive shell ignores it)
-    code = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
-            f"from simlib.app import serve; sys.exit(serve({port}, root={str(tmp_path)!r}))")
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    code = (
+        "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        f"from simlib.app import serve; sys.exit(serve({port}, root={str(tmp_path)!r}))"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
         first = proc.stdout.readline()
         assert app_url(port) in first, first

@@ -63,8 +63,9 @@ def test_commission_notebook_runs_in_jupyterlab(lab_server, page, screenshot_dir
     expect(cost).not_to_have_text(before)
 
     # no cell shows an error (JupyterLab renders errors as stderr output with a traceback)
-    stderr = page.locator(".jp-NotebookPanel .jp-OutputArea-output"
-                          "[data-mime-type='application/vnd.jupyter.stderr']")
+    stderr = page.locator(
+        ".jp-NotebookPanel .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+    )
     texts = stderr.all_inner_texts()
     assert not [t for t in texts if "Traceback" in t or "Error" in t], texts
 

@@ -31,7 +31,9 @@ def open_app(page, server, notebook: str, root_class: str) -> None:
     page.locator(f".{root_class}").wait_for(timeout=server.render_ms)
     # Voilà shows the outputs of code cells, never their source
     assert page.locator(".jp-CodeCell").count() > 0
-    assert page.locator(".jp-CodeCell:not(.jp-mod-noInput), .jp-CodeCell .jp-InputArea").count() == 0
+    assert (
+        page.locator(".jp-CodeCell:not(.jp-mod-noInput), .jp-CodeCell .jp-InputArea").count() == 0
+    )
     assert "from_demo(" not in page.content()
 
 
@@ -64,8 +66,14 @@ def _workshop(demo, n_trials):
     from simlib.targets import TargetCache
     from simlib.widgets.target_workshop import TargetWorkshop
 
-    return TargetWorkshop(TargetCache(demo), load_scenario("baseline_2027"), n_trials=n_trials, seed=0,
-                          lang="zh-CN", charts=False)
+    return TargetWorkshop(
+        TargetCache(demo),
+        load_scenario("baseline_2027"),
+        n_trials=n_trials,
+        seed=0,
+        lang="zh-CN",
+        charts=False,
+    )
 
 
 def _dashboard_context(demo):
@@ -112,7 +120,12 @@ def test_tree_page_lists_the_apps(voila_server, page):
 
 
 def test_commission_lab(voila_server, page, expected, screenshot_dir):
-    from simlib.widgets.commission_lab import LabState, compute, state_from_values, values_from_state
+    from simlib.widgets.commission_lab import (
+        LabState,
+        compute,
+        state_from_values,
+        values_from_state,
+    )
 
     open_app(page, voila_server, "commission_whatif.ipynb", "simlib-commission-lab")
     ctx = expected["lab"].result()
@@ -150,8 +163,9 @@ def test_commission_lab(voila_server, page, expected, screenshot_dir):
 
     # a dropdown: start again from another shipped plan
     page.locator(".simlib-plan select").select_option("tiered_cn_retro")
-    s3 = LabState.from_plan(ctx.plans["tiered_cn_retro"], "tiered_cn_retro", pool_rate=0.0, compare=(),
-                            curve_rep=None)
+    s3 = LabState.from_plan(
+        ctx.plans["tiered_cn_retro"], "tiered_cn_retro", pool_rate=0.0, compare=(), curve_rep=None
+    )
     shows(s3)
     expect(rate).to_have_value(js_number(values_from_state(s3, basis)["rate_1"]))
     shot(page, screenshot_dir, "commission_lab")
@@ -170,7 +184,13 @@ def test_commission_lab(voila_server, page, expected, screenshot_dir):
 
 def test_target_workshop(voila_server, page, expected, screenshot_dir):
     from simlib.widgets.target_workshop import (
-        LEVELS, _money, _pct, allocation_table, controls_from_values, evaluate, headline,
+        LEVELS,
+        _money,
+        _pct,
+        allocation_table,
+        controls_from_values,
+        evaluate,
+        headline,
         values_from_controls,
     )
 
@@ -186,7 +206,9 @@ def test_target_workshop(voila_server, page, expected, screenshot_dir):
         view = evaluate(controls_from_values(values, unit), app.cache, app.run_base)
         assert view.ok, view.message
         h = headline(view.allocation)
-        expect(company).to_have_text(f"{_money(h['company_target'], L)} ({_pct(h['growth'], True)})")
+        expect(company).to_have_text(
+            f"{_money(h['company_target'], L)} ({_pct(h['growth'], True)})"
+        )
         expect(prob).to_have_text(_pct(h["p_company_forecast"]))
         expect(prob_quota).to_have_text(_pct(h["p_company_if_reps_on_quota"]))
         expect(over).to_have_text(_pct(h["over_assignment_total"], True))
@@ -209,8 +231,11 @@ def test_target_workshop(voila_server, page, expected, screenshot_dir):
     # a toggle: give the company number as growth (the app carries the number over) ...
     page.locator(".simlib-target-mode button").nth(1).click()
     h1 = headline(v1.allocation)
-    values.update(target_mode="growth", company_target=round(h1["company_target"] / unit, 6),
-                  growth=round(100 * h1["growth"], 1))
+    values.update(
+        target_mode="growth",
+        company_target=round(h1["company_target"] / unit, 6),
+        growth=round(100 * h1["growth"], 1),
+    )
     readout = page.locator(".simlib-growth .widget-readout")
     expect(readout).to_have_text(f"{values['growth']:.1f}")
     shows(values)

@@ -53,8 +53,18 @@ def test_same_seed_gives_identical_csv_bytes(tables):
 def test_different_seed_gives_different_data(tables):
     other = generate_demo(seed=DEMO_SEED + 1)
     # The org chart and product catalogue are fixed; everything simulated differs.
-    for name in ("reps", "customers", "opportunities", "stage_history", "activities", "leads",
-                 "invoices", "payments", "nps", "targets"):
+    for name in (
+        "reps",
+        "customers",
+        "opportunities",
+        "stage_history",
+        "activities",
+        "leads",
+        "invoices",
+        "payments",
+        "nps",
+        "targets",
+    ):
         assert not tables[name].equals(other[name]), f"table {name} did not change with the seed"
 
 
@@ -181,8 +191,14 @@ def test_opportunity_dates_and_stages_agree(tables):
     assert opp.loc[~closed, "close_date"].isna().all()
     assert (opp.loc[closed, "close_date"] >= opp.loc[closed, "created_date"]).all()
     assert (opp["expected_close_date"] >= opp["created_date"]).all()
-    default = {"qualification": 0.1, "discovery": 0.25, "proposal": 0.5, "negotiation": 0.75,
-               "won": 1.0, "lost": 0.0}
+    default = {
+        "qualification": 0.1,
+        "discovery": 0.25,
+        "proposal": 0.5,
+        "negotiation": 0.75,
+        "won": 1.0,
+        "lost": 0.0,
+    }
     assert (opp["probability"] == opp["stage"].map(default)).all()
     # Opportunities are those created in the history or still open when it began.
     start = pd.Timestamp(DEMO_AS_OF.year - 2, 1, 1)
@@ -216,8 +232,11 @@ def test_stage_history_tells_each_opportunity_story(tables):
     assert (moved.dt.days >= 0).all()
     # Every row records a change.
     prev = sh.groupby("opportunity_id")[["stage", "amount", "expected_close_date"]].shift()
-    unchanged = ((sh["stage"] == prev["stage"]) & (sh["amount"] == prev["amount"])
-                 & (sh["expected_close_date"] == prev["expected_close_date"]))
+    unchanged = (
+        (sh["stage"] == prev["stage"])
+        & (sh["amount"] == prev["amount"])
+        & (sh["expected_close_date"] == prev["expected_close_date"])
+    )
     assert not unchanged.any()
 
 
@@ -229,10 +248,12 @@ def test_invoices_and_payments_never_exceed_what_is_owed(tables):
     assert (billed <= opp.loc[billed.index, "amount"] + 0.005).all()
     assert (inv["issue_date"] >= opp.loc[inv["opportunity_id"], "close_date"].to_numpy()).all()
     assert (inv["due_date"] > inv["issue_date"]).all()
-    pay = tables["payments"].merge(inv[["invoice_id", "amount", "issue_date"]], on="invoice_id",
-                                 suffixes=("", "_invoiced"))
+    pay = tables["payments"].merge(
+        inv[["invoice_id", "amount", "issue_date"]], on="invoice_id", suffixes=("", "_invoiced")
+    )
     paid = pay.groupby("invoice_id")[["amount", "amount_invoiced"]].agg(
-        {"amount": "sum", "amount_invoiced": "first"})
+        {"amount": "sum", "amount_invoiced": "first"}
+    )
     assert (paid["amount"] <= paid["amount_invoiced"] + 0.005).all()
     assert (pay["date"] > pay["issue_date"]).all()
 
@@ -249,9 +270,11 @@ def test_scores_ratings_and_support_are_in_range(tables):
     assert proposals["opportunity_id"].notna().all()
     assert proposals["accepted"].notna().mean() > 0.9
     assert act.loc[act["activity_type"] != "proposal", "accepted"].isna().all()
-    support = act[act["activity_type"] == "support"].merge(
-        tables["reps"][["rep_id", "team_id"]], on="rep_id").merge(
-        tables["org"][["node_id", "parent_id"]], left_on="team_id", right_on="node_id")
+    support = (
+        act[act["activity_type"] == "support"]
+        .merge(tables["reps"][["rep_id", "team_id"]], on="rep_id")
+        .merge(tables["org"][["node_id", "parent_id"]], left_on="team_id", right_on="node_id")
+    )
     assert (support["support_region_id"] != support["parent_id"]).all()
 
 
@@ -274,8 +297,12 @@ def test_reps_names_and_roles(tables):
 
 def test_east_china_teams_sell_tens_of_millions_a_quarter(won):
     east = won[won["team_id"].isin(["T-SH", "T-HZ", "T-NJ"])]
-    per_q = east.groupby(["team_id", "quarter"])["amount"].sum().unstack().reindex(
-        columns=FULL_QUARTERS)
+    per_q = (
+        east.groupby(["team_id", "quarter"])["amount"]
+        .sum()
+        .unstack()
+        .reindex(columns=FULL_QUARTERS)
+    )
     assert per_q.notna().all().all()
     assert per_q.min().min() >= 25e6 and per_q.max().max() <= 80e6, (per_q / 1e6).round(1)
     assert 35e6 <= per_q.mean().mean() <= 65e6
@@ -358,7 +385,8 @@ def test_sources_convert_differently(tables):
     assert by_source.max() - by_source.min() > 0.15
     # Each team gets on the order of 40-90 qualified leads a month.
     q = qualified.assign(month=qualified["created_date"].dt.to_period("M")).merge(
-        tables["reps"][["rep_id", "team_id"]], on="rep_id")
+        tables["reps"][["rep_id", "team_id"]], on="rep_id"
+    )
     per_team_month = q.groupby(["team_id", "month"]).size()
     assert per_team_month.groupby(level=0).median().between(35, 90).all(), per_team_month
 
@@ -421,8 +449,10 @@ def test_collection_rates_differ_by_rep(tables):
     inv = tables["invoices"]
     due = inv[inv["due_date"] <= AS_OF - pd.Timedelta(days=60)]
     paid = tables["payments"].groupby("invoice_id")["amount"].sum()
-    rate = (due["invoice_id"].map(paid).fillna(0).groupby(due["rep_id"]).sum()
-            / due.groupby("rep_id")["amount"].sum())
+    rate = (
+        due["invoice_id"].map(paid).fillna(0).groupby(due["rep_id"]).sum()
+        / due.groupby("rep_id")["amount"].sum()
+    )
     rate = rate[due.groupby("rep_id").size() >= 50]
     assert rate.between(0.7, 1.0).all()
     assert rate.quantile(0.9) - rate.quantile(0.1) > 0.05
@@ -449,8 +479,11 @@ def test_struggling_reps_can_be_found_in_the_data(tables):
     leads dried up. Both well below pace. Found by rules, not by id."""
     reps = tables["reps"]
     window = AS_OF - pd.Timedelta(days=56)
-    tenured = reps[(reps["role"] == "rep") & reps["leave_date"].isna()
-                   & (reps["hire_date"] < AS_OF - pd.Timedelta(days=540))].set_index("rep_id")
+    tenured = reps[
+        (reps["role"] == "rep")
+        & reps["leave_date"].isna()
+        & (reps["hire_date"] < AS_OF - pd.Timedelta(days=540))
+    ].set_index("rep_id")
     act, leads = tables["activities"], tables["leads"]
     opp, tg = tables["opportunities"], tables["targets"]
     recent_visits = act[(act["activity_type"] == "visit") & (act["date"] > window)]
@@ -461,25 +494,34 @@ def test_struggling_reps_can_be_found_in_the_data(tables):
     usual = leads[leads["created_date"].dt.year == 2025].groupby("rep_id").size() * 8 / 52
     closing = opp[opp["close_date"] > window]
     win = (closing["stage"] == "won").groupby(closing["owner_id"]).mean()
-    sold = opp[(opp["stage"] == "won") & (opp["close_date"].dt.year == 2026)].groupby(
-        "owner_id")["amount"].sum()
+    sold = (
+        opp[(opp["stage"] == "won") & (opp["close_date"].dt.year == 2026)]
+        .groupby("owner_id")["amount"]
+        .sum()
+    )
     quota = tg[(tg["period"] == "2026") & (tg["level"] == "rep")].set_index("owner_id")["amount"]
     elapsed = (AS_OF - pd.Timestamp("2026-01-01")).days / 365
     idx = tenured.index
-    df = pd.DataFrame({
-        "team": tenured["team_id"],
-        "visits": visits.reindex(idx).fillna(0),
-        "conversion": (converted.reindex(idx).fillna(0) / n_leads.reindex(idx)).fillna(0),
-        "leads": n_leads.reindex(idx).fillna(0),
-        "usual_leads": usual.reindex(idx),
-        "win": win.reindex(idx),
-        "pace": sold.reindex(idx).fillna(0) / (quota.reindex(idx) * elapsed),
-    })
+    df = pd.DataFrame(
+        {
+            "team": tenured["team_id"],
+            "visits": visits.reindex(idx).fillna(0),
+            "conversion": (converted.reindex(idx).fillna(0) / n_leads.reindex(idx)).fillna(0),
+            "leads": n_leads.reindex(idx).fillna(0),
+            "usual_leads": usual.reindex(idx),
+            "win": win.reindex(idx),
+            "pace": sold.reindex(idx).fillna(0) / (quota.reindex(idx) * elapsed),
+        }
+    )
     team = df.groupby("team")
-    capability = ((df["visits"] >= 0.9 * team["visits"].transform("median"))
-                  & ((df["conversion"] < 0.5 * team["conversion"].transform("mean"))
-                     | (df["win"] < 0.6 * team["win"].transform("mean")))
-                  & (df["pace"] < 0.75))
+    capability = (
+        (df["visits"] >= 0.9 * team["visits"].transform("median"))
+        & (
+            (df["conversion"] < 0.5 * team["conversion"].transform("mean"))
+            | (df["win"] < 0.6 * team["win"].transform("mean"))
+        )
+        & (df["pace"] < 0.75)
+    )
     resource = (df["leads"] < 0.4 * df["usual_leads"]) & (df["pace"] < 0.85)
     assert capability.sum() >= 2, df[df["pace"] < 0.8]
     assert resource.sum() >= 1, df[df["pace"] < 0.8]
