@@ -37,10 +37,56 @@ from typing import Union
 
 import numpy as np
 import pandas as pd
+from pydantic import model_validator
 
-from simlib.config import CalendarParams, ParamError, load_params
+from simlib.company import company_params
+from simlib.config import At, ParamError, StrictModel, load_file
 
-__all__ = ["WorkingCalendar", "load_calendar", "DateLike"]
+__all__ = ["CalendarParams", "Holiday", "WorkingCalendar", "load_calendar", "DateLike"]
+
+
+class Holiday(StrictModel):
+    name: str
+    name_zh: str | None = None
+    start: dt.date
+    end: dt.date
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.end < self.start:
+            raise At(("end",), f"end is before start {self.start}", self.end)
+        return self
+
+
+class CalendarParams(StrictModel):
+    """A working-day calendar: weekends off, public holidays off, adjusted weekends on."""
+
+    name: str
+    weekend: tuple[int, ...] = (5, 6)
+    holidays: tuple[Holiday, ...] = ()
+    working_weekends: tuple[dt.date, ...] = ()
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        for k, d in enumerate(self.working_weekends):
+            if d.weekday() not in self.weekend:
+                raise At(
+                    ("working_weekends", k),
+                    f"{d:%A} is not a weekend day; expected a date on a weekend day "
+                    f"{list(self.weekend)} (Monday = 0)",
+                    d,
+                )
+        for h in self.holidays:
+            for k, d in enumerate(self.working_weekends):
+                if h.start <= d <= h.end:
+                    raise At(
+                        ("working_weekends", k),
+                        f"inside holiday {h.name!r} ({h.start} to {h.end}); a working "
+                        "weekend cannot be a holiday",
+                        d,
+                    )
+        return self
+
 
 DateLike = Union[str, dt.date, np.datetime64, pd.Timestamp]
 
@@ -306,7 +352,7 @@ def load_calendar(
         return WorkingCalendar.from_params(name)
     if name is None:
         try:
-            name = load_params("company.yaml", params_dir).calendar
+            name = company_params(params_dir).calendar
         except ParamError:  # no usable company file: the shipped default
             name = "calendar_cn.yaml"
-    return WorkingCalendar.from_params(load_params(name, params_dir))
+    return WorkingCalendar.from_params(load_file(name, CalendarParams, params_dir))

@@ -26,7 +26,7 @@ class UserError(Exception):
 def _lang(args) -> str:
     if getattr(args, "lang", None):
         return args.lang
-    from simlib.config import load_params
+    from simlib.params import load_params
 
     try:
         return load_params("company.yaml").language
@@ -469,7 +469,7 @@ def _collections(data):
 
 def cmd_params_check(args) -> int:
     """Validate every parameter file."""
-    from simlib.config import validate_params
+    from simlib.params import validate_params
 
     loaded = validate_params(args.dir)
     for rel, model in loaded.items():

@@ -22,6 +22,7 @@ from decimal import Decimal
 
 import pandas as pd
 
+from simlib.company import company_params
 from simlib.periods import LABEL_PATTERNS
 from simlib.plans import PlanSpec, Statement, compute_statements, load_plan, teams_from_reps
 
@@ -510,9 +511,7 @@ def statement_report(
     name = str(reps.loc[rep_id, col]) if rep_id in reps.index else rep_id
     company = ""
     try:
-        from simlib.config import load_params
-
-        cp = load_params("company.yaml")
+        cp = company_params()
         company = (
             cp.name_zh if lang == "zh-CN" and getattr(cp, "name_zh", None) else cp.name
         ) or ""

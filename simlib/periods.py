@@ -119,7 +119,9 @@ def as_window(period) -> Window:
         try:
             monday = pd.Timestamp(dt.date.fromisocalendar(int(p[:4]), int(p[6:]), 1))
         except ValueError:
-            raise ValueError(f"not an ISO week: {period!r}; expected a week like 2026-W41") from None
+            raise ValueError(
+                f"not an ISO week: {period!r}; expected a week like 2026-W41"
+            ) from None
         return Window(p.upper(), monday, monday + pd.Timedelta(days=6))
     return parse_period(p)
 

@@ -40,13 +40,16 @@ re-weighting is stated in the rep's ``notes``.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import Field, model_validator
 
-from simlib.config import ScorecardParams, WeightSet, load_params
+from simlib.config import At, Fraction01, StrictModel, load_file
 from simlib.periods import as_window, previous_periods, shift
 from simlib.tracking import text
 from simlib.tracking.dashboard import metrics
@@ -69,6 +72,91 @@ __all__ = [
     "review_pack",
     "add_cli",
 ]
+
+
+# --------------------------------------------------------------------------- parameters
+
+
+class Kpi(StrictModel):
+    name: str
+    group: Literal["results", "process"]
+    weight: Fraction01
+    label: str | None = None
+    label_zh: str | None = None
+    higher_is_better: bool = True
+
+
+class WeightSet(StrictModel):
+    description: str = ""
+    group_weights: dict[Literal["results", "process"], Fraction01]
+    kpis: tuple[Kpi, ...]
+
+    @model_validator(mode="after")
+    def _weights_add_up(self):
+        total = sum(k.weight for k in self.kpis)
+        if abs(total - 1.0) > 1e-9:
+            raise At(("kpis",), f"KPI weights sum to {total:g}; they must sum to 1")
+        for group, gw in self.group_weights.items():
+            s = sum(k.weight for k in self.kpis if k.group == group)
+            if abs(s - gw) > 1e-9:
+                raise At(
+                    ("group_weights", group),
+                    f"the {group} KPI weights sum to {s:g}; expected them to equal "
+                    f"group_weights.{group}",
+                    gw,
+                )
+        names = [k.name for k in self.kpis]
+        for k, n in enumerate(names):
+            if n in names[:k]:
+                raise At(
+                    ("kpis", k, "name"),
+                    f"KPI names must be unique; first used at kpis[{names.index(n)}]",
+                    n,
+                )
+        return self
+
+
+class ScorecardParams(StrictModel):
+    """``params/scorecard.yaml``: KPI weight sets and normalisation."""
+
+    active: str
+    ceiling: float = Field(1.2, ge=1.0, le=3.0, description="cap on KPI attainment")
+    visit_rating_bar: float = Field(4.0, ge=0, le=5)
+    weight_sets: dict[str, WeightSet]
+    kpi_targets: dict[str, float] = Field(
+        default_factory=dict,
+        description="KPI name → fixed target (e.g. collection_rate: 0.95); "
+        "a KPI without one is judged against its team's average (revenue: against quota)",
+    )
+    newcomer_months: int = Field(12, ge=1, le=60, description="tenure below this is a newcomer")
+    promotion_periods: int = Field(
+        3,
+        ge=1,
+        le=12,
+        description="top quartile this many evaluation periods running makes a promotion candidate",
+    )
+    promotion_quantile: Fraction01 = Field(0.75, description="the top-quartile bar of the score")
+    min_nps_responses: int = Field(
+        3, ge=1, description="fewest survey answers for a reputation award"
+    )
+    default_cycle: Literal["monthly", "quarterly"] = "monthly"
+    team_cycles: dict[str, Literal["monthly", "quarterly"]] = Field(
+        default_factory=dict, description="team id → evaluation cycle, where not the default"
+    )
+
+    @model_validator(mode="after")
+    def _active_exists(self):
+        if self.active not in self.weight_sets:
+            close = difflib.get_close_matches(self.active, list(self.weight_sets), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise At(
+                ("active",),
+                "not a weight set defined under weight_sets; expected one "
+                f"of {sorted(self.weight_sets)}{hint}",
+                self.active,
+            )
+        return self
+
 
 #: The KPIs this module can measure.
 KPI_NAMES: tuple[str, ...] = (
@@ -98,15 +186,13 @@ _MONTH_DAYS = 21.0
 
 def _params(params) -> ScorecardParams:
     if params is None:
-        sp = load_params("scorecard.yaml")
+        sp = load_file("scorecard.yaml", ScorecardParams)
     elif isinstance(params, ScorecardParams):
         sp = params
     else:
         sp = ScorecardParams.model_validate(params)
     for k in sp.kpi_targets:
         if k not in KPI_NAMES or k in ("revenue", "market_share"):
-            import difflib
-
             close = difflib.get_close_matches(str(k), KPI_NAMES, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise ValueError(
@@ -120,8 +206,6 @@ def _params(params) -> ScorecardParams:
 def _weight_set(sp: ScorecardParams, name: str | None) -> tuple[str, WeightSet]:
     name = sp.active if name is None else name
     if name not in sp.weight_sets:
-        import difflib
-
         close = difflib.get_close_matches(str(name), list(sp.weight_sets), n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise ValueError(

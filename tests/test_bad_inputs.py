@@ -16,8 +16,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from simlib.config import ParamError, load_params
+from simlib.config import ParamError
 from simlib.data import DataError, load_data
+from simlib.params import load_params
 
 BAD = Path(__file__).parent / "bad_inputs"
 CASES = yaml.safe_load((BAD / "cases.yaml").read_text(encoding="utf-8"))

@@ -8,8 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simlib.calendar import WorkingCalendar, load_calendar
-from simlib.config import CalendarParams
+from simlib.calendar import CalendarParams, WorkingCalendar, load_calendar
 
 
 @pytest.fixture(scope="module")

@@ -8,20 +8,15 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from simlib.calendar import CalendarParams
 from simlib.cli import main
-from simlib.config import (
-    AlertParams,
-    AppealParams,
-    CalendarParams,
-    CompanyParams,
-    MappingSpec,
-    ParamError,
-    ScorecardParams,
-    TargetParams,
-    default_params_dir,
-    load_params,
-    validate_params,
-)
+from simlib.company import CompanyParams
+from simlib.config import ParamError, default_params_dir
+from simlib.data.mapping import MappingSpec
+from simlib.params import AppealParams, load_params, validate_params
+from simlib.scorecard import ScorecardParams
+from simlib.targets.params import TargetParams
+from simlib.tracking.params import AlertParams
 
 PARAMS = default_params_dir()
 SHIPPED = sorted(p.relative_to(PARAMS).as_posix() for p in PARAMS.rglob("*.yaml"))

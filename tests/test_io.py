@@ -13,9 +13,11 @@ import pandas as pd
 import pytest
 
 from simlib.cli import main
-from simlib.config import MappingSpec, ParamError, load_params
+from simlib.config import ParamError
 from simlib.data import DataError, load_data
 from simlib.data.io import parse_amounts, parse_dates
+from simlib.data.mapping import MappingSpec
+from simlib.params import load_params
 
 HERE = Path(__file__).parent
 SALESFORCE = HERE / "fixtures" / "salesforce"

@@ -4,13 +4,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from simlib.periods import parse_period
 from simlib.pipeline import (
     as_known_on,
     beta_binomial_shrink,
     calibrate,
     count_cdf,
     estimate_strength,
-    parse_period,
     stable_key,
 )
 

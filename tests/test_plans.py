@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simlib.config import ParamError, default_params_dir, load_params, load_yaml
+from simlib.config import ParamError, default_params_dir, load_yaml
+from simlib.params import load_params
 from simlib.plans import (
     PlanSpec,
     PoolSpec,

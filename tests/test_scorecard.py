@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 
 from simlib import scorecard as sc
 from simlib import tracking as tr
-from simlib.config import WeightSet, load_params
 from simlib.data import load_data
+from simlib.params import load_params
+from simlib.scorecard import WeightSet
 
 TINY = Path(__file__).parent / "fixtures" / "tiny"
 

@@ -31,10 +31,9 @@ import pytest
 import yaml
 from scipy import stats
 
-from simlib.config import GrowthBounds, MethodWeights, ParamError, Uplift
+from simlib.config import ParamError
 from simlib.data.io import DataError
 from simlib.money import to_cents
-from simlib.scenario import Scenario, compare_scenarios, load_scenario, save_scenario
 from simlib.targets import (
     AllocationError,
     History,
@@ -57,6 +56,8 @@ from simlib.targets import (
     validate_commits,
 )
 from simlib.targets.mix import mix_shares
+from simlib.targets.params import GrowthBounds, MethodWeights, Uplift
+from simlib.targets.scenario import Scenario, compare_scenarios, load_scenario, save_scenario
 
 BAD = Path(__file__).parent / "bad_inputs" / "scenarios"
 CASES = yaml.safe_load((BAD / "cases.yaml").read_text(encoding="utf-8"))
@@ -527,7 +528,7 @@ def test_scenario_round_trip_and_compare(tmp_path):
 
 
 def test_scenario_starts_from_targets_yaml():
-    from simlib.config import load_params
+    from simlib.params import load_params
 
     s = Scenario.from_params(load_params("targets.yaml"), name="from_params", fair_quotas=True)
     assert s.fair_quotas and s.year == 2027 and s.company_growth == 0.12
@@ -681,6 +682,9 @@ def test_export_neutralises_formulas_but_keeps_numbers(alloc, tmp_path):
     evil = alloc.nodes.copy()
     evil.loc[evil["node_id"] == "T-SH", "name"] = '=HYPERLINK("http://x","click")'
     evil.loc[evil["node_id"] == "T-HZ", "name"] = "@SUM(1)"
+    # the demo's baseline has no shrinking node: give one a negative growth, which must
+    # reach the sheet as a number (not as quoted text like a "-..." string would)
+    evil.loc[evil["node_id"] == "S003", "growth"] = -0.25
     bad = dataclasses.replace(alloc, nodes=evil)
     p = export_xlsx(bad, tmp_path / "a.xlsx")
     ws = openpyxl.load_workbook(p)["allocation"]
@@ -690,12 +694,16 @@ def test_export_neutralises_formulas_but_keeps_numbers(alloc, tmp_path):
     assert rows["T-HZ"][header.index("name")] == "'@SUM(1)"
     assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)
     assert isinstance(rows["T-SH"][header.index("target")], float)
-    growth = [
-        r[header.index("growth")]
-        for r in rows.values()
-        if isinstance(r[header.index("growth")], float)
-    ]
-    assert any(g < 0 for g in growth) or all(isinstance(g, float) for g in growth)
+    gcol = header.index("growth")
+    assert rows["S003"][gcol] == -0.25
+    want = bad.to_frame().set_index("node_id")["growth"]
+    assert set(rows) == set(want.index)
+    for node_id, row in rows.items():
+        if pd.isna(want[node_id]):
+            assert row[gcol] is None, node_id
+        else:
+            assert isinstance(row[gcol], float), node_id
+            assert row[gcol] == pytest.approx(want[node_id], rel=1e-12), node_id
     csv = export_csv(bad, tmp_path / "a.csv")
     text = csv.read_text(encoding="utf-8-sig")
     assert "'=HYPERLINK" in text and "\n=" not in text and ",=" not in text

@@ -19,7 +19,6 @@ import pandas as pd
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
-from simlib.config import GrowthBounds, MethodWeights, Uplift
 from simlib.money import to_cents
 from simlib.targets import (
     AllocationError,
@@ -30,6 +29,7 @@ from simlib.targets import (
     split_cents,
     time_split,
 )
+from simlib.targets.params import GrowthBounds, MethodWeights, Uplift
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 #: The time split costs ~20 ms a draw; fewer draws keep the file under ~15 s.

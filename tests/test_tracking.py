@@ -13,11 +13,11 @@ import pandas as pd
 import pytest
 
 from simlib import tracking as tr
-from simlib.config import AlertParams
 from simlib.data import load_data
 from simlib.data.io import Dataset
 from simlib.data.schema import TABLES
 from simlib.money import to_cents
+from simlib.tracking.params import AlertParams
 
 TINY = Path(__file__).parent / "fixtures" / "tiny"
 

@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simlib.config import MappingSpec, ParamError, TableMapping
+from simlib.config import NO_VALUE, ParamError, Problem, default_params_dir, load_model
+from simlib.data.mapping import MappingSpec, TableMapping
 from simlib.data.schema import CLOSED_STAGES, TABLES, Table
 
 __all__ = [
@@ -1464,8 +1465,6 @@ def _latest_date(tables: dict[str, pd.DataFrame]) -> dt.date:
 def _load_mapping(mapping: str | Path | MappingSpec) -> MappingSpec:
     if isinstance(mapping, MappingSpec):
         return mapping
-    from simlib.config import default_params_dir, load_model
-
     p = Path(mapping)
     if not p.exists() and not p.is_absolute():
         for cand in (
@@ -1478,15 +1477,13 @@ def _load_mapping(mapping: str | Path | MappingSpec) -> MappingSpec:
     if p.is_file():
         # A mapping is a mapping wherever it lives (not only in a folder named mappings/).
         return load_model(p, MappingSpec, f"mappings.{p.stem}")
-    from simlib.config import _NO_VALUE, Problem
-
     shipped = sorted(f.stem for f in (default_params_dir() / "mappings").glob("*.yaml"))
     raise ParamError(
         [
             Problem(
                 str(mapping),
                 "",
-                _NO_VALUE,
+                NO_VALUE,
                 "mapping not found; expected a YAML file or one of the shipped "
                 f"mappings: {', '.join(shipped)}",
             )

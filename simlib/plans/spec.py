@@ -24,7 +24,7 @@ from typing import Annotated, Literal
 from pydantic import Field, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from simlib.config import StrictModel, load_params
+from simlib.config import StrictModel, default_params_dir, load_file
 from simlib.money import format_amount
 
 __all__ = [
@@ -618,8 +618,6 @@ class PoolSpec(StrictModel):
 def _resolve(path: str | Path, folder: str) -> Path:
     p = Path(path)
     if p.suffix == "" and len(p.parts) == 1:
-        from simlib.config import default_params_dir
-
         return default_params_dir() / folder / f"{p.name}.yaml"
     return p
 
@@ -627,20 +625,16 @@ def _resolve(path: str | Path, folder: str) -> Path:
 def load_plan(path: str | Path) -> PlanSpec:
     """Load a plan file (or a shipped plan by name, e.g. ``"tiered_cn"``).
 
-    Goes through :func:`simlib.config.load_params`, so errors name the file and the
-    path. The plan's ``name`` defaults to the file's stem.
+    Errors name the file and the dotted path (``plans.tiered_cn.tiers[2].rate``).
+    The plan's ``name`` defaults to the file's stem.
     """
     p = _resolve(path, "plans")
-    plan = load_params(p)
-    if not isinstance(plan, PlanSpec):
-        raise TypeError(f"{p} is not a plan file (it loaded as {type(plan).__name__})")
+    plan = load_file(p, PlanSpec, prefix=f"plans.{p.stem}")
     return plan if plan.name else plan.model_copy(update={"name": p.stem})
 
 
 def load_pool(path: str | Path = "bonus_pool.yaml") -> PoolSpec:
     """Load the bonus-pool file (default ``params/bonus_pool.yaml``)."""
     p = Path(path)
-    pool = load_params(p)
-    if not isinstance(pool, PoolSpec):
-        raise TypeError(f"{p} is not a bonus-pool file (it loaded as {type(pool).__name__})")
+    pool = load_file(p, PoolSpec)
     return pool if pool.name else pool.model_copy(update={"name": p.stem})

@@ -29,6 +29,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
 
+from simlib.company import default_currency
 from simlib.data.schema import OPEN_STAGES
 from simlib.display import Markdown
 from simlib.money import format_money, to_cents
@@ -300,12 +301,7 @@ class Quote:
 
 def _currency() -> str:
     """The currency of ``params/company.yaml`` (CNY when it cannot be read)."""
-    from simlib.config import ParamError, load_params
-
-    try:
-        return load_params("company.yaml").currency
-    except ParamError:
-        return "CNY"
+    return default_currency()
 
 
 def _line(

@@ -20,7 +20,7 @@ Modules, one concept each:
 Examples
 --------
 >>> from simlib.data import load_demo                             # doctest: +SKIP
->>> from simlib.scenario import load_scenario                     # doctest: +SKIP
+>>> from simlib.targets.scenario import load_scenario                     # doctest: +SKIP
 >>> data = load_demo(); cache = TargetCache(data)                 # doctest: +SKIP
 >>> alloc = run_scenario(load_scenario("baseline_2027"), data, cache=cache)  # doctest: +SKIP
 >>> alloc.to_frame().head()                                       # doctest: +SKIP

@@ -43,9 +43,9 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
-from simlib.config import GrowthBounds, MethodWeights, Uplift
 from simlib.money import allocate_cents, from_cents, to_cents
 from simlib.targets.history import History
+from simlib.targets.params import GrowthBounds, MethodWeights, Uplift
 
 __all__ = [
     "METHODS",

@@ -30,6 +30,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from simlib.config import NO_VALUE, ParamError, Problem
+from simlib.data.io import DataError, Issue, ValidationReport, parse_amounts
 from simlib.money import format_money, from_cents, to_cents
 from simlib.periods import parse_period
 from simlib.targets.allocate import Cascade, cascade
@@ -57,8 +59,6 @@ def validate_commits(
     simlib.data.io.DataError
         Listing every bad cell: file, row (header = row 1), column, value and why.
     """
-    from simlib.data.io import DataError, Issue, ValidationReport, parse_amounts
-
     issues: list[Issue] = []
     cols = [str(c).strip() for c in frame.columns]
     frame = frame.set_axis(cols, axis=1)
@@ -186,11 +186,9 @@ def validate_commits(
 
 def load_commits(path: str | Path, tree: OrgTree, year: int) -> pd.DataFrame:
     """Read and check a commits CSV (see :func:`validate_commits`)."""
-    from simlib.config import _NO_VALUE, ParamError, Problem
-
     path = Path(path)
     if not path.exists():
-        raise ParamError([Problem(str(path), "", _NO_VALUE, "commits file not found")])
+        raise ParamError([Problem(str(path), "", NO_VALUE, "commits file not found")])
     frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     return validate_commits(frame, tree, year, str(path))
 

@@ -18,13 +18,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from simlib.config import ParamError, Uplift
+from simlib.config import ParamError
 from simlib.money import from_cents, to_cents
-from simlib.scenario import Scenario, load_scenario, scenario_problem
 from simlib.targets.allocate import AllocationError, Cascade, cascade, time_split
 from simlib.targets.funnel import reverse_funnel
 from simlib.targets.history import History
 from simlib.targets.mix import mix_targets
+from simlib.targets.params import Uplift
 from simlib.targets.reconcile import annual_commits, commit_gaps, consensus, load_commits
 from simlib.targets.risk import (
     TargetCache,
@@ -32,6 +32,7 @@ from simlib.targets.risk import (
     sorted_columns,
     uplift_for_confidence,
 )
+from simlib.targets.scenario import Scenario, load_scenario, scenario_problem
 from simlib.targets.smart import smart_check
 from simlib.targets.tree import OrgTree, closest_id
 

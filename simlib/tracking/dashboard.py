@@ -38,15 +38,8 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from simlib.tracking.facts import (
-    LEVELS,
-    DataLike,
-    Facts,
-    as_window,
-    prepare,
-    spread_targets,
-    window_rows,
-)
+from simlib.periods import as_window
+from simlib.tracking.facts import LEVELS, DataLike, Facts, prepare, spread_targets, window_rows
 
 __all__ = [
     "COUNTS",

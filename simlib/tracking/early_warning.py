@@ -44,10 +44,11 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from simlib.config import AlertParams, load_params
+from simlib.config import load_file
 from simlib.tracking import text
 from simlib.tracking.dashboard import COUNTS, _components
 from simlib.tracking.facts import DataLike, Facts, prepare, spread_targets, window_rows
+from simlib.tracking.params import AlertParams
 
 __all__ = [
     "CLASSES",
@@ -90,7 +91,7 @@ DELIVERY_DAYS = 7
 
 def _params(params) -> AlertParams:
     if params is None:
-        return load_params("alerts.yaml")
+        return load_file("alerts.yaml", AlertParams)
     if isinstance(params, AlertParams):
         return params
     return AlertParams.model_validate(params)

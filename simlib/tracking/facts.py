@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from simlib.calendar import WorkingCalendar, load_calendar
+from simlib.config import ParamError, default_params_dir, load_yaml
 from simlib.data.io import Dataset
 from simlib.data.schema import TABLES
 from simlib.periods import kind_of, parse_period
@@ -158,6 +159,15 @@ def _ancestors(org: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["node_id", "company_id", "region_id", "team_id"])
 
 
+def _visit_rating_bar() -> float:
+    """``visit_rating_bar`` of ``params/scorecard.yaml`` (4.0 when it cannot be read)."""
+    try:
+        scorecard = load_yaml(default_params_dir() / "scorecard.yaml")
+        return float(scorecard.get("visit_rating_bar", 4.0))
+    except (ParamError, AttributeError, TypeError, ValueError):
+        return 4.0
+
+
 def _period_bounds(period: str) -> tuple[pd.Timestamp, pd.Timestamp, str]:
     w = parse_period(period)
     kind = kind_of(period)
@@ -198,12 +208,7 @@ def prepare(
         raise TypeError(f"data must be a simlib Dataset or Facts; got {type(data).__name__}")
     cal = load_calendar(calendar)
     if visit_rating_bar is None:
-        from simlib.config import ParamError, load_params
-
-        try:
-            visit_rating_bar = load_params("scorecard.yaml").visit_rating_bar
-        except ParamError:
-            visit_rating_bar = 4.0
+        visit_rating_bar = _visit_rating_bar()
     cut = pd.Timestamp(as_of if as_of is not None else data.as_of).normalize()
 
     org = _table(data, "org")

@@ -18,9 +18,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from simlib.config import AlertParams, Reminders, load_params
+from simlib.config import load_file
 from simlib.tracking import text
 from simlib.tracking.facts import DataLike, prepare
+from simlib.tracking.params import AlertParams, Reminders
 
 __all__ = ["followup_reminders", "renewal_reminders", "reminders"]
 
@@ -42,7 +43,7 @@ _COLUMNS = [
 
 def _settings(params) -> Reminders:
     if params is None:
-        return load_params("alerts.yaml").reminders
+        return load_file("alerts.yaml", AlertParams).reminders
     if isinstance(params, AlertParams):
         return params.reminders
     if isinstance(params, Reminders):

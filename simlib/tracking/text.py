@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+from simlib.company import default_currency
 from simlib.money import format_money, format_percent
 
 __all__ = ["METRIC_NAMES", "metric_name", "money", "pct", "company_currency", "LANGS"]
@@ -96,9 +97,4 @@ def value(metric: str, x: float, lang: str = "en", currency: str = "CNY") -> str
 
 def company_currency() -> str:
     """The currency of ``params/company.yaml`` (CNY when it cannot be read)."""
-    from simlib.config import ParamError, load_params
-
-    try:
-        return load_params("company.yaml").currency
-    except ParamError:
-        return "CNY"
+    return default_currency()

@@ -19,7 +19,7 @@ Three layers, each usable on its own:
 
 :func:`save_plan` writes a variant to ``params/plans/NAME.yaml`` (refusing to
 overwrite unless asked) and validates it by loading it back through
-:func:`simlib.config.load_params`.
+:func:`simlib.config.load_model`.
 
 Examples
 --------
@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from simlib.config import ParamError, default_params_dir, load_model
 from simlib.money import format_amount
 from simlib.periods import LABEL_PATTERNS
 from simlib.plans import (
@@ -387,8 +388,6 @@ def shipped_plans(
     (offered, excluded)
         Name → plan; name → the reason it is not offered.
     """
-    from simlib.config import ParamError, default_params_dir
-
     folder = Path(params_dir) if params_dir is not None else default_params_dir()
     offered: dict[str, PlanSpec] = {}
     excluded: dict[str, str] = {}
@@ -479,11 +478,11 @@ class LabContext:
         excluded: dict[str, str] = {}
         if plans is None:
             kind = next(
-                (k for k, rx in LABEL_PATTERNS.items() if period and re.match(rx, period)), "quarter"
+                (k for k, rx in LABEL_PATTERNS.items() if period and re.match(rx, period)),
+                "quarter",
             )
             plans, excluded = shipped_plans(currency, kind)
         if pool == "shipped":
-            from simlib.config import ParamError, default_params_dir
             from simlib.plans import load_pool
 
             try:
@@ -829,7 +828,7 @@ def save_plan(
     """Write ``plan`` to ``directory/NAME.yaml`` (default ``params/plans``) and check it.
 
     The file is written next to its destination and validated by loading it through
-    :func:`simlib.config.load_params` before it takes the final name, so a file that
+    :func:`simlib.config.load_model` before it takes the final name, so a file that
     would not load is never left behind.
 
     Raises
@@ -839,8 +838,6 @@ def save_plan(
     FileExistsError
         The file exists and ``overwrite`` is False.
     """
-    from simlib.config import default_params_dir, load_params
-
     if not isinstance(name, str) or not _NAME.match(name):
         raise ValueError(
             "the plan name must be 1–64 letters, digits, '_' or '-' (starting with a letter "
@@ -855,13 +852,7 @@ def save_plan(
     tmp = folder / f".{name}.{os.getpid()}.tmp.yaml"
     tmp.write_text(text, encoding="utf-8")
     try:
-        params_dir = folder.parent if folder.name == "plans" else None
-        if params_dir is None:  # not under a plans/ folder: name the model directly
-            from simlib.config import load_model
-
-            load_model(tmp, PlanSpec, prefix=f"plans.{name}")
-        else:
-            load_params(tmp, params_dir)
+        load_model(tmp, PlanSpec, prefix=f"plans.{name}")
         if overwrite:
             os.replace(tmp, final)
         else:

@@ -47,7 +47,6 @@ import numpy as np
 import pandas as pd
 
 from simlib.config import At, ParamError, default_params_dir
-from simlib.scenario import Scenario, compare_scenarios, load_scenario, save_scenario
 from simlib.targets import (
     Allocation,
     AllocationError,
@@ -56,6 +55,7 @@ from simlib.targets import (
     export_xlsx,
     run_scenario,
 )
+from simlib.targets.scenario import Scenario, compare_scenarios, load_scenario, save_scenario
 
 __all__ = [
     "WorkshopControls",
@@ -556,7 +556,7 @@ def compare_allocations(
     a: Allocation, b: Allocation, levels: Sequence[str] = ("company", "region", "team")
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Two allocations side by side: (per-node targets and probabilities, changed
-    parameters), both from :func:`simlib.scenario.compare_scenarios`."""
+    parameters), both from :func:`simlib.targets.scenario.compare_scenarios`."""
     nodes = compare_scenarios(a, b)
     nodes = nodes[nodes["level"].isin(list(levels))].reset_index(drop=True)
     params = compare_scenarios(a.scenario, b.scenario)

@@ -62,8 +62,8 @@ def _lab_context(demo, n_trials):
 
 def _workshop(demo, n_trials):
     """The workshop as the notebook builds it (baseline_2027, seed 0, zh-CN), headless."""
-    from simlib.scenario import load_scenario
     from simlib.targets import TargetCache
+    from simlib.targets.scenario import load_scenario
     from simlib.widgets.target_workshop import TargetWorkshop
 
     return TargetWorkshop(

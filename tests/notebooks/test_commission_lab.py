@@ -7,13 +7,12 @@ demo company and no simulation; the notebook test runs the lab on the real thing
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from simlib.config import load_params
+from simlib.params import load_params
 from simlib.plans import compare_plans, cost_of_sales, evaluate, load_plan
 from simlib.widgets.commission_lab import (
     MAX_BANDS,
@@ -222,21 +221,17 @@ def test_save_defaults_to_params_plans(ctx, base, tmp_path, monkeypatch):
     assert load_params("plans/variant.yaml").tiers == compute(base, ctx).plan.tiers
 
 
-# --------------------------------------------------------------------------- speed
+# --------------------------------------------------------------------------- size
 
 
-def test_recompute_is_fast_on_10k_trials_by_60_reps():
+def test_recompute_on_10k_trials_by_60_reps():
+    """The slider's recompute at full size (its speed is measured by bench/targets.py)."""
     big = _context(T=10_000, R=60, seed=1)
     st = LabState.from_plan(big.plans["tiered_cn"], "tiered_cn").replace(compare=("tiered_cn_retro",))
     compute(st, big)  # warm the cache of unedited plans
-    times = []
     for k in range(5):
-        t0 = time.perf_counter()
         view = compute(st.with_rate(2, 0.02 + k / 1000), big)
-        times.append(time.perf_counter() - t0)
         assert view.ok
-    # best of five: the work itself, not another process's load on a shared machine
-    assert min(times) < 0.100, f"compute took {min(times) * 1000:.0f} ms (best of 5)"
 
 
 # --------------------------------------------------------------------------- widgets

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simlib.scenario import load_scenario
+from simlib.targets.scenario import load_scenario
 from simlib.targets import TargetCache
 from simlib.widgets.target_workshop import (
     ControlError,

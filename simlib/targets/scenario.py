@@ -35,15 +35,16 @@ import yaml
 from pydantic import Field, PrivateAttr, model_validator
 
 from simlib.config import (
+    NO_VALUE,
     At,
-    MethodWeights,
     ParamError,
     Problem,
     StrictModel,
-    TargetParams,
     default_params_dir,
     load_model,
+    loc_path,
 )
+from simlib.targets.params import MethodWeights, TargetParams
 
 __all__ = [
     "Scenario",
@@ -240,12 +241,10 @@ class Scenario(TargetParams):
 
 def scenario_problem(scenario: Scenario, loc: tuple, value: Any, message: str) -> Problem:
     """A :class:`~simlib.config.Problem` blaming ``loc`` inside ``scenario``'s file."""
-    from simlib.config import _NO_VALUE, _loc_path  # one path format for every message
-
-    path = _loc_path(tuple(loc))
+    path = loc_path(tuple(loc))
     full = f"{scenario.prefix}.{path}" if path else scenario.prefix
     return Problem(
-        scenario.source or "<scenario>", full, _NO_VALUE if value is None else value, message
+        scenario.source or "<scenario>", full, NO_VALUE if value is None else value, message
     )
 
 
@@ -288,9 +287,7 @@ def load_scenario(path: str | Path) -> Scenario:
 
 
 def _no_value():
-    from simlib.config import _NO_VALUE
-
-    return _NO_VALUE
+    return NO_VALUE
 
 
 def save_scenario(scenario: Scenario, path: str | Path) -> Path:
@@ -314,7 +311,9 @@ def save_scenario(scenario: Scenario, path: str | Path) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(f"# Target scenario {scenario.name or path.stem} (simlib.scenario)\n{text}")
+            fh.write(
+                f"# Target scenario {scenario.name or path.stem} (simlib.targets.scenario)\n{text}"
+            )
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
