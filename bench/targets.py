@@ -84,7 +84,7 @@ def main() -> None:
 def lab_recompute(T: int = 10_000, R: int = 60, repeat: int = 5) -> float:
     """Best of ``repeat`` commission-lab recomputes (one edited rate, one compared plan)
     on ``T`` lognormal trials × ``R`` reps, in milliseconds; printed."""
-    from simlib.widgets.commission_lab import LabContext, LabState, compute
+    from simlib.apps.commission_lab import LabContext, LabState, compute
 
     rng = np.random.default_rng(1)
     quotas = np.round(rng.uniform(2e6, 6e6, R), -3)

@@ -1,7 +1,7 @@
 """Tracking figures: the customer Pareto chart, the sales funnel and the trend chart.
 
 Each function takes the tidy frame that :mod:`simlib.tracking` (or
-:func:`simlib.widgets.tracking_dashboard.compute`) returns and draws it; nothing is
+:func:`simlib.apps.tracking_dashboard.compute`) returns and draws it; nothing is
 computed here beyond what a chart needs (a cumulative share, a step conversion).
 matplotlib is imported lazily and a CJK font is put first (:func:`simlib.plots.use_cjk_font`),
 so Chinese labels render as glyphs.

@@ -70,7 +70,6 @@ __all__ = [
     "promotion_candidates",
     "ReviewPack",
     "review_pack",
-    "add_cli",
 ]
 
 
@@ -1271,92 +1270,3 @@ def review_pack(
 
 
 # --------------------------------------------------------------------------- CLI
-
-
-def cmd_scorecard(args) -> int:
-    """``simlib scorecard``: the ranked scorecard of a period, or one rep's review pack."""
-    from simlib.cli import UserError, _json_rows, _lang, _load_dataset
-
-    data = _load_dataset(args)
-    f = prepare(data)
-    try:
-        win = as_window(args.period)
-    except ValueError as e:
-        raise UserError(str(e)) from None
-    if win.start > f.as_of:
-        raise UserError(
-            f"--period {args.period} starts after the data end ({f.as_of.date()}); "
-            "nothing to score yet"
-        )
-    try:
-        if args.within is not None:
-            f.members(args.within)
-        card = scorecard(f, win, weight_set=args.weight_set, within=args.within)
-    except ValueError as e:
-        raise UserError(str(e)) from None
-    lang = _lang(args)
-    if args.rep:
-        try:
-            pack = review_pack(f, args.rep, win, card=card)
-        except ValueError as e:
-            raise UserError(str(e)) from None
-        if args.json:
-            import json
-
-            print(
-                json.dumps(
-                    {
-                        "rep_id": pack.rep_id,
-                        "period": pack.period,
-                        "score": pack.score,
-                        "rank": pack.rank,
-                        "classification": pack.classification,
-                        "markdown": pack.to_markdown(lang),
-                    },
-                    ensure_ascii=False,
-                    indent=1,
-                )
-            )
-        else:
-            print(pack.to_markdown(lang), end="")
-        return 0
-    if args.json:
-        print(
-            _json_rows(
-                card.table.assign(
-                    period=card.period, weight_set=card.weight_set, as_of=str(card.as_of.date())
-                )
-            )
-        )
-        return 0
-    zh = lang == "zh-CN"
-    print(
-        f"{card.period} 绩效评分（权重方案 {card.weight_set}，数据截至 {card.as_of.date()}）"
-        if zh
-        else f"{card.period} scorecard (weight set {card.weight_set}, data as of {card.as_of.date()})"
-    )
-    view = card.table[
-        ["rank", "rep_id", "name", "team_id", "score", "team_rank", "quartile"]
-    ].copy()
-    view["score"] = view["score"].map(lambda x: "–" if x != x else f"{x:.1f}")
-    view["quartile"] = view["quartile"].map(lambda x: "–" if x != x else f"Q{int(x)}")
-    if zh:
-        view.columns = ["排名", "编号", "姓名", "团队", "得分", "团队排名", "四分位"]
-    print(view.to_string(index=False))
-    return 0
-
-
-def add_cli(subparsers) -> None:
-    """Add ``simlib scorecard --period P [--json]`` to the ``simlib`` command line."""
-    p = subparsers.add_parser("scorecard", help="weighted KPI scorecard of a period (SPEC R11)")
-    p.add_argument("--period", required=True, help="2026-10 (monthly), 2026-Q3 (quarterly), ...")
-    p.add_argument(
-        "--weight-set", default=None, help="weight set in params/scorecard.yaml (e.g. saas)"
-    )
-    p.add_argument("--within", default=None, help="only reps at or below this org node")
-    p.add_argument("--rep", default=None, help="print this rep's review pack instead")
-    p.add_argument("--json", action="store_true", help="one JSON object per rep")
-    from simlib.cli import add_data_args
-
-    add_data_args(p)
-    p.set_defaults(func=cmd_scorecard)

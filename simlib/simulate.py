@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from simlib.data.org import node_table, rollup_order
 from simlib.engine import DealBook, NewPipeline, simulate_bookings, summarise
 from simlib.periods import Window
 from simlib.pipeline import Calibration, calibrate, count_cdf
@@ -113,65 +114,30 @@ def build_model(cal: Calibration, include_new: bool = True) -> Model:
 
 
 def _org_nodes(data, rep_ids) -> pd.DataFrame:
-    """Every node from reps up to the root: node_id, parent_id, level, name, depth."""
-    org = data.org
-    reps = data.reps.set_index("rep_id")
-    rows = [
-        dict(
-            node_id=r,
-            parent_id=reps["team_id"].get(r),
-            level="rep",
-            name=reps["name"].get(r, r),
-            name_zh=reps["name_zh"].get(r) if "name_zh" in reps else None,
-        )
-        for r in rep_ids
-    ]
-    wanted = {row["parent_id"] for row in rows if row["parent_id"] is not None}
-    parent = org.set_index("node_id")
-    seen = set()
-    while wanted - seen:
-        n = (wanted - seen).pop()
-        seen.add(n)
-        if n not in parent.index:
-            continue
-        p = parent.loc[n]
-        pid = p["parent_id"] if isinstance(p["parent_id"], str) else None
-        rows.append(
-            dict(
-                node_id=n, parent_id=pid, level=p["level"], name=p["name"], name_zh=p.get("name_zh")
-            )
-        )
-        if pid:
-            wanted.add(pid)
-    nodes = pd.DataFrame(rows)
-    # depth from root, to sum bottom-up
-    depth = {}
-    par = dict(zip(nodes["node_id"], nodes["parent_id"]))
+    """Every node from reps up to the root: node_id, parent_id, level, name, name_zh, depth.
 
-    def dep(n, guard=0):
-        if n in depth:
-            return depth[n]
-        p = par.get(n)
-        d = 0 if p is None or p not in par or guard > 50 else dep(p, guard + 1) + 1
-        depth[n] = d
-        return d
-
-    nodes["depth"] = [dep(n) for n in nodes["node_id"]]
-    return nodes
+    Reps first (in ``rep_ids`` order), then the org nodes above them top-down (by depth,
+    then id): the same rows in the same order on every run (see
+    :func:`simlib.data.org.node_table`).
+    """
+    return node_table(data.org, data.reps, rep_ids)
 
 
 def rollup(trials: np.ndarray, nodes: pd.DataFrame, rep_ids) -> np.ndarray:
-    """Bookings per node per trial: each node is the sum of its children, bottom-up."""
+    """Bookings per node per trial: each node is the sum of its children, bottom-up.
+
+    Children are added to their parent in :func:`simlib.data.org.rollup_order` (deepest
+    first, then by id), whatever the order of ``nodes``' rows, so the float sums are the
+    same on every run.
+    """
     T = trials.shape[0]
     ids = list(nodes["node_id"])
     col = {n: i for i, n in enumerate(ids)}
     out = np.zeros((T, len(ids)), dtype=np.float64)
     rep_cols = [col[r] for r in rep_ids]
     out[:, rep_cols] = trials
-    order = nodes.sort_values("depth", ascending=False, kind="stable")
-    for n, p in zip(order["node_id"], order["parent_id"]):
-        if p is not None and p in col and n in col:
-            out[:, col[p]] += out[:, col[n]]
+    for n, p in rollup_order(nodes):
+        out[:, col[p]] += out[:, col[n]]
     return out
 
 

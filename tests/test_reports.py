@@ -150,6 +150,7 @@ def _check_manifest(path: Path, n: int, failed: int):
     return m
 
 
+@pytest.mark.slow  # two fresh kernels, ~20 s
 def test_batch_in_a_process_pool_one_failure_stops_nothing(tmp_path):
     b = render_batch(
         TINY,
@@ -164,6 +165,7 @@ def test_batch_in_a_process_pool_one_failure_stops_nothing(tmp_path):
     _check_manifest(b.manifest, 4, 1)
 
 
+@pytest.mark.slow  # a Dask cluster, ~20 s
 def test_batch_on_a_dask_local_cluster_matches_the_pool(tmp_path):
     distributed = pytest.importorskip("distributed")
     grid = {"who": ["p", "q", "r"], "n": 2}
@@ -338,6 +340,7 @@ def test_shipped_schedule_is_valid_and_lists_every_job():
 
 
 # --------------------------------------------------------------------------- the data
+@pytest.mark.slow  # three rep review packs, ~35 s
 def test_reports_render_from_a_crm_export_through_a_mapping(tmp_path):
     """The same company as CSV exports gives the same report and the same fingerprint."""
     from simlib.data import load_demo, write_tables

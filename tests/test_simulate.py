@@ -149,6 +149,7 @@ def test_interrupt_returns_the_finished_trials(demo, cal, monkeypatch):
     assert np.array_equal(res.trials, full.trials)
 
 
+@pytest.mark.slow  # a Dask cluster, ~10 s
 def test_dask_cluster_gives_bit_identical_results(demo, cal):
     distributed = pytest.importorskip("distributed")
     with (

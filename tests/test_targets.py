@@ -713,10 +713,10 @@ def test_export_neutralises_formulas_but_keeps_numbers(alloc, tmp_path):
 
 def test_cli_allocate_prints_json_and_writes_xlsx(demo, cache, monkeypatch, tmp_path, capsys):
     import simlib.cli
+    import simlib.cli.targets
     import simlib.targets.run as run_mod
-    from simlib.targets import add_cli
 
-    monkeypatch.setattr(simlib.cli, "_load_dataset", lambda args: demo)
+    monkeypatch.setattr(simlib.cli.targets, "load_dataset", lambda args: demo)
     real = run_mod.run_scenario
     monkeypatch.setattr(
         run_mod,
@@ -729,7 +729,7 @@ def test_cli_allocate_prints_json_and_writes_xlsx(demo, cache, monkeypatch, tmp_
         ),
     )
     parser = argparse.ArgumentParser(prog="simlib")
-    add_cli(parser.add_subparsers(dest="command"))
+    simlib.cli.targets.add_parser(parser.add_subparsers(dest="command"))
     args = parser.parse_args(
         ["targets", "allocate", "--scenario", "baseline_2027", "--json", "--level", "region"]
     )

@@ -521,8 +521,7 @@ def _cli(argv):
 
     parser = build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    if "alerts" not in sub.choices:
-        tr.add_cli(sub)
+    assert "alerts" in sub.choices
     orig = cli.build_parser
     cli.build_parser = lambda: parser
     try:

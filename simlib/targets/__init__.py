@@ -2,7 +2,7 @@
 
 Modules, one concept each:
 
-- :mod:`~simlib.targets.tree`: the organisation (company → region → team → rep);
+- :mod:`~simlib.data.org`: the organisation (company → region → team → rep);
 - :mod:`~simlib.targets.history`: each node's inputs (last year, potential, capacity,
   seasonality, mix, funnel rates) from the data;
 - :mod:`~simlib.targets.allocate`: the exact split of one parent (methods, blend,
@@ -26,6 +26,7 @@ Examples
 >>> alloc.to_frame().head()                                       # doctest: +SKIP
 """
 
+from simlib.data.org import OrgTree
 from simlib.targets.allocate import (
     METHODS,
     AllocationError,
@@ -61,7 +62,6 @@ from simlib.targets.risk import (
 )
 from simlib.targets.run import (
     Allocation,
-    add_cli,
     check_scenario,
     export_csv,
     export_xlsx,
@@ -69,7 +69,6 @@ from simlib.targets.run import (
     run_scenario,
 )
 from simlib.targets.smart import smart_check
-from simlib.targets.tree import OrgTree
 
 __all__ = [
     "METHODS",
@@ -103,7 +102,6 @@ __all__ = [
     "simulate_for_targets",
     "uplift_for_confidence",
     "Allocation",
-    "add_cli",
     "check_scenario",
     "export_csv",
     "export_xlsx",

@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from simlib.targets.tree import OrgTree
+from simlib.data.org import OrgTree
 
 __all__ = [
     "History",

@@ -32,10 +32,10 @@ import pandas as pd
 
 from simlib.config import NO_VALUE, ParamError, Problem
 from simlib.data.io import DataError, Issue, ValidationReport, parse_amounts
+from simlib.data.org import OrgTree, closest_id
 from simlib.money import format_money, from_cents, to_cents
 from simlib.periods import parse_period
 from simlib.targets.allocate import Cascade, cascade
-from simlib.targets.tree import OrgTree, closest_id
 
 __all__ = [
     "COMMIT_COLUMNS",

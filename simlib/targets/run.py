@@ -8,7 +8,6 @@ over time, checks and derives (tens of milliseconds on the demo company).
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from simlib.config import ParamError
+from simlib.data.org import OrgTree, closest_id
 from simlib.money import from_cents, to_cents
 from simlib.targets.allocate import AllocationError, Cascade, cascade, time_split
 from simlib.targets.funnel import reverse_funnel
@@ -32,9 +32,8 @@ from simlib.targets.risk import (
     sorted_columns,
     uplift_for_confidence,
 )
-from simlib.targets.scenario import Scenario, load_scenario, scenario_problem
+from simlib.targets.scenario import Scenario, scenario_problem
 from simlib.targets.smart import smart_check
-from simlib.targets.tree import OrgTree, closest_id
 
 __all__ = [
     "Allocation",
@@ -43,7 +42,6 @@ __all__ = [
     "export_xlsx",
     "export_csv",
     "neutralise",
-    "add_cli",
 ]
 
 
@@ -679,127 +677,3 @@ def _plain(df: pd.DataFrame) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- CLI
-
-
-def add_cli(subparsers) -> None:
-    """Add ``simlib targets allocate --scenario FILE [--json | --xlsx OUT | --csv OUT]``."""
-    t = subparsers.add_parser(
-        "targets", help="cascade next year's number to teams and reps (SPEC R1-R5)"
-    )
-    tsub = t.add_subparsers(dest="targets_command", metavar="SUBCOMMAND")
-    t.set_defaults(func=lambda args: (t.print_help(), 2)[1])
-    a = tsub.add_parser("allocate", help="run a target scenario and print or export the allocation")
-    a.add_argument(
-        "--scenario",
-        required=True,
-        help="scenario YAML, or a name in params/scenarios/ (e.g. baseline_2027)",
-    )
-    out = a.add_mutually_exclusive_group()
-    out.add_argument("--json", action="store_true", help="one JSON row per node")
-    out.add_argument("--xlsx", metavar="OUT", default=None, help="write every table to a workbook")
-    out.add_argument("--csv", metavar="OUT", default=None, help="write the allocation table as CSV")
-    a.add_argument(
-        "--commits", default=None, help="bottom-up commits CSV (overrides the scenario's)"
-    )
-    a.add_argument(
-        "--level",
-        default="company,region,team",
-        help="levels to print: company,region,team,rep or all",
-    )
-    from simlib.cli import add_data_args
-
-    add_data_args(a)
-    a.set_defaults(func=cmd_targets_allocate)
-
-
-def cmd_targets_allocate(args) -> int:
-    """Handler of ``simlib targets allocate``."""
-    from simlib import cli
-
-    scenario = load_scenario(args.scenario)
-    levels = None if args.level == "all" else args.level.split(",")
-    bad = [lv for lv in (levels or []) if lv not in ("company", "region", "team", "rep")]
-    if bad:
-        raise cli.UserError(
-            f"--level must be a comma list of company, region, team, rep or 'all'; "
-            f"got {args.level!r}"
-        )
-    if args.commits and not Path(args.commits).exists():
-        raise cli.UserError(f"--commits: file not found: {args.commits}")
-    data = cli._load_dataset(args)
-    try:
-        alloc = run_scenario(scenario, data, commits=args.commits)
-    except AllocationError as e:
-        raise cli.UserError(str(e)) from None
-    table = alloc.to_frame()
-    if levels:
-        table = table[table["level"].isin(levels)]
-    if args.json:
-        print(cli._json_rows(table))
-        return cli.EXIT_OK
-    if args.xlsx:
-        p = export_xlsx(alloc, args.xlsx)
-        print(f"wrote {p}")
-        return cli.EXIT_OK
-    if args.csv:
-        p = export_csv(alloc, args.csv)
-        print(f"wrote {p}")
-        return cli.EXIT_OK
-    lang = cli._lang(args)
-    unit = "wan" if lang == "zh-CN" else "m"
-    zh = lang == "zh-CN"
-    print(
-        f"{scenario.name}: {scenario.year} {'目标分解' if zh else 'target allocation'} "
-        f"({'基准年' if zh else 'base year'} {alloc.final.history.base_year})"
-    )
-    view = table[
-        ["level", "node_id", "name", "last_year", "target", "growth", "status", "p_attain"]
-    ]
-    base = alloc.final.history.base_year
-    if zh:
-        names = [
-            z if isinstance(z, str) and z else n for z, n in zip(table["name_zh"], table["name"])
-        ]
-        status = {"locked": "锁定", "floor": "增长下限", "cap": "增长上限", "": ""}
-        view = view.assign(name=names, status=[status.get(x, x) for x in view["status"]])
-        cols = {"last_year": f"{base}年成交", "growth": "增长", "status": "约束"}
-    else:
-        cols = {"last_year": f"won {base}", "growth": "growth", "status": "bound"}
-    view = view.rename(columns=cols)
-    cli._print_table(
-        view,
-        money_cols=(cols["last_year"], "target"),
-        pct_cols=(cols["growth"], "p_attain"),
-        lang=lang,
-        unit=unit,
-    )
-    fails = alloc.smart[alloc.smart["fails"] != ""]
-    counts = ", ".join(f"{k}: {v}" for k, v in _letter_counts(fails).items()) or (
-        "无" if zh else "none"
-    )
-    r = alloc.risk.set_index("measure")["value"]
-    if zh:
-        print(f"\nSMART 检查：{len(alloc.smart)} 个目标中 {len(fails)} 个未通过（{counts}）")
-        print(
-            f"公司达成总目标的预测概率 {r['p_company_forecast']:.1%}；超配 "
-            f"{r['over_assignment_total']:+.2%}；{r['confidence']:.0%} 置信度所需超配 "
-            f"{r['uplift_for_confidence']:+.2%}"
-        )
-    else:
-        print(f"\nSMART: {len(fails)} of {len(alloc.smart)} targets fail a letter ({counts})")
-        print(
-            f"P(company ≥ number) forecast {r['p_company_forecast']:.1%}; over-assignment "
-            f"{r['over_assignment_total']:+.2%}; for {r['confidence']:.0%} confidence "
-            f"{r['uplift_for_confidence']:+.2%}"
-        )
-    for n in alloc.notes:
-        print(f"note: {n}", file=sys.stderr)
-    return cli.EXIT_OK
-
-
-def _letter_counts(fails: pd.DataFrame) -> dict[str, int]:
-    return {
-        L: int(fails["fails"].str.contains(L).sum())
-        for L in "SMART"
-        if fails["fails"].str.contains(L).any()
-    }

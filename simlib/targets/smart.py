@@ -21,9 +21,9 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from simlib.data.org import OrgTree
 from simlib.money import from_cents, to_cents
 from simlib.periods import parse_period
-from simlib.targets.tree import OrgTree
 
 __all__ = ["MEASURED_METRICS", "smart_check"]
 

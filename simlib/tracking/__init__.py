@@ -21,7 +21,7 @@ days), :mod:`~simlib.tracking.dashboard` (metrics, pace, target wall, trend, key
 accounts), :mod:`~simlib.tracking.early_warning` (rules, alert history, diagnosis),
 :mod:`~simlib.tracking.reviews` (deviation analysis), :mod:`~simlib.tracking.analysis`
 (Pareto, lead sources, lead model), :mod:`~simlib.tracking.followups` (reminders).
-The command line (``simlib alerts``) is added by :func:`add_cli`.
+The command line (``simlib alerts``) lives in :mod:`simlib.cli.tracking`.
 """
 
 from simlib.periods import as_window
@@ -34,7 +34,6 @@ from simlib.tracking.analysis import (
     pareto_customers,
     rank_open_leads,
 )
-from simlib.tracking.cli import add_cli
 from simlib.tracking.dashboard import (
     COUNTS,
     DIMENSIONS,
@@ -92,5 +91,4 @@ __all__ = [
     "followup_reminders",
     "renewal_reminders",
     "reminders",
-    "add_cli",
 ]

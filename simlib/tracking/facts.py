@@ -142,21 +142,14 @@ def _table(data: Dataset, name: str) -> pd.DataFrame:
 
 
 def _ancestors(org: pd.DataFrame) -> pd.DataFrame:
-    """For each org node: its company, region and team ancestors (itself included)."""
-    parent = dict(zip(org["node_id"], org["parent_id"]))
-    level = dict(zip(org["node_id"], org["level"]))
-    rows = []
-    for node in org["node_id"]:
-        found = {"company": None, "region": None, "team": None}
-        cur, seen = node, 0
-        while cur is not None and cur == cur and cur in level and seen < 50:
-            lv = level[cur]
-            if lv in found and found[lv] is None:
-                found[lv] = cur
-            cur = parent.get(cur)
-            seen += 1
-        rows.append((node, found["company"], found["region"], found["team"]))
-    return pd.DataFrame(rows, columns=["node_id", "company_id", "region_id", "team_id"])
+    """For each org node: its company, region and team ancestors (itself included).
+
+    Raises ValueError for a node that is its own parent or a cycle (see
+    :func:`simlib.data.org.ancestors`).
+    """
+    from simlib.data.org import ancestors
+
+    return ancestors(org, ("company", "region", "team"))
 
 
 def _visit_rating_bar() -> float:

@@ -1,4 +1,4 @@
-"""Real-browser tests: the widget notebooks served by :mod:`simlib.app` (Voilà) and opened
+"""Real-browser tests: the widget notebooks served by :mod:`simlib.apps.server` (Voilà) and opened
 in JupyterLab, driven by Playwright with Debian's Chromium.
 
 One Voilà server (and one JupyterLab server, for its test) runs per session, on a free
@@ -60,13 +60,6 @@ STUBBED_EXTERNAL = re.compile(
     r"^https://cdn\.jsdelivr\.net/npm/"
     r"(@fortawesome/fontawesome-free|font-awesome)@[^/]+/css/[\w.-]+\.css$"
 )
-
-
-def pytest_configure(config):
-    config.addinivalue_line(
-        "markers",
-        "browser: drives a real browser (Playwright + Chromium) against Voilà or JupyterLab",
-    )
 
 
 # --------------------------------------------------------------------------- helpers
@@ -183,9 +176,9 @@ _SERVERS: dict[str, Server] = {}
 
 @pytest.fixture(scope="session")
 def voila_server(tmp_path_factory):
-    """``simlib.app.voila_command`` serving small-trial copies of the three widget notebooks."""
-    from simlib.app import NOTEBOOKS as APP_NOTEBOOKS
-    from simlib.app import voila_command
+    """``simlib.apps.server.voila_command`` serving small-trial copies of the three widget notebooks."""
+    from simlib.apps.server import NOTEBOOKS as APP_NOTEBOOKS
+    from simlib.apps.server import voila_command
 
     base = tmp_path_factory.mktemp("voila")
     root = small_copy(APP_NOTEBOOKS, base / "notebooks")

@@ -1,4 +1,4 @@
-"""``simlib.app`` without a browser: the Voilà command, the ``app`` subcommand, a port
+"""``simlib.apps.server`` without a browser: the Voilà command, the ``app`` subcommand, a port
 already taken, and a served app stopped by Ctrl-C."""
 
 from __future__ import annotations
@@ -14,17 +14,18 @@ from pathlib import Path
 
 import pytest
 
-from simlib.app import (
+from simlib.apps.server import (
     DEFAULT_PORT,
     HOST,
     NOTEBOOKS,
-    add_cli,
+    AppError,
     app_url,
     notebooks_dir,
     port_is_free,
     serve,
     voila_command,
 )
+from simlib.cli.app import add_parser
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -79,7 +80,7 @@ def test_voila_knows_every_flag(voila_server):
 
 def test_app_subcommand():
     parser = argparse.ArgumentParser(prog="simlib")
-    add_cli(parser.add_subparsers(dest="command"))
+    add_parser(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["app"])
     assert (args.port, args.open) == (DEFAULT_PORT, False)
     args = parser.parse_args(["app", "--port", "9001", "--open"])
@@ -96,17 +97,15 @@ def free_port() -> int:
 
 
 def test_a_port_in_use_is_a_user_error(capsys):
-    from simlib.cli import UserError
-
     with socket.socket() as s:
         s.bind((HOST, 0))
         s.listen()
         port = s.getsockname()[1]
         assert not port_is_free(port)
-        with pytest.raises(UserError, match=f"port {port} on 127.0.0.1 is already in use"):
+        with pytest.raises(AppError, match=f"port {port} on 127.0.0.1 is already in use"):
             serve(port)
     assert "http" not in capsys.readouterr().out  # nothing started, no address printed
-    with pytest.raises(UserError, match="port"):
+    with pytest.raises(AppError, match="port"):
         serve(123456)
 
 
@@ -117,7 +116,7 @@ def test_serve_until_ctrl_c(tmp_path):
     # job of a non-interactive shell ignores it)
     code = (
         "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
-        f"from simlib.app import serve; sys.exit(serve({port}, root={str(tmp_path)!r}))"
+        f"from simlib.apps.server import serve; sys.exit(serve({port}, root={str(tmp_path)!r}))"
     )
     proc = subprocess.Popen(
         [sys.executable, "-c", code],

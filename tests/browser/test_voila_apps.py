@@ -1,4 +1,4 @@
-"""The three widget apps in a real browser, served by ``simlib.app`` (Voilà).
+"""The three widget apps in a real browser, served by ``simlib.apps.server`` (Voilà).
 
 Each test opens one notebook as the app, changes its main controls the way a person
 does (a number box, a slider by keyboard and by typing in its readout, a toggle, a
@@ -53,8 +53,8 @@ def js_number(x: float) -> str:
 
 def _lab_context(demo, n_trials):
     """The commission lab's trials as ``CommissionLab.from_demo`` makes them in the notebook."""
+    from simlib.apps.commission_lab import LabContext
     from simlib.simulate import simulate
-    from simlib.widgets.commission_lab import LabContext
 
     sim = simulate(demo, "2026-Q4", dt.date(2026, 11, 20), n_trials=n_trials, seed=7)
     return LabContext.from_simulation(sim, lang="en")
@@ -62,9 +62,9 @@ def _lab_context(demo, n_trials):
 
 def _workshop(demo, n_trials):
     """The workshop as the notebook builds it (baseline_2027, seed 0, zh-CN), headless."""
+    from simlib.apps.target_workshop import TargetWorkshop
     from simlib.targets import TargetCache
     from simlib.targets.scenario import load_scenario
-    from simlib.widgets.target_workshop import TargetWorkshop
 
     return TargetWorkshop(
         TargetCache(demo),
@@ -77,7 +77,7 @@ def _workshop(demo, n_trials):
 
 
 def _dashboard_context(demo):
-    from simlib.widgets.tracking_dashboard import DashboardContext
+    from simlib.apps.tracking_dashboard import DashboardContext
 
     ctx = DashboardContext.from_facts(demo)
     ctx.alerts  # checked once, here rather than in the test
@@ -106,7 +106,7 @@ def expected(browser, voila_server) -> dict[str, Future]:
 
 
 def test_tree_page_lists_the_apps(voila_server, page):
-    from simlib.app import NOTEBOOKS
+    from simlib.apps.server import NOTEBOOKS
 
     page.goto(voila_server.url)
     for name in NOTEBOOKS:
@@ -120,7 +120,7 @@ def test_tree_page_lists_the_apps(voila_server, page):
 
 
 def test_commission_lab(voila_server, page, expected, screenshot_dir):
-    from simlib.widgets.commission_lab import (
+    from simlib.apps.commission_lab import (
         LabState,
         compute,
         state_from_values,
@@ -183,7 +183,7 @@ def test_commission_lab(voila_server, page, expected, screenshot_dir):
 
 
 def test_target_workshop(voila_server, page, expected, screenshot_dir):
-    from simlib.widgets.target_workshop import (
+    from simlib.apps.target_workshop import (
         LEVELS,
         _money,
         _pct,
@@ -274,7 +274,7 @@ def test_target_workshop(voila_server, page, expected, screenshot_dir):
 
 
 def test_tracking_dashboard(voila_server, page, expected, screenshot_dir):
-    from simlib.widgets.tracking_dashboard import compute
+    from simlib.apps.tracking_dashboard import compute
 
     open_app(page, voila_server, "tracking_dashboard.ipynb", "simlib-tracking-dashboard")
     ctx = expected["dashboard"].result()

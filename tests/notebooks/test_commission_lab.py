@@ -14,7 +14,7 @@ import pytest
 
 from simlib.params import load_params
 from simlib.plans import compare_plans, cost_of_sales, evaluate, load_plan
-from simlib.widgets.commission_lab import (
+from simlib.apps.commission_lab import (
     MAX_BANDS,
     MAX_MULTIPLIERS,
     CommissionLab,

@@ -283,7 +283,7 @@ def test_rep_pack_pay_is_the_reps_own_statement(facts, data, plan, rep_id, lang)
     from simlib.reports.commission_summary import commission_summary, money_text, rep_pay
 
     if rep_id == "S003":  # the pack itself once; its pay section is rep_pay on the facts
-        from simlib.widgets.tracking_dashboard import rep_pack
+        from simlib.apps.tracking_dashboard import rep_pack
 
         pay = rep_pack(facts, rep_id, "2026-09", lang, plan="tiered_cn").pay()
     else:

@@ -29,7 +29,7 @@ def pack(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def people():
-    from simlib.widgets.tracking_dashboard import load_facts
+    from simlib.apps.tracking_dashboard import load_facts
 
     f = load_facts()
     return f, f.reps.set_index("rep_id")

@@ -10,7 +10,7 @@ import pytest
 
 from simlib.targets.scenario import load_scenario
 from simlib.targets import TargetCache
-from simlib.widgets.target_workshop import (
+from simlib.apps.target_workshop import (
     ControlError,
     TargetWorkshop,
     WorkshopControls,

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from simlib import tracking
-from simlib.widgets.tracking_dashboard import (CSS, Controls, DashboardContext, TrackingDashboard,
+from simlib.apps.tracking_dashboard import (CSS, Controls, DashboardContext, TrackingDashboard,
                                                compute)
 
 ROOT = Path(__file__).resolve().parents[2]

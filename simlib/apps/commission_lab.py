@@ -24,7 +24,7 @@ overwrite unless asked) and validates it by loading it back through
 Examples
 --------
 >>> import numpy as np
->>> from simlib.widgets.commission_lab import LabContext, LabState, compute
+>>> from simlib.apps.commission_lab import LabContext, LabState, compute
 >>> rng = np.random.default_rng(0)
 >>> ctx = LabContext.from_arrays(rng.lognormal(np.log(1e6), 0.3, (500, 4)), [1e6] * 4)
 >>> view = compute(LabState.from_plan(ctx.plans["tiered_cn"]), ctx)

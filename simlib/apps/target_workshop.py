@@ -25,7 +25,7 @@ Three layers, each usable on its own:
 
 Examples
 --------
->>> from simlib.widgets.target_workshop import TargetWorkshop        # doctest: +SKIP
+>>> from simlib.apps.target_workshop import TargetWorkshop        # doctest: +SKIP
 >>> app = TargetWorkshop.from_demo("baseline_2027", n_trials=10_000)  # doctest: +SKIP
 >>> app.set_controls(app.controls.replace(growth=0.25, target_mode="growth"))  # doctest: +SKIP
 >>> app.show()                                                        # doctest: +SKIP

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 
-from simlib.reports.templates import ReportError
+from simlib.cli.common import UserError
 
 EXIT_OK, EXIT_FAILED_ITEMS = 0, 1
 
@@ -14,7 +14,7 @@ def _pairs(texts, flag: str) -> list[tuple[str, str]]:
     out = []
     for text in texts or ():
         if "=" not in text:
-            raise ReportError(f"{flag} {text!r}: expected NAME=VALUE")
+            raise UserError(f"{flag} {text!r}: expected NAME=VALUE")
         k, v = text.split("=", 1)
         out.append((k.strip(), v))
     return out
@@ -72,7 +72,7 @@ def _now(text: str | None):
     try:
         return dt.datetime.fromisoformat(text)
     except ValueError:
-        raise ReportError(f"--now {text!r}: expected a date/time like 2026-11-30T08:05") from None
+        raise UserError(f"--now {text!r}: expected a date/time like 2026-11-30T08:05") from None
 
 
 def cmd_schedule_list(args) -> int:
@@ -107,7 +107,7 @@ def cmd_schedule_run_due(args) -> int:
     return EXIT_FAILED_ITEMS if failed else EXIT_OK
 
 
-def add_cli(sub) -> None:
+def add_parser(sub) -> None:
     r = sub.add_parser("render", help="render a report template, or a batch over a grid")
     r.add_argument("template", nargs="?", help="a template name (see --list) or a notebook path")
     r.add_argument(

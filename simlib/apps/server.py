@@ -22,7 +22,7 @@ On the command line::
 
 From Python::
 
-    >>> from simlib.app import voila_command
+    >>> from simlib.apps.server import voila_command
     >>> voila_command(9000)[1:3]
     ['-m', 'voila']
 """
@@ -39,6 +39,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 __all__ = [
+    "AppError",
     "HOST",
     "DEFAULT_PORT",
     "NOTEBOOKS",
@@ -47,11 +48,15 @@ __all__ = [
     "voila_command",
     "port_is_free",
     "serve",
-    "cmd_app",
-    "add_cli",
 ]
 
 #: The app listens on this address only (never on the network).
+
+
+class AppError(Exception):
+    """The app cannot start as asked (a bad or busy port); the message says why."""
+
+
 HOST = "127.0.0.1"
 DEFAULT_PORT = 8866
 
@@ -71,7 +76,7 @@ CULL_SECONDS = 600
 
 def notebooks_dir() -> Path:
     """The ``notebooks/`` folder of this checkout."""
-    return Path(__file__).resolve().parent.parent / "notebooks"
+    return Path(__file__).resolve().parents[2] / "notebooks"
 
 
 def app_url(port: int = DEFAULT_PORT, notebook: str | None = None) -> str:
@@ -148,12 +153,6 @@ def port_is_free(port: int, host: str = HOST) -> bool:
     return True
 
 
-def _user_error(message: str) -> Exception:
-    from simlib.cli import UserError
-
-    return UserError(message)
-
-
 def _stop(proc: subprocess.Popen) -> None:
     """Ask Voilà to stop (on SIGTERM it shuts its kernels down), then insist."""
     if proc.poll() is not None:
@@ -179,16 +178,16 @@ def serve(
 
     Raises
     ------
-    simlib.cli.UserError
+    AppError
         The port is not valid or already in use.
     """
     try:
         cmd = voila_command(port, root=root, open_browser=open_browser)
     except ValueError as e:
-        raise _user_error(str(e)) from None
+        raise AppError(str(e)) from None
     port = int(port)
     if not port_is_free(port):
-        raise _user_error(
+        raise AppError(
             f"port {port} on {HOST} is already in use (another simlib app?); "
             f"stop it or choose another port with --port"
         )
@@ -220,23 +219,3 @@ def serve(
         print(f"simlib app: Voilà stopped with exit status {code}", file=sys.stderr)
         return code
     return 0
-
-
-def cmd_app(args) -> int:
-    """``simlib app``: serve the widget notebooks until Ctrl-C."""
-    return serve(args.port, open_browser=args.open)
-
-
-def add_cli(subparsers) -> None:
-    """Add ``simlib app [--port N] [--open]`` to the ``simlib`` command line."""
-    p = subparsers.add_parser(
-        "app",
-        help="serve the target workshop, commission lab and tracking dashboard as a web app",
-        description=f"Serve the widget notebooks in notebooks/ with Voilà on {HOST} (code "
-        "hidden) until Ctrl-C.",
-    )
-    p.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help=f"port on {HOST} (default {DEFAULT_PORT})"
-    )
-    p.add_argument("--open", action="store_true", help="open the app in the default web browser")
-    p.set_defaults(func=cmd_app)

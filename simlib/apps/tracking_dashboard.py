@@ -22,7 +22,7 @@ one displayable section per notebook cell: :func:`weekly_review`,
 
 Examples
 --------
->>> from simlib.widgets.tracking_dashboard import Controls, DashboardContext, compute
+>>> from simlib.apps.tracking_dashboard import Controls, DashboardContext, compute
 >>> ctx = DashboardContext.from_demo()                                   # doctest: +SKIP
 >>> view = compute(Controls("2026-11", "team", "T-SH"), ctx)             # doctest: +SKIP
 >>> view.kpis.set_index("kpi").at["revenue", "value"]                    # doctest: +SKIP

@@ -4,7 +4,7 @@ Each app is a class whose update logic is a pure function of the control values
 (testable without a browser); ipywidgets is imported only when the app's controls are
 built, so importing an app's module costs nothing for code that only computes. Import
 the app from its module, e.g.
-``from simlib.widgets.commission_lab import CommissionLab``.
+``from simlib.apps.commission_lab import CommissionLab``.
 """
 
 __all__: list[str] = []

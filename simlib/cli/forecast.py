@@ -1,0 +1,148 @@
+"""``simlib simulate`` and ``simlib backtest``: the attainment forecast and its quality."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from simlib.cli.common import (
+    EXIT_OK,
+    UserError,
+    add_data_args,
+    json_rows,
+    load_dataset,
+    parse_date,
+    print_table,
+    user_lang,
+)
+
+
+def cmd_simulate(args) -> int:
+    """Monte Carlo of bookings in a period, per rep, team, region and company."""
+    from simlib.periods import parse_period
+    from simlib.simulate import simulate
+
+    try:
+        window = parse_period(args.period)
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    data = load_dataset(args)
+    as_of = parse_date(args.as_of) if args.as_of else None
+    if args.trials < 1:
+        raise UserError(f"--trials must be at least 1; got {args.trials}")
+    if args.seed < 0:
+        raise UserError(f"--seed must be >= 0; got {args.seed}")
+    try:
+        res = simulate(
+            data,
+            window,
+            as_of,
+            n_trials=args.trials,
+            seed=args.seed,
+            threads=args.threads,
+            progress=not args.json and sys.stderr.isatty(),
+        )
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    s = res.summary
+    if args.level != "all":
+        s = s[s["level"].isin(args.level.split(","))]
+    if args.json:
+        print(
+            json_rows(
+                s.assign(
+                    period=window.label,
+                    as_of=str(res.calibration.as_of.date()),
+                    trials=res.n_trials,
+                    seed=res.seed,
+                )
+            )
+        )
+        return EXIT_OK
+    lang = user_lang(args)
+    unit = "wan" if lang == "zh-CN" else "m"
+    if lang == "zh-CN":
+        s = s.assign(name=s["name_zh"].fillna(s["name"]))
+    print(
+        f"{window.label} bookings forecast as of {res.calibration.as_of.date()} "
+        f"({res.n_trials:,} trials, seed {res.seed})"
+    )
+    cols = ["level", "node_id", "name", "quota", "mean", "p10", "p50", "p90", "p_attain"]
+    print_table(
+        s[cols],
+        money_cols=("quota", "mean", "p10", "p50", "p90"),
+        pct_cols=("p_attain",),
+        lang=lang,
+        unit=unit,
+    )
+    if res.n_trials < args.trials:
+        print(
+            f"interrupted: summary of the first {res.n_trials:,} of {args.trials:,} trials",
+            file=sys.stderr,
+        )
+        return 130
+    return EXIT_OK
+
+
+def cmd_backtest(args) -> int:
+    """Forecast from past dates and score against what happened; CRM baseline alongside."""
+    from simlib.backtest import backtest, summarise_backtest
+
+    data = load_dataset(args)
+    dates = [parse_date(x) for x in args.as_of]
+    horizon = int(args.horizon) if str(args.horizon).isdigit() else args.horizon
+    try:
+        bt = backtest(data, dates, horizon, n_trials=args.trials, seed=args.seed)
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    summary = summarise_backtest(bt)
+    if args.json:
+        print(
+            json.dumps(
+                {"summary": json.loads(json_rows(summary)), "rows": json.loads(json_rows(bt))},
+                ensure_ascii=False,
+                indent=1,
+            )
+        )
+        return EXIT_OK
+    print(
+        f"Backtest: {len(dates)} as-of dates, horizon {args.horizon}, {args.trials:,} trials each"
+    )
+    view = summary.copy()
+    lang = user_lang(args)
+    print_table(
+        view,
+        money_cols=("pinball10", "pinball50", "pinball90", "crps", "mae_p50", "mae_crm"),
+        pct_cols=("coverage_p10_p90", "bias", "crm_bias"),
+        lang=lang,
+        unit="wan" if lang == "zh-CN" else "m",
+    )
+    return EXIT_OK
+
+
+def add_parser(sub) -> None:
+    sm = sub.add_parser("simulate", help="Monte Carlo of bookings in a period (SPEC R21)")
+    sm.add_argument("--period", required=True, help="2026-Q3, 2026-07, 2026 or A..B")
+    sm.add_argument(
+        "--as-of", default=None, help="forecast date (default: the day before the period)"
+    )
+    sm.add_argument("--trials", type=int, default=10_000)
+    sm.add_argument("--seed", type=int, default=0)
+    sm.add_argument("--threads", type=int, default=None)
+    sm.add_argument(
+        "--level",
+        default="company,region,team",
+        help="levels to print: company,region,team,rep or all",
+    )
+    sm.add_argument("--json", action="store_true", help="one JSON row per node")
+    add_data_args(sm)
+    sm.set_defaults(func=cmd_simulate)
+
+    bt = sub.add_parser("backtest", help="score forecasts from past dates against what happened")
+    bt.add_argument("--as-of", nargs="+", required=True, help="one or more past dates")
+    bt.add_argument("--horizon", default="quarter", help="quarter, month or a number of days")
+    bt.add_argument("--trials", type=int, default=2_000)
+    bt.add_argument("--seed", type=int, default=0)
+    bt.add_argument("--json", action="store_true")
+    add_data_args(bt)
+    bt.set_defaults(func=cmd_backtest)
