@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from simlib.config import ParamError, default_params_dir, load_model
+from simlib.i18n import escape as _esc
 from simlib.money import format_amount
 from simlib.periods import LABEL_PATTERNS
 from simlib.plans import (
@@ -1516,12 +1517,6 @@ class CommissionLab:
             o["chart_curve"].value = figure_png(payout_curves(v, lang=L, currency=cur))
             o["chart_cost"].value = figure_png(cost_distribution(v, lang=L))
             o["chart_reps"].value = figure_png(rep_pay(v, lang=L, currency=cur))
-
-
-def _esc(s: str) -> str:
-    import html
-
-    return html.escape(str(s))
 
 
 def _kpi(label: str, value: str) -> str:

@@ -81,7 +81,7 @@ def print_table(df, money_cols=(), pct_cols=(), lang="en", unit=None, out=None):
         view[c] = [("–" if v != v else format_money(v, "CNY", lang, unit=unit)) for v in view[c]]
     for c in pct_cols:
         view[c] = [format_percent(v) for v in view[c]]
-    from simlib.labels import label, relabel
+    from simlib.i18n import label, relabel
 
     if "stage" in view.columns:
         view["stage"] = [label(v, lang) for v in view["stage"]]

@@ -10,16 +10,17 @@ from simlib.cli.common import (
     print_table,
     user_lang,
 )
+from simlib.i18n import amount_unit
 
 
 def cmd_demo(args) -> int:
     """The main job on the demo company: today, a plan summary."""
-    from simlib.overview import build_overview
+    from simlib.views.overview import build_overview
 
     lang = user_lang(args)
     data = load_dataset(args)
     ov = build_overview(data, lang=lang)
-    unit = "wan" if lang == "zh-CN" else "m"
+    unit = amount_unit(lang)
     zh = lang == "zh-CN"
     print(
         f"{ov.company} — {'计划概览' if zh else 'plan summary'} "

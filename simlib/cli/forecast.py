@@ -15,6 +15,7 @@ from simlib.cli.common import (
     print_table,
     user_lang,
 )
+from simlib.i18n import amount_unit
 
 
 def cmd_simulate(args) -> int:
@@ -60,7 +61,7 @@ def cmd_simulate(args) -> int:
         )
         return EXIT_OK
     lang = user_lang(args)
-    unit = "wan" if lang == "zh-CN" else "m"
+    unit = amount_unit(lang)
     if lang == "zh-CN":
         s = s.assign(name=s["name_zh"].fillna(s["name"]))
     print(
@@ -115,7 +116,7 @@ def cmd_backtest(args) -> int:
         money_cols=("pinball10", "pinball50", "pinball90", "crps", "mae_p50", "mae_crm"),
         pct_cols=("coverage_p10_p90", "bias", "crm_bias"),
         lang=lang,
-        unit="wan" if lang == "zh-CN" else "m",
+        unit=amount_unit(lang),
     )
     return EXIT_OK
 

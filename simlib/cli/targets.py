@@ -14,6 +14,7 @@ from simlib.cli.common import (
     print_table,
     user_lang,
 )
+from simlib.i18n import amount_unit
 
 
 def cmd_targets_allocate(args) -> int:
@@ -52,7 +53,7 @@ def cmd_targets_allocate(args) -> int:
         print(f"wrote {p}")
         return EXIT_OK
     lang = user_lang(args)
-    unit = "wan" if lang == "zh-CN" else "m"
+    unit = amount_unit(lang)
     zh = lang == "zh-CN"
     print(
         f"{scenario.name}: {scenario.year} {'目标分解' if zh else 'target allocation'} "

@@ -23,9 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from simlib.i18n import LANGS
+
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES_DIR = ROOT / "notebooks" / "reports"
-LANGS = ("en", "zh-CN")
 
 
 class ReportError(ValueError):

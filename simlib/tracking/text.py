@@ -9,11 +9,12 @@ from __future__ import annotations
 import math
 
 from simlib.company import default_currency
+from simlib.i18n import LANGS
+from simlib.i18n import check_lang as _check
 from simlib.money import format_money, format_percent
 
 __all__ = ["METRIC_NAMES", "metric_name", "money", "pct", "company_currency", "LANGS"]
 
-LANGS = ("en", "zh-CN")
 
 #: metric → (English, 简体中文)
 METRIC_NAMES: dict[str, tuple[str, str]] = {
@@ -51,11 +52,6 @@ RATE_METRICS = {
     "renewal_rate",
 }
 MONEY_METRICS = {"revenue", "pipeline_created"}
-
-
-def _check(lang: str) -> None:
-    if lang not in LANGS:
-        raise ValueError(f"lang must be one of {LANGS}; got {lang!r}")
 
 
 def metric_name(metric: str, lang: str = "en") -> str:

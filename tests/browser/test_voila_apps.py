@@ -183,14 +183,12 @@ def test_commission_lab(voila_server, page, expected, screenshot_dir):
 
 
 def test_target_workshop(voila_server, page, expected, screenshot_dir):
+    from simlib.views.workshop import LEVELS, allocation_table, headline
     from simlib.apps.target_workshop import (
-        LEVELS,
         _money,
         _pct,
-        allocation_table,
         controls_from_values,
         evaluate,
-        headline,
         values_from_controls,
     )
 

@@ -94,7 +94,7 @@ def test_statement_template_shows_only_the_reps_own_lines(tmp_path, no_agg):
 
 
 def test_statement_report_en_and_manager_plan_hide_other_reps(demo):
-    from simlib.commission_report import rep_statement, statement_report
+    from simlib.views.statement import rep_statement, statement_report
     from simlib.plans import compute_statements, load_plan
 
     rep = statement_report("S003", "2026-Q3", "tiered_cn", lang="en", data=demo)
@@ -123,14 +123,14 @@ def test_statement_report_en_and_manager_plan_hide_other_reps(demo):
     ("S003", "2026-Q3", "manager_override", "manages no team"),
 ])
 def test_statement_report_bad_parameters_say_what_is_wrong(demo, rep, period, plan, message):
-    from simlib.commission_report import statement_report
+    from simlib.views.statement import statement_report
 
     with pytest.raises(ValueError, match=re.escape(message)):
         statement_report(rep, period, plan, data=demo)
 
 
 def test_line_text_in_chinese_keeps_the_numbers():
-    from simlib.commission_report import line_text
+    from simlib.views.statement import line_text
     from simlib.plans import Line
 
     cases = {

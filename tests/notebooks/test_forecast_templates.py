@@ -93,7 +93,7 @@ def sim(data):
 @pytest.fixture(scope="module")
 def tsh_exact(data, plan):
     """Shanghai team's exact 2026-Q3 statements, one rep at a time (payable cents by rep)."""
-    from simlib.commission_report import rep_statement
+    from simlib.views.statement import rep_statement
 
     reps = data.reps[(data.reps["team_id"] == "T-SH") & (data.reps["role"] == "rep")]
     out = {}
@@ -154,7 +154,7 @@ def test_forecast_parameters_are_the_documented_ones():
 
 
 def test_forecast_lists_the_scope_only(data, sim):
-    from simlib.reports.forecast import forecast_report
+    from simlib.views.forecast import forecast_report
 
     team = forecast_report("T-SH", "2026-Q4", data=data, result=sim)
     reps = data.reps
@@ -172,7 +172,7 @@ def test_forecast_lists_the_scope_only(data, sim):
 
 
 def test_forecast_headline_is_the_simulation(data, sim):
-    from simlib.reports.forecast import forecast_report
+    from simlib.views.forecast import forecast_report
     from simlib.tracking import text
 
     fc = forecast_report("R-EAST", "2026-Q4", data=data, result=sim)
@@ -186,7 +186,7 @@ def test_forecast_headline_is_the_simulation(data, sim):
 
 
 def test_commission_summary_is_the_sum_of_exact_statements(data, plan, tsh_exact):
-    from simlib.reports.commission_summary import commission_summary, money_text
+    from simlib.views.commission_summary import commission_summary, money_text
 
     cs = commission_summary("T-SH", "2026-Q3", plan, data=data, lang="zh-CN")
     exact = tsh_exact
@@ -201,7 +201,7 @@ def test_commission_summary_is_the_sum_of_exact_statements(data, plan, tsh_exact
 
 
 def test_commission_summary_rejects_bad_parameters(data, plan):
-    from simlib.reports.commission_summary import commission_summary
+    from simlib.views.commission_summary import commission_summary
 
     with pytest.raises(ValueError, match="period must look like '2026-Q3'"):
         commission_summary("T-SH", "2026-09", plan, data=data)
@@ -210,7 +210,7 @@ def test_commission_summary_rejects_bad_parameters(data, plan):
 
 
 def test_quote_net_is_list_less_discount(data):
-    from simlib.reports.quote import quote
+    from simlib.views.quote import quote
 
     q = quote(OPP, data=data, lang="zh-CN", vat_rate=0.13)
     o = data.opportunities.set_index("opportunity_id").loc[OPP]
@@ -227,9 +227,9 @@ def test_quote_net_is_list_less_discount(data):
 
 
 def test_data_text_is_html_escaped(data, sim):
-    from simlib.reports.commission_summary import commission_summary
-    from simlib.reports.forecast import forecast_report
-    from simlib.reports.quote import quote
+    from simlib.views.commission_summary import commission_summary
+    from simlib.views.forecast import forecast_report
+    from simlib.views.quote import quote
 
     evil, bold = "<script>alert(1)</script>", "<b>x</b>"
     reps = data.reps.copy()
@@ -279,11 +279,11 @@ def _texts(pay) -> str:
 
 @pytest.mark.parametrize("rep_id,lang", [("S003", "en"), ("S054", "zh-CN"), ("S020", "en")])
 def test_rep_pack_pay_is_the_reps_own_statement(facts, data, plan, rep_id, lang):
-    from simlib.commission_report import rep_statement
-    from simlib.reports.commission_summary import commission_summary, money_text, rep_pay
+    from simlib.views.statement import rep_statement
+    from simlib.views.commission_summary import commission_summary, money_text, rep_pay
 
     if rep_id == "S003":  # the pack itself once; its pay section is rep_pay on the facts
-        from simlib.apps.tracking_dashboard import rep_pack
+        from simlib.views.team_review import rep_pack
 
         pay = rep_pack(facts, rep_id, "2026-09", lang, plan="tiered_cn").pay()
     else:
@@ -312,8 +312,8 @@ def test_rep_pack_pay_is_the_reps_own_statement(facts, data, plan, rep_id, lang)
 def test_rep_pack_pay_in_an_open_quarter_counts_to_the_review_end(data, plan):
     import pandas as pd
 
-    from simlib.commission_report import rep_statement
-    from simlib.reports.commission_summary import rep_pay
+    from simlib.views.statement import rep_statement
+    from simlib.views.commission_summary import rep_pay
 
     pay = rep_pay(data, "S003", "2026-10", plan)
     assert pay.period == "2026-Q4" and pay.provisional and str(pay.until.date()) == "2026-10-31"
@@ -328,7 +328,7 @@ def test_rep_pack_pay_in_an_open_quarter_counts_to_the_review_end(data, plan):
 
 
 def test_rep_pack_pay_hides_the_team_when_it_is_tiny(data, plan):
-    from simlib.reports.commission_summary import MIN_GROUP, rep_pay
+    from simlib.views.commission_summary import MIN_GROUP, rep_pay
 
     reps = data.reps.copy()
     # S003 and one colleague alone in a team: the total would give the colleague's pay away
@@ -358,7 +358,7 @@ def test_forecast_renders_the_nodes_p50(executed, sim):
 
 
 def test_commission_summary_renders_a_region_in_chinese(executed, tsh_exact):
-    from simlib.reports.commission_summary import money_text
+    from simlib.views.commission_summary import money_text
 
     out = _outputs(executed["summary_zh"])
     assert "提成汇总" in out and "大区视图" in out and "华东" in out
@@ -371,7 +371,7 @@ def test_commission_summary_renders_a_region_in_chinese(executed, tsh_exact):
 
 
 def test_commission_summary_renders_the_teams_total_and_no_outsider(executed, data, tsh_exact):
-    from simlib.reports.commission_summary import money_text, scope_people
+    from simlib.views.commission_summary import money_text, scope_people
 
     out = _outputs(executed["summary_en"])
     team = scope_people(data, "T-SH")
@@ -391,7 +391,7 @@ def test_commission_summary_renders_the_teams_total_and_no_outsider(executed, da
 
 
 def test_quote_renders_list_discount_net(executed, data):
-    from simlib.reports.quote import quote
+    from simlib.views.quote import quote
 
     out = _outputs(executed["quote_en"])
     q = quote(OPP, data=data, lang="en")

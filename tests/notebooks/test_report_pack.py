@@ -29,7 +29,7 @@ def pack(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def people():
-    from simlib.apps.tracking_dashboard import load_facts
+    from simlib.views.team_review import load_facts
 
     f = load_facts()
     return f, f.reps.set_index("rep_id")
@@ -70,13 +70,13 @@ def test_every_document_rendered_and_the_index_links_them(pack):
 
 
 def _money(cents: int) -> str:
-    from simlib.reports.commission_summary import money_text
+    from simlib.views.commission_summary import money_text
 
     return money_text(cents)
 
 
 def test_no_rep_pack_shows_another_reps_name_id_or_pay(pack, people):
-    from simlib.reports.commission_summary import rep_pay
+    from simlib.views.commission_summary import rep_pay
 
     out, batch, _ = pack
     f, reps = people

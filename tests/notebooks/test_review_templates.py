@@ -67,7 +67,7 @@ def test_weekly_review_executes(executed):
 
 def test_monthly_review_shows_decomposition_and_check(executed):
     from simlib import tracking
-    from simlib.apps.tracking_dashboard import load_facts
+    from simlib.views.team_review import load_facts
 
     text = _outputs(executed["monthly_team_review"])
     assert "Gap to plan, decomposed" in text and "Check passed" in text
@@ -80,7 +80,7 @@ def test_monthly_review_shows_decomposition_and_check(executed):
 
 @pytest.fixture(scope="module")
 def facts():
-    from simlib.apps.tracking_dashboard import load_facts
+    from simlib.views.team_review import load_facts
 
     return load_facts()
 
@@ -91,7 +91,7 @@ def _mates(reps, rep_id):
 
 
 def test_rep_pack_notebook_shows_only_that_rep(executed):
-    from simlib.apps.tracking_dashboard import load_facts
+    from simlib.views.team_review import load_facts
 
     me, mates = _mates(load_facts().reps, "S003")
     text = _outputs(executed["rep_review_pack"])
@@ -104,7 +104,7 @@ def test_rep_pack_notebook_shows_only_that_rep(executed):
 @pytest.mark.parametrize("rep_id", ["S003", "S054"])  # S054 has a capability gap: a mentor is named
 @pytest.mark.parametrize("lang", ["en", "zh-CN"])
 def test_rep_pack_view_names_no_other_rep(facts, rep_id, lang):
-    from simlib.apps.tracking_dashboard import rep_pack
+    from simlib.views.team_review import rep_pack
 
     f = facts
     me, mates = _mates(f.reps, rep_id)

@@ -17,12 +17,10 @@ from simlib.apps.target_workshop import (
     compute,
     controls_from_values,
     evaluate,
-    gap_table,
-    headline,
     scenario_from_controls,
     values_from_controls,
-    wall_data,
 )
+from simlib.views.workshop import gap_table, headline, wall_data
 
 ROOT = Path(__file__).resolve().parents[2]
 N_TRIALS = 500

@@ -10,8 +10,13 @@ import pandas as pd
 import pytest
 
 from simlib import tracking
-from simlib.apps.tracking_dashboard import (CSS, Controls, DashboardContext, TrackingDashboard,
-                                               compute)
+from simlib.apps.tracking_dashboard import (
+    CSS,
+    Controls,
+    DashboardContext,
+    TrackingDashboard,
+    compute,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 

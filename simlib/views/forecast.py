@@ -27,12 +27,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from simlib.commission_report import Section, period_label
 from simlib.display import Markdown
-from simlib.reports._text import check_lang as _check_lang
-from simlib.reports._text import esc as _esc
-from simlib.reports._text import translator
+from simlib.i18n import check_lang as _check_lang
+from simlib.i18n import escape as _esc
+from simlib.i18n import translator
 from simlib.tracking import text
+from simlib.views.statement import Section, period_label
 
 __all__ = ["ForecastReport", "forecast_report", "scope_levels", "FRACTIONS"]
 

@@ -27,15 +27,15 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
-from simlib.commission_report import Section, period_label
 from simlib.display import Markdown
+from simlib.i18n import check_lang as _check_lang
+from simlib.i18n import escape as _esc
+from simlib.i18n import translator
 from simlib.memo import memo_on
 from simlib.periods import LABEL_PATTERNS, period_of
 from simlib.plans import PlanSpec, Statement, compute_statements, load_plan, teams_from_reps
-from simlib.reports._text import check_lang as _check_lang
-from simlib.reports._text import esc as _esc
-from simlib.reports._text import translator
 from simlib.tracking import text
+from simlib.views.statement import Section, period_label
 
 __all__ = [
     "scope_statements",

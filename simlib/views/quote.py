@@ -32,9 +32,9 @@ import pandas as pd
 from simlib.company import default_currency
 from simlib.data.schema import OPEN_STAGES
 from simlib.display import Markdown
+from simlib.i18n import escape as _esc
+from simlib.i18n import translator
 from simlib.money import format_money, to_cents
-from simlib.reports._text import esc as _esc
-from simlib.reports._text import translator
 
 __all__ = ["Quote", "QuoteLine", "quote"]
 
@@ -110,7 +110,7 @@ def _rate_text(rate: Decimal) -> str:
 class Section:
     """A titled table: HTML in a notebook (every cell escaped), text elsewhere.
 
-    The same shape as :class:`simlib.commission_report.Section`, kept here so that a
+    The same shape as :class:`simlib.views.statement.Section`, kept here so that a
     quote does not import the commission engine.
     """
 

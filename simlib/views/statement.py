@@ -23,6 +23,7 @@ from decimal import Decimal
 import pandas as pd
 
 from simlib.company import company_params
+from simlib.i18n import check_lang as _check_lang
 from simlib.periods import LABEL_PATTERNS
 from simlib.plans import PlanSpec, Statement, compute_statements, load_plan, teams_from_reps
 
@@ -102,11 +103,6 @@ _MEASURES = {
 def _t(key: str, lang: str) -> str:
     en, zh = _TEXT[key]
     return zh if lang == "zh-CN" else en
-
-
-def _check_lang(lang: str) -> None:
-    if lang not in ("en", "zh-CN"):
-        raise ValueError(f"lang must be 'en' or 'zh-CN'; got {lang!r}")
 
 
 def period_label(period: str, lang: str = "en") -> str:

@@ -1,0 +1,137 @@
+"""Words, numbers and units for people, in English and Chinese (zh-CN).
+
+The one home for what a reader sees: the languages, the check of a ``lang`` argument,
+a translator over ``(English, 简体中文)`` tables, the amount unit of each language
+(万 in zh-CN, M in English), column labels, and the escaping of text that comes from
+data before it reaches HTML or Markdown. Identifiers stay English (``attainment``);
+text tables of a module stay beside it and go through :func:`translator`.
+
+>>> t = translator({"won": ("{n} deals won", "成交 {n} 单")})
+>>> t("won", "zh-CN", n=3), t("won", "en", n=3)
+('成交 3 单', '3 deals won')
+>>> pick("zh-CN", "Team", "团队"), amount_unit("zh-CN"), amount_unit("en")
+('团队', 'wan', 'm')
+>>> escape("<script>alert(1)</script> & Co")
+'&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co'
+>>> label("attainment", "zh-CN")
+'达成率'
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+
+__all__ = [
+    "LABELS",
+    "LANGS",
+    "amount_unit",
+    "check_lang",
+    "escape",
+    "is_zh",
+    "label",
+    "pick",
+    "relabel",
+    "translator",
+]
+
+#: The languages every screen and report can be read in.
+LANGS = ("en", "zh-CN")
+
+
+def check_lang(lang: str) -> None:
+    """Raise ``ValueError`` unless ``lang`` is one of :data:`LANGS`."""
+    if lang not in LANGS:
+        raise ValueError(f"lang must be 'en' or 'zh-CN'; got {lang!r}")
+
+
+def is_zh(lang: str) -> bool:
+    """True for Chinese (zh-CN)."""
+    return lang == "zh-CN"
+
+
+def pick(lang: str, en: str, zh: str) -> str:
+    """``zh`` in Chinese, ``en`` otherwise."""
+    return zh if lang == "zh-CN" else en
+
+
+def translator(table: dict[str, tuple[str, str]]) -> Callable[..., str]:
+    """``t(key, lang, **fields)``: the (en, zh-CN) pair of ``table[key]``, formatted."""
+
+    def t(key: str, lang: str, **kw) -> str:
+        en, zh = table[key]
+        s = zh if lang == "zh-CN" else en
+        return s.format(**kw) if kw else s
+
+    return t
+
+
+def amount_unit(lang: str) -> str:
+    """The unit amounts are shown in: ``"wan"`` (万) in Chinese, ``"m"`` (millions) in English."""
+    return "wan" if lang == "zh-CN" else "m"
+
+
+def escape(s) -> str:
+    """Text from data, safe inside HTML and Markdown (tags, quotes and entities escaped).
+
+    Every name or free text that comes from a user's data goes through here before it
+    reaches a page, a Markdown cell or an HTML attribute.
+    """
+    return html.escape(str(s), quote=True)
+
+
+LABELS: dict[str, tuple[str, str]] = {
+    # key: (English, 简体中文)
+    "name": ("Name", "名称"),
+    "region": ("Region", "大区"),
+    "team": ("Team", "团队"),
+    "rep": ("Sales consultant", "销售顾问"),
+    "company": ("Company", "公司"),
+    "level": ("Level", "层级"),
+    "node_id": ("ID", "编号"),
+    "teams": ("Teams", "团队数"),
+    "reps": ("Reps", "销售人数"),
+    "new_hires": ("New hires", "新人"),
+    "won": ("Won", "成交额"),
+    "target": ("Target", "目标"),
+    "quota": ("Quota", "指标"),
+    "attainment": ("Attainment", "达成率"),
+    "stage": ("Stage", "阶段"),
+    "deals": ("Deals", "商机数"),
+    "amount": ("Amount", "金额"),
+    "weighted": ("Weighted", "加权金额"),
+    "mean": ("Mean", "均值"),
+    "p10": ("P10", "P10"),
+    "p50": ("P50", "P50"),
+    "p90": ("P90", "P90"),
+    "p_attain": ("P(≥ quota)", "达标概率"),
+    "qualification": ("Qualification", "线索确认"),
+    "discovery": ("Discovery", "需求挖掘"),
+    "proposal": ("Proposal", "方案报价"),
+    "negotiation": ("Negotiation", "商务谈判"),
+    "won_stage": ("Closed won", "赢单"),
+    "lost": ("Closed lost", "输单"),
+    "total": ("Total", "合计"),
+    "revenue": ("Revenue", "销售额"),
+    "collection_rate": ("Collection rate", "回款率"),
+    "new_customers": ("New customers", "新客户数"),
+    "visits": ("Visits", "拜访量"),
+    "lead_conversion": ("Lead conversion", "线索转化率"),
+    "proposals": ("Proposals", "方案提交数"),
+    "payout": ("Payout", "提成"),
+    "cost_of_sales": ("Cost of sales", "销售成本率"),
+}
+
+
+def label(key: str, lang: str = "en") -> str:
+    """The label of ``key`` in ``lang``; the key itself when none is defined."""
+    check_lang(lang)
+    pair = LABELS.get(key)
+    if pair is None:
+        return key
+    return pair[0] if lang == "en" else pair[1]
+
+
+def relabel(columns, lang: str = "en") -> dict[str, str]:
+    """A rename mapping for DataFrame columns."""
+    return {c: label(c, lang) for c in columns}

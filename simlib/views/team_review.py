@@ -1,0 +1,656 @@
+"""Team reviews and the rep's review pack: what the weekly and monthly review templates
+and the rep pack template show (SPEC R7, R8, R16, R18, R20).
+
+Each view is a pure function of its parameters (:func:`weekly_review`,
+:func:`monthly_review`, :func:`rep_pack`) returning an object whose methods give one
+displayable section per notebook cell. :func:`load_facts` prepares a company's facts
+once per kernel for a batch of reports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from simlib import tracking
+from simlib.display import Markdown
+from simlib.i18n import check_lang as _check_lang
+from simlib.i18n import escape as _esc
+from simlib.memo import memo_on
+from simlib.tracking import text
+from simlib.tracking.facts import Facts
+
+__all__ = [
+    "Markdown",
+    "MonthlyReview",
+    "RepPack",
+    "Table",
+    "WeeklyReview",
+    "load_facts",
+    "monthly_review",
+    "rep_pack",
+    "weekly_review",
+]
+
+
+_STATUS = {
+    "ahead": ("ahead of pace", "超进度"),
+    "on_pace": ("on pace", "符合进度"),
+    "behind": ("behind pace", "落后进度"),
+    "not_started": ("not started", "未开始"),
+    "no_target": ("no target", "无目标"),
+}
+
+
+_WORDS = {
+    "title": ("Sales tracking dashboard", "销售跟踪看板"),
+    "period": ("Period", "周期"),
+    "level": ("Level", "层级"),
+    "node": ("Node", "节点"),
+    "lang": ("Language", "语言"),
+    "drill": ("Drill into", "下钻"),
+    "up": ("Up", "上一级"),
+    "children": ("Breakdown", "下级明细"),
+    "alerts": ("Active alerts", "当前预警"),
+    "no_alerts": ("No active alert.", "无当前预警。"),
+    "alerts_note": (
+        "Alerts active on {d} (rules of params/alerts.yaml, checked weekly).",
+        "截至{d}仍有效的预警（params/alerts.yaml 规则，每周检查）。",
+    ),
+    "wall": ("Target wall", "目标墙"),
+    "pareto": ("Customer Pareto", "客户帕累托"),
+    "funnel": ("Funnel", "销售漏斗"),
+    "trend": ("Revenue trend", "销售额趋势"),
+    "name": ("Name", "名称"),
+    "rep": ("Rep", "销售"),
+    "rule": ("Rule", "规则"),
+    "raised": ("Raised", "触发日"),
+    "evidence": ("Evidence", "依据"),
+    "diagnosis": ("Diagnosis", "诊断"),
+    "intervention": ("Intervention", "建议措施"),
+    "computed": ("computed in {s:.0f} ms", "计算耗时 {s:.0f} 毫秒"),
+    "as_of": ("data to {d}", "数据截至{d}"),
+}
+
+
+def _w(key: str, lang: str) -> str:
+    en, zh = _WORDS[key]
+    return zh if lang == "zh-CN" else en
+
+
+def _alerts_view(a: pd.DataFrame, lang: str) -> pd.DataFrame:
+    zh = lang == "zh-CN"
+    cols = ["rep_id", "name", "team_id", "rule_id", "raised_on", "weeks_active", "classification"]
+    out = a[cols].copy()
+    out["evidence"] = a["evidence_zh" if zh else "evidence"].to_numpy()
+    out["diagnosis"] = a["diagnosis_zh" if zh else "diagnosis"].to_numpy()
+    out["intervention"] = a["intervention_zh" if zh else "intervention"].to_numpy()
+    return out.reset_index(drop=True)
+
+
+def _table_html(
+    df: pd.DataFrame, lang: str, currency: str, money_cols=(), pct_cols=(), names=None
+) -> str:
+    if df.empty:
+        return ""
+    out = df.copy()
+    for col in money_cols:
+        if col in out:
+            out[col] = [text.money(v, lang, currency) for v in out[col]]
+    for col in pct_cols:
+        if col in out:
+            out[col] = ["–" if v != v else text.pct(v) for v in out[col]]
+    if "status" in out:
+        out["status"] = [_STATUS.get(s, (s, s))[lang == "zh-CN"] for s in out["status"]]
+    for col in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[col]):
+            out[col] = out[col].dt.strftime("%Y-%m-%d")
+    if names:
+        out = out.rename(columns=names)
+    return out.to_html(index=False, escape=True, border=0, na_rep="–")
+
+
+def load_facts(demo_seed: int | None = None, *, source: str = "", mapping: str = "") -> Facts:
+    """The company's facts, prepared once per dataset (see :func:`simlib.data.load_source`;
+    no ``source``: the demo company, ``demo_seed=None`` the shipped one)."""
+    from simlib.data import load_source
+
+    data = load_source(source, mapping, demo_seed)
+    # One company at a time, kept while its data is unchanged (load_source returns the
+    # same object then): a report batch renders many documents in one kernel.
+    key = (demo_seed,) if not source else (source, mapping, id(data))
+    if key not in _FACTS:
+        _FACTS.clear()
+        _FACTS[key] = (data, tracking.prepare(data))
+    return _FACTS[key][1]
+
+
+_FACTS: dict = {}
+
+
+class Table:
+    """A titled table that displays as HTML in a notebook and as text elsewhere."""
+
+    def __init__(
+        self, title: str, frame: pd.DataFrame, html_text: str | None = None, note: str = ""
+    ):
+        self.title, self.frame, self._html, self.note = title, frame, html_text, note
+
+    def _repr_html_(self) -> str:
+        body = (
+            self._html
+            if self._html is not None
+            else self.frame.to_html(index=False, border=0, na_rep="–")
+        )
+        note = f"<p>{_esc(self.note)}</p>" if self.note else ""
+        return f"<h3>{_esc(self.title)}</h3>{body}{note}"
+
+    def __repr__(self) -> str:
+        return "\n".join(x for x in (self.title, self.frame.to_string(index=False), self.note) if x)
+
+
+def _week_of(f: Facts, week_ending) -> tuple[str, pd.Timestamp, pd.Timestamp]:
+    t = pd.Timestamp(week_ending).normalize()
+    if t > f.as_of:
+        raise ValueError(f"week_ending {t.date()} is after the data's last day {f.as_of.date()}")
+    weeks = f.calendar.working_weeks(t - pd.Timedelta(days=21), t + pd.Timedelta(days=6))
+    wk = weeks[(weeks["start"] <= t) & (weeks["end"] >= t)].iloc[-1]
+    return str(wk["week"]), pd.Timestamp(wk["start"]), t
+
+
+@dataclass(frozen=True)
+class WeeklyReview:
+    """A team's week: each rep's progress against pace, the week's activity, alerts."""
+
+    team: str
+    team_name: str
+    week: str
+    start: pd.Timestamp
+    as_of: pd.Timestamp
+    period: str
+    lang: str
+    progress: pd.DataFrame = field(repr=False)
+    week_metrics: pd.DataFrame = field(repr=False)
+    alerts: pd.DataFrame = field(repr=False)
+    currency: str = "CNY"
+
+    def header(self) -> Markdown:
+        if self.lang == "zh-CN":
+            return Markdown(
+                f"# {self.team_name} 周例会 — {self.week}\n\n"
+                f"本周 {self.start.date()} 至 {self.as_of.date()}；进度按 {self.period} 截至"
+                f" {self.as_of.date()} 的工作日计算。"
+            )
+        return Markdown(
+            f"# {self.team_name} weekly review — {self.week}\n\n"
+            f"Week {self.start.date()} to {self.as_of.date()}; pace is {self.period} to "
+            f"{self.as_of.date()} by working days."
+        )
+
+    def progress_table(self) -> Table:
+        L, zh = self.lang, self.lang == "zh-CN"
+        p = self.progress
+        cols = [
+            "node_id",
+            "name_zh" if zh else "name",
+            "actual",
+            "target",
+            "expected",
+            "attainment",
+            "pace_attainment",
+            "status",
+        ]
+        names = (
+            {
+                "node_id": "编号",
+                "name_zh": "姓名",
+                "actual": "实际",
+                "target": "目标",
+                "expected": "进度目标",
+                "attainment": "达成率",
+                "pace_attainment": "进度达成率",
+                "status": "状态",
+            }
+            if zh
+            else {"node_id": "id", "actual": "revenue", "expected": "pace target"}
+        )
+        h = _table_html(
+            p[cols],
+            L,
+            self.currency,
+            money_cols=("actual", "target", "expected"),
+            pct_cols=("attainment", "pace_attainment"),
+            names=names,
+        )
+        title = (
+            f"{self.period} 进度（截至{self.as_of.date()}）"
+            if zh
+            else f"Progress against pace, {self.period} to {self.as_of.date()}"
+        )
+        return Table(title, p[cols], h)
+
+    def wall(self):
+        from simlib.plots import target_wall
+
+        p, zh = self.progress, self.lang == "zh-CN"
+        names = p["name_zh" if zh else "name"].fillna(p["name"])
+        return target_wall(
+            list(names),
+            p["actual"],
+            p["target"],
+            p["pace"],
+            lang=self.lang,
+            title=f"{self.team_name} {self.period}",
+        )
+
+    def week_table(self) -> Table:
+        L, zh = self.lang, self.lang == "zh-CN"
+        m = self.week_metrics
+        cols = [
+            "node_id",
+            "name_zh" if zh else "name",
+            "revenue",
+            "deals_won",
+            "visits",
+            "qualified_visits",
+            "leads",
+            "proposals",
+        ]
+        names = {c: text.metric_name(c, L) for c in cols[2:]}
+        names.update({"node_id": "编号" if zh else "id", "name_zh": "姓名"})
+        h = _table_html(m[cols], L, self.currency, money_cols=("revenue",), names=names)
+        return Table(f"本周（{self.week}）" if zh else f"This week ({self.week})", m[cols], h)
+
+    def alerts_table(self) -> Table:
+        L, zh = self.lang, self.lang == "zh-CN"
+        a = (
+            _alerts_view(self.alerts, L)
+            if len(self.alerts)
+            else pd.DataFrame(
+                columns=[
+                    "rep_id",
+                    "name",
+                    "rule_id",
+                    "raised_on",
+                    "evidence",
+                    "diagnosis",
+                    "intervention",
+                ]
+            )
+        )
+        cols = ["rep_id", "name", "rule_id", "raised_on", "evidence", "diagnosis", "intervention"]
+        names = {
+            "name": _w("rep", L),
+            "rule_id": _w("rule", L),
+            "raised_on": _w("raised", L),
+            "evidence": _w("evidence", L),
+            "diagnosis": _w("diagnosis", L),
+            "intervention": _w("intervention", L),
+        }
+        h = _table_html(a[cols], L, self.currency, names=names) or f"<p>{_w('no_alerts', L)}</p>"
+        return Table(
+            f"预警（截至{self.as_of.date()}）" if zh else f"Alerts active on {self.as_of.date()}",
+            a[cols],
+            h,
+        )
+
+
+def weekly_review(facts: Facts, team: str, week_ending, lang: str = "en") -> WeeklyReview:
+    """A team's weekly review to ``week_ending``: pace is the month to that day."""
+    _check_lang(lang)
+    f = tracking.prepare(facts)
+    week, start, t = _week_of(f, week_ending)
+    period = f"{t.year}-{t.month:02d}"
+    wall = tracking.target_wall(f, period, within=team, as_of=t)
+    wm = tracking.metrics(f, (start, t), level="rep", within=team, as_of=t)
+    # The company's alerts once per kernel, then this team's (the same rows as within=team).
+    everyone = memo_on(f, ("alerts", t), lambda: tracking.alerts(f, t))
+    al = everyone[everyone["team_id"] == team].reset_index(drop=True)
+    names = f.nodes.drop_duplicates("node_id").set_index("node_id")
+    tn = names.at[team, "name_zh" if lang == "zh-CN" else "name"]
+    return WeeklyReview(
+        team=team,
+        team_name=str(tn),
+        week=week,
+        start=start,
+        as_of=t,
+        period=period,
+        lang=lang,
+        progress=wall.reset_index(drop=True),
+        week_metrics=wm,
+        alerts=al,
+        currency=text.company_currency(),
+    )
+
+
+@dataclass(frozen=True)
+class MonthlyReview:
+    """A team's month: the gap to plan decomposed (:func:`simlib.tracking.deviation`)."""
+
+    deviation: Any
+    team_name: str
+    lang: str
+    row: pd.Series = field(repr=False)
+    currency: str = "CNY"
+
+    def header(self) -> Markdown:
+        d, zh = self.deviation, self.lang == "zh-CN"
+        m = lambda x: text.money(x, self.lang, self.currency)  # noqa: E731
+        if zh:
+            return Markdown(
+                f"# {self.team_name} 月度复盘 — {d.period}\n\n"
+                f"计划（截至{d.as_of.date()}）**{m(d.plan)}**，实际 **{m(d.actual)}**，"
+                f"差额 **{m(d.gap)}**。计划结构取自 {d.baseline[0].date()} 至 "
+                f"{d.baseline[1].date()} 的成交。"
+            )
+        return Markdown(
+            f"# {self.team_name} monthly review — {d.period}\n\n"
+            f"Plan (to {d.as_of.date()}) **{m(d.plan)}**, actual **{m(d.actual)}**, "
+            f"gap **{m(d.gap)}**. The plan's composition comes from the deals won "
+            f"{d.baseline[0].date()} to {d.baseline[1].date()}."
+        )
+
+    def decomposition(self) -> Table:
+        d, zh = self.deviation, self.lang == "zh-CN"
+        from simlib.tracking.reviews import _EFFECT_NAMES, _GROUP_NAMES
+
+        t = d.table.copy()
+        groups = {**{g: v[zh] for g, v in _GROUP_NAMES.items()}, "total": "合计" if zh else "total"}
+        t["customer_group"] = t["customer_group"].map(groups)
+        shown = t.copy()
+        for col in ("plan", "actual", "volume", "price", "mix", "gap"):
+            shown[col] = [f"{v:,.2f}" for v in t[col]]
+        names = {
+            "customer_group": "客户类别" if zh else "customer group",
+            "plan": "计划" if zh else "plan",
+            "actual": "实际" if zh else "actual",
+            **{e: v[zh] for e, v in _EFFECT_NAMES.items()},
+            "gap": "差额" if zh else "gap",
+        }
+        shown = shown.rename(columns=names)
+        note = (
+            "每行：数量 + 单价 + 结构 = 差额；新客户 + 老客户 = 合计（精确到分）。"
+            if zh
+            else "Each row: volume + price + mix = gap; new + existing = total (to the cent)."
+        )
+        return Table(
+            "偏差分解" if zh else "Gap to plan, decomposed",
+            shown,
+            shown.to_html(index=False, border=0),
+            note,
+        )
+
+    def check(self) -> Markdown:
+        """Run :meth:`Deviation.check` and say so, with the sums in cents."""
+        d, zh = self.deviation, self.lang == "zh-CN"
+        d.check()
+        t = d.table.set_index("customer_group")
+        lines = []
+        for g, r in t.iterrows():
+            lines.append(
+                f"- {g}: {r['volume']:,.2f} + {r['price']:,.2f} + {r['mix']:,.2f} = "
+                f"{r['volume'] + r['price'] + r['mix']:,.2f} (gap {r['gap']:,.2f})"
+            )
+        head = (
+            "**核对通过**：各项之和与差额完全一致（分）。"
+            if zh
+            else "**Check passed**: every sum holds to the cent."
+        )
+        return Markdown(head + "\n\n" + "\n".join(lines))
+
+    def segments(self) -> Table:
+        zh = self.lang == "zh-CN"
+        s = self.deviation.segments
+        cols = [
+            "customer_group",
+            "segment",
+            "plan_revenue",
+            "actual_revenue",
+            "plan_deals",
+            "actual_deals",
+            "plan_avg_deal",
+            "actual_avg_deal",
+        ]
+        shown = s[cols].copy()
+        for c in ("plan_revenue", "actual_revenue", "plan_avg_deal", "actual_avg_deal"):
+            shown[c] = ["–" if v != v else f"{v:,.0f}" for v in shown[c]]
+        shown["plan_deals"] = [f"{v:.1f}" for v in shown["plan_deals"]]
+        return Table(
+            "按产品线" if zh else "By product line", shown, shown.to_html(index=False, border=0)
+        )
+
+    def actions(self) -> Markdown:
+        a, zh = self.deviation.actions, self.lang == "zh-CN"
+        col = "action_zh" if zh else "action"
+        items = [f"- {x}" for x in a[col]] or ["- 无明显缺口" if zh else "- no material shortfall"]
+        return Markdown(("## 建议措施\n\n" if zh else "## Proposed actions\n\n") + "\n".join(items))
+
+    def figure(self):
+        """A waterfall of the total gap: plan → volume → price → mix → actual."""
+        import matplotlib.pyplot as plt
+
+        from simlib.plots import use_cjk_font
+        from simlib.tracking.reviews import _EFFECT_NAMES
+
+        use_cjk_font()
+        d, zh = self.deviation, self.lang == "zh-CN"
+        tot = d.table.set_index("customer_group").loc["total"]
+        steps = [("计划" if zh else "plan", d.plan, 0.0)]
+        base = d.plan
+        for e in ("volume", "price", "mix"):
+            steps.append((_EFFECT_NAMES[e][zh], tot[e], base))
+            base += tot[e]
+        steps.append(("实际" if zh else "actual", d.actual, 0.0))
+        fig, ax = plt.subplots(figsize=(7, 3.2))
+        for i, (lab, v, b) in enumerate(steps):
+            color = "#607d8b" if i in (0, len(steps) - 1) else ("#2e7d32" if v >= 0 else "#c62828")
+            bottom = b if v >= 0 or i in (0, len(steps) - 1) else b + v
+            ax.bar(i, abs(v), bottom=bottom, color=color)
+            ax.text(
+                i,
+                bottom + abs(v),
+                text.money(v, self.lang, self.currency),
+                ha="center",
+                va="bottom",
+                fontsize=8,
+            )
+        ax.set_xticks(range(len(steps)), [s[0] for s in steps])
+        ax.set_title(f"{self.team_name} {d.period}", fontsize=10)
+        fig.tight_layout()
+        return fig
+
+
+def monthly_review(facts: Facts, team: str, month: str, lang: str = "en") -> MonthlyReview:
+    """A team's monthly review: :func:`simlib.tracking.deviation` and the month's metrics."""
+    _check_lang(lang)
+    f = tracking.prepare(facts)
+    dev = tracking.deviation(f, team, month)
+    m = tracking.metrics(
+        f,
+        month,
+        level=f.nodes.drop_duplicates("node_id").set_index("node_id").at[team, "level"],
+        within=team,
+    )
+    names = f.nodes.drop_duplicates("node_id").set_index("node_id")
+    tn = names.at[team, "name_zh" if lang == "zh-CN" else "name"]
+    return MonthlyReview(
+        deviation=dev,
+        team_name=str(tn),
+        lang=lang,
+        row=m[m["node_id"] == team].iloc[0],
+        currency=text.company_currency(),
+    )
+
+
+@dataclass(frozen=True)
+class RepPack:
+    """One rep's review pack: only the rep's own row, team averages, anonymised rank, and
+    the rep's own pay (:meth:`pay`: the team only as total, average and rank).
+
+    Every text is scrubbed of other people's names (a mentor named in a support offer
+    becomes "a top seller of the team"), and nothing per other rep is kept.
+    """
+
+    rep_id: str
+    name: str
+    lang: str
+    period: str
+    summary: pd.Series = field(repr=False)
+    kpis: pd.DataFrame = field(repr=False)
+    honours: pd.DataFrame = field(repr=False)
+    explanation: str = ""
+    markdown: str = ""
+    pay_section: Any = field(default=None, repr=False)  # simlib.views.commission_summary.RepPay
+
+    def header(self) -> Markdown:
+        zh = self.lang == "zh-CN"
+        s = self.summary
+        if zh:
+            return Markdown(
+                f"# {self.name} ({self.rep_id}) — {self.period} 个人评估\n\n"
+                f"综合得分 **{s['score']:.1f}**；全公司第 {int(s['rank'])}/{int(s['reps'])} 名，"
+                f"团队第 {int(s['team_rank'])}/{int(s['team_size'])} 名（前 "
+                f"{s['percentile_top']:.0%}）。"
+            )
+        return Markdown(
+            f"# {self.name} ({self.rep_id}) — review {self.period}\n\n"
+            f"Score **{s['score']:.1f}**; rank {int(s['rank'])} of {int(s['reps'])} in the "
+            f"company, {int(s['team_rank'])} of {int(s['team_size'])} in the team (top "
+            f"{s['percentile_top']:.0%})."
+        )
+
+    def scorecard(self) -> Table:
+        zh = self.lang == "zh-CN"
+        k = self.kpis
+        names = (
+            {
+                "label": "指标",
+                "value": "本人",
+                "target": "目标",
+                "team_value": "团队平均",
+                "ratio": "达成",
+                "weight": "权重",
+                "contribution": "得分",
+            }
+            if zh
+            else {
+                "label": "KPI",
+                "value": "you",
+                "team_value": "team average",
+                "ratio": "vs target",
+                "contribution": "points",
+            }
+        )
+        return Table(
+            "个人计分卡（仅本人与团队平均）" if zh else "Scorecard (you and the team average only)",
+            k,
+            k.rename(columns=names).to_html(index=False, border=0, na_rep="–"),
+        )
+
+    def explain(self) -> Markdown:
+        return Markdown("```\n" + self.explanation + "\n```")
+
+    def honours_list(self) -> Markdown:
+        zh = self.lang == "zh-CN"
+        h = self.honours
+        if h.empty:
+            return Markdown("## 荣誉\n\n- 本期无" if zh else "## Honours\n\n- none this period")
+        items = [
+            f"- **{r['award_name_zh' if zh else 'award_name']}** "
+            f"({'全公司' if zh and r['scope'] == 'company' else r['scope']}): "
+            f"{r['reason_zh' if zh else 'reason']}"
+            for _, r in h.iterrows()
+        ]
+        return Markdown(("## 荣誉\n\n" if zh else "## Honours\n\n") + "\n".join(items))
+
+    def review(self) -> Markdown:
+        return Markdown(self.markdown)
+
+    def pay(self):
+        """The rep's own commission for the plan period containing the review period,
+        with the team only as total, average and the rep's rank (see
+        :func:`simlib.views.commission_summary.rep_pay`)."""
+        if self.pay_section is None:
+            zh = self.lang == "zh-CN"
+            return Markdown(
+                "## 提成\n\n- 未指定提成方案" if zh else "## Pay\n\n- no commission plan given"
+            )
+        return self.pay_section
+
+
+def _scrub(s: str, others: list[str], lang: str) -> str:
+    """Replace other people's names in ``s`` by a neutral phrase."""
+    word = "团队销冠" if lang == "zh-CN" else "a top seller of the team"
+    for n in sorted({o for o in others if isinstance(o, str) and o}, key=len, reverse=True):
+        s = s.replace(n, word)
+    return s.replace("a top seller (a top seller of the team)", "a top seller of the team").replace(
+        "销冠团队销冠", "团队销冠"
+    )
+
+
+def rep_pack(
+    facts: Facts, rep_id: str, period: str, lang: str = "en", *, plan: str | None = "tiered_cn"
+) -> RepPack:
+    """One rep's scorecard, honours and review content (strengths, gaps with data, next
+    targets, support), and their own pay under ``plan`` (None: no pay section), with no
+    other rep's figures or names."""
+    from simlib import scorecard as sc
+
+    _check_lang(lang)
+    f = tracking.prepare(facts)
+    card = memo_on(f, ("scorecard", period), lambda: sc.scorecard(f, period))
+    tab = card.table.set_index("rep_id")
+    if rep_id not in tab.index:
+        raise ValueError(f"{rep_id!r} has no scorecard for {card.period}")
+    row = tab.loc[rep_id]
+    others = f.reps.loc[f.reps["rep_id"] != rep_id, ["name", "name_zh"]].to_numpy().ravel().tolist()
+    summary = pd.Series(
+        {
+            "score": float(row["score"]),
+            "rank": int(row["rank"]),
+            "reps": len(tab),
+            "team_rank": int(row["team_rank"]),
+            "team_size": int(row["team_size"]),
+            "percentile_top": 1.0 - float(row["percentile"]) + 1.0 / len(tab),
+            "team_id": row["team_id"],
+        }
+    )
+    d = card.detail[card.detail["rep_id"] == rep_id]
+    zh = lang == "zh-CN"
+    cur = text.company_currency()
+    kpis = pd.DataFrame(
+        {
+            "label": d["label_zh" if zh else "label"].to_numpy(),
+            "value": [text.value(k, v, lang, cur) for k, v in zip(d["kpi"], d["value"])],
+            "target": [text.value(k, v, lang, cur) for k, v in zip(d["kpi"], d["target"])],
+            "team_value": [text.value(k, v, lang, cur) for k, v in zip(d["kpi"], d["team_value"])],
+            "ratio": ["–" if v != v else text.pct(v, 0) for v in d["ratio"]],
+            "weight": [text.pct(v, 1) for v in d["effective_weight"]],
+            "contribution": [f"{v:.1f}" for v in d["contribution"]],
+        }
+    )
+    hon = memo_on(f, ("honours", period), lambda: sc.honours(f, period, card=card))
+    hon = hon[hon["rep_id"] == rep_id].reset_index(drop=True)
+    pack = sc.review_pack(f, rep_id, period, card=card)
+    md = _scrub(pack.to_markdown(lang), others, lang)
+    expl = _scrub(card.explain(rep_id, lang), others, lang)
+    name = pack.name_zh if zh and pack.name_zh else pack.name
+    pay = None
+    if plan is not None:
+        from simlib.views.commission_summary import rep_pay
+
+        pay = rep_pay(f, rep_id, card.period, plan, lang=lang)
+    return RepPack(
+        rep_id=rep_id,
+        name=name,
+        lang=lang,
+        period=card.period,
+        summary=summary,
+        kpis=kpis,
+        honours=hon,
+        explanation=expl,
+        markdown=md,
+        pay_section=pay,
+    )
