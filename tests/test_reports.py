@@ -344,7 +344,6 @@ def test_shipped_schedule_is_valid_and_lists_every_job():
 def test_reports_render_from_a_crm_export_through_a_mapping(tmp_path):
     """The same company as CSV exports gives the same report and the same fingerprint."""
     from simlib.data import load_demo, write_tables
-    from simlib.reports.render import data_fingerprint
 
     export = tmp_path / "crm"
     write_tables(load_demo().tables, export, "csv")
@@ -366,4 +365,4 @@ def test_reports_render_from_a_crm_export_through_a_mapping(tmp_path):
     assert not no_mapping.ok and "needs a mapping" in no_mapping.error
     m = json.loads(b.manifest.read_text(encoding="utf-8"))
     assert str(export) in m["data"] and "demo company" in m["data"]
-    assert data_fingerprint(load_demo()) in m["data_fingerprint"].split(",")
+    assert load_demo().fingerprint in m["data_fingerprint"].split(",")

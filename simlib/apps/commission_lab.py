@@ -1132,7 +1132,7 @@ class CommissionLab:
 
     def figure(self):
         """The current view's three charts in one matplotlib figure."""
-        from simlib.plots_commission import lab_figure
+        from simlib.plots.commission import lab_figure
 
         return lab_figure(self.view, lang=self.lang, currency=self.context.currency)
 
@@ -1507,7 +1507,7 @@ class CommissionLab:
             notes.append(f"{_t('not_offered', L)}: {why}")
         o["notes"].value = "<small>" + "<br>".join(_esc(n) for n in notes) + "</small>"
         if self.charts:
-            from simlib.plots_commission import (
+            from simlib.plots.commission import (
                 cost_distribution,
                 figure_png,
                 payout_curves,

@@ -420,7 +420,7 @@ def figures(
     with a tight layout, for a notebook cell.
     """
     from simlib.plots import target_wall
-    from simlib.plots_tracking import funnel_chart, new_axes, pareto_chart, trend_chart
+    from simlib.plots.tracking import funnel_chart, new_axes, pareto_chart, trend_chart
 
     L = view.controls.lang
     w = view.wall
@@ -465,6 +465,7 @@ def figures(
             lang=L,
             title=f"{_w('trend', L)} · {view.path[-1][2]}",
             ax=ax(6, 3.2, left=0.13, right=0.97, bottom=0.25),
+            names={m: text.metric_name(m, L) for m in view.trend.get("metric", ())},
         )
     return out
 
@@ -768,7 +769,7 @@ class TrackingDashboard:
         o["children"].value = children_html(v, self.context.currency)
         o["alerts"].value = alerts_html(v)
         if self.draw:
-            from simlib.plots_tracking import figure_png
+            from simlib.plots.tracking import figure_png
 
             s = v.controls
             keys = {

@@ -16,6 +16,7 @@ Parquet and SQL the first record is row 1.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -25,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from simlib.cache import Cache
 from simlib.config import NO_VALUE, ParamError, Problem, default_params_dir, load_model
 from simlib.data.mapping import MappingSpec, TableMapping
 from simlib.data.schema import CLOSED_STAGES, TABLES, Table
@@ -205,6 +207,24 @@ class Dataset:
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.tables[name]
+
+    @property
+    def fingerprint(self) -> str:
+        """A sha256 digest of the tables (names, columns and every value).
+
+        Computed once and kept on this dataset, so it always describes the data the
+        dataset holds (a reloaded export is a new dataset with its own fingerprint).
+        """
+        fp = self.__dict__.get("_fingerprint")
+        if fp is None:
+            h = hashlib.sha256()
+            for name in sorted(self.tables):
+                df = self.tables[name]
+                h.update(name.encode())
+                h.update(",".join(map(str, df.columns)).encode())
+                h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
+            fp = self.__dict__["_fingerprint"] = h.hexdigest()
+        return fp
 
     def __getattr__(self, name: str) -> pd.DataFrame:
         tables = self.__dict__.get("tables", {})
@@ -1497,23 +1517,24 @@ def load_demo(seed: int | None = None, as_of: dt.date | None = None) -> Dataset:
 
     seed = DEMO_SEED if seed is None else seed
     as_of = DEMO_AS_OF if as_of is None else as_of
-    key = (seed, as_of)
-    if key not in _DEMO_CACHE:
+
+    def generate():
         tables = generate_demo(seed=seed, as_of=as_of)
         report = validate_tables(tables)
         if not report.ok:  # a bug in the generator, never the user's fault
             raise DataError(
                 report, "the demo company failed validation:\n" + report.format(limit=20)
             )
-        _DEMO_CACHE.clear()  # one company at a time
-        _DEMO_CACHE[key] = (tables, report)
-    tables, report = _DEMO_CACHE[key]
+        return tables, report
+
+    tables, report = DEMO_CACHE.get((seed, as_of), generate)
     # Shallow copies: under pandas' copy-on-write a caller's edit never reaches the cache.
     tables = {name: df.copy(deep=not _COPY_ON_WRITE) for name, df in tables.items()}
     return Dataset(tables, as_of, source=f"demo company (seed {seed})", report=report)
 
 
-_DEMO_CACHE: dict = {}
+#: The demo company, one at a time (generating it takes about a second).
+DEMO_CACHE = Cache("demo company", size=1)
 
 
 def load_source(source: str = "", mapping: str = "", demo_seed: int | None = None) -> Dataset:
@@ -1536,14 +1557,13 @@ def load_source(source: str = "", mapping: str = "", demo_seed: int | None = Non
     if path.exists():
         files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
         stamp = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files)
-    key = (source, mapping, stamp)
-    if key not in _SOURCE_CACHE:
-        _SOURCE_CACHE.clear()
-        _SOURCE_CACHE[key] = load_data(source, mapping, strict=True)
-    return _SOURCE_CACHE[key]
+    return SOURCE_CACHE.get(
+        (source, mapping, stamp), lambda: load_data(source, mapping, strict=True)
+    )
 
 
-_SOURCE_CACHE: dict = {}
+#: A CRM export loaded for reports, kept while its files (names, times, sizes) are unchanged.
+SOURCE_CACHE = Cache("CRM export for reports", size=1)
 _COPY_ON_WRITE = int(pd.__version__.split(".")[0]) >= 3
 
 

@@ -154,7 +154,9 @@ def node_table(org: pd.DataFrame, reps: pd.DataFrame, rep_ids: Iterable[str]) ->
     depth = depths(parent)
     org_rows.sort(key=lambda row: (depth[row["node_id"]], str(row["node_id"])))
     cols = ["node_id", "parent_id", "level", "name", "name_zh"]
-    nodes = pd.DataFrame(rows + org_rows, columns=cols).astype(object)
+    nodes = pd.DataFrame(  # object columns: a missing parent or name stays None
+        {c: pd.Series([row[c] for row in rows + org_rows], dtype=object) for c in cols}
+    )
     nodes["depth"] = [depth[n] for n in nodes["node_id"]]
     return nodes
 

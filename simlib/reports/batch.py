@@ -25,7 +25,6 @@ from simlib.reports.render import (
     ROOT,
     Renderer,
     RenderResult,
-    data_fingerprint,
     new_run_id,
     output_name,
     write_manifest,
@@ -362,21 +361,19 @@ def run_items(
     return batch
 
 
-_FINGERPRINTS: dict = {}
-
-
 def _describe_source(source: str, mapping: str, demo_seed) -> tuple[str, str]:
-    """(description, fingerprint) of the data a batch's reports read."""
+    """(description, fingerprint) of the data a batch's reports read.
+
+    ``load_source`` keys on the files' times and sizes, and the fingerprint is kept on
+    the dataset it loaded, so a changed export is never described by an old digest.
+    """
     from simlib.data import load_source
 
-    key = (source, mapping, demo_seed)
-    if key not in _FINGERPRINTS:
-        try:
-            data = load_source(source, mapping, demo_seed if isinstance(demo_seed, int) else None)
-            _FINGERPRINTS[key] = (data.source or source or "demo company", data_fingerprint(data))
-        except Exception as e:  # noqa: BLE001 - the reports themselves say what is wrong
-            _FINGERPRINTS[key] = (f"{source or 'demo company'} (not loadable: {e})", "")
-    return _FINGERPRINTS[key]
+    try:
+        data = load_source(source, mapping, demo_seed if isinstance(demo_seed, int) else None)
+    except Exception as e:  # noqa: BLE001 - the reports themselves say what is wrong
+        return f"{source or 'demo company'} (not loadable: {e})", ""
+    return data.source or source or "demo company", data.fingerprint
 
 
 def _progress(total: int, desc: str, enabled: bool):

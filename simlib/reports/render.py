@@ -167,6 +167,7 @@ class Renderer:
         self.fresh = fresh
         self._km = None
         self._served = 0
+        register_engine()
 
     # ---------------------------------------------------------------- the kernel
     def _start(self) -> None:
@@ -304,10 +305,14 @@ def _describe(e: BaseException) -> str:
 
 
 # --------------------------------------------------------------------------- the engine
-def _register_engine() -> None:
-    """A papermill engine that runs in a kernel it is given and leaves it running."""
+def register_engine() -> None:
+    """Register ``simlib-warm``: a papermill engine that runs in a kernel it is given
+    and leaves it running. Idempotent; called by :class:`Renderer`, not at import."""
     from papermill.clientwrap import PapermillNotebookClient
     from papermill.engines import NBClientEngine, papermill_engines
+
+    if "simlib-warm" in papermill_engines._engines:
+        return
 
     class WarmEngine(NBClientEngine):
         @classmethod
@@ -346,23 +351,7 @@ def _register_engine() -> None:
     papermill_engines.register("simlib-warm", WarmEngine)
 
 
-_register_engine()
-
-
 # --------------------------------------------------------------------------- the manifest
-def data_fingerprint(data) -> str:
-    """A digest of a dataset's canonical tables (names, columns and every value)."""
-    import pandas as pd
-
-    h = hashlib.sha256()
-    for name in sorted(data.tables):
-        df = data.tables[name]
-        h.update(name.encode())
-        h.update(",".join(map(str, df.columns)).encode())
-        h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
-    return h.hexdigest()
-
-
 def write_manifest(out_dir: str | Path, run: dict[str, Any], results: list[RenderResult]) -> Path:
     """``manifests/<run id>.json``: the run's template(s), inputs and every item's outcome."""
     out_dir = Path(out_dir)

@@ -27,11 +27,11 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
+from simlib.cache import memo_on
 from simlib.display import Markdown
 from simlib.i18n import check_lang as _check_lang
 from simlib.i18n import escape as _esc
 from simlib.i18n import translator
-from simlib.memo import memo_on
 from simlib.periods import LABEL_PATTERNS, period_of
 from simlib.plans import PlanSpec, Statement, compute_statements, load_plan, teams_from_reps
 from simlib.tracking import text
@@ -489,7 +489,7 @@ class CommissionSummary:
         from matplotlib.figure import Figure
 
         from simlib.plots import use_cjk_font
-        from simlib.plots_commission import _money_axis
+        from simlib.plots.commission import _money_axis
 
         use_cjk_font()
         L, t = self.lang, self.table
@@ -528,8 +528,7 @@ def commission_summary(
     plan: str | PlanSpec = "tiered_cn",
     *,
     lang: str = "en",
-    demo_seed: int | None = None,
-    data=None,
+    data,
 ) -> CommissionSummary:
     """The commission of everyone in ``scope`` (company, region or team) for ``period``.
 
@@ -540,10 +539,6 @@ def commission_summary(
     _check_lang(lang)
     spec = _plan(plan)
     _check_period(spec, period)
-    if data is None:
-        from simlib.data import load_demo
-
-        data = load_demo(seed=demo_seed)
     inp = _inputs(data)
     people = scope_people(inp, scope)
     start, end = _window(spec, period)

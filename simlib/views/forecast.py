@@ -281,7 +281,7 @@ class ForecastReport:
                     lw=1.2 if f == 1.0 else 0.6,
                     ls="-" if f == 1.0 else "--",
                 )
-        from simlib.plots_commission import _money_axis
+        from simlib.plots.commission import _money_axis
 
         _money_axis(ax.xaxis)
         ax.yaxis.set_major_formatter(_percent_formatter())
@@ -349,11 +349,10 @@ def forecast_report(
     n_trials: int = 10_000,
     seed: int = 0,
     lang: str = "en",
-    demo_seed: int | None = None,
-    data=None,
+    data,
     result=None,
 ) -> ForecastReport:
-    """Forecast bookings of ``node`` in ``period`` (from ``data``, else the demo company).
+    """Forecast bookings of ``node`` in ``period`` (from ``data``).
 
     Parameters
     ----------
@@ -375,10 +374,6 @@ def forecast_report(
 
     _check_lang(lang)
     window = parse_period(period)
-    if data is None:
-        from simlib.data import load_demo
-
-        data = load_demo(seed=demo_seed)
     t = pd.Timestamp(data.as_of) if not as_of else pd.Timestamp(as_of)
     if result is None:
         result = simulate(data, window, t, n_trials=n_trials, seed=seed)

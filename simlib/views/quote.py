@@ -330,12 +330,11 @@ def quote(
     opportunity_id: str,
     *,
     lang: str = "en",
-    demo_seed: int | None = None,
     valid_days: int = 30,
     vat_rate: float = 0.0,
-    data=None,
+    data,
 ) -> Quote:
-    """A quote for an open opportunity (from ``data``, else the demo company).
+    """A quote for an open opportunity (from ``data``).
 
     Parameters
     ----------
@@ -355,10 +354,6 @@ def quote(
     rate = Decimal(str(vat_rate))
     if not Decimal(0) <= rate < Decimal(1):
         raise ValueError(f"vat_rate must be a fraction in [0, 1), e.g. 0.13; got {vat_rate!r}")
-    if data is None:
-        from simlib.data import load_demo
-
-        data = load_demo(seed=demo_seed)
     opp = data.opportunities
     hit = opp[opp["opportunity_id"].astype(str) == str(opportunity_id)]
     if hit.empty:

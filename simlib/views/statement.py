@@ -455,7 +455,7 @@ class StatementReport:
         import numpy as np
 
         from simlib.plans import payout_curve
-        from simlib.plots_commission import statement_curve
+        from simlib.plots.commission import statement_curve
 
         st, plan = self.statement, self.plan
         q = st.quota
@@ -487,19 +487,14 @@ def statement_report(
     plan: str | PlanSpec = "tiered_cn",
     *,
     lang: str = "en",
-    demo_seed: int | None = None,
-    data=None,
+    data,
 ) -> StatementReport:
-    """Build one rep's statement report (from ``data``, else the demo company).
+    """Build one rep's statement report (from ``data``).
 
     ``plan`` is a plan name in ``params/plans``, a path to a plan file, or a
     :class:`~simlib.plans.PlanSpec`.
     """
     _check_lang(lang)
-    if data is None:
-        from simlib.data import load_demo
-
-        data = load_demo(seed=demo_seed)
     spec = plan if isinstance(plan, PlanSpec) else load_plan(plan)
     st = rep_statement(data, spec, rep_id, period)
     reps = data.reps.set_index(data.reps["rep_id"].astype(str))

@@ -15,10 +15,10 @@ from typing import Any
 import pandas as pd
 
 from simlib import tracking
+from simlib.cache import Cache, memo_on
 from simlib.display import Markdown
 from simlib.i18n import check_lang as _check_lang
 from simlib.i18n import escape as _esc
-from simlib.memo import memo_on
 from simlib.tracking import text
 from simlib.tracking.facts import Facts
 
@@ -120,14 +120,11 @@ def load_facts(demo_seed: int | None = None, *, source: str = "", mapping: str =
     data = load_source(source, mapping, demo_seed)
     # One company at a time, kept while its data is unchanged (load_source returns the
     # same object then): a report batch renders many documents in one kernel.
-    key = (demo_seed,) if not source else (source, mapping, id(data))
-    if key not in _FACTS:
-        _FACTS.clear()
-        _FACTS[key] = (data, tracking.prepare(data))
-    return _FACTS[key][1]
+    return FACTS_CACHE.get(data.fingerprint, lambda: tracking.prepare(data))
 
 
-_FACTS: dict = {}
+#: A company's prepared facts, by the fingerprint of its data.
+FACTS_CACHE = Cache("tracking facts for reports", size=1)
 
 
 class Table:

@@ -183,7 +183,6 @@ def test_commission_lab(voila_server, page, expected, screenshot_dir):
 
 
 def test_target_workshop(voila_server, page, expected, screenshot_dir):
-    from simlib.views.workshop import LEVELS, allocation_table, headline
     from simlib.apps.target_workshop import (
         _money,
         _pct,
@@ -191,6 +190,7 @@ def test_target_workshop(voila_server, page, expected, screenshot_dir):
         evaluate,
         values_from_controls,
     )
+    from simlib.views.workshop import LEVELS, allocation_table, headline
 
     open_app(page, voila_server, "q4_target_workshop.ipynb", "simlib-target-workshop")
     app = expected["workshop"].result()

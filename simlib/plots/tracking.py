@@ -133,17 +133,18 @@ def funnel_chart(funnel, *, lang: str = "en", title: str | None = None, ax=None)
     return ax.figure
 
 
-def trend_chart(trend, *, lang: str = "en", title: str | None = None, ax=None):
+def trend_chart(trend, *, lang: str = "en", title: str | None = None, ax=None, names=None):
     """A line per metric over the buckets of :func:`simlib.tracking.trend` (one node).
+
+    ``names`` maps a metric to the name shown in the legend (default: the metric).
 
     The unfinished last bucket is drawn hollow, with the previous bucket's value over the
     same number of working days (``previous_to_date``) as a grey tick for like-for-like.
     """
     import matplotlib.pyplot as plt
 
-    from simlib.tracking import text
-
     use_cjk_font()
+    names = names or {}
     own = ax is None
     if own:
         _, ax = plt.subplots(figsize=(8, 3.2))
@@ -155,7 +156,7 @@ def trend_chart(trend, *, lang: str = "en", title: str | None = None, ax=None):
         x = np.arange(len(g))
         v = g["value"].to_numpy(float)
         running = (g["working_days_elapsed"] < g["working_days"]).to_numpy()
-        (line,) = ax.plot(x, v, marker="o", label=text.metric_name(metric, lang))
+        (line,) = ax.plot(x, v, marker="o", label=names.get(metric, metric))
         if running.any():
             ax.plot(
                 x[running], v[running], marker="o", ls="none", mfc="white", mec=line.get_color()

@@ -12,6 +12,8 @@ import io
 
 import numpy as np
 
+from simlib.plots import use_cjk_font
+
 __all__ = [
     "payout_curves",
     "cost_distribution",
@@ -33,8 +35,6 @@ def _axes(ax, figsize, bottom=0.16):
     # A fixed layout, not "constrained": it halves the time to draw, which the widget
     # app pays on every change.
     from matplotlib.figure import Figure
-
-    from simlib.plots import use_cjk_font
 
     use_cjk_font()
     if ax is None:
@@ -154,8 +154,6 @@ def rep_pay(view, *, lang: str = "en", currency: str = "CNY", ax=None):
 def lab_figure(view, *, lang: str = "en", currency: str = "CNY"):
     """The lab's three charts in one figure (for notebooks and reports)."""
     from matplotlib.figure import Figure
-
-    from simlib.plots import use_cjk_font
 
     use_cjk_font()
     fig = Figure(figsize=(8, 11), layout="constrained")
