@@ -15,7 +15,7 @@ import pandas as pd
 from simlib.data.io import Dataset
 from simlib.periods import Window
 from simlib.pipeline import calibrate, deals_open_at
-from simlib.simulate import simulate
+from simlib.simulate import rollup, simulate
 
 __all__ = ["backtest", "pinball", "crps_from_samples", "summarise_backtest"]
 
@@ -129,14 +129,10 @@ def backtest(
 
 
 def _node_trials(res) -> np.ndarray:
-    from simlib.simulate import rollup
-
     return rollup(res.trials, res.nodes, res.rep_ids)
 
 
 def _roll(nodes: pd.DataFrame, rep_ids, per_rep: pd.Series) -> np.ndarray:
-    from simlib.simulate import rollup
-
     v = np.array([[float(per_rep.get(r, 0.0)) for r in rep_ids]])
     return rollup(v, nodes, rep_ids)[0]
 

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from simlib.data.org import node_table, rollup_order
-from simlib.engine import DealBook, NewPipeline, simulate_bookings, summarise
+from simlib.engine import DealBook, NewPipeline, counter_uniforms, simulate_bookings, summarise
 from simlib.periods import Window
 from simlib.pipeline import Calibration, calibrate, count_cdf
 
@@ -294,8 +294,6 @@ def market_factor(seed: int, trial_start: int, n_trials: int, sd: float) -> np.n
     agree. It scales the simulated (not yet booked) amounts of every rep in the trial.
     """
     from scipy.special import ndtri
-
-    from simlib.engine import counter_uniforms
 
     u = counter_uniforms(seed, [_SHOCK_KEY], trial_start, n_trials, purpose="count")[:, 0]
     z = ndtri((u.astype(np.float64) + 0.5) / 2.0**32)

@@ -47,8 +47,9 @@ import numpy as np
 import pandas as pd
 
 from simlib.config import ParamError, default_params_dir, load_model
+from simlib.data import load_demo
 from simlib.i18n import escape as _esc
-from simlib.money import format_amount
+from simlib.money import format_amount, format_percent
 from simlib.periods import LABEL_PATTERNS
 from simlib.plans import (
     CostResult,
@@ -60,11 +61,20 @@ from simlib.plans import (
     cost_of_sales,
     gaming_risk,
     load_plan,
+    load_pool,
     payout_curve,
     plan_levels,
     pool_payouts,
 )
 from simlib.plans.spec import fmt_number, fmt_rate
+from simlib.plots.commission import (
+    cost_distribution,
+    figure_png,
+    lab_figure,
+    payout_curves,
+    rep_pay,
+)
+from simlib.simulate import simulate
 
 __all__ = [
     "LabState",
@@ -484,8 +494,6 @@ class LabContext:
             )
             plans, excluded = shipped_plans(currency, kind)
         if pool == "shipped":
-            from simlib.plans import load_pool
-
             try:
                 pool = load_pool(default_params_dir() / "bonus_pool.yaml")
             except ParamError:
@@ -1040,9 +1048,6 @@ class CommissionLab:
         """The lab on the demo company's simulated quarter (trials made once)."""
         import datetime as dt
 
-        from simlib.data import load_demo
-        from simlib.simulate import simulate
-
         data = load_demo(seed=demo_seed)
         sim = simulate(
             data,
@@ -1103,8 +1108,6 @@ class CommissionLab:
 
     def comparison_table(self, plans: Sequence[str] | None = None) -> pd.DataFrame:
         """:meth:`comparison` formatted for reading (money grouped, shares in %)."""
-        from simlib.money import format_percent
-
         df = self.comparison(plans)
         out = pd.DataFrame({"plan": df["plan"]})
         for c in ("mean", "p50", "p90", "reserve_p90", "diff_vs_first"):
@@ -1132,8 +1135,6 @@ class CommissionLab:
 
     def figure(self):
         """The current view's three charts in one matplotlib figure."""
-        from simlib.plots.commission import lab_figure
-
         return lab_figure(self.view, lang=self.lang, currency=self.context.currency)
 
     def save(
@@ -1507,13 +1508,6 @@ class CommissionLab:
             notes.append(f"{_t('not_offered', L)}: {why}")
         o["notes"].value = "<small>" + "<br>".join(_esc(n) for n in notes) + "</small>"
         if self.charts:
-            from simlib.plots.commission import (
-                cost_distribution,
-                figure_png,
-                payout_curves,
-                rep_pay,
-            )
-
             o["chart_curve"].value = figure_png(payout_curves(v, lang=L, currency=cur))
             o["chart_cost"].value = figure_png(cost_distribution(v, lang=L))
             o["chart_reps"].value = figure_png(rep_pay(v, lang=L, currency=cur))

@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from simlib.config import At, ParamError, default_params_dir
+from simlib.data import load_demo
 from simlib.i18n import escape as _esc
 from simlib.targets import (
     Allocation,
@@ -655,8 +656,6 @@ class TargetWorkshop:
         **kwargs,
     ) -> TargetWorkshop:
         """The workshop on the demo company, starting from a scenario name or file."""
-        from simlib.data import load_demo
-
         data = load_demo(seed=demo_seed)
         return cls(
             TargetCache(data), load_scenario(scenario), n_trials=n_trials, seed=seed, **kwargs

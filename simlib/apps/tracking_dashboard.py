@@ -41,6 +41,8 @@ import pandas as pd
 from simlib import tracking
 from simlib.i18n import check_lang as _check_lang
 from simlib.i18n import escape as _esc
+from simlib.plots import target_wall
+from simlib.plots.tracking import figure_png, funnel_chart, new_axes, pareto_chart, trend_chart
 from simlib.tracking import text
 from simlib.tracking.facts import LEVELS, Facts
 from simlib.views.team_review import _STATUS, _alerts_view, _table_html, _w, load_facts
@@ -419,9 +421,6 @@ def figures(
     into PNGs: faster, and nothing is left open); the default gives pyplot figures
     with a tight layout, for a notebook cell.
     """
-    from simlib.plots import target_wall
-    from simlib.plots.tracking import funnel_chart, new_axes, pareto_chart, trend_chart
-
     L = view.controls.lang
     w = view.wall
 
@@ -769,8 +768,6 @@ class TrackingDashboard:
         o["children"].value = children_html(v, self.context.currency)
         o["alerts"].value = alerts_html(v)
         if self.draw:
-            from simlib.plots.tracking import figure_png
-
             s = v.controls
             keys = {
                 "wall": (s, "wall"),

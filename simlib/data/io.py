@@ -1513,7 +1513,7 @@ def _load_mapping(mapping: str | Path | MappingSpec) -> MappingSpec:
 
 def load_demo(seed: int | None = None, as_of: dt.date | None = None) -> Dataset:
     """The embedded demo company, generated deterministically and validated."""
-    from simlib.data.sample import DEMO_AS_OF, DEMO_SEED, generate_demo
+    from simlib.data.sample import DEMO_AS_OF, DEMO_SEED, generate_demo  # only when asked for
 
     seed = DEMO_SEED if seed is None else seed
     as_of = DEMO_AS_OF if as_of is None else as_of

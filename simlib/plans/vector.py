@@ -24,6 +24,7 @@ import pandas as pd
 from scipy.optimize import brentq
 
 from simlib.money import format_amount
+from simlib.plans.pool import pool_payouts
 from simlib.plans.spec import Gate, PlanSpec, PoolSpec
 
 __all__ = [
@@ -503,8 +504,6 @@ def cost_of_sales(
     -------
     CostResult
     """
-    from simlib.plans.pool import pool_payouts
-
     x = _as_trials(bookings)
     T, R = x.shape
     ids = tuple(rep_ids) if rep_ids is not None else tuple(range(R))

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from simlib.data import load_source
 from simlib.reports.render import (
     ROOT,
     Renderer,
@@ -88,8 +89,6 @@ def org_ids(
 ) -> list[str]:
     """Every active rep, team or region id of the company (see :func:`simlib.data.load_source`)."""
     import pandas as pd
-
-    from simlib.data import load_source
 
     data = load_source(source, mapping, demo_seed)
     if kind == "reps":  # sales reps on the books at the data's date
@@ -367,8 +366,6 @@ def _describe_source(source: str, mapping: str, demo_seed) -> tuple[str, str]:
     ``load_source`` keys on the files' times and sizes, and the fingerprint is kept on
     the dataset it loaded, so a changed export is never described by an old digest.
     """
-    from simlib.data import load_source
-
     try:
         data = load_source(source, mapping, demo_seed if isinstance(demo_seed, int) else None)
     except Exception as e:  # noqa: BLE001 - the reports themselves say what is wrong

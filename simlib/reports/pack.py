@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from simlib.data import load_demo
 from simlib.reports.batch import BatchResult, Item, brief_error, org_ids, run_items
 from simlib.reports.render import output_name
 from simlib.reports.templates import ROOT, check_parameters, template_info
@@ -72,8 +73,6 @@ def pack_items(
     plan: PackPlan, out_dir: Path, demo_seed: int | None = None
 ) -> list[tuple[Item, str, str]]:
     """(item, audience, label) for every document of the pack."""
-    from simlib.data import load_demo
-
     data = load_demo(seed=demo_seed)
     zh = plan.lang == "zh-CN"
     reps = data.tables["reps"].set_index("rep_id")
@@ -166,8 +165,6 @@ def render_pack(
     progress: bool = True,
 ) -> tuple[BatchResult, Path]:
     """Render the demo company's whole pack into ``out_dir``; returns (batch, index.html)."""
-    from simlib.data import load_demo
-
     out_dir = Path(out_dir)
     plan = plan_for(load_demo(seed=demo_seed), lang, n_trials)
     planned = pack_items(plan, out_dir, demo_seed)

@@ -28,7 +28,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator
 
 from simlib.config import StrictModel, default_params_dir, load_model
-from simlib.reports.templates import ROOT, ReportError
+from simlib.data import load_source
+from simlib.reports.templates import ROOT, ReportError, resolve, template_info
 
 GridValue = str | int | float | bool | None | list[str | int | float | bool | None]
 
@@ -58,8 +59,6 @@ class Job(StrictModel):
     @field_validator("template")
     @classmethod
     def _template(cls, v: str) -> str:
-        from simlib.reports.templates import resolve
-
         try:
             resolve(v)
         except ReportError as e:
@@ -201,8 +200,6 @@ def _data_end(source: str = "", mapping: str = "") -> dt.date:
     """The last day of the data a job reads (placeholders' dates are capped at it)."""
     import pandas as pd
 
-    from simlib.data import load_source
-
     return pd.Timestamp(load_source(source, mapping).as_of).date()
 
 
@@ -252,9 +249,10 @@ def run_due(
     ``last_success`` moves to its latest occurrence whose reports all rendered, with
     no failed occurrence before it; a failed occurrence stays due for the next call.
     """
+    # papermill and nbconvert load here, when something is due, not when the
+    # schedule file is validated (simlib params check, simlib schedule list).
     from simlib.reports.batch import Item, expand_grid, run_items
     from simlib.reports.render import output_name
-    from simlib.reports.templates import template_info
 
     s = schedule if isinstance(schedule, ScheduleParams) else load_schedule(schedule)
     now = _now(s, now)

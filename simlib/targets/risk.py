@@ -27,8 +27,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from simlib.money import from_cents, to_cents
 from simlib.periods import parse_period
+from simlib.simulate import rollup, simulate
 from simlib.targets.allocate import fair_split_cents, quantile_at
+from simlib.targets.history import build_history
 
 __all__ = [
     "NodeTrials",
@@ -106,8 +109,6 @@ class NodeTrials:
 
 def node_trials(result, period: str | None = None) -> NodeTrials:
     """Per-node bookings from a :class:`~simlib.simulate.SimulationResult`, sorted."""
-    from simlib.simulate import rollup
-
     per_node = rollup(result.trials, result.nodes, result.rep_ids)
     ids = tuple(str(n) for n in result.nodes["node_id"])
     return NodeTrials(
@@ -133,8 +134,6 @@ def simulate_for_targets(data, period: str, as_of=None, *, n_trials: int = 10_00
     ``as_of`` defaults to the data's own (the planner's today), not the day before the
     period: a 2027 plan made in November 2026 forecasts from November 2026.
     """
-    from simlib.simulate import simulate
-
     window = parse_period(period)
     as_of = (
         as_of
@@ -165,8 +164,6 @@ class TargetCache:
 
     def history(self, year: int, as_of=None, base_year: int | None = None, ramp_months: int = 6):
         """The :class:`~simlib.targets.history.History` for these settings, built once."""
-        from simlib.targets.history import build_history
-
         key = (int(year), _date(as_of), base_year, int(ramp_months))
         if key not in self._histories:
             self._histories[key] = build_history(
@@ -268,8 +265,6 @@ def fair_quotas(trials: np.ndarray, total: float, ids: Sequence[str] | None = No
     pandas.DataFrame
         rep_id, quota, p_attain (on these trials), target_probability (the common ``p``).
     """
-    from simlib.money import from_cents, to_cents
-
     x = np.sort(np.asarray(trials, dtype=float), axis=0)
     res = fair_split_cents(to_cents(float(total)), x)
     quota = from_cents(res.cents)

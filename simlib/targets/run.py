@@ -25,7 +25,13 @@ from simlib.targets.funnel import reverse_funnel
 from simlib.targets.history import History
 from simlib.targets.mix import mix_targets
 from simlib.targets.params import Uplift
-from simlib.targets.reconcile import annual_commits, commit_gaps, consensus, load_commits
+from simlib.targets.reconcile import (
+    annual_commits,
+    commit_gaps,
+    consensus,
+    load_commits,
+    validate_commits,
+)
 from simlib.targets.risk import (
     TargetCache,
     rep_trial_matrix,
@@ -504,8 +510,6 @@ def _commits_table(scenario: Scenario, tree: OrgTree, commits) -> pd.DataFrame |
     if source is None:
         return None
     if isinstance(source, pd.DataFrame):
-        from simlib.targets.reconcile import validate_commits
-
         return validate_commits(source, tree, scenario.year)
     if not Path(source).exists():
         raise ParamError(

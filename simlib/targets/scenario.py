@@ -44,6 +44,7 @@ from simlib.config import (
     load_model,
     loc_path,
 )
+from simlib.money import from_cents, to_cents
 from simlib.targets.params import MethodWeights, TargetParams
 
 __all__ = [
@@ -363,7 +364,6 @@ def compare_scenarios(a, b) -> pd.DataFrame:
             columns={"target": "target_b", "p_attain": "p_attain_b"}
         )
         out = pd.concat([out, only_b], ignore_index=True)
-        from simlib.money import from_cents, to_cents
 
         out["difference"] = [
             from_cents(to_cents(y) - to_cents(x)) if x == x and y == y else float("nan")

@@ -27,6 +27,7 @@ import pandas as pd
 from simlib.calendar import WorkingCalendar, load_calendar
 from simlib.config import ParamError, default_params_dir, load_yaml
 from simlib.data.io import Dataset
+from simlib.data.org import ancestors
 from simlib.data.schema import TABLES
 from simlib.periods import kind_of, parse_period
 
@@ -147,8 +148,6 @@ def _ancestors(org: pd.DataFrame) -> pd.DataFrame:
     Raises ValueError for a node that is its own parent or a cycle (see
     :func:`simlib.data.org.ancestors`).
     """
-    from simlib.data.org import ancestors
-
     return ancestors(org, ("company", "region", "team"))
 
 

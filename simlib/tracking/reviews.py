@@ -36,7 +36,7 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
-from simlib.money import from_cents, to_cents
+from simlib.money import allocate_cents, from_cents, to_cents
 from simlib.periods import as_window
 from simlib.tracking import text
 from simlib.tracking.dashboard import _targets_for
@@ -250,7 +250,6 @@ def deviation(
     )
     cells = pd.DataFrame(index=grid).join(b).join(a).fillna(0).astype(np.int64).reset_index()
     # the plan's revenue per cell: the target in whole cents, by baseline revenue shares
-    from simlib.money import allocate_cents
 
     cells["plan_cents"] = allocate_cents(plan_cents, cells["baseline_cents"].to_numpy(dtype=float))
 

@@ -32,9 +32,12 @@ from simlib.display import Markdown
 from simlib.i18n import check_lang as _check_lang
 from simlib.i18n import escape as _esc
 from simlib.i18n import translator
-from simlib.periods import LABEL_PATTERNS, period_of
+from simlib.periods import LABEL_PATTERNS, parse_period, period_of
 from simlib.plans import PlanSpec, Statement, compute_statements, load_plan, teams_from_reps
+from simlib.plots import use_cjk_font
+from simlib.plots.commission import _money_axis
 from simlib.tracking import text
+from simlib.tracking.facts import Facts
 from simlib.views.statement import Section, period_label
 
 __all__ = [
@@ -192,8 +195,6 @@ def _inputs(data) -> _Inputs:
 
 
 def _make_inputs(data) -> _Inputs:
-    from simlib.tracking.facts import Facts
-
     if isinstance(data, Facts):
         won = data.won.rename(columns={"rep_id": "owner_id"})
         nodes = data.nodes.drop_duplicates("node_id")
@@ -231,8 +232,6 @@ def _make_inputs(data) -> _Inputs:
 
 
 def _window(plan: PlanSpec, period: str) -> tuple[pd.Timestamp, pd.Timestamp]:
-    from simlib.periods import parse_period
-
     w = parse_period(period)
     return w.start, w.end
 
@@ -487,9 +486,6 @@ class CommissionSummary:
     def figure(self):
         """The distribution of payouts, and payout against attainment."""
         from matplotlib.figure import Figure
-
-        from simlib.plots import use_cjk_font
-        from simlib.plots.commission import _money_axis
 
         use_cjk_font()
         L, t = self.lang, self.table
@@ -750,8 +746,6 @@ def rep_pay(
     plan : str or PlanSpec
         An own-results plan (a team plan pays managers, not reps).
     """
-    from simlib.periods import parse_period
-
     _check_lang(lang)
     spec = _plan(plan)
     if spec.credit == "team":

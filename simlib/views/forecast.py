@@ -31,6 +31,11 @@ from simlib.display import Markdown
 from simlib.i18n import check_lang as _check_lang
 from simlib.i18n import escape as _esc
 from simlib.i18n import translator
+from simlib.periods import parse_period
+from simlib.pipeline import LOOKBACK_DAYS
+from simlib.plots import use_cjk_font
+from simlib.plots.commission import _money_axis
+from simlib.simulate import simulate
 from simlib.tracking import text
 from simlib.views.statement import Section, period_label
 
@@ -215,8 +220,6 @@ class ForecastReport:
         it (with a quota), against 80/100/120% lines."""
         from matplotlib.figure import Figure
 
-        from simlib.plots import use_cjk_font
-
         use_cjk_font()
         zh = self.lang == "zh-CN"
         rows = pd.concat([self.row.to_frame().T, self.rows], ignore_index=True)
@@ -261,8 +264,6 @@ class ForecastReport:
         """The node's bookings over the trials, with P10/P50/P90 and the quota lines."""
         from matplotlib.figure import Figure
 
-        from simlib.plots import use_cjk_font
-
         use_cjk_font()
         L = self.lang
         fig = Figure(figsize=(8, 3.2))
@@ -281,7 +282,6 @@ class ForecastReport:
                     lw=1.2 if f == 1.0 else 0.6,
                     ls="-" if f == 1.0 else "--",
                 )
-        from simlib.plots.commission import _money_axis
 
         _money_axis(ax.xaxis)
         ax.yaxis.set_major_formatter(_percent_formatter())
@@ -368,10 +368,6 @@ def forecast_report(
         A simulation already run for this period and date (the whole company); it is
         used as is.
     """
-    from simlib.periods import parse_period
-    from simlib.pipeline import LOOKBACK_DAYS
-    from simlib.simulate import simulate
-
     _check_lang(lang)
     window = parse_period(period)
     t = pd.Timestamp(data.as_of) if not as_of else pd.Timestamp(as_of)

@@ -25,7 +25,15 @@ import pandas as pd
 from simlib.company import company_params
 from simlib.i18n import check_lang as _check_lang
 from simlib.periods import LABEL_PATTERNS
-from simlib.plans import PlanSpec, Statement, compute_statements, load_plan, teams_from_reps
+from simlib.plans import (
+    PlanSpec,
+    Statement,
+    compute_statements,
+    load_plan,
+    payout_curve,
+    teams_from_reps,
+)
+from simlib.plots.commission import statement_curve
 
 __all__ = [
     "KIND_LABELS",
@@ -453,9 +461,6 @@ class StatementReport:
     def curve(self):
         """Where the period's result sits on the plan's payout curve (this rep only)."""
         import numpy as np
-
-        from simlib.plans import payout_curve
-        from simlib.plots.commission import statement_curve
 
         st, plan = self.statement, self.plan
         q = st.quota

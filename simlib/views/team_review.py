@@ -14,13 +14,18 @@ from typing import Any
 
 import pandas as pd
 
+from simlib import scorecard as sc
 from simlib import tracking
 from simlib.cache import Cache, memo_on
+from simlib.data import load_source
 from simlib.display import Markdown
 from simlib.i18n import check_lang as _check_lang
 from simlib.i18n import escape as _esc
+from simlib.plots import target_wall, use_cjk_font
 from simlib.tracking import text
 from simlib.tracking.facts import Facts
+from simlib.tracking.reviews import _EFFECT_NAMES, _GROUP_NAMES
+from simlib.views.commission_summary import rep_pay
 
 __all__ = [
     "Markdown",
@@ -115,8 +120,6 @@ def _table_html(
 def load_facts(demo_seed: int | None = None, *, source: str = "", mapping: str = "") -> Facts:
     """The company's facts, prepared once per dataset (see :func:`simlib.data.load_source`;
     no ``source``: the demo company, ``demo_seed=None`` the shipped one)."""
-    from simlib.data import load_source
-
     data = load_source(source, mapping, demo_seed)
     # One company at a time, kept while its data is unchanged (load_source returns the
     # same object then): a report batch renders many documents in one kernel.
@@ -229,8 +232,6 @@ class WeeklyReview:
         return Table(title, p[cols], h)
 
     def wall(self):
-        from simlib.plots import target_wall
-
         p, zh = self.progress, self.lang == "zh-CN"
         names = p["name_zh" if zh else "name"].fillna(p["name"])
         return target_wall(
@@ -351,7 +352,6 @@ class MonthlyReview:
 
     def decomposition(self) -> Table:
         d, zh = self.deviation, self.lang == "zh-CN"
-        from simlib.tracking.reviews import _EFFECT_NAMES, _GROUP_NAMES
 
         t = d.table.copy()
         groups = {**{g: v[zh] for g, v in _GROUP_NAMES.items()}, "total": "合计" if zh else "total"}
@@ -427,9 +427,6 @@ class MonthlyReview:
     def figure(self):
         """A waterfall of the total gap: plan → volume → price → mix → actual."""
         import matplotlib.pyplot as plt
-
-        from simlib.plots import use_cjk_font
-        from simlib.tracking.reviews import _EFFECT_NAMES
 
         use_cjk_font()
         d, zh = self.deviation, self.lang == "zh-CN"
@@ -593,8 +590,6 @@ def rep_pack(
     """One rep's scorecard, honours and review content (strengths, gaps with data, next
     targets, support), and their own pay under ``plan`` (None: no pay section), with no
     other rep's figures or names."""
-    from simlib import scorecard as sc
-
     _check_lang(lang)
     f = tracking.prepare(facts)
     card = memo_on(f, ("scorecard", period), lambda: sc.scorecard(f, period))
@@ -636,8 +631,6 @@ def rep_pack(
     name = pack.name_zh if zh and pack.name_zh else pack.name
     pay = None
     if plan is not None:
-        from simlib.views.commission_summary import rep_pay
-
         pay = rep_pay(f, rep_id, card.period, plan, lang=lang)
     return RepPack(
         rep_id=rep_id,

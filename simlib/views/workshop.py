@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from simlib.plots import target_wall
 from simlib.targets import Allocation
 from simlib.targets.scenario import compare_scenarios
 
@@ -233,8 +234,6 @@ def wall_figure(
     ax=None,
 ):
     """:func:`simlib.plots.target_wall` of :func:`wall_data`."""
-    from simlib.plots import target_wall
-
     d = wall_data(alloc, metric, under, lang)
     labels = [f"{i} {n}" for i, n in zip(d["node_id"], d["name"])]
     return target_wall(
