@@ -553,7 +553,7 @@ class TrackingDashboard:
 
     >>> app = TrackingDashboard.from_demo()      # doctest: +SKIP
     >>> app.show()                               # doctest: +SKIP
-    >>> app.controls["node"].value = "T-SH"      # what a click does; the outputs follow
+    >>> app.controls["node"].value = "T-SH"      # doctest: +SKIP
     """
 
     def __init__(
