@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import brentq
 
 from simlib.money import format_amount
 from simlib.plans.pool import pool_payouts
@@ -239,7 +238,8 @@ def evaluate(
     """
     if plan.tier_scope == "per_deal":
         raise ValueError(
-            f"plan {plan.name or '?'} tiers each deal on its own; trials hold period totals, not deals"
+            f"plan {plan.name or '?'} tiers each deal on its own; "
+            "trials hold period totals, not deals"
         )
     x0 = _as_trials(bookings)
     x, q, _ = _subjects(plan, x0, quota, teams)
@@ -452,7 +452,8 @@ class CostResult:
         cur = self.currency
         nm = "" if not self.not_modelled else f"; not modelled: {len(self.not_modelled)} terms"
         return (
-            f"CostResult({', '.join(self.names)}; {T:,} trials: budget P50 {format_amount(self.budget_p50)} {cur}, "
+            f"CostResult({', '.join(self.names)}; {T:,} trials: "
+            f"budget P50 {format_amount(self.budget_p50)} {cur}, "
             f"P90 {format_amount(self.p90)} (reserve {format_amount(self.reserve_p90)}), "
             f"cost of sales {self.expected_cost_of_sales:.2%}{nm})"
         )
@@ -777,7 +778,10 @@ def _dead_reason(plan: PlanSpec, start: float, end: float, level: float, top: fl
         return f"below the gate ({g:.0%} attainment): no pay, so extra sales earn nothing"
     if plan.cap is not None and close(level, plan.cap.per_period):
         tail = " and above" if end >= top - 1e-9 else ""
-        return f"per-period cap {format_amount(plan.cap.per_period)} reached{tail}: extra sales earn nothing"
+        return (
+            f"per-period cap {format_amount(plan.cap.per_period)} reached{tail}: "
+            "extra sales earn nothing"
+        )
     if plan.draw is not None and close(level, plan.draw.amount):
         return (
             f"inside the draw ({format_amount(plan.draw.amount)}): earnings only replace the draw"
@@ -968,6 +972,8 @@ def solve_rate(
                 f"the target {format_amount(target)} cannot be reached by raising {parameter}: the "
                 f"cost levels off at {format_amount(cost(hi))} (a cap limits it)"
             )
+    from scipy.optimize import brentq  # only the solver needs scipy (simlib payout does not)
+
     v = brentq(lambda v: cost(v) - target, 0.0, hi, xtol=1e-12, rtol=1e-12, maxiter=200)
     solved = PlanSpec.model_validate(_with_value(plan, parameter, v).model_dump())
     got = cost(v)
