@@ -81,10 +81,10 @@ def main() -> None:
     for name in ("tiered_cn", "tiered_cn_retro", "saas_quota", "gated_collections"):
         plan = load_plan(name)
         kw = {"collection_rate": 0.9, "kpi_score": 70.0} if plan.gate is not None else {}
-        t_vec = best_of(lambda: evaluate(plan, bookings, quota, **kw))
+        t_vec = best_of(lambda plan=plan, kw=kw: evaluate(plan, bookings, quota, **kw))
         n = 100
         t_loop = best_of(
-            lambda: [
+            lambda plan=plan, n=n: [
                 [python_payout(plan, bookings[t, r], quota[r]) for r in range(R)] for t in range(n)
             ],
             repeat=3,
@@ -108,7 +108,8 @@ def main() -> None:
     t_cost = best_of(lambda: cost_of_sales(plans, bookings, quota, teams=teams).summary(), repeat=5)
     res = cost_of_sales(plans, bookings, quota, teams=teams)
     print(
-        f"  cost_of_sales (rep plan + manager override + bonus pool, with summary) {t_cost * 1e3:.1f} ms"
+        "  cost_of_sales (rep plan + manager override + bonus pool, with summary) "
+        f"{t_cost * 1e3:.1f} ms"
     )
     print(f"  {res!r}")
 

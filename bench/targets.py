@@ -109,8 +109,8 @@ def lab_recompute(T: int = 10_000, R: int = 60, repeat: int = 5) -> float:
         assert view.ok, view.error
     print(
         f"commission lab recompute ({T:,} trials × {R} reps, one rate edited, one plan "
-        f"compared): best of {repeat} {min(times):7.1f} ms   (median {statistics.median(times):6.1f};"
-        " target < 100 ms)"
+        f"compared): best of {repeat} {min(times):7.1f} ms   "
+        f"(median {statistics.median(times):6.1f}; target < 100 ms)"
     )
     return min(times)
 

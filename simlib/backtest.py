@@ -88,8 +88,8 @@ def backtest(
         window = _window_after(T, horizon)
         if window.end > pd.Timestamp(data.as_of):
             raise ValueError(
-                f"as-of {T.date()}: the window {window.start.date()}..{window.end.date()} runs past "
-                f"the end of the data ({data.as_of}); nothing to compare with"
+                f"as-of {T.date()}: the window {window.start.date()}..{window.end.date()} "
+                f"runs past the end of the data ({data.as_of}); nothing to compare with"
             )
         cal = calibrate(data, window, T)
         res = simulate(data, calibration=cal, n_trials=n_trials, seed=seed + k)

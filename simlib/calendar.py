@@ -33,7 +33,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 import pandas as pd
@@ -88,7 +87,7 @@ class CalendarParams(StrictModel):
         return self
 
 
-DateLike = Union[str, dt.date, np.datetime64, pd.Timestamp]
+DateLike = str | dt.date | np.datetime64 | pd.Timestamp
 
 _DAY = np.timedelta64(1, "D")
 

@@ -19,7 +19,7 @@ Window(label='2026-Q3', start=Timestamp('2026-07-01 00:00:00'), end=Timestamp('2
 ('2027-Q1', '2025-12', '2028')
 >>> kind_of("2026-Q3"), kind_of("2026-07"), kind_of("2026"), kind_of("2026-W41")
 ('quarter', 'month', 'year', 'week')
-"""
+"""  # noqa: E501 (a doctest output line)
 
 from __future__ import annotations
 

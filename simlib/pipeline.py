@@ -225,8 +225,9 @@ class Calibration:
     def __repr__(self) -> str:
         return (
             f"Calibration(as_of={self.as_of.date()}, window={self.window.label} "
-            f"{self.window.start.date()}..{self.window.end.date()}, open deals={len(self.deals):,}, "
-            f"reps={len(self.reps)}, expected open={float((self.deals.amount * self.deals.p).sum()):,.0f})"
+            f"{self.window.start.date()}..{self.window.end.date()}, "
+            f"open deals={len(self.deals):,}, reps={len(self.reps)}, "
+            f"expected open={float((self.deals.amount * self.deals.p).sum()):,.0f})"
         )
 
 

@@ -476,13 +476,15 @@ class Scorecard:
         zh = lang == "zh-CN"
         lines = [
             (
-                f"{row['name']}：{self.period} 综合得分 {row['score']:.1f}，排名 {int(row['rank'])}/"
-                f"{len(self.table)}（团队内 {int(row['team_rank'])}/{int(row['team_size'])}）"
+                f"{row['name']}：{self.period} 综合得分 {row['score']:.1f}，"
+                f"排名 {int(row['rank'])}/{len(self.table)}"
+                f"（团队内 {int(row['team_rank'])}/{int(row['team_size'])}）"
             )
             if zh
             else (
-                f"{row['name']}: {self.period} score {row['score']:.1f}, rank {int(row['rank'])} of "
-                f"{len(self.table)} ({int(row['team_rank'])} of {int(row['team_size'])} in the team)"
+                f"{row['name']}: {self.period} score {row['score']:.1f}, "
+                f"rank {int(row['rank'])} of {len(self.table)} "
+                f"({int(row['team_rank'])} of {int(row['team_size'])} in the team)"
             )
         ]
         cur = text.company_currency()
@@ -869,8 +871,8 @@ def honours(
             "company",
             rid,
             float(new.at[rid, "score"]),
-            f"score {new.at[rid, 'score']:.1f} after {new.at[rid, 'tenure_months']:.0f} months, the "
-            f"best of {len(new)} newcomers",
+            f"score {new.at[rid, 'score']:.1f} after {new.at[rid, 'tenure_months']:.0f} months, "
+            f"the best of {len(new)} newcomers",
             f"入职{new.at[rid, 'tenure_months']:.0f}个月，综合得分{new.at[rid, 'score']:.1f}，"
             f"{len(new)}名新人中最高",
         )
@@ -888,7 +890,8 @@ def honours(
             float(nps[rid]),
             f"NPS {nps[rid]:+.0f} from {int(resp[rid])} customers, visit rating "
             f"{rating.get(rid, float('nan')):.2f}",
-            f"{int(resp[rid])}位客户评价，NPS {nps[rid]:+.0f}，拜访评分{rating.get(rid, float('nan')):.2f}",
+            f"{int(resp[rid])}位客户评价，NPS {nps[rid]:+.0f}，"
+            f"拜访评分{rating.get(rid, float('nan')):.2f}",
         )
     if nominations is not None and len(nominations):
         need = {"rep_id", "period", "approach"}

@@ -23,6 +23,16 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.slow)
 
 
+def pytest_ignore_collect(collection_path, config):
+    """Not conftest.py files as modules: --doctest-modules would import this one and
+    tests/browser/conftest.py both as ``conftest`` (the folders are not packages), and
+    the second fails with "import file mismatch". pytest still loads them as conftests;
+    they have no doctests."""
+    if collection_path.name == "conftest.py":
+        return True
+    return None
+
+
 @pytest.fixture(scope="session")
 def demo():
     from simlib.data import load_demo

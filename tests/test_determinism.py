@@ -22,6 +22,7 @@ RUN_CLI = "import sys; from simlib.cli import main; sys.exit(main(sys.argv[1:]))
 ARGS = ["simulate", "--period", "2026-Q4", "--trials", "2000", "--seed", "7", "--level", "all"]
 
 
+@pytest.mark.slow  # fresh CLI processes, ~25 s
 def test_cli_json_is_byte_identical_across_threads_and_hash_seeds():
     runs = {}
     for threads, hash_seed in [(1, "0"), (2, "0"), (1, "4242"), (2, "4242")]:

@@ -211,7 +211,8 @@ def test_honours(tiny, card):
     assert got[("top_seller", "T2")] == "D"
     assert got[("best_newcomer", "company")] == "C"
     assert got[("customer_reputation", "company")] == "A"  # NPS +33 from 3 answers
-    # Bob missed with a documented approach; Ann also missed... with "x" documented; Dan: nothing documented
+    # Bob missed with a documented approach; Ann also missed... with "x" documented;
+    # Dan: nothing documented
     explorers = set(h.loc[h["award"] == "exploration", "rep_id"])
     assert "B" in explorers and "D" not in explorers
     assert (

@@ -627,7 +627,8 @@ class LabView:
         return (
             f"LabView({self.plan.name}: cost of sales {self.cost_of_sales:.2%}, budget P50 "
             f"{format_amount(self.budget_p50)}, P90 {format_amount(self.budget_p90)}, "
-            f"Gini {self.gini:.2f}, {len(self.risk.cliffs)} cliffs, {len(self.risk.dead_zones)} dead zones)"
+            f"Gini {self.gini:.2f}, {len(self.risk.cliffs)} cliffs, "
+            f"{len(self.risk.dead_zones)} dead zones)"
         )
 
 
@@ -1364,9 +1365,8 @@ class CommissionLab:
         rate_label = (
             _t("rate_ti", L) if self._base().pays_on == "target_incentive" else _t("rate", L)
         )
-        self.outputs[
-            "units"
-        ].value = f"<small>{_t('threshold_pct' if attain else 'threshold_amount', L)} · {rate_label}</small>"
+        units = _t("threshold_pct" if attain else "threshold_amount", L)
+        self.outputs["units"].value = f"<small>{units} · {rate_label}</small>"
 
     def _fill_new_rows(self, old_n: int, new_n: int, kind: str) -> None:
         """Give rows that appear a next step up from the row above (not zeros)."""
@@ -1499,8 +1499,10 @@ class CommissionLab:
             for r in cmp_.itertuples()
         )
         o["compare_table"].value = (
-            f"<b>{_t('compare_table', L)}</b><table><tr><th>{_t('plan', L)}</th><th>{_t('cost_of_sales', L)}</th>"
-            f"<th>P50</th><th>P90</th><th>Gini</th><th>vs {_esc(cmp_['plan'].iloc[0])}</th></tr>{rows}</table>"
+            f"<b>{_t('compare_table', L)}</b><table><tr><th>{_t('plan', L)}</th>"
+            f"<th>{_t('cost_of_sales', L)}</th>"
+            f"<th>P50</th><th>P90</th><th>Gini</th><th>vs {_esc(cmp_['plan'].iloc[0])}</th></tr>"
+            f"{rows}</table>"
         )
         notes = list(v.notes)
         if self.context.excluded:

@@ -550,7 +550,8 @@ def table_html(
             _pct(r.growth, True),
             r.status or "",
             *(_money(getattr(r, q), lang) for q in ("Q1", "Q2", "Q3", "Q4")),
-            f"<span style='color:{_p_color(r.p_attain, att.low, att.high)}'>{_pct(r.p_attain)}</span>",
+            f"<span style='color:{_p_color(r.p_attain, att.low, att.high)}'>"
+            f"{_pct(r.p_attain)}</span>",
         ]
         rows.append(
             "<tr>"
@@ -725,7 +726,9 @@ class TargetWorkshop:
         s = self.scenario
         update: dict[str, Any] = {
             "name": name,
-            "description": f"Saved from the target workshop, starting from {self.base.name or 'a scenario'}.",
+            "description": (
+                f"Saved from the target workshop, starting from {self.base.name or 'a scenario'}."
+            ),
         }
         cp = s.commits_path()
         if cp is not None and cp.resolve().parent != self.scenario_dir.resolve():

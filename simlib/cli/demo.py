@@ -100,7 +100,10 @@ def _print_forecast(data, lang, unit, trials=10_000, seed=0):
     title = (
         f"{period} 业绩预测（截至 {as_of.date()}，蒙特卡洛 {res.n_trials:,} 次，种子 {seed}）"
         if zh
-        else f"{period} attainment forecast as of {as_of.date()} ({res.n_trials:,} trials, seed {seed})"
+        else (
+            f"{period} attainment forecast as of {as_of.date()} "
+            f"({res.n_trials:,} trials, seed {seed})"
+        )
     )
     print(title + ":")
     print_table(

@@ -166,7 +166,10 @@ def cmd_scorecard(args) -> int:
     print(
         f"{card.period} 绩效评分（权重方案 {card.weight_set}，数据截至 {card.as_of.date()}）"
         if zh
-        else f"{card.period} scorecard (weight set {card.weight_set}, data as of {card.as_of.date()})"
+        else (
+            f"{card.period} scorecard (weight set {card.weight_set}, "
+            f"data as of {card.as_of.date()})"
+        )
     )
     view = card.table[
         ["rank", "rep_id", "name", "team_id", "score", "team_rank", "quartile"]

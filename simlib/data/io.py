@@ -541,7 +541,8 @@ def _read_source(
                         None,
                         None,
                         None,
-                        f"cannot read the file: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}",
+                        f"cannot read the file: {type(e).__name__}: "
+                        f"{str(e).splitlines()[0] if str(e) else ''}",
                     )
                 ]
             )
@@ -761,7 +762,11 @@ def _coerce(
             if vmap or amap:
                 lookup = {str(k).strip().lower(): v for k, v in {**amap, **(vmap or {})}.items()}
                 # pandas may hold missing text as NaN rather than None
-                txt = txt.map(lambda v: lookup.get(v.lower(), v) if isinstance(v, str) else None)
+                txt = txt.map(
+                    lambda v, lookup=lookup: (
+                        lookup.get(v.lower(), v) if isinstance(v, str) else None
+                    )
+                )
             if c.kind == "enum":
                 allowed = set(c.allowed or ())
                 badv = txt.notna() & ~txt.isin(allowed)
@@ -881,7 +886,8 @@ def _row_checks(name: str, df: pd.DataFrame, label: str, issues: list[Issue]) ->
                         int(r["_row"]),
                         "expected_close_date",
                         str(r["expected_close_date"].date()),
-                        f"expected close date is before the created date {r['created_date'].date()}",
+                        "expected close date is before the created date "
+                        f"{r['created_date'].date()}",
                     )
                 )
     if name == "invoices" and {"issue_date", "due_date"} <= set(df.columns):
@@ -937,7 +943,8 @@ def _row_checks(name: str, df: pd.DataFrame, label: str, issues: list[Issue]) ->
                     int(r["_row"]),
                     "probability",
                     r["probability"],
-                    "expected a probability from 0 to 1 (use scale: {probability: 0.01} for percentages)",
+                    "expected a probability from 0 to 1 "
+                    "(use scale: {probability: 0.01} for percentages)",
                 )
             )
 

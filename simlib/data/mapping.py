@@ -32,7 +32,9 @@ class TableMapping(StrictModel):
     )
     scale: dict[str, Annotated[float, Field(gt=0)]] = Field(
         default_factory=dict,
-        description="multiply a numeric column by this: amount 10000 for 万, probability 0.01 for %",
+        description=(
+            "multiply a numeric column by this: amount 10000 for 万, probability 0.01 for %"
+        ),
     )
     skip_rows: int = Field(0, ge=0, description="lines above the header (report titles)")
     footer_pattern: str | None = Field(

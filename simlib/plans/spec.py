@@ -327,8 +327,8 @@ class PlanSpec(StrictModel):
                         (
                             ("tiers", i, "rate"),
                             b.rate,
-                            "a commission rate is a share of the measure and must be at most 1 (100%); "
-                            "write 1.5% as 0.015",
+                            "a commission rate is a share of the measure and must be at most "
+                            "1 (100%); write 1.5% as 0.015",
                         )
                     )
         ratio = self.measure in RATIO_MEASURES
@@ -478,7 +478,8 @@ class PlanSpec(StrictModel):
             out.append(f"  floor per period: {format_amount(self.floor)}")
         if self.draw:
             out.append(
-                f"  draw: {format_amount(self.draw.amount)} per period, {self.draw.kind.replace('_', '-')}"
+                f"  draw: {format_amount(self.draw.amount)} per period, "
+                f"{self.draw.kind.replace('_', '-')}"
             )
         for s in self.spifs:
             out.append(f"  SPIF {s.name}: {format_amount(s.amount)} per qualifying deal")
@@ -490,7 +491,8 @@ class PlanSpec(StrictModel):
 
     def __repr__(self) -> str:
         bands = " | ".join(
-            f"{lab}: {fmt_rate(b.rate) if self.pays_on == 'measure' else fmt_number(b.rate) + '×TI'}"
+            f"{lab}: "
+            f"{fmt_rate(b.rate) if self.pays_on == 'measure' else fmt_number(b.rate) + '×TI'}"
             for lab, b in zip(self.band_labels(), self.tiers)
         )
         extras = []
@@ -571,7 +573,8 @@ class PoolSpec(StrictModel):
                 (
                     ("shares",),
                     list(self.shares),
-                    f"shares sum to {float(total):.4g} ({fmt_rate(total)}); they must not exceed 1 (100%)",
+                    f"shares sum to {float(total):.4g} ({fmt_rate(total)}); "
+                    "they must not exceed 1 (100%)",
                 )
             )
         for i in range(1, len(self.shares)):

@@ -235,7 +235,10 @@ class Statement:
         body = [f"  {ln.kind:<10} {_fmt_cents(ln.cents):>16}  {ln.text}" for ln in self.lines]
         foot = f"  {'payable':<10} {_fmt_cents(self.payable_cents):>16}"
         if self.balance_out_cents or self.balance_in_cents:
-            foot += f"  (balance owed: {_fmt_cents(self.balance_in_cents)} → {_fmt_cents(self.balance_out_cents)})"
+            foot += (
+                f"  (balance owed: {_fmt_cents(self.balance_in_cents)} → "
+                f"{_fmt_cents(self.balance_out_cents)})"
+            )
         return "\n".join([head, *body, foot])
 
 
@@ -586,7 +589,8 @@ def _settle(
             and collection_rate < exact(g.min_collection_rate)
         ):
             failed.append(
-                f"collection rate {_pct(collection_rate)} is below {fmt_rate(g.min_collection_rate)}"
+                f"collection rate {_pct(collection_rate)} is below "
+                f"{fmt_rate(g.min_collection_rate)}"
             )
         if g.min_kpi_score is not None and kpi_score < exact(g.min_kpi_score):
             failed.append(
@@ -775,7 +779,8 @@ def compute_statements(
     if plan.credit == "team":
         if teams is None:
             raise ValueError(
-                f"plan {name} pays on team results: pass teams (manager → members or the reps table)"
+                f"plan {name} pays on team results: "
+                "pass teams (manager → members or the reps table)"
             )
         members = (
             teams_from_reps(teams)
@@ -859,7 +864,8 @@ def _run_subject(
         if plan.gate is not None and plan.gate.min_kpi_score is not None:
             if "kpi_score" not in mrow:
                 raise ValueError(
-                    f"plan {name} has a KPI gate: metrics has no kpi_score for {subject!r} in {label}"
+                    f"plan {name} has a KPI gate: "
+                    f"metrics has no kpi_score for {subject!r} in {label}"
                 )
             kpi = exact(float(mrow["kpi_score"]))
 

@@ -242,15 +242,21 @@ def write_index(out_dir: Path, plan: PackPlan, planned, batch: BatchResult) -> P
         if zh
         else f"Data as of {plan.as_of}; {ok} of {n} reports rendered in {batch.duration_s:.0f} s."
     )
+    body_css = (
+        'body { font-family: system-ui, "WenQuanYi Micro Hei", "Noto Sans CJK SC", sans-serif; '
+        "margin: 2em auto; max-width: 60em; }"
+    )
+    manifest_label = "运行记录" if zh else "Run manifest"
+    manifest_href = esc(str(manifest))
     doc = f"""<!DOCTYPE html>
 <html lang="{esc(plan.lang)}"><head><meta charset="utf-8">
 <title>{esc(head)}</title>
 <style>
-body {{ font-family: system-ui, "WenQuanYi Micro Hei", "Noto Sans CJK SC", sans-serif; margin: 2em auto; max-width: 60em; }}
+{body_css}
 ul.reps {{ columns: 3; }} li.failed {{ color: #b00020; }} .meta {{ color: #555; }}
 </style></head><body>
 <h1>{esc(head)}</h1>
-<p class="meta">{esc(summary)} {"运行记录" if zh else "Run manifest"}: <a href="{esc(str(manifest))}">{esc(str(manifest))}</a></p>
+<p class="meta">{esc(summary)} {manifest_label}: <a href="{manifest_href}">{manifest_href}</a></p>
 {"".join(parts)}
 </body></html>
 """

@@ -518,14 +518,19 @@ class Cascade:
 #: A weight rule: (parent id, children ids, parent's children total in cents) → weights.
 WeightRule = Callable[[str, list, int], np.ndarray]
 
+# The defaults of :func:`cascade` (frozen models, so one shared instance each is safe).
+_DEFAULT_METHODS = MethodWeights()
+_DEFAULT_UPLIFT = Uplift()
+_DEFAULT_GROWTH = GrowthBounds()
+
 
 def cascade(
     history: History,
     company_target: float,
     *,
-    methods: MethodWeights = MethodWeights(),
-    uplift: Uplift = Uplift(),
-    growth: GrowthBounds | None = GrowthBounds(),
+    methods: MethodWeights = _DEFAULT_METHODS,
+    uplift: Uplift = _DEFAULT_UPLIFT,
+    growth: GrowthBounds | None = _DEFAULT_GROWTH,
     locked: Mapping[str, float] | None = None,
     focus_region: str | None = None,
     focus_weight: float = 0.0,

@@ -339,8 +339,14 @@ def _explain(r, names, names_zh, margin, inflow_short, slow, currency):
     def cmp(metric, v, ref, lang):
         nm = text.metric_name(metric, lang)
         if lang == "en":
-            return f"{nm} {text.value(metric, v, lang, currency)} vs team {text.value(metric, ref, lang, currency)}"
-        return f"{nm}{text.value(metric, v, lang, currency)}（团队{text.value(metric, ref, lang, currency)}）"
+            return (
+                f"{nm} {text.value(metric, v, lang, currency)} "
+                f"vs team {text.value(metric, ref, lang, currency)}"
+            )
+        return (
+            f"{nm}{text.value(metric, v, lang, currency)}"
+            f"（团队{text.value(metric, ref, lang, currency)}）"
+        )
 
     parts = {"en": [], "zh-CN": []}
     for lang in parts:
@@ -380,7 +386,8 @@ def _explain(r, names, names_zh, margin, inflow_short, slow, currency):
     cap = (
         f"Capability gap: mentoring by a top seller ({mentor}) and targeted training on "
         f"{text.metric_name(step)}",
-        f"能力短板：由销冠{mentor_zh}一对一带教，并针对{text.metric_name(step, 'zh-CN')}开展专项培训",
+        f"能力短板：由销冠{mentor_zh}一对一带教，"
+        f"并针对{text.metric_name(step, 'zh-CN')}开展专项培训",
     )
     res_en, res_zh = [], []
     if inflow_short:
@@ -442,7 +449,8 @@ def _window(
 
 
 def _weeks(f: Facts, start, end, ap: AlertParams, extra: int = 0) -> pd.DataFrame:
-    """Working weeks whose end falls in [start, end], plus ``extra`` earlier ones (for lookbacks)."""
+    """Working weeks whose end falls in [start, end], plus ``extra`` earlier ones (for
+    lookbacks)."""
     s = pd.Timestamp(start) - pd.Timedelta(days=7 * (extra + 4))
     w = f.calendar.working_weeks(s, end, ap.week_min_working_days)
     first = np.searchsorted(w["end"].to_numpy(), np.datetime64(pd.Timestamp(start)), side="left")
@@ -496,7 +504,7 @@ def check_rules(
     members = set(f.members(within)) if within is not None else None
     rows = []
     panels: dict = {}
-    for wi, week in checked.iterrows():
+    for _, week in checked.iterrows():
         t = min(week["end"], f.as_of)
         for rule in ap.rules:
             is_rate = rule.metric in _RATES

@@ -67,8 +67,11 @@ class AlertParams(StrictModel):
         4,
         ge=1,
         le=26,
-        description="weekly rules on a rate (lead conversion, win rate) measure it "
-        "over the trailing N working weeks, so a rep with three leads a week is not judged on three",
+        description=(
+            "weekly rules on a rate (lead conversion, win rate) measure it "
+            "over the trailing N working weeks, "
+            "so a rep with three leads a week is not judged on three"
+        ),
     )
     min_sample: int = Field(
         5,

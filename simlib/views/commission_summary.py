@@ -513,7 +513,8 @@ class CommissionSummary:
 
     def __repr__(self) -> str:
         return (
-            f"CommissionSummary({self.scope} {self.period} {self.plan.name}: {len(self.table)} people, "
+            f"CommissionSummary({self.scope} {self.period} {self.plan.name}: "
+            f"{len(self.table)} people, "
             f"total {money_text(self.total_cents)} {self.currency})"
         )
 

@@ -300,29 +300,36 @@ class ForecastReport:
         m = self.money
         if L == "zh-CN":
             items = [
-                f"数据截至 {self.as_of.date()}：只使用当日及之前已知的商机历史（回看 {f['lookback_days']} 天）。",
-                f"在途商机 {f['open_deals']:,} 个，金额 {m(f['open_amount'])}；按阶段、产品线×客户类型"
-                f"（向阶段平均收缩）及销售个人系数估计赢单率，按阶段、预计成交日位置、是否推迟过和商机年龄"
-                f"估计在 {period_label(self.period, L)} 内成交的概率，期望贡献 {m(f['open_expected'])}。",
-                f"新增商机：按每位销售的历史到达率（含季节性与过度离散）、赢单率、成交周期和历史成交额"
-                f"抽样模拟；窗口季节系数 {f['season']:.2f}，市场共同因子对数标准差 {f['market_shock']:.2f}。",
-                f"已成交 {m(f['booked'])} 直接计入。每次模拟把销售的结果逐级汇总到团队、大区和公司。",
+                f"数据截至 {self.as_of.date()}："
+                f"只使用当日及之前已知的商机历史（回看 {f['lookback_days']} 天）。",
+                f"在途商机 {f['open_deals']:,} 个，金额 {m(f['open_amount'])}；"
+                f"按阶段、产品线×客户类型"
+                f"（向阶段平均收缩）及销售个人系数估计赢单率，"
+                f"按阶段、预计成交日位置、是否推迟过和商机年龄"
+                f"估计在 {period_label(self.period, L)} 内成交的概率，"
+                f"期望贡献 {m(f['open_expected'])}。",
+                f"新增商机：按每位销售的历史到达率（含季节性与过度离散）、"
+                f"赢单率、成交周期和历史成交额"
+                f"抽样模拟；窗口季节系数 {f['season']:.2f}，"
+                f"市场共同因子对数标准差 {f['market_shock']:.2f}。",
+                f"已成交 {m(f['booked'])} 直接计入。"
+                f"每次模拟把销售的结果逐级汇总到团队、大区和公司。",
                 f"同一随机种子（{self.seed}）得到完全相同的结果。",
             ]
         else:
             items = [
                 f"Data to {self.as_of.date()}: only the deal history known on that day is used "
                 f"(looking back {f['lookback_days']} days).",
-                f"{f['open_deals']:,} open deals worth {m(f['open_amount'])}: each deal's chance of being won "
-                f"comes from its stage and segment (product line × customer type, shrunk toward the stage "
-                f"rate) and its rep's record; its chance of closing inside {self.period} from the stage, "
-                f"where its expected close date sits, past slips and its age. Expected contribution "
-                f"{m(f['open_expected'])}.",
-                f"New deals: each rep's past arrival rate (seasonal, overdispersed), win rate, cycle time "
-                f"and deal sizes drawn from their won history. Season factor of the window "
-                f"{f['season']:.2f}; common market factor log-sd {f['market_shock']:.2f}.",
-                f"Already booked: {m(f['booked'])}, counted as is. Each trial adds reps up to teams, "
-                f"regions and the company.",
+                f"{f['open_deals']:,} open deals worth {m(f['open_amount'])}: each deal's chance "
+                "of being won comes from its stage and segment (product line × customer type, "
+                "shrunk toward the stage rate) and its rep's record; its chance of closing inside "
+                f"{self.period} from the stage, where its expected close date sits, past slips "
+                f"and its age. Expected contribution {m(f['open_expected'])}.",
+                "New deals: each rep's past arrival rate (seasonal, overdispersed), win rate, "
+                "cycle time and deal sizes drawn from their won history. Season factor of the "
+                f"window {f['season']:.2f}; common market factor log-sd {f['market_shock']:.2f}.",
+                f"Already booked: {m(f['booked'])}, counted as is. Each trial adds reps up to "
+                "teams, regions and the company.",
                 f"The same seed ({self.seed}) gives exactly the same figures.",
             ]
         return Markdown(f"### {_t('method', L)}\n\n" + "\n".join(f"- {x}" for x in items))
@@ -330,7 +337,8 @@ class ForecastReport:
     def __repr__(self) -> str:
         r = self.row
         return (
-            f"ForecastReport({self.node} {self.period} as of {self.as_of.date()}, {self.n_trials:,} trials: "
+            f"ForecastReport({self.node} {self.period} as of {self.as_of.date()}, "
+            f"{self.n_trials:,} trials: "
             f"P50={r['p50']:,.0f}, P(≥quota)={_pct(r['p_attain'])})"
         )
 

@@ -71,8 +71,8 @@ _TEXT: dict[str, tuple[str, str]] = {
         "价格不含增值税：产品目录未标注税目，此处不计算增值税，开票时按适用税率另计。",
     ),
     "t_qty": (
-        "Quantity: the opportunity records an amount of {a}; the quote shows the fewest whole units "
-        "at the list price that cover it, and the difference as the discount.",
+        "Quantity: the opportunity records an amount of {a}; the quote shows the fewest whole "
+        "units at the list price that cover it, and the difference as the discount.",
         "数量：商机记录的金额为 {a}；报价按目录价取能覆盖该金额的最少整数件数，差额列为折扣。",
     ),
     "t_no_price": (
@@ -293,8 +293,10 @@ class Quote:
 
     def __repr__(self) -> str:
         return (
-            f"Quote({self.quote_no}: {self.account_name}, list {_cents_text(self.list_cents)} − discount "
-            f"{_cents_text(self.discount_cents)} = net {_cents_text(self.net_cents)} {self.currency}, "
+            f"Quote({self.quote_no}: {self.account_name}, "
+            f"list {_cents_text(self.list_cents)} − discount "
+            f"{_cents_text(self.discount_cents)} = net {_cents_text(self.net_cents)} "
+            f"{self.currency}, "
             f"valid until {self.valid_until.date()})"
         )
 

@@ -147,13 +147,15 @@ _ZH_PATTERNS: list[tuple[re.Pattern, str]] = [
     ),
     (
         re.compile(
-            rf"^(\S+) reversed on (\S+), (\d+) days after close \(within (\d+)\): commission paid {_N} reversed$"
+            r"^(\S+) reversed on (\S+), (\d+) days after close \(within (\d+)\): "
+            rf"commission paid {_N} reversed$"
         ),
         r"\1 于 \2 撤销（成交后 \3 天，在 \4 天追回期内）：追回已发提成 \5",
     ),
     (
         re.compile(
-            r"^(\S+) reversed on (\S+), (\d+) days after close: outside the (\d+)-day window, nothing reversed$"
+            r"^(\S+) reversed on (\S+), (\d+) days after close: "
+            r"outside the (\d+)-day window, nothing reversed$"
         ),
         r"\1 于 \2 撤销（成交后 \3 天，超出 \4 天追回期）：不追回",
     ),
@@ -169,7 +171,8 @@ _ZH_PATTERNS: list[tuple[re.Pattern, str]] = [
     ),
     (
         re.compile(
-            rf"^recoverable draw {_N}: advance of {_N}, owed back from later earnings \(balance owed {_N}\)$"
+            rf"^recoverable draw {_N}: advance of {_N}, "
+            rf"owed back from later earnings \(balance owed {_N}\)$"
         ),
         r"可追回预支 \1：本期预支 \2，以后期提成偿还（欠款余额 \3）",
     ),
@@ -192,7 +195,8 @@ _ZH_WORDS = [
     (re.compile(r"× target incentive "), "× 目标奖金 "),
     (
         re.compile(
-            r"^(revenue|gross margin|renewal rate|kpi score|collected revenue|new customer revenue) band "
+            r"^(revenue|gross margin|renewal rate|kpi score|collected revenue"
+            r"|new customer revenue) band "
         ),
         lambda m: f"{_MEASURES.get(m[1].replace(' ', '_'), m[1])}档位 ",
     ),

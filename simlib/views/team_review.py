@@ -438,7 +438,7 @@ class MonthlyReview:
             base += tot[e]
         steps.append(("实际" if zh else "actual", d.actual, 0.0))
         fig, ax = plt.subplots(figsize=(7, 3.2))
-        for i, (lab, v, b) in enumerate(steps):
+        for i, (_lab, v, b) in enumerate(steps):
             color = "#607d8b" if i in (0, len(steps) - 1) else ("#2e7d32" if v >= 0 else "#c62828")
             bottom = b if v >= 0 or i in (0, len(steps) - 1) else b + v
             ax.bar(i, abs(v), bottom=bottom, color=color)

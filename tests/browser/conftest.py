@@ -176,7 +176,8 @@ _SERVERS: dict[str, Server] = {}
 
 @pytest.fixture(scope="session")
 def voila_server(tmp_path_factory):
-    """``simlib.apps.server.voila_command`` serving small-trial copies of the three widget notebooks."""
+    """``simlib.apps.server.voila_command`` serving small-trial copies of the three widget
+    notebooks."""
     from simlib.apps.server import NOTEBOOKS as APP_NOTEBOOKS
     from simlib.apps.server import voila_command
 

@@ -80,7 +80,7 @@ def _dashboard_context(demo):
     from simlib.apps.tracking_dashboard import DashboardContext
 
     ctx = DashboardContext.from_facts(demo)
-    ctx.alerts  # checked once, here rather than in the test
+    _ = ctx.alerts  # checked once, here rather than in the test
     return ctx
 
 
