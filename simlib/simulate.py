@@ -17,6 +17,7 @@ amounts in buckets), the oracle the Monte Carlo is tested against.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -240,6 +241,7 @@ def simulate(
     cal = calibration if calibration is not None else calibrate(data, period, as_of)
     model = build_model(cal, include_new=include_new)
     R = len(model.rep_ids)
+    check_memory(n_trials, R, n_nodes=R + len(data.tables.get("org", ())))
     trials = np.empty((n_trials, R), dtype=np.float64)
     chunks = [(s, min(chunk_trials, n_trials - s)) for s in range(0, n_trials, chunk_trials)]
     done = 0
@@ -281,6 +283,43 @@ def simulate(
     nodes = _org_nodes(data, model.rep_ids)
     summary = _summary(trials, nodes, model.rep_ids, _quotas(data, nodes, cal.window), fractions)
     return SimulationResult(trials, model.rep_ids, nodes, summary, cal, int(seed), done)
+
+
+def memory_needed(n_trials: int, n_reps: int, n_nodes: int) -> int:
+    """Bytes a run holds at its peak: the trials × reps array, the trials × nodes
+    roll-up and a sorted copy of one node column at a time for the quantiles."""
+    return 8 * n_trials * (n_reps + n_nodes) + 16 * n_trials
+
+
+def available_memory() -> int | None:
+    """Bytes this machine can still give (``MemAvailable``), or None when unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_memory(n_trials: int, n_reps: int, n_nodes: int) -> None:
+    """Refuse, before allocating, a run that cannot fit in memory (with the figures)."""
+    need = memory_needed(n_trials, n_reps, n_nodes)
+    have = available_memory()
+    if have is not None and need > 0.8 * have:
+        fits = max(1, int(0.8 * have) // max(1, 8 * (n_reps + n_nodes) + 16))
+        raise ValueError(
+            f"{n_trials:,} trials × {n_reps:,} reps need about {_gib(need)} of memory; "
+            f"{_gib(have)} is available; use at most about {fits:,} trials on this machine"
+        )
+
+
+def _gib(n: int) -> str:
+    return f"{n / 2**30:,.1f} GiB"
 
 
 #: The key of the common-factor stream (no deal or rep slot uses it).

@@ -205,3 +205,12 @@ def test_cli_simulate_bad_period_is_a_message(capsys):
     assert main(["simulate", "--period", "2026-Q7"]) == 2
     err = capsys.readouterr().err
     assert "period must look like 2026, 2026-Q3" in err and "Traceback" not in err
+
+
+def test_a_run_that_cannot_fit_in_memory_is_refused_before_allocating(monkeypatch):
+    import simlib.simulate as sim
+
+    monkeypatch.setattr(sim, "available_memory", lambda: 4 * 2**30)
+    with pytest.raises(ValueError, match=r"1,000,000,000 trials × 60 reps need about .* GiB"):
+        sim.check_memory(1_000_000_000, 60, 74)
+    sim.check_memory(10_000, 60, 74)  # a normal run passes

@@ -59,13 +59,17 @@ def cmd_simulate(args) -> int:
                 )
             )
         )
-        return EXIT_OK
+        return _interrupted(res.n_trials, args.trials)
     lang = user_lang(args)
     unit = amount_unit(lang)
     if lang == "zh-CN":
         s = s.assign(name=s["name_zh"].fillna(s["name"]))
+    as_of_day = res.calibration.as_of.date()
     print(
-        f"{window.label} bookings forecast as of {res.calibration.as_of.date()} "
+        f"{window.label} 业绩预测（截至 {as_of_day}，"
+        f"蒙特卡洛 {res.n_trials:,} 次，种子 {res.seed}）"
+        if lang == "zh-CN"
+        else f"{window.label} bookings forecast as of {as_of_day} "
         f"({res.n_trials:,} trials, seed {res.seed})"
     )
     cols = ["level", "node_id", "name", "quota", "mean", "p10", "p50", "p90", "p_attain"]
@@ -76,11 +80,13 @@ def cmd_simulate(args) -> int:
         lang=lang,
         unit=unit,
     )
-    if res.n_trials < args.trials:
-        print(
-            f"interrupted: summary of the first {res.n_trials:,} of {args.trials:,} trials",
-            file=sys.stderr,
-        )
+    return _interrupted(res.n_trials, args.trials)
+
+
+def _interrupted(done: int, asked: int) -> int:
+    """Exit 130 with a note when Ctrl-C cut the run short (the summary above is of ``done``)."""
+    if done < asked:
+        print(f"interrupted: summary of the first {done:,} of {asked:,} trials", file=sys.stderr)
         return 130
     return EXIT_OK
 
