@@ -3,7 +3,7 @@ worker) and the ``slow`` marker for whole folders.
 
 ``python -m pytest`` runs everything on two xdist workers (see ``addopts`` in
 pyproject.toml); ``python -m pytest -m "not slow"`` is the fast set: no real browser,
-no executed notebooks, no Dask cluster, no report batch of a dozen kernels.
+no executed notebooks, no Dask cluster, no multi-kernel report batch.
 """
 
 from pathlib import Path
@@ -21,16 +21,6 @@ def pytest_collection_modifyitems(config, items):
         path = Path(item.path).resolve()
         if any(path.is_relative_to(folder) for folder in SLOW_FOLDERS):
             item.add_marker(pytest.mark.slow)
-
-
-def pytest_ignore_collect(collection_path, config):
-    """Not conftest.py files as modules: --doctest-modules would import this one and
-    tests/browser/conftest.py both as ``conftest`` (the folders are not packages), and
-    the second fails with "import file mismatch". pytest still loads them as conftests;
-    they have no doctests."""
-    if collection_path.name == "conftest.py":
-        return True
-    return None
 
 
 @pytest.fixture(scope="session")
