@@ -14,7 +14,6 @@ overlaps are caught when the file is loaded.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from decimal import Decimal
 from fractions import Fraction
@@ -24,7 +23,7 @@ from typing import Annotated, Literal
 from pydantic import Field, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from simlib.config import StrictModel, default_params_dir, load_file
+from simlib.config import ParamDate, StrictModel, default_params_dir, load_file
 from simlib.money import format_amount
 
 __all__ = [
@@ -286,7 +285,7 @@ class PlanSpec(StrictModel):
     description: str
     label_zh: str | None = None
     reference: str = ""
-    effective_from: dt.date | None = None
+    effective_from: ParamDate | None = None
     currency: Literal["CNY", "USD", "EUR"] = "CNY"
     period: Literal["month", "quarter", "year"] = "quarter"
     measure: Literal[
