@@ -142,6 +142,7 @@ def _check_manifest(path: Path, n: int, failed: int):
     m = json.loads(path.read_text(encoding="utf-8"))
     assert m["template"] == "tiny_report" and len(m["template_sha256"]) == 64
     assert len(m["data_fingerprint"]) == 64 and m["complete"]
+    assert m["status"] == "complete" and m["pending"] == [] and m["total"] == n
     assert (m["ok"], m["failed"]) == (n - failed, failed)
     for item in m["items"]:
         assert set(item) >= {"parameters", "status", "checksum", "duration_s", "error"}

@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
+import signal
 import sys
 
-from simlib.cli.common import UserError
+from simlib.cli.common import EXIT_USER, UserError
 
 EXIT_OK, EXIT_FAILED_ITEMS = 0, 1
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM (systemd stopping the timer's service, kill) ends a batch like Ctrl-C:
+    reports being rendered finish, the manifest says ``interrupted``."""
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread
+        pass
 
 
 def _pairs(texts, flag: str) -> list[tuple[str, str]]:
@@ -45,6 +59,7 @@ def cmd_render(args) -> int:
         from dask.distributed import Client
 
         client = Client(args.dask)
+    _stop_on_sigterm()
     try:
         batch = render_batch(
             t.path,
@@ -62,6 +77,9 @@ def cmd_render(args) -> int:
         if r.ok:
             print(f"ok      {r.html}")
     print(batch.summary())
+    if batch.manifest_error:
+        print(f"error: {batch.manifest_error}", file=sys.stderr)
+        return EXIT_USER
     print(f"manifest: {batch.manifest}")
     return EXIT_OK if batch.ok else EXIT_FAILED_ITEMS
 
@@ -83,11 +101,15 @@ def cmd_schedule_list(args) -> int:
 
 
 def cmd_schedule_run_due(args) -> int:
-    from simlib.reports.schedule import run_due
+    from simlib.reports.schedule import check_now, load_schedule, run_due
 
+    schedule = load_schedule(args.schedule)
+    now = _now(args.now)
+    check_now(now, schedule.timezone, force=args.force or args.dry_run)
+    _stop_on_sigterm()
     done = run_due(
-        args.schedule,
-        now=_now(args.now),
+        schedule,
+        now=now,
         out=args.out,
         workers=args.workers,
         dry_run=args.dry_run,
@@ -156,4 +178,9 @@ def add_parser(sub) -> None:
                 "--dry-run", action="store_true", help="list what is due, render nothing"
             )
             c.add_argument("--quiet", action="store_true", help="no progress bar")
+            c.add_argument(
+                "--force",
+                action="store_true",
+                help="accept a --now more than a day from the clock (its runs are recorded)",
+            )
         c.set_defaults(func=func)

@@ -35,26 +35,67 @@ def cjk_font() -> str | None:
     return None
 
 
+#: Set once the missing-font warning was given (per report: the report kernel resets it).
+_WARNED_NO_CJK = False
+
+#: matplotlib's warning for every character its font lacks ("Glyph 21326 (\N{...})
+#: missing from font(s) DejaVu Sans."): dozens per report without a CJK font.
+GLYPH_MISSING = r"Glyph \d+.*missing from"
+
+
+class MissingCJKFontWarning(UserWarning):
+    """No CJK font is installed: Chinese text is drawn as empty boxes."""
+
+
 def use_cjk_font() -> str | None:
     """Put a CJK font first in matplotlib's sans-serif list; returns its name.
 
     Latin text keeps rendering well (these fonts carry Latin glyphs too), and minus
     signs stay ASCII so they never fall back to a missing glyph.
+
+    Without a CJK font it returns None and warns once (:class:`MissingCJKFontWarning`,
+    naming the fonts looked for and how to install one) instead of matplotlib's
+    warning per missing character, which it silences.
     """
     import matplotlib as mpl
 
     name = cjk_font()
-    if name is not None:
-        fam = [name] + [f for f in mpl.rcParams["font.sans-serif"] if f != name]
-        mpl.rcParams["font.sans-serif"] = fam
-        mpl.rcParams["font.family"] = "sans-serif"
-        mpl.rcParams["axes.unicode_minus"] = False
-        # CJK fonts such as WenQuanYi Micro Hei have no bold face: matplotlib draws bold
-        # titles with the regular face and says so on stderr, which reports would show.
-        import logging
+    if name is None:
+        _no_cjk_font()
+        return None
+    fam = [name] + [f for f in mpl.rcParams["font.sans-serif"] if f != name]
+    mpl.rcParams["font.sans-serif"] = fam
+    mpl.rcParams["font.family"] = "sans-serif"
+    mpl.rcParams["axes.unicode_minus"] = False
+    # CJK fonts such as WenQuanYi Micro Hei have no bold face: matplotlib draws bold
+    # titles with the regular face and says so on stderr, which reports would show.
+    import logging
 
-        logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
     return name
+
+
+def _no_cjk_font() -> None:
+    global _WARNED_NO_CJK
+    import warnings
+
+    if not any(
+        f[0] == "ignore" and getattr(f[1], "pattern", None) == GLYPH_MISSING
+        for f in warnings.filters
+    ):
+        warnings.filterwarnings("ignore", message=GLYPH_MISSING, category=UserWarning)
+    if _WARNED_NO_CJK:
+        return
+    _WARNED_NO_CJK = True
+    warnings.warn(
+        "no CJK font installed (looked for "
+        + ", ".join(CJK_FONTS[:3])
+        + ", ...): Chinese text in figures shows as empty boxes. Install one, e.g. "
+        "'apt-get install fonts-wqy-microhei' (scripts/setup.sh does), then clear "
+        "matplotlib's font cache (~/.cache/matplotlib).",
+        MissingCJKFontWarning,
+        stacklevel=3,
+    )
 
 
 def target_wall(names, actual, target, pace=None, *, title="", lang="en", ax=None):

@@ -41,3 +41,8 @@ def clean_slate() -> None:
         pd.reset_option("all")
     if _WARNINGS0 is not None:
         warnings.filters[:] = _WARNINGS0
+        warnings.filterwarnings("default")  # forget what was shown: a fresh kernel would show it
+        warnings.filters.pop(0)
+    import simlib.plots
+
+    simlib.plots._WARNED_NO_CJK = False  # each report says once that it has no CJK font

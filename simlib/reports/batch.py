@@ -10,6 +10,7 @@ each item's status and a manifest records the run. With ``client=`` (a
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import multiprocessing
 import os
@@ -26,11 +27,22 @@ from simlib.reports.render import (
     ROOT,
     Renderer,
     RenderResult,
+    check_output_dir,
+    clean_stale_scratch,
+    die_with_parent,
+    mark_dead_runs,
     new_run_id,
+    oserror_text,
     output_name,
     write_manifest,
 )
-from simlib.reports.templates import ReportError, Template, check_parameters, template_info
+from simlib.reports.templates import (
+    ReportError,
+    Template,
+    absolute_paths,
+    check_parameters,
+    template_info,
+)
 
 # Grid values "all" expand to every id of this kind in the data.
 _EXPANDABLE = {"rep_id": "reps", "team": "teams", "region": "regions"}
@@ -44,6 +56,7 @@ class BatchResult:
     manifest: Path | None = None
     duration_s: float = 0.0
     workers: int = 1
+    manifest_error: str | None = None  # why the manifest could not be written (full disk, ...)
 
     @property
     def failed(self) -> list[RenderResult]:
@@ -180,9 +193,49 @@ def _pool_context():
     return ctx
 
 
-def _quiet_worker() -> None:
+def _watch_parent(pid: int) -> None:
+    """End this worker (and with it its kernel) as soon as process ``pid`` ends.
+
+    Pool workers are children of the forkserver, which outlives the batch while a
+    worker holds its pipe: without this a batch killed with kill -9 left its workers
+    rendering the queued reports.
+    """
+    import signal
+    import time
+
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        os._exit(1)
+    except (AttributeError, OSError):
+        fd = None
+
+    def watch() -> None:
+        if fd is not None:
+            import select
+
+            select.select([fd], [], [])  # readable once the process has ended
+        else:
+            while True:
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    break
+                except OSError:
+                    pass
+                time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    threading.Thread(target=watch, name="simlib-watch-parent", daemon=True).start()
+
+
+def _quiet_worker(batch_pid: int | None = None) -> None:
     import logging
     import warnings
+
+    if batch_pid is not None:  # a pool worker: die with the forkserver and with the batch
+        die_with_parent()
+        _watch_parent(batch_pid)
 
     warnings.filterwarnings("ignore")
     logging.getLogger("traitlets").setLevel(logging.ERROR)
@@ -215,7 +268,11 @@ def render_batch(
     t = template_info(template)
     params = expand_grid(t, grid, demo_seed=demo_seed)
     names = [output_name(t, p, pattern) for p in params]
-    items = [Item(str(t.path), p, n, str(out_dir), str(cwd), fresh) for p, n in zip(params, names)]
+    # The kernels run in ``cwd`` (the checkout): relative data paths are the caller's.
+    items = [
+        Item(str(t.path), absolute_paths(p), n, str(out_dir), str(cwd), fresh)
+        for p, n in zip(params, names)
+    ]
     run = {
         "job": job,
         "template": t.name,
@@ -248,7 +305,13 @@ def run_items(
     on_result: Callable[[RenderResult], None] | None = None,
     desc: str = "reports",
 ) -> BatchResult:
-    """Render prepared items (any mix of templates) in one pool; write the manifest."""
+    """Render prepared items (any mix of templates) in one pool; write the manifest.
+
+    The manifest is written when the run starts, after every item and at the end, so
+    it always says what is on disk, even after kill -9. The output folder is checked
+    first: a folder that cannot be written is one ReportError naming it.
+    """
+    import socket
     import time
 
     out_dir = Path(out_dir)
@@ -259,31 +322,86 @@ def run_items(
             f"several items would write {dupes[0]}; give an output pattern "
             "that uses every varying parameter"
         )
+    check_output_dir(out_dir)
+    mark_dead_runs(out_dir)
+    clean_stale_scratch(out_dir)
     run_id = run_id or new_run_id()
     workers = max(1, min(workers or os.cpu_count() or 1, len(items) or 1))
     t0 = time.perf_counter()
     results: list[RenderResult | None] = [None] * len(items)
     bar = _progress(len(items), desc, progress)
+    meta: dict[str, Any] = {
+        "run_id": run_id,
+        **(run or {}),
+        "status": "running",
+        "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "seed": sorted({it.params["seed"] for it in items if "seed" in it.params}) or None,
+        "data": None,
+        "demo_seed": None,
+        "data_fingerprint": None,
+        "workers": workers,
+        "backend": "dask" if client is not None else "processes",
+        "total": len(items),
+    }
+    manifest: dict[str, Any] = {"path": None, "error": None}
+
+    def save(final: bool = False) -> None:
+        finished = [r for r in results if r is not None]
+        meta["pending"] = [it.name for it, r in zip(items, results) if r is None]
+        meta["duration_s"] = round(time.perf_counter() - t0, 3)
+        meta["complete"] = len(finished) == len(items)
+        try:
+            manifest["path"] = write_manifest(out_dir, meta, finished)
+            manifest["error"] = None
+        except OSError as e:  # a full disk: the reports already written stay
+            manifest["error"] = f"manifest not written: {oserror_text(e)}"
+            if final:
+                manifest["path"] = None
+
+    def describe_data() -> None:
+        sources = sorted(
+            {
+                (
+                    str(it.params.get("source") or ""),
+                    str(it.params.get("mapping") or ""),
+                    it.params.get("demo_seed"),
+                )
+                for it in items
+            },
+            key=str,
+        )
+        described = [_describe_source(*src) for src in sources]
+        meta["data"] = "; ".join(d for d, _ in described)
+        meta["demo_seed"] = sorted({s for *_, s in sources if isinstance(s, int)}) or None
+        meta["data_fingerprint"] = ",".join(f for _, f in described)
+        save()
 
     def done(i: int, r: RenderResult) -> None:
         results[i] = r
+        save()
         bar.update(1)
         if not r.ok:
             bar.write(f"failed: {r.name}: {brief_error(r.error)}")
         if on_result:
             on_result(r)
 
+    save()
     try:
         if client is not None:
             workers = len(client.scheduler_info().get("workers", {})) or 1
+            meta["workers"] = workers
             futures = client.map(render_item, items, pure=False)
             index = {f.key: i for i, f in enumerate(futures)}
             from dask.distributed import as_completed as dask_completed
 
+            describe_data()
             for f in dask_completed(futures):
                 done(index[f.key], f.result())
         elif workers == 1:
             _quiet_worker()
+            describe_data()
             for i, item in enumerate(items):
                 done(i, render_item(item))
         else:
@@ -291,9 +409,13 @@ def run_items(
             # nbconvert and simlib once (plain fork would copy the caller's live kernel
             # clients and event loops, which deadlocks).
             ctx = _pool_context()
-            pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_quiet_worker)
+            pool = ProcessPoolExecutor(
+                workers, mp_context=ctx, initializer=_quiet_worker, initargs=(os.getpid(),)
+            )
+            futures = {}
             try:
                 futures = {pool.submit(render_item, item): i for i, item in enumerate(items)}
+                describe_data()
                 for f in as_completed(futures):
                     i = futures[f]
                     try:
@@ -324,35 +446,22 @@ def run_items(
                         results[i] = f.result()
                 raise
             pool.shutdown()
+        meta["status"] = "complete"
     finally:
         bar.close()
+        if meta["status"] != "complete":
+            meta["status"] = "interrupted"
+        save(final=True)
         finished = [r for r in results if r is not None]
-        batch = BatchResult(run_id, out_dir, finished, None, time.perf_counter() - t0, workers)
-        sources = sorted(
-            {
-                (
-                    str(it.params.get("source") or ""),
-                    str(it.params.get("mapping") or ""),
-                    it.params.get("demo_seed"),
-                )
-                for it in items
-            },
-            key=str,
+        batch = BatchResult(
+            run_id,
+            out_dir,
+            finished,
+            manifest["path"],
+            time.perf_counter() - t0,
+            workers,
+            manifest["error"],
         )
-        described = [_describe_source(*src) for src in sources]
-        meta = {
-            "run_id": run_id,
-            **(run or {}),
-            "seed": sorted({it.params["seed"] for it in items if "seed" in it.params}) or None,
-            "data": "; ".join(d for d, _ in described),
-            "demo_seed": sorted({s for *_, s in sources if isinstance(s, int)}) or None,
-            "data_fingerprint": ",".join(f for _, f in described),
-            "workers": workers,
-            "backend": "dask" if client is not None else "processes",
-            "duration_s": round(batch.duration_s, 3),
-            "complete": len(finished) == len(items),
-        }
-        batch.manifest = write_manifest(out_dir, meta, finished)
         try:
             (out_dir / ".work").rmdir()  # scratch space of the renders; kept if not empty
         except OSError:

@@ -23,8 +23,8 @@ import pandas as pd
 
 from simlib.data import load_demo
 from simlib.reports.batch import BatchResult, Item, brief_error, org_ids, run_items
-from simlib.reports.render import output_name
-from simlib.reports.templates import ROOT, check_parameters, template_info
+from simlib.reports.render import _write_atomic, oserror_text, output_name
+from simlib.reports.templates import ROOT, ReportError, check_parameters, template_info
 
 _TITLES = {
     "target_workshop_summary": ("Target workshop summary", "目标研讨会纪要"),
@@ -186,7 +186,12 @@ def render_pack(
         progress=progress,
         desc="report pack",
     )
-    index = write_index(out_dir, plan, planned, batch)
+    try:
+        index = write_index(out_dir, plan, planned, batch)
+    except OSError as e:
+        raise ReportError(
+            f"report pack index: {oserror_text(e)}; the reports themselves are in {out_dir}"
+        ) from None
     return batch, index
 
 
@@ -261,10 +266,9 @@ ul.reps {{ columns: 3; }} li.failed {{ color: #b00020; }} .meta {{ color: #555; 
 </body></html>
 """
     path = out_dir / "index.html"
-    tmp = path.with_suffix(".html.tmp")
-    tmp.write_text(doc, encoding="utf-8")
-    tmp.replace(path)
-    (out_dir / "index.json").write_text(
+    _write_atomic(path, doc)  # whole or not at all, no temporary file left on a full disk
+    _write_atomic(
+        out_dir / "index.json",
         json.dumps(
             [
                 {
@@ -279,6 +283,5 @@ ul.reps {{ columns: 3; }} li.failed {{ color: #b00020; }} .meta {{ color: #555; 
             ensure_ascii=False,
             indent=1,
         ),
-        encoding="utf-8",
     )
     return path

@@ -16,10 +16,16 @@ The kernel is restarted after a failed report and every ``recycle`` reports.
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import functools
 import hashlib
 import json
 import os
 import re
+import signal
+import socket
+import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -101,10 +107,6 @@ def output_name(template: Template, params: dict[str, Any], pattern: str | None 
     return "__".join([template.name, *given]) if given else template.name
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def html_of(nb) -> str:
     """The executed notebook as standalone HTML without code cells or prompts."""
     import logging
@@ -137,11 +139,187 @@ def output_text(nb, *, images: bool = False) -> str:
     return "\n".join(parts)
 
 
+_HOST = safe_part(socket.gethostname())[:24]
+
+
+def scratch_tag() -> str:
+    """``<host>-<pid>`` in the names of scratch files, so a later run can tell the
+    leftovers of a dead process (kill -9, power cut) from files still being written."""
+    return f"{_HOST}-{os.getpid()}"
+
+
+_SCRATCH_TAG = re.compile(rf"\.{re.escape(_HOST)}-(\d+)\.")
+
+
+def _pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie, ended but not yet reaped, does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: alive, someone else's
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
+
+
+def is_stale_scratch(name: str) -> bool:
+    """Whether a scratch file name carries this host's tag and a pid that is gone."""
+    m = _SCRATCH_TAG.search(name)
+    return m is not None and not _pid_alive(int(m[1]))
+
+
 def _write_atomic(path: Path, text: str) -> None:
+    """Write ``path`` whole or not at all: a temporary file beside it, then a rename.
+    The temporary file never outlives a failure (a full disk, a folder in the way)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    tmp = path.with_name(f".{path.name}.{scratch_tag()}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _unlink_quietly(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
+#: What a full, read-only or mis-shaped output folder raises.
+WRITE_ERRNOS = frozenset(
+    {
+        errno.ENOSPC,
+        errno.EDQUOT,
+        errno.EFBIG,
+        errno.EACCES,
+        errno.EPERM,
+        errno.EROFS,
+        errno.EISDIR,
+        errno.ENOTDIR,
+        errno.EEXIST,
+    }
+)
+
+
+def oserror_text(e: OSError) -> str:
+    """An OSError as a reader wants it: what could not be done to which path, and why."""
+    why = e.strerror or str(e)
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+        why = "no space left on the device"
+    elif e.errno in (errno.EACCES, errno.EPERM):
+        why = "permission denied"
+    elif e.errno == errno.EROFS:
+        why = "read-only file system"
+    elif e.errno == errno.EISDIR:
+        why = "it is a folder, not a file; remove it or choose another output name"
+    elif e.errno == errno.ENOTDIR:
+        why = "part of the path is a file, not a folder"
+    where = e.filename if e.filename is not None else ""
+    if e.filename2 is not None:
+        where = e.filename2
+    return f"cannot write {where}: {why}" if where else f"cannot write: {why}"
+
+
+def check_output_dir(out_dir: str | Path) -> Path:
+    """``out_dir`` created if need be and proven writable, else a ReportError naming it.
+
+    Checked before any kernel starts, so a read-only or mistyped output folder is one
+    message, not a failure per report and a manifest that cannot be written.
+    """
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ReportError(f"output folder {out_dir} is a file, not a folder")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ReportError(
+            f"output folder {out_dir}: cannot create it ({e.strerror or e})"
+        ) from None
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".probe.{scratch_tag()}.", dir=out_dir)
+    except OSError as e:
+        raise ReportError(
+            f"output folder {out_dir} is not writable ({e.strerror or e}); "
+            "choose another with --out"
+        ) from None
+    os.close(fd)
+    os.unlink(probe)
+    return out_dir
+
+
+# --------------------------------------------------------------------------- child processes
+_PR_SET_PDEATHSIG = 1
+_prctl_fn: Any = False  # not looked up yet
+
+
+def _prctl():
+    """libc's prctl (Linux), looked up once in the parent (never after a fork)."""
+    global _prctl_fn
+    if _prctl_fn is False:
+        _prctl_fn = None
+        if sys.platform.startswith("linux"):
+            try:
+                import ctypes
+
+                fn = ctypes.CDLL(None, use_errno=True).prctl
+                fn.argtypes = [ctypes.c_int] + [ctypes.c_ulong] * 4
+                fn.restype = ctypes.c_int
+                _prctl_fn = fn
+            except (OSError, AttributeError):
+                pass
+    return _prctl_fn
+
+
+def die_with_parent(parent_pid: int | None = None) -> bool:
+    """Have Linux SIGKILL this process when its parent ends (PR_SET_PDEATHSIG).
+
+    With ``parent_pid`` (the parent's pid read before the fork), a parent that already
+    ended before the call ends this process at once. Returns False where unsupported.
+    """
+    prctl = _prctl()
+    if prctl is None or prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        return False
+    if parent_pid is not None and os.getppid() != parent_pid:
+        os._exit(1)
+    return True
+
+
+def _kernel_preexec():
+    """A Popen ``preexec_fn`` binding the kernel's life to this process (None off Linux)."""
+    if _prctl() is None:
+        return None
+    parent = os.getpid()
+    return lambda: die_with_parent(parent)
+
+
+@functools.cache
+def _kernel_manager_class():
+    """KernelManager whose kernels die with the process that started them.
+
+    jupyter_client starts kernels in a session of their own (so Ctrl-C reaches them
+    only through the manager) and they only poll for their parent; a batch killed with
+    kill -9 left them rendering. The parent-death signal ends them at once.
+    """
+    from jupyter_client.manager import KernelManager
+
+    class ChildKernelManager(KernelManager):
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            preexec = _kernel_preexec()
+            if preexec is not None:
+                kw.setdefault("preexec_fn", preexec)
+            return await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    return ChildKernelManager
 
 
 class Renderer:
@@ -174,9 +352,7 @@ class Renderer:
         import subprocess
         import tempfile
 
-        from jupyter_client.manager import KernelManager
-
-        km = KernelManager(kernel_name=self.kernel_name)
+        km = _kernel_manager_class()(kernel_name=self.kernel_name)
         # The kernel's own chatter ("running over TCP without encryption") goes to a log
         # file, not the user's terminal; report output travels over the kernel protocol.
         self.log = Path(tempfile.gettempdir()) / f"simlib-kernel-{os.getpid()}.log"
@@ -237,7 +413,9 @@ class Renderer:
             execution_timeout=self.timeout,
         )
         if self.fresh:
-            return pm.execute_notebook(str(path), str(out_ipynb), **kw)
+            return pm.execute_notebook(
+                str(path), str(out_ipynb), kernel_manager_class=_kernel_manager_class(), **kw
+            )
         km = self._ready_kernel()
         try:
             return pm.execute_notebook(
@@ -256,7 +434,11 @@ class Renderer:
         name: str | None = None,
         pattern: str | None = None,
     ) -> RenderResult:
-        """Render one report; never raises for a failing notebook (see ``status``)."""
+        """Render one report; never raises for a failing notebook (see ``status``).
+
+        Whatever fails (the notebook, the kernel, a full disk, a folder in the way), the
+        last good report stays as it was and no temporary file is left behind.
+        """
         t = template if isinstance(template, Template) else template_info(template)
         params = check_parameters(t, dict(params or {}))
         out_dir = Path(out_dir)
@@ -264,33 +446,56 @@ class Renderer:
         res = RenderResult(t.name, name, params)
         html_path = out_dir / f"{name}.html"
         ipynb_path = out_dir / f"{name}.ipynb"
-        work = out_dir / ".work" / f"{safe_part(name)}.{os.getpid()}.{threading.get_ident()}.ipynb"
-        work.parent.mkdir(parents=True, exist_ok=True)
+        tag = f"{scratch_tag()}.{threading.get_ident()}"
+        # Scratch files are hidden and tagged with host and pid (see clean_stale_scratch).
+        new_html = html_path.with_name(f".{html_path.name}.{tag}.new")
+        work = out_dir / ".work" / f"{safe_part(name)}.{tag}.ipynb"
         t0 = time.perf_counter()
         try:
+            for p in (html_path, ipynb_path):
+                if p.is_dir():
+                    raise ReportError(
+                        f"output {p} is a folder, not a file; remove it or choose "
+                        "another output name"
+                    )
+            work.parent.mkdir(parents=True, exist_ok=True)
             nb = self.execute(t.path, params, work)
             html = html_of(nb)
-            _write_atomic(html_path.with_suffix(".html.new"), html)
+            new_html.parent.mkdir(parents=True, exist_ok=True)
+            with open(new_html, "w", encoding="utf-8") as f:
+                f.write(html)
+                f.flush()
+                os.fsync(f.fileno())
             ipynb_path.parent.mkdir(parents=True, exist_ok=True)
             os.replace(work, ipynb_path)
-            os.replace(html_path.with_suffix(".html.new"), html_path)
+            os.replace(new_html, html_path)
             res.status, res.html, res.ipynb = "ok", str(html_path), str(ipynb_path)
-            res.checksum = _sha256(html_path)
+            res.checksum = hashlib.sha256(html.encode("utf-8")).hexdigest()  # what was written
         except BaseException as e:  # noqa: BLE001 - reported per item, never fatal for a batch
             res.status = "failed"
             res.error = _describe(e)
-            failed = out_dir / "failed" / f"{name}.ipynb"
-            failed.parent.mkdir(parents=True, exist_ok=True)
-            if work.exists():
-                os.replace(work, failed)
-                res.failed_notebook = str(failed)
-            _write_atomic(failed.with_suffix(".error.txt"), res.error + "\n")
-            Path(str(html_path.with_suffix(".html.new"))).unlink(missing_ok=True)
+            _unlink_quietly(new_html)
+            self._keep_failed(out_dir, name, work, res)
             if isinstance(e, KeyboardInterrupt):
                 raise
         finally:
             res.duration_s = round(time.perf_counter() - t0, 3)
         return res
+
+    @staticmethod
+    def _keep_failed(out_dir: Path, name: str, work: Path, res: RenderResult) -> None:
+        """The partial notebook and the error into ``failed/``, as far as the disk allows."""
+        failed = out_dir / "failed" / f"{name}.ipynb"
+        try:
+            if work.exists():
+                failed.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(work, failed)
+                res.failed_notebook = str(failed)
+            _write_atomic(failed.with_suffix(".error.txt"), (res.error or "") + "\n")
+        except OSError:
+            pass  # read-only or full: the error is in the result and the manifest
+        finally:
+            _unlink_quietly(work)
 
 
 def _describe(e: BaseException) -> str:
@@ -301,6 +506,8 @@ def _describe(e: BaseException) -> str:
         return f"cell {e.exec_count}: {e.ename}: {e.evalue}"
     if isinstance(e, ReportError):
         return str(e)
+    if isinstance(e, OSError) and e.errno in WRITE_ERRNOS:
+        return oserror_text(e)
     return f"{type(e).__name__}: {e}\n" + "".join(traceback.format_exception(e)[-3:])
 
 
@@ -353,17 +560,74 @@ def register_engine() -> None:
 
 # --------------------------------------------------------------------------- the manifest
 def write_manifest(out_dir: str | Path, run: dict[str, Any], results: list[RenderResult]) -> Path:
-    """``manifests/<run id>.json``: the run's template(s), inputs and every item's outcome."""
+    """``manifests/<run id>.json``: the run's template(s), inputs and every item's outcome.
+
+    A batch writes it when it starts (``status: running``), again after every item and
+    at the end (``complete`` or ``interrupted``), each time atomically, so at any moment
+    the newest manifest says what is on disk: every ``ok`` item's checksum is its file's.
+    """
     out_dir = Path(out_dir)
     path = out_dir / "manifests" / f"{run['run_id']}.json"
     doc = {
         **run,
+        "updated": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "items": [r.to_dict() for r in results],
         "ok": sum(r.ok for r in results),
         "failed": sum(not r.ok for r in results),
     }
     _write_atomic(path, json.dumps(doc, ensure_ascii=False, indent=1, default=str))
     return path
+
+
+def mark_dead_runs(out_dir: str | Path) -> list[Path]:
+    """Manifests still ``running`` whose process (on this host) is gone: ``interrupted``.
+
+    A batch killed outright (kill -9, power cut) cannot say so itself; the next batch
+    into the same folder does. Returns the manifests changed.
+    """
+    changed = []
+    for path in sorted((Path(out_dir) / "manifests").glob("*.json")):
+        try:
+            text = path.read_text(encoding="utf-8")
+            if '"running"' not in text:  # most manifests: finished long ago
+                continue
+            doc = json.loads(text)
+            if (
+                not isinstance(doc, dict)
+                or doc.get("status") != "running"
+                or doc.get("host") != socket.gethostname()
+                or not isinstance(doc.get("pid"), int)
+                or _pid_alive(doc["pid"])
+            ):
+                continue
+            doc["status"] = "interrupted"
+            doc["note"] = (
+                f"process {doc['pid']} ended before the run finished (killed?); "
+                "items not listed were not rendered or not recorded"
+            )
+            _write_atomic(path, json.dumps(doc, ensure_ascii=False, indent=1, default=str))
+            changed.append(path)
+        except (OSError, ValueError):
+            continue  # unreadable or not ours: left as it is
+    return changed
+
+
+def clean_stale_scratch(out_dir: str | Path) -> int:
+    """Remove scratch files (``.work/``, ``.*.tmp``) of dead processes of this host."""
+    out_dir = Path(out_dir)
+    n = 0
+    for folder, dirs, files in os.walk(out_dir):
+        dirs[:] = [d for d in dirs if d not in ("manifests",)]
+        in_work = Path(folder).name == ".work"
+        for f in files:
+            hidden = f.startswith(".") and f.endswith((".tmp", ".new"))
+            if (in_work or hidden) and is_stale_scratch(f):
+                try:
+                    os.unlink(os.path.join(folder, f))
+                    n += 1
+                except OSError:
+                    pass
+    return n
 
 
 def new_run_id() -> str:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +30,7 @@ from pydantic import Field, field_validator
 
 from simlib.config import StrictModel, default_params_dir, load_model
 from simlib.data import load_source
-from simlib.reports.templates import ROOT, ReportError, resolve, template_info
+from simlib.reports.templates import ROOT, ReportError, absolute_paths, resolve, template_info
 
 GridValue = str | int | float | bool | None | list[str | int | float | bool | None]
 
@@ -145,27 +146,124 @@ class JobState:
     failed: list[str] | None = None
 
 
-class State:
-    """Per-job progress in ``<output>/.schedule-state.json`` (written atomically)."""
+STATE_VERSION = 1
+_JOB_FIELDS = {f for f in JobState.__dataclass_fields__}
 
-    def __init__(self, path: Path):
+
+def _warn(text: str) -> None:
+    print(f"warning: {text}", file=sys.stderr)
+
+
+class State:
+    """Per-job progress in ``<output>/.schedule-state.json`` (written atomically).
+
+    The file carries a schema ``version``. A damaged file (cut short by a full disk, a
+    folder in its place, edited by hand) never stops the schedule: with ``repair`` it is
+    moved aside as ``.schedule-state.json.damaged-<time>`` and every job counts as never
+    run (so each renders its latest occurrence, within ``catch_up``); without, it is only
+    read as empty. Either way the reader is told on stderr.
+    """
+
+    def __init__(self, path: Path, *, repair: bool = False, warn: Callable[[str], None] = _warn):
         self.path = path
-        raw = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-        self.jobs = {k: JobState(**v) for k, v in raw.get("jobs", {}).items()}
+        self.jobs: dict[str, JobState] = {}
+        self.damaged: Path | None = None
+        try:
+            self.jobs = self._read(path)
+        except _Damaged as e:
+            if not repair:
+                warn(
+                    f"schedule state {path} is damaged ({e}); "
+                    "read as empty until run-due repairs it"
+                )
+                return
+            stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
+            aside = path.with_name(f"{path.name}.damaged-{stamp}")
+            try:
+                os.replace(path, aside)
+            except OSError as err:
+                raise ReportError(
+                    f"schedule state {path} is damaged ({e}) and cannot be moved aside "
+                    f"({err.strerror or err}); move or delete it"
+                ) from None
+            self.damaged = aside
+            warn(
+                f"schedule state {path} was damaged ({e}); moved it to {aside.name} and "
+                "counted every job as never run (each renders its latest occurrence)"
+            )
+
+    @staticmethod
+    def _read(path: Path) -> dict[str, JobState]:
+        if not path.exists() and not path.is_symlink():
+            return {}
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except IsADirectoryError:
+            raise _Damaged("it is a folder") from None
+        except UnicodeDecodeError:
+            raise _Damaged("not text") from None
+        except json.JSONDecodeError as e:
+            raise _Damaged(f"not valid JSON: {e.msg} at line {e.lineno}") from None
+        except OSError as e:
+            raise ReportError(
+                f"schedule state {path}: cannot read it ({e.strerror or e})"
+            ) from None
+        if not isinstance(raw, dict) or not isinstance(raw.get("jobs", {}), dict):
+            raise _Damaged("not a schedule state")
+        version = raw.get("version", 0)
+        if not isinstance(version, int) or version < 0:
+            raise _Damaged(f"unknown version {version!r}")
+        if version > STATE_VERSION:
+            raise ReportError(
+                f"schedule state {path} has version {version}, written by a newer simlib "
+                f"(this one reads up to {STATE_VERSION}); upgrade simlib"
+            )
+        jobs = {}
+        for name, v in raw.get("jobs", {}).items():
+            if not isinstance(v, dict) or not set(v) <= _JOB_FIELDS:
+                raise _Damaged(f"job {name!r} is not a job state")
+            st = JobState(**v)
+            for key in ("last_success", "last_attempt"):
+                value = getattr(st, key)
+                if value is None:
+                    continue
+                try:
+                    t = dt.datetime.fromisoformat(value)
+                except (TypeError, ValueError):
+                    raise _Damaged(f"job {name!r}: {key} {value!r} is not a time") from None
+                if t.tzinfo is None:
+                    raise _Damaged(f"job {name!r}: {key} {value!r} has no time zone")
+            jobs[name] = st
+        return jobs
 
     def job(self, name: str) -> JobState:
         return self.jobs.setdefault(name, JobState())
 
     def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(
-            json.dumps(
-                {"jobs": {k: vars(v) for k, v in self.jobs.items()}}, indent=1, ensure_ascii=False
-            ),
-            encoding="utf-8",
+        """Write the state whole or not at all (temporary file, fsync, rename)."""
+        text = json.dumps(
+            {"version": STATE_VERSION, "jobs": {k: vars(v) for k, v in self.jobs.items()}},
+            indent=1,
+            ensure_ascii=False,
         )
-        os.replace(tmp, self.path)
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(tmp, "w", encoding="utf-8") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path)
+        except OSError as e:
+            tmp.unlink(missing_ok=True)
+            raise ReportError(
+                f"cannot record the schedule state in {self.path} ({e.strerror or e}); "
+                "the reports are rendered, but the next run-due will render them again"
+            ) from None
+
+
+class _Damaged(Exception):
+    """The state file cannot be read as a schedule state."""
 
 
 def _root(s: ScheduleParams, out: str | Path | None) -> Path:
@@ -182,11 +280,61 @@ def occurrences(
     it = croniter(job.cron, now)
     out = []
     while len(out) < (limit if since else 1):
-        t = it.get_prev(dt.datetime)
+        try:
+            t = it.get_prev(dt.datetime)
+        except (OverflowError, ValueError):  # before year 1
+            break
         if since is not None and t <= since:
             break
         out.append(t)
     return sorted(out)
+
+
+def next_occurrence(job: Job, now: dt.datetime) -> dt.datetime | None:
+    """The job's next cron time after ``now`` (None past the year 9999)."""
+    from croniter import croniter
+
+    try:
+        return croniter(job.cron, now).get_next(dt.datetime)
+    except (OverflowError, ValueError):
+        return None
+
+
+#: How far ``--now`` may be from the clock without ``--force``.
+NOW_TOLERANCE = dt.timedelta(days=1)
+
+
+def check_now(now: dt.datetime | None, timezone: str, *, force: bool = False) -> None:
+    """A ReportError when ``now`` is far from the clock and not ``force``d: run-due
+    records what it renders at that time, and a time in the future stops the job until
+    the clock gets there."""
+    if now is None or force:
+        return
+    tz = ZoneInfo(timezone)
+    t = now.replace(tzinfo=tz) if now.tzinfo is None else now
+    clock = dt.datetime.now(dt.timezone.utc)
+    if abs(t - clock) > NOW_TOLERANCE:
+        days = (t - clock).total_seconds() / 86400
+        when = f"{abs(days):.0f} days {'ahead of' if days > 0 else 'behind'}"
+        raise ReportError(
+            f"--now {now.isoformat()} is {when} the clock; run-due would record its runs "
+            "at that time in the schedule state"
+            + (" and never run them again until then" if days > 0 else "")
+            + ". Use --dry-run to see what would be due, or --force if you mean it"
+        )
+
+
+def _since(
+    st: JobState, now: dt.datetime, real_clock: bool
+) -> tuple[dt.datetime | None, str | None]:
+    """(the job's last success, a note) as run-due uses them: a last success in the
+    future of the real clock (a run with --now) is ignored, or the job never ran again."""
+    since = dt.datetime.fromisoformat(st.last_success) if st.last_success else None
+    if since is not None and real_clock and since > now + NOW_TOLERANCE:
+        return None, (
+            f"its last success {since:%Y-%m-%d %H:%M} is in the future (a run with --now?); ignored"
+        )
+    return since, None
 
 
 def _now(s: ScheduleParams, now: dt.datetime | None) -> dt.datetime:
@@ -220,8 +368,14 @@ class _Lock:
     def __enter__(self) -> bool:
         import fcntl
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.fd = os.open(self.path, os.O_CREAT | os.O_RDWR)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.fd = os.open(self.path, os.O_CREAT | os.O_RDWR)
+        except OSError as e:
+            raise ReportError(
+                f"schedule output {self.path.parent}: cannot write the lock file "
+                f"{self.path.name} ({e.strerror or e})"
+            ) from None
         try:
             fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return True
@@ -229,7 +383,9 @@ class _Lock:
             return False
 
     def __exit__(self, *exc) -> None:
-        os.close(self.fd)
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
 
 
 def run_due(
@@ -255,30 +411,37 @@ def run_due(
     from simlib.reports.render import output_name
 
     s = schedule if isinstance(schedule, ScheduleParams) else load_schedule(schedule)
+    real_clock = now is None
     now = _now(s, now)
     root = _root(s, out)
     with _Lock(root / ".schedule.lock") as got:
         if not got:
             say(f"another 'schedule run-due' is running on {root}; nothing done")
             return []
-        state = State(root / ".schedule-state.json")
+        state = State(root / ".schedule-state.json", repair=not dry_run)
         planned: list[tuple[str, dt.datetime, list[str]]] = []
         items: dict[str, Item] = {}  # by output name: a later occurrence replaces an earlier one
         for name, job in s.jobs.items():
             if not job.enabled:
                 continue
             st = state.job(name)
-            since = dt.datetime.fromisoformat(st.last_success) if st.last_success else None
+            since, note = _since(st, now, real_clock)
+            if note:
+                _warn(f"schedule job {name}: {note}")
             t_info = template_info(job.template)
-            data_end = _data_end(
-                str(job.grid.get("source") or ""), str(job.grid.get("mapping") or "")
+            # Relative data paths in the schedule are the checkout's, as its output is.
+            data = absolute_paths(
+                {k: job.grid.get(k) for k in ("source", "mapping") if job.grid.get(k)}, ROOT
             )
+            data_end = _data_end(str(data.get("source") or ""), str(data.get("mapping") or ""))
             for t in occurrences(job, since, now, s.catch_up):
                 grid = resolve_grid(job.grid, t, data_end, where=f"schedule job {name}")
                 names = []
                 for p in expand_grid(t_info, grid):
                     n = output_name(t_info, p, job.output)
-                    items[n] = Item(str(t_info.path), p, n, str(root), str(ROOT))
+                    items[n] = Item(
+                        str(t_info.path), absolute_paths(p, ROOT), n, str(root), str(ROOT)
+                    )
                     names.append(n)
                 planned.append((name, t, names))
         if dry_run:
@@ -319,8 +482,10 @@ def run_due(
                 f"{name} @ {t:%Y-%m-%d %H:%M}: {len(names) - len(failed)} of {len(names)} rendered"
                 + (f"; failed: {', '.join(failed)}" if failed else "")
             )
-        state.save()
         say(batch.summary())
+        if batch.manifest_error:
+            say(batch.manifest_error)
+        state.save()
     return done
 
 
@@ -332,26 +497,32 @@ def job_table(
 ):
     """Jobs with their template, cron, last run and next run (a DataFrame)."""
     import pandas as pd
-    from croniter import croniter
 
     s = schedule if isinstance(schedule, ScheduleParams) else load_schedule(schedule)
+    real_clock = now is None
     now = _now(s, now)
     state = State(_root(s, out) / ".schedule-state.json")
     rows = []
     for name, job in s.jobs.items():
         st = state.jobs.get(name, JobState())
-        nxt = croniter(job.cron, now).get_next(dt.datetime)
-        since = dt.datetime.fromisoformat(st.last_success) if st.last_success else None
+        nxt = next_occurrence(job, now)
+        recorded = dt.datetime.fromisoformat(st.last_success) if st.last_success else None
+        since, note = _since(st, now, real_clock)
+        status = st.last_status or "-"
+        if note:
+            status += "; last success in the future: run-due ignores it"
+        elif recorded is not None and recorded > now:
+            status += "; last success after --now"
         rows.append(
             {
                 "job": name,
                 "template": job.template,
                 "cron": job.cron,
                 "enabled": job.enabled,
-                "last_success": since.strftime("%Y-%m-%d %H:%M") if since else "never",
-                "last_status": st.last_status or "-",
+                "last_success": recorded.strftime("%Y-%m-%d %H:%M") if recorded else "never",
+                "last_status": status,
                 "due_now": len(occurrences(job, since, now, s.catch_up)) if job.enabled else 0,
-                "next_run": nxt.strftime("%Y-%m-%d %H:%M %Z"),
+                "next_run": nxt.strftime("%Y-%m-%d %H:%M %Z") if nxt else "-",
             }
         )
     return pd.DataFrame(rows)

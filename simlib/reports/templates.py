@@ -19,6 +19,8 @@ import ast
 import difflib
 import hashlib
 import json
+import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -209,3 +211,37 @@ def parse_cli_value(template: Template, name: str, text: str) -> Any:
         f"template {template.name}: parameter {name} = {text!r}: expected {p.type_text}"
         + (f" ({p.comment})" if p.comment else "")
     )
+
+
+_SQLITE_RELATIVE = re.compile(r"^(sqlite(?:\+\w+)?:///)(?!/)([^?]+)(\?.*)?$")
+
+
+def absolute_paths(params: dict[str, Any], base: str | Path | None = None) -> dict[str, Any]:
+    """``params`` with a relative ``source`` (and ``mapping`` path) made absolute.
+
+    Report kernels run in the checkout, not where the caller is: ``-p source=crm/``
+    means the caller's ``crm/``. Other SQLAlchemy URLs are left alone; a relative
+    SQLite file (``sqlite:///crm.db``) is made absolute; a mapping given by name
+    (``salesforce``) stays a name.
+    """
+    base = Path(base) if base is not None else Path.cwd()
+    out = dict(params)
+    source = out.get("source")
+    if isinstance(source, str) and source:
+        m = _SQLITE_RELATIVE.match(source)
+        if m and m[2] != ":memory:":
+            out["source"] = m[1] + os.path.abspath(base / m[2]) + (m[3] or "")
+        elif "://" not in source and not Path(source).expanduser().is_absolute():
+            out["source"] = os.path.abspath(base / source)
+        elif "://" not in source:
+            out["source"] = str(Path(source).expanduser())
+    mapping = out.get("mapping")
+    if isinstance(mapping, str) and mapping:
+        p = Path(mapping).expanduser()
+        looks_like_path = any(sep in mapping for sep in ("/", "\\")) or p.suffix.lower() in (
+            ".yaml",
+            ".yml",
+        )
+        if looks_like_path and not p.is_absolute() and (base / p).is_file():
+            out["mapping"] = os.path.abspath(base / p)
+    return out
