@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+
 from simlib.cli.common import (
     EXIT_INTERNAL,
     EXIT_OK,
+    EXIT_USER,
     LANG_CHOICES,
     load_dataset,
     print_table,
@@ -81,6 +84,9 @@ def _render_demo_pack(args, lang: str) -> int:
     )
     print(batch.summary())
     print(f"{'报告包索引' if zh else 'Report pack'}: {index.resolve()}")
+    if batch.manifest_error:
+        print(f"error: {batch.manifest_error}", file=sys.stderr)
+        return EXIT_USER
     return EXIT_OK if batch.ok else EXIT_INTERNAL
 
 
