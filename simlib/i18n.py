@@ -13,6 +13,10 @@ text tables of a module stay beside it and go through :func:`translator`.
 ('团队', 'wan', 'm')
 >>> escape("<script>alert(1)</script> & Co")
 '&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co'
+>>> print(escape_md("*bold* [x](javascript:alert(3)) <b>"))
+\\*bold\\* \\[x\\](javascript:alert(3)) &lt;b&gt;
+>>> print(plain_text_for_plot("$x^2$ costs $5"))
+\\$x^2\\$ costs \\$5
 >>> label("attainment", "zh-CN")
 '达成率'
 """
@@ -20,6 +24,7 @@ text tables of a module stay beside it and go through :func:`translator`.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable
 
 __all__ = [
@@ -28,9 +33,11 @@ __all__ = [
     "amount_unit",
     "check_lang",
     "escape",
+    "escape_md",
     "is_zh",
     "label",
     "pick",
+    "plain_text_for_plot",
     "relabel",
     "translator",
 ]
@@ -72,12 +79,55 @@ def amount_unit(lang: str) -> str:
 
 
 def escape(s) -> str:
-    """Text from data, safe inside HTML and Markdown (tags, quotes and entities escaped).
+    """Text from data, safe inside HTML (tags, quotes and entities escaped).
 
     Every name or free text that comes from a user's data goes through here before it
-    reaches a page, a Markdown cell or an HTML attribute.
+    reaches a page, an HTML table cell or an HTML attribute. Text put into Markdown goes
+    through :func:`escape_md`, text drawn by matplotlib through :func:`plain_text_for_plot`.
     """
     return html.escape(str(s), quote=True)
+
+
+# C0 controls and DEL (ANSI escape sequences start with ESC, \x1b); line breaks included.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+# Markdown punctuation that can start emphasis, links, images, code, tables, headings,
+# strikethrough or math anywhere in a line ("\\" first, so no escape is doubled).
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]{}#|~$!])")
+# What turns the start of a line into a list item or a heading underline (a leading
+# ">" is HTML-escaped, which is no quote); "1." is escaped as "1\.".
+_MD_BULLET = re.compile(r"^(\s*)([-+](?=\s|$)|=)")
+_MD_ORDERED = re.compile(r"^(\s*\d+)([.)])(?=\s|$)")
+
+
+def escape_md(s) -> str:
+    """Text from data, safe inside Markdown: it stays one run of plain text.
+
+    Line breaks and control characters become spaces (a name cannot start a new
+    paragraph, heading or list item); Markdown punctuation (``\\ ` * _ [ ] { } # | ~ $ !``)
+    is backslash-escaped, as is a leading ``-``, ``+``, ``=`` or the dot of ``1.`` (a list
+    item); then ``&``, ``<`` and ``>`` are HTML-escaped, since Markdown passes raw HTML
+    through (a leading ``>`` becomes ``&gt;``, no quote). Quotes stay: with no tag and no
+    link possible they delimit nothing, and "team's" reads as such in the Markdown source.
+    A renderer shows the original text.
+    """
+    text = _CONTROL.sub(" ", str(s))
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    text = _MD_ORDERED.sub(r"\1\\\2", _MD_BULLET.sub(r"\1\\\2", text))
+    return html.escape(text, quote=False)
+
+
+_UNESCAPED_DOLLAR = re.compile(r"(?<!\\)\$")
+
+
+def plain_text_for_plot(s) -> str:
+    """Text from data for a matplotlib title, label or tick: drawn as written.
+
+    A ``$`` would start mathtext (``$x^2$`` drawn as a formula, an unpaired one an
+    error), so each unescaped ``$`` becomes ``\\$``; control characters (an ANSI escape,
+    a line break) become spaces. Applying it twice changes nothing more.
+    """
+    text = _CONTROL.sub(" ", str(s))
+    return _UNESCAPED_DOLLAR.sub(r"\\$", text)
 
 
 LABELS: dict[str, tuple[str, str]] = {

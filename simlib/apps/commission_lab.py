@@ -1484,8 +1484,8 @@ class CommissionLab:
             return zh if L == "zh-CN" else en
 
         rows = "".join(
-            f"<tr><td>{say(r.level)}</td><td>{r.attainment:.0%}</td><td>{r.share:.0%}</td>"
-            f"<td>{r.rule_low:.0%}–{r.rule_high:.0%}</td><td>{say(r.verdict)}</td></tr>"
+            f"<tr><td>{_esc(say(r.level))}</td><td>{r.attainment:.0%}</td><td>{r.share:.0%}</td>"
+            f"<td>{r.rule_low:.0%}–{r.rule_high:.0%}</td><td>{_esc(say(r.verdict))}</td></tr>"
             for r in sh.itertuples()
         )
         o["shares"].value = (

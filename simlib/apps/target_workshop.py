@@ -541,26 +541,23 @@ def table_html(
     rows = []
     for r, name in zip(df.itertuples(index=False), names):
         pad = {"company": 0, "region": 1, "team": 2, "rep": 3}.get(r.level, 0) * 12
+        # every cell is HTML built here around escaped text (never raw text from data)
         cells = [
-            r.level,
-            r.node_id,
+            _esc(r.level),
+            _esc(r.node_id),
             f"<span style='padding-left:{pad}px'>{_esc(name)}</span>",
-            _money(r.last_year, lang),
-            f"<b>{_money(r.target, lang)}</b>",
-            _pct(r.growth, True),
-            r.status or "",
-            *(_money(getattr(r, q), lang) for q in ("Q1", "Q2", "Q3", "Q4")),
+            _esc(_money(r.last_year, lang)),
+            f"<b>{_esc(_money(r.target, lang))}</b>",
+            _esc(_pct(r.growth, True)),
+            _esc(r.status or ""),
+            *(_esc(_money(getattr(r, q), lang)) for q in ("Q1", "Q2", "Q3", "Q4")),
             f"<span style='color:{_p_color(r.p_attain, att.low, att.high)}'>"
-            f"{_pct(r.p_attain)}</span>",
+            f"{_esc(_pct(r.p_attain))}</span>",
         ]
-        rows.append(
-            "<tr>"
-            + "".join(f"<td>{c if str(c).startswith('<') else _esc(c)}</td>" for c in cells)
-            + "</tr>"
-        )
+        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     return (
         "<table class='simlib-table' style='font-size:1.05em'><tr>"
-        + "".join(f"<th>{h}</th>" for h in head)
+        + "".join(f"<th>{_esc(h)}</th>" for h in head)
         + "</tr>"
         + "".join(rows)
         + "</table>"

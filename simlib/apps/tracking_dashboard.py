@@ -41,6 +41,7 @@ import pandas as pd
 from simlib import tracking
 from simlib.i18n import check_lang as _check_lang
 from simlib.i18n import escape as _esc
+from simlib.i18n import plain_text_for_plot as _plot_text
 from simlib.plots import target_wall
 from simlib.plots.tracking import figure_png, funnel_chart, new_axes, pareto_chart, trend_chart
 from simlib.tracking import text
@@ -431,7 +432,7 @@ def figures(
     if "wall" in which:
         names = w["name_zh" if L == "zh-CN" else "name"].fillna(w["name"])
         names = [
-            ("  " if lv == "rep" and view.controls.level == "team" else "") + str(n)
+            ("  " if lv == "rep" and view.controls.level == "team" else "") + _plot_text(n)
             for lv, n in zip(w["level"], names)
         ]
         h = 0.35 * len(names) + 1.2
@@ -441,7 +442,7 @@ def figures(
             w["target"],
             w["pace"],
             lang=L,
-            title=f"{_w('wall', L)} · {view.title}",
+            title=_plot_text(f"{_w('wall', L)} · {view.title}"),
             ax=ax(6, h, left=0.25, right=0.97, bottom=0.8 / h, top=1 - 0.4 / h),
         )
     if "pareto" in which:

@@ -12,6 +12,7 @@ import io
 
 import numpy as np
 
+from simlib.i18n import plain_text_for_plot as _plot_text
 from simlib.plots import use_cjk_font
 
 __all__ = [
@@ -66,7 +67,9 @@ def payout_curves(view, *, lang: str = "en", currency: str = "CNY", ax=None):
     if view.ok:
         names = list(view.curves)
         c = view.curves[names[0]]
-        ax.plot(c["attainment"] * 100, c["payout"], color=_EDITED, lw=2.4, label=names[0])
+        ax.plot(
+            c["attainment"] * 100, c["payout"], color=_EDITED, lw=2.4, label=_plot_text(names[0])
+        )
         for k, name in enumerate(names[1:]):  # dashed on top: an unchanged plan still shows
             o = view.curves[name]
             ax.plot(
@@ -75,7 +78,7 @@ def payout_curves(view, *, lang: str = "en", currency: str = "CNY", ax=None):
                 color=_OTHERS[k % len(_OTHERS)],
                 lw=1.2,
                 ls="--",
-                label=name,
+                label=_plot_text(name),
             )
         top = 100 * float(c["attainment"].max())
         for r in view.risk.dead_zones.itertuples():
@@ -85,10 +88,11 @@ def payout_curves(view, *, lang: str = "en", currency: str = "CNY", ax=None):
             if r.attainment * 100 <= top:
                 ax.plot([r.attainment * 100] * 2, [r.pay_below, r.pay_above], color="#c62828", lw=3)
         ax.legend(fontsize=8, loc="upper left")
+        rep = _plot_text(view.curve_rep)
         title = (
-            f"提成曲线（{view.curve_rep}，指标 {view.curve_quota:,.0f}）"
+            f"提成曲线（{rep}，指标 {view.curve_quota:,.0f}）"
             if zh
-            else f"Payout curve at {view.curve_rep}'s quota ({view.curve_quota:,.0f})"
+            else f"Payout curve at {rep}'s quota ({view.curve_quota:,.0f})"
         )
         ax.set_title(title, fontsize=10)
     ax.set_xlabel("达成率 %" if zh else "Attainment (% of quota)")
@@ -140,7 +144,9 @@ def rep_pay(view, *, lang: str = "en", currency: str = "CNY", ax=None):
                 label="奖金池" if zh else "bonus pool",
             )
             ax.legend(fontsize=8)
-        ax.set_xticks(x, df[key], rotation=90, fontsize=6 if len(df) > 30 else 8)
+        ax.set_xticks(
+            x, [_plot_text(k) for k in df[key]], rotation=90, fontsize=6 if len(df) > 30 else 8
+        )
         ax.set_title(
             "每人预期提成" if zh else ("Expected pay per " + ("team" if key == "team" else "rep")),
             fontsize=10,

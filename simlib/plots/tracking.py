@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from simlib.i18n import plain_text_for_plot as _plot_text
 from simlib.plots import use_cjk_font
 
 __all__ = ["pareto_chart", "funnel_chart", "trend_chart", "figure_png", "new_axes"]
@@ -90,7 +91,8 @@ def pareto_chart(
     ax2.set_ylabel(_t("cum", lang))
     k = int(table["core"].sum())
     ax.set_title(
-        title if title is not None else _t("pareto", lang).format(k=k, n=n, s=share), fontsize=10
+        _plot_text(title) if title is not None else _t("pareto", lang).format(k=k, n=n, s=share),
+        fontsize=10,
     )
     if own:  # a caller that passes ``ax`` lays out its own figure
         ax.figure.tight_layout()
@@ -115,7 +117,7 @@ def funnel_chart(funnel, *, lang: str = "en", title: str | None = None, ax=None)
         _empty(ax, lang)
         return ax.figure
     counts = funnel["count"].to_numpy(float)
-    labels = list(funnel["label_zh" if lang == "zh-CN" else "label"])
+    labels = [_plot_text(x) for x in funnel["label_zh" if lang == "zh-CN" else "label"]]
     y = np.arange(len(counts))[::-1]
     top = max(float(np.nanmax(counts)), 1.0)
     ax.barh(y, counts, left=(top - counts) / 2, color="#26a69a", height=0.7)
@@ -127,7 +129,7 @@ def funnel_chart(funnel, *, lang: str = "en", title: str | None = None, ax=None)
     ax.set_xlim(0, top)
     for side in ("top", "right", "bottom"):
         ax.spines[side].set_visible(False)
-    ax.set_title(title if title is not None else _t("funnel", lang), fontsize=10)
+    ax.set_title(_plot_text(title) if title is not None else _t("funnel", lang), fontsize=10)
     if own:  # a caller that passes ``ax`` lays out its own figure
         ax.figure.tight_layout()
     return ax.figure
@@ -156,7 +158,7 @@ def trend_chart(trend, *, lang: str = "en", title: str | None = None, ax=None, n
         x = np.arange(len(g))
         v = g["value"].to_numpy(float)
         running = (g["working_days_elapsed"] < g["working_days"]).to_numpy()
-        (line,) = ax.plot(x, v, marker="o", label=names.get(metric, metric))
+        (line,) = ax.plot(x, v, marker="o", label=_plot_text(names.get(metric, metric)))
         if running.any():
             ax.plot(
                 x[running], v[running], marker="o", ls="none", mfc="white", mec=line.get_color()
@@ -164,9 +166,9 @@ def trend_chart(trend, *, lang: str = "en", title: str | None = None, ax=None, n
             if "previous_to_date" in g:
                 ptd = g["previous_to_date"].to_numpy(float)
                 ax.scatter(x[running], ptd[running], marker="_", s=200, color="#777777", zorder=3)
-        ax.set_xticks(x, list(g["period"]), rotation=45, fontsize=8)
+        ax.set_xticks(x, [_plot_text(p) for p in g["period"]], rotation=45, fontsize=8)
     ax.legend(fontsize=8)
-    ax.set_title(title if title is not None else _t("trend", lang), fontsize=10)
+    ax.set_title(_plot_text(title) if title is not None else _t("trend", lang), fontsize=10)
     ax.grid(axis="y", alpha=0.3)
     if own:  # a caller that passes ``ax`` lays out its own figure
         ax.figure.tight_layout()

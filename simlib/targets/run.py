@@ -8,6 +8,7 @@ over time, checks and derives (tens of milliseconds on the demo company).
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -562,21 +563,30 @@ def _risk_table(
 # --------------------------------------------------------------------------- export
 
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+# Control characters a workbook cannot hold (openpyxl refuses them: an ANSI colour code
+# in a name made the export fail); tab, line feed and carriage return are allowed.
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def neutralise(df: pd.DataFrame) -> pd.DataFrame:
     """A copy where every text cell that a spreadsheet would run as a formula is quoted.
 
-    Text beginning with ``=``, ``+``, ``-``, ``@`` (or a tab / carriage return) gets a
-    leading single quote; numbers, negative ones included, stay numbers.
+    Control characters other than tab and line breaks (an ANSI escape, a NUL) become
+    U+FFFD; then text beginning with ``=``, ``+``, ``-``, ``@`` (or a tab / carriage
+    return) gets a leading single quote; numbers, negative ones included, stay numbers.
 
     >>> neutralise(pd.DataFrame({"a": ["=1+1", "ok", "-2"], "b": [-5.0, 1.0, 2.0]})).to_dict("list")
     {'a': ["'=1+1", 'ok', "'-2"], 'b': [-5.0, 1.0, 2.0]}
+    >>> neutralise(pd.DataFrame({"a": ["\\x1b[31mRed\\x1b[0m"]}))["a"][0]
+    '\ufffd[31mRed\ufffd[0m'
     """
     out = df.copy()
 
     def fix(v):
-        return "'" + v if isinstance(v, str) and v.startswith(_DANGEROUS) else v
+        if not isinstance(v, str):
+            return v
+        v = _ILLEGAL.sub("\ufffd", v)
+        return "'" + v if v.startswith(_DANGEROUS) else v
 
     for c in out.columns:
         if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):

@@ -30,7 +30,7 @@ import pandas as pd
 from simlib.cache import memo_on
 from simlib.display import Markdown
 from simlib.i18n import check_lang as _check_lang
-from simlib.i18n import escape as _esc
+from simlib.i18n import escape_md as _md
 from simlib.i18n import translator
 from simlib.periods import LABEL_PATTERNS, parse_period, period_of
 from simlib.plans import PlanSpec, Statement, compute_statements, load_plan, teams_from_reps
@@ -382,12 +382,12 @@ class CommissionSummary:
         label = self.plan.label_zh if L == "zh-CN" and self.plan.label_zh else self.plan.description
         status = _t("provisional", L, d=self.as_of.date()) if self.provisional else _t("final", L)
         sep = "：" if L == "zh-CN" else ": "
-        company = f"{_esc(self.company)} · " if self.company and self.level != "company" else ""
+        company = f"{_md(self.company)} · " if self.company and self.level != "company" else ""
         return Markdown(
-            f"# {_t('title', L)} — {_esc(self.scope_name)} ({_esc(self.scope)})\n\n"
+            f"# {_t('title', L)} — {_md(self.scope_name)} ({_md(self.scope)})\n\n"
             f"{company}{_t(view, L)}  \n"
             f"**{_t('period', L)}**{sep}{period_label(self.period, L)} ({status})  \n"
-            f"**{_t('plan', L)}**{sep}{_esc(self.plan.name)} — {_esc(label)}"
+            f"**{_t('plan', L)}**{sep}{_md(self.plan.name)} — {_md(label)}"
         )
 
     def totals(self) -> Section:

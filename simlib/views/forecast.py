@@ -29,7 +29,8 @@ import pandas as pd
 
 from simlib.display import Markdown
 from simlib.i18n import check_lang as _check_lang
-from simlib.i18n import escape as _esc
+from simlib.i18n import escape_md as _md
+from simlib.i18n import plain_text_for_plot as _plot_text
 from simlib.i18n import translator
 from simlib.periods import parse_period
 from simlib.pipeline import LOOKBACK_DAYS
@@ -158,9 +159,9 @@ class ForecastReport:
         """Title, node, period, as-of date, trials and seed."""
         L = self.lang
         lvl = _LEVELS[self.level][L == "zh-CN"]
-        company = f"{_esc(self.company)} · " if self.company else ""
+        company = f"{_md(self.company)} · " if self.company else ""
         return Markdown(
-            f"# {_t('title', L)} — {_esc(self.name)} ({_esc(self.node)})\n\n"
+            f"# {_t('title', L)} — {_md(self.name)} ({_md(self.node)})\n\n"
             f"{company}{lvl} · **{period_label(self.period, L)}** · {_t('as_of', L)} "
             f"{self.as_of.date()} · {_t('trials', L, n=self.n_trials, seed=self.seed)}"
         )
@@ -225,7 +226,7 @@ class ForecastReport:
         rows = pd.concat([self.row.to_frame().T, self.rows], ignore_index=True)
         rows = rows[rows["quota"].astype(float) > 0]
         names = [
-            str(b) if zh and isinstance(b, str) else str(a)
+            _plot_text(b if zh and isinstance(b, str) else a)
             for a, b in zip(rows["name"], rows["name_zh"])
         ]
         q = rows["quota"].astype(float).to_numpy()
@@ -249,7 +250,12 @@ class ForecastReport:
         ax.set_xlabel(_t("fig_x", self.lang))
         ax.xaxis.set_major_formatter(_percent_formatter())
         ax.set_title(
-            _t("fig_title", self.lang, name=self.name, p=period_label(self.period, self.lang)),
+            _t(
+                "fig_title",
+                self.lang,
+                name=_plot_text(self.name),
+                p=period_label(self.period, self.lang),
+            ),
             fontsize=10,
         )
         fig.subplots_adjust(
@@ -288,7 +294,13 @@ class ForecastReport:
         ax.set_xlabel(_t("dist_x", L) + f" ({self.currency})")
         ax.set_ylabel(_t("dist_y", L))
         ax.set_title(
-            _t("dist_title", L, name=self.name, p=period_label(self.period, L), n=self.n_trials),
+            _t(
+                "dist_title",
+                L,
+                name=_plot_text(self.name),
+                p=period_label(self.period, L),
+                n=self.n_trials,
+            ),
             fontsize=10,
         )
         fig.subplots_adjust(left=0.1, right=0.97, top=0.88, bottom=0.18)

@@ -22,7 +22,6 @@ Used by ``notebooks/reports/quote.ipynb``::
 
 from __future__ import annotations
 
-import html
 import math
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -33,6 +32,7 @@ from simlib.company import default_currency
 from simlib.data.schema import OPEN_STAGES
 from simlib.display import Markdown
 from simlib.i18n import escape as _esc
+from simlib.i18n import escape_md as _md
 from simlib.i18n import translator
 from simlib.money import format_money, to_cents
 
@@ -119,7 +119,7 @@ class Section:
 
     def _repr_html_(self) -> str:
         body = self.table.to_html(index=False, escape=True, border=0) if len(self.table) else ""
-        return f"<h3>{html.escape(self.title)}</h3>{body}"
+        return f"<h3>{_esc(self.title)}</h3>{body}"
 
     def __repr__(self) -> str:
         return "\n".join(
@@ -205,15 +205,15 @@ class Quote:
         """Letterhead: company, quote number, dates, the account, the subject, the contact."""
         L = self.lang
         sep = "：" if L == "zh-CN" else ": "
-        region = f" ({_esc(self.account_region)})" if self.account_region else ""
+        region = f" ({_md(self.account_region)})" if self.account_region else ""
         return Markdown(
-            f"# {_esc(self.company)} — {_t('title', L)}\n\n"
-            f"**{_t('no', L)}**{sep}{_esc(self.quote_no)}  \n"
+            f"# {_md(self.company)} — {_t('title', L)}\n\n"
+            f"**{_t('no', L)}**{sep}{_md(self.quote_no)}  \n"
             f"**{_t('date', L)}**{sep}{self.issue_date.date()}  \n"
             f"**{_t('valid', L)}**{sep}{self.valid_until.date()}  \n"
-            f"**{_t('to', L)}**{sep}{_esc(self.account_name)}{region}  \n"
-            f"**{_t('subject', L)}**{sep}{_esc(self.subject)}  \n"
-            f"**{_t('contact', L)}**{sep}{_esc(self.owner_name)}"
+            f"**{_t('to', L)}**{sep}{_md(self.account_name)}{region}  \n"
+            f"**{_t('subject', L)}**{sep}{_md(self.subject)}  \n"
+            f"**{_t('contact', L)}**{sep}{_md(self.owner_name)}"
         )
 
     def table(self) -> pd.DataFrame:
@@ -287,7 +287,7 @@ class Quote:
         )
         stage = _STAGES.get(self.stage, (self.stage, self.stage))[L == "zh-CN"]
         items.append(
-            _t("t_source", L, o=_esc(self.opportunity_id), s=stage, d=self.issue_date.date())
+            _t("t_source", L, o=_md(self.opportunity_id), s=_md(stage), d=self.issue_date.date())
         )
         return Markdown(f"### {_t('terms', L)}\n\n" + "\n".join(f"- {x}" for x in items))
 

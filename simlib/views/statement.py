@@ -15,7 +15,6 @@ Used by ``notebooks/reports/commission_statement.ipynb``::
 
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -24,6 +23,8 @@ import pandas as pd
 
 from simlib.company import company_params
 from simlib.i18n import check_lang as _check_lang
+from simlib.i18n import escape as _esc
+from simlib.i18n import escape_md as _md
 from simlib.periods import LABEL_PATTERNS
 from simlib.plans import (
     PlanSpec,
@@ -334,9 +335,9 @@ class Section:
     note: str = ""
 
     def _repr_html_(self) -> str:
-        note = f"<p>{html.escape(self.note)}</p>" if self.note else ""
+        note = f"<p>{_esc(self.note)}</p>" if self.note else ""
         body = self.table.to_html(index=False, escape=True, border=0) if len(self.table) else ""
-        return f"<h3>{html.escape(self.title)}</h3>{body}{note}"
+        return f"<h3>{_esc(self.title)}</h3>{body}{note}"
 
     def __repr__(self) -> str:
         body = self.table.to_string(index=False) if len(self.table) else ""
@@ -367,13 +368,14 @@ class StatementReport:
         plan_label = (
             self.plan.label_zh if L == "zh-CN" and self.plan.label_zh else self.plan.description
         )
-        company = f"{self.company} · " if self.company else ""
+        company = f"{_md(self.company)} · " if self.company else ""
         sep = "：" if L == "zh-CN" else ": "
+        rep = f"{_md(self.rep_name)} ({_md(st.rep_id)})"
         return Markdown(
-            f"# {_t('title', L)} — {self.rep_name} ({st.rep_id})\n\n"
+            f"# {_t('title', L)} — {rep}\n\n"
             f"{company}**{_t('period', L)}**{sep}{period_label(st.period, L)}  \n"
-            f"**{who}**{sep}{self.rep_name} ({st.rep_id})  \n"
-            f"**{_t('plan', L)}**{sep}{self.plan.name} — {plan_label}"
+            f"**{who}**{sep}{rep}  \n"
+            f"**{_t('plan', L)}**{sep}{_md(self.plan.name)} — {_md(plan_label)}"
         )
 
     def summary(self) -> Section:
@@ -460,7 +462,8 @@ class StatementReport:
             "\n".join(f"    {ln.strip()}" for ln in text[1].splitlines()) if len(text) > 1 else ""
         )
         head = self.plan.label_zh if L == "zh-CN" and self.plan.label_zh else self.plan.description
-        return Markdown(f"### {_t('notes', L)}\n\n{head}\n\n{body}")
+        # the body is an indented code block: shown literally (escaping would show)
+        return Markdown(f"### {_t('notes', L)}\n\n{_md(head)}\n\n{body}")
 
     def curve(self):
         """Where the period's result sits on the plan's payout curve (this rep only)."""

@@ -21,11 +21,13 @@ from simlib.data import load_source
 from simlib.display import Markdown
 from simlib.i18n import check_lang as _check_lang
 from simlib.i18n import escape as _esc
+from simlib.i18n import escape_md as _md
+from simlib.i18n import plain_text_for_plot as _plot_text
 from simlib.plots import target_wall, use_cjk_font
 from simlib.tracking import text
 from simlib.tracking.facts import Facts
 from simlib.tracking.reviews import _EFFECT_NAMES, _GROUP_NAMES
-from simlib.views.commission_summary import rep_pay
+from simlib.views.commission_summary import MIN_GROUP, rep_pay
 
 __all__ = [
     "Markdown",
@@ -179,12 +181,12 @@ class WeeklyReview:
     def header(self) -> Markdown:
         if self.lang == "zh-CN":
             return Markdown(
-                f"# {self.team_name} 周例会 — {self.week}\n\n"
+                f"# {_md(self.team_name)} 周例会 — {self.week}\n\n"
                 f"本周 {self.start.date()} 至 {self.as_of.date()}；进度按 {self.period} 截至"
                 f" {self.as_of.date()} 的工作日计算。"
             )
         return Markdown(
-            f"# {self.team_name} weekly review — {self.week}\n\n"
+            f"# {_md(self.team_name)} weekly review — {self.week}\n\n"
             f"Week {self.start.date()} to {self.as_of.date()}; pace is {self.period} to "
             f"{self.as_of.date()} by working days."
         )
@@ -235,12 +237,12 @@ class WeeklyReview:
         p, zh = self.progress, self.lang == "zh-CN"
         names = p["name_zh" if zh else "name"].fillna(p["name"])
         return target_wall(
-            list(names),
+            [_plot_text(n) for n in names],
             p["actual"],
             p["target"],
             p["pace"],
             lang=self.lang,
-            title=f"{self.team_name} {self.period}",
+            title=_plot_text(f"{self.team_name} {self.period}"),
         )
 
     def week_table(self) -> Table:
@@ -338,13 +340,13 @@ class MonthlyReview:
         m = lambda x: text.money(x, self.lang, self.currency)  # noqa: E731
         if zh:
             return Markdown(
-                f"# {self.team_name} 月度复盘 — {d.period}\n\n"
+                f"# {_md(self.team_name)} 月度复盘 — {d.period}\n\n"
                 f"计划（截至{d.as_of.date()}）**{m(d.plan)}**，实际 **{m(d.actual)}**，"
                 f"差额 **{m(d.gap)}**。计划结构取自 {d.baseline[0].date()} 至 "
                 f"{d.baseline[1].date()} 的成交。"
             )
         return Markdown(
-            f"# {self.team_name} monthly review — {d.period}\n\n"
+            f"# {_md(self.team_name)} monthly review — {d.period}\n\n"
             f"Plan (to {d.as_of.date()}) **{m(d.plan)}**, actual **{m(d.actual)}**, "
             f"gap **{m(d.gap)}**. The plan's composition comes from the deals won "
             f"{d.baseline[0].date()} to {d.baseline[1].date()}."
@@ -387,7 +389,7 @@ class MonthlyReview:
         lines = []
         for g, r in t.iterrows():
             lines.append(
-                f"- {g}: {r['volume']:,.2f} + {r['price']:,.2f} + {r['mix']:,.2f} = "
+                f"- {_md(g)}: {r['volume']:,.2f} + {r['price']:,.2f} + {r['mix']:,.2f} = "
                 f"{r['volume'] + r['price'] + r['mix']:,.2f} (gap {r['gap']:,.2f})"
             )
         head = (
@@ -421,7 +423,9 @@ class MonthlyReview:
     def actions(self) -> Markdown:
         a, zh = self.deviation.actions, self.lang == "zh-CN"
         col = "action_zh" if zh else "action"
-        items = [f"- {x}" for x in a[col]] or ["- 无明显缺口" if zh else "- no material shortfall"]
+        items = [f"- {_md(x)}" for x in a[col]] or [
+            "- 无明显缺口" if zh else "- no material shortfall"
+        ]
         return Markdown(("## 建议措施\n\n" if zh else "## Proposed actions\n\n") + "\n".join(items))
 
     def figure(self):
@@ -451,7 +455,7 @@ class MonthlyReview:
                 fontsize=8,
             )
         ax.set_xticks(range(len(steps)), [s[0] for s in steps])
-        ax.set_title(f"{self.team_name} {d.period}", fontsize=10)
+        ax.set_title(_plot_text(f"{self.team_name} {d.period}"), fontsize=10)
         fig.tight_layout()
         return fig
 
@@ -478,6 +482,36 @@ def monthly_review(facts: Facts, team: str, month: str, lang: str = "en") -> Mon
     )
 
 
+_PACK: dict[str, tuple[str, str]] = {
+    "small_team": (
+        "Team figures are not shown: your team has fewer than {k} reps, so a team average, "
+        "a rank in the team or a comparison with the team would reveal a colleague's own "
+        "figures (k-anonymity, k = {k}).",
+        "团队人数少于{k}人，不显示团队平均、团队排名及与团队的比较，"
+        "以免推知同事的个人数据（k-匿名，k = {k}）。",
+    ),
+    "hidden": ("vs the team average: not shown", "与团队平均的比较：不显示"),
+}
+
+
+def _p(key: str, lang: str, **kw) -> str:
+    en, zh = _PACK[key]
+    return (zh if lang == "zh-CN" else en).format(**kw)
+
+
+class Preformatted:
+    """Plain text shown as is: an escaped ``<pre>`` block in HTML, itself elsewhere."""
+
+    def __init__(self, data: str):
+        self.data = data
+
+    def _repr_html_(self) -> str:
+        return f"<pre>{_esc(self.data)}</pre>"
+
+    def __repr__(self) -> str:
+        return self.data
+
+
 @dataclass(frozen=True)
 class RepPack:
     """One rep's review pack: only the rep's own row, team averages, anonymised rank, and
@@ -485,6 +519,16 @@ class RepPack:
 
     Every text is scrubbed of other people's names (a mentor named in a support offer
     becomes "a top seller of the team"), and nothing per other rep is kept.
+
+    In a team of fewer than :data:`~simlib.views.commission_summary.MIN_GROUP` reps
+    (``small_team``) every team figure would reveal a colleague's (with two reps, twice
+    the team average less one's own value is the other's), so none is kept: no team average,
+    rank in the team, target or score set against the team average, comparison with the
+    team (strengths, gaps, the targets and support offers drawn from them) or team
+    honour; the pack says why, in its language.
+
+    Every name and text from data is escaped for where it goes (Markdown:
+    :func:`simlib.i18n.escape_md`; HTML: :func:`simlib.i18n.escape`).
     """
 
     rep_id: str
@@ -497,22 +541,37 @@ class RepPack:
     explanation: str = ""
     markdown: str = ""
     pay_section: Any = field(default=None, repr=False)  # simlib.views.commission_summary.RepPay
+    small_team: bool = False
+
+    def privacy_note(self) -> str:
+        """Why team figures are not shown ("" when they are)."""
+        return _p("small_team", self.lang, k=MIN_GROUP) if self.small_team else ""
 
     def header(self) -> Markdown:
         zh = self.lang == "zh-CN"
         s = self.summary
+        who = f"{_md(self.name)} ({_md(self.rep_id)})"
+        note = f"\n\n{_md(self.privacy_note())}" if self.small_team else ""
         if zh:
-            return Markdown(
-                f"# {self.name} ({self.rep_id}) — {self.period} 个人评估\n\n"
-                f"综合得分 **{s['score']:.1f}**；全公司第 {int(s['rank'])}/{int(s['reps'])} 名，"
-                f"团队第 {int(s['team_rank'])}/{int(s['team_size'])} 名（前 "
-                f"{s['percentile_top']:.0%}）。"
+            team = (
+                ""
+                if self.small_team
+                else f"，团队第 {int(s['team_rank'])}/{int(s['team_size'])} 名"
             )
+            return Markdown(
+                f"# {who} — {self.period} 个人评估\n\n"
+                f"综合得分 **{s['score']:.1f}**；全公司第 {int(s['rank'])}/{int(s['reps'])} 名"
+                f"{team}（前 {s['percentile_top']:.0%}）。{note}"
+            )
+        team = (
+            ""
+            if self.small_team
+            else f", {int(s['team_rank'])} of {int(s['team_size'])} in the team"
+        )
         return Markdown(
-            f"# {self.name} ({self.rep_id}) — review {self.period}\n\n"
+            f"# {who} — review {self.period}\n\n"
             f"Score **{s['score']:.1f}**; rank {int(s['rank'])} of {int(s['reps'])} in the "
-            f"company, {int(s['team_rank'])} of {int(s['team_size'])} in the team (top "
-            f"{s['percentile_top']:.0%})."
+            f"company{team} (top {s['percentile_top']:.0%}).{note}"
         )
 
     def scorecard(self) -> Table:
@@ -537,14 +596,23 @@ class RepPack:
                 "contribution": "points",
             }
         )
+        if self.small_team:
+            title = "个人计分卡（仅本人）" if zh else "Scorecard (you only)"
+        else:
+            title = (
+                "个人计分卡（仅本人与团队平均）"
+                if zh
+                else "Scorecard (you and the team average only)"
+            )
         return Table(
-            "个人计分卡（仅本人与团队平均）" if zh else "Scorecard (you and the team average only)",
+            title,
             k,
-            k.rename(columns=names).to_html(index=False, border=0, na_rep="–"),
+            k.rename(columns=names).to_html(index=False, border=0, na_rep="–", escape=True),
+            self.privacy_note(),
         )
 
-    def explain(self) -> Markdown:
-        return Markdown("```\n" + self.explanation + "\n```")
+    def explain(self) -> Preformatted:
+        return Preformatted(self.explanation)
 
     def honours_list(self) -> Markdown:
         zh = self.lang == "zh-CN"
@@ -552,9 +620,9 @@ class RepPack:
         if h.empty:
             return Markdown("## 荣誉\n\n- 本期无" if zh else "## Honours\n\n- none this period")
         items = [
-            f"- **{r['award_name_zh' if zh else 'award_name']}** "
-            f"({'全公司' if zh and r['scope'] == 'company' else r['scope']}): "
-            f"{r['reason_zh' if zh else 'reason']}"
+            f"- **{_md(r['award_name_zh' if zh else 'award_name'])}** "
+            f"({'全公司' if zh and r['scope'] == 'company' else _md(r['scope'])}): "
+            f"{_md(r['reason_zh' if zh else 'reason'])}"
             for _, r in h.iterrows()
         ]
         return Markdown(("## 荣誉\n\n" if zh else "## Honours\n\n") + "\n".join(items))
@@ -584,12 +652,93 @@ def _scrub(s: str, others: list[str], lang: str) -> str:
     )
 
 
+def _review_markdown(pack, name: str, lang: str, small: bool, others: list[str]) -> str:
+    """The review (strengths, gaps with data, next targets, support) as Markdown, every
+    text from data escaped; in a small team without anything drawn from the team."""
+    zh = lang == "zh-CN"
+    none = "- 无" if zh else "- none"
+
+    def items(texts) -> list[str]:
+        return [f"- {_md(_scrub(str(x), others, lang))}" for x in texts] or [none]
+
+    col = "sentence_zh" if zh else "sentence"
+    title = "绩效面谈" if zh else "Performance review"
+    score = f"{'综合得分' if zh else 'Score'}: **{pack.score:.1f}** — "
+    if zh:
+        score += f"全公司第{pack.rank}/{pack.reps}名"
+        score += "" if small else f"，团队第{pack.team_rank}/{pack.team_size}名"
+    else:
+        score += f"rank {pack.rank} of {pack.reps}"
+        score += "" if small else f", {pack.team_rank} of {pack.team_size} in the team"
+    out = [f"# {_md(name)} — {title} {pack.period}", "", score]
+    targets, support = pack.targets, pack.support
+    if small:
+        # Strengths, gaps and the targets and training drawn from them compare with the
+        # team average; the diagnosis behind a mentoring or leads offer compares with the
+        # team too. Only the own quota and the manager's coaching remain.
+        out += ["", "## 优势与待改进" if zh else "## Strengths and gaps", ""]
+        out.append(_md(_p("small_team", lang, k=MIN_GROUP)))
+        targets = targets[targets["basis"] == "quota"]
+        support = support[support["kind"] == "coaching"]
+        if support.empty:
+            support = pd.DataFrame(
+                {
+                    "kind": ["coaching"],
+                    "offer": ["Regular one-to-one coaching with the manager"],
+                    "offer_zh": ["主管定期一对一辅导"],
+                }
+            )
+    else:
+        for head, frame in (
+            (("优势", "Strengths"), pack.strengths),
+            (("待改进", "Gaps"), pack.gaps),
+        ):
+            out += ["", f"## {head[0] if zh else head[1]}", ""]
+            out += items(frame[col])
+    nxt = "下期改进目标" if zh else f"Targets for {_md(pack.next_period)}"
+    out += ["", f"## {nxt}", ""]
+    out += items(targets[col])
+    out += ["", f"## {'支持措施' if zh else 'Support offered'}", ""]
+    out += items(support["offer_zh" if zh else "offer"])
+    return "\n".join(out) + "\n"
+
+
+def _small_team_explanation(row: pd.Series, d: pd.DataFrame, period: str, n: int, lang: str) -> str:
+    """:meth:`simlib.scorecard.Scorecard.explain` without the team: no rank in the team, and
+    no target, ratio or points of a KPI whose target is the team average."""
+    zh = lang == "zh-CN"
+    cur = text.company_currency()
+    lines = [
+        f"{row['name']}：{period} 综合得分 {row['score']:.1f}，排名 {int(row['rank'])}/{n}"
+        if zh
+        else f"{row['name']}: {period} score {row['score']:.1f}, rank {int(row['rank'])} of {n}"
+    ]
+    for r in d.itertuples():
+        lab = r.label_zh if zh else r.label
+        if r.target_basis == "team average":
+            v = text.value(r.kpi, r.value, lang, cur)
+            lines.append(f"  {lab}: {v} ({_p('hidden', lang)}) × {r.effective_weight:.1%}")
+            continue
+        if r.normalised != r.normalised:
+            lines.append(f"  {lab}: –  ({r.note_zh if zh else r.note})")
+            continue
+        cap = (" 已封顶" if zh else " capped") if r.capped else ""
+        lines.append(
+            f"  {lab}: {text.value(r.kpi, r.value, lang, cur)} / "
+            f"{text.value(r.kpi, r.target, lang, cur)} = {r.ratio:.0%}{cap} × "
+            f"{r.effective_weight:.1%} → {r.contribution:.1f}"
+        )
+    return "\n".join(lines)
+
+
 def rep_pack(
     facts: Facts, rep_id: str, period: str, lang: str = "en", *, plan: str | None = "tiered_cn"
 ) -> RepPack:
     """One rep's scorecard, honours and review content (strengths, gaps with data, next
     targets, support), and their own pay under ``plan`` (None: no pay section), with no
-    other rep's figures or names."""
+    other rep's figures or names; in a team of fewer than
+    :data:`~simlib.views.commission_summary.MIN_GROUP` reps, no team figure at all (see
+    :class:`RepPack`)."""
     _check_lang(lang)
     f = tracking.prepare(facts)
     card = memo_on(f, ("scorecard", period), lambda: sc.scorecard(f, period))
@@ -598,12 +747,13 @@ def rep_pack(
         raise ValueError(f"{rep_id!r} has no scorecard for {card.period}")
     row = tab.loc[rep_id]
     others = f.reps.loc[f.reps["rep_id"] != rep_id, ["name", "name_zh"]].to_numpy().ravel().tolist()
+    small = int(row["team_size"]) < MIN_GROUP
     summary = pd.Series(
         {
             "score": float(row["score"]),
             "rank": int(row["rank"]),
             "reps": len(tab),
-            "team_rank": int(row["team_rank"]),
+            "team_rank": None if small else int(row["team_rank"]),
             "team_size": int(row["team_size"]),
             "percentile_top": 1.0 - float(row["percentile"]) + 1.0 / len(tab),
             "team_id": row["team_id"],
@@ -612,23 +762,37 @@ def rep_pack(
     d = card.detail[card.detail["rep_id"] == rep_id]
     zh = lang == "zh-CN"
     cur = text.company_currency()
+    # in a small team a target set at the team average is the team average
+    hide = (d["target_basis"] == "team average").to_numpy() & small
     kpis = pd.DataFrame(
         {
             "label": d["label_zh" if zh else "label"].to_numpy(),
             "value": [text.value(k, v, lang, cur) for k, v in zip(d["kpi"], d["value"])],
-            "target": [text.value(k, v, lang, cur) for k, v in zip(d["kpi"], d["target"])],
+            "target": [
+                "–" if h else text.value(k, v, lang, cur)
+                for k, v, h in zip(d["kpi"], d["target"], hide)
+            ],
             "team_value": [text.value(k, v, lang, cur) for k, v in zip(d["kpi"], d["team_value"])],
-            "ratio": ["–" if v != v else text.pct(v, 0) for v in d["ratio"]],
+            "ratio": ["–" if h or v != v else text.pct(v, 0) for v, h in zip(d["ratio"], hide)],
             "weight": [text.pct(v, 1) for v in d["effective_weight"]],
-            "contribution": [f"{v:.1f}" for v in d["contribution"]],
+            "contribution": ["–" if h else f"{v:.1f}" for v, h in zip(d["contribution"], hide)],
         }
     )
+    if small:
+        kpis = kpis.drop(columns="team_value")
     hon = memo_on(f, ("honours", period), lambda: sc.honours(f, period, card=card))
-    hon = hon[hon["rep_id"] == rep_id].reset_index(drop=True)
+    hon = hon[hon["rep_id"] == rep_id]
+    if small:  # "the most in the team" is a rank in the team
+        hon = hon[hon["scope"] != row["team_id"]]
+    hon = hon.reset_index(drop=True)
     pack = sc.review_pack(f, rep_id, period, card=card)
-    md = _scrub(pack.to_markdown(lang), others, lang)
-    expl = _scrub(card.explain(rep_id, lang), others, lang)
     name = pack.name_zh if zh and pack.name_zh else pack.name
+    md = _review_markdown(pack, name, lang, small, others)
+    if small:
+        expl = _small_team_explanation(row, d, card.period, len(tab), lang)
+    else:
+        expl = card.explain(rep_id, lang)
+    expl = _scrub(expl, others, lang)
     pay = None
     if plan is not None:
         pay = rep_pay(f, rep_id, card.period, plan, lang=lang)
@@ -643,4 +807,5 @@ def rep_pack(
         explanation=expl,
         markdown=md,
         pay_section=pay,
+        small_team=small,
     )

@@ -12,6 +12,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from simlib.display import Markdown
+from simlib.i18n import escape_md as _md
+from simlib.i18n import plain_text_for_plot as _plot_text
 from simlib.plots import target_wall
 from simlib.targets import Allocation
 from simlib.targets.scenario import compare_scenarios
@@ -24,6 +27,7 @@ __all__ = [
     "funnel_check",
     "gap_table",
     "headline",
+    "headline_markdown",
     "quarter_split",
     "smart_failures",
     "wall_data",
@@ -107,6 +111,18 @@ def headline(alloc: Allocation) -> dict[str, float]:
         "smart_targets": int(len(smart)),
         "leads_short_months": int(ft["above_floor"].sum()) if len(ft) else 0,
     }
+
+
+def headline_markdown(alloc: Allocation, lang: str = "en") -> Markdown:
+    """The handout's first line: the scenario's name and year, the company target and
+    its growth on the base year (the scenario's name escaped: it is text from a file)."""
+    h = headline(alloc)
+    s = alloc.scenario
+    if lang == "zh-CN":
+        figure = f"公司目标 {h['company_target'] / 1e4:,.0f}万（较基准年 {h['growth']:+.1%}）"
+    else:
+        figure = f"company target {h['company_target']:,.0f} ({h['growth']:+.1%} on the base year)"
+    return Markdown(f"**{_md(s.name)}** — {_md(s.year)}: {figure}")
 
 
 def gap_table(
@@ -235,7 +251,7 @@ def wall_figure(
 ):
     """:func:`simlib.plots.target_wall` of :func:`wall_data`."""
     d = wall_data(alloc, metric, under, lang)
-    labels = [f"{i} {n}" for i, n in zip(d["node_id"], d["name"])]
+    labels = [_plot_text(f"{i} {n}") for i, n in zip(d["node_id"], d["name"])]
     return target_wall(
         labels, d["actual"], d["target"], title=_WALL_TITLE[(metric, lang)], lang=lang, ax=ax
     )
