@@ -367,3 +367,19 @@ def test_reports_render_from_a_crm_export_through_a_mapping(tmp_path):
     m = json.loads(b.manifest.read_text(encoding="utf-8"))
     assert str(export) in m["data"] and "demo company" in m["data"]
     assert load_demo().fingerprint in m["data_fingerprint"].split(",")
+
+
+def test_report_html_is_self_contained():
+    """No script or stylesheet is fetched from a CDN: reports are read offline."""
+    import re
+
+    import nbformat
+
+    from simlib.reports.render import html_of
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# Review $x^2$")]
+    page = html_of(nb)
+    fetched = re.findall(r'<(?:script|link|img)[^>]+(?:src|href)="(https?:[^"]+)"', page)
+    assert fetched == []
+    assert "mathjax" not in page.lower() and "require.js" not in page.lower()

@@ -107,14 +107,31 @@ def output_name(template: Template, params: dict[str, Any], pattern: str | None 
     return "__".join([template.name, *given]) if given else template.name
 
 
+#: nbconvert's lab page without what it fetches from a CDN (require.js, MathJax, the
+#: widget manager, mermaid): a report is read offline, and a ``$`` in a name must stay
+#: text, not become a formula.
+_SELF_CONTAINED = """{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
+"""
+
+
 def html_of(nb) -> str:
     """The executed notebook as standalone HTML without code cells or prompts."""
     import logging
 
     from nbconvert import HTMLExporter
 
+    import jinja2
+
     exporter = HTMLExporter(
-        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        extra_loaders=[jinja2.DictLoader({"simlib_report.html.j2": _SELF_CONTAINED})],
+        template_file="simlib_report.html.j2",
     )
     exporter.log.setLevel(logging.ERROR)  # "Alternative text is missing" on every figure
     body, _ = exporter.from_notebook_node(nb)
