@@ -122,9 +122,8 @@ def html_of(nb) -> str:
     """The executed notebook as standalone HTML without code cells or prompts."""
     import logging
 
-    from nbconvert import HTMLExporter
-
     import jinja2
+    from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(
         exclude_input=True,
