@@ -18,6 +18,7 @@ def cmd_data_check(args) -> int:
         data = load_data(args.data, args.mapping, strict=not args.lenient, rejects=args.rejects)
     except DataError as e:
         print(e.report.format(limit=args.limit))
+        _write_issues(e.report, args.issues)  # exits 2 anyway
         print(
             f"\n{args.data}: {len(e.report.errors):,} error(s); nothing loaded "
             "(use --lenient to load the good rows and write the rest to a rejects file)",
@@ -25,9 +26,24 @@ def cmd_data_check(args) -> int:
         )
         return EXIT_USER
     print(data.report.format(limit=args.limit))
-    if data.report.errors:  # lenient: loaded the good rows, but the input had errors
+    written = _write_issues(data.report, args.issues)
+    # lenient: loaded the good rows, but the input had errors
+    if data.report.errors or not written:
         return EXIT_USER
     return EXIT_OK
+
+
+def _write_issues(report, path) -> bool:
+    """``--issues FILE``: every issue, one a row, as CSV. False when it cannot be written."""
+    if not path:
+        return True
+    try:
+        written = report.write_issues(path)
+    except OSError as e:
+        print(f"{path}: cannot write the issues file: {e.strerror or e}", file=sys.stderr)
+        return False
+    print(f"{len(report.issues):,} issue(s) written to {written}")
+    return True
 
 
 def cmd_data_demo(args) -> int:
@@ -57,7 +73,18 @@ def add_parser(sub) -> None:
         help="load the good rows and write rejected ones to a rejects file",
     )
     c.add_argument("--rejects", default=None, help="where to write rejected rows (lenient)")
-    c.add_argument("--limit", type=int, default=200, help="show at most this many issues")
+    c.add_argument(
+        "--limit",
+        type=int,
+        default=200,
+        help="show at most this many kinds of issue (each with a count and 3 examples)",
+    )
+    c.add_argument(
+        "--issues",
+        default=None,
+        metavar="FILE",
+        help="write every issue (file, row, column, value, message) to this CSV file",
+    )
     c.set_defaults(func=cmd_data_check)
     w = dsub.add_parser("demo", help="write the demo company's tables")
     w.add_argument("--out", required=True)

@@ -28,7 +28,7 @@ import pandas as pd
 
 from simlib.cache import Cache
 from simlib.config import NO_VALUE, ParamError, Problem, default_params_dir, load_model
-from simlib.data.mapping import MappingSpec, TableMapping
+from simlib.data.mapping import Checks, MappingSpec, TableMapping
 from simlib.data.schema import CLOSED_STAGES, TABLES, Table
 
 __all__ = [
@@ -158,8 +158,13 @@ class ValidationReport:
             ],
         )
 
-    def format(self, limit: int = 200) -> str:
-        """A report for people: counts per table, then every issue (up to ``limit``)."""
+    def format(self, limit: int = 200, examples: int = 3) -> str:
+        """A report for people: counts per table, then the issues grouped by table,
+        column and message (each group with its count and first ``examples`` issues),
+        at most ``limit`` groups each for errors and warnings.
+
+        :meth:`to_frame` (``simlib data check --issues FILE``) has every issue.
+        """
         lines = []
         for t, n in self.rows.items():
             rej = self.rejected.get(t, 0)
@@ -167,20 +172,77 @@ class ValidationReport:
         head = "Loaded:" if self.loaded else "Read (nothing loaded):"
         out = [head, *lines] if lines else []
         errs, warns = self.errors, self.warnings
-        if errs:
-            out.append(f"{len(errs):,} error(s):")
-            out += [f"  {i}" for i in errs[:limit]]
-            if len(errs) > limit:
-                out.append(f"  ... and {len(errs) - limit:,} more")
-        if warns:
-            out.append(f"{len(warns):,} warning(s):")
-            out += [f"  {i}" for i in warns[:limit]]
+        hidden = 0
+        for what, items in (("error(s)", errs), ("warning(s)", warns)):
+            if not items:
+                continue
+            groups = _group_issues(items)
+            title = f"{len(items):,} {what}:"
+            if len(groups) < len(items):
+                title += f" {len(groups):,} kind(s), grouped by table, column and message"
+            out.append(title)
+            for g in groups[:limit]:
+                if len(g) == 1:
+                    out.append(f"  {g[0]}")
+                    continue
+                out.append(f"  {_group_title(g)}: {len(g):,} rows, e.g.")
+                out += [f"    {i}" for i in g[:examples]]
+                if len(g) > examples:
+                    out.append(f"    ... and {len(g) - examples:,} more like these")
+                    hidden += len(g) - examples
+            if len(groups) > limit:
+                rest = groups[limit:]
+                n = sum(len(g) for g in rest)
+                out.append(f"  ... and {len(rest):,} more kind(s) ({n:,} {what})")
+                hidden += n
+        if hidden:
+            out.append(
+                f"{hidden:,} issue(s) not shown: `simlib data check ... --issues FILE` "
+                "writes them all (file, row, column, value, message) to a CSV file."
+            )
         if self.rejects_file:
             total = sum(self.rejected.values())
             out.append(f"{total:,} rejected row(s) written with reasons to {self.rejects_file}")
         if not errs:
             out.append("No errors.")
         return "\n".join(out)
+
+    def write_issues(self, path: str | Path) -> Path:
+        """Every issue, one a line, as CSV (UTF-8), written atomically; returns the path."""
+        path = Path(path)
+        _atomic_csv(self.to_frame(), path)
+        return path
+
+
+#: quoted names and numbers (ids, dates, amounts) vary within one kind of issue
+_VARYING = re.compile(r"'[^']*'|\"[^\"]*\"|[-+]?\d[\d,.:/-]*")
+
+
+def _group_issues(issues: list[Issue]) -> list[list[Issue]]:
+    """Issues of one table, file, column, severity and message (ids and numbers in the
+    message aside), in order of first appearance."""
+    groups: dict[tuple, list[Issue]] = {}
+    for i in issues:
+        if i.row is None:
+            key: tuple = (id(i),)
+        else:
+            template = _VARYING.sub("…", i.message)
+            key = (i.severity, i.table, i.file, i.column, i.source_column, template)
+        groups.setdefault(key, []).append(i)
+    return list(groups.values())
+
+
+def _group_title(group: list[Issue]) -> str:
+    first = group[0]
+    where = first.file
+    if first.column and first.source_column and first.source_column != first.column:
+        where += f", column {first.source_column!r} ({first.column})"
+    elif first.column:
+        where += f", column {first.column!r}"
+    same = all(i.message == first.message for i in group)
+    msg = first.message if same else _VARYING.sub("…", first.message)
+    tag = "" if first.severity == "error" else f"{first.severity}: "
+    return f"{tag}{where}: {msg}"
 
 
 class DataError(ValueError):
@@ -251,15 +313,39 @@ def parse_dates(
     Returns
     -------
     parsed : Series of datetime64[ns], normalised to midnight
-    bad : boolean Series, True where a non-empty value did not parse
+    bad : boolean Series, True where a non-empty value did not parse, or parsed to a
+        date outside what datetime64[ns] holds (years 1678-2261, e.g. ``9999-12-31``)
     used : the format used (None when the values were already dates)
     """
+    wide, bad, used = _parse_dates_wide(values, fmt)
+    outside = wide.notna() & ((wide < _NS_MIN) | (wide > _NS_MAX))
+    return wide.where(~outside).astype("datetime64[ns]"), bad | outside, used
+
+
+#: what datetime64[ns] holds, with a margin (dates outside are sentinels or typos)
+_NS_MIN = pd.Timestamp("1678-01-01").as_unit("us")
+_NS_MAX = pd.Timestamp("2262-04-01").as_unit("us")
+
+
+def _as_us(v) -> np.datetime64:
+    """A date, datetime or Timestamp as datetime64[us] (any year 1-9999)."""
+    if isinstance(v, pd.Timestamp):
+        v = v.to_pydatetime(warn=False)
+    if isinstance(v, dt.datetime) and v.tzinfo is not None:
+        v = v.replace(tzinfo=None)
+    return np.datetime64(v, "us")
+
+
+def _parse_dates_wide(
+    values: pd.Series, fmt: str | None = None
+) -> tuple[pd.Series, pd.Series, str | None]:
+    """:func:`parse_dates` in datetime64[us]: years 1-9999 parse (sentinels, typos)."""
     if pd.api.types.is_datetime64_any_dtype(values):
-        out = pd.to_datetime(values)
+        out = values
         if getattr(out.dt, "tz", None) is not None:
             out = out.dt.tz_localize(None)
         return (
-            out.dt.normalize().astype("datetime64[ns]"),
+            out.astype("datetime64[us]").dt.normalize(),
             pd.Series(False, index=values.index),
             None,
         )
@@ -274,10 +360,10 @@ def parse_dates(
     best, best_ok, best_fmt = None, -1, None
     todo = text[~empty & ~is_dateobj]
     if len(todo) == 0:
-        best = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+        best = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us]")
     else:
         for f in candidates:
-            parsed = pd.to_datetime(todo, format=f, errors="coerce")
+            parsed = pd.to_datetime(todo, format=f, errors="coerce").astype("datetime64[us]")
             ok = int(parsed.notna().sum())
             if ok > best_ok:
                 best, best_ok, best_fmt = parsed, ok, f
@@ -285,10 +371,10 @@ def parse_dates(
                 break
         best = best.reindex(values.index)
     if is_dateobj.any():
-        best = best.astype("object")
-        best[is_dateobj] = pd.to_datetime(raw[is_dateobj].map(pd.Timestamp))
-        best = pd.to_datetime(best)
-    best = pd.to_datetime(best).dt.normalize().astype("datetime64[ns]")
+        objs = pd.Series(raw[is_dateobj].map(_as_us).to_numpy(dtype="datetime64[us]"))
+        best = best.copy()
+        best[is_dateobj] = objs.to_numpy()
+    best = best.astype("datetime64[us]").dt.normalize()
     bad = best.isna() & ~empty
     return best, bad, best_fmt
 
@@ -483,8 +569,33 @@ def _read_source(
                 ]
             )
         )
+    kind = _not_a_file(path)
+    if kind:
+        raise DataError(
+            ValidationReport(
+                [
+                    Issue(
+                        table,
+                        label,
+                        None,
+                        None,
+                        None,
+                        f"{kind}, not a file; expected a regular file "
+                        f"(mapping tables.{table}.source)",
+                    )
+                ]
+            )
+        )
     suffix = path.suffix.lower()
-    if suffix in (".csv", ".txt", ".tsv") and not _head(path).strip():
+    try:
+        head = _head(path) if suffix in (".csv", ".txt", ".tsv") else b"x"
+    except OSError as e:
+        raise DataError(
+            ValidationReport(
+                [Issue(table, label, None, None, None, f"cannot read the file: {e.strerror or e}")]
+            )
+        ) from None
+    if not head.strip():
         raise DataError(
             ValidationReport(
                 [
@@ -555,6 +666,29 @@ def _read_source(
     # each record's position (the index) so row numbers still match the spreadsheet.
     df = df.dropna(how="all")
     return df, label, first + tm.skip_rows
+
+
+def _not_a_file(path: Path) -> str:
+    """What ``path`` is when it is not a regular file ("a folder", "a named pipe", ...),
+    or ``""``. Checked before opening: reading a pipe or a device can block forever."""
+    import os
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as e:
+        return f"cannot be read ({e.strerror or e})"
+    if stat.S_ISREG(mode):
+        return ""
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
 
 
 def _head(path: Path, size: int = 65536) -> bytes:
@@ -668,8 +802,10 @@ def _coerce(
     aliases: dict[str, dict[str, str]],
     label: str,
     issues: list[Issue],
+    checks: Checks | None = None,
 ) -> pd.DataFrame:
     """Parse each column to its kind; report every cell that does not fit."""
+    checks = checks or Checks()
     out = df.copy()
     rows = df["_row"]
 
@@ -685,7 +821,7 @@ def _coerce(
         raw = df[c.name]
         if c.kind == "date":
             fmt = tm.date_formats.get(c.name, tm.date_format)
-            parsed, bad, used = parse_dates(raw, fmt)
+            parsed, bad, used = _parse_dates_wide(raw, fmt)
             expected = (
                 f"a date in format {fmt!r}"
                 if fmt
@@ -698,7 +834,7 @@ def _coerce(
             )
             flag(bad, c.name, raw, f"unparseable date; expected {expected}")
             if not fmt and used in _SWAPPED and not bad.any():
-                alt, alt_bad, _ = parse_dates(raw, _SWAPPED[used])
+                alt, alt_bad, _ = _parse_dates_wide(raw, _SWAPPED[used])
                 if not alt_bad.any() and not alt.equals(parsed):
                     issues.append(
                         Issue(
@@ -713,7 +849,9 @@ def _coerce(
                             severity="warning",
                         )
                     )
-            out[c.name] = parsed
+            out[c.name] = _plausible_dates(
+                parsed, c.name, c.required, raw, rows, table.name, label, issues, checks
+            )
         elif c.kind in ("money", "number", "int"):
             num, bad = parse_amounts(raw)
             flag(
@@ -742,8 +880,7 @@ def _coerce(
                 )
             if c.name in tm.scale:
                 num = num * tm.scale[c.name]
-            if c.kind == "money":
-                num = num.round(2)
+            num = _plausible_numbers(num, c, raw, rows, table.name, label, issues, checks)
             if c.kind in ("money", "int"):
                 flag(num < 0, c.name, raw, "negative; expected an amount >= 0")
             if c.kind == "int":
@@ -799,6 +936,142 @@ def _coerce(
             missing &= ~_already_flagged(issues, table.name, label, c.name, rows)
             flag(missing, c.name, raw, f"missing value; {c.name} is required")
     return out
+
+
+def _issues_at(mask, col, raw, rows, table, label, msg, severity="error") -> list[Issue]:
+    """One issue per True in ``mask``, showing the cell as it was read."""
+    out = []
+    for i in np.flatnonzero(np.asarray(mask, dtype=bool)):
+        v = raw.iloc[i]
+        v = None if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) else v
+        out.append(Issue(table, label, int(rows.iloc[i]), col, v, msg, severity))
+    return out
+
+
+def _date_bounds(checks: Checks) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """Plausible dates: checks.min_date to the end of the year checks.max_years_ahead on."""
+    lo = max(pd.Timestamp(checks.min_date).as_unit("us"), _NS_MIN)
+    last = pd.Timestamp(dt.date.today().year + checks.max_years_ahead, 12, 31)
+    hi = min(last.as_unit("us"), _NS_MAX)
+    return lo, hi
+
+
+def _plausible_dates(
+    parsed, col, required, raw, rows, table, label, issues, checks: Checks
+) -> pd.Series:
+    """CRM "no date" placeholders and dates outside checks.min_date .. max_years_ahead.
+
+    A placeholder (checks.sentinel_dates, e.g. 9999-12-31) is read as an empty date
+    and counted in a warning; where the column is required, or checks.sentinel_action
+    is reject, it is the row's error. Any other date out of range is an error. Returns
+    the column as datetime64[ns] with those cells empty.
+    """
+    sentinels = np.array([_as_us(d) for d in checks.sentinel_dates], dtype="datetime64[us]")
+    sent = parsed.isin(sentinels) & parsed.notna()
+    lo, hi = _date_bounds(checks)
+    early = parsed.notna() & ~sent & (parsed < lo)
+    late = parsed.notna() & ~sent & (parsed > hi)
+    span = f"expected a date from {lo.date()} to {hi.date()}"
+    issues += _issues_at(
+        early,
+        col,
+        raw,
+        rows,
+        table,
+        label,
+        f"date before {lo.date()}; {span} (checks.min_date in the mapping)",
+    )
+    issues += _issues_at(
+        late,
+        col,
+        raw,
+        rows,
+        table,
+        label,
+        f"date more than {checks.max_years_ahead} years ahead; {span} (a CRM 'no date' "
+        "placeholder goes under checks.sentinel_dates in the mapping)",
+    )
+    if sent.any():
+        if required or checks.sentinel_action == "reject":
+            why = (
+                f"{col} is required"
+                if required
+                else "rejected (checks.sentinel_action: reject in the mapping)"
+            )
+            issues += _issues_at(
+                sent,
+                col,
+                raw,
+                rows,
+                table,
+                label,
+                f"a CRM 'no date' placeholder (checks.sentinel_dates); {why}",
+            )
+        else:
+            i = int(np.flatnonzero(sent.to_numpy())[0])
+            n = int(sent.sum())
+            issues.append(
+                Issue(
+                    table,
+                    label,
+                    int(rows.iloc[i]),
+                    col,
+                    raw.iloc[i],
+                    f"{n:,} CRM 'no date' placeholder(s) in this column (the first on this "
+                    "row) read as empty dates (checks.sentinel_dates in the mapping)",
+                    severity="warning",
+                )
+            )
+    return parsed.where(~(sent | early | late)).astype("datetime64[ns]")
+
+
+def _plausible_numbers(num, c, raw, rows, table, label, issues, checks: Checks) -> pd.Series:
+    """Infinite and absurdly large values are errors; money is rounded to cents, counted.
+
+    Cells with an error are left empty (the row is reported; nothing downstream sees
+    an infinite or 1e30 amount).
+    """
+    finite = np.isfinite(num.to_numpy(dtype="float64", na_value=np.nan)) | num.isna().to_numpy()
+    inf = ~finite
+    big = finite & (num.abs() > checks.max_amount).to_numpy()
+    issues += _issues_at(inf, c.name, raw, rows, table, label, "not a finite number")
+    what = "amount" if c.kind == "money" else "value"
+    issues += _issues_at(
+        big,
+        c.name,
+        raw,
+        rows,
+        table,
+        label,
+        f"implausibly large {what}; expected at most {checks.max_amount:,.0f} "
+        "(checks.max_amount in the mapping)",
+    )
+    num = num.where(~(inf | big))
+    if c.kind != "money":
+        return num
+    cents = num * 100.0
+    near = np.rint(cents)
+    tol = np.maximum(1e-6, cents.abs() * 1e-14)
+    sub = ((cents - near).abs() > tol) & num.notna()
+    if sub.any():
+        half_up = np.sign(cents) * np.floor(cents.abs() + 0.5 + tol)
+        rounded = pd.Series(np.where(sub, half_up, near), index=num.index) / 100.0
+        i = int(np.flatnonzero(sub.to_numpy())[0])
+        n = int(sub.sum())
+        issues.append(
+            Issue(
+                table,
+                label,
+                int(rows.iloc[i]),
+                c.name,
+                raw.iloc[i],
+                f"{n:,} value(s) in this column had fractions of a cent and were rounded "
+                f"to cents, half up (on this row: {float(num.iloc[i])!r} → {rounded.iloc[i]:.2f})",
+                severity="warning",
+            )
+        )
+        return rounded
+    return near / 100.0
 
 
 #: day-first and month-first twins: a column every value of which reads both ways
@@ -858,6 +1131,8 @@ def _row_checks(name: str, df: pd.DataFrame, label: str, issues: list[Issue]) ->
                     f"duplicate {'/'.join(key)}; first seen on row {int(first)}",
                 )
             )
+    if name == "org" and {"node_id", "parent_id"} <= set(df.columns):
+        _org_loops(df, label, issues)
     if name == "opportunities" and {"created_date", "close_date", "stage"} <= set(df.columns):
         closed = df["stage"].isin(CLOSED_STAGES)
         before = closed & (df["close_date"] < df["created_date"])
@@ -949,6 +1224,36 @@ def _row_checks(name: str, df: pd.DataFrame, label: str, issues: list[Issue]) ->
             )
 
 
+def _org_loops(df: pd.DataFrame, label: str, issues: list[Issue]) -> None:
+    """A node that is its own parent or its own ancestor: an error on each such row."""
+    from simlib.data.org import cycles
+
+    first = df.drop_duplicates("node_id")
+    ids = first["node_id"].to_numpy(dtype=object)
+    parents = first["parent_id"].to_numpy(dtype=object)
+    parent = {
+        n: (None if p is None or (isinstance(p, float) and np.isnan(p)) else p)
+        for n, p in zip(ids, parents)
+        if n is not None
+    }
+    for loop in cycles(parent):
+        if len(loop) == 1:
+            msg = (
+                "the node names itself as its parent; expected the node above it "
+                "(empty for the company)"
+            )
+        else:
+            chain = " → ".join(repr(n) for n in loop + [loop[0]])
+            msg = (
+                f"the organisation has a cycle: {chain}; expected a tree "
+                "(a node may not be its own ancestor)"
+            )
+        hit = df["node_id"].isin(loop).to_numpy()
+        for i in np.flatnonzero(hit):
+            r = df.iloc[i]
+            issues.append(Issue("org", label, int(r["_row"]), "parent_id", r["parent_id"], msg))
+
+
 def _plain(k):
     if isinstance(k, tuple):
         return "/".join(str(x.date()) if isinstance(x, pd.Timestamp) else str(x) for x in k)
@@ -993,6 +1298,251 @@ def _fk_checks(
                         ),
                     )
                 )
+
+
+def _fmt_bound(v: float) -> str:
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.4g}"
+
+
+def _outlier_checks(
+    name: str, df: pd.DataFrame, label: str, issues: list[Issue], checks: Checks
+) -> None:
+    """Amounts far outside their column's usual range (robust, per table and column).
+
+    The bounds are median ± ``outlier_mads`` scaled MADs of log10(amount) over the
+    column's non-zero amounts, never narrower than median ÷/× ``outlier_min_ratio``;
+    ``checks.columns`` may fix them instead. Targets (company and rep amounts in one
+    column) are checked only when listed there.
+    """
+    for c in TABLES[name].columns:
+        if c.kind != "money" or c.name not in df.columns:
+            continue
+        key = f"{name}.{c.name}"
+        cc = checks.columns.get(key)
+        if name == "targets" and cc is None:
+            continue
+        action = (cc.outliers if cc is not None else None) or checks.outliers
+        if action == "off":
+            continue
+        x = pd.to_numeric(df[c.name], errors="coerce").astype("float64")
+        if cc is not None and (cc.min is not None or cc.max is not None):
+            lo = cc.min if cc.min is not None else -np.inf
+            hi = cc.max if cc.max is not None else np.inf
+            bad = x.notna() & ((x < lo) | (x > hi))
+            how = f"outside {_fmt_bound(lo)} to {_fmt_bound(hi)} (checks.columns.{key})"
+        else:
+            pos = x[x > 0]
+            if len(pos) < checks.outlier_min_rows:
+                continue
+            lg = np.log10(pos)
+            med = float(lg.median())
+            mad = float((lg - med).abs().median()) * 1.4826
+            mads = cc.mads if cc is not None and cc.mads is not None else checks.outlier_mads
+            half = max(mads * mad, float(np.log10(checks.outlier_min_ratio)))
+            lo, hi = 10 ** (med - half), 10 ** (med + half)
+            bad = (x > 0) & ((x < lo) | (x > hi))
+            how = (
+                f"far outside this column's usual range {_fmt_bound(lo)} to {_fmt_bound(hi)} "
+                f"(median {_fmt_bound(10**med)}, {mads:g} robust deviations; "
+                f"checks.outlier_mads / checks.columns.{key} in the mapping)"
+            )
+        severity = "error" if action == "reject" else "warning"
+        issues += _issues_at(
+            bad,
+            c.name,
+            x,
+            df["_row"],
+            name,
+            label,
+            f"{how}; a typo? expected a plausible amount"
+            + ("" if severity == "error" else " (set checks.outliers: reject to reject it)"),
+            severity,
+        )
+
+
+def _cross_checks(
+    tables: dict[str, pd.DataFrame],
+    labels: dict[str, str],
+    issues: list[Issue],
+    checks: Checks,
+    skip: Iterable[str] = (),
+) -> None:
+    """Rules across tables: history dated before its deal, payments above their invoice,
+    owner names that differ only by case or look-alike letters."""
+    skip = set(skip)
+    opp, sh = tables.get("opportunities"), tables.get("stage_history")
+    if (
+        opp is not None
+        and sh is not None
+        and "stage_history" not in skip
+        and {"opportunity_id", "created_date"} <= set(opp.columns)
+        and {"opportunity_id", "changed_date"} <= set(sh.columns)
+    ):
+        created = opp.drop_duplicates("opportunity_id").set_index("opportunity_id")["created_date"]
+        when = sh["opportunity_id"].map(created)
+        before = (sh["changed_date"] < when).fillna(False).to_numpy(dtype=bool)
+        for i in np.flatnonzero(before):
+            r = sh.iloc[i]
+            issues.append(
+                Issue(
+                    "stage_history",
+                    labels.get("stage_history", "stage_history"),
+                    int(r["_row"]),
+                    "changed_date",
+                    str(r["changed_date"].date()),
+                    "stage change dated before its opportunity was created "
+                    f"({when.iloc[i].date()}); expected on or after the created date",
+                )
+            )
+    inv, pay = tables.get("invoices"), tables.get("payments")
+    if (
+        inv is not None
+        and pay is not None
+        and {"invoice_id", "amount"} <= set(inv.columns)
+        and {"invoice_id", "amount"} <= set(pay.columns)
+        and len(pay)
+    ):
+        billed = inv.drop_duplicates("invoice_id").set_index("invoice_id")["amount"]
+        limit = pay["invoice_id"].map(billed) * checks.payment_tolerance
+        amount = pd.to_numeric(pay["amount"], errors="coerce")
+        single = (amount > limit).fillna(False)
+        order = pay.assign(_amt=amount.fillna(0.0)).sort_values(
+            ["invoice_id", "date", "_row"] if "date" in pay else ["invoice_id", "_row"],
+            kind="stable",
+        )
+        cum = order.groupby("invoice_id", sort=False)["_amt"].cumsum()
+        lim = limit.reindex(order.index)
+        crossing = ((cum > lim) & (cum - order["_amt"] <= lim)).reindex(pay.index).fillna(False)
+        crossing &= ~single
+        severity = "error" if checks.overpayment == "reject" else "warning"
+        tol = f"x {checks.payment_tolerance:g}, checks.payment_tolerance in the mapping"
+        label = labels.get("payments", "payments")
+        for mask, what in (
+            (single, "payment above its invoice's amount"),
+            (crossing, "payments to this invoice now add up to more than its amount"),
+        ):
+            for i in np.flatnonzero(mask.to_numpy(dtype=bool)):
+                r = pay.iloc[i]
+                issues.append(
+                    Issue(
+                        "payments",
+                        label,
+                        int(r["_row"]),
+                        "amount",
+                        r["amount"],
+                        f"{what} (invoice {r['invoice_id']!r}: "
+                        f"{_fmt_bound(billed[r['invoice_id']])}); expected at most the "
+                        f"invoice amount ({tol})",
+                        severity,
+                    )
+                )
+    _lookalike_owners(tables, labels, issues, skip)
+
+
+#: Cyrillic and Greek letters that look like Latin ones (for comparing names).
+_CONFUSABLES = str.maketrans(
+    {
+        **dict(zip("АВЕКМНОРСТУХІЈЅԚԜҺӀ", "ABEKMHOPCTYXIJSQWHI")),
+        **dict(zip("аеорсухіјѕԁԛԝһӏкмнт", "aeopcyxijsdqwhlkmht")),
+        **dict(zip("ΑΒΕΖΗΙΚΜΝΟΡΤΥΧ", "ABEZHIKMNOPTYX")),
+        **dict(zip("αι\u03baνορυχγ", "aikvopuxy")),
+    }
+)
+
+
+def _fold(name: str) -> str:
+    """A name as compared for look-alikes: NFKC, no invisible characters, Cyrillic and
+    Greek look-alikes as Latin letters, case folded, runs of spaces as one."""
+    import unicodedata
+
+    t = unicodedata.normalize("NFKC", name)
+    t = "".join(ch for ch in t if unicodedata.category(ch) != "Cf")
+    return " ".join(t.translate(_CONFUSABLES).casefold().split())
+
+
+def _foreign_letters(name: str) -> str:
+    """``"Cyrillic 'е'"`` for the look-alike letters in a name, or ``""``."""
+    import unicodedata
+
+    found = []
+    for ch in dict.fromkeys(name):
+        if ord(ch) > 127 and ch.translate(_CONFUSABLES) != ch:
+            script = unicodedata.name(ch, "").split(" ")[0].title()
+            found.append(f"{script} {ch!r} U+{ord(ch):04X}")
+        elif unicodedata.category(ch) == "Cf":
+            found.append(f"invisible U+{ord(ch):04X}")
+    return ", ".join(found)
+
+
+def _lookalike_owners(tables, labels, issues, skip) -> None:
+    """Warn when owner names differ only by case, spacing or look-alike letters.
+
+    ``HU YING``, ``Hu Ying`` and ``Hu Yіng`` (a Cyrillic і) would be three reps; each
+    group is reported once, with the ``aliases`` lines that make them one.
+    """
+    cols = [
+        (t, c)
+        for (t, c), kind in _ALIAS_KIND.items()
+        if kind == "owner" and t in tables and t not in skip and c in tables[t].columns
+    ]
+    if not cols:
+        return
+    values = pd.concat([tables[t][c] for t, c in cols], ignore_index=True).dropna()
+    counts = values.value_counts(sort=False)  # in order of first appearance
+    counts = counts[[isinstance(v, str) for v in counts.index]]  # per name, not per row
+    if len(counts) < 2:
+        return
+    seen = {v: k for k, v in enumerate(counts.index)}
+    folded = pd.Series(counts.index.map(_fold), index=counts.index)
+    sizes = folded.map(folded.value_counts())
+    if not (sizes > 1).any():
+        return
+    reps = tables.get("reps")
+    known = (
+        set(reps["rep_id"].dropna())
+        if reps is not None and "reps" not in skip and "rep_id" in reps
+        else set()
+    )
+    for _, group in folded[sizes > 1].groupby(folded[sizes > 1], sort=True):
+        names = list(group.index)
+        canonical = sorted(
+            names,
+            key=lambda n: (n not in known, bool(_foreign_letters(n)), -counts[n], seen[n]),
+        )[0]
+        variants = [n for n in names if n != canonical]
+        listing = ", ".join(
+            f"{n!r} ({counts[n]:,} row{'s' if counts[n] != 1 else ''}"
+            + (f"; {_foreign_letters(n)}" if _foreign_letters(n) else "")
+            + ")"
+            for n in [canonical, *sorted(variants, key=lambda n: (-counts[n], seen[n]))]
+        )
+        lines = ", ".join(f"{_yaml_str(v)}: {_yaml_str(canonical)}" for v in variants)
+        for t, c in cols:
+            hit = tables[t][c].isin(variants).to_numpy()
+            if hit.any():
+                i = int(np.flatnonzero(hit)[0])
+                r = tables[t].iloc[i]
+                issues.append(
+                    Issue(
+                        t,
+                        labels.get(t, t),
+                        int(r["_row"]),
+                        c,
+                        r[c],
+                        f"owner names that differ only by case, spacing or look-alike "
+                        f"letters: {listing}; if they are one person, add to the mapping: "
+                        f"aliases: {{owner: {{{lines}}}}}",
+                        severity="warning",
+                    )
+                )
+                break
+
+
+def _yaml_str(v: str) -> str:
+    """A name as a double-quoted YAML scalar (safe whatever it holds)."""
+    import json
+
+    return json.dumps(v, ensure_ascii=False)
 
 
 # --------------------------------------------------------------------------- derived tables
@@ -1160,12 +1710,16 @@ def _finalise(df: pd.DataFrame, table: Table) -> pd.DataFrame:
 
 
 def validate_tables(
-    tables: dict[str, pd.DataFrame], labels: dict[str, str] | None = None
+    tables: dict[str, pd.DataFrame],
+    labels: dict[str, str] | None = None,
+    checks: Checks | None = None,
 ) -> ValidationReport:
     """Check canonical tables already in memory (the demo company, a notebook's edits).
 
-    Runs the same row and key checks as :func:`load_data`, without parsing.
+    Runs the same row, key and plausibility checks as :func:`load_data`, without
+    parsing (``checks``: a mapping's ``checks:`` section; defaults when not given).
     """
+    checks = checks or Checks()
     labels = dict(labels or {})
     issues: list[Issue] = []
     work = {}
@@ -1223,9 +1777,36 @@ def validate_tables(
                             name, label, i + 1, c.name, d[c.name].iloc[i], "negative; expected >= 0"
                         )
                     )
+            if c.kind == "date" and pd.api.types.is_datetime64_any_dtype(d[c.name]):
+                lo, hi = _date_bounds(checks)
+                when = d[c.name].astype("datetime64[us]")
+                out = (when < lo) | (when > hi)
+                issues += _issues_at(
+                    out,
+                    c.name,
+                    d[c.name],
+                    d["_row"],
+                    name,
+                    label,
+                    f"implausible date; expected a date from {lo.date()} to {hi.date()}",
+                )
+            if c.kind in ("money", "number") and pd.api.types.is_numeric_dtype(d[c.name]):
+                x = d[c.name].astype("float64")
+                out = ~np.isfinite(x.fillna(0.0)) | (x.abs() > checks.max_amount)
+                issues += _issues_at(
+                    out,
+                    c.name,
+                    d[c.name],
+                    d["_row"],
+                    name,
+                    label,
+                    f"implausibly large or not finite; expected at most {checks.max_amount:,.0f}",
+                )
         _row_checks(name, d, label, issues)
+        _outlier_checks(name, d, label, issues, checks)
         work[name] = d
     _fk_checks(work, labels, issues)
+    _cross_checks(work, labels, issues, checks)
     return ValidationReport(issues, rows={k: len(v) for k, v in tables.items()})
 
 
@@ -1286,7 +1867,7 @@ def load_data(
             )
         if any(i.table == name and i.row is None and i.severity == "error" for i in issues):
             continue
-        df = _coerce(mapped, table, tm, spec.aliases, label, issues)
+        df = _coerce(mapped, table, tm, spec.aliases, label, issues, spec.checks)
         if name == "opportunities":
             df = _finish_opportunities(df)
         raws[name] = raw.assign(_row=mapped["_row"].to_numpy())
@@ -1298,7 +1879,10 @@ def load_data(
     derived = _derive_missing(tables, labels)
     for name, df in tables.items():
         _row_checks(name, df, labels[name], issues)
+        if name not in derived:
+            _outlier_checks(name, df, labels[name], issues, spec.checks)
     _fk_checks(tables, labels, issues)
+    _cross_checks(tables, labels, issues, spec.checks, skip=derived)
     _name_sources(issues, sources)
 
     report = ValidationReport(issues)
@@ -1490,28 +2074,44 @@ def _latest_date(tables: dict[str, pd.DataFrame]) -> dt.date:
 
 
 def _load_mapping(mapping: str | Path | MappingSpec) -> MappingSpec:
+    """A mapping by name (``demo``: ``params/mappings/demo.yaml``) or by path.
+
+    A bare name (no folder separator, no .yaml) is looked up among the shipped mappings
+    first, so a folder called ``demo`` (say, from ``simlib data demo --out demo``) does
+    not shadow the ``demo`` mapping. A folder is never a mapping.
+    """
     if isinstance(mapping, MappingSpec):
         return mapping
+    text = str(mapping)
     p = Path(mapping)
+    shipped_dir = default_params_dir() / "mappings"
+    bare = not any(sep in text for sep in ("/", "\\")) and p.suffix.lower() not in (
+        ".yaml",
+        ".yml",
+    )
+    cands = [shipped_dir / f"{text}.yaml"] if bare and text else []
+    cands.append(p)
     if not p.exists() and not p.is_absolute():
-        for cand in (
-            default_params_dir() / "mappings" / p,
-            default_params_dir() / "mappings" / f"{p}.yaml",
-        ):
-            if cand.exists():
-                p = cand
-                break
-    if p.is_file():
-        # A mapping is a mapping wherever it lives (not only in a folder named mappings/).
-        return load_model(p, MappingSpec, f"mappings.{p.stem}")
-    shipped = sorted(f.stem for f in (default_params_dir() / "mappings").glob("*.yaml"))
+        cands += [shipped_dir / p, shipped_dir / f"{text}.yaml"]
+    for cand in cands:
+        if cand.is_file():
+            # A mapping is a mapping wherever it lives (not only in a folder named mappings/).
+            return load_model(cand, MappingSpec, f"mappings.{cand.stem}")
+    shipped = sorted(f.stem for f in shipped_dir.glob("*.yaml"))
+    what = (
+        "is a folder, not a mapping"
+        if p.is_dir()
+        else "is not a regular file (a pipe or device?)"
+        if p.exists()
+        else "mapping not found"
+    )
     raise ParamError(
         [
             Problem(
-                str(mapping),
+                text,
                 "",
                 NO_VALUE,
-                "mapping not found; expected a YAML file or one of the shipped "
+                f"{what}; expected a YAML file or one of the shipped "
                 f"mappings: {', '.join(shipped)}",
             )
         ]

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import datetime as dt
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
 from simlib.config import At, StrictModel, hint
 from simlib.data.schema import STAGES, TABLES
 
-__all__ = ["ALIAS_KINDS", "MappingSpec", "TableMapping"]
+__all__ = ["ALIAS_KINDS", "Checks", "ColumnCheck", "MappingSpec", "TableMapping"]
 
 
 class TableMapping(StrictModel):
@@ -42,6 +43,104 @@ class TableMapping(StrictModel):
     )
 
 
+#: Dates CRMs write for "no date" (Salesforce, Dynamics, SAP, Oracle, SQL Server ...).
+SENTINEL_DATES: tuple[dt.date, ...] = (
+    dt.date(1, 1, 1),
+    dt.date(2299, 12, 31),
+    dt.date(2300, 1, 1),
+    dt.date(2999, 12, 31),
+    dt.date(3000, 1, 1),
+    dt.date(4000, 12, 31),
+    dt.date(4712, 12, 31),
+    dt.date(9999, 1, 1),
+    dt.date(9999, 12, 31),
+)
+
+Action = Literal["warn", "reject", "off"]
+
+
+class ColumnCheck(StrictModel):
+    """Plausibility settings for one numeric column (``checks.columns``)."""
+
+    outliers: Action | None = Field(
+        None, description="warn, reject or off; default: checks.outliers"
+    )
+    mads: Annotated[float, Field(gt=0)] | None = Field(
+        None, description="robust distance that counts as an outlier; default: checks.outlier_mads"
+    )
+    min: float | None = Field(None, description="fixed lower bound (replaces the robust one)")
+    max: float | None = Field(None, description="fixed upper bound (replaces the robust one)")
+
+
+class Checks(StrictModel):
+    """``checks:`` in a mapping: what a plausible value is (every key has a default)."""
+
+    max_amount: Annotated[float, Field(gt=0, allow_inf_nan=False)] = Field(
+        1e13, description="money (and |number|) above this is an error: a typo, not a deal"
+    )
+    outliers: Action = Field(
+        "warn",
+        description=(
+            "amounts far from their column's median (robust: median and MAD of log10 "
+            "amount, per table and column): warn, reject (an error) or off"
+        ),
+    )
+    outlier_mads: Annotated[float, Field(gt=0)] = Field(
+        6.0, description="how many scaled MADs of log10(amount) from the median is an outlier"
+    )
+    outlier_min_ratio: Annotated[float, Field(ge=1)] = Field(
+        100.0, description="never flag an amount within median/ratio .. median*ratio"
+    )
+    outlier_min_rows: Annotated[int, Field(ge=3)] = Field(
+        30, description="columns with fewer non-zero amounts get no robust bounds"
+    )
+    columns: dict[str, ColumnCheck] = Field(
+        default_factory=dict,
+        description=(
+            "'table.column' → settings for that column; targets are only checked for "
+            "outliers when listed here (their rows mix company and rep amounts)"
+        ),
+    )
+    min_date: dt.date = Field(dt.date(1970, 1, 1), description="dates before this are errors")
+    max_years_ahead: Annotated[int, Field(ge=0, le=200)] = Field(
+        10, description="dates more than this many years after today are errors"
+    )
+    sentinel_dates: tuple[dt.date, ...] = Field(
+        SENTINEL_DATES, description="dates that mean 'no date' (read as empty, with a count)"
+    )
+    sentinel_action: Literal["missing", "reject"] = Field(
+        "missing",
+        description=(
+            "missing: read a sentinel as an empty date (an error where the date is "
+            "required); reject: always an error"
+        ),
+    )
+    payment_tolerance: Annotated[float, Field(ge=1)] = Field(
+        1.01, description="a payment may exceed its invoice by this factor"
+    )
+    overpayment: Literal["warn", "reject"] = Field(
+        "reject", description="a single payment above invoice x payment_tolerance"
+    )
+
+    @model_validator(mode="after")
+    def _known_columns(self):
+        numeric = {
+            f"{t.name}.{c.name}"
+            for t in TABLES.values()
+            for c in t.columns
+            if c.kind in ("money", "number", "int")
+        }
+        for key in self.columns:
+            if key not in numeric:
+                raise At(
+                    ("columns", key),
+                    "expected 'table.column' of a numeric canonical column"
+                    f"{hint(key, sorted(numeric))}",
+                    key,
+                )
+        return self
+
+
 #: The name lists ``aliases`` may hold in a mapping (see ``simlib.data.io``).
 ALIAS_KINDS: tuple[str, ...] = ("owner", "product", "customer", "stage")
 
@@ -55,6 +154,9 @@ class MappingSpec(StrictModel):
     aliases: dict[str, dict[str, str]] = Field(
         default_factory=dict,
         description="kind (owner, product, customer, stage) → {alias: canonical name or id}",
+    )
+    checks: Checks = Field(
+        default_factory=Checks, description="plausibility checks (all optional, with defaults)"
     )
 
     @model_validator(mode="after")

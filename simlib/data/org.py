@@ -8,7 +8,8 @@ The one home of the org tree. Everything that walks it comes from here:
 - :func:`ancestors`, each node's company, region and team (the tracking facts);
 - :func:`rollup_order`, the fixed order in which children are added to their parents,
   so a roll-up gives the same floating-point sums whatever order the rows came in;
-- :func:`depths`, which rejects a node that is its own parent or an ancestor of itself.
+- :func:`depths`, which rejects a node that is its own parent or an ancestor of itself;
+- :func:`cycles`, every such loop at once (for a validation report).
 
 Data layer: imports only the standard library and pandas.
 """
@@ -26,6 +27,7 @@ __all__ = [
     "OrgTree",
     "LEVEL_ORDER",
     "closest_id",
+    "cycles",
     "depths",
     "node_table",
     "ancestors",
@@ -80,6 +82,31 @@ def depths(parent: Mapping[str, str | None]) -> dict[str, int]:
             d += 1
             depth[n] = d
     return depth
+
+
+def cycles(parent: Mapping[str, str | None]) -> list[list[str]]:
+    """Every loop in ``parent``: each a list of nodes in parent order, from its least id.
+
+    A node that is its own parent is a loop of one. Nodes hanging below a loop without
+    being on it are not listed. An empty list means :func:`depths` will not raise.
+    """
+    done: set[str] = set()
+    found: list[list[str]] = []
+    for start in sorted(parent, key=str):
+        path: list[str] = []
+        pos: dict[str, int] = {}
+        cur: str | None = start
+        while cur is not None and cur in parent and cur not in done:
+            if cur in pos:
+                loop = path[pos[cur] :]
+                at = loop.index(min(loop, key=str))
+                found.append(loop[at:] + loop[:at])
+                break
+            pos[cur] = len(path)
+            path.append(cur)
+            cur = parent[cur]
+        done.update(path)
+    return found
 
 
 def rollup_order(nodes: pd.DataFrame) -> list[tuple[str, str]]:

@@ -93,7 +93,11 @@ ORG = Table(
         _c("name_zh", "text", required=False),
     ),
     key=("node_id",),
-    description="The organisation tree above the reps: company → region → team.",
+    foreign_keys=(ForeignKey("parent_id", "org", "node_id"),),
+    description=(
+        "The organisation tree above the reps: company → region → team. A node may not "
+        "be its own parent or ancestor (checked when the data loads)."
+    ),
 )
 
 REPS = Table(
