@@ -124,6 +124,7 @@ def html_of(nb) -> str:
 
     import jinja2
     from nbconvert import HTMLExporter
+    from nbconvert.preprocessors import TagRemovePreprocessor
 
     exporter = HTMLExporter(
         exclude_input=True,
@@ -133,6 +134,10 @@ def html_of(nb) -> str:
         template_file="simlib_report.html.j2",
     )
     exporter.log.setLevel(logging.ERROR)  # "Alternative text is missing" on every figure
+    # The template's own description (for whoever opens the template) is not the page's.
+    exporter.register_preprocessor(
+        TagRemovePreprocessor(remove_cell_tags={"template-doc"}, enabled=True), enabled=True
+    )
     body, _ = exporter.from_notebook_node(nb)
     return body
 
