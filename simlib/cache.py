@@ -22,12 +22,25 @@ Cache('squares (doctest)', 1 of 2 entries)
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import os
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from pathlib import Path
 from typing import Any, TypeVar
 
-__all__ = ["Cache", "caches", "clear_caches", "forget", "memo_on"]
+__all__ = [
+    "Cache",
+    "cache_dir",
+    "caches",
+    "clear_caches",
+    "disk_cached",
+    "disk_key",
+    "forget",
+    "memo_on",
+]
 
 T = TypeVar("T")
 
@@ -115,3 +128,56 @@ _OWNED = _OwnerResults()
 def memo_on(owner: Any, key: Hashable, compute: Callable[[], T]) -> T:
     """``compute()``, remembered under ``key`` for the life of ``owner``."""
     return _OWNED.on(owner, key, compute)
+
+
+# -- on disk -------------------------------------------------------------------------
+
+#: Bump when what is pickled changes shape: older files are then ignored (and replaced).
+DISK_FORMAT = 1
+
+
+def cache_dir() -> Path:
+    """Where results that outlive a process are kept: ``$SIMLIB_CACHE_DIR`` or
+    ``~/.cache/simlib`` (``$XDG_CACHE_HOME/simlib`` when that is set)."""
+    env = os.environ.get("SIMLIB_CACHE_DIR")
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "simlib"
+
+
+def disk_key(*parts: Any) -> str:
+    """A stable digest of ``parts`` (their ``repr``), for :func:`disk_cached`."""
+    h = hashlib.sha256(repr((DISK_FORMAT, *parts)).encode("utf-8"))
+    return h.hexdigest()[:32]
+
+
+def disk_cached(kind: str, key: str, compute: Callable[[], T]) -> T:
+    """``compute()``, kept in ``cache_dir()/kind/key.pkl`` and read back next time.
+
+    ``key`` must name everything the result depends on (the data fingerprint, the
+    parameters, the seed, simlib's version): build it with :func:`disk_key`. A file that
+    cannot be read (damaged, another format) is recomputed and replaced; a cache folder
+    that cannot be written only costs the recomputation next time.
+    """
+    import pickle
+
+    path = cache_dir() / kind / f"{key}.pkl"
+    try:
+        with open(path, "rb") as f:
+            return pickle.load(f)
+    except FileNotFoundError:
+        pass
+    except Exception:  # noqa: BLE001 - a damaged or foreign file is recomputed
+        pass
+    value = compute()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as f:
+            pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+    return value
