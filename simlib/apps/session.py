@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from simlib.cache import disk_cached, disk_key
 
-__all__ = ["SOURCE_ENV", "MAPPING_ENV", "app_source", "open_data", "cached_for"]
+__all__ = ["SOURCE_ENV", "MAPPING_ENV", "app_lang", "app_source", "open_data", "cached_for"]
 
 T = TypeVar("T")
 
@@ -27,6 +27,27 @@ def app_source(source: str = "", mapping: str = "") -> tuple[str, str]:
     if source:
         return str(source), str(mapping)
     return os.environ.get(SOURCE_ENV, ""), os.environ.get(MAPPING_ENV, "")
+
+
+def app_lang(lang: str = "") -> str:
+    """The language an app page is shown in.
+
+    ``?lang=en`` or ``?lang=zh-CN`` in the page's address (Voilà gives a kernel its
+    request's query string as ``$QUERY_STRING``) wins, then the notebook's ``lang``
+    parameter, then the company's default language (``params/company.yaml``).
+    """
+    from urllib.parse import parse_qs
+
+    from simlib.i18n import LANGS
+
+    asked = parse_qs(os.environ.get("QUERY_STRING", "")).get("lang", [""])[-1]
+    if asked in LANGS:
+        return asked
+    if lang in LANGS:
+        return lang
+    from simlib.company import default_language
+
+    return default_language()
 
 
 def open_data(source: str = "", mapping: str = "", demo_seed: int | None = None):
