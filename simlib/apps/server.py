@@ -2,9 +2,19 @@
 
 The three apps in ``notebooks/`` (the Q4 target workshop, the commission what-if lab
 and the tracking dashboard) are served on ``127.0.0.1`` with their code hidden:
-``http://127.0.0.1:8866/`` lists them (each opens in a new tab), and
-``/voila/render/<name>.ipynb`` runs one in a fresh kernel per visit, from the
-notebook's parameters cell (the shipped 10,000 trials take about 25 s on two cores).
+``http://127.0.0.1:8866/`` is a landing page naming them and what each is for, in
+zh-CN or English (``?lang=en``, ``?lang=zh-CN``; see :mod:`simlib.apps.landing`), and
+``/voila/render/<name>.ipynb?lang=..`` runs one in a fresh kernel per visit, from the
+notebook's parameters cell (the shipped 10,000 trials take about 25 s on two cores the
+first time; the slow results are then kept on disk, see
+:func:`simlib.apps.session.cached_for`).
+
+Which data: ``serve(source=..., mapping=...)`` (``simlib app --data PATH --mapping M``)
+puts the export in every kernel's environment (:data:`~simlib.apps.session.SOURCE_ENV`,
+:data:`~simlib.apps.session.MAPPING_ENV`); without it the apps show the demo company.
+Voilà is started through this module (``python -m simlib.apps.server``), which writes
+the landing page template to a temporary folder, puts it on ``JUPYTER_PATH`` and runs
+Voilà in the same process.
 
 Where things are found: the kernel starts in the notebook's folder (Voilà's rule), but
 nothing in the notebooks depends on it: :mod:`simlib` finds ``params/`` beside the
@@ -24,7 +34,7 @@ From Python::
 
     >>> from simlib.apps.server import voila_command
     >>> voila_command(9000)[1:3]
-    ['-m', 'voila']
+    ['-m', 'simlib.apps.server']
 """
 
 from __future__ import annotations
@@ -48,15 +58,15 @@ __all__ = [
     "voila_command",
     "port_is_free",
     "serve",
+    "main",
 ]
-
-#: The app listens on this address only (never on the network).
 
 
 class AppError(Exception):
     """The app cannot start as asked (a bad or busy port); the message says why."""
 
 
+#: The app listens on this address only (never on the network).
 HOST = "127.0.0.1"
 DEFAULT_PORT = 8866
 
@@ -101,6 +111,8 @@ def voila_command(
     root: Path | str | None = None,
     open_browser: bool = False,
     extra: Sequence[str] = (),
+    landing: bool = True,
+    preheat: int = 0,
 ) -> list[str]:
     """The argv that serves the notebooks in ``root`` (default ``notebooks/``) with Voilà.
 
@@ -108,9 +120,12 @@ def voila_command(
     page, tracebacks are not sent to the browser, the server listens on
     :data:`HOST` only and on ``port`` only (Voilà would otherwise silently move to
     another port when it is taken). Kernels idle with no page connected for
-    :data:`CULL_SECONDS` are shut down. The list of notebooks is Voilà's plain HTML
-    page (its JupyterLab-based one logs errors in the browser in Voilà 0.5).
-    ``extra`` is appended as given (e.g. ``["--Voila.log_level=INFO"]``).
+    :data:`CULL_SECONDS` are shut down. With ``landing`` (the default) Voilà runs
+    through :func:`main`, whose template shows the landing page at ``/`` and app pages
+    that fetch nothing from a CDN; without it, Voilà's plain list of notebooks.
+    ``preheat`` > 0 keeps that many kernels per notebook started and rendered ahead of
+    a visit (Voilà's ``preheat_kernel``; each costs a full first computation and its
+    memory). ``extra`` is appended as given (e.g. ``["--Voila.log_level=INFO"]``).
 
     Raises
     ------
@@ -121,10 +136,11 @@ def voila_command(
     folder = Path(root) if root is not None else notebooks_dir()
     if not folder.is_dir():
         raise ValueError(f"{folder} is not a folder of notebooks")
+    runner = "simlib.apps.server" if landing else "voila"
     cmd = [
         sys.executable,
         "-m",
-        "voila",
+        runner,
         str(folder.resolve()),
         f"--port={port}",
         f"--Voila.ip={HOST}",
@@ -135,9 +151,48 @@ def voila_command(
         f"--MappingKernelManager.cull_idle_timeout={CULL_SECONDS}",
         "--MappingKernelManager.cull_interval=60",
     ]
+    if landing:
+        from simlib.apps.landing import TEMPLATE
+
+        cmd.append(f"--VoilaConfiguration.template={TEMPLATE}")
+    if preheat:
+        cmd += [
+            "--VoilaConfiguration.preheat_kernel=True",
+            f"--VoilaConfiguration.default_pool_size={int(preheat)}",
+        ]
     cmd.append("--Voila.open_browser=True" if open_browser else "--no-browser")
     cmd.extend(str(x) for x in extra)
     return cmd
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run Voilà with the ``simlib`` template (``python -m simlib.apps.server ARGS``).
+
+    Writes the template (:func:`simlib.apps.landing.write_template`: the landing page in
+    the company's language, naming the data in :data:`~simlib.apps.session.SOURCE_ENV`)
+    to a temporary folder, puts it first on ``JUPYTER_PATH`` and runs Voilà with
+    ``argv`` in this process; the folder is removed when Voilà stops.
+    """
+    import shutil
+    import tempfile
+
+    from simlib.apps.landing import write_template
+    from simlib.apps.session import app_source
+    from simlib.company import default_language
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    tmp = tempfile.mkdtemp(prefix="simlib-voila-")
+    try:
+        source, mapping = app_source()
+        write_template(tmp, default_language(), source, mapping)
+        paths = [tmp, os.environ.get("JUPYTER_PATH", "")]
+        os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in paths if p)
+        from voila.app import Voila
+
+        Voila.launch_instance(argv=argv)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
 
 
 def port_is_free(port: int, host: str = HOST) -> bool:
@@ -168,21 +223,33 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 def serve(
-    port: int = DEFAULT_PORT, *, open_browser: bool = False, root: Path | str | None = None
+    port: int = DEFAULT_PORT,
+    *,
+    open_browser: bool = False,
+    root: Path | str | None = None,
+    source: str = "",
+    mapping: str = "",
+    preheat: int = 0,
 ) -> int:
     """Serve the app until Ctrl-C; returns the exit code (0 after Ctrl-C).
 
-    Prints the address first. Voilà runs in its own session; Ctrl-C (or SIGTERM or
-    SIGHUP sent to this process) is passed on to it once, as SIGTERM, and it shuts
-    its kernels down before this returns.
+    Prints the address first. ``source`` and ``mapping`` (checked by the caller, e.g.
+    ``simlib app --data``) go to every app kernel as
+    :data:`~simlib.apps.session.SOURCE_ENV` and :data:`~simlib.apps.session.MAPPING_ENV`;
+    without them the apps open what this process's environment names, else the demo
+    company. Voilà runs in its own session; Ctrl-C
+    (or SIGTERM or SIGHUP sent to this process) is passed on to it once, as SIGTERM,
+    and it shuts its kernels down before this returns.
 
     Raises
     ------
     AppError
         The port is not valid or already in use.
     """
+    from simlib.apps.session import MAPPING_ENV, SOURCE_ENV
+
     try:
-        cmd = voila_command(port, root=root, open_browser=open_browser)
+        cmd = voila_command(port, root=root, open_browser=open_browser, preheat=preheat)
     except ValueError as e:
         raise AppError(str(e)) from None
     port = int(port)
@@ -191,6 +258,9 @@ def serve(
             f"port {port} on {HOST} is already in use (another simlib app?); "
             f"stop it or choose another port with --port"
         )
+    env = dict(os.environ)
+    if source:
+        env[SOURCE_ENV], env[MAPPING_ENV] = str(source), str(mapping)
     print(f"simlib app: {app_url(port)}  (Ctrl-C to stop)", flush=True)
 
     def interrupt(signum, frame):
@@ -204,7 +274,7 @@ def serve(
             previous[sig] = signal.signal(sig, interrupt)
         except ValueError:  # not the main thread: leave the defaults
             pass
-    proc = subprocess.Popen(cmd, start_new_session=os.name == "posix")
+    proc = subprocess.Popen(cmd, start_new_session=os.name == "posix", env=env)
     try:
         code = proc.wait()
     except KeyboardInterrupt:
@@ -219,3 +289,7 @@ def serve(
         print(f"simlib app: Voilà stopped with exit status {code}", file=sys.stderr)
         return code
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
