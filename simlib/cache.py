@@ -36,6 +36,9 @@ __all__ = [
     "cache_dir",
     "caches",
     "clear_caches",
+    "clear_disk_cache",
+    "code_digest",
+    "disk_usage",
     "disk_cached",
     "disk_key",
     "forget",
@@ -133,7 +136,13 @@ def memo_on(owner: Any, key: Hashable, compute: Callable[[], T]) -> T:
 # -- on disk -------------------------------------------------------------------------
 
 #: Bump when what is pickled changes shape: older files are then ignored (and replaced).
-DISK_FORMAT = 1
+DISK_FORMAT = 2
+
+#: The disk cache is trimmed to this many megabytes (oldest used first) after each write;
+#: ``$SIMLIB_CACHE_MAX_MB`` overrides it (0: no limit).
+DISK_MAX_MB = 1024
+
+_CODE_DIGEST: str | None = None
 
 
 def cache_dir() -> Path:
@@ -146,38 +155,131 @@ def cache_dir() -> Path:
     return Path(base) / "simlib"
 
 
+def code_digest() -> str:
+    """A digest of simlib's own source (path, size and modification time of every
+    ``simlib/**/*.py``), computed once per process: editing or upgrading simlib changes
+    it, so results computed by other code are not read back."""
+    global _CODE_DIGEST
+    if _CODE_DIGEST is None:
+        h = hashlib.sha256()
+        pkg = Path(__file__).resolve().parent
+        for path in sorted(pkg.rglob("*.py")):
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            h.update(f"{path.relative_to(pkg)}:{st.st_size}:{st.st_mtime_ns};".encode())
+        _CODE_DIGEST = h.hexdigest()[:16]
+    return _CODE_DIGEST
+
+
 def disk_key(*parts: Any) -> str:
-    """A stable digest of ``parts`` (their ``repr``), for :func:`disk_cached`."""
-    h = hashlib.sha256(repr((DISK_FORMAT, *parts)).encode("utf-8"))
+    """A stable digest of ``parts`` (their ``repr``) and of simlib's source
+    (:func:`code_digest`), for :func:`disk_cached`."""
+    h = hashlib.sha256(repr((DISK_FORMAT, code_digest(), *parts)).encode("utf-8"))
     return h.hexdigest()[:32]
+
+
+def _max_bytes() -> int:
+    try:
+        mb = float(os.environ.get("SIMLIB_CACHE_MAX_MB", DISK_MAX_MB))
+    except ValueError:
+        mb = DISK_MAX_MB
+    return max(0, int(mb * 1024 * 1024))
+
+
+def _disk_files(root: Path) -> list[tuple[float, int, Path]]:
+    """(last used, size, path) of every result file under ``root`` (``KIND/KEY.pkl``)."""
+    out = []
+    try:
+        kinds = [d for d in root.iterdir() if d.is_dir()]
+    except OSError:
+        return out
+    for d in kinds:
+        try:
+            files = list(d.glob("*.pkl"))
+        except OSError:
+            continue
+        for f in files:
+            try:
+                st = f.stat()
+            except OSError:
+                continue
+            out.append((st.st_mtime, st.st_size, f))
+    return out
+
+
+def disk_usage() -> tuple[int, int]:
+    """(files, bytes) held in :func:`cache_dir`."""
+    files = _disk_files(cache_dir())
+    return len(files), sum(size for _, size, _ in files)
+
+
+def clear_disk_cache(kind: str | None = None) -> tuple[int, int]:
+    """Delete the results kept on disk (of one ``kind``, or all); returns (files, bytes)
+    deleted. Only ``KIND/KEY.pkl`` files are touched, nothing else in the folder."""
+    n = size = 0
+    for _, sz, f in _disk_files(cache_dir()):
+        if kind is not None and f.parent.name != kind:
+            continue
+        with contextlib.suppress(OSError):
+            f.unlink()
+            n, size = n + 1, size + sz
+    return n, size
+
+
+def _trim(root: Path, limit: int, keep: Path) -> None:
+    """Delete the least recently used files until ``root`` holds at most ``limit`` bytes
+    (never ``keep``, the file just written)."""
+    if limit <= 0:
+        return
+    files = _disk_files(root)
+    total = sum(size for _, size, _ in files)
+    for _, size, f in sorted(files, key=lambda t: t[0]):
+        if total <= limit:
+            break
+        if f == keep:
+            continue
+        with contextlib.suppress(OSError):
+            f.unlink()
+            total -= size
 
 
 def disk_cached(kind: str, key: str, compute: Callable[[], T]) -> T:
     """``compute()``, kept in ``cache_dir()/kind/key.pkl`` and read back next time.
 
     ``key`` must name everything the result depends on (the data fingerprint, the
-    parameters, the seed, simlib's version): build it with :func:`disk_key`. A file that
-    cannot be read (damaged, another format) is recomputed and replaced; a cache folder
-    that cannot be written only costs the recomputation next time.
+    parameters, the seed): build it with :func:`disk_key`, which adds simlib's source
+    digest. A file that cannot be read (damaged, another format) is recomputed and
+    replaced; a cache folder that cannot be written, or a result that cannot be
+    pickled, only costs the recomputation next time. Reading a file marks it used; the
+    folder is kept under ``$SIMLIB_CACHE_MAX_MB`` (:data:`DISK_MAX_MB`) by deleting the
+    least recently used files.
     """
     import pickle
+    import threading
 
-    path = cache_dir() / kind / f"{key}.pkl"
+    root = cache_dir()
+    path = root / kind / f"{key}.pkl"
     try:
         with open(path, "rb") as f:
-            return pickle.load(f)
-    except FileNotFoundError:
+            value = pickle.load(f)
+    except Exception:  # noqa: BLE001 - missing, damaged or foreign: recomputed
         pass
-    except Exception:  # noqa: BLE001 - a damaged or foreign file is recomputed
-        pass
+    else:
+        with contextlib.suppress(OSError):
+            os.utime(path)  # last used, for the size limit
+        return value
     value = compute()
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         with open(tmp, "wb") as f:
             pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    except OSError:
+        os.replace(tmp, path)  # readers see the old file or the whole new one
+    except Exception:  # noqa: BLE001 - unwritable folder, full disk, unpicklable value
         with contextlib.suppress(OSError):
             tmp.unlink()
+    else:
+        _trim(root, _max_bytes(), path)
     return value
