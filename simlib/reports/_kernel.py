@@ -46,3 +46,42 @@ def clean_slate() -> None:
     import simlib.plots
 
     simlib.plots._WARNED_NO_CJK = False  # each report says once that it has no CJK font
+
+
+#: The MIME type of the provenance record (see :mod:`simlib.reports.render`).
+PROVENANCE_MIME = "application/vnd.simlib.provenance+json"
+
+
+def provenance(ns: dict) -> dict:
+    """Record, as an output of the cell that calls it, the fingerprint of the data the
+    report read.
+
+    Every template reads its company with ``load_source(source, mapping, demo_seed)``
+    (its parameters); that call is cached for the life of the kernel (the demo company
+    by seed, an export while its files are unchanged), so asking again here returns the
+    very data the report used, and its fingerprint costs a hash, not a load.
+    """
+    from IPython.display import display
+
+    from simlib.data import io, load_source
+
+    record: dict = {"data_fingerprint": ""}
+    seed = ns.get("demo_seed")
+    seed = seed if isinstance(seed, int) and not isinstance(seed, bool) else None
+    source = str(ns.get("source") or "")
+    # A report that read no company (the cache holds none) has no fingerprint to show.
+    if source:
+        loaded = len(io.SOURCE_CACHE) > 0
+    else:
+        from simlib.data.sample import DEMO_AS_OF, DEMO_SEED
+
+        loaded = (DEMO_SEED if seed is None else seed, DEMO_AS_OF) in io.DEMO_CACHE._entries
+    try:
+        if not loaded:
+            raise LookupError("no company data was loaded by this report")
+        data = load_source(source, str(ns.get("mapping") or ""), seed)
+        record = {"data_fingerprint": data.fingerprint, "as_of": str(data.as_of)}
+    except Exception as e:  # noqa: BLE001 - the page then shows no fingerprint, nothing else
+        record["note"] = f"{type(e).__name__}: {e}"
+    display({PROVENANCE_MIME: record}, raw=True)
+    return record

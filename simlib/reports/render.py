@@ -63,6 +63,9 @@ class RenderResult:
     duration_s: float = 0.0
     error: str | None = None
     failed_notebook: str | None = None
+    pdf: str | None = None  # the PDF beside the HTML (None: not made, see pdf_note)
+    pdf_note: str | None = None  # why there is no (new) PDF, when there is not
+    data_fingerprint: str | None = None  # of the data the report read (in its footer)
     started: str = field(
         default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     )
@@ -109,23 +112,160 @@ def output_name(template: Template, params: dict[str, Any], pattern: str | None 
 
 #: nbconvert's lab page without what it fetches from a CDN (require.js, MathJax, the
 #: widget manager, mermaid): a report is read offline, and a ``$`` in a name must stay
-#: text, not become a formula.
+#: text, not become a formula. It adds the page furniture: the language, the title (the
+#: report's first heading), simlib's screen and A4 print CSS, and the provenance footer.
 _SELF_CONTAINED = """{%- extends 'lab/index.html.j2' -%}
 {%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
 {%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
+{%- block extra_css -%}
+<style type="text/css">
+{{ resources.simlib_css }}
+</style>
+{%- endblock extra_css -%}
+{%- block html_head_css -%}
+<style type="text/css">
+{{ resources.simlib_report_css }}
+</style>
+{%- endblock html_head_css -%}
+{% block body_footer %}
+{{ resources.simlib_footer }}
+</body>
+{% endblock body_footer %}
 """
 
+#: The report page around the cells: readable width and Chinese fonts on screen, full
+#: width in print, no empty output areas, stderr never shown.
+_REPORT_CSS = """
+body.jp-Notebook { max-width: 1100px; margin: 0 auto; padding: 12px 24px;
+  font-family: system-ui, -apple-system, "Segoe UI", "WenQuanYi Micro Hei",
+  "Noto Sans CJK SC", "Microsoft YaHei", sans-serif; }
+.jp-RenderedHTMLCommon, .jp-RenderedMarkdown { font-family: inherit; }
+.jp-OutputArea-output img { max-width: 100%; height: auto; }
+.simlib-footer { margin-top: 2.5em; }
+@media print {
+  body.jp-Notebook { max-width: none; margin: 0; padding: 0; }
+  .jp-Cell { padding: 0 !important; }
+  .jp-OutputArea-output { overflow: visible !important; }
+}
+"""
 
-def html_of(nb) -> str:
-    """The executed notebook as standalone HTML without code cells or prompts."""
+#: The tag of the cell a render appends to a template: it records the fingerprint of
+#: the data the report read (see :func:`simlib.reports._kernel.provenance`).
+PROVENANCE_TAG = "simlib-provenance"
+PROVENANCE_MIME = "application/vnd.simlib.provenance+json"
+
+_H1 = re.compile(r"<h1\b[^>]*>(.*?)</h1>", re.S | re.I)
+_TAGS = re.compile(r"<[^>]+>")
+_ANCHOR = re.compile(r'<a class="anchor-link"[^>]*>.*?</a>', re.S)
+
+
+def page_title(body: str, default: str = "") -> str:
+    """The text of the page's first ``<h1>`` (the report's own heading), else ``default``."""
+    import html as _html
+
+    m = _H1.search(body)
+    if not m:
+        return default
+    text = _html.unescape(_TAGS.sub("", _ANCHOR.sub("", m[1])))
+    return " ".join(text.split()) or default
+
+
+def provenance_of(nb) -> dict[str, Any]:
+    """What the provenance cell of an executed notebook recorded (``{}`` if none)."""
+    for cell in nb.get("cells", []):
+        if PROVENANCE_TAG not in cell.get("metadata", {}).get("tags", []):
+            continue
+        for o in cell.get("outputs", []):
+            v = o.get("data", {}).get(PROVENANCE_MIME)
+            if isinstance(v, dict):
+                return dict(v)
+            if isinstance(v, str):
+                try:
+                    return dict(json.loads(v))
+                except ValueError:
+                    pass
+    return {}
+
+
+def with_provenance_cell(nb):
+    """A copy of template ``nb`` with the provenance cell appended (tagged, so that
+    :func:`html_of` leaves it off the page)."""
+    import copy
+
+    import nbformat
+
+    nb = copy.deepcopy(nb)
+    cell = nbformat.v4.new_code_cell(
+        "import simlib.reports._kernel as _simlib_kernel\n"
+        "_simlib_kernel.provenance(globals())\n"
+        "del _simlib_kernel",
+        metadata={"tags": [PROVENANCE_TAG]},
+    )
+    if not all("id" in c for c in nb.cells):  # nbformat 4.4 and older: no cell ids
+        cell.pop("id", None)
+    else:
+        cell["id"] = "simlib-provenance"
+    nb.cells.append(cell)
+    return nb
+
+
+def _now_text() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def html_of(
+    nb,
+    *,
+    lang: str | None = None,
+    params: dict[str, Any] | None = None,
+    when: str | None = None,
+    fingerprint: str | None = None,
+) -> str:
+    """The executed notebook as a standalone page: no code cells, prompts or stderr.
+
+    The page says its language (``lang``, else the notebook's ``lang`` parameter, else
+    English), takes its title from the report's first heading, carries simlib's
+    screen and A4 print CSS and ends with a provenance footer: the fingerprint of the
+    data the report read (``fingerprint``, else what the provenance cell recorded),
+    the report's parameters (``params``) and the time (``when``, default now).
+    """
     import logging
 
     import jinja2
     from nbconvert import HTMLExporter
-    from nbconvert.preprocessors import TagRemovePreprocessor
+    from nbconvert.preprocessors import Preprocessor, TagRemovePreprocessor
 
+    from simlib.present import PAGE_CSS, footer
+
+    class _DropStderr(Preprocessor):
+        """Warnings and logging are for the log, not for the reader."""
+
+        def preprocess_cell(self, cell, resources, index):
+            if "outputs" in cell:
+                cell.outputs = [
+                    o
+                    for o in cell.outputs
+                    if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
+                ]
+            return cell, resources
+
+    if lang is None:
+        lang = _nb_lang(nb)
+    lang = "zh-CN" if lang == "zh-CN" else "en"
+    if fingerprint is None:
+        fingerprint = provenance_of(nb).get("data_fingerprint") or ""
+    shown = {k: v for k, v in (params or {}).items() if v not in ("", None)}
+    foot = footer(
+        lang=lang,
+        fingerprint=fingerprint,
+        params={
+            k: json.dumps(v, ensure_ascii=False) if not isinstance(v, str) else v
+            for k, v in shown.items()
+        },
+        when=when if when is not None else _now_text(),
+    )
     exporter = HTMLExporter(
         exclude_input=True,
         exclude_input_prompt=True,
@@ -134,12 +274,45 @@ def html_of(nb) -> str:
         template_file="simlib_report.html.j2",
     )
     exporter.log.setLevel(logging.ERROR)  # "Alternative text is missing" on every figure
-    # The template's own description (for whoever opens the template) is not the page's.
+    # The template's own description (for whoever opens the template) is not the page's,
+    # nor is the provenance cell.
     exporter.register_preprocessor(
-        TagRemovePreprocessor(remove_cell_tags={"template-doc"}, enabled=True), enabled=True
+        TagRemovePreprocessor(remove_cell_tags={"template-doc", PROVENANCE_TAG}, enabled=True),
+        enabled=True,
     )
-    body, _ = exporter.from_notebook_node(nb)
-    return body
+    exporter.register_preprocessor(_DropStderr(enabled=True), enabled=True)
+    resources = {
+        "simlib_css": PAGE_CSS,
+        "simlib_report_css": _REPORT_CSS,
+        "simlib_footer": str(foot),
+    }
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    import html as _html
+
+    title = page_title(body, "simlib")
+    # nbconvert accepts ISO 639-1 codes only ("zh", not "zh-CN"): the tag is set here.
+    body = re.sub(r"<html\b[^>]*>", f'<html lang="{lang}">', body, count=1)
+    return re.sub(
+        r"<title>.*?</title>",
+        lambda _m: f"<title>{_html.escape(title)}</title>",
+        body,
+        count=1,
+        flags=re.S,
+    )
+
+
+_LANG_LINE = re.compile(r"^lang\s*(?::[^=\n]*)?=\s*['\"]([\w-]+)['\"]", re.M)
+
+
+def _nb_lang(nb) -> str:
+    """The ``lang`` parameter papermill injected, else the template's default, else en."""
+    found = {}
+    for cell in nb.get("cells", []):
+        tags = cell.get("metadata", {}).get("tags", [])
+        for tag in ("injected-parameters", "parameters"):
+            if tag in tags and (m := _LANG_LINE.search("".join(cell.get("source", "")))):
+                found[tag] = m[1]
+    return found.get("injected-parameters") or found.get("parameters") or "en"
 
 
 def output_text(nb, *, images: bool = False) -> str:
@@ -278,6 +451,122 @@ def check_output_dir(out_dir: str | Path) -> Path:
     return out_dir
 
 
+# --------------------------------------------------------------------------- PDF
+#: Where Chromium is looked for (``$SIMLIB_CHROMIUM`` first).
+CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
+
+
+def chromium_path() -> str | None:
+    """The Chromium to print with: ``$SIMLIB_CHROMIUM``, else the usual places, else None."""
+    import shutil
+
+    env = os.environ.get("SIMLIB_CHROMIUM")
+    if env:
+        return env if Path(env).is_file() else None
+    for p in CHROMIUM_PATHS:
+        if Path(p).is_file():
+            return p
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+class PdfUnavailable(RuntimeError):
+    """No PDF can be printed on this machine (no Chromium, no Playwright)."""
+
+
+class PdfPrinter:
+    """Prints report pages to A4 PDF with headless Chromium (Playwright).
+
+    One browser serves every page of a process (launching Chromium takes a second or
+    two); a page may load only ``file:`` and ``data:`` URLs, anything else is blocked.
+    """
+
+    def __init__(self, executable: str | None = None):
+        self.executable = executable
+        self._pw = None
+        self._browser = None
+        self.unavailable: str | None = None  # why no PDF can be made here, once known
+
+    def _launch(self):
+        if self.unavailable:
+            raise PdfUnavailable(self.unavailable)
+        if self._browser is not None and self._browser.is_connected():
+            return self._browser
+        self.close()
+        exe = self.executable or chromium_path()
+        if not exe or not Path(exe).is_file():
+            self.unavailable = (
+                "no PDF: Chromium was not found (install chromium, or set SIMLIB_CHROMIUM "
+                "to its path); the HTML report is complete"
+            )
+            raise PdfUnavailable(self.unavailable)
+        try:
+            from playwright.sync_api import sync_playwright
+        except ImportError:
+            self.unavailable = "no PDF: Playwright is not installed; the HTML report is complete"
+            raise PdfUnavailable(self.unavailable) from None
+        try:
+            self._pw = sync_playwright().start()
+            self._browser = self._pw.chromium.launch(
+                executable_path=exe, args=["--no-sandbox", "--disable-gpu"]
+            )
+        except Exception as e:  # noqa: BLE001 - said once, the HTML is still written
+            self.close()
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            self.unavailable = f"no PDF: Chromium ({exe}) did not start: {first}"
+            raise PdfUnavailable(self.unavailable) from None
+        return self._browser
+
+    def print_pdf(self, html_file: Path, pdf_file: Path, *, timeout_s: float = 120) -> None:
+        """Print ``html_file`` to ``pdf_file`` (A4, backgrounds), written atomically."""
+        browser = self._launch()
+        pdf_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = pdf_file.with_name(f".{pdf_file.name}.{scratch_tag()}.{threading.get_ident()}.tmp")
+        context = browser.new_context(java_script_enabled=True, offline=True)
+        try:
+            page = context.new_page()
+            page.set_default_timeout(timeout_s * 1000)
+
+            def only_local(route):
+                url = route.request.url
+                if url.startswith(("file:", "data:")):
+                    route.continue_()
+                else:
+                    route.abort()
+
+            page.route("**/*", only_local)
+            page.goto(Path(html_file).resolve().as_uri(), wait_until="load")
+            page.emulate_media(media="print")
+            page.pdf(
+                path=str(tmp),
+                format="A4",
+                print_background=True,
+                prefer_css_page_size=True,
+                margin={"top": "14mm", "bottom": "14mm", "left": "12mm", "right": "12mm"},
+            )
+            with open(tmp, "rb") as f:
+                os.fsync(f.fileno())
+            os.replace(tmp, pdf_file)
+        finally:
+            _unlink_quietly(tmp)
+            try:
+                context.close()
+            except Exception:  # noqa: BLE001 - the browser may be gone already
+                pass
+
+    def close(self) -> None:
+        for thing, how in ((self._browser, "close"), (self._pw, "stop")):
+            if thing is not None:
+                try:
+                    getattr(thing, how)()
+                except Exception:  # noqa: BLE001 - best effort at shutdown
+                    pass
+        self._browser = self._pw = None
+
+
 # --------------------------------------------------------------------------- child processes
 _PR_SET_PDEATHSIG = 1
 _prctl_fn: Any = False  # not looked up yet
@@ -358,8 +647,11 @@ class Renderer:
         timeout: float | None = 1800,
         recycle: int = 200,
         fresh: bool = False,
+        pdf: bool = True,
     ):
         self.cwd = str(cwd)
+        self.pdf = pdf
+        self._printer: PdfPrinter | None = None
         self.kernel_name = kernel_name
         self.timeout = timeout
         self.recycle = recycle
@@ -404,6 +696,12 @@ class Renderer:
             raise RuntimeError(f"kernel set-up failed: {c.get('ename')}: {c.get('evalue')}")
 
     def close(self) -> None:
+        self.close_kernel()
+        if self._printer is not None:
+            self._printer.close()
+            self._printer = None
+
+    def close_kernel(self) -> None:
         if self._km is not None:
             try:
                 self._km.shutdown_kernel(now=True)
@@ -413,7 +711,7 @@ class Renderer:
 
     def _ready_kernel(self):
         if self._km is None or not self._km.is_alive() or self._served >= self.recycle:
-            self.close()
+            self.close_kernel()
             self._start()
         else:
             self._run(_RESET)
@@ -423,8 +721,10 @@ class Renderer:
     # ---------------------------------------------------------------- one report
     def execute(self, path: Path, params: dict[str, Any], out_ipynb: Path):
         """Execute the template into ``out_ipynb`` (written as cells run)."""
+        import nbformat
         import papermill as pm
 
+        nb = with_provenance_cell(nbformat.read(str(path), as_version=4))
         kw = dict(
             parameters=params,
             progress_bar=False,
@@ -435,15 +735,13 @@ class Renderer:
         )
         if self.fresh:
             return pm.execute_notebook(
-                str(path), str(out_ipynb), kernel_manager_class=_kernel_manager_class(), **kw
+                nb, str(out_ipynb), kernel_manager_class=_kernel_manager_class(), **kw
             )
         km = self._ready_kernel()
         try:
-            return pm.execute_notebook(
-                str(path), str(out_ipynb), engine_name="simlib-warm", km=km, **kw
-            )
+            return pm.execute_notebook(nb, str(out_ipynb), engine_name="simlib-warm", km=km, **kw)
         except BaseException:
-            self.close()  # a failed report may leave anything behind; start clean
+            self.close_kernel()  # a failed report may leave anything behind; start clean
             raise
 
     def render(
@@ -481,7 +779,9 @@ class Renderer:
                     )
             work.parent.mkdir(parents=True, exist_ok=True)
             nb = self.execute(t.path, params, work)
-            html = html_of(nb)
+            lang = {**t.defaults, **params}.get("lang")
+            html = html_of(nb, lang=lang if isinstance(lang, str) else None, params=params)
+            res.data_fingerprint = provenance_of(nb).get("data_fingerprint") or None
             new_html.parent.mkdir(parents=True, exist_ok=True)
             with open(new_html, "w", encoding="utf-8") as f:
                 f.write(html)
@@ -492,6 +792,8 @@ class Renderer:
             os.replace(new_html, html_path)
             res.status, res.html, res.ipynb = "ok", str(html_path), str(ipynb_path)
             res.checksum = hashlib.sha256(html.encode("utf-8")).hexdigest()  # what was written
+            if self.pdf:
+                self._print_pdf(html_path, out_dir / f"{name}.pdf", res)
         except BaseException as e:  # noqa: BLE001 - reported per item, never fatal for a batch
             res.status = "failed"
             res.error = _describe(e)
@@ -502,6 +804,29 @@ class Renderer:
         finally:
             res.duration_s = round(time.perf_counter() - t0, 3)
         return res
+
+    def _print_pdf(self, html_path: Path, pdf_path: Path, res: RenderResult) -> None:
+        """The PDF beside the HTML; a PDF that cannot be made is a note, not a failure
+        (the previous PDF, if any, stays as it was)."""
+        if self._printer is None:
+            self._printer = PdfPrinter()
+        try:
+            if pdf_path.is_dir():
+                raise ReportError(f"output {pdf_path} is a folder, not a file")
+            self._printer.print_pdf(html_path, pdf_path)
+            res.pdf = str(pdf_path)
+        except PdfUnavailable as e:
+            res.pdf_note = str(e)
+        except KeyboardInterrupt:
+            raise
+        except OSError as e:
+            res.pdf_note = "no PDF: " + (
+                oserror_text(e) if e.errno in WRITE_ERRNOS else f"{type(e).__name__}: {e}"
+            )
+        except Exception as e:  # noqa: BLE001 - the HTML is good; say why there is no PDF
+            first = (str(e).strip().splitlines() or [""])[0]
+            res.pdf_note = f"no PDF: printing failed: {type(e).__name__}: {first}"
+            self._printer.close()  # a browser in a bad state is started again next time
 
     @staticmethod
     def _keep_failed(out_dir: Path, name: str, work: Path, res: RenderResult) -> None:
