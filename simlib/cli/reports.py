@@ -69,6 +69,7 @@ def cmd_render(args) -> int:
             workers=args.workers,
             client=client,
             progress=not args.quiet,
+            pdf=not getattr(args, "no_pdf", False),
         )
     finally:
         if client is not None:
@@ -114,6 +115,7 @@ def cmd_schedule_run_due(args) -> int:
         workers=args.workers,
         dry_run=args.dry_run,
         progress=not args.quiet,
+        pdf=not getattr(args, "no_pdf", False),
     )
     if not done:
         print("nothing due")
@@ -158,6 +160,7 @@ def add_parser(sub) -> None:
     )
     r.add_argument("--list", action="store_true", help="list templates and their parameters")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.add_argument("--no-pdf", action="store_true", help="HTML only, no PDF beside it")
     r.set_defaults(func=cmd_render)
 
     s = sub.add_parser("schedule", help="scheduled reports (params/schedule.yaml)")
@@ -178,6 +181,7 @@ def add_parser(sub) -> None:
                 "--dry-run", action="store_true", help="list what is due, render nothing"
             )
             c.add_argument("--quiet", action="store_true", help="no progress bar")
+            c.add_argument("--no-pdf", action="store_true", help="HTML only, no PDF beside it")
             c.add_argument(
                 "--force",
                 action="store_true",

@@ -95,6 +95,7 @@ class Item:
     cwd: str = str(ROOT)
     fresh: bool = False
     meta: dict[str, Any] = field(default_factory=dict)
+    pdf: bool = True  # print a PDF beside the HTML
 
 
 def org_ids(
@@ -151,13 +152,14 @@ def expand_grid(
 _local = threading.local()
 
 
-def _renderer(cwd: str, fresh: bool) -> Renderer:
-    """This process's (thread's) renderer: one warm kernel, reused across items."""
+def _renderer(cwd: str, fresh: bool, pdf: bool = True) -> Renderer:
+    """This process's (thread's) renderer: one warm kernel and one browser (for the
+    PDFs), reused across items."""
     r = getattr(_local, "renderer", None)
     if r is None or r.cwd != cwd or r.fresh != fresh:
         if r is not None:
             r.close()
-        r = Renderer(cwd=cwd, fresh=fresh)
+        r = Renderer(cwd=cwd, fresh=fresh, pdf=pdf)
         _local.renderer = r
         from multiprocessing import util
 
@@ -165,13 +167,14 @@ def _renderer(cwd: str, fresh: bool) -> Renderer:
         import atexit
 
         atexit.register(r.close)
+    r.pdf = pdf
     return r
 
 
 def render_item(item: Item) -> RenderResult:
     """Render one item in this process's warm kernel (the unit of work of a batch)."""
     try:
-        return _renderer(item.cwd, item.fresh).render(
+        return _renderer(item.cwd, item.fresh, item.pdf).render(
             item.template, item.params, item.out_dir, name=item.name
         )
     except Exception as e:  # noqa: BLE001 - the kernel itself failed; the item fails alone
@@ -257,20 +260,22 @@ def render_batch(
     demo_seed: int | None = None,
     job: str | None = None,
     on_result: Callable[[RenderResult], None] | None = None,
+    pdf: bool = True,
 ) -> BatchResult:
     """Render ``template`` for every parameter set of ``grid`` into ``out_dir``.
 
     ``workers`` processes (default: the CPU count) or the Dask ``client``'s workers
     render the items; ``fresh=True`` starts a kernel per report (the slow way).
     Returns when every item has finished, with one :class:`RenderResult` per item,
-    in grid order, and writes ``manifests/<run id>.json``.
+    in grid order, and writes ``manifests/<run id>.json``. Each report's PDF is
+    printed beside its HTML unless ``pdf=False``.
     """
     t = template_info(template)
     params = expand_grid(t, grid, demo_seed=demo_seed)
     names = [output_name(t, p, pattern) for p in params]
     # The kernels run in ``cwd`` (the checkout): relative data paths are the caller's.
     items = [
-        Item(str(t.path), absolute_paths(p), n, str(out_dir), str(cwd), fresh)
+        Item(str(t.path), absolute_paths(p), n, str(out_dir), str(cwd), fresh, pdf=pdf)
         for p, n in zip(params, names)
     ]
     run = {
@@ -304,17 +309,22 @@ def run_items(
     run_id: str | None = None,
     on_result: Callable[[RenderResult], None] | None = None,
     desc: str = "reports",
+    pdf: bool | None = None,
 ) -> BatchResult:
     """Render prepared items (any mix of templates) in one pool; write the manifest.
 
     The manifest is written when the run starts, after every item and at the end, so
     it always says what is on disk, even after kill -9. The output folder is checked
-    first: a folder that cannot be written is one ReportError naming it.
+    first: a folder that cannot be written is one ReportError naming it. ``pdf``
+    (True/False) overrides each item's own choice of a PDF beside its HTML.
     """
+    import dataclasses
     import socket
     import time
 
     out_dir = Path(out_dir)
+    if pdf is not None:
+        items = [dataclasses.replace(it, pdf=pdf) for it in items]
     names = [it.name for it in items]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:

@@ -163,6 +163,7 @@ def render_pack(
     workers: int | None = None,
     client=None,
     progress: bool = True,
+    pdf: bool = True,
 ) -> tuple[BatchResult, Path]:
     """Render the demo company's whole pack into ``out_dir``; returns (batch, index.html)."""
     out_dir = Path(out_dir)
@@ -184,6 +185,7 @@ def render_pack(
         workers=workers,
         client=client,
         progress=progress,
+        pdf=pdf,
         desc="report pack",
     )
     try:
@@ -210,7 +212,8 @@ def write_index(out_dir: Path, plan: PackPlan, planned, batch: BatchResult) -> P
         tname = Path(item.template).stem
         text = f"{esc(title(tname))} — {esc(label)}"
         if r is not None and r.ok:
-            return f'<li><a href="{esc(item.name)}.html">{text}</a></li>'
+            pdf = f' · <a href="{esc(item.name)}.pdf">PDF</a>' if r.pdf else ""
+            return f'<li><a href="{esc(item.name)}.html">{text}</a>{pdf}</li>'
         why = esc(brief_error(r.error)) if r is not None and r.error else "not rendered"
         return f'<li class="failed">{text} — <b>{"失败" if zh else "failed"}</b>: {why}</li>'
 

@@ -398,6 +398,7 @@ def run_due(
     progress: bool = True,
     client=None,
     say: Callable[[str], None] = print,
+    pdf: bool = True,
 ) -> list[DueRun]:
     """Render every due occurrence of every enabled job; returns what was done.
 
@@ -454,6 +455,7 @@ def run_due(
             workers=workers or s.workers,
             client=client,
             progress=progress,
+            pdf=pdf,
             desc="scheduled reports",
             run={
                 "job": "schedule run-due",
