@@ -10,6 +10,7 @@ or a small frozen dataclass; a notebook calls each in one line:
 >>> tracking.metrics(data, "2026-11", level="rep", within="T-SH")      # doctest: +SKIP
 >>> tracking.target_wall(data, "2026-Q4")                              # doctest: +SKIP
 >>> tracking.alerts(data)                                              # doctest: +SKIP
+>>> tracking.funnel(data, "2026-Q3", level="rep", within="T-SH")       # doctest: +SKIP
 >>> tracking.alert_history(data, "2026-07-01", "2026-11-20")           # doctest: +SKIP
 >>> tracking.deviation(data, "T-TJ", "2026-10")                        # doctest: +SKIP
 >>> tracking.pareto_customers(data, "2026")                            # doctest: +SKIP
@@ -18,7 +19,8 @@ or a small frozen dataclass; a notebook calls each in one line:
 
 Modules: :mod:`~simlib.tracking.facts` (tables joined once, targets spread over working
 days), :mod:`~simlib.tracking.dashboard` (metrics, pace, target wall, trend, key
-accounts), :mod:`~simlib.tracking.early_warning` (rules, alert history, diagnosis),
+accounts, alert ranking), :mod:`~simlib.tracking.funnel` (the cohort funnel),
+:mod:`~simlib.tracking.early_warning` (rules, alert history, diagnosis),
 :mod:`~simlib.tracking.reviews` (deviation analysis), :mod:`~simlib.tracking.analysis`
 (Pareto, lead sources, lead model), :mod:`~simlib.tracking.followups` (reminders).
 The command line (``simlib alerts``) lives in :mod:`simlib.cli.tracking`.
@@ -38,10 +40,12 @@ from simlib.tracking.dashboard import (
     COUNTS,
     DIMENSIONS,
     RATIOS,
+    SEVERITIES,
     key_account_followup,
     key_account_status,
     metrics,
     pace_status,
+    rank_alerts,
     target_wall,
     trend,
 )
@@ -56,6 +60,7 @@ from simlib.tracking.early_warning import (
 )
 from simlib.tracking.facts import Facts, prepare, spread_targets
 from simlib.tracking.followups import followup_reminders, reminders, renewal_reminders
+from simlib.tracking.funnel import FUNNEL_STAGES, funnel, funnel_steps
 from simlib.tracking.reviews import Deviation, deviation
 
 __all__ = [
@@ -70,6 +75,11 @@ __all__ = [
     "target_wall",
     "trend",
     "pace_status",
+    "rank_alerts",
+    "SEVERITIES",
+    "FUNNEL_STAGES",
+    "funnel",
+    "funnel_steps",
     "key_account_status",
     "key_account_followup",
     "CLASSES",

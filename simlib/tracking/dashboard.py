@@ -51,6 +51,8 @@ __all__ = [
     "key_account_status",
     "key_account_followup",
     "pace_status",
+    "rank_alerts",
+    "SEVERITIES",
 ]
 
 #: Additive components, summed over facts.
@@ -716,3 +718,66 @@ def key_account_followup(
     out = out.reset_index()
     out.insert(1, "name", out["node_id"].map(names))
     return out[["node_id", "name", "key_accounts", "followed_up", "overdue", "coverage"]]
+
+
+#: Alert severities, most severe first.
+SEVERITIES: tuple[str, ...] = ("high", "medium", "low")
+
+
+def rank_alerts(
+    alerts: pd.DataFrame,
+    *,
+    result_metrics: Iterable[str] = ("revenue",),
+    process_weeks: int = 4,
+) -> pd.DataFrame:
+    """Alerts ranked by severity and grouped by person (what a manager reads first).
+
+    ``shortfall`` is how far the value is below what the rule compares it with
+    (``1 - ratio``: 0.6 means 60% below the pace expected or the team average).
+
+    ==========  ==============================================================
+    ``high``    a result (revenue) below half of what pace expects
+    ``medium``  a result otherwise behind; or a process metric (visits,
+                conversion) at least 50% below its reference for
+                ``process_weeks`` weeks or more
+    ``low``     any other alert
+    ==========  ==============================================================
+
+    Within a person the most severe (then the largest shortfall) comes first; people are
+    ordered by their most severe alert, then by its shortfall.
+
+    Returns
+    -------
+    DataFrame
+        ``alerts`` with ``severity``, ``shortfall`` and ``person_rank`` (0 for the person
+        to see first), sorted; the caller's frame is not changed.
+    """
+    a = alerts.copy()
+    if a.empty:
+        return a.assign(
+            severity=pd.Series(dtype=object),
+            shortfall=pd.Series(dtype=float),
+            person_rank=pd.Series(dtype=np.int64),
+        )
+    ratio = pd.to_numeric(a["ratio"], errors="coerce").to_numpy(dtype=float)
+    short = np.clip(1.0 - np.nan_to_num(ratio, nan=1.0), 0.0, 1.0)
+    result = a["metric"].isin(set(result_metrics)).to_numpy()
+    weeks = pd.to_numeric(a["weeks_active"], errors="coerce").fillna(0).to_numpy()
+    rank = np.where(
+        result,
+        np.where(short > 0.5, 0, 1),
+        np.where((short >= 0.5) & (weeks >= process_weeks), 1, 2),
+    )
+    a["severity"] = np.asarray(SEVERITIES, dtype=object)[rank]
+    a["shortfall"] = short
+    a["_rank"] = rank
+    a = a.sort_values(
+        ["_rank", "shortfall", "weeks_active"], ascending=[True, False, False], kind="stable"
+    )
+    first = a.groupby("rep_id", sort=False).cumcount() == 0
+    order = {r: i for i, r in enumerate(a.loc[first, "rep_id"])}  # people by their worst alert
+    a["person_rank"] = a["rep_id"].map(order).astype(np.int64)
+    a = a.sort_values(
+        ["person_rank", "_rank", "shortfall"], ascending=[True, True, False], kind="stable"
+    )
+    return a.drop(columns="_rank").reset_index(drop=True)
