@@ -1,36 +1,45 @@
-"""The tracking dashboard, and the views the team-review templates show (SPEC R6-R8, R16, R18).
+"""The tracking dashboard (SPEC R6-R8, R18): KPIs with pace, the status wall, the cohort
+funnel, alerts ranked by severity and grouped by person, the customer Pareto and the
+revenue trend, for any period and any org node, drilled company → region → team → rep.
 
 Three layers, each usable on its own:
 
 1. :class:`Controls`, a frozen record of the control values: ``period`` (``2026-11``,
    ``2026-Q4``, ``2026``), ``level`` (company / region / team / rep), ``node`` (an org
-   node or rep id at that level) and ``lang`` (``en`` / ``zh-CN``).
+   node or person at that level) and ``lang`` (``en`` / ``zh-CN``); :func:`validate`
+   says what is wrong with a set of controls, in the user's language.
 2. :func:`compute` ``(controls, context) -> DashboardView``: a pure function of the
    controls and a :class:`DashboardContext` (the :class:`simlib.tracking.Facts`
    prepared once, the org tree, today's alerts checked once). Every number comes from
-   :mod:`simlib.tracking` (``metrics``, ``target_wall``, ``alerts``, ``pareto_customers``,
-   ``trend``); nothing is re-implemented here. :func:`figures` draws a view.
+   :mod:`simlib.tracking` (``metrics``, ``funnel``, ``rank_alerts``,
+   ``pareto_customers``, ``trend``); nothing is re-implemented here. :func:`figures`
+   draws a view; :func:`kpis_html`, :func:`children_html` and :func:`alerts_html` give
+   its HTML for people (names, not ids; one unit per page through
+   :class:`simlib.present.Units`).
 3. :class:`TrackingDashboard`, the ipywidgets app: period, level, node and language
    controls plus a drill-down (into a child node, or up to the parent), every control
-   and output with a stable CSS class ``simlib-...`` for browser tests. ipywidgets and
-   matplotlib are imported only when the app is built.
+   and output with a stable CSS class ``simlib-...`` for browser tests. An unexpected
+   error in a callback is logged and shown as :func:`simlib.present.apology`, with the
+   views blanked. ipywidgets and matplotlib are imported only when the app is built.
 
-The review templates in ``notebooks/reports`` call the report views at the end of this
-module, each a pure function of its parameters returning an object whose methods give
-one displayable section per notebook cell: :func:`weekly_review`,
-:func:`monthly_review`, :func:`rep_pack`.
+**Pace** has one definition on the page, the one :func:`simlib.tracking.metrics` uses:
+the share of the period's working days elapsed by the data's date. The expected revenue
+is the target spread over working days up to that date; a node is *ahead* at 100% of it
+or more, *on pace* from 80%, *behind* below. The revenue alert judges the quarter to
+date by the same definition.
 
 Examples
 --------
 >>> from simlib.apps.tracking_dashboard import Controls, DashboardContext, compute
 >>> ctx = DashboardContext.from_demo()                                   # doctest: +SKIP
 >>> view = compute(Controls("2026-11", "team", "T-SH"), ctx)             # doctest: +SKIP
->>> view.kpis.set_index("kpi").at["revenue", "value"]                    # doctest: +SKIP
+>>> view.kpis.set_index("key").at["revenue", "value"]                    # doctest: +SKIP
+>>> TrackingDashboard.open(lang="zh-CN").show()                          # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-import math
+import logging
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -41,48 +50,90 @@ import pandas as pd
 from simlib import tracking
 from simlib.i18n import check_lang as _check_lang
 from simlib.i18n import escape as _esc
-from simlib.i18n import plain_text_for_plot as _plot_text
-from simlib.plots import target_wall
-from simlib.plots.tracking import figure_png, funnel_chart, new_axes, pareto_chart, trend_chart
+from simlib.i18n import translator
+from simlib.periods import as_window
+from simlib.plots.tracking import (
+    WIDTH,
+    figure_png,
+    funnel_chart,
+    new_axes,
+    pareto_chart,
+    status_wall,
+    trend_chart,
+)
+from simlib.present import (
+    MISSING,
+    PAGE_CSS,
+    STATUS_COLORS,
+    Col,
+    Units,
+    apology,
+    count,
+    field_error,
+    number,
+    pct,
+    table,
+)
 from simlib.tracking import text
 from simlib.tracking.facts import LEVELS, Facts
-from simlib.views.team_review import _STATUS, _alerts_view, _table_html, _w, load_facts
 
 __all__ = [
     "Controls",
     "DashboardContext",
     "DashboardView",
     "compute",
+    "validate",
     "figures",
+    "kpis_html",
+    "children_html",
+    "alerts_html",
     "period_options",
     "KPIS",
+    "STATUS_LIGHT",
     "CSS",
     "TrackingDashboard",
 ]
 
+log = logging.getLogger(__name__)
 
 #: The KPI cards: key → (metrics column, English label, Chinese label).
 KPIS: dict[str, tuple[str, str, str]] = {
     "revenue": ("revenue", "Revenue", "销售额"),
     "target": ("target", "Target", "目标"),
     "attainment": ("attainment", "Attainment", "达成率"),
-    "pace": ("pace_attainment", "Attainment of pace", "进度达成率"),
+    "pace": ("pace_attainment", "Revenue vs pace", "进度达成率"),
     "status": ("status", "Status", "状态"),
     "collection_rate": ("collection_rate", "Collection rate", "回款率"),
     "win_rate": ("win_rate", "Win rate", "赢单率"),
     "new_customers": ("new_customers", "New customers", "新客户数"),
     "qualified_visits": ("qualified_visits", "Qualified visits", "有效拜访量"),
     "lead_conversion": ("lead_conversion", "Lead conversion", "线索转化率"),
-    "nps": ("nps", "NPS", "客户净推荐值"),
+    "nps": ("nps", "NPS (points)", "客户净推荐值（分）"),
 }
 
-#: Funnel stages: metrics column → (English, Chinese).
-FUNNEL: dict[str, tuple[str, str]] = {
-    "leads": ("New leads", "新线索"),
-    "qualified_leads": ("Qualified leads", "合格线索"),
-    "leads_converted": ("Converted to opportunity", "转为商机"),
-    "proposals": ("Proposals", "方案提交"),
-    "deals_won": ("Deals won", "成交"),
+#: Pace status → (English, Chinese), as :func:`simlib.tracking.pace_status` names them.
+STATUS_NAMES: dict[str, tuple[str, str]] = {
+    "ahead": ("ahead of pace", "超进度"),
+    "on_pace": ("on pace", "符合进度"),
+    "behind": ("behind pace", "落后进度"),
+    "not_started": ("not started", "未开始"),
+    "no_target": ("no target", "无目标"),
+}
+
+#: Pace status → the light of :data:`simlib.present.STATUS_COLORS`: the colour of a
+#: status is the same on the cards, the wall and the tables.
+STATUS_LIGHT: dict[str, str] = {
+    "ahead": "green",
+    "on_pace": "amber",
+    "behind": "red",
+    "not_started": "grey",
+    "no_target": "grey",
+}
+
+_SEVERITY: dict[str, tuple[str, str, str]] = {  # severity → (en, zh, light)
+    "high": ("high", "高", "red"),
+    "medium": ("medium", "中", "amber"),
+    "low": ("low", "低", "grey"),
 }
 
 _LEVEL_NAMES = {
@@ -91,6 +142,116 @@ _LEVEL_NAMES = {
     "team": ("Team", "团队"),
     "rep": ("Rep", "销售"),
 }
+
+_ROLES = {"manager": ("manager", "经理"), "director": ("director", "总监")}
+
+_t = translator(
+    {
+        "title": ("Sales tracking dashboard", "销售跟踪看板"),
+        "intro": (
+            "Pick a period and drill from the company to a region, a team or a person: "
+            "results against target and pace, the funnel, the alerts to act on.",
+            "选择周期，从公司逐级下钻到大区、团队或个人：对照目标与进度的业绩、销售漏斗和需要处理的预警。",
+        ),
+        "period": ("Period", "周期"),
+        "level": ("Level", "层级"),
+        "node": ("Show", "查看"),
+        "lang": ("Language", "语言"),
+        "drill": ("Drill into", "下钻"),
+        "drill_none": ("— choose —", "— 请选择 —"),
+        "up": ("↑ Up", "↑ 上一级"),
+        "children": ("Breakdown", "下级明细"),
+        "by_attainment": ("attainment", "达成率"),
+        "name": ("Name", "名称"),
+        "person": ("Person", "人员"),
+        "alerts": ("Active alerts", "当前预警"),
+        "alerts_n": ("Active alerts ({n})", "当前预警（{n}）"),
+        "no_alerts": ("No active alert.", "无当前预警。"),
+        "alerts_note": (
+            "Alerts active on {d}, checked weekly; ranked by severity and grouped by "
+            "person, the most urgent first. The revenue alert judges the quarter to date "
+            "against pace.",
+            "截至{d}仍有效的预警（每周检查），按严重程度排序并按人员分组，最紧急的在前。"
+            "销售额预警按季度至今的进度判断。",
+        ),
+        "person_line": (
+            "{name} · {team} · {n} alert(s) · most severe: {sev}",
+            "{name} · {team} · {n}条预警 · 最高级别：{sev}",
+        ),
+        "severity": ("Severity", "级别"),
+        "rule": ("Alert", "预警"),
+        "raised": ("Since", "开始于"),
+        "weeks": ("Weeks active", "持续周数"),
+        "evidence": ("Evidence", "依据"),
+        "diagnosis": ("Diagnosis", "诊断"),
+        "intervention": ("What to do", "建议措施"),
+        "wall": ("Attainment and pace", "目标达成与进度"),
+        "funnel": (
+            "Funnel of the leads created in {p}, followed to {d}",
+            "{p}新建线索的漏斗（跟踪至{d}）",
+        ),
+        "funnel_note": (
+            "Every stage is part of the one before: of the leads created in the period, "
+            "how many were qualified, converted to an opportunity, got a proposal and were "
+            "won by {d}. A recent cohort is still maturing.",
+            "每一阶段都是上一阶段的一部分：本期新建的线索中，截至{d}有多少被确认合格、转为商机、"
+            "提交方案并成交。较新的线索仍在推进中。",
+        ),
+        "pareto": ("Customer Pareto", "客户帕累托"),
+        "trend": ("Revenue trend", "销售额趋势"),
+        "pace_note": (
+            "Pace = share of the period's working days elapsed: {e} of {w} working days "
+            "({p}) to {d}. Expected revenue by now: {x}. Ahead: at least 100% of expected; "
+            "on pace: at least 80%; behind: below 80%.",
+            "进度 = 本期已过工作日占比：截至{d}已过{e}个工作日（共{w}个，{p}）。按进度应达销售额："
+            "{x}。超进度：达到应达额的100%及以上；符合进度：80%及以上；落后进度：低于80%。",
+        ),
+        "no_own": (
+            "{name} is a {role}: no target or sales of their own; the team's figures are "
+            "under the team.",
+            "{name}为{role}，本人没有目标和业绩；团队数据请查看所在团队。",
+        ),
+        "no_wall": ("No target or sales in this period", "本期没有目标或业绩"),
+        "as_of": ("Data to {d}", "数据截至{d}"),
+        "bad_period": (
+            "{v} is not a period: choose a month (2026-11), a quarter (2026-Q4) or a year (2026).",
+            "“{v}”不是有效的周期：请选择月份（2026-11）、季度（2026-Q4）或年份（2026）。",
+        ),
+        "future_period": (
+            "{v} starts after the data's last day ({d}).",
+            "{v}在数据截止日（{d}）之后开始。",
+        ),
+        "bad_period_shown": ("{msg} Showing {p} instead.", "{msg}已改为显示{p}。"),
+        "bad_node": (
+            "No one and no unit called {v} in the organisation; showing the whole company.",
+            "组织中没有“{v}”，已改为显示全公司。",
+        ),
+        "wrong_level": ("{v} is not a {lv}.", "“{v}”不是{lv}。"),
+        "open_failed": (
+            "The data could not be opened: {msg}",
+            "无法打开数据：{msg}",
+        ),
+        # alert rules, by kind, with the metric's name
+        "rule_threshold": ("{m} behind pace", "{m}落后进度"),
+        "rule_streak": (
+            "{m} below the team average, {n} weeks running",
+            "{m}连续{n}周低于团队平均",
+        ),
+        "rule_relative": ("{m} well below the team average", "{m}明显低于团队平均"),
+        "ev_threshold": (
+            "{m} {v} is {r} of the {x} expected by pace ({s} to {e}); alert below {t}.",
+            "{m}{v}，为按进度应达{x}的{r}（{s}至{e}）；低于{t}即预警。",
+        ),
+        "ev_streak": (
+            "{m} {v} vs team average {x} ({s} to {e}); below the team {n} weeks running.",
+            "{m}{v}，团队平均{x}（{s}至{e}）；已连续{n}周低于团队。",
+        ),
+        "ev_relative": (
+            "{m} {v} vs team average {x}: {b} below ({s} to {e}); alert at {t} below.",
+            "{m}{v}，团队平均{x}：低{b}（{s}至{e}）；低{t}即预警。",
+        ),
+    }
+)
 
 
 def period_options(as_of) -> list[str]:
@@ -126,22 +287,32 @@ class Controls:
 class DashboardContext:
     """What every view needs, built once: the facts, the org tree and today's alerts.
 
-    ``alerts`` (the active alerts of the whole company on ``facts.as_of``, about two
-    seconds to check) is computed on first use and kept; so is each node's trend.
+    ``alerts`` (the active alerts of the whole company on ``facts.as_of``, a few seconds
+    to check; kept on disk by the data's fingerprint when ``data`` is given) is computed
+    on first use and kept, ranked; so is each level's trend.
     """
 
     facts: Facts
     currency: str = "CNY"
+    data: Any = field(default=None, repr=False)
     _alerts: pd.DataFrame | None = field(default=None, repr=False)
     _trend: dict = field(default_factory=dict, repr=False)
+    _nodes: pd.DataFrame | None = field(default=None, repr=False)
 
     @classmethod
-    def from_facts(cls, facts, *, currency: str | None = None) -> DashboardContext:
-        return cls(tracking.prepare(facts), currency or text.company_currency())
+    def from_facts(cls, facts, *, currency: str | None = None, data=None) -> DashboardContext:
+        return cls(tracking.prepare(facts), currency or text.company_currency(), data)
+
+    @classmethod
+    def from_data(cls, data, *, currency: str | None = None) -> DashboardContext:
+        """From a :class:`simlib.data.Dataset` (see :func:`simlib.apps.session.open_data`)."""
+        return cls.from_facts(tracking.prepare(data), currency=currency, data=data)
 
     @classmethod
     def from_demo(cls, demo_seed: int | None = None) -> DashboardContext:
-        return cls.from_facts(load_facts(demo_seed))
+        from simlib.apps.session import open_data
+
+        return cls.from_data(open_data(demo_seed=demo_seed))
 
     # ---- the org tree
     @property
@@ -149,43 +320,70 @@ class DashboardContext:
         return self.facts.as_of
 
     def _node_table(self) -> pd.DataFrame:
-        return self.facts.nodes.drop_duplicates("node_id").set_index("node_id")
+        if self._nodes is None:
+            nt = self.facts.nodes.drop_duplicates("node_id").set_index("node_id")
+            role = self.facts.reps.set_index("rep_id")["role"]
+            self._nodes = nt.assign(role=role.reindex(nt.index).to_numpy())
+        return self._nodes
+
+    def known(self, node: str) -> bool:
+        return node in self._node_table().index
 
     def level_of(self, node: str) -> str:
         return str(self._node_table().at[node, "level"])
 
     def name_of(self, node: str, lang: str = "en") -> str:
+        """The node's name in ``lang`` (the Chinese name in zh-CN, when there is one)."""
         n = self._node_table().loc[node]
-        return (
-            str(n["name_zh"])
-            if lang == "zh-CN" and isinstance(n["name_zh"], str)
-            else str(n["name"])
-        )
+        zh = n["name_zh"]
+        return str(zh) if lang == "zh-CN" and isinstance(zh, str) and zh else str(n["name"])
+
+    def role_of(self, node: str) -> str:
+        r = self._node_table().at[node, "role"]
+        return r if isinstance(r, str) else ""
+
+    def label_of(self, node: str, lang: str = "en") -> str:
+        """The name people pick in a list: a manager or director says so."""
+        name = self.name_of(node, lang)
+        role = _ROLES.get(self.role_of(node))
+        if role is None:
+            return name
+        return f"{name}（{role[1]}）" if lang == "zh-CN" else f"{name} ({role[0]})"
 
     def parent_of(self, node: str) -> str | None:
         p = self._node_table().at[node, "parent_id"]
         return p if isinstance(p, str) and p else None
 
+    def _gone(self) -> set:
+        reps = self.facts.reps
+        return set(reps.loc[reps["leave_date"].notna(), "rep_id"])
+
+    def _labels(self, ids, lang: str) -> list[tuple[str, str]]:
+        """``(label, node_id)``: names, made unique with the parent's name when two agree."""
+        labels = [self.label_of(n, lang) for n in ids]
+        seen = pd.Series(labels).duplicated(keep=False).to_numpy()
+        out = []
+        for lab, n, dup in zip(labels, ids, seen):
+            p = self.parent_of(n)
+            if dup and p is not None:
+                lab = f"{lab} · {self.name_of(p, lang)}"
+            out.append((lab, n))
+        return out
+
     def nodes(self, level: str, lang: str = "en") -> list[tuple[str, str]]:
-        """``(label, node_id)`` options of a level; reps who left are not offered."""
-        nt = self.facts.nodes.drop_duplicates("node_id")
-        nt = nt[nt["level"] == level]
+        """``(name, node_id)`` options of a level; people who left are not offered."""
+        nt = self._node_table()
+        ids = [n for n in nt.index[nt["level"] == level]]
         if level == "rep":
-            gone = self.facts.reps.loc[self.facts.reps["leave_date"].notna(), "rep_id"]
-            nt = nt[~nt["node_id"].isin(set(gone))]
-        col = "name_zh" if lang == "zh-CN" else "name"
-        return [
-            (f"{r[col] if isinstance(r[col], str) else r['name']} ({r['node_id']})", r["node_id"])
-            for _, r in nt.sort_values("node_id").iterrows()
-        ]
+            gone = self._gone()
+            ids = [n for n in ids if n not in gone]
+        return self._labels(sorted(ids), lang)
 
     def children(self, node: str) -> list[str]:
-        nt = self.facts.nodes.drop_duplicates("node_id")
-        kids = nt[nt["parent_id"] == node]
-        if self.level_of(node) == "team":
-            gone = set(self.facts.reps.loc[self.facts.reps["leave_date"].notna(), "rep_id"])
-            kids = kids[~kids["node_id"].isin(gone)]
-        return sorted(kids["node_id"])
+        nt = self._node_table()
+        kids = nt.index[nt["parent_id"] == node]
+        gone = self._gone()
+        return sorted(k for k in kids if k not in gone)
 
     def path(self, node: str) -> list[str]:
         """The node and its ancestors, top first."""
@@ -210,7 +408,11 @@ class DashboardContext:
             return replace(controls, level=level, node=up[0])
         cur = node
         while cur and self.level_of(cur) != level:
-            kids = self.children(cur)
+            kids = [
+                k
+                for k in self.children(cur)
+                if LEVELS.index(self.level_of(k)) <= LEVELS.index(level)
+            ]
             cur = kids[0] if kids else None
         if cur is None:
             cur = self.nodes(level)[0][1]
@@ -227,8 +429,20 @@ class DashboardContext:
     # ---- computed once
     @property
     def alerts(self) -> pd.DataFrame:
+        """Today's active alerts of the company, ranked (:func:`simlib.tracking.rank_alerts`)."""
         if self._alerts is None:
-            self._alerts = tracking.alerts(self.facts)
+            if self.data is not None:
+                from simlib.apps.session import cached_for
+
+                raw = cached_for(
+                    self.data,
+                    "tracking-alerts",
+                    {"as_of": str(self.as_of)},
+                    lambda: tracking.alerts(self.facts),
+                )
+            else:
+                raw = tracking.alerts(self.facts)
+            self._alerts = tracking.rank_alerts(raw)
         return self._alerts
 
     def trend(self, node: str, level: str, freq: str) -> pd.DataFrame:
@@ -242,6 +456,46 @@ class DashboardContext:
         return t[t["node_id"] == node].reset_index(drop=True)
 
 
+def validate(controls: Controls, context: DashboardContext) -> dict[str, str]:
+    """What is wrong with ``controls``, by control (``period``, ``node``), in the user's
+    language; empty when the controls can be shown."""
+    L, out = controls.lang, {}
+    try:
+        win = as_window(controls.period)
+    except (ValueError, TypeError):
+        out["period"] = _t("bad_period", L, v=controls.period)
+    else:
+        if win.start > context.as_of:
+            out["period"] = _t("future_period", L, v=controls.period, d=context.as_of.date())
+    if controls.node and not context.known(controls.node):
+        out["node"] = _t("bad_node", L, v=controls.node)
+    elif controls.node and context.level_of(controls.node) != controls.level:
+        lv = _LEVEL_NAMES[controls.level][L == "zh-CN"]
+        out["node"] = _t("wrong_level", L, v=context.label_of(controls.node, L), lv=lv)
+    return out
+
+
+def repair(controls: Controls, context: DashboardContext) -> tuple[Controls, dict[str, str]]:
+    """Controls that can be shown, and the messages saying what was changed: an invalid
+    period becomes this month, an unknown node the company, a node of another level its
+    own level."""
+    problems = validate(controls, context)
+    c = controls
+    if "period" in problems:
+        p = period_options(context.as_of)[0]
+        problems["period"] = _t("bad_period_shown", c.lang, msg=problems["period"], p=p)
+        c = replace(c, period=p)
+    if "node" in problems:
+        if context.known(c.node):
+            c = context.drill(c, c.node)
+            del problems["node"]  # a node given at another level: its own level, no message
+        else:
+            c = replace(c, level="company", node=context.nodes("company")[0][1])
+    if not c.node:
+        c = replace(c, node=context.nodes(c.level)[0][1])
+    return c, problems
+
+
 # --------------------------------------------------------------------------- the pure view
 
 
@@ -252,27 +506,34 @@ class DashboardView:
     Attributes
     ----------
     controls : Controls
+    title : str
+        The node's name and the period.
     path : list of (node_id, level, name)
         Breadcrumb, company first.
     row : Series
-        The node's row of :func:`simlib.tracking.metrics` (the engine's numbers).
+        The node's row of :func:`simlib.tracking.metrics` (the engine's numbers; for a
+        manager or director, who sells nothing themselves, zeros and no target).
     kpis : DataFrame
-        ``key, kpi, label, value, text``: one card per :data:`KPIS` entry.
+        ``key, kpi, label, value, text, light``: one card per :data:`KPIS` entry.
     children : DataFrame
         The next level's :func:`~simlib.tracking.metrics` rows within the node (empty for a rep).
     wall : DataFrame
-        :func:`~simlib.tracking.target_wall` rows: the node's teams (company, region),
-        the team and its reps (team), the rep (rep).
+        Metrics rows of the status wall: the node's teams (company, region), the team and
+        its people (team), the person (rep); with ``label`` and ``light``.
     alerts : DataFrame
-        Active alerts of reps at or below the node, with evidence in ``lang``.
+        Active alerts of the people at or below the node, ranked by severity and grouped
+        by person (:func:`simlib.tracking.rank_alerts`), in ``lang``.
     pareto : simlib.tracking.Pareto
     funnel : DataFrame
-        ``stage, label, label_zh, count, step_conversion``.
+        The cohort funnel (:func:`simlib.tracking.funnel_steps`): ``stage, label,
+        label_zh, count, step_conversion``; every stage ≤ the one before.
     trend : DataFrame
         :func:`~simlib.tracking.trend` of revenue for the node (weeks for a month,
         months for a quarter or year).
-    seconds : float
-        Time :func:`compute` took.
+    note : str
+        A sentence about the node when its figures need one (a manager), else "".
+    pace_note : str
+        The page's one definition of pace, with this period's numbers.
     """
 
     controls: Controls
@@ -286,6 +547,9 @@ class DashboardView:
     pareto: Any = field(repr=False)
     funnel: pd.DataFrame = field(repr=False)
     trend: pd.DataFrame = field(repr=False)
+    units: Units = field(default_factory=Units, repr=False)
+    note: str = ""
+    pace_note: str = ""
     as_of: pd.Timestamp = None
     seconds: float = 0.0
 
@@ -293,111 +557,221 @@ class DashboardView:
         return str(self.kpis.set_index("key").at[key, "text"])
 
 
-def _kpi_text(col: str, v, lang: str, currency: str) -> str:
+def _kpi_text(col: str, v, L: str, units: Units) -> str:
     if col == "status":
-        return _STATUS.get(v, (v, v))[lang == "zh-CN"]
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "–"
-    if col == "target":
-        return text.money(v, lang, currency)
-    if col in ("new_customers", "qualified_visits"):
-        return f"{v:,.0f}"
-    return text.value(col, v, lang, currency)
+        return STATUS_NAMES.get(v, (MISSING, MISSING))[L == "zh-CN"]
+    if col in ("revenue", "target"):
+        return units.amount(v, unit=True)
+    if col in text.RATE_METRICS:
+        return pct(v)
+    if col == "nps":
+        return MISSING if v != v or v is None else f"{v:+.0f}"
+    return count(v)
 
 
-_WALL_COLS = [
-    "level",
-    "node_id",
-    "name",
-    "name_zh",
-    "team_id",
-    "team_name",
-    "revenue",
-    "target",
-    "expected",
-    "attainment",
-    "pace_attainment",
-    "pace",
-    "status",
-]
+def _own_row(f: Facts, context: DashboardContext, node: str, period: str) -> pd.Series:
+    """A metrics row for a person with no row of their own (a manager or director sells
+    nothing and has no target): the period's days from the parent's row, zero counts."""
+    parent = context.parent_of(node) or node
+    m = tracking.metrics(f, period, level=context.level_of(parent), within=parent)
+    row = m[m["node_id"] == parent].iloc[0].copy()
+    nt = context._node_table().loc[node]
+    row["level"], row["node_id"] = "rep", node
+    row["name"], row["name_zh"], row["parent_id"] = nt["name"], nt["name_zh"], nt["parent_id"]
+    for c in tracking.COUNTS:
+        row[c] = 0
+    for c in ("target", "expected", *tracking.RATIOS, "nps"):
+        row[c] = np.nan
+    row["status"] = "no_target"
+    return row
 
 
-def _wall(teams: pd.DataFrame | None, reps: pd.DataFrame | None) -> pd.DataFrame:
-    """:func:`simlib.tracking.target_wall`'s frame from metrics rows already at hand."""
-    parts = []
-    if teams is not None:
-        teams = teams.assign(team_id=teams["node_id"], team_name=teams["name"])
-        parts.append(teams.sort_values("attainment", ascending=False)[_WALL_COLS])
-    if reps is not None:
-        reps = reps[reps["target"].notna() | (reps["revenue"] > 0)]
-        reps = reps.assign(team_id=reps["parent_id"], team_name=np.nan)
-        parts.append(reps.sort_values("attainment", ascending=False)[_WALL_COLS])
-    out = pd.concat(parts, ignore_index=True).rename(columns={"revenue": "actual"})
-    if teams is not None and reps is not None and len(teams) == 1:
-        out["team_name"] = teams["name"].iloc[0]
-    out["order"] = np.arange(len(out))
-    return out
+def _names(frame: pd.DataFrame, L: str) -> pd.Series:
+    if L == "zh-CN":
+        zh = frame["name_zh"].where(frame["name_zh"].map(lambda x: isinstance(x, str) and x != ""))
+        return zh.fillna(frame["name"])
+    return frame["name"]
+
+
+def _metric(m: str, L: str) -> str:
+    s = text.metric_name(m, L)
+    return s[:1].upper() + s[1:]
+
+
+def _metric_value(m: str, v, units: Units) -> str:
+    if m in text.MONEY_METRICS:
+        return units.amount(v, unit=True)
+    if m in text.RATE_METRICS:
+        return pct(v)
+    return number(v, 0 if float(v).is_integer() else 1)
+
+
+def _alert_words(a: pd.DataFrame, context: DashboardContext, units: Units) -> pd.DataFrame:
+    """The ranked alerts in the reader's words: names, rule titles and evidence in the
+    page's units (the engine's own sentences when a rule kind is not known here)."""
+    L = units.lang
+    rows = []
+    for r in a.to_dict("records"):
+        kind, m = r["kind"], r["metric"]
+        metric = _metric(m, L)
+        s, e = str(r["window_start"])[:10], str(r["window_end"])[:10]
+        v, x = _metric_value(m, r["value"], units), _metric_value(m, r["reference"], units)
+        if kind == "threshold":
+            rule = _t("rule_threshold", L, m=metric)
+            ev = _t(
+                "ev_threshold",
+                L,
+                m=metric,
+                v=v,
+                x=x,
+                r=pct(r["ratio"], 0),
+                s=s,
+                e=e,
+                t=pct(r["threshold"], 0),
+            )
+        elif kind == "streak":
+            rule = _t("rule_streak", L, m=metric, n=int(r["streak"]))
+            ev = _t("ev_streak", L, m=metric, v=v, x=x, s=s, e=e, n=int(r["streak"]))
+        elif kind == "relative":
+            rule = _t("rule_relative", L, m=metric)
+            ev = _t(
+                "ev_relative",
+                L,
+                m=metric,
+                v=v,
+                x=x,
+                b=pct(r["shortfall"], 0),
+                s=s,
+                e=e,
+                t=pct(1 - r["threshold"], 0),
+            )
+        else:
+            rule = metric
+            ev = r["evidence_zh" if L == "zh-CN" else "evidence"]
+        sev = _SEVERITY[r["severity"]]
+        rep = r["rep_id"]
+        team = context.parent_of(rep) if context.known(rep) else None
+        rows.append(
+            dict(
+                rep_id=rep,
+                name=context.name_of(rep, L) if context.known(rep) else r["name"],
+                team=context.name_of(team, L) if team else MISSING,
+                person_rank=r["person_rank"],
+                severity=r["severity"],
+                severity_label=sev[L == "zh-CN"],
+                light=sev[2],
+                rule=rule,
+                raised_on=r["raised_on"],
+                weeks_active=r["weeks_active"],
+                evidence=ev,
+                diagnosis=r["diagnosis_zh" if L == "zh-CN" else "diagnosis"],
+                intervention=r["intervention_zh" if L == "zh-CN" else "intervention"],
+            )
+        )
+    cols = [
+        "rep_id",
+        "name",
+        "team",
+        "person_rank",
+        "severity",
+        "severity_label",
+        "light",
+        "rule",
+        "raised_on",
+        "weeks_active",
+        "evidence",
+        "diagnosis",
+        "intervention",
+    ]
+    return pd.DataFrame(rows, columns=cols)
 
 
 def compute(controls: Controls, context: DashboardContext) -> DashboardView:
-    """The dashboard for one set of controls: a pure function of ``controls`` and ``context``."""
+    """The dashboard for one set of controls: a pure function of ``controls`` and ``context``.
+
+    Raises
+    ------
+    ValueError
+        Controls that :func:`validate` rejects (the message in the user's language).
+    """
     t0 = time.perf_counter()
-    f, L, c = context.facts, controls.lang, controls
-    node = c.node or context.nodes(c.level)[0][1]
-    if context.level_of(node) != c.level:
-        raise ValueError(f"node {node!r} is a {context.level_of(node)}, not a {c.level}")
+    f, L = context.facts, controls.lang
+    c = controls if controls.node else replace(controls, node=context.nodes(controls.level)[0][1])
+    problems = validate(c, context)
+    if problems:
+        raise ValueError(" ".join(problems.values()))
+    node = c.node
+    units = Units(L, currency=context.currency)
     m = tracking.metrics(f, c.period, level=c.level, within=node)
-    row = m[m["node_id"] == node].iloc[0]
-    kp = []
-    for key, (col, en, zh) in KPIS.items():
-        v = row[col]
-        kp.append(
+    own = m[m["node_id"] == node]
+    note = ""
+    if len(own):
+        row = own.iloc[0]
+    else:  # a person with no figures of their own this period
+        row = _own_row(f, context, node, c.period)
+        role = _ROLES.get(context.role_of(node))
+        if role is not None:
+            note = _t("no_own", L, name=context.name_of(node, L), role=role[L == "zh-CN"])
+    kpis = pd.DataFrame(
+        [
             dict(
                 key=key,
                 kpi=col,
                 label=zh if L == "zh-CN" else en,
-                value=v,
-                text=_kpi_text(col, v, L, context.currency),
+                value=row[col],
+                text=_kpi_text(col, row[col], L, units),
+                light=STATUS_LIGHT.get(row["status"], "grey") if col == "status" else "",
             )
-        )
-    kpis = pd.DataFrame(kp)
+            for key, (col, en, zh) in KPIS.items()
+        ]
+    )
     if c.level != "rep":
         child = LEVELS[LEVELS.index(c.level) + 1]
         children = tracking.metrics(f, c.period, level=child, within=node)
         children = children[children["node_id"] != node].reset_index(drop=True)
     else:
         children = m.iloc[0:0]
-    # the target wall's rows are metrics rows already computed (as tracking.target_wall
-    # builds them): the teams of a company or region, a team and its reps, a rep
+    # the status wall: the teams of a company or region, a team and its people, a person
     if c.level == "company":
-        wall = _wall(tracking.metrics(f, c.period, level="team", within=node), None)
+        wall = tracking.metrics(f, c.period, level="team", within=node)
     elif c.level == "region":
-        wall = _wall(children, None)
+        wall = children
     elif c.level == "team":
-        wall = _wall(m[m["node_id"] == node], children)
+        reps = children[children["target"].notna() | (children["revenue"] > 0)]
+        wall = pd.concat([own, reps.sort_values("attainment", ascending=False)])
     else:
-        wall = _wall(None, m[m["node_id"] == node])
+        wall = own[own["target"].notna() | (own["revenue"] > 0)]
+    if c.level in ("company", "region"):
+        wall = wall.sort_values("attainment", ascending=False, na_position="last")
+    wall = wall.reset_index(drop=True).rename(columns={"revenue": "actual"})
+    wall = wall.assign(
+        label=_names(wall, L).to_numpy() if len(wall) else [],
+        light=wall["status"].map(STATUS_LIGHT).fillna("grey"),
+    )
     members = set(f.members(node))
     al = context.alerts
-    alerts = _alerts_view(al[al["rep_id"].isin(members)], L)
+    alerts = _alert_words(al[al["rep_id"].isin(members)], context, units)
     pareto = tracking.pareto_customers(f, c.period, within=node)
-    counts = [float(row[s]) for s in FUNNEL]
-    prev = [np.nan] + counts[:-1]
-    funnel = pd.DataFrame(
-        {
-            "stage": list(FUNNEL),
-            "label": [v[0] for v in FUNNEL.values()],
-            "label_zh": [v[1] for v in FUNNEL.values()],
-            "count": counts,
-            "step_conversion": [x / p if p and p > 0 else np.nan for x, p in zip(counts, prev)],
-        }
+    fun = tracking.funnel(f, c.period, level=c.level, within=node)
+    fun_row = fun[fun["node_id"] == node]
+    funnel = tracking.funnel_steps(
+        fun_row.iloc[0] if len(fun_row) else dict.fromkeys(tracking.FUNNEL_STAGES, 0)
     )
     freq = "week" if len(str(row["period"])) == 7 else "month"
     trend = context.trend(node, c.level, freq)
     path = [(n, context.level_of(n), context.name_of(n, L)) for n in context.path(node)]
     title = f"{context.name_of(node, L)} · {row['period']}"
+    pace_note = _t(
+        "pace_note",
+        L,
+        e=count(row["working_days_elapsed"]),
+        w=count(row["working_days"]),
+        p=pct(row["pace"], 0),
+        d=min(pd.Timestamp(row["end"]), f.as_of).date(),
+        x=units.amount(row["expected"], unit=True),
+    )
     return DashboardView(
-        controls=replace(c, node=node),
+        controls=c,
         title=title,
         path=path,
         row=row,
@@ -408,6 +782,9 @@ def compute(controls: Controls, context: DashboardContext) -> DashboardView:
         pareto=pareto,
         funnel=funnel,
         trend=trend,
+        units=units,
+        note=note,
+        pace_note=pace_note,
         as_of=f.as_of,
         seconds=time.perf_counter() - t0,
     )
@@ -416,111 +793,147 @@ def compute(controls: Controls, context: DashboardContext) -> DashboardView:
 def figures(
     view: DashboardView, which=("wall", "pareto", "funnel", "trend"), *, bare: bool = False
 ) -> dict[str, Any]:
-    """The view's matplotlib figures: ``wall``, ``pareto``, ``funnel``, ``trend``.
+    """The view's matplotlib figures: ``wall``, ``pareto``, ``funnel``, ``trend``, each
+    :data:`simlib.plots.tracking.WIDTH` inches wide (two side by side fill a 1440 px
+    screen), amounts in the view's units.
 
     ``bare=True`` draws on pyplot-free figures with fixed margins (what the app turns
     into PNGs: faster, and nothing is left open); the default gives pyplot figures
     with a tight layout, for a notebook cell.
     """
-    L = view.controls.lang
+    L, u = view.controls.lang, view.units
     w = view.wall
 
-    def ax(width, height, **kw):
-        return new_axes(width, height, **kw) if bare else None
+    def ax(height, **kw):
+        return new_axes(WIDTH, height, **kw) if bare else None
 
     out = {}
     if "wall" in which:
-        names = w["name_zh" if L == "zh-CN" else "name"].fillna(w["name"])
         names = [
-            ("  " if lv == "rep" and view.controls.level == "team" else "") + _plot_text(n)
-            for lv, n in zip(w["level"], names)
+            ("  " if lv == "rep" and view.controls.level == "team" else "") + n
+            for lv, n in zip(w["level"], w["label"])
         ]
-        h = 0.35 * len(names) + 1.2
-        out["wall"] = target_wall(
+        h = 0.34 * max(len(names), 1) + 1.7
+        legend = {
+            STATUS_LIGHT[s]: STATUS_NAMES[s][L == "zh-CN"]
+            for s in ("ahead", "on_pace", "behind", "no_target")
+        }
+        out["wall"] = status_wall(
             names,
-            w["actual"],
-            w["target"],
+            w["attainment"],
             w["pace"],
+            w["light"],
             lang=L,
-            title=_plot_text(f"{_w('wall', L)} · {view.title}"),
-            ax=ax(6, h, left=0.25, right=0.97, bottom=0.8 / h, top=1 - 0.4 / h),
+            legend_labels=legend,
+            title=f"{_t('wall', L)} · {view.title}",
+            empty=_t("no_wall", L),
+            ax=ax(h, left=0.24, right=0.97, bottom=0.7 / h, top=1 - 0.75 / h),
         )
     if "pareto" in which:
         out["pareto"] = pareto_chart(
             view.pareto.table,
             share=view.pareto.share,
             lang=L,
-            ax=ax(6, 3.2, left=0.13, right=0.87, top=0.88),
+            units=u,
+            ax=ax(3.4, left=0.12, right=0.88, top=0.9, bottom=0.1),
         )
     if "funnel" in which:
         out["funnel"] = funnel_chart(
             view.funnel,
             lang=L,
-            title=f"{_w('funnel', L)} · {view.title}",
-            ax=ax(6, 3.2, left=0.28, right=0.97),
+            title=_t("funnel", L, p=view.row["period"], d=view.as_of.date()),
+            ax=ax(3.4, left=0.2, right=0.97, top=0.9, bottom=0.05),
         )
     if "trend" in which:
         out["trend"] = trend_chart(
             view.trend,
             lang=L,
-            title=f"{_w('trend', L)} · {view.path[-1][2]}",
-            ax=ax(6, 3.2, left=0.13, right=0.97, bottom=0.25),
-            names={m: text.metric_name(m, L) for m in view.trend.get("metric", ())},
+            units=u,
+            title=f"{_t('trend', L)} · {view.path[-1][2]}",
+            ax=ax(3.4, left=0.12, right=0.97, bottom=0.2, top=0.9),
+            names={m: _metric(m, L) for m in view.trend.get("metric", ())},
         )
     return out
 
 
-def children_html(view: DashboardView, currency: str = "CNY") -> str:
-    L = view.controls.lang
+def _badge(light: str, words: str) -> str:
+    color = STATUS_COLORS.get(light, STATUS_COLORS["grey"])
+    return f'<span class="simlib-badge" style="background:{color}">{_esc(words)}</span>'
+
+
+def kpis_html(view: DashboardView, key: str) -> str:
+    """One KPI card: its label and its value (the status in its colour)."""
+    r = view.kpis.set_index("key").loc[key]
+    color = f' style="color:{STATUS_COLORS[r["light"]]}"' if r["light"] else ""
+    return (
+        f'<div class="simlib-card"><div class="k">{_esc(r["label"])}</div>'
+        f'<b class="v"{color}>{_esc(r["text"])}</b></div>'
+    )
+
+
+def children_html(view: DashboardView, currency: str | None = None) -> str:
+    """The next level's figures (names, not ids), best attainment first."""
+    L, u = view.controls.lang, view.units
     ch = view.children
     if ch.empty:
         return ""
+    ch = ch.assign(
+        label=_names(ch, L).to_numpy(),
+        status_badge=[
+            _badge(STATUS_LIGHT.get(s, "grey"), STATUS_NAMES.get(s, (MISSING,) * 2)[L == "zh-CN"])
+            for s in ch["status"]
+        ],
+    ).sort_values("attainment", ascending=False, na_position="last")
     cols = [
-        "node_id",
-        "name_zh" if L == "zh-CN" else "name",
-        "revenue",
-        "target",
-        "attainment",
-        "pace_attainment",
-        "status",
-        "collection_rate",
-        "win_rate",
-        "qualified_visits",
-        "lead_conversion",
+        Col("label", "名称", "Name"),
+        Col("revenue", "销售额", "Revenue", "amount"),
+        Col("target", "目标", "Target", "amount"),
+        Col("attainment", "达成率", "Attainment", "pct"),
+        Col("pace_attainment", "进度达成率", "Revenue vs pace", "pct"),
+        Col("status_badge", "状态", "Status", "html"),
+        Col("collection_rate", "回款率", "Collection rate", "pct"),
+        Col("win_rate", "赢单率", "Win rate", "pct"),
+        Col("qualified_visits", "有效拜访量", "Qualified visits", "count"),
+        Col("lead_conversion", "线索转化率", "Lead conversion", "pct"),
     ]
-    return f"<h4>{_w('children', L)}</h4>" + _table_html(
-        ch[cols],
-        L,
-        currency,
-        money_cols=("revenue", "target"),
-        pct_cols=(
-            "attainment",
-            "pace_attainment",
-            "collection_rate",
-            "win_rate",
-            "lead_conversion",
-        ),
-    )
+    return f"<h4>{_t('children', L)}</h4>" + table(ch, cols, u, sorted_by=_t("by_attainment", L))
 
 
-def alerts_html(view: DashboardView) -> str:
-    L = view.controls.lang
+def alerts_html(view: DashboardView, open_people: int = 5) -> str:
+    """Active alerts ranked by severity and grouped by person: one fold per person (the
+    first ``open_people`` open), most severe first."""
+    L, u = view.controls.lang, view.units
     a = view.alerts
-    note = f"<p><small>{_esc(_w('alerts_note', L).format(d=view.as_of.date()))}</small></p>"
+    note = f'<p class="simlib-note">{_esc(_t("alerts_note", L, d=view.as_of.date()))}</p>'
     if a.empty:
-        return f"<h4>{_w('alerts', L)}</h4>{note}<p>{_w('no_alerts', L)}</p>"
-    cols = ["rep_id", "name", "rule_id", "raised_on", "evidence", "diagnosis", "intervention"]
-    names = {
-        "name": _w("rep", L),
-        "rule_id": _w("rule", L),
-        "raised_on": _w("raised", L),
-        "evidence": _w("evidence", L),
-        "diagnosis": _w("diagnosis", L),
-        "intervention": _w("intervention", L),
-    }
-    return f"<h4>{_w('alerts', L)} ({len(a)})</h4>{note}" + _table_html(
-        a[cols], L, "CNY", names=names
-    )
+        return f"<h4>{_t('alerts', L)}</h4>{note}<p>{_t('no_alerts', L)}</p>"
+    cols = [
+        Col("severity_badge", "级别", "Severity", "html"),
+        Col("rule", "预警", "Alert"),
+        Col("raised_on", "开始于", "Since", "date"),
+        Col("weeks_active", "持续周数", "Weeks active", "count"),
+        Col("evidence", "依据", "Evidence"),
+        Col("diagnosis", "诊断", "Diagnosis"),
+        Col("intervention", "建议措施", "What to do"),
+    ]
+    a = a.assign(severity_badge=[_badge(lt, s) for lt, s in zip(a["light"], a["severity_label"])])
+    parts = [f"<h4>{_t('alerts_n', L, n=len(a))}</h4>", note]
+    for i, (_, g) in enumerate(a.groupby("person_rank", sort=True)):
+        first = g.iloc[0]
+        line = _t(
+            "person_line",
+            L,
+            name=first["name"],
+            team=first["team"],
+            n=len(g),
+            sev=first["severity_label"],
+        )
+        dot = _badge(first["light"], first["severity_label"])
+        parts.append(
+            f'<details class="simlib-person"{" open" if i < open_people else ""}>'
+            f"<summary>{dot} {_esc(line)}</summary>{table(g, cols, u)}</details>"
+        )
+    return "".join(parts)
 
 
 # --------------------------------------------------------------------------- the app
@@ -528,14 +941,19 @@ def alerts_html(view: DashboardView) -> str:
 #: Stable CSS classes of the app, for browser tests: key → class.
 CSS: dict[str, str] = {
     "root": "simlib-tracking-dashboard",
+    "title": "simlib-title",
     "period": "simlib-period",
     "level": "simlib-level",
     "node": "simlib-node",
     "lang": "simlib-lang",
     "drill": "simlib-drill",
     "up": "simlib-up",
+    "period_error": "simlib-period-error",
+    "node_error": "simlib-node-error",
     "path": "simlib-path",
     "message": "simlib-message",
+    "note": "simlib-note-out",
+    "pace": "simlib-pace-note",
     "timing": "simlib-timing",
     "kpis": "simlib-kpis",
     **{f"kpi_{k}": f"simlib-kpi-{k.replace('_', '-')}" for k in KPIS},
@@ -544,31 +962,82 @@ CSS: dict[str, str] = {
     "wall": "simlib-wall-out",
     "pareto": "simlib-pareto-out",
     "funnel": "simlib-funnel-out",
+    "funnel_note": "simlib-funnel-note",
     "trend": "simlib-trend-out",
 }
 
+_CHARTS = ("wall", "funnel", "trend", "pareto")
+
+_APP_CSS = """
+.simlib-tracking-dashboard { max-width: 1420px; }
+.simlib-tracking-dashboard .simlib-card { min-width: 118px; padding: 6px 12px; }
+.simlib-tracking-dashboard .simlib-card .v { font-size: 20px; }
+.simlib-tracking-dashboard details.simlib-person { margin: 4px 0; }
+.simlib-tracking-dashboard details.simlib-person summary { cursor: pointer; font-weight: 600; }
+.simlib-tracking-dashboard .simlib-note, .simlib-pace-note, .simlib-funnel-note
+  { color: #555; font-size: 12px; }
+.simlib-tracking-dashboard .simlib-table td.txt { max-width: 360px; }
+"""
+
 
 class TrackingDashboard:
-    """The ipywidgets app: pick period, level and node, drill down, see KPIs, the target
-    wall, alerts with evidence, the Pareto, funnel and trend charts.
+    """The ipywidgets app: pick period, level and node, drill down, see KPIs, the status
+    wall, the cohort funnel, alerts ranked by severity, the Pareto and trend charts.
 
-    >>> app = TrackingDashboard.from_demo()      # doctest: +SKIP
-    >>> app.show()                               # doctest: +SKIP
-    >>> app.controls["node"].value = "T-SH"      # doctest: +SKIP
+    >>> app = TrackingDashboard.open(lang="zh-CN")   # doctest: +SKIP
+    >>> app.show()                                   # doctest: +SKIP
+    >>> app.controls["node"].value = "T-SH"          # doctest: +SKIP
     """
 
     def __init__(
-        self, context: DashboardContext, controls: Controls | None = None, *, draw: bool = True
+        self,
+        context: DashboardContext,
+        controls: Controls | None = None,
+        *,
+        draw: bool = True,
+        problems: dict[str, str] | None = None,
     ):
         self.context = context
         self.state = controls or context.default()
         self.draw = draw
         self.view: DashboardView | None = None
+        self.problems: dict[str, str] = dict(problems or {})
+        self.failed = False
         self._quiet = False
         self._widget = None
         self.last_seconds = 0.0
         self._views: dict = {}  # Controls → DashboardView: a node seen before shows at once
         self._png: dict = {}  # (controls or node, chart) → PNG bytes
+
+    @classmethod
+    def open(
+        cls,
+        period: str = "",
+        node: str = "",
+        lang: str = "",
+        source: str = "",
+        mapping: str = "",
+        demo_seed: int | None = None,
+        **kw,
+    ):
+        """The app on the user's export (``source``/``mapping``, else ``simlib app
+        --data``, else the demo company), in the page's language
+        (:func:`simlib.apps.session.app_lang`). Invalid ``period`` or ``node`` are
+        replaced and said next to their control; data that does not open gives a page
+        that says why."""
+        from simlib.apps.session import app_lang, open_data
+
+        L = app_lang(lang)
+        try:
+            ctx = DashboardContext.from_data(open_data(source, mapping, demo_seed))
+        except Exception as e:  # noqa: BLE001 - said on the page, in the user's language
+            log.exception("tracking dashboard: the data did not open")
+            return _Unopened(L, str(e))
+        wanted = Controls(period or period_options(ctx.as_of)[0], "company", node or "", L)
+        if node and ctx.known(node):
+            wanted = ctx.drill(wanted, node)
+        c, problems = repair(wanted, ctx)
+        return cls(ctx, c, problems=problems, **kw)
 
     @classmethod
     def from_demo(
@@ -594,61 +1063,108 @@ class TrackingDashboard:
         import ipywidgets as w
 
         ctx, s, L = self.context, self.state, self.state.lang
-        wide = {"description_width": "70px"}
+        wide = {"description_width": "64px"}
         periods = period_options(ctx.as_of)
         if s.period not in periods:
             periods = [s.period] + periods
         c: dict[str, Any] = {}
         c["period"] = w.Dropdown(
-            options=periods, value=s.period, description=_w("period", L), style=wide
+            options=periods,
+            value=s.period,
+            description=_t("period", L),
+            style=wide,
+            layout=w.Layout(width="200px"),
         )
         c["level"] = w.Dropdown(
             options=[(_LEVEL_NAMES[lv][L == "zh-CN"], lv) for lv in LEVELS],
             value=s.level,
-            description=_w("level", L),
+            description=_t("level", L),
             style=wide,
+            layout=w.Layout(width="190px"),
         )
         c["node"] = w.Dropdown(
-            options=ctx.nodes(s.level, L), value=s.node, description=_w("node", L), style=wide
-        )
-        c["lang"] = w.ToggleButtons(
-            options=[("English", "en"), ("中文", "zh-CN")],
-            value=L,
-            description=_w("lang", L),
+            options=ctx.nodes(s.level, L),
+            value=s.node,
+            description=_t("node", L),
             style=wide,
+            layout=w.Layout(width="300px"),
         )
-        c["drill"] = w.Dropdown(options=[], description=_w("drill", L), style=wide)
-        c["up"] = w.Button(description=_w("up", L), icon="arrow-up", layout=w.Layout(width="90px"))
+        c["drill"] = w.Dropdown(
+            options=[], description=_t("drill", L), style=wide, layout=w.Layout(width="300px")
+        )
+        c["up"] = w.Button(description=_t("up", L), layout=w.Layout(width="100px"))
+        c["lang"] = w.ToggleButtons(
+            options=[("English", "en"), ("中文", "zh-CN")], value=L, style={"button_width": "70px"}
+        )
         for k, ctl in c.items():
             ctl.add_class(CSS[k])
         self.controls = c
         o: dict[str, Any] = {}
-        for k in ("path", "message", "timing", "children", "alerts", *[f"kpi_{k}" for k in KPIS]):
+        for k in (
+            "title",
+            "path",
+            "message",
+            "note",
+            "pace",
+            "timing",
+            "children",
+            "alerts",
+            "period_error",
+            "node_error",
+            "funnel_note",
+            *[f"kpi_{k}" for k in KPIS],
+        ):
             o[k] = w.HTML()
-        for k in ("wall", "pareto", "funnel", "trend"):
-            o[k] = w.Image(format="png", layout=w.Layout(max_width="100%"))
+        for k in _CHARTS:
+            o[k] = w.Image(format="png", layout=w.Layout(width="100%", height="auto"))
         for k, out in o.items():
             out.add_class(CSS[k])
         self.outputs = o
         cards = w.HBox(
-            [o[f"kpi_{k}"] for k in KPIS],
-            layout=w.Layout(flex_flow="row wrap", justify_content="space-between"),
+            [o[f"kpi_{k}"] for k in KPIS], layout=w.Layout(flex_flow="row wrap", grid_gap="8px")
         )
         cards.add_class(CSS["kpis"])
         bar = w.VBox(
-            [w.HBox([c["period"], c["level"], c["node"]]), w.HBox([c["drill"], c["up"], c["lang"]])]
+            [
+                w.HBox(
+                    [
+                        w.VBox([c["period"], o["period_error"]]),
+                        c["level"],
+                        w.VBox([c["node"], o["node_error"]]),
+                        c["drill"],
+                        c["up"],
+                        c["lang"],
+                    ],
+                    layout=w.Layout(flex_flow="row wrap", align_items="flex-start"),
+                ),
+            ]
         )
-        charts = w.VBox([w.HBox([o["wall"], o["funnel"]]), w.HBox([o["pareto"], o["trend"]])])
-        self._title = w.HTML(f"<h3>{_w('title', L)}</h3>")
+
+        def col(*items):
+            return w.VBox(list(items), layout=w.Layout(width="49.5%"))
+
+        row = {"justify_content": "space-between", "width": "100%"}
+        charts = w.VBox(
+            [
+                w.HBox(
+                    [col(o["wall"]), col(o["funnel"], o["funnel_note"])], layout=w.Layout(**row)
+                ),
+                w.HBox([col(o["trend"]), col(o["pareto"])], layout=w.Layout(**row)),
+            ]
+        )
+        style = w.HTML(f"<style>{PAGE_CSS}{_APP_CSS}</style>")
         root = w.VBox(
             [
-                self._title,
+                style,
+                o["title"],
                 bar,
                 o["path"],
                 o["message"],
+                o["note"],
                 cards,
-                o["children"],
+                o["pace"],
                 charts,
+                o["children"],
                 o["alerts"],
                 o["timing"],
             ]
@@ -658,11 +1174,15 @@ class TrackingDashboard:
         for k in ("period", "level", "node", "lang", "drill"):
             c[k].observe(self._on_change, names="value")
         c["up"].on_click(self._on_up)
+        self._relabel(L)
+        problems = self.problems
         self.set_controls(self.state)
+        self._say(problems)  # what was repaired when the app opened
         return root
 
     def show(self):
-        """The app's widget (the notebook displays it)."""
+        """The app's widget (the notebook displays it): title, one line of what it is for,
+        the controls and the views."""
         return self.build()
 
     def _ipython_display_(self):
@@ -671,7 +1191,7 @@ class TrackingDashboard:
         display(self.build())
 
     # ---- state ↔ widgets
-    def set_controls(self, controls: Controls) -> DashboardView:
+    def set_controls(self, controls: Controls) -> DashboardView | None:
         """Show ``controls`` in the widgets and refresh the outputs."""
         self.state = controls
         if self._widget is None:
@@ -685,54 +1205,92 @@ class TrackingDashboard:
             if c["level"].value != controls.level:
                 c["level"].value = controls.level
             opts = ctx.nodes(controls.level, L)
+            if controls.node not in {n for _, n in opts}:  # someone who left, asked for by id
+                opts = opts + [(ctx.label_of(controls.node, L), controls.node)]
             if list(c["node"].options) != opts:
                 c["node"].options = opts
             c["node"].value = controls.node
             if c["lang"].value != L:
                 c["lang"].value = L
             kids = ctx.children(controls.node)
-            c["drill"].options = [("—", "")] + [(f"{ctx.name_of(k, L)} ({k})", k) for k in kids]
+            c["drill"].options = [(_t("drill_none", L), "")] + ctx._labels(kids, L)
             c["drill"].value = ""
             c["drill"].disabled = not kids
             c["up"].disabled = ctx.parent_of(controls.node) is None
         finally:
             self._quiet = False
+        self._say({})
         self._refresh()
         return self.view
 
-    def _on_change(self, change) -> None:
-        if self._quiet:
-            return
-        c, ctx, s = self.controls, self.context, self.state
+    def _say(self, problems: dict[str, str]) -> None:
+        """Messages next to the controls they are about (cleared when ``problems`` is empty)."""
+        self.problems = dict(problems)
+        for k in ("period", "node"):
+            msg = problems.get(k)
+            self.outputs[f"{k}_error"].value = field_error(msg) if msg else ""
+
+    def _guard(self, fn, *args) -> None:
+        """Run a callback; an unexpected error is logged and shown as an apology, with
+        every view blanked (never the previous state's numbers)."""
         try:
-            owner = change["owner"]
-            if owner is c["level"]:
-                new = ctx.at_level(s, change["new"])
-            elif owner is c["drill"]:
-                if not change["new"]:
-                    return
-                new = ctx.drill(s, change["new"])
-            elif owner is c["node"]:
-                new = replace(s, node=change["new"])
-            elif owner is c["lang"]:
-                new = replace(s, lang=change["new"])
-                self._relabel(new.lang)
-            else:
-                new = replace(s, period=change["new"])
-            self.set_controls(new)
-        except Exception as e:  # never a silent failure in an observer: say it in the app
-            self.outputs[
-                "message"
-            ].value = f"<div style='color:#b71c1c'>{type(e).__name__}: {_esc(e)}</div>"
+            fn(*args)
+        except Exception:  # noqa: BLE001 - a widget callback must never fail silently
+            log.exception("tracking dashboard: a callback failed (state %r)", self.state)
+            self._fail()
+
+    def _fail(self) -> None:
+        self.failed = True
+        self.view = None
+        self._blank()
+        self.outputs["message"].value = apology(self.state.lang)
+
+    def _blank(self) -> None:
+        o = self.outputs
+        for k in (
+            "path",
+            "note",
+            "pace",
+            "children",
+            "alerts",
+            "timing",
+            "funnel_note",
+            *[f"kpi_{k}" for k in KPIS],
+        ):
+            o[k].value = ""
+        for k in _CHARTS:
+            o[k].layout.display = "none"
+
+    def _on_change(self, change) -> None:
+        if not self._quiet:
+            self._guard(self._change, change)
+
+    def _change(self, change) -> None:
+        c, ctx, s = self.controls, self.context, self.state
+        owner = change["owner"]
+        if owner is c["level"]:
+            new = ctx.at_level(s, change["new"])
+        elif owner is c["drill"]:
+            if not change["new"]:
+                return
+            new = ctx.drill(s, change["new"])
+        elif owner is c["node"]:
+            new = replace(s, node=change["new"])
+        elif owner is c["lang"]:
+            new = replace(s, lang=change["new"])
+            self._relabel(new.lang)
+        else:
+            new = replace(s, period=change["new"])
+        self.set_controls(new)
 
     def _on_up(self, _button=None) -> None:
-        self.set_controls(self.context.up(self.state))
+        self._guard(lambda: self.set_controls(self.context.up(self.state)))
 
     def _relabel(self, L: str) -> None:
         c = self.controls
-        for k in ("period", "level", "node", "lang", "drill"):
-            c[k].description = _w(k, L)
-        c["up"].description = _w("up", L)
+        for k in ("period", "level", "node", "drill"):
+            c[k].description = _t(k, L)
+        c["up"].description = _t("up", L)
         self._quiet = True
         try:
             lv = c["level"].value
@@ -740,18 +1298,24 @@ class TrackingDashboard:
             c["level"].value = lv
         finally:
             self._quiet = False
-        self._title.value = f"<h3>{_w('title', L)}</h3>"
+        self.outputs["title"].value = (
+            f"<h2 style='margin:0.2em 0'>{_esc(_t('title', L))}</h2>"
+            f"<p style='margin:0 0 0.6em;color:#444'>{_esc(_t('intro', L))}</p>"
+        )
 
     def _refresh(self) -> None:
         t0 = time.perf_counter()
         o = self.outputs
-        try:
-            v = self._views.get(self.state) or compute(self.state, self.context)
-            self._views[self.state] = v
-        except Exception as e:
-            o["message"].value = f"<div style='color:#b71c1c'>{type(e).__name__}: {_esc(e)}</div>"
+        problems = validate(self.state, self.context)
+        if problems:  # said next to the control; nothing else shown
+            self._say(problems)
+            self.view = None
+            self._blank()
+            o["message"].value = ""
             return
-        self.view = v
+        v = self._views.get(self.state) or compute(self.state, self.context)
+        self._views[self.state] = v
+        self.view, self.failed = v, False
         L = v.controls.lang
         o["message"].value = ""
         o["path"].value = (
@@ -761,12 +1325,16 @@ class TrackingDashboard:
             )
             + f" · {_esc(v.controls.period)}"
         )
-        for r in v.kpis.itertuples():
-            o[f"kpi_{r.key}"].value = (
-                f"<div><small>{_esc(r.label)}</small><br>"
-                f"<b style='font-size:1.3em'>{_esc(r.text)}</b></div>"
-            )
-        o["children"].value = children_html(v, self.context.currency)
+        o["note"].value = f"<p class='simlib-note'>{_esc(v.note)}</p>" if v.note else ""
+        for k in KPIS:
+            o[f"kpi_{k}"].value = kpis_html(v, k)
+        o["pace"].value = f"<p class='simlib-pace-note'>{_esc(v.pace_note)}</p>"
+        o[
+            "funnel_note"
+        ].value = (
+            f"<p class='simlib-funnel-note'>{_esc(_t('funnel_note', L, d=v.as_of.date()))}</p>"
+        )
+        o["children"].value = children_html(v)
         o["alerts"].value = alerts_html(v)
         if self.draw:
             s = v.controls
@@ -782,8 +1350,32 @@ class TrackingDashboard:
             for k, key in keys.items():
                 if o[k].value != self._png[key]:
                     o[k].value = self._png[key]
+                o[k].layout.display = None
         self.last_seconds = time.perf_counter() - t0
-        o["timing"].value = (
-            f"<small>{_w('as_of', L).format(d=v.as_of.date())} · "
-            f"{_w('computed', L).format(s=1000 * self.last_seconds)}</small>"
+        o["timing"].value = f"<small>{_esc(_t('as_of', L, d=v.as_of.date()))}</small>"
+
+
+class _Unopened:
+    """What :meth:`TrackingDashboard.open` gives when the data does not open: the page
+    says so, in the user's language, with the loader's message (it names the file and
+    the column)."""
+
+    def __init__(self, lang: str, message: str):
+        self.lang, self.message = lang, message
+        self.failed = True
+
+    def show(self):
+        import ipywidgets as w
+
+        L = self.lang
+        return w.VBox(
+            [
+                w.HTML(f"<h2>{_esc(_t('title', L))}</h2>"),
+                w.HTML(field_error(_t("open_failed", L, msg=self.message))),
+            ]
         )
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        display(self.show())

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -26,9 +25,10 @@ def ctx():
     return DashboardContext.from_demo()
 
 
-@pytest.mark.parametrize("period,level,node", [("2026-10", "team", "T-SH"),
-                                               ("2026-Q4", "region", "R-EAST"),
-                                               ("2026-11", "rep", "S003")])
+@pytest.mark.parametrize(
+    "period,level,node",
+    [("2026-10", "team", "T-SH"), ("2026-Q4", "region", "R-EAST"), ("2026-11", "rep", "S003")],
+)
 def test_compute_gives_the_engines_numbers(ctx, period, level, node):
     f = ctx.facts
     v = compute(Controls(period, level, node), ctx)
@@ -43,11 +43,14 @@ def test_compute_gives_the_engines_numbers(ctx, period, level, node):
     elif level == "rep":
         wall = wall[wall["node_id"] == node]
     cols = ["node_id", "actual", "target", "expected", "attainment", "pace"]
-    pd.testing.assert_frame_equal(v.wall[cols].reset_index(drop=True), wall[cols].reset_index(drop=True),
-                                  check_dtype=False)
+    pd.testing.assert_frame_equal(
+        v.wall[cols].reset_index(drop=True), wall[cols].reset_index(drop=True), check_dtype=False
+    )
     p = tracking.pareto_customers(f, period, within=node)
     assert v.pareto.revenue == pytest.approx(p.revenue)
-    assert v.funnel["count"].tolist() == [m[s] for s in v.funnel["stage"]]
+    fun = tracking.funnel(f, period, level=level, within=node).set_index("node_id").loc[node]
+    assert v.funnel["count"].tolist() == [fun[s] for s in v.funnel["stage"]]
+    assert v.funnel["stage"].tolist() == list(tracking.FUNNEL_STAGES)
     assert set(v.alerts["rep_id"]) <= set(f.members(node))
     assert v.path[-1][0] == node
 
@@ -68,11 +71,13 @@ def test_widgets_headless_node_change_updates_kpis(ctx):
     assert "simlib-kpi-revenue" in app.outputs["kpi_revenue"]._dom_classes
     before = app.outputs["kpi_revenue"].value
     m = tracking.metrics(ctx.facts, "2026-11", level="team").set_index("node_id")
-    assert f"{m.at['T-SH', 'revenue']:,.0f}" in before
+    units = app.view.units  # amounts in the page's one unit (¥M in English)
+    assert units.amount(m.at["T-SH", "revenue"], unit=True) in before
     app.controls["node"].value = "T-HZ"
     after = app.outputs["kpi_revenue"].value
-    assert after != before and f"{m.at['T-HZ', 'revenue']:,.0f}" in after
+    assert after != before and units.amount(m.at["T-HZ", "revenue"], unit=True) in after
     assert app.state.node == "T-HZ" and app.outputs["message"].value == ""
+    assert "T-HZ" not in "".join(o.value for o in app.outputs.values() if isinstance(o.value, str))
     app.controls["drill"].value = "S012"
     assert app.state == Controls("2026-11", "rep", "S012")
     app.controls["level"].value = "region"
@@ -92,7 +97,20 @@ def test_app_draws_charts(ctx):
 def test_dashboard_notebook_executes(tmp_path):
     pm = pytest.importorskip("papermill")
     out = tmp_path / "out.ipynb"
-    pm.execute_notebook(str(ROOT / "notebooks" / "tracking_dashboard.ipynb"), str(out),
-                        parameters={"node": "T-SH", "period": "2026-10"}, cwd=str(ROOT),
-                        progress_bar=False, kernel_name="python3")
+    pm.execute_notebook(
+        str(ROOT / "notebooks" / "tracking_dashboard.ipynb"),
+        str(out),
+        parameters={"node": "T-SH", "period": "2026-10", "lang": "zh-CN"},
+        cwd=str(ROOT),
+        progress_bar=False,
+        kernel_name="python3",
+    )
     assert out.exists()
+    import nbformat
+
+    nb = nbformat.read(str(out), as_version=4)
+    mine = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
+    assert len(mine) == 2  # the parameters and the app: no static section, no repr
+    shown = [o for c in nb.cells for o in c.get("outputs", [])]
+    assert not any(o.get("output_type") == "error" for o in shown)
+    assert not any("LabView(" in str(o) or "DashboardContext(" in str(o) for o in shown)
