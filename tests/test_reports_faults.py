@@ -52,7 +52,9 @@ class _StubRenderer(Renderer):
 @pytest.fixture
 def stub(monkeypatch):
     """Batches, the CLI and the schedule render with :class:`_StubRenderer`."""
-    monkeypatch.setattr(batch_mod, "_renderer", lambda cwd, fresh: _StubRenderer(cwd=cwd))
+    monkeypatch.setattr(
+        batch_mod, "_renderer", lambda cwd, fresh, pdf=True: _StubRenderer(cwd=cwd, pdf=False)
+    )
     return _StubRenderer()
 
 

@@ -489,13 +489,24 @@ class PdfPrinter:
         self._pw = None
         self._browser = None
         self.unavailable: str | None = None  # why no PDF can be made here, once known
+        # Playwright's sync API runs an event loop in the thread that starts it, and
+        # refuses to start where one runs already: the browser lives in a thread of
+        # its own, so the caller's thread (a notebook, a test, another browser) is free.
+        self._thread = None
+
+    def _call(self, fn, *args, **kwargs):
+        from concurrent.futures import ThreadPoolExecutor
+
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(1, thread_name_prefix="simlib-pdf")
+        return self._thread.submit(fn, *args, **kwargs).result()
 
     def _launch(self):
         if self.unavailable:
             raise PdfUnavailable(self.unavailable)
         if self._browser is not None and self._browser.is_connected():
             return self._browser
-        self.close()
+        self._close()
         exe = self.executable or chromium_path()
         if not exe or not Path(exe).is_file():
             self.unavailable = (
@@ -514,7 +525,7 @@ class PdfPrinter:
                 executable_path=exe, args=["--no-sandbox", "--disable-gpu"]
             )
         except Exception as e:  # noqa: BLE001 - said once, the HTML is still written
-            self.close()
+            self._close()
             first = (str(e).strip().splitlines() or [type(e).__name__])[0]
             self.unavailable = f"no PDF: Chromium ({exe}) did not start: {first}"
             raise PdfUnavailable(self.unavailable) from None
@@ -522,6 +533,9 @@ class PdfPrinter:
 
     def print_pdf(self, html_file: Path, pdf_file: Path, *, timeout_s: float = 120) -> None:
         """Print ``html_file`` to ``pdf_file`` (A4, backgrounds), written atomically."""
+        self._call(self._print_pdf, Path(html_file), Path(pdf_file), timeout_s)
+
+    def _print_pdf(self, html_file: Path, pdf_file: Path, timeout_s: float) -> None:
         browser = self._launch()
         pdf_file.parent.mkdir(parents=True, exist_ok=True)
         tmp = pdf_file.with_name(f".{pdf_file.name}.{scratch_tag()}.{threading.get_ident()}.tmp")
@@ -558,6 +572,15 @@ class PdfPrinter:
                 pass
 
     def close(self) -> None:
+        if self._thread is not None:
+            thread, self._thread = self._thread, None
+            try:
+                thread.submit(self._close).result(timeout=30)
+            except Exception:  # noqa: BLE001 - best effort at shutdown
+                pass
+            thread.shutdown(wait=False)
+
+    def _close(self) -> None:
         for thing, how in ((self._browser, "close"), (self._pw, "stop")):
             if thing is not None:
                 try:
