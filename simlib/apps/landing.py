@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 from simlib.i18n import LANGS, escape, translator
 
-__all__ = ["APPS", "TEMPLATE", "data_label", "landing_html", "write_template"]
+__all__ = ["APPS", "TEMPLATE", "app_titles", "data_label", "landing_html", "write_template"]
 
 #: The Voilà template name the server uses.
 TEMPLATE = "simlib"
@@ -108,6 +108,11 @@ body { margin: 0; background: #f5f6f8; color: #1f2933;
 .simlib-landing .note { color: #616e7c; font-size: 13px; margin-top: 26px; }
 @media (max-width: 800px) { .simlib-landing .apps { grid-template-columns: 1fr; } }
 """
+
+
+def app_titles(lang: str) -> list[str]:
+    """The apps' titles in ``lang``, in the order of :data:`APPS`."""
+    return [_T(key, lang) for _, key, _ in APPS]
 
 
 def data_label(source: str = "", mapping: str = "", lang: str = "en") -> str:

@@ -177,19 +177,24 @@ _SERVERS: dict[str, Server] = {}
 @pytest.fixture(scope="session")
 def voila_server(tmp_path_factory):
     """``simlib.apps.server.voila_command`` serving small-trial copies of the three widget
-    notebooks."""
+    notebooks (landing page at ``/``), on the demo company, with an empty disk cache."""
     from simlib.apps.server import NOTEBOOKS as APP_NOTEBOOKS
     from simlib.apps.server import voila_command
 
     base = tmp_path_factory.mktemp("voila")
     root = small_copy(APP_NOTEBOOKS, base / "notebooks")
     port = free_port()
+    # the apps' disk cache starts empty for each test session (never ~/.cache/simlib)
+    env = {**os.environ, "SIMLIB_CACHE_DIR": str(base / "cache")}
+    for name in ("SIMLIB_APP_SOURCE", "SIMLIB_APP_MAPPING"):  # the demo company
+        env.pop(name, None)
     server = start_server(
         "voila",
         voila_command(port, root=root, extra=["--Voila.log_level=INFO"]),
         port,
         base / "voila.log",
         root,
+        env=env,
     )
     _SERVERS["voila"] = server
     yield server
@@ -279,6 +284,8 @@ class Watch:
     warnings: list[str] = field(default_factory=list)
     external: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
+    #: requests answered by the stub of :data:`STUBBED_EXTERNAL` (the page asked a CDN)
+    stubbed: list[str] = field(default_factory=list)
 
     def check(self) -> None:
         """No console error and no request off 127.0.0.1. The one error ignored is the
@@ -297,6 +304,7 @@ def _route(watch: Watch):
     def handle(route):
         url = route.request.url
         if STUBBED_EXTERNAL.match(url):
+            watch.stubbed.append(url)
             return route.fulfill(
                 status=200, content_type="text/css", body="/* stubbed by the tests */"
             )

@@ -1,5 +1,7 @@
-"""``simlib.apps.server`` without a browser: the Voilà command, the ``app`` subcommand, a port
-already taken, and a served app stopped by Ctrl-C."""
+"""``simlib.apps.server``: the Voilà command, the ``app`` subcommand, a port already taken, a
+served app stopped by Ctrl-C; and in Chromium, the landing page (the three apps in
+zh-CN and English, the data they show, each link opening its app, nothing fetched off
+127.0.0.1)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from simlib.apps.landing import APPS, app_titles, data_label, landing_html, write_template
 from simlib.apps.server import (
     DEFAULT_PORT,
     HOST,
@@ -38,7 +41,12 @@ def test_the_apps_are_the_widget_notebooks():
 
 def test_voila_command_serves_the_notebooks_folder_on_localhost_only():
     cmd = voila_command()
-    assert cmd[:4] == [sys.executable, "-m", "voila", str(notebooks_dir())]
+    assert cmd[:4] == [sys.executable, "-m", "simlib.apps.server", str(notebooks_dir())]
+    assert "--VoilaConfiguration.template=simlib" in cmd
+    assert voila_command(landing=False)[:3] == [sys.executable, "-m", "voila"]
+    assert not any("template" in flag for flag in voila_command(landing=False))
+    assert not any("preheat" in flag for flag in cmd)
+    assert "--VoilaConfiguration.default_pool_size=2" in voila_command(preheat=2)
     for flag in (
         f"--port={DEFAULT_PORT}",
         f"--Voila.ip={HOST}",
@@ -82,9 +90,11 @@ def test_app_subcommand():
     parser = argparse.ArgumentParser(prog="simlib")
     add_parser(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["app"])
-    assert (args.port, args.open) == (DEFAULT_PORT, False)
+    assert (args.port, args.open, args.preheat) == (DEFAULT_PORT, False, 0)
     args = parser.parse_args(["app", "--port", "9001", "--open"])
     assert (args.port, args.open) == (9001, True)
+    args = parser.parse_args(["app", "--data", "crm/", "--mapping", "salesforce", "--preheat", "1"])
+    assert (args.data, args.mapping, args.preheat) == ("crm/", "salesforce", 1)
     assert args.func.__name__ == "cmd_app"
     with pytest.raises(SystemExit):
         parser.parse_args(["app", "--port", "many"])
@@ -146,3 +156,147 @@ def test_serve_until_ctrl_c(tmp_path):
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+
+
+# --------------------------------------------------------------------------- landing page
+
+TITLES = {lang: app_titles(lang) for lang in ("en", "zh-CN")}
+
+
+def test_landing_page_html_in_both_languages():
+    for lang, other in (("en", "zh-CN"), ("zh-CN", "en")):
+        html = landing_html(lang)
+        assert f'<html lang="{lang}">' in html
+        for notebook, title in zip(NOTEBOOKS, TITLES[lang], strict=True):
+            assert f'href="/voila/render/{notebook}?lang={lang}"' in html
+            assert f"<h2>{title}</h2>" in html
+        assert f'href="/?lang={other}"' in html
+        assert data_label("", "", lang) in html  # the demo company
+        for leak in ("http://", "https://", "<script", "Voilà", "ipynb</"):
+            assert leak not in html
+    assert [APPS[i][0] for i in range(3)] == list(NOTEBOOKS)
+
+
+def test_landing_page_names_the_data_not_its_folder_nor_a_password():
+    assert data_label("/home/ana/exports/crm_2026.csv", "salesforce", "en") == (
+        "crm_2026.csv (column mapping salesforce)"
+    )
+    assert data_label("/srv/crm/", "/srv/maps/ours.yaml", "zh-CN") == "crm（字段映射 ours）"
+    shown = data_label("postgresql://sales:s3cret@db.internal/crm", "salesforce", "en")
+    assert "s3cret" not in shown and "db.internal" not in shown and "crm" in shown
+    html = landing_html("en", "/x/<b>{% endraw %}{{ 7*7 }}.csv", "demo")
+    assert "<b>" not in html and "&lt;b&gt;" in html
+
+
+def test_template_picks_the_language_from_the_address(tmp_path):
+    """The tree page Voilà renders: ``?lang=`` wins, else the company's language; the app
+    page is Voilà's own without the CDN stylesheets."""
+    import jinja2
+
+    root = write_template(tmp_path, "zh-CN", "/data/<crm>.csv", "demo")
+    folder = root / "voila" / "templates" / "simlib"
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(folder)), autoescape=True)
+    tree = env.get_template("tree.html")
+    for query, lang in (
+        ("lang=en", "en"),
+        ("lang=zh-CN", "zh-CN"),
+        ("x=1&lang=en", "en"),
+        ("", "zh-CN"),
+        (None, "zh-CN"),
+        ("lang=fr", "zh-CN"),
+    ):
+        html = tree.render(query=query)
+        assert f'<html lang="{lang}">' in html, query
+        assert "&lt;crm&gt;.csv" in html and "{%" not in html
+    index = (folder / "index.html.j2").read_text()
+    assert "cdn.jsdelivr.net" not in index and "notebook_css" in index
+    assert '"base_template": "lab"' in (folder / "conf.json").read_text()
+
+
+def test_voila_runs_through_the_landing_template(voila_server):
+    """The session's server started via ``python -m simlib.apps.server`` with the
+    ``simlib`` template (a missing template would stop Voilà at once)."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"{voila_server.url}?lang=en", timeout=30) as r:
+        html = r.read().decode("utf-8")
+    assert TITLES["en"][0] in html and "cdn.jsdelivr" not in html
+
+
+def _no_request_off_localhost(page) -> None:
+    page.watch.check()
+    assert not page.watch.stubbed, f"a page asked a CDN: {page.watch.stubbed}"
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_landing_page_in_the_browser(voila_server, page, screenshot_dir, lang):
+    other = "en" if lang == "zh-CN" else "zh-CN"
+    page.goto(f"{voila_server.url}?lang={lang}")
+    assert page.locator("html").get_attribute("lang") == lang
+    assert page.locator("h1").inner_text() == "simlib"
+    assert page.locator("a.app h2").all_inner_texts() == TITLES[lang]
+    for p in page.locator("a.app p").all_inner_texts():
+        assert len(p) > 20
+    hrefs = [a.get_attribute("href") for a in page.locator("a.app").all()]
+    assert hrefs == [f"/voila/render/{nb}?lang={lang}" for nb in NOTEBOOKS]
+    assert data_label("", "", lang) in page.locator(".data").inner_text()
+    text = page.locator("body").inner_text()
+    for leak in ("Voilà", ".ipynb", "None", "nan", "Traceback"):
+        assert leak not in text
+    page.screenshot(path=str(screenshot_dir / f"landing-{lang}.png"), full_page=True)
+    page.locator("a.switch").click()
+    page.wait_for_url(f"**/?lang={other}")
+    assert page.locator("a.app h2").all_inner_texts() == TITLES[other]
+    _no_request_off_localhost(page)
+
+
+@pytest.mark.browser
+def test_landing_page_default_language_is_the_companys(voila_server, page):
+    from simlib.company import default_language
+
+    page.goto(voila_server.url)
+    lang = default_language()
+    assert page.locator("html").get_attribute("lang") == lang
+    assert page.locator("a.app h2").all_inner_texts() == TITLES[lang]
+    _no_request_off_localhost(page)
+
+
+@pytest.mark.browser
+def test_every_landing_link_opens_its_app(voila_server, page, screenshot_dir):
+    """Each card opens its app (a kernel renders the notebook: widgets, no error), in
+    the language of the landing page, with nothing fetched off 127.0.0.1."""
+    for notebook, lang in zip(NOTEBOOKS, ("zh-CN", "en", "zh-CN"), strict=True):
+        page.goto(f"{voila_server.url}?lang={lang}")
+        page.locator(f'a.app[data-notebook="{notebook}"]').click()
+        page.wait_for_url(f"**/voila/render/{notebook}?lang={lang}", timeout=voila_server.render_ms)
+        page.locator("#rendered_cells").wait_for(state="visible", timeout=voila_server.render_ms)
+        page.locator(".jupyter-widgets").first.wait_for(timeout=voila_server.render_ms)
+        assert "Traceback" not in page.locator("body").inner_text()
+        stem = notebook.removesuffix(".ipynb")
+        page.screenshot(path=str(screenshot_dir / f"from-landing-{stem}-{lang}.png"))
+    _no_request_off_localhost(page)
+
+
+@pytest.mark.browser
+def test_landing_page_names_the_users_data(tmp_path, page, screenshot_dir):
+    """``simlib app --data`` puts the export in the server's environment: the landing
+    page names its file (not its folder) and its mapping."""
+    from tests.browser.conftest import free_port, start_server
+
+    port = free_port()
+    export = ROOT / "tests" / "fixtures" / "tiny"
+    env = {**os.environ, "SIMLIB_APP_SOURCE": str(export), "SIMLIB_APP_MAPPING": "demo"}
+    server = start_server(
+        "voila-data", voila_command(port), port, tmp_path / "voila.log", notebooks_dir(), env=env
+    )
+    try:
+        shown_as = {"en": "tiny (column mapping demo)", "zh-CN": "tiny（字段映射 demo）"}
+        for lang, shown in shown_as.items():
+            page.goto(f"{server.url}?lang={lang}")
+            text = page.locator(".data").inner_text()
+            assert shown in text and str(export.parent) not in text
+        page.screenshot(path=str(screenshot_dir / "landing-own-data-zh-CN.png"), full_page=True)
+        _no_request_off_localhost(page)
+    finally:
+        server.stop()
