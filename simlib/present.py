@@ -330,14 +330,21 @@ def table(
     )
 
 
-def cards(items: Sequence[tuple[str, str]], *, status: Sequence[str] | None = None) -> HTML:
+def cards(
+    items: Sequence[tuple[str, str]],
+    *,
+    status: Sequence[str] | None = None,
+    keys: Sequence[str] | None = None,
+) -> HTML:
     """Headline cards: each ``(label, value)`` already formatted (values in the page's
-    unit, with it); ``status`` colours the value (green/amber/red) when given."""
+    unit, with it); ``status`` colours the value (green/amber/red) when given; ``keys``
+    give each card the CSS class ``simlib-card-KEY`` (for tests and styling)."""
     out = []
     for i, (k, v) in enumerate(items):
         color = f' style="color:{status_color(status[i])}"' if status and status[i] else ""
+        extra = f" simlib-card-{escape(keys[i]).replace('_', '-')}" if keys else ""
         out.append(
-            f'<div class="simlib-card"><div class="k">{escape(k)}</div>'
+            f'<div class="simlib-card{extra}"><div class="k">{escape(k)}</div>'
             f'<div class="v"{color}>{escape(v)}</div></div>'
         )
     return HTML(f'<div class="simlib-cards">{"".join(out)}</div>')

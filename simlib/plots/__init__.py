@@ -98,42 +98,155 @@ def _no_cjk_font() -> None:
     )
 
 
-def target_wall(names, actual, target, pace=None, *, title="", lang="en", ax=None):
+#: What the wall's colours mean, per mode: status → (en, zh-CN).
+_WALL_LEGEND = {
+    "attainment": {
+        "green": ("at or above target", "达到或超过目标"),
+        "amber": ("below target, at least {lo}", "低于目标，不低于 {lo}"),
+        "red": ("below {lo}", "低于 {lo}"),
+    },
+    "pace": {
+        "green": ("at or above target", "达到或超过目标"),
+        "amber": ("below target, on pace", "低于目标，符合进度"),
+        "red": ("behind pace", "落后于进度"),
+    },
+    "probability": {
+        "green": ("{lo}–{hi}: stretching but reachable", "{lo}–{hi}：有挑战且可达成"),
+        "amber": ("above {hi}: little stretch", "高于 {hi}：缺乏挑战"),
+        "red": ("below {lo}: out of reach", "低于 {lo}：难以达成"),
+    },
+}
+
+_WALL_XLABEL = {
+    "attainment": ("Attainment (% of target)", "达成率（占目标 %）"),
+    "probability": ("Probability of attainment (%)", "达成概率（%）"),
+}
+
+#: Bars longer than this (a share of target) are cut, with their value printed.
+WALL_MAX = 3.0
+
+
+def _pct_label(x: float) -> str:
+    return f"{100 * x:,.0f}%"
+
+
+def target_wall(
+    names,
+    actual,
+    target,
+    pace=None,
+    *,
+    title="",
+    lang="en",
+    ax=None,
+    mode="attainment",
+    bands=(0.3, 0.9),
+    amber_from=0.8,
+    xlabel=None,
+    legend=True,
+    legend_labels=None,
+):
     """The target wall (SPEC R18): one progress bar per team or rep against target.
 
     Parameters
     ----------
     names : sequence of str
     actual, target : array_like
-        Results and targets; bars show actual / target, capped at 150% for drawing.
+        Results and targets; bars show actual / target. The axis reaches the longest
+        bar (up to :data:`WALL_MAX`, 300%; a longer bar is cut there with its value
+        printed and a ``▸``), so no bar is ever cut silently.
     pace : array_like, optional
-        Expected-to-date as a fraction of target; drawn as a tick on each bar.
+        Expected-to-date as a fraction of target; drawn as a tick on each bar. Bars below
+        target but at or above pace are amber, below pace red.
+    mode : {"attainment", "probability"}
+        ``attainment``: green at or above target, amber from ``amber_from`` (or pace),
+        red below. ``probability``: ``actual`` is a probability (target 1): the axis
+        runs 0–100%, green inside ``bands`` (low, high), red below, amber above.
+    xlabel : str, optional
+        The axis title (default per mode and language).
+    legend : bool
+        Say what the colours mean, above the bars (``legend_labels`` overrides the
+        text per status: ``{"green": ..., "amber": ..., "red": ...}``).
     """
     import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+    from matplotlib.ticker import FuncFormatter
+
+    from simlib.present import STATUS_COLORS
 
     use_cjk_font()
-    actual = np.asarray(actual, float)
+    zh = lang == "zh-CN"
+    if mode not in ("attainment", "probability"):
+        raise ValueError(f"mode must be 'attainment' or 'probability'; got {mode!r}")
+    actual = np.nan_to_num(np.asarray(actual, float))
     target = np.asarray(target, float)
     ratio = np.divide(actual, target, out=np.zeros_like(actual), where=target > 0)
     n = len(ratio)
+    row, top_in, bottom_in = 0.32, 1.0 if title else 0.7, 0.75
     if ax is None:
-        _, ax = plt.subplots(figsize=(8, 0.35 * n + 1.2))
+        fig = plt.figure(figsize=(8, n * row + top_in + bottom_in), dpi=100)
+        h = fig.get_figheight()
+        ax = fig.add_axes((0.28, bottom_in / h, 0.66, max(n, 1) * row / h))
     y = np.arange(n)[::-1]
-    colors = np.where(
-        ratio >= 1,
-        "#2e7d32",
-        np.where(ratio >= (np.asarray(pace) if pace is not None else 0.8), "#f9a825", "#c62828"),
-    )
-    ax.barh(y, np.ones(n), color="#eeeeee", height=0.6)
-    ax.barh(y, np.minimum(ratio, 1.5), color=colors, height=0.6)
+    green, amber, red = STATUS_COLORS["green"], STATUS_COLORS["amber"], STATUS_COLORS["red"]
+    if mode == "probability":
+        lo, hi = bands
+        status = np.where(ratio < lo, "red", np.where(ratio > hi, "amber", "green"))
+        xmax = 1.0
+        key = "probability"
+    else:
+        lo = np.asarray(pace, float) if pace is not None else amber_from
+        status = np.where(ratio >= 1, "green", np.where(ratio >= lo, "amber", "red"))
+        xmax = min(max(1.1, float(ratio.max(initial=0.0)) * 1.12), WALL_MAX * 1.08)
+        key = "pace" if pace is not None else "attainment"
+    colors = [STATUS_COLORS[s] for s in status]
+    ax.barh(y, np.full(n, 1.0), color="#eeeeee", height=0.6)
+    shown = np.minimum(ratio, WALL_MAX if mode != "probability" else 1.0)
+    ax.barh(y, shown, color=colors, height=0.6)
     if pace is not None:
-        ax.scatter(np.asarray(pace, float), y, marker="|", s=300, color="black", zorder=3)
-    for yi, r in zip(y, ratio):
-        ax.text(min(r, 1.5) + 0.01, yi, f"{r:.0%}", va="center", fontsize=8)
+        ax.scatter(np.asarray(pace, float), y, marker="|", s=200, color="black", zorder=3)
+    for yi, r, s in zip(y, ratio, shown):
+        cut = r > s + 1e-12
+        ax.text(
+            s + 0.01 * xmax,
+            yi,
+            _pct_label(r) + (" ▸" if cut else ""),
+            va="center",
+            fontsize=8,
+            fontweight="bold" if cut else "normal",
+        )
     ax.set_yticks(y, list(names))
-    ax.axvline(1.0, color="black", lw=0.8)
-    ax.set_xlim(0, 1.6)
-    ax.set_xlabel("达成率" if lang == "zh-CN" else "Attainment")
+    ax.set_ylim(-0.5, n - 0.5)
+    if mode != "probability":
+        ax.axvline(1.0, color="black", lw=0.8)
+    ax.set_xlim(0, xmax * (1.12 if mode == "probability" else 1.0))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p=None: _pct_label(v)))
+    if mode == "probability":
+        ax.set_xticks([0, 0.25, 0.5, 0.75, 1.0])
+    en_label, zh_label = _WALL_XLABEL[mode]
+    ax.set_xlabel(xlabel if xlabel is not None else (zh_label if zh else en_label))
+    if legend:
+        fill = {"lo": "", "hi": ""}
+        if mode == "probability":
+            fill = {"lo": _pct_label(bands[0]), "hi": _pct_label(bands[1])}
+        elif pace is None:
+            fill = {"lo": _pct_label(amber_from), "hi": ""}
+        texts = {k: (v[1] if zh else v[0]).format(**fill) for k, v in _WALL_LEGEND[key].items()}
+        texts.update(legend_labels or {})
+        handles = [
+            Patch(color=c, label=texts[k])
+            for k, c in (("green", green), ("amber", amber), ("red", red))
+        ]
+        ax.legend(
+            handles=handles,
+            loc="lower left",
+            bbox_to_anchor=(0.0, 1.0),
+            ncol=3,
+            frameon=False,
+            fontsize=8,
+            handlelength=1.2,
+            borderaxespad=0.2,
+        )
     if title:
-        ax.set_title(title)
+        ax.set_title(title, pad=22 if legend else 6, loc="left")
     return ax.figure
