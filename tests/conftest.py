@@ -6,11 +6,18 @@ pyproject.toml); ``python -m pytest -m "not slow"`` is the fast set: no real bro
 no executed notebooks, no Dask cluster, no multi-kernel report batch.
 """
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 TESTS = Path(__file__).resolve().parent
+
+# The apps and notebooks keep slow results in a disk cache: the tests (and the kernels
+# and servers they start, which inherit the environment) use a folder of their own,
+# never the user's ~/.cache/simlib.
+os.environ["SIMLIB_CACHE_DIR"] = tempfile.mkdtemp(prefix="simlib-test-cache-")
 #: Every test below these folders is marked ``slow``: each one starts Voilà, JupyterLab
 #: and Chromium, or executes notebooks in fresh kernels (tens of seconds to minutes).
 SLOW_FOLDERS = (TESTS / "browser", TESTS / "notebooks")

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import logging
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -45,6 +46,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from simlib import present
 from simlib.config import At, ParamError, default_params_dir
 from simlib.data import load_demo
 from simlib.i18n import escape as _esc
@@ -61,13 +63,21 @@ from simlib.views.workshop import (
     LEVELS,
     WALL_METRICS,
     _display_name,
+    allocation_html,
     allocation_table,
     compare_allocations,
+    compare_html,
     funnel_check,
+    funnel_html,
+    gap_html,
     gap_table,
     headline,
+    headline_cards,
+    notes_html,
     quarter_split,
+    risk_html,
     smart_failures,
+    smart_html,
     wall_data,
     wall_figure,
 )
@@ -96,6 +106,7 @@ __all__ = [
 ]
 
 _NAME = re.compile(r"^[\w\-]+$")  # \w includes CJK letters
+_log = logging.getLogger(__name__)
 
 
 # --------------------------------------------------------------------------- controls
@@ -232,7 +243,9 @@ def _control_of_path(path: str) -> str:
     return _control_of(parts)
 
 
-def scenario_from_controls(base: Scenario, controls: WorkshopControls) -> Scenario:
+def scenario_from_controls(
+    base: Scenario, controls: WorkshopControls, lang: str = "en"
+) -> Scenario:
     """The scenario ``base`` with the workshop's controls applied (pure).
 
     Everything the controls do not cover (locked overrides, potential, mix, commits,
@@ -242,7 +255,8 @@ def scenario_from_controls(base: Scenario, controls: WorkshopControls) -> Scenar
     ------
     ControlError
         Naming the control: cap below floor, every method weight 0, a value out of
-        range.
+        range; each message in ``lang``, with values in the user's units (% for rates,
+        万 or millions for the company target), never the model's fractions.
     """
     from pydantic import ValidationError
 
@@ -264,11 +278,16 @@ def scenario_from_controls(base: Scenario, controls: WorkshopControls) -> Scenar
     ):
         v = getattr(c, k)
         if v is None or not np.isfinite(float(v)):
-            problems.append((k, f"expected a number; got {v!r}"))
+            problems.append((k, _msg("not_number", lang, label=_t(k, lang))))
     if c.target_mode not in ("amount", "growth"):
-        problems.append(("target_mode", f"expected 'amount' or 'growth'; got {c.target_mode!r}"))
+        problems.append(("target_mode", _msg("bad_choice", lang, label=_t("target_mode", lang))))
     if c.target_mode == "amount" and c.company_target is not None and c.company_target <= 0:
-        problems.append(("company_target", f"expected an amount > 0; got {c.company_target:,.2f}"))
+        problems.append(
+            (
+                "company_target",
+                _msg("target_positive", lang, v=_shown("company_target", c.company_target, lang)),
+            )
+        )
     if problems:
         raise ControlError(problems)
     data = base.model_dump()
@@ -292,35 +311,169 @@ def scenario_from_controls(base: Scenario, controls: WorkshopControls) -> Scenar
         scenario = Scenario.model_validate(data)
     except ValidationError as e:
         for err in e.errors(include_url=False):
-            loc = tuple(err["loc"])
-            ctx = err.get("ctx") or {}
-            if isinstance(ctx.get("error"), At):
-                at = ctx["error"]
-                problems.append((_control_of(loc + at.loc), str(at)))
-            else:
-                msg = err["msg"].removeprefix("Value error, ")
-                problems.append((_control_of(loc), f"{msg} (got {err.get('input')!r})"))
+            problems.append(_validation_problem(err, c, lang))
         raise ControlError(problems) from None
     scenario._source = base.source  # commits paths stay relative to the base file
     return scenario
 
 
-def compute(controls: WorkshopControls, cache: TargetCache, base: Scenario) -> Allocation:
+#: Problem messages for people: key → (en, zh-CN); values already in the user's units.
+_MESSAGES = {
+    "not_number": ("{label}: enter a number.", "{label}：请输入数字。"),
+    "bad_choice": ("{label}: choose one of the options.", "{label}：请选择一个选项。"),
+    "target_positive": (
+        "The company target must be above 0; you entered {v}.",
+        "公司目标必须大于 0；您输入的是 {v}。",
+    ),
+    "at_least": (
+        "{label} must be at least {bound}; you entered {v}.",
+        "{label}不能低于 {bound}；您输入的是 {v}。",
+    ),
+    "at_most": (
+        "{label} must be at most {bound}; you entered {v}.",
+        "{label}不能高于 {bound}；您输入的是 {v}。",
+    ),
+    "cap_below_floor": (
+        "The growth cap ({cap}) is below the growth floor ({floor}): "
+        "raise the cap or lower the floor.",
+        "增长上限（{cap}）低于增长下限（{floor}）：请提高上限或降低下限。",
+    ),
+    "weights_zero": (
+        "Every allocation method has weight 0: give at least one method a weight above 0.",
+        "所有分配方法的权重都是 0：请至少给一种方法大于 0 的权重。",
+    ),
+    "not_allowed": ("{label}: {v} is not allowed here.", "{label}：此处不能使用 {v}。"),
+    "too_low_for_floor": (
+        "The company number is too low for the growth floor: even with every unit under {parent} "
+        "growing by only {floor}, their targets add up to more than the {total} they share. "
+        "Lower the growth floor or raise the company number.",
+        "公司目标低于增长下限的要求：即使{parent}下的每个单位只按下限 {floor} 增长，目标合计"
+        "也超过可分配的 {total}。请降低增长下限或提高公司目标。",
+    ),
+    "too_high_for_cap": (
+        "The company number is too high for the growth cap: even with every unit under {parent} "
+        "growing by the full {cap}, their targets add up to less than the {total} they share. "
+        "Raise the growth cap or lower the company number.",
+        "公司目标超出增长上限的范围：即使{parent}下的每个单位都按上限 {cap} 增长，目标合计"
+        "也不足可分配的 {total}。请提高增长上限或降低公司目标。",
+    ),
+    "locked_misfit": (
+        "The locked targets under {parent} do not fit the {total} it has to share: change the "
+        "locked targets in the scenario file.",
+        "{parent}下锁定的目标与其可分配的 {total} 不符：请修改情景文件中的锁定目标。",
+    ),
+    "scenario_file": ("The scenario file has a problem: {what}", "情景文件有问题：{what}"),
+}
+
+
+def _msg(key: str, lang: str, **values) -> str:
+    en, zh = _MESSAGES[key]
+    return (zh if lang == "zh-CN" else en).format(**values)
+
+
+def _trim(x: float, decimals: int = 2) -> str:
+    text = f"{x:,.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _shown(key: str, value: Any, lang: str) -> str:
+    """A control's value as the user typed it: rates in %, the company target in 万 (zh-CN)
+    or millions (English), weights as plain numbers."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if key in _PCT or key == "growth":
+        return f"{_trim(100 * v)}%"
+    if key == "company_target":
+        return present.Units(lang).amount(v, unit=True)
+    return _trim(v)
+
+
+def _validation_problem(err: dict, c: WorkshopControls, lang: str) -> tuple[str, str]:
+    """One pydantic error of the scenario model as (control, message for people)."""
+    loc = tuple(err["loc"])
+    ctx = err.get("ctx") or {}
+    if isinstance(ctx.get("error"), At):
+        loc = loc + ctx["error"].loc
+    key = _control_of(loc)
+    if key == "cap" and c.cap < c.floor:
+        return key, _msg(
+            "cap_below_floor",
+            lang,
+            cap=_shown("cap", c.cap, lang),
+            floor=_shown("floor", c.floor, lang),
+        )
+    if key == "weights":
+        return key, _msg("weights_zero", lang)
+    label, v = _t(key, lang), _shown(key, err.get("input"), lang)
+    for kind, word in (
+        ("ge", "at_least"),
+        ("gt", "at_least"),
+        ("le", "at_most"),
+        ("lt", "at_most"),
+    ):
+        if kind in ctx:
+            return key, _msg(word, lang, label=label, bound=_shown(key, ctx[kind], lang), v=v)
+    return key, _msg("not_allowed", lang, label=label, v=v)
+
+
+def _allocation_problem(
+    e: AllocationError, c: WorkshopControls, cache: TargetCache, base: Scenario, lang: str
+) -> tuple[str, str]:
+    """The engine's "cannot split" as (control that can fix it, message for people)."""
+    parent = e.parent or ""
+    try:
+        tree = cache.history(
+            base.year, base.as_of or cache.data.as_of, base.base_year, base.ramp_months
+        ).tree
+        names = dict(zip(tree.nodes["node_id"], _display_name(tree.nodes, lang)))
+    except Exception:  # noqa: BLE001 - the name is a nicety; the id still says where
+        names = {}
+    name = names.get(parent, parent)
+    total = present.Units(lang).amount(e.total, unit=True) if e.total is not None else ""
+    if e.reason == "floor":
+        return "floor", _msg(
+            "too_low_for_floor",
+            lang,
+            parent=name,
+            floor=_shown("floor", c.floor, lang),
+            total=total,
+        )
+    if e.reason == "cap":
+        return "cap", _msg(
+            "too_high_for_cap", lang, parent=name, cap=_shown("cap", c.cap, lang), total=total
+        )
+    return "scenario", _msg("locked_misfit", lang, parent=name, total=total)
+
+
+def compute(
+    controls: WorkshopControls, cache: TargetCache, base: Scenario, lang: str = "en"
+) -> Allocation:
     """The allocation for ``controls`` applied to ``base`` (pure; no widgets).
 
     Raises
     ------
     ControlError
-        Bad controls, or a scenario the organisation cannot meet (the engine's
-        message, blamed on the control it concerns where it can).
+        Bad controls, or a scenario the organisation cannot meet (said in ``lang`` and
+        blamed on the control that can fix it: the growth floor or cap).
     """
-    scenario = scenario_from_controls(base, controls)
+    scenario = scenario_from_controls(base, controls, lang)
     try:
         return run_scenario(scenario, cache.data, cache=cache)
     except ParamError as e:
-        raise ControlError([(_control_of_path(p.path), p.message) for p in e.problems]) from None
+        if isinstance(e.__cause__, AllocationError):  # the bounds or locks cannot hold
+            raise ControlError(
+                [_allocation_problem(e.__cause__, controls, cache, base, lang)]
+            ) from None
+        raise ControlError(
+            [
+                (_control_of_path(p.path), _msg("scenario_file", lang, what=p.message))
+                for p in e.problems
+            ]
+        ) from None
     except AllocationError as e:
-        raise ControlError([("scenario", str(e))]) from None
+        raise ControlError([_allocation_problem(e, controls, cache, base, lang)]) from None
 
 
 @dataclass(frozen=True)
@@ -342,11 +495,13 @@ class WorkshopView:
         return "\n".join(f"{k}: {m}" for k, m in self.problems)
 
 
-def evaluate(controls: WorkshopControls, cache: TargetCache, base: Scenario) -> WorkshopView:
+def evaluate(
+    controls: WorkshopControls, cache: TargetCache, base: Scenario, lang: str = "en"
+) -> WorkshopView:
     """:func:`compute`, never raising for bad controls: the problems go in the view."""
     t0 = time.perf_counter()
     try:
-        alloc = compute(controls, cache, base)
+        alloc = compute(controls, cache, base, lang)
     except ControlError as e:
         return WorkshopView(controls, None, tuple(e.problems), time.perf_counter() - t0)
     return WorkshopView(controls, alloc, (), time.perf_counter() - t0)
@@ -405,14 +560,43 @@ _LABELS = {
     "p_forecast": ("P(company ≥ number), pipeline", "公司达成概率（按管道预测）"),
     "p_on_quota": ("P(company ≥ number), reps on quota", "公司达成概率（销售均达配额）"),
     "over": ("Over-assignment", "超配"),
-    "smart": ("SMART flags", "SMART 未通过"),
-    "gap": ("Top-down vs bottom-up (P50 forecast)", "自上而下 vs 自下而上（预测中位数）"),
-    "problem": ("Cannot compute this scenario", "无法计算此情景"),
+    "smart": ("Targets failing the SMART checks", "未通过 SMART 检查的目标"),
+    "gap": ("Top-down targets against the pipeline forecast", "自上而下目标与管道预测对比"),
+    "problem": (
+        "These settings do not make a scenario: see the message under the control in red.",
+        "这些设置无法构成情景：请查看标红控件下方的说明。",
+    ),
     "saved": ("saved", "已保存"),
     "loaded": ("loaded", "已载入"),
     "wrote": ("wrote", "已写入"),
     "recomputed": ("recomputed in", "重算耗时"),
     "no_fails": ("no SMART failures", "全部通过 SMART 检查"),
+    "intro": (
+        "Set next year's company number and the cascade rules; the targets of every region, "
+        "team and rep, their chance of being met and the SMART checks follow at once.",
+        "设定明年的公司目标和分解规则，各区域、团队和销售的目标、"
+        "达成概率及 SMART 检查随之即时更新。",
+    ),
+    "scenarios": ("Scenarios", "情景"),
+    "wall_title": ("Target wall", "目标墙"),
+    "allocation": ("Targets by region and team", "按区域和团队分解的目标"),
+    "funnel": ("What the targets take", "完成目标所需的过程量"),
+    "notes": ("Notes", "说明"),
+    "compare_title": ("This scenario beside {other}", "当前情景与 {other} 对比"),
+    "bad_name": (
+        "A scenario name may use letters, digits, _ and - only.",
+        "情景名称只能包含字母、数字、_ 和 -。",
+    ),
+    "fix_first": (
+        "Fix the settings marked in red first.",
+        "请先修正标红的设置。",
+    ),
+    "exists": (
+        "A scenario called {name} exists already: tick overwrite, or choose another name.",
+        "已有名为 {name} 的情景：勾选“覆盖”，或换一个名称。",
+    ),
+    "not_saved": ("Not saved", "未保存"),
+    "not_loaded": ("Could not open it", "无法打开"),
 }
 
 
@@ -468,122 +652,32 @@ def controls_from_values(values: Mapping[str, Any], unit: float = 1e4) -> Worksh
 # --------------------------------------------------------------------------- formatting
 
 
-def _money(x: float, lang: str) -> str:
-    if x != x:
-        return "–"
-    if lang == "zh-CN":
-        return f"{x / 1e4:,.0f}万"
-    return f"{x / 1e6:,.1f}m"
-
-
-def _pct(x: float, signed: bool = False) -> str:
-    if x is None or x != x:
-        return "–"
-    return f"{x:+.1%}" if signed else f"{x:.1%}"
-
-
-def _kpi(label: str, value: str, cls: str, color: str = "#212121") -> str:
-    return (
-        f"<div class='{cls}-box' style='padding:4px 12px'><small>{_esc(label)}</small><br>"
-        f"<b style='font-size:1.8em;color:{color}'>{_esc(value)}</b></div>"
-    )
-
-
-def _p_color(p: float, low: float = 0.3, high: float = 0.9) -> str:
-    if p != p:
-        return "#212121"
-    return "#c62828" if p < low else ("#f9a825" if p > high else "#2e7d32")
-
-
-def table_html(
-    alloc: Allocation,
-    levels: Sequence[str] = ("company", "region", "team"),
-    under: str | None = None,
-    lang: str = "en",
-) -> str:
-    """The allocation table as HTML: target, growth, quarters, probability coloured by
-    the SMART "A" band."""
-    df = allocation_table(alloc, levels, under)
-    att = alloc.scenario.attainability
-    zh = lang == "zh-CN"
-    head = (
-        [
-            "层级",
-            "编号",
-            "名称",
-            "基准年",
-            "目标",
-            "增长",
-            "约束",
-            "Q1",
-            "Q2",
-            "Q3",
-            "Q4",
-            "达成概率",
-        ]
-        if zh
-        else [
-            "level",
-            "id",
-            "name",
-            "base year",
-            "target",
-            "growth",
-            "bound",
-            "Q1",
-            "Q2",
-            "Q3",
-            "Q4",
-            "P(attain)",
-        ]
-    )
-    names = _display_name(df, lang)
-    rows = []
-    for r, name in zip(df.itertuples(index=False), names):
-        pad = {"company": 0, "region": 1, "team": 2, "rep": 3}.get(r.level, 0) * 12
-        # every cell is HTML built here around escaped text (never raw text from data)
-        cells = [
-            _esc(r.level),
-            _esc(r.node_id),
-            f"<span style='padding-left:{pad}px'>{_esc(name)}</span>",
-            _esc(_money(r.last_year, lang)),
-            f"<b>{_esc(_money(r.target, lang))}</b>",
-            _esc(_pct(r.growth, True)),
-            _esc(r.status or ""),
-            *(_esc(_money(getattr(r, q), lang)) for q in ("Q1", "Q2", "Q3", "Q4")),
-            f"<span style='color:{_p_color(r.p_attain, att.low, att.high)}'>"
-            f"{_esc(_pct(r.p_attain))}</span>",
-        ]
-        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    return (
-        "<table class='simlib-table' style='font-size:1.05em'><tr>"
-        + "".join(f"<th>{_esc(h)}</th>" for h in head)
-        + "</tr>"
-        + "".join(rows)
-        + "</table>"
-    )
-
-
-def _df_html(
-    df: pd.DataFrame, money: Sequence[str] = (), pct: Sequence[str] = (), lang: str = "en"
-) -> str:
-    view = df.copy()
-    for c in money:
-        if c in view:
-            view[c] = [_money(float(x), lang) for x in view[c]]
-    for c in pct:
-        if c in view:
-            view[c] = [_pct(float(x)) for x in view[c]]
-    return view.to_html(index=False, escape=True, na_rep="–", border=0)
-
-
-def _png(fig) -> bytes:
+def _png(fig, dpi: int = 200) -> tuple[bytes, int]:
+    """``fig`` as a crisp PNG (``dpi``) and the width in CSS pixels to show it at (its
+    size at 100 dpi), so that a small figure is not stretched and a large one is sharp."""
     import matplotlib.pyplot as plt
 
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
     plt.close(fig)
-    return buf.getvalue()
+    data = buf.getvalue()
+    width = int.from_bytes(data[16:20], "big")  # the PNG header's IHDR width
+    return data, max(1, round(width * 100 / dpi))
+
+
+_APP_CSS = """
+.simlib-target-workshop { font-size: 14px; }
+.simlib-target-workshop .simlib-title { margin: 4px 0 2px; }
+.simlib-target-workshop .simlib-intro { color: #555; margin: 0 0 10px; max-width: 70em; }
+.simlib-target-workshop .simlib-h { font-size: 15px; margin: 14px 0 4px; }
+.simlib-target-workshop .simlib-problem { color: #b71c1c; font-weight: 600; margin: 4px 0; }
+.simlib-target-workshop .simlib-field-error { color: #b71c1c; font-size: 12px;
+  margin: 0 0 6px 8px; max-width: 420px; white-space: normal; }
+.simlib-target-workshop .simlib-muted { color: #777; }
+.simlib-target-workshop .simlib-results { overflow-x: auto; }
+.simlib-target-workshop .simlib-table td, .simlib-target-workshop .simlib-table th {
+  white-space: nowrap; }
+"""
 
 
 # --------------------------------------------------------------------------- the app
@@ -640,7 +734,7 @@ class TargetWorkshop:
         self._widget = None
         self._quiet = False
         self._controls = controls if controls is not None else self._controls_of(base)
-        self.view: WorkshopView = evaluate(self._controls, cache, self.run_base)
+        self.view: WorkshopView = evaluate(self._controls, cache, self.run_base, lang)
         self.baseline = self.view.allocation
 
     @classmethod
@@ -658,6 +752,45 @@ class TargetWorkshop:
         return cls(
             TargetCache(data), load_scenario(scenario), n_trials=n_trials, seed=seed, **kwargs
         )
+
+    @classmethod
+    def open(
+        cls,
+        scenario: str | Path = "baseline_2027",
+        *,
+        n_trials: int | None = None,
+        seed: int | None = None,
+        lang: str = "",
+        source: str = "",
+        mapping: str = "",
+        demo_seed: int | None = None,
+        **kwargs,
+    ) -> TargetWorkshop:
+        """The workshop as the app opens it: on the user's export (``source`` and
+        ``mapping``, else ``simlib app --data``, else the demo company), in the page's
+        language (:func:`simlib.apps.session.app_lang`), with the history and the trials
+        read from the disk cache when this data was opened before."""
+        from simlib.apps.session import app_lang, cached_for, open_data
+
+        data = open_data(source, mapping, demo_seed)
+        base = load_scenario(scenario)
+        cache = TargetCache(data)
+        sim = {k: v for k, v in (("n_trials", n_trials), ("seed", seed)) if v is not None}
+        run = base.model_copy(update={"simulation": base.simulation.model_copy(update=sim)})
+        run._source = base.source
+
+        def warm():
+            run_scenario(run, data, cache=cache)
+            return cache.state()
+
+        key = {"scenario": run.model_dump_json(), "as_of": str(data.as_of)}
+        try:
+            cache.restore(cached_for(data, "workshop-cache", key, warm))
+        except ControlError:
+            pass  # a scenario that does not allocate: the app says why
+        except (ParamError, AllocationError):
+            pass
+        return cls(cache, base, n_trials=n_trials, seed=seed, lang=app_lang(lang), **kwargs)
 
     # -- state ---------------------------------------------------------------------
 
@@ -705,7 +838,7 @@ class TargetWorkshop:
         return self._refresh()
 
     def _refresh(self) -> WorkshopView:
-        self.view = evaluate(self._controls, self.cache, self.run_base)
+        self.view = evaluate(self._controls, self.cache, self.run_base, self.lang)
         if self._widget is not None:
             self._render()
         return self.view
@@ -820,7 +953,7 @@ class TargetWorkshop:
 
         L = self.lang
         wide = {"description_width": "initial"}
-        unit = "万" if L == "zh-CN" else "m"
+        unit = "万元" if L == "zh-CN" else "¥M"
         slider = dict(
             continuous_update=False,
             style=wide,
@@ -833,10 +966,8 @@ class TargetWorkshop:
             description=_t("target_mode", L),
             style=wide,
         )
-        c["company_target"] = w.BoundedFloatText(
-            min=0,
-            max=1e12,
-            step=1000 if unit == "万" else 10,
+        c["company_target"] = w.FloatText(  # not bounded: −5 is said, never turned into 0
+            step=1000 if L == "zh-CN" else 10,
             description=f"{_t('company_target', L)} ({unit})",
             style=wide,
         )
@@ -866,7 +997,7 @@ class TargetWorkshop:
         regions, teams = tree.of_level("region"), tree.of_level("team")
         name = self._node_names()
         c["focus_region"] = w.Dropdown(
-            options=[(_t("none", L), "")] + [(f"{r} {name.get(r, '')}", r) for r in regions],
+            options=[(_t("none", L), "")] + [(name.get(r, r), r) for r in regions],
             description=_t("focus_region", L),
             style=wide,
         )
@@ -880,7 +1011,7 @@ class TargetWorkshop:
         c["seasonality"] = w.Checkbox(description=_t("seasonality", L), indent=False)
         c["fair_quotas"] = w.Checkbox(description=_t("fair_quotas", L), indent=False)
         c["view"] = w.Dropdown(
-            options=[(_t("all", L), "")] + [(f"{n} {name.get(n, '')}", n) for n in regions + teams],
+            options=[(_t("all", L), "")] + [(name.get(n, n), n) for n in regions + teams],
             description=_t("view", L),
             style=wide,
         )
@@ -911,13 +1042,12 @@ class TargetWorkshop:
         o: dict[str, Any] = {}
         for k in (
             "message",
-            "company_target_out",
-            "probability_out",
-            "probability_quota_out",
-            "over_assignment_out",
-            "smart_out",
-            "gap_out",
+            "cards",
+            "risk_out",
             "table_out",
+            "gap_out",
+            "smart_out",
+            "funnel_out",
             "compare_out",
             "save_status",
             "load_status",
@@ -926,38 +1056,53 @@ class TargetWorkshop:
             "notes_out",
         ):
             o[k] = w.HTML()
-        o["wall_out"] = w.Image(format="png", layout=w.Layout(max_width="100%"))
+        o["wall_out"] = w.Image(format="png")
+        for k in values_from_controls(self._controls):
+            o[f"err_{k}"] = w.HTML()  # the control's own message, right below it
+        o["err_weights"] = w.HTML()
+        o["err_scenario"] = w.HTML()
         for k, out in o.items():
             out.add_class(css_class(k))
         self.outputs = o
 
+        def field(k):
+            return w.VBox([c[k], o[f"err_{k}"]], layout=w.Layout(margin="0"))
+
         def box(title, items):
             return w.VBox([w.HTML(f"<b>{_esc(title)}</b>")] + items)
 
+        def section(key, *items):
+            return w.VBox(
+                [w.HTML(f"<h3 class='simlib-h'>{_esc(_t(key, L))}</h3>"), *items],
+                layout=w.Layout(margin="0 0 8px 0"),
+            )
+
         left = w.VBox(
             [
-                c["target_mode"],
-                c["company_target"],
-                c["growth"],
-                c["uplift_region"],
-                c["uplift_team"],
-                c["uplift_rep"],
+                field("target_mode"),
+                field("company_target"),
+                field("growth"),
+                field("uplift_region"),
+                field("uplift_team"),
+                field("uplift_rep"),
                 box(
                     _t("weights", L),
                     [
-                        c["weight_historical"],
-                        c["weight_potential"],
-                        c["weight_equal"],
-                        c["weight_capacity"],
+                        field("weight_historical"),
+                        field("weight_potential"),
+                        field("weight_equal"),
+                        field("weight_capacity"),
+                        o["err_weights"],
                     ],
                 ),
-                c["floor"],
-                c["cap"],
-                c["focus_region"],
-                c["focus_weight"],
+                field("floor"),
+                field("cap"),
+                field("focus_region"),
+                field("focus_weight"),
                 w.HBox([c["seasonality"], c["fair_quotas"]]),
-                c["view"],
-                c["wall"],
+                field("view"),
+                field("wall"),
+                w.HTML(f"<h3 class='simlib-h'>{_esc(_t('scenarios', L))}</h3>"),
                 w.HBox([c["save_name"], c["save_overwrite"], c["save"]]),
                 o["save_status"],
                 w.HBox([c["load_name"], c["load"]]),
@@ -966,32 +1111,39 @@ class TargetWorkshop:
                 w.HBox([c["export_xlsx"], c["export_csv"]]),
                 o["export_status"],
             ],
-            layout=w.Layout(width="420px"),
+            layout=w.Layout(width="440px", min_width="440px"),
         )
-        kpis = w.HBox(
+        results = w.VBox(
             [
-                o["company_target_out"],
-                o["probability_out"],
-                o["probability_quota_out"],
-                o["over_assignment_out"],
-                o["smart_out"],
-            ],
-            layout=w.Layout(flex_flow="row wrap", grid_gap="12px"),
-        )
-        right = w.VBox(
-            [
-                o["message"],
-                kpis,
-                o["timing_out"],
-                o["wall_out"],
-                o["table_out"],
-                o["gap_out"],
+                o["cards"],
+                o["risk_out"],
+                section("wall_title", o["wall_out"]),
+                section("allocation", o["table_out"]),
+                section("gap", o["gap_out"]),
+                section("smart", o["smart_out"]),
+                section("funnel", o["funnel_out"]),
                 o["compare_out"],
-                o["notes_out"],
-            ],
-            layout=w.Layout(flex="1"),
+                section("notes", o["notes_out"]),
+                o["timing_out"],
+            ]
         )
-        root = w.VBox([w.HTML(f"<h2>{_esc(_t('title', L))}</h2>"), w.HBox([left, right])])
+        results.add_class("simlib-results")
+        self._results = results
+        right = w.VBox(
+            [o["message"], o["err_scenario"], results],
+            layout=w.Layout(flex="1", min_width="0", padding="0 0 0 16px"),
+        )
+        intro = _t("intro", L)
+        root = w.VBox(
+            [
+                w.HTML(f"<style>{present.PAGE_CSS}{_APP_CSS}</style>"),
+                w.HTML(
+                    f"<h2 class='simlib-title'>{_esc(_t('title', L))}</h2>"
+                    f"<p class='simlib-intro'>{_esc(intro)}</p>"
+                ),
+                w.HBox([left, right]),
+            ]
+        )
         root.add_class("simlib-target-workshop")
         self._widget = root
 
@@ -1003,7 +1155,7 @@ class TargetWorkshop:
         c["compare"].on_click(self._on_compare)
         c["export_xlsx"].on_click(lambda _b: self._on_export("xlsx"))
         c["export_csv"].on_click(lambda _b: self._on_export("csv"))
-        self._render()
+        self._safe_render()
 
     def _node_names(self) -> dict[str, str]:
         a = self.allocation if self.allocation is not None else self.baseline
@@ -1033,12 +1185,18 @@ class TargetWorkshop:
         self.controls_["company_target"].disabled = not amount
         self.controls_["growth"].disabled = amount
 
-    def _error(self, e: Exception) -> None:
-        self.outputs[
-            "message"
-        ].value = (
-            f"<div style='color:#b71c1c'>internal error: {_esc(type(e).__name__)}: {_esc(e)}</div>"
-        )
+    def _error(self, e: BaseException) -> None:
+        """An unexpected failure: logged, a short apology instead of the results."""
+        ref = f"{int(time.time()) % 100000:05d}"
+        _log.error("target workshop failed (ref %s)", ref, exc_info=e)
+        self.outputs["message"].value = present.apology(self.lang, ref)
+        self._results.layout.display = "none"
+
+    def _safe_render(self) -> None:
+        try:
+            self._render()
+        except Exception as e:  # noqa: BLE001 - never a traceback on a user's screen
+            self._error(e)
 
     def _on_change(self, change) -> None:
         if self._quiet:
@@ -1066,138 +1224,110 @@ class TargetWorkshop:
                 self._render()
             else:
                 self._refresh()
-        except Exception as e:  # an observer must never fail silently: say it in the app
+        except Exception as e:  # noqa: BLE001 - an observer must never fail silently
             self._error(e)
 
+    def _status(self, key: str, ok: bool, text: str) -> None:
+        color = "#1b5e20" if ok else "#b71c1c"
+        self.outputs[key].value = f"<span style='color:{color}'>{_esc(text)}</span>"
+
     def _on_save(self, _b=None) -> None:
+        L = self.lang
+        name = (self.controls_["save_name"].value or "").strip()
         try:
-            path = self.save(
-                self.controls_["save_name"].value, overwrite=self.controls_["save_overwrite"].value
-            )
-        except (ValueError, OSError) as e:
-            self.outputs["save_status"].value = f"<span style='color:#b71c1c'>{_esc(e)}</span>"
-            return
+            if not _NAME.match(name):
+                return self._status("save_status", False, _t("bad_name", L))
+            if self.allocation is None:
+                return self._status("save_status", False, _t("fix_first", L))
+            path = self.save(name, overwrite=self.controls_["save_overwrite"].value)
+        except FileExistsError:
+            return self._status("save_status", False, _t("exists", L).format(name=name))
+        except OSError as e:
+            return self._status("save_status", False, f"{_t('not_saved', L)}: {e.strerror or e}")
+        except Exception as e:  # noqa: BLE001
+            return self._error(e)
         names = shipped_scenarios(self.scenario_dir)
         self.controls_["load_name"].options = names
         self.controls_["compare_with"].options = names
-        self.outputs[
-            "save_status"
-        ].value = f"<span style='color:#1b5e20'>{_t('saved', self.lang)}: {_esc(path)}</span>"
+        self._status("save_status", True, f"{_t('saved', L)}: {path.name}")
 
     def _on_load(self, _b=None) -> None:
         name = self.controls_["load_name"].value
         try:
             self.load(name)
         except (ValueError, OSError) as e:
-            self.outputs["load_status"].value = f"<span style='color:#b71c1c'>{_esc(e)}</span>"
-            return
-        self.outputs[
-            "load_status"
-        ].value = f"<span style='color:#1b5e20'>{_t('loaded', self.lang)}: {_esc(name)}</span>"
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            return self._status("load_status", False, f"{_t('not_loaded', self.lang)}: {first}")
+        except Exception as e:  # noqa: BLE001
+            return self._error(e)
+        self._status("load_status", True, f"{_t('loaded', self.lang)}: {name}")
 
     def _on_compare(self, _b=None) -> None:
         other = self.controls_["compare_with"].value
-        try:
-            nodes, params = self.compare(other)
-        except (ValueError, OSError) as e:
-            self.outputs["compare_out"].value = f"<span style='color:#b71c1c'>{_esc(e)}</span>"
-            return
         L = self.lang
-        self.outputs["compare_out"].value = (
-            f"<b>{_esc(_t('compare', L))}: a = {_esc(_t('scenario', L))} / b = {_esc(other)}</b>"
-            + _df_html(
-                nodes,
-                money=("target_a", "target_b", "difference"),
-                pct=("difference_pct", "p_attain_a", "p_attain_b"),
-                lang=L,
+        try:
+            if self.allocation is None:
+                self.outputs["compare_out"].value = ""
+                return
+            s = load_scenario(self._resolve(other))
+            b = run_scenario(self._with_sim(s), self.cache.data, cache=self.cache)
+            self.outputs["compare_out"].value = (
+                f"<h3 class='simlib-h'>{_esc(_t('compare_title', L).format(other=other))}</h3>"
+                + compare_html(self.allocation, b, L, other)
             )
-            + (_df_html(params) if len(params) else "")
-        )
+        except (ValueError, OSError) as e:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            self._status("compare_out", False, f"{_t('not_loaded', L)}: {first}")
+        except Exception as e:  # noqa: BLE001
+            self._error(e)
 
     def _on_export(self, kind: str) -> None:
+        L = self.lang
         try:
+            if self.allocation is None:
+                return self._status("export_status", False, _t("fix_first", L))
             path = self.export_xlsx() if kind == "xlsx" else self.export_csv()
-        except (ValueError, OSError) as e:
-            self.outputs["export_status"].value = f"<span style='color:#b71c1c'>{_esc(e)}</span>"
-            return
-        self.outputs[
-            "export_status"
-        ].value = f"<span style='color:#1b5e20'>{_t('wrote', self.lang)}: {_esc(path)}</span>"
+        except OSError as e:
+            return self._status("export_status", False, f"{_t('not_saved', L)}: {e.strerror or e}")
+        except Exception as e:  # noqa: BLE001
+            return self._error(e)
+        self._status("export_status", True, f"{_t('wrote', L)}: {path}")
 
     def _render(self) -> None:
         o, v, L = self.outputs, self.view, self.lang
+        for k in o:
+            if k.startswith("err_"):
+                o[k].value = ""
         if not v.ok:
-            items = "".join(f"<li><b>{_esc(_t(k, L))}</b>: {_esc(m)}</li>" for k, m in v.problems)
-            o["message"].value = (
-                f"<div class='simlib-problem' style='color:#b71c1c'><b>{_esc(_t('problem', L))}"
-                f"</b><ul>{items}</ul></div>"
-            )
-            for k in (
-                "company_target_out",
-                "probability_out",
-                "probability_quota_out",
-                "over_assignment_out",
-                "smart_out",
-            ):
-                o[k].value = _kpi(_t(k, L), "–", css_class(k))
+            # say what is wrong next to each control; show no number from an older state
+            for k, m in v.problems:
+                key = f"err_{k}" if f"err_{k}" in o else "err_scenario"
+                o[key].value = (o[key].value or "") + present.field_error(m)
+            o[
+                "message"
+            ].value = f"<div class='simlib-problem' role='alert'>{_esc(_t('problem', L))}</div>"
+            self._results.layout.display = "none"
+            o["wall_out"].value = b""
             return
         a = v.allocation
-        h = headline(a)
-        att = a.scenario.attainability
-        o["message"].value = ""
-        o["company_target_out"].value = _kpi(
-            _t("company_target", L),
-            f"{_money(h['company_target'], L)} ({_pct(h['growth'], True)})",
-            "simlib-company-target-out",
-        )
-        o["probability_out"].value = _kpi(
-            _t("p_forecast", L),
-            _pct(h["p_company_forecast"]),
-            "simlib-probability-out",
-            _p_color(h["p_company_forecast"], att.low, att.high),
-        )
-        o["probability_quota_out"].value = _kpi(
-            _t("p_on_quota", L),
-            _pct(h["p_company_if_reps_on_quota"]),
-            "simlib-probability-quota-out",
-            _p_color(h["p_company_if_reps_on_quota"], att.low, att.high),
-        )
-        o["over_assignment_out"].value = _kpi(
-            _t("over", L), _pct(h["over_assignment_total"], True), "simlib-over-assignment-out"
-        )
-        o["smart_out"].value = _kpi(
-            _t("smart", L),
-            f"{h['smart_failures']} / {h['smart_targets']}",
-            "simlib-smart-out",
-            "#c62828" if h["smart_failures"] else "#2e7d32",
-        )
-        o[
-            "timing_out"
-        ].value = f"<small>{_esc(_t('recomputed', L))} {1000 * v.seconds:.0f} ms</small>"
         under = self._controls.view or None
+        o["message"].value = ""
+        o["cards"].value = headline_cards(a, L)
+        o["risk_out"].value = risk_html(a, L)
         levels = ("company", "region", "team") if under is None else LEVELS
-        o["table_out"].value = table_html(a, levels, under, L)
-        gaps = gap_table(a, ("company", "region", "team"), under)
-        gaps = gaps.assign(name=_display_name(gaps, L)).drop(columns=["name_zh"])
-        o["gap_out"].value = f"<b>{_esc(_t('gap', L))}</b>" + _df_html(
-            gaps,
-            money=("top_down", "target", "bottom_up", "gap"),
-            pct=("gap_pct", "p_attain"),
-            lang=L,
+        o["table_out"].value = allocation_html(a, levels, under, L)
+        o["gap_out"].value = gap_html(a, ("company", "region", "team"), under, L)
+        o["smart_out"].value = smart_html(a, L, under=under, top=15)
+        o["funnel_out"].value = funnel_html(a, L)
+        o["notes_out"].value = notes_html(a, L)
+        o["compare_out"].value = ""
+        o["timing_out"].value = (
+            f"<small class='simlib-muted'>{_esc(_t('recomputed', L))} "
+            f"{1000 * v.seconds:,.0f} ms</small>"
         )
-        fails = smart_failures(a, L, ("company", "region", "team"))
-        notes = [
-            "<b>SMART</b>: "
-            + (
-                _esc(_t("no_fails", L))
-                if not len(fails)
-                else "<br>".join(
-                    f"{_esc(r.owner_id)} {_esc(r.period)}: {_esc(r.why)}"
-                    for r in fails.itertuples()
-                )
-            )
-        ]
-        notes += [_esc(n) for n in a.notes]
-        o["notes_out"].value = "<small>" + "<br>".join(notes) + "</small>"
         if self.charts:
-            o["wall_out"].value = _png(wall_figure(a, self._controls.wall, under, L))
+            png, width = _png(wall_figure(a, self._controls.wall, under, L))
+            o["wall_out"].value = png
+            o["wall_out"].layout.width = f"{width}px"
+            o["wall_out"].layout.max_width = "100%"
+        self._results.layout.display = ""

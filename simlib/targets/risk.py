@@ -162,6 +162,18 @@ class TargetCache:
         self._trials: dict[tuple, NodeTrials] = {}
         self._results: dict[tuple, object] = {}
 
+    def state(self) -> tuple[dict, dict, dict]:
+        """What has been computed so far (histories, trials, simulations), to keep on disk."""
+        return dict(self._histories), dict(self._trials), dict(self._results)
+
+    def restore(self, state: tuple[dict, dict, dict]) -> TargetCache:
+        """Take back what :meth:`state` gave, for the same dataset; returns ``self``."""
+        histories, trials, results = state
+        self._histories.update(histories)
+        self._trials.update(trials)
+        self._results.update(results)
+        return self
+
     def history(self, year: int, as_of=None, base_year: int | None = None, ramp_months: int = 6):
         """The :class:`~simlib.targets.history.History` for these settings, built once."""
         key = (int(year), _date(as_of), base_year, int(ramp_months))

@@ -393,7 +393,7 @@ def run_scenario(
         try:
             return cascade(history, company, uplift=up, fair_trials=fair, **kwargs)
         except AllocationError as e:
-            raise _locked_error(scenario, e, tree) from None
+            raise _locked_error(scenario, e, tree) from e  # the cause: for messages
 
     td = run(uplift)  # before the simulation: a scenario that cannot be met fails fast
     nt = cache.trials(str(scenario.year), as_of, sim.n_trials, sim.seed)
@@ -445,7 +445,7 @@ def run_scenario(
                 **kwargs,
             )
         except AllocationError as e:
-            raise _locked_error(scenario, e, tree) from None
+            raise _locked_error(scenario, e, tree) from e  # the cause: for messages
 
     long, months, totals = time_split(final, scenario.seasonality)
     # long holds each node's 17 periods in a row, nodes in final.table's order

@@ -12,17 +12,33 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from simlib import present
 from simlib.display import Markdown
+from simlib.i18n import escape as _esc
 from simlib.i18n import escape_md as _md
 from simlib.i18n import plain_text_for_plot as _plot_text
+from simlib.i18n import translator
 from simlib.plots import target_wall
+from simlib.present import Col, Units
 from simlib.targets import Allocation
 from simlib.targets.scenario import compare_scenarios
 
 __all__ = [
     "LEVELS",
     "WALL_METRICS",
+    "allocation_html",
     "allocation_table",
+    "compare_html",
+    "funnel_html",
+    "funnel_summary",
+    "gap_html",
+    "headline_cards",
+    "headline_items",
+    "notes_html",
+    "quarter_html",
+    "risk_html",
+    "smart_html",
+    "units_for",
     "compare_allocations",
     "funnel_check",
     "gap_table",
@@ -242,6 +258,26 @@ def wall_data(
     )
 
 
+#: What the wall's colours mean per metric (the probability mode's come from the plot).
+_WALL_LEGEND = {
+    "last_year": {
+        "green": ("base year already at the new target", "基准年已达到新目标"),
+        "amber": ("needs up to +25% growth", "需增长不超过 25%"),
+        "red": ("needs more than +25% growth", "需增长超过 25%"),
+    },
+    "forecast": {
+        "green": ("forecast covers the target", "预测可覆盖目标"),
+        "amber": ("forecast 80–100% of target", "预测为目标的 80–100%"),
+        "red": ("forecast below 80% of target", "预测低于目标的 80%"),
+    },
+}
+_WALL_XLABEL = {
+    "last_year": ("Base-year bookings as % of the new target", "基准年成交占新目标的比例（%）"),
+    "probability": ("Probability of attainment (%)", "达成概率（%）"),
+    "forecast": ("Forecast (P50) as % of target", "预测中位数占目标的比例（%）"),
+}
+
+
 def wall_figure(
     alloc: Allocation,
     metric: str = "last_year",
@@ -249,12 +285,29 @@ def wall_figure(
     lang: str = "en",
     ax=None,
 ):
-    """:func:`simlib.plots.target_wall` of :func:`wall_data`."""
+    """:func:`simlib.plots.target_wall` of :func:`wall_data`: axis title and scale per
+    metric (probability 0–100%; the others as % of target, the axis extended to the
+    longest bar), a legend saying what each colour means, names (not ids) on the bars."""
     d = wall_data(alloc, metric, under, lang)
-    labels = [_plot_text(f"{i} {n}") for i, n in zip(d["node_id"], d["name"])]
-    return target_wall(
-        labels, d["actual"], d["target"], title=_WALL_TITLE[(metric, lang)], lang=lang, ax=ax
-    )
+    labels = [_plot_text(n) for n in d["name"]]
+    zh = lang == "zh-CN"
+    en_x, zh_x = _WALL_XLABEL[metric]
+    kw: dict = {"xlabel": zh_x if zh else en_x}
+    if metric == "probability":
+        att = alloc.scenario.attainability
+        kw.update(mode="probability", bands=(att.low, att.high))
+    else:
+        legend = _WALL_LEGEND[metric]
+        kw.update(
+            mode="attainment",
+            amber_from=0.8,
+            legend_labels={k: v[1] if zh else v[0] for k, v in legend.items()},
+        )
+    title = _WALL_TITLE[(metric, lang)]
+    if under:
+        names = dict(zip(alloc.nodes["node_id"], _display_name(alloc.nodes, lang)))
+        title = f"{title} · {_plot_text(names.get(under, under))}"
+    return target_wall(labels, d["actual"], d["target"], title=title, lang=lang, ax=ax, **kw)
 
 
 def compare_allocations(
@@ -267,3 +320,489 @@ def compare_allocations(
     params = compare_scenarios(a.scenario, b.scenario)
     params = params[params["changed"] & ~params["path"].isin(["name", "description"])]
     return nodes, params.drop(columns="changed").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- for people
+
+_t = translator(
+    {
+        "company": ("Company", "公司"),
+        "region": ("Region", "区域"),
+        "team": ("Team", "团队"),
+        "rep": ("Rep", "销售"),
+        "free": ("", ""),
+        "floor": ("held at the growth floor", "按增长下限"),
+        "cap": ("held at the growth cap", "按增长上限"),
+        "locked": ("locked", "锁定"),
+        "target": ("Company target", "公司目标"),
+        "target_v": ("{amount} ({growth} on the base year)", "{amount}（较基准年 {growth}）"),
+        "p_forecast": ("Chance of the company number (pipeline)", "公司达成概率（按管道预测）"),
+        "p_quota": ("Chance if every rep makes quota", "公司达成概率（销售均达配额）"),
+        "over": ("Over-assignment (rep quotas vs company)", "超配（销售配额合计 / 公司目标）"),
+        "smart": ("Targets failing SMART", "未通过 SMART 的目标"),
+        "smart_v": ("{n} of {m}", "{n} / {m}"),
+        "p_low": ("below {lo}: out of reach", "低于 {lo}：难以达成"),
+        "p_high": ("above {hi}: little stretch", "高于 {hi}：缺乏挑战"),
+        "p_ok": (
+            "between {lo} and {hi}: stretching but reachable",
+            "介于 {lo} 与 {hi}：有挑战且可达成",
+        ),
+        "by_p": ("probability of attainment", "达成概率"),
+        "by_gap": ("gap", "差距"),
+        "no_fails": ("Every target passes the SMART checks.", "全部目标通过 SMART 检查。"),
+        "no_notes": ("No notes.", "无备注。"),
+        "fair": (
+            "Fair quotas: every parent's children share one probability of attainment.",
+            "公平配额：同一上级下的各单位达成概率相同。",
+        ),
+        "risk": (
+            "On the pipeline as it stands, the chance that the company reaches {target} is "
+            "<b>{p}</b> ({band}). If every rep makes quota it is <b>{pq}</b>. The reps' quotas "
+            "add up to {quota}, {over} over the company number; {conf} confidence needs "
+            "an over-assignment of {need}.",
+            "按当前管道预测，公司达成 {target} 的概率为 <b>{p}</b>（{band}）。若每位销售都完成"
+            "配额，概率为 <b>{pq}</b>。销售配额合计 {quota}，比公司目标高 {over}；要有 {conf} "
+            "的把握达成公司目标，需超配 {need}。",
+        ),
+        "funnel": (
+            "To win the year's number the reps need about <b>{visits}</b> customer visits, "
+            "giving <b>{proposals}</b> proposals and <b>{deals}</b> won deals; marketing must "
+            "deliver <b>{leads}</b> qualified leads (the floor is {floor} a team a month). "
+            "{short}",
+            "为完成全年目标，销售约需 <b>{visits}</b> 次客户拜访，形成 <b>{proposals}</b> 份方案，"
+            "赢得 <b>{deals}</b> 单；市场部需提供 <b>{leads}</b> 条合格线索（下限为每团队每月 "
+            "{floor} 条）。{short}",
+        ),
+        "short": (
+            "{n} team-months need more leads than the floor.",
+            "有 {n} 个团队月所需线索超过下限。",
+        ),
+        "not_short": ("The floor covers every team-month.", "所有团队月的线索均在下限之内。"),
+        "visits": ("Visits", "客户拜访"),
+        "proposals": ("Proposals", "方案"),
+        "deals": ("Won deals", "赢单"),
+    }
+)
+
+#: (key, zh header, en header)
+_H = {
+    "name": ("名称", "Name"),
+    "level": ("层级", "Level"),
+    "last_year": ("基准年成交", "Base year"),
+    "target": ("目标", "Target"),
+    "growth": ("增长", "Growth"),
+    "bound": ("约束", "Held by"),
+    "p_attain": ("达成概率", "Probability"),
+    "top_down": ("自上而下", "Top-down"),
+    "bottom_up": ("预测中位数", "Forecast (P50)"),
+    "gap": ("差距", "Gap"),
+    "gap_pct": ("差距占预测", "Gap vs forecast"),
+    "period": ("期间", "Period"),
+    "fails": ("未通过", "Fails"),
+    "why": ("原因", "Why"),
+    "year": ("全年", "Year"),
+    "leads": ("所需合格线索", "Qualified leads needed"),
+    "months_short": ("线索超下限月数", "Months above the lead floor"),
+}
+
+
+def _col(key: str, kind: str = "text", **kw) -> Col:
+    zh, en = _H[key]
+    return Col(key, zh, en, kind, **kw)
+
+
+def units_for(alloc: Allocation, lang: str) -> Units:
+    """The page's amount unit: 万 (zh-CN) or millions (English) of the scenario's currency."""
+    return Units(lang, currency=getattr(alloc.scenario, "currency", "CNY"))
+
+
+def _names(alloc: Allocation, lang: str) -> dict[str, str]:
+    return dict(zip(alloc.nodes["node_id"], _display_name(alloc.nodes, lang)))
+
+
+def _p_status(p: float, low: float, high: float) -> str:
+    if present.is_missing(p):
+        return "grey"
+    return "red" if p < low else ("amber" if p > high else "green")
+
+
+def _p_badge(p: float, low: float, high: float) -> str:
+    if present.is_missing(p):
+        return present.MISSING
+    return (
+        f'<span style="color:{present.status_color(_p_status(p, low, high))};'
+        f'font-weight:600">{present.pct(p)}</span>'
+    )
+
+
+def headline_items(alloc: Allocation, lang: str = "en") -> list[tuple[str, str, str, str]]:
+    """The headline as ``(key, label, value, status)``: company target with its growth,
+    the two probabilities (coloured by the SMART "A" band), over-assignment, SMART."""
+    h = headline(alloc)
+    u = units_for(alloc, lang)
+    att = alloc.scenario.attainability
+    target = _t(
+        "target_v",
+        lang,
+        amount=u.amount(h["company_target"], unit=True),
+        growth=present.pct(h["growth"], sign=True),
+    )
+    return [
+        ("company_target", _t("target", lang), target, ""),
+        (
+            "probability",
+            _t("p_forecast", lang),
+            present.pct(h["p_company_forecast"]),
+            _p_status(h["p_company_forecast"], att.low, att.high),
+        ),
+        (
+            "probability_quota",
+            _t("p_quota", lang),
+            present.pct(h["p_company_if_reps_on_quota"]),
+            _p_status(h["p_company_if_reps_on_quota"], att.low, att.high),
+        ),
+        (
+            "over_assignment",
+            _t("over", lang),
+            present.pct(h["over_assignment_total"], sign=True),
+            "",
+        ),
+        (
+            "smart",
+            _t("smart", lang),
+            _t("smart_v", lang, n=h["smart_failures"], m=h["smart_targets"]),
+            "red" if h["smart_failures"] else "green",
+        ),
+    ]
+
+
+def headline_cards(alloc: Allocation, lang: str = "en") -> present.HTML:
+    """:func:`headline_items` as :func:`simlib.present.cards` (each card has the CSS class
+    ``simlib-card-KEY``)."""
+    items = headline_items(alloc, lang)
+    return present.cards(
+        [(k, v) for _, k, v, _s in items],
+        status=[s for *_, s in items],
+        keys=[key for key, *_ in items],
+    )
+
+
+def _frame(alloc: Allocation, levels: Sequence[str], under: str | None, lang: str) -> pd.DataFrame:
+    df = allocation_table(alloc, levels, under)
+    names = _display_name(df, lang)
+    pad = {"company": 0, "region": 1, "team": 2, "rep": 3}
+    df = df.assign(
+        name=[
+            f'<span style="padding-left:{12 * pad.get(lv, 0)}px">{_esc(n)}</span>'
+            for lv, n in zip(df["level"], names)
+        ],
+        level_text=[_t(lv, lang) for lv in df["level"]],
+    )
+    return df
+
+
+def allocation_html(
+    alloc: Allocation,
+    levels: Sequence[str] = ("company", "region", "team"),
+    under: str | None = None,
+    lang: str = "en",
+    *,
+    quarters: bool = True,
+    top: int | None = None,
+) -> present.HTML:
+    """The allocation table for people: names indented by level, base year and target
+    in the page's unit, growth %, what held a target (growth floor, cap, lock), the
+    quarters, and the probability coloured by the SMART "A" band."""
+    u = units_for(alloc, lang)
+    att = alloc.scenario.attainability
+    df = _frame(alloc, levels, under, lang)
+    df["bound"] = [_t(x if x in ("floor", "cap", "locked") else "free", lang) for x in df["status"]]
+    df["p_html"] = [_p_badge(p, att.low, att.high) for p in df["p_attain"]]
+    cols = [
+        _col("name", "html"),
+        Col("level_text", *_H["level"]),
+        _col("last_year", "amount"),
+        _col("target", "amount"),
+        Col("growth", *_H["growth"], kind="pct", fmt=lambda v: present.pct(v, sign=True)),
+        _col("bound"),
+    ]
+    if quarters:
+        cols += [Col(q, q, q, "amount") for q in ("Q1", "Q2", "Q3", "Q4")]
+    cols.append(Col("p_html", *_H["p_attain"], kind="html"))
+    return present.table(df, cols, u, top=top)
+
+
+def quarter_html(
+    alloc: Allocation, levels: Sequence[str] = ("company", "region", "team"), lang: str = "en"
+) -> present.HTML:
+    """Each node's year and quarters in the page's unit; the caption gives the company's
+    quarter shares."""
+    u = units_for(alloc, lang)
+    df = _frame(alloc, levels, None, lang)
+    q = quarter_split(alloc, ("company",)).iloc[0]
+    shares = " · ".join(f"{k} {present.pct(q[f'{k}_share'])}" for k in ("Q1", "Q2", "Q3", "Q4"))
+    cap = ("全公司季度占比：" if u.zh else "Company, share of the year: ") + shares
+    cols = [_col("name", "html"), Col("target", *_H["year"], kind="amount")]
+    cols += [Col(k, k, k, "amount") for k in ("Q1", "Q2", "Q3", "Q4")]
+    return present.table(df, cols, u, caption=cap)
+
+
+def gap_html(
+    alloc: Allocation,
+    levels: Sequence[str] = ("company", "region", "team"),
+    under: str | None = None,
+    lang: str = "en",
+) -> present.HTML:
+    """:func:`gap_table` for people."""
+    u = units_for(alloc, lang)
+    att = alloc.scenario.attainability
+    g = gap_table(alloc, levels, under)
+    pad = {"company": 0, "region": 1, "team": 2, "rep": 3}
+    g = g.assign(
+        name=[
+            f'<span style="padding-left:{12 * pad.get(lv, 0)}px">{_esc(n)}</span>'
+            for lv, n in zip(g["level"], _display_name(g, lang))
+        ],
+        p_html=[_p_badge(p, att.low, att.high) for p in g["p_attain"]],
+    )
+    cols = [
+        _col("name", "html"),
+        _col("top_down", "amount"),
+        _col("target", "amount"),
+        _col("bottom_up", "amount"),
+        Col("gap", *_H["gap"], kind="amount", fmt=lambda v: u.amount(v, sign=True)),
+        Col("gap_pct", *_H["gap_pct"], kind="pct", fmt=lambda v: present.pct(v, sign=True)),
+        Col("p_html", *_H["p_attain"], kind="html"),
+    ]
+    return present.table(g, cols, u)
+
+
+def smart_html(
+    alloc: Allocation,
+    lang: str = "en",
+    levels: Sequence[str] = LEVELS,
+    *,
+    under: str | None = None,
+    top: int | None = None,
+) -> present.HTML:
+    """The targets failing a SMART letter, with the reason in words: company first, then
+    regions, teams and reps, each by probability (``top``: the first N, "top N of M")."""
+    u = units_for(alloc, lang)
+    att = alloc.scenario.attainability
+    f = smart_failures(alloc, lang, levels)
+    keep = _subtree(alloc, under)
+    if keep is not None:
+        f = f[f["owner_id"].isin(keep)]
+    if not len(f):
+        return present.HTML(f"<p>{_esc(_t('no_fails', lang))}</p>")
+    names = _names(alloc, lang)
+    order = {lv: i for i, lv in enumerate(LEVELS)}
+    f = f.assign(_o=f["level"].map(order)).sort_values(["_o", "p_attain", "period"])
+    f = f.assign(
+        name=[names.get(i, i) for i in f["owner_id"]],
+        level_text=[_t(lv, lang) for lv in f["level"]],
+        p_html=[_p_badge(p, att.low, att.high) for p in f["p_attain"]],
+    )
+    cols = [
+        Col("name", *_H["name"]),
+        Col("level_text", *_H["level"]),
+        _col("period"),
+        Col("amount", *_H["target"], kind="amount"),
+        Col("p_html", *_H["p_attain"], kind="html"),
+        _col("why"),
+    ]
+    by = "层级、达成概率" if u.zh else "level, then probability"
+    return present.table(f.reset_index(drop=True), cols, u, top=top, sorted_by=by)
+
+
+def risk_html(alloc: Allocation, lang: str = "en") -> present.HTML:
+    """The risk that the company misses its number, in words."""
+    h = headline(alloc)
+    u = units_for(alloc, lang)
+    att = alloc.scenario.attainability
+    lo, hi = present.pct(att.low, 0), present.pct(att.high, 0)
+    st = _p_status(h["p_company_forecast"], att.low, att.high)
+    band = _t({"red": "p_low", "amber": "p_high"}.get(st, "p_ok"), lang, lo=lo, hi=hi)
+    text = _t(
+        "risk",
+        lang,
+        target=_esc(u.amount(h["company_target"], unit=True)),
+        p=present.pct(h["p_company_forecast"]),
+        band=_esc(band),
+        pq=present.pct(h["p_company_if_reps_on_quota"]),
+        quota=_esc(u.amount(h["rep_quota_total"], unit=True)),
+        over=present.pct(h["over_assignment_total"], sign=True),
+        conf=present.pct(att.company_confidence, 0),
+        need=present.pct(h["uplift_for_confidence"]),
+    )
+    return present.HTML(f"<p>{text}</p>")
+
+
+def funnel_summary(alloc: Allocation) -> pd.DataFrame:
+    """The reverse funnel per team, for the year: target, visits, proposals and won deals
+    needed (each step narrower than the one before), qualified leads needed, and the
+    months whose leads exceed the marketing floor."""
+    fr = alloc.funnel_reps
+    cols = ["visits_target", "proposals_target", "deals_target", "leads_target"]
+    if not len(fr):
+        return pd.DataFrame(columns=["team_id", "revenue", *cols, "months_above_floor"])
+    g = fr.groupby("team_id", sort=True)[["revenue", *cols]].sum().reset_index()
+    fc = funnel_check(alloc).set_index("team_id")
+    g["leads_target"] = [
+        int(alloc.funnel_teams.loc[alloc.funnel_teams["team_id"] == t, "leads_required"].sum())
+        for t in g["team_id"]
+    ]
+    g["months_above_floor"] = [int(fc["months_above_floor"].get(t, 0)) for t in g["team_id"]]
+    return g
+
+
+def funnel_html(alloc: Allocation, lang: str = "en") -> present.HTML:
+    """The reverse funnel in words, as narrowing bars (visits → proposals → won deals),
+    and per team."""
+    u = units_for(alloc, lang)
+    f = funnel_summary(alloc)
+    if not len(f):
+        return present.HTML("")
+    tot = {k: int(f[f"{k}_target"].sum()) for k in ("visits", "proposals", "deals", "leads")}
+    short = int(f["months_above_floor"].sum())
+    floor = int(alloc.scenario.funnel.marketing_lead_floor)
+    text = _t(
+        "funnel",
+        lang,
+        visits=present.count(tot["visits"]),
+        proposals=present.count(tot["proposals"]),
+        deals=present.count(tot["deals"]),
+        leads=present.count(tot["leads"]),
+        floor=floor,
+        short=_esc(_t("short", lang, n=short) if short else _t("not_short", lang)),
+    )
+    top = max(tot["visits"], 1)
+    bars = "".join(
+        f'<div style="display:flex;align-items:center;gap:8px;margin:2px 0">'
+        f'<div style="width:90px;text-align:right;font-size:13px">{_esc(_t(k, lang))}</div>'
+        f'<div style="width:{max(2, round(360 * tot[k] / top))}px;height:16px;'
+        f'background:#78909c;margin-left:{round(180 * (1 - tot[k] / top))}px"></div>'
+        f'<div style="font-size:13px">{present.count(tot[k])}</div></div>'
+        for k in ("visits", "proposals", "deals")
+    )
+    names = _names(alloc, lang)
+    f = f.assign(name=[names.get(t, t) for t in f["team_id"]])
+    cols = [
+        Col("name", *_H["name"]),
+        Col("revenue", *_H["target"], kind="amount"),
+        Col("visits_target", "客户拜访", "Visits", "count"),
+        Col("proposals_target", "方案", "Proposals", "count"),
+        Col("deals_target", "赢单", "Won deals", "count"),
+        Col("leads_target", *_H["leads"], kind="count"),
+        Col("months_above_floor", *_H["months_short"], kind="count"),
+    ]
+    return present.HTML(
+        f"<p>{text}</p><div class='simlib-funnel'>{bars}</div>" + present.table(f, cols, u)
+    )
+
+
+_NOTE_ZH = (("fair quotas:", "fair"),)
+
+
+def notes_html(alloc: Allocation, lang: str = "en") -> present.HTML:
+    """The scenario's description and the engine's notes ("No notes." when none)."""
+    items = []
+    desc = (alloc.scenario.description or "").strip()
+    if desc:
+        items.append(desc)
+    for n in alloc.notes:
+        if n.startswith("fair quotas:"):
+            items.append(_t("fair", lang))
+        else:
+            items.append(n)
+    if not items:
+        return present.HTML(f"<p>{_esc(_t('no_notes', lang))}</p>")
+    return present.HTML("<ul>" + "".join(f"<li>{_esc(x)}</li>" for x in items) + "</ul>")
+
+
+def compare_html(a: Allocation, b: Allocation, lang: str = "en", other: str = "") -> present.HTML:
+    """Two allocations side by side for people: each region's and team's target in both
+    and the difference (amount and %), then the settings that differ, in words."""
+    u = units_for(a, lang)
+    nodes, params = compare_allocations(a, b)
+    names = _names(a, lang)
+    names.update({k: v for k, v in _names(b, lang).items() if k not in names})
+    pad = {"company": 0, "region": 1, "team": 2, "rep": 3}
+    nodes = nodes.assign(
+        name=[
+            f'<span style="padding-left:{12 * pad.get(lv, 0)}px">{_esc(names.get(i, i))}</span>'
+            for i, lv in zip(nodes["node_id"], nodes["level"])
+        ]
+    )
+    zh = u.zh
+    b_name = other or ("对比情景" if zh else "other")
+    cols = [
+        _col("name", "html"),
+        Col("target_a", "当前目标", "Target now", "amount"),
+        Col("target_b", f"{b_name} 目标", f"Target in {b_name}", "amount"),
+        Col("difference", "差额", "Difference", "amount", fmt=lambda v: u.amount(v, sign=True)),
+        Col(
+            "difference_pct",
+            "差额 %",
+            "Difference %",
+            "pct",
+            fmt=lambda v: present.pct(v, sign=True),
+        ),
+        Col("p_attain_a", "当前达成概率", "Probability now", "pct"),
+        Col("p_attain_b", f"{b_name} 达成概率", f"Probability in {b_name}", "pct"),
+    ]
+    out = present.table(nodes, cols, u)
+    if len(params):
+        rows = "".join(
+            f"<li>{_esc(_setting_name(p, lang))}: {_esc(_setting_value(p, x, lang))} → "
+            f"{_esc(_setting_value(p, y, lang))}</li>"
+            for p, x, y in zip(params["path"], params["a"], params["b"])
+        )
+        head = "不同的设置" if zh else "Settings that differ"
+        out = present.HTML(out + f"<p><b>{_esc(head)}</b></p><ul>{rows}</ul>")
+    return out
+
+
+#: scenario setting path → (en, zh-CN) for people
+_SETTINGS = {
+    "company_target": ("Company target", "公司目标"),
+    "company_growth": ("Company growth", "公司增长"),
+    "growth.floor": ("Growth floor", "增长下限"),
+    "growth.cap": ("Growth cap", "增长上限"),
+    "uplift.region": ("Uplift, regions", "区域超配"),
+    "uplift.team": ("Uplift, teams", "团队超配"),
+    "uplift.rep": ("Uplift, reps", "个人超配"),
+    "methods.historical": ("Weight of history", "历史权重"),
+    "methods.potential": ("Weight of potential", "潜力权重"),
+    "methods.equal": ("Weight of equal split", "平均权重"),
+    "methods.capacity": ("Weight of capacity", "产能权重"),
+    "focus_region": ("Focus region", "重点区域"),
+    "focus_weight": ("Focus weight", "重点权重"),
+    "seasonality": ("Seasonality", "季节性"),
+    "fair_quotas": ("Fair quotas", "公平配额"),
+}
+_PCT_SETTINGS = {
+    "company_growth",
+    "growth.floor",
+    "growth.cap",
+    "uplift.region",
+    "uplift.team",
+    "uplift.rep",
+}
+
+
+def _setting_name(path: str, lang: str) -> str:
+    en, zh = _SETTINGS.get(path, (path, path))
+    return zh if lang == "zh-CN" else en
+
+
+def _setting_value(path: str, v, lang: str) -> str:
+    if present.is_missing(v) or v == "":
+        return present.MISSING
+    if isinstance(v, bool):
+        return ("是" if v else "否") if lang == "zh-CN" else ("yes" if v else "no")
+    if path in _PCT_SETTINGS:
+        return present.pct(v, sign=True)
+    if path == "company_target":
+        return Units(lang).amount(v, unit=True)
+    return str(v)

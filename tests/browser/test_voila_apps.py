@@ -105,14 +105,16 @@ def expected(browser, voila_server) -> dict[str, Future]:
 # --------------------------------------------------------------------------- the tree page
 
 
-def test_tree_page_lists_the_apps(voila_server, page):
+def test_front_page_lists_the_apps_by_title(voila_server, page):
+    from simlib.apps.landing import app_titles
     from simlib.apps.server import NOTEBOOKS
+    from simlib.company import default_language
 
     page.goto(voila_server.url)
-    for name in NOTEBOOKS:
+    for name, title in zip(NOTEBOOKS, app_titles(default_language())):
         link = page.locator(f"a[href^='/voila/render/{name}']")
         expect(link).to_have_count(1)
-        expect(link).to_contain_text(name)
+        expect(link).to_contain_text(title)
     page.watch.check()
 
 
@@ -183,33 +185,24 @@ def test_commission_lab(voila_server, page, expected, screenshot_dir):
 
 
 def test_target_workshop(voila_server, page, expected, screenshot_dir):
-    from simlib.apps.target_workshop import (
-        _money,
-        _pct,
-        controls_from_values,
-        evaluate,
-        values_from_controls,
-    )
-    from simlib.views.workshop import LEVELS, allocation_table, headline
+    from simlib.apps.target_workshop import controls_from_values, evaluate, values_from_controls
+    from simlib.present import Units
+    from simlib.views.workshop import LEVELS, _display_name, allocation_table, headline_items
 
     open_app(page, voila_server, "q4_target_workshop.ipynb", "simlib-target-workshop")
     app = expected["workshop"].result()
     L, unit = app.lang, app.unit
-    company = page.locator(".simlib-company-target-out b")
-    prob = page.locator(".simlib-probability-out b")
-    prob_quota = page.locator(".simlib-probability-quota-out b")
-    over = page.locator(".simlib-over-assignment-out b")
+    cards = {
+        k: page.locator(f".simlib-card-{k.replace('_', '-')} .v")
+        for k in ("company_target", "probability", "probability_quota", "over_assignment")
+    }
 
     def shows(values):
-        view = evaluate(controls_from_values(values, unit), app.cache, app.run_base)
+        view = evaluate(controls_from_values(values, unit), app.cache, app.run_base, L)
         assert view.ok, view.message
-        h = headline(view.allocation)
-        expect(company).to_have_text(
-            f"{_money(h['company_target'], L)} ({_pct(h['growth'], True)})"
-        )
-        expect(prob).to_have_text(_pct(h["p_company_forecast"]))
-        expect(prob_quota).to_have_text(_pct(h["p_company_if_reps_on_quota"]))
-        expect(over).to_have_text(_pct(h["over_assignment_total"], True))
+        want = {k: v for k, _label, v, _s in headline_items(view.allocation, L)}
+        for k, loc in cards.items():
+            expect(loc).to_have_text(want[k])
         return view
 
     values = values_from_controls(app.controls, unit)
@@ -223,11 +216,13 @@ def test_target_workshop(voila_server, page, expected, screenshot_dir):
     readout = page.locator(".simlib-uplift-rep .widget-readout")
     expect(readout).to_have_text(f"{values['uplift_rep']:.1f}")
     v1 = shows(values)
-    over_assigned = [headline(v.allocation)["over_assignment_total"] for v in (v0, v1)]
-    assert over_assigned[1] > over_assigned[0]
+    over = [dict((k, v) for k, _l, v, _s in headline_items(v.allocation, L)) for v in (v0, v1)]
+    assert over[1]["over_assignment"] != over[0]["over_assignment"]
 
     # a toggle: give the company number as growth (the app carries the number over) ...
     page.locator(".simlib-target-mode button").nth(1).click()
+    from simlib.views.workshop import headline
+
     h1 = headline(v1.allocation)
     values.update(
         target_mode="growth",
@@ -244,25 +239,41 @@ def test_target_workshop(voila_server, page, expected, screenshot_dir):
     page.keyboard.press("Enter")
     values["growth"] = 30.0
     v3 = shows(values)
-    assert "(+30.0%)" in company.inner_text()
+    assert "+30.0%" in cards["company_target"].inner_text()
 
-    # a dropdown: show one region, down to its reps
+    # a dropdown: show one region (chosen by its name), down to its reps, by name
     region = "R-EAST"
     nodes = v3.allocation.nodes.set_index("node_id")
-    page.locator(".simlib-view select").select_option(f"{region} {nodes.at[region, 'name_zh']}")
+    page.locator(".simlib-view select").select_option(label=nodes.at[region, "name_zh"])
     values["view"] = region
-    ids = page.locator(".simlib-table-out tr td:nth-child(2)")
-    expect(ids).to_have_text(list(allocation_table(v3.allocation, LEVELS, region)["node_id"]))
+    names = page.locator(".simlib-table-out tbody tr td:nth-child(1)")
+    table = allocation_table(v3.allocation, LEVELS, region)
+    expect(names).to_have_text(_display_name(table, L))
 
     # a checkbox: fair quotas (equal probability) moves the reps' targets
-    targets = page.locator(".simlib-table-out tr td:nth-child(5)")
+    targets = page.locator(".simlib-table-out tbody tr td:nth-child(4)")
     before = targets.all_inner_texts()
     page.locator(".simlib-fair-quotas input").check()
     values["fair_quotas"] = True
     v4 = shows(values)
-    want = [_money(t, L) for t in allocation_table(v4.allocation, LEVELS, region)["target"]]
+    u = Units(L)
+    want = [u.amount(t) for t in allocation_table(v4.allocation, LEVELS, region)["target"]]
     expect(targets).to_have_text(want)
     assert want != before
+
+    # an invalid company number: said under the control, in the page's language and
+    # unit, and no number of the previous state stays on screen
+    page.locator(".simlib-target-mode button").nth(0).click()
+    box = page.locator(".simlib-company-target input")
+    box.fill("-5")
+    box.press("Enter")
+    expect(page.locator(".simlib-err-company-target")).to_contain_text("-5.0万元")
+    expect(page.locator(".simlib-results")).to_be_hidden()
+    shot(page, screenshot_dir, "target_workshop_invalid")
+    box.fill("160000")
+    box.press("Enter")
+    expect(page.locator(".simlib-results")).to_be_visible()
+    expect(page.locator(".simlib-err-company-target")).to_have_text("")
 
     shot(page, screenshot_dir, "target_workshop")
     page.watch.check()

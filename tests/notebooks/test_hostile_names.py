@@ -217,10 +217,24 @@ def alloc(data):
 
 @pytest.mark.parametrize("lang", ["en", "zh-CN"])
 def test_target_workshop_escapes_names(alloc, lang):
-    from simlib.apps.target_workshop import table_html
-    from simlib.views.workshop import headline_markdown, wall_figure
+    from simlib.views.workshop import (
+        allocation_html,
+        compare_html,
+        gap_html,
+        headline_cards,
+        headline_markdown,
+        smart_html,
+        wall_figure,
+    )
 
-    html = table_html(alloc, ("company", "region", "team", "rep"), None, lang)
+    html = allocation_html(alloc, ("company", "region", "team", "rep"), None, lang)
+    for other in (
+        gap_html(alloc, lang=lang),
+        smart_html(alloc, lang),
+        headline_cards(alloc, lang),
+        compare_html(alloc, alloc, lang, SCRIPT),
+    ):
+        _no_markup(other)
     _no_markup(html)
     assert _as_text(SVG if lang == "en" else MD, html) and _as_text(
         SCRIPT if lang == "en" else IMG, html

@@ -200,53 +200,97 @@ def test_exports_neutralise_formula_names(app, tmp_path):
 # --------------------------------------------------------------------------- widgets headless
 
 
+def _text(html: str) -> str:
+    import re
+
+    return re.sub(r"<[^>]+>", " ", html)
+
+
 def test_widgets_build_headless_and_follow_the_controls(app):
     root = app.show()
+    o = app.outputs
     assert "simlib-target-workshop" in root._dom_classes
     for key, cls in [("growth", "simlib-growth"), ("uplift_rep", "simlib-uplift-rep"), ("fair_quotas", "simlib-fair-quotas"),
                      ("cap", "simlib-cap"), ("save", "simlib-save"), ("export_xlsx", "simlib-export-xlsx")]:
         assert cls in app.controls_[key]._dom_classes
-    for key in ("company_target_out", "probability_out", "table_out", "message", "wall_out"):
-        assert f"simlib-{key.replace('_', '-')}" in app.outputs[key]._dom_classes
-    before = app.outputs["company_target_out"].value
-    assert "1,570.0m" in before
+    for key in ("cards", "table_out", "message", "wall_out", "err_cap"):
+        assert f"simlib-{key.replace('_', '-')}" in o[key]._dom_classes
+    before = o["cards"].value
+    assert "¥1,570.00M" in before and "Company target" in before
     app.controls_["target_mode"].value = "growth"
     assert not app.controls_["growth"].disabled and app.controls_["company_target"].disabled
     app.controls_["growth"].value = 35.0
-    after = app.outputs["company_target_out"].value
+    after = o["cards"].value
     assert after != before and "+35.0%" in after
     assert app.controls.growth == pytest.approx(0.35)
-    p_before = app.outputs["probability_out"].value
     app.controls_["fair_quotas"].value = True
     assert app.controls.fair_quotas
     assert app.view.seconds < 1.0
-    # a bad edit shows the message, not a traceback; fixing it clears the message
+    # a bad edit: the message under the control, in the user's units; the results hidden
     app.controls_["cap"].value = -20.0
-    assert "cap is below floor" in app.outputs["message"].value
-    assert "–" in app.outputs["company_target_out"].value
+    assert "The growth cap (-20%) is below the growth floor (-10%)" in o["err_cap"].value
+    assert o["message"].value and app._results.layout.display == "none"
+    assert not o["wall_out"].value
     app.controls_["cap"].value = 60.0
-    assert app.outputs["message"].value == ""
-    assert p_before  # the KPI was rendered
+    assert o["message"].value == "" and o["err_cap"].value == ""
+    assert app._results.layout.display == ""
     for k in ("historical", "potential", "equal", "capacity"):
         app.controls_[f"weight_{k}"].value = 0.0
-    assert "sum to 0" in app.outputs["message"].value
+    assert "weight above 0" in o["err_weights"].value
     app.controls_["weight_equal"].value = 1.0
-    assert app.outputs["message"].value == ""
-    # display-only controls
+    assert o["message"].value == "" and o["err_weights"].value == ""
+    # a negative company number is said, never turned into 0
+    app.controls_["target_mode"].value = "amount"
+    app.controls_["company_target"].value = -5
+    assert "above 0; you entered -¥5.00M" in o["err_company_target"].value
+    app.controls_["company_target"].value = 1600
+    assert o["err_company_target"].value == ""
+    # display-only controls: names, not ids
     app.controls_["view"].value = "T-SH"
-    assert "T-SH" in app.outputs["table_out"].value and "T-BJ" not in app.outputs["table_out"].value
-    # buttons report in the app
+    table = _text(o["table_out"].value)
+    assert "Shanghai Team" in table and "Beijing Team" not in table and "T-SH" not in table
+    # buttons report in the app, in its language
     app.controls_["save_name"].value = "bad/name"
     app.controls_["save"].click()
-    assert "name" in app.outputs["save_status"].value
+    assert "letters, digits" in o["save_status"].value
     app.controls_["save_name"].value = "from_button"
     app.controls_["save"].click()
     assert "from_button" in app.controls_["load_name"].options
+    app.controls_["save"].click()
+    assert "exists already" in o["save_status"].value
     app.controls_["export_csv"].click()
-    assert ".csv" in app.outputs["export_status"].value
+    assert ".csv" in o["export_status"].value
     app.controls_["compare_with"].value = "from_button"
     app.controls_["compare"].click()
-    assert "target_a" in app.outputs["compare_out"].value
+    assert "Target in from_button" in o["compare_out"].value
+    assert "target_a" not in o["compare_out"].value
+
+
+def test_an_unexpected_failure_is_an_apology_not_a_traceback(app, monkeypatch):
+    import simlib.apps.target_workshop as tw
+
+    app.show()
+
+    def boom(*a, **k):
+        raise RuntimeError("internal detail")
+
+    monkeypatch.setattr(tw, "headline_cards", boom)
+    app.controls_["uplift_team"].value = 4.0
+    msg = app.outputs["message"].value
+    assert "Sorry" in msg and "internal detail" not in msg and "RuntimeError" not in msg
+    assert app._results.layout.display == "none"
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_engine_errors_are_said_in_the_users_language(controls, cache, base, lang):
+    v = evaluate(controls.replace(floor=0.6, cap=0.9), cache, base, lang)
+    (key, msg), = v.problems
+    assert key == "floor"
+    if lang == "zh-CN":
+        assert "增长下限" in msg and "60%" in msg and "万元" in msg and "华夏智能系统" in msg
+    else:
+        assert "growth floor" in msg and "60%" in msg and "¥" in msg and "Huaxia" in msg
+    assert "CO" not in msg.split() and "growth.floor" not in msg
 
 
 def test_the_wall_renders(cache, tmp_path):
@@ -257,7 +301,7 @@ def test_the_wall_renders(cache, tmp_path):
     assert png[:4] == b"\x89PNG"
     app.controls_["wall"].value = "probability"
     assert app.outputs["wall_out"].value != png
-    assert "万" in app.outputs["company_target_out"].value
+    assert "万元" in app.outputs["cards"].value
 
 
 # --------------------------------------------------------------------------- notebooks
@@ -285,5 +329,10 @@ def test_notebook_executes_with_papermill(notebook, executed):
     assert injected and f"n_trials = {N_TRIALS}" in injected[0].source
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
-    assert any("image/png" in o.get("data", {}) for o in outputs)  # figures survive (no MPLBACKEND=Agg)
+    if "reports" in notebook:  # figures survive (no MPLBACKEND=Agg)
+        assert any("image/png" in o.get("data", {}) for o in outputs)
+    else:  # the app, and nothing else: no repr, no static tables under it
+        kinds = [k for o in outputs for k in o.get("data", {})]
+        assert "application/vnd.jupyter.widget-view+json" in kinds
+        assert "text/html" not in kinds and "image/png" not in kinds
     assert not (cwd / "exports").exists()
