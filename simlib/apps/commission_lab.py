@@ -35,6 +35,7 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import os
 import re
@@ -49,7 +50,8 @@ import pandas as pd
 from simlib.config import ParamError, default_params_dir, load_model
 from simlib.data import load_demo
 from simlib.i18n import escape as _esc
-from simlib.money import format_amount, format_percent
+from simlib.i18n import translator
+from simlib.money import format_amount
 from simlib.periods import LABEL_PATTERNS
 from simlib.plans import (
     CostResult,
@@ -62,6 +64,7 @@ from simlib.plans import (
     gaming_risk,
     load_plan,
     load_pool,
+    not_modelled,
     payout_curve,
     plan_levels,
     pool_payouts,
@@ -74,11 +77,25 @@ from simlib.plots.commission import (
     payout_curves,
     rep_pay,
 )
+from simlib.present import (
+    MISSING,
+    PAGE_CSS,
+    STATUS_COLORS,
+    Col,
+    Units,
+    apology,
+    count,
+    field_error,
+    number,
+    pct,
+    table,
+)
 from simlib.simulate import simulate
 
 __all__ = [
     "LabState",
     "LabContext",
+    "trials_record",
     "LabView",
     "PlanEditError",
     "plan_from_state",
@@ -422,6 +439,40 @@ def shipped_plans(
     return offered, excluded
 
 
+def trials_record(sim) -> dict[str, Any]:
+    """What the lab needs of a simulation, as plain arrays and lists (small to keep on
+    disk): the trials of the reps with a quota for the window, their ids, names (English
+    and Chinese), teams and the teams' names."""
+    s = sim.summary
+    reps = s[s["level"] == "rep"].set_index("node_id").reindex(list(sim.rep_ids))
+    q = reps["quota"].to_numpy(dtype=float)
+    keep = np.isfinite(q) & (q > 0)
+    en = reps["name"].astype(str)
+    zh = en
+    if "name_zh" in reps.columns:
+        zh = reps["name_zh"].where(reps["name_zh"].notna(), reps["name"]).astype(str)
+    teams = s[s["level"] == "team"].set_index("node_id")
+    team_en = {str(k): str(v) for k, v in teams["name"].items()}
+    team_zh = dict(team_en)
+    if "name_zh" in teams.columns:
+        team_zh.update({str(k): str(v) for k, v in teams["name_zh"].dropna().items()})
+
+    def kept(values):
+        return [v for v, k in zip(values, keep) if k]
+
+    return {
+        "trials": np.ascontiguousarray(sim.trials[:, keep]),
+        "quotas": q[keep],
+        "rep_ids": kept([str(r) for r in sim.rep_ids]),
+        "names": kept(en.tolist()),
+        "names_zh": kept(zh.tolist()),
+        "teams": kept([str(t) for t in reps["parent_id"].tolist()]),
+        "team_names": team_en,
+        "team_names_zh": team_zh,
+        "period": sim.calibration.window.label,
+    }
+
+
 @dataclass(frozen=True, eq=False, repr=False)
 class LabContext:
     """What the lab computes on, made once: trials, quotas, reps and plans.
@@ -452,6 +503,8 @@ class LabContext:
     currency: str = "CNY"
     period: str = ""
     excluded: dict[str, str] = field(default_factory=dict)
+    #: team label → the team's name as people read it (in the page's language)
+    team_names: dict[str, str] = field(default_factory=dict)
     _cache: dict = field(default_factory=dict)
 
     @classmethod
@@ -467,6 +520,7 @@ class LabContext:
         pool: PoolSpec | None | str = "shipped",
         currency: str = "CNY",
         period: str = "",
+        team_names: Mapping[str, str] | None = None,
     ) -> LabContext:
         """A context from arrays; ``plans`` default to the shipped quarterly ones."""
         x = np.asarray(trials, dtype=np.float64)
@@ -498,25 +552,29 @@ class LabContext:
                 pool = load_pool(default_params_dir() / "bonus_pool.yaml")
             except ParamError:
                 pool = None
-        return cls(x, q, ids, names, teams, dict(plans), pool, currency, period, excluded)
+        return cls(
+            x, q, ids, names, teams, dict(plans), pool, currency, period, excluded,
+            dict(team_names or {}),
+        )  # fmt: skip
 
     @classmethod
     def from_simulation(cls, sim, *, lang: str = "en", **kwargs) -> LabContext:
         """A context from :func:`simlib.simulate.simulate`'s result: its trials, the
         reps' quotas for the window (reps without one are left out), names (Chinese
         ones for ``lang="zh-CN"`` where the data has them) and teams."""
-        s = sim.summary
-        reps = s[s["level"] == "rep"].set_index("node_id").reindex(list(sim.rep_ids))
-        q = reps["quota"].to_numpy(dtype=float)
-        keep = np.isfinite(q) & (q > 0)
-        names = reps["name"].astype(str)
-        if lang == "zh-CN" and "name_zh" in reps.columns:
-            names = reps["name_zh"].where(reps["name_zh"].notna(), reps["name"]).astype(str)
-        ids = [r for r, k in zip(sim.rep_ids, keep) if k]
-        names = [n for n, k in zip(names.tolist(), keep) if k]
-        teams = [str(t) for t, k in zip(reps["parent_id"].tolist(), keep) if k]
-        kwargs.setdefault("period", sim.calibration.window.label)
-        return cls.from_arrays(sim.trials[:, keep], q[keep], ids, names, teams, **kwargs)
+        return cls.from_record(trials_record(sim), lang=lang, **kwargs)
+
+    @classmethod
+    def from_record(cls, rec: Mapping[str, Any], *, lang: str = "en", **kwargs) -> LabContext:
+        """A context from :func:`trials_record`'s plain record (what the disk cache keeps)."""
+        zh = lang == "zh-CN"
+        names = rec["names_zh"] if zh else rec["names"]
+        team_names = rec["team_names_zh"] if zh else rec["team_names"]
+        kwargs.setdefault("period", rec["period"])
+        kwargs.setdefault("team_names", team_names)
+        return cls.from_arrays(
+            rec["trials"], rec["quotas"], rec["rep_ids"], names, rec["teams"], **kwargs
+        )
 
     def with_plan(self, name: str, plan: PlanSpec) -> LabContext:
         """The same context with one more plan offered (shares the trials and cache)."""
@@ -632,8 +690,8 @@ class LabView:
         )
 
 
-def flag_lines(risk: GamingRisk, lang: str = "en") -> tuple[str, ...]:
-    """Cliffs and dead zones as sentences, in English or Chinese."""
+def _flag_lines_plain(risk: GamingRisk, lang: str = "en") -> tuple[str, ...]:
+    """Cliffs and dead zones as sentences, amounts written out in full."""
     zh = lang == "zh-CN"
     out = []
     for r in risk.cliffs.itertuples():
@@ -874,49 +932,242 @@ def save_plan(
 
 # --------------------------------------------------------------------------- app
 
-_TEXT = {
-    "title": ("Commission lab", "提成方案实验室"),
-    "plan": ("Plan", "方案"),
-    "mode": ("Mode", "计算方式"),
-    "bands": ("Bands", "档位数"),
-    "threshold_amount": ("From (amount)", "起点（金额）"),
-    "threshold_pct": ("From (% of quota)", "起点（达成率%）"),
-    "rate": ("Rate (%)", "费率（%）"),
-    "rate_ti": ("× target incentive", "× 目标奖金"),
-    "mult_mode": ("Multiplier mode", "系数方式"),
-    "multipliers": ("Multipliers", "系数档数"),
-    "mult_threshold": ("From (% of quota)", "起点（达成率%）"),
-    "mult_factor": ("Factor (×)", "系数（×）"),
-    "cap": ("Cap per period (0 = none)", "单期封顶（0=不封顶）"),
-    "gate": ("Gate: min attainment % (0 = none)", "门槛：最低达成率%（0=无）"),
-    "pool": ("Bonus pool % of team revenue (0 = none)", "奖金池占团队业绩%（0=无）"),
-    "compare": ("Compare with", "对比方案"),
-    "curve_rep": ("Curve for rep", "曲线对应销售"),
-    "quota": ("quota", "指标"),
-    "share": ("share", "占比"),
-    "rule": ("rule of thumb", "经验区间"),
-    "median": ("rep with the median quota", "指标居中的销售"),
-    "save_name": ("Save as", "另存为"),
-    "overwrite": ("Overwrite", "覆盖已有文件"),
-    "save": ("Save plan", "保存方案"),
-    "cost_of_sales": ("Cost of sales", "销售成本率"),
-    "p50": ("Budget (P50)", "预算（P50）"),
-    "p90": ("P90", "P90"),
-    "reserve": ("Reserve to P90", "P90 储备"),
-    "gini": ("Gini of pay", "提成基尼系数"),
-    "flags": ("Cliffs and dead zones", "断崖与无效区间"),
-    "no_flags": ("No cliffs or dead zones.", "未发现断崖或无效区间。"),
-    "shares": ("Reps reaching each level (rule of thumb)", "达到各档的销售占比（经验值）"),
-    "compare_table": ("Same trials, side by side", "同一组模拟下的对比"),
-    "saved": ("Saved", "已保存"),
-    "edit_problem": ("Cannot use these settings", "当前设置无效"),
-    "not_offered": ("Not offered", "未提供"),
+_t = translator(
+    {
+        "title": ("Commission what-if lab", "提成方案模拟实验室"),
+        "intro": (
+            "Change the plan on the left; its cost, how pay spreads across reps and where it "
+            "invites gaming follow at once. Every plan is priced on the same simulated "
+            "quarter, so differences between plans are not sampling noise.",
+            "在左侧修改提成方案，右侧即时显示成本、提成在销售之间的分布，以及可能诱发博弈的"
+            "断崖与无效区间。所有方案都在同一组模拟上计算，方案之间的差异不是抽样误差。",
+        ),
+        "data": (
+            "Data: {data} · {period} · {trials} simulated quarters · {reps} sales reps",
+            "数据：{data} · {period} · {trials} 次模拟 · {reps} 名销售",
+        ),
+        "loading": (
+            "Simulating the quarter and pricing the plans… (the first time can take a minute)",
+            "正在模拟本季度并计算各方案……（首次打开可能需要约一分钟）",
+        ),
+        "open_failed": ("The data could not be opened", "无法打开数据"),
+        "plan": ("Start from", "起始方案"),
+        "plan_tip": (
+            "The plan the edits start from; choosing one resets the controls to it",
+            "修改所基于的方案；切换后各项设置恢复为该方案",
+        ),
+        "mode": ("Tiers", "累进方式"),
+        "marginal": ("Marginal", "超额累进"),
+        "retroactive": ("Retroactive", "全额累进"),
+        "marginal_tip": (
+            "Each band's slice of sales is paid at that band's rate",
+            "每一档内的业绩按该档费率计算",
+        ),
+        "retroactive_tip": (
+            "All sales are paid at the rate of the highest band reached",
+            "全部业绩按达到的最高档费率计算",
+        ),
+        "bands": ("Bands", "档位数"),
+        "bands_tip": ("How many rate bands the plan has", "方案的费率档位数"),
+        "band_head_amount": ("From ({unit}) · Rate (%)", "起点（{unit}） · 费率（%）"),
+        "band_head_pct": ("From (% of quota) · Rate (%)", "起点（指标的%） · 费率（%）"),
+        "band_head_ti": (
+            "From (% of quota) · × target incentive",
+            "起点（指标的%） · 目标奖金倍数",
+        ),
+        "threshold_tip": ("Where this band starts", "该档的起点"),
+        "rate_tip": ("The rate paid in this band", "该档的费率"),
+        "mult_mode": ("Accelerators", "加速方式"),
+        "multipliers": ("Accelerator bands", "加速档数"),
+        "multipliers_tip": (
+            "Multiply the rate by attainment band (0 = none)",
+            "按达成率分档调整费率倍数（0 = 不设）",
+        ),
+        "mult_head": ("From (% of quota) · Factor (×)", "起点（指标的%） · 倍数（×）"),
+        "mult_threshold_tip": ("Attainment where this factor starts", "该倍数开始的达成率"),
+        "mult_factor_tip": ("Multiplies the rate (1.5 = 1.5×)", "费率乘以该倍数（1.5 = 1.5倍）"),
+        "cap": ("Cap on pay ({unit}; 0 = none)", "提成封顶（{unit}；0 = 不封顶）"),
+        "cap_tip": ("Most a rep can earn in the period", "每人每期最多可得的提成"),
+        "gate": ("Gate: minimum attainment (%; 0 = none)", "门槛：最低达成率（%；0 = 无）"),
+        "gate_tip": ("Nothing is paid below this attainment", "达成率低于此值不发提成"),
+        "pool": ("Bonus pool (% of team revenue; 0 = none)", "奖金池（团队业绩的%；0 = 无）"),
+        "pool_tip": (
+            "A team bonus pool funded as a share of each team's revenue",
+            "按各团队业绩的一定比例提取的团队奖金池",
+        ),
+        "compare": ("Compare with", "对比方案"),
+        "compare_tip": (
+            "Other plans priced on the same trials (Ctrl-click for several)",
+            "在同一组模拟上对比的其他方案（按住 Ctrl 多选）",
+        ),
+        "curve_rep": ("Curve at the quota of", "曲线按谁的指标"),
+        "curve_rep_tip": (
+            "Whose quota turns attainment into amounts on the payout curve",
+            "提成曲线按此人的指标把达成率换算为金额",
+        ),
+        "median": ("the rep with the median quota", "指标居中的销售"),
+        "save_name": ("Save as", "另存为"),
+        "save_name_tip": (
+            "A file name: letters, digits, _ or -",
+            "文件名：字母、数字、下划线或连字符",
+        ),
+        "overwrite": ("Overwrite", "覆盖同名方案"),
+        "save": ("Save plan", "保存方案"),
+        "save_tip": ("Save the edited plan to the plan folder", "把调整后的方案保存到方案目录"),
+        "saved": (
+            "Saved as “{name}”; it is now in the plan lists.",
+            "已保存为“{name}”，现可在方案列表中选择。",
+        ),
+        "save_invalid": ("Fix the settings marked in red first.", "请先修正红色标出的设置。"),
+        "save_bad_name": (
+            "A plan name is 1–64 letters, digits, _ or - (starting with a letter or digit).",
+            "方案名须为 1–64 个字母、数字、下划线或连字符（以字母或数字开头）。",
+        ),
+        "save_exists": (
+            "A plan named “{name}” already exists: choose another name, or tick Overwrite.",
+            "名为“{name}”的方案已存在：请换一个名字，或勾选“覆盖同名方案”。",
+        ),
+        "save_failed": (
+            "The plan could not be saved ({why}).",
+            "方案未能保存（{why}）。",
+        ),
+        "cost_of_sales": ("Cost of sales", "销售成本率"),
+        "p50": ("Budget (P50)", "预算（P50）"),
+        "p90": ("Budget, bad case (P90)", "高位预算（P90）"),
+        "reserve": ("Reserve to P90", "P90 储备"),
+        "gini": ("Gini of pay (0 = equal)", "基尼系数（0 = 平均）"),
+        "invalid": (
+            "Fix the settings marked in red; the results are hidden until the plan is valid.",
+            "请修正红色标出的设置；设置有效之前不显示结果。",
+        ),
+        "flags": ("Cliffs and dead zones", "断崖与无效区间"),
+        "flags_at": ("(at {who}'s quota of {quota})", "（按{who}的指标 {quota}）"),
+        "no_flags": (
+            "No cliffs or dead zones: every extra sale earns a little more.",
+            "未发现断崖或无效区间：多卖总能多得。",
+        ),
+        "cliff": (
+            "Cliff at {att} of quota ({result}): one more sale changes pay by {jump}.",
+            "断崖：达成率 {att}（业绩 {result}）处，多卖一点，提成变化 {jump}。",
+        ),
+        "dead": ("Dead zone {lo}–{hi} of quota: {why}.", "无效区间：达成率 {lo}–{hi}，{why}。"),
+        "why_gate": (
+            "below the gate ({gate}), so extra sales earn nothing",
+            "低于门槛（{gate}），多卖不多得",
+        ),
+        "why_cap": ("the cap of {cap} is reached", "已达封顶 {cap}，多卖不多得"),
+        "why_draw": (
+            "inside the draw ({amount}): earnings only replace the draw",
+            "仍在预支额 {amount} 以内，所得只是抵扣预支",
+        ),
+        "why_floor": (
+            "inside the floor ({amount}): earnings only replace the floor",
+            "仍在保底额 {amount} 以内，所得只是替代保底",
+        ),
+        "why_zero": ("a zero rate, so extra sales earn nothing", "该档费率为 0，多卖不多得"),
+        "shares": ("Reps reaching each level", "达到各档的销售占比"),
+        "shares_caption": (
+            "Rule of thumb: most reps pass the threshold, 60–70% reach target, 5–15% excellence.",
+            "经验值：大多数人过门槛，60–70% 达到目标，5–15% 达到卓越。",
+        ),
+        "level": ("Level", "档位"),
+        "attainment": ("Attainment", "达成率"),
+        "share": ("Share of reps", "销售占比"),
+        "rule": ("Rule of thumb", "经验区间"),
+        "verdict": ("Verdict", "评价"),
+        "threshold": ("Threshold", "门槛"),
+        "target": ("Target", "目标"),
+        "excellence": ("Excellence", "卓越"),
+        "in line": ("In line", "合理"),
+        "too many": ("Too many", "偏多"),
+        "too few": ("Too few", "偏少"),
+        "compare_table": ("Plans on the same trials", "同一组模拟下的方案对比"),
+        "compare_caption": (
+            "Difference: mean pay minus the top row's, paired trial by trial on the same trials.",
+            "差额：平均提成减去首行方案的平均提成，在同一组模拟上逐次配对计算。",
+        ),
+        "col_plan": ("Plan", "方案"),
+        "col_p50": ("Budget P50", "预算 P50"),
+        "col_p90": ("Budget P90", "预算 P90"),
+        "col_gini": ("Gini", "基尼系数"),
+        "col_diff": ("Difference", "差额"),
+        "col_zero": ("Reps paid nothing", "零提成占比"),
+        "edited": ("Your edit", "调整后的方案"),
+        "not_modelled": ("Not modelled on these trials: {what}.", "本模拟未计入：{what}。"),
+        "collection_gate": (
+            "The collection-rate gate is assumed met (the trials hold revenue only).",
+            "假定回款率门槛已满足（模拟只含业绩）。",
+        ),
+        "kpi_gate": (
+            "The KPI-score gate is assumed met (the trials hold revenue only).",
+            "假定 KPI 得分门槛已满足（模拟只含业绩）。",
+        ),
+        "pool_note": (
+            "Stacked in orange: each rep's expected share of the team bonus pool.",
+            "橙色部分：每人预期可分得的团队奖金池。",
+        ),
+        # validation, next to the control
+        "v_number": ("Enter a number.", "请输入数字。"),
+        "v_rate_neg": (
+            "A rate cannot be below 0% (you typed {v}).",
+            "费率不能低于 0%（当前为 {v}）。",
+        ),
+        "v_rate_high": (
+            "A commission rate is at most 100% (you typed {v}).",
+            "提成费率最高为 100%（当前为 {v}）。",
+        ),
+        "v_first": ("The first band starts at 0.", "第一档的起点为 0。"),
+        "v_th_neg": (
+            "A band cannot start below 0 (you typed {v}).",
+            "档位起点不能低于 0（当前为 {v}）。",
+        ),
+        "v_th_order": (
+            "Band {i} must start above band {j} ({prev}); you typed {v}.",
+            "第 {i} 档的起点必须高于第 {j} 档（{prev}），当前为 {v}。",
+        ),
+        "v_factor_neg": (
+            "A factor cannot be below 0 (you typed {v}).",
+            "倍数不能低于 0（当前为 {v}）。",
+        ),
+        "v_mult_order": (
+            "Accelerator band {i} must start above band {j} ({prev}); you typed {v}.",
+            "第 {i} 个加速档的起点必须高于第 {j} 个（{prev}），当前为 {v}。",
+        ),
+        "v_cap_neg": (
+            "The cap cannot be below 0 (you typed {v}); 0 means no cap.",
+            "封顶不能低于 0（当前为 {v}）；0 表示不封顶。",
+        ),
+        "v_gate_neg": (
+            "The gate cannot be below 0% (you typed {v}); 0 means no gate.",
+            "门槛不能低于 0%（当前为 {v}）；0 表示不设门槛。",
+        ),
+        "v_pool_range": (
+            "The pool is between 0% and 100% of team revenue (you typed {v}).",
+            "奖金池须在团队业绩的 0% 到 100% 之间（当前为 {v}）。",
+        ),
+        "v_no_pool": (
+            "This company has no bonus-pool rules to split a pool by; leave it at 0.",
+            "本公司未设置奖金池分配规则，请保持为 0。",
+        ),
+        "v_generic": (
+            "This value does not make a valid plan; try another.",
+            "该数值无法构成有效方案，请换一个值。",
+        ),
+    }
+)
+
+_NOT_MODELLED = {
+    "SPIFs": ("SPIFs (they need individual deals)", "专项奖励（需要逐单数据）"),
+    "per-deal cap": ("the per-deal cap (needs individual deals)", "单笔封顶（需要逐单数据）"),
+    "clawbacks": ("clawbacks (need reversals)", "追回（需要退单数据）"),
+    "year-to-date": (
+        "the year-to-date true-up (one quarter is priced)",
+        "年度累计补差（只计算一个季度）",
+    ),
+    "recovery": ("recovery of the draw in later periods", "预支在后续期间的追回"),
 }
 
-
-def _t(key: str, lang: str) -> str:
-    en, zh = _TEXT[key]
-    return zh if lang == "zh-CN" else en
+log = logging.getLogger(__name__)
 
 
 def _pct_in(v: float) -> float:
@@ -928,17 +1179,28 @@ def _pct_out(f: float) -> float:
     return round(float(f) * 100.0, 10)
 
 
-def state_from_values(values: Mapping[str, Any], basis: str) -> LabState:
+def _amount_in(v: float, divisor: float) -> float:
+    return round(float(v) * divisor, 6)
+
+
+def _amount_out(a: float, divisor: float) -> float:
+    return round(float(a) / divisor, 10)
+
+
+def state_from_values(values: Mapping[str, Any], basis: str, divisor: float = 1.0) -> LabState:
     """A :class:`LabState` from the app's control values (percentages as typed).
 
     ``values`` holds ``plan``, ``mode``, ``n_bands``, ``threshold_i``, ``rate_i``,
     ``multiplier_mode``, ``n_multipliers``, ``mult_threshold_j``, ``mult_factor_j``,
     ``cap``, ``gate``, ``pool``, ``compare``, ``curve_rep``; ``basis`` is the base
-    plan's (attainment thresholds are typed as %, amounts as amounts).
+    plan's (attainment thresholds are typed as %, amounts as amounts in the page's unit:
+    ``divisor`` currency units each, e.g. 10,000 for 万).
     """
     nb, nm = int(values["n_bands"]), int(values["n_multipliers"])
-    read = _pct_in if basis == "attainment" else float
-    th = tuple(read(values[f"threshold_{i}"]) for i in range(nb))
+    if basis == "attainment":
+        th = tuple(_pct_in(values[f"threshold_{i}"]) for i in range(nb))
+    else:
+        th = tuple(_amount_in(values[f"threshold_{i}"], divisor) for i in range(nb))
     cap = float(values["cap"])
     gate = float(values["gate"])
     return LabState(
@@ -949,7 +1211,7 @@ def state_from_values(values: Mapping[str, Any], basis: str) -> LabState:
         multiplier_mode=values["multiplier_mode"],
         multiplier_thresholds=tuple(_pct_in(values[f"mult_threshold_{j}"]) for j in range(nm)),
         multiplier_factors=tuple(float(values[f"mult_factor_{j}"]) for j in range(nm)),
-        cap=None if cap == 0 else cap,
+        cap=None if cap == 0 else _amount_in(cap, divisor),
         gate=None if gate == 0 else _pct_in(gate),
         pool_rate=_pct_in(values["pool"]),
         compare=tuple(values.get("compare") or ()),
@@ -957,7 +1219,7 @@ def state_from_values(values: Mapping[str, Any], basis: str) -> LabState:
     )
 
 
-def values_from_state(state: LabState, basis: str) -> dict[str, Any]:
+def values_from_state(state: LabState, basis: str, divisor: float = 1.0) -> dict[str, Any]:
     """The control values that show ``state`` (the inverse of :func:`state_from_values`)."""
     v: dict[str, Any] = {
         "plan": state.plan,
@@ -965,14 +1227,14 @@ def values_from_state(state: LabState, basis: str) -> dict[str, Any]:
         "n_bands": len(state.thresholds),
         "multiplier_mode": state.multiplier_mode,
         "n_multipliers": len(state.multiplier_thresholds),
-        "cap": state.cap or 0.0,
+        "cap": _amount_out(state.cap, divisor) if state.cap else 0.0,
         "gate": _pct_out(state.gate) if state.gate else 0.0,
         "pool": _pct_out(state.pool_rate),
         "compare": tuple(state.compare),
         "curve_rep": state.curve_rep or "",
     }
     for i, (t, r) in enumerate(zip(state.thresholds, state.rates)):
-        v[f"threshold_{i}"] = _pct_out(t) if basis == "attainment" else float(t)
+        v[f"threshold_{i}"] = _pct_out(t) if basis == "attainment" else _amount_out(t, divisor)
         v[f"rate_{i}"] = _pct_out(r)
     for j, (t, f) in enumerate(zip(state.multiplier_thresholds, state.multiplier_factors)):
         v[f"mult_threshold_{j}"] = _pct_out(t)
@@ -984,6 +1246,326 @@ def values_from_state(state: LabState, basis: str) -> dict[str, Any]:
 def css_class(key: str) -> str:
     """``threshold_0 → simlib-threshold-0``."""
     return "simlib-" + key.replace("_", "-")
+
+
+# -- formatting for people ---------------------------------------------------------
+
+
+def page_units(lang: str, context: LabContext) -> Units:
+    """The lab page's one unit system: 万 in zh-CN; thousands in English (millions when
+    the median quota is 10 million or more)."""
+    if lang == "zh-CN":
+        return Units(lang, scale="wan", currency=context.currency)
+    big = float(np.median(context.quotas)) >= 10_000_000
+    return Units(lang, scale="m" if big else "k", currency=context.currency)
+
+
+def _typed(v: Any) -> str:
+    """A typed number echoed back as typed: ``-1.0 → '−1'``, ``2.5 → '2.5'``."""
+    x = float(v)
+    s = f"{abs(x):,.6f}".rstrip("0").rstrip(".")
+    return ("−" if x < 0 and s != "0" else "") + s
+
+
+def _typed_amount(v: Any, units: Units) -> str:
+    """A typed amount (in the page's unit) with the unit: ``−5万元``, ``−¥5k``."""
+    s = _typed(v)
+    if units.zh:
+        return f"{s}{units.label()}"
+    sym = units.label()[:1]
+    neg = s.startswith("−")
+    return f"{'−' if neg else ''}{sym}{s.lstrip('−')}{units.label()[1:]}"
+
+
+def _amt(x: float, units: Units, *, sign: bool = False) -> str:
+    """An amount with the page's unit, with enough decimals that it is not '0'."""
+    v = abs(float(x)) / units.divisor
+    d = units.decimals
+    if 0 < v < 1:
+        d = max(d, 2)
+    elif 0 < v < 10:
+        d = max(d, 1)
+    return units.amount(x, unit=True, decimals=d, sign=sign)
+
+
+#: Short English names of the shipped plans (the descriptions are long sentences).
+_SHIPPED_EN = {
+    "tiered_cn": "Tiered, marginal",
+    "tiered_cn_retro": "Tiered, retroactive",
+    "manager_override": "Manager override (team)",
+    "annual_ytd": "Annual, paid quarterly (YTD)",
+}
+
+
+def plan_label(plan: PlanSpec, name: str, lang: str) -> str:
+    """A plan as people name it: the head of its Chinese label or English description
+    (``阶梯提成（超额累进）``); a plan saved from the lab by the name it was saved as."""
+    if lang == "zh-CN" and plan.label_zh and "调整方案" not in plan.label_zh:
+        return re.split(r"[：:]", plan.label_zh, maxsplit=1)[0].strip() or name
+    if lang != "zh-CN" and name in _SHIPPED_EN and not plan.description.startswith("Variant"):
+        return _SHIPPED_EN[name]
+    desc = (plan.description or "").strip()
+    if lang != "zh-CN" and desc and not desc.startswith("Variant of"):
+        head = re.split(r"[:;]|\.\s", desc, maxsplit=1)[0].strip().rstrip(".")
+        if head:
+            return head if len(head) <= 70 else head[:67].rstrip() + "…"
+    return name
+
+
+def _why_dead(reason: str, plan: PlanSpec, units: Units, lang: str) -> str:
+    if reason.startswith("below the gate") and plan.gate and plan.gate.min_attainment:
+        return _t("why_gate", lang, gate=pct(plan.gate.min_attainment, 0))
+    if reason.startswith("per-period cap") and plan.cap and plan.cap.per_period:
+        return _t("why_cap", lang, cap=_amt(plan.cap.per_period, units))
+    if reason.startswith("inside the draw") and plan.draw is not None:
+        return _t("why_draw", lang, amount=_amt(plan.draw.amount, units))
+    if reason.startswith("inside the floor") and plan.floor is not None:
+        return _t("why_floor", lang, amount=_amt(plan.floor, units))
+    return _t("why_zero", lang)
+
+
+def flag_lines(
+    risk: GamingRisk,
+    lang: str = "en",
+    units: Units | None = None,
+    plan: PlanSpec | None = None,
+) -> tuple[str, ...]:
+    """Cliffs and dead zones as sentences, in English or Chinese.
+
+    With ``units`` (and the ``plan``, for the reasons) amounts are in the page's unit
+    and every word is in ``lang``; without, amounts are written out in full.
+    """
+    if units is None or plan is None:
+        return _flag_lines_plain(risk, lang)
+    out = []
+    for r in risk.cliffs.itertuples():
+        out.append(
+            _t(
+                "cliff",
+                lang,
+                att=pct(r.attainment, 1),
+                result=_amt(r.result, units),
+                jump=_amt(r.jump, units, sign=True),
+            )
+        )
+    for r in risk.dead_zones.itertuples():
+        why = _why_dead(str(r.reason), plan, units, lang)
+        out.append(_t("dead", lang, lo=pct(r.start, 1), hi=pct(r.end, 1), why=why))
+    return tuple(out)
+
+
+def check_values(
+    values: Mapping[str, Any], base: PlanSpec, units: Units, lang: str, *, pool: bool = True
+) -> dict[str, str]:
+    """What is wrong with the typed controls, by row (``band_i``, ``mult_j``, ``cap``,
+    ``gate``, ``pool``), in ``lang`` and as the user typed it (−1 % reads "−1%").
+
+    ``pool``: whether the company has bonus-pool rules (else any pool is refused).
+    """
+    errs: dict[str, str] = {}
+
+    def bad(x) -> bool:
+        try:
+            return x is None or not math.isfinite(float(x))
+        except (TypeError, ValueError):
+            return True
+
+    attain = base.basis == "attainment"
+    ratio = base.pays_on == "target_incentive"
+
+    def th_text(x):
+        return f"{_typed(x)}%" if attain else _typed_amount(x, units)
+
+    nb = int(values["n_bands"])
+    for i in range(nb):
+        t, r = values[f"threshold_{i}"], values[f"rate_{i}"]
+        key = f"band_{i}"
+        if bad(t) or bad(r):
+            errs[key] = _t("v_number", lang)
+        elif float(r) < 0:
+            rv = _typed(r) + ("" if ratio else "%")
+            errs[key] = _t("v_rate_neg", lang, v=rv)
+        elif not ratio and float(r) > 100:
+            errs[key] = _t("v_rate_high", lang, v=f"{_typed(r)}%")
+        elif float(t) < 0:
+            errs[key] = _t("v_th_neg", lang, v=th_text(t))
+        elif i == 0 and float(t) != 0:
+            errs[key] = _t("v_first", lang)
+        elif i > 0 and not bad(values[f"threshold_{i - 1}"]):
+            prev = float(values[f"threshold_{i - 1}"])
+            if float(t) <= prev:
+                errs[key] = _t("v_th_order", lang, i=i + 1, j=i, prev=th_text(prev), v=th_text(t))
+    nm = int(values["n_multipliers"])
+    for j in range(nm):
+        t, f = values[f"mult_threshold_{j}"], values[f"mult_factor_{j}"]
+        key = f"mult_{j}"
+        if bad(t) or bad(f):
+            errs[key] = _t("v_number", lang)
+        elif float(f) < 0:
+            errs[key] = _t("v_factor_neg", lang, v=f"{_typed(f)}×")
+        elif float(t) < 0:
+            errs[key] = _t("v_th_neg", lang, v=f"{_typed(t)}%")
+        elif j == 0 and float(t) != 0:
+            errs[key] = _t("v_first", lang)
+        elif j > 0 and not bad(values[f"mult_threshold_{j - 1}"]):
+            prev = float(values[f"mult_threshold_{j - 1}"])
+            if float(t) <= prev:
+                errs[key] = _t(
+                    "v_mult_order", lang, i=j + 1, j=j, prev=f"{_typed(prev)}%", v=f"{_typed(t)}%"
+                )
+    cap, gate, pool_v = values["cap"], values["gate"], values["pool"]
+    if bad(cap):
+        errs["cap"] = _t("v_number", lang)
+    elif float(cap) < 0:
+        errs["cap"] = _t("v_cap_neg", lang, v=_typed_amount(cap, units))
+    if bad(gate):
+        errs["gate"] = _t("v_number", lang)
+    elif float(gate) < 0:
+        errs["gate"] = _t("v_gate_neg", lang, v=f"{_typed(gate)}%")
+    if bad(pool_v):
+        errs["pool"] = _t("v_number", lang)
+    elif not 0 <= float(pool_v) <= 100:
+        errs["pool"] = _t("v_pool_range", lang, v=f"{_typed(pool_v)}%")
+    elif float(pool_v) > 0 and not pool:
+        errs["pool"] = _t("v_no_pool", lang)
+    return errs
+
+
+def _problem_row(field_name: str) -> str:
+    """A :class:`PlanEditError` field (``band 2 rate``) → the row it is shown next to."""
+    m = re.match(r"^(band|multiplier) (\d+)", field_name)
+    if m:
+        return ("band_" if m.group(1) == "band" else "mult_") + str(int(m.group(2)) - 1)
+    return {"cap per period": "cap", "gate": "gate", "pool %": "pool"}.get(field_name, "plan")
+
+
+def _kpi(label: str, value: str, *, blank: bool = False) -> str:
+    style = " style='color:#9e9e9e'" if blank else ""
+    return (
+        f"<div class='simlib-card'><div class='k'>{_esc(label)}</div>"
+        f"<b class='v'{style}>{_esc(value)}</b></div>"
+    )
+
+
+_LAB_CSS = """
+.simlib-commission-lab .simlib-card { min-width: 0; width: 142px; margin: 0 10px 8px 0;
+  padding: 8px 12px; }
+.simlib-commission-lab .simlib-card b.v { display: block; font-size: 22px; font-weight: 600; }
+.simlib-commission-lab h2 { margin: 4px 0 2px; font-size: 22px; }
+.simlib-lab-intro { color: #444; margin: 0 0 2px; max-width: 1100px; }
+.simlib-lab-data { color: #777; font-size: 12px; margin-bottom: 8px; }
+.simlib-lab-head { color: #555; font-size: 12px; margin: 4px 0 2px; }
+.simlib-lab-flags ul { margin: 4px 0 8px; padding-left: 20px; }
+.simlib-lab-section { font-weight: 600; margin: 10px 0 2px; }
+.simlib-lab-notes { color: #666; font-size: 12px; }
+.simlib-lab-message { color: #b71c1c; font-weight: 600; }
+.simlib-lab-saved { color: #1b5e20; font-size: 13px; }
+"""
+
+
+def view_html(
+    view: LabView,
+    context: LabContext,
+    lang: str,
+    units: Units,
+    labels: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The lab's readouts for a valid ``view`` as safe HTML, in ``lang`` and ``units``:
+    ``cost_of_sales``, ``budget_p50``, ``budget_p90``, ``reserve``, ``gini`` (cards),
+    ``flags``, ``shares``, ``compare_table`` and ``notes``."""
+    L, v = lang, view
+    labels = dict(labels or {})
+    out = {
+        "cost_of_sales": _kpi(_t("cost_of_sales", L), pct(v.cost_of_sales, 2)),
+        "budget_p50": _kpi(_t("p50", L), units.amount(v.budget_p50, unit=True)),
+        "budget_p90": _kpi(_t("p90", L), units.amount(v.budget_p90, unit=True)),
+        "reserve": _kpi(_t("reserve", L), units.amount(v.reserve_p90, unit=True)),
+        "gini": _kpi(_t("gini", L), number(v.gini, 2)),
+    }
+    flags = flag_lines(v.risk, L, units, v.plan)
+    who = _curve_who(v, context, L)
+    body = "".join(f"<li>{_esc(s)}</li>" for s in flags) or f"<li>{_esc(_t('no_flags', L))}</li>"
+    color = STATUS_COLORS["red"] if flags else STATUS_COLORS["green"]
+    at = _t("flags_at", L, who=who, quota=_amt(v.curve_quota, units))
+    out["flags"] = (
+        f"<div class='simlib-lab-flags'><div class='simlib-lab-section'>{_esc(_t('flags', L))} "
+        f"<small style='font-weight:400;color:#666'>{_esc(at)}</small></div>"
+        f"<ul style='color:{color}'>{body}</ul></div>"
+    )
+    sh = v.shares.copy()
+    sh["level_t"] = [
+        _t(k, L) if k in ("threshold", "target", "excellence") else k for k in sh["level"]
+    ]
+    sh["rule_t"] = [f"{pct(a, 0)}–{pct(b, 0)}" for a, b in zip(sh["rule_low"], sh["rule_high"])]
+    sh["verdict_t"] = [
+        _t(k, L) if k in ("in line", "too many", "too few") else k for k in sh["verdict"]
+    ]
+    out["shares"] = f"<div class='simlib-lab-section'>{_esc(_t('shares', L))}</div>" + table(
+        sh,
+        [
+            Col("level_t", "档位", "Level"),
+            Col("attainment", "达成率", "Attainment", "pct", 0),
+            Col("share", "销售占比", "Share of reps", "pct", 0),
+            Col("rule_t", "经验区间", "Rule of thumb"),
+            Col("verdict_t", "评价", "Verdict"),
+        ],
+        units,
+        caption=_t("shares_caption", L),
+    )
+    cmp_ = v.comparison.copy()
+    cmp_["label"] = [
+        _t("edited", L) if n == v.plan.name else labels.get(n, n) for n in cmp_["plan"]
+    ]
+    out["compare_table"] = (
+        f"<div class='simlib-lab-section'>{_esc(_t('compare_table', L))}</div>"
+        + table(
+            cmp_,
+            [
+                Col("label", "方案", "Plan"),
+                Col("cost_of_sales", "销售成本率", "Cost of sales", "pct", 2),
+                Col("p50", "预算 P50", "Budget P50", "amount"),
+                Col("p90", "预算 P90", "Budget P90", "amount"),
+                Col("gini", "基尼系数", "Gini", "number", 2),
+                Col("share_zero_pay", "零提成占比", "Reps paid nothing", "pct", 0),
+                Col(
+                    "diff_vs_first",
+                    "与首行方案的差额",
+                    "Difference from the top row",
+                    "amount",
+                    fmt=lambda x: units.amount(x, sign=True),
+                ),
+            ],
+            units,
+            caption=_t("compare_caption", L),
+        )
+    )
+    notes = []
+    plan = v.plan
+    what = []
+    for term in not_modelled(plan):
+        key = next((k for k in _NOT_MODELLED if term.startswith(k)), None)
+        if key is not None:
+            en, zh = _NOT_MODELLED[key]
+            what.append(zh if L == "zh-CN" else en)
+    if what:
+        notes.append(_t("not_modelled", L, what=("、" if L == "zh-CN" else "; ").join(what)))
+    if plan.gate is not None and plan.gate.min_collection_rate is not None:
+        notes.append(_t("collection_gate", L))
+    if plan.gate is not None and plan.gate.min_kpi_score is not None:
+        notes.append(_t("kpi_gate", L))
+    if v.pool is not None and plan.credit != "team":
+        notes.append(_t("pool_note", L))
+    out["notes"] = "<br>".join(_esc(n) for n in notes)
+    return out
+
+
+def _curve_who(view: LabView, context: LabContext, lang: str) -> str:
+    """Whose quota the curve is at: the rep's name (the team's for a team plan)."""
+    k = context.rep_ids.index(view.curve_rep)
+    if view.plan is not None and view.plan.credit == "team":
+        team = context.teams[k]
+        return context.team_names.get(team, team)
+    return context.names[k]
 
 
 class CommissionLab:
@@ -999,13 +1581,14 @@ class CommissionLab:
     charts : bool
         Draw the three charts (payout curves, cost distribution, pay per rep) on
         every change; turn off for a faster app or headless tests of the numbers.
+    data_label : str
+        What the page says the data is (e.g. "the demo company").
 
     Examples
     --------
     In a notebook::
 
-        lab = CommissionLab.from_demo(n_trials=10_000)
-        lab.show()
+        CommissionLab.app(source="", mapping="", n_trials=10_000, lang="zh-CN")
     """
 
     def __init__(
@@ -1015,6 +1598,7 @@ class CommissionLab:
         *,
         lang: str = "en",
         charts: bool = True,
+        data_label: str = "",
     ):
         if lang not in ("en", "zh-CN"):
             raise ValueError(f"lang must be 'en' or 'zh-CN'; got {lang!r}")
@@ -1023,13 +1607,19 @@ class CommissionLab:
         self.context = context
         self.lang = lang
         self.charts = charts
+        self.data_label = data_label
+        self.units = page_units(lang, context)
+        self.labels = {n: plan_label(p, n, lang) for n, p in context.plans.items()}
         if state is None:
             first = "tiered_cn" if "tiered_cn" in context.plans else next(iter(context.plans))
             state = LabState.from_plan(context.plans[first], first)
         self._state = state
         self.view: LabView = compute(state, context)
+        #: row → message of the last check (empty when the controls make a valid plan)
+        self.errors: dict[str, str] = {}
         self.controls: dict[str, Any] = {}
         self.outputs: dict[str, Any] = {}
+        self.messages: dict[str, Any] = {}
         self._widget = None
         self._quiet = False
 
@@ -1066,11 +1656,94 @@ class CommissionLab:
             )
         return cls(ctx, LabState.from_plan(ctx.plans[plan], plan), lang=lang, charts=charts)
 
+    @classmethod
+    def open(
+        cls,
+        source: str = "",
+        mapping: str = "",
+        *,
+        n_trials: int = 10_000,
+        seed: int = 7,
+        plan: str = "tiered_cn",
+        lang: str = "",
+        period: str = "",
+        as_of: str = "",
+        demo_seed: int | None = None,
+        charts: bool = True,
+    ) -> CommissionLab:
+        """The lab on the user's export (``source``/``mapping``, else ``simlib app
+        --data``, else the demo company; see :mod:`simlib.apps.session`).
+
+        The trials are kept on disk by the data's fingerprint
+        (:func:`simlib.apps.session.cached_for`), so reopening is quick. ``period`` and
+        ``as_of`` default to the quarter of the data's as-of date; a ``plan`` the trials
+        cannot price falls back to the first one offered.
+        """
+        import datetime as dt
+
+        from simlib.apps.landing import data_label
+        from simlib.apps.session import app_lang, app_source, cached_for, open_data
+
+        lang = app_lang(lang)
+        data = open_data(source, mapping, demo_seed)
+        day = dt.date.fromisoformat(as_of) if as_of else data.as_of
+        if isinstance(day, dt.datetime):
+            day = day.date()
+        label = period or f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+        params = {"period": label, "as_of": day.isoformat(), "n_trials": n_trials, "seed": seed}
+
+        def run():
+            return trials_record(simulate(data, label, day, n_trials=n_trials, seed=seed))
+
+        rec = cached_for(data, "lab-trials", params, run)
+        ctx = LabContext.from_record(rec, lang=lang)
+        if plan not in ctx.plans:
+            plan = "tiered_cn" if "tiered_cn" in ctx.plans else next(iter(ctx.plans))
+        src, mp = app_source(source, mapping)
+        return cls(
+            ctx,
+            LabState.from_plan(ctx.plans[plan], plan),
+            lang=lang,
+            charts=charts,
+            data_label=data_label(src, mp, lang),
+        )
+
+    @classmethod
+    def app(cls, source: str = "", mapping: str = "", *, lang: str = "", **kwargs):
+        """Show the lab in a notebook or Voilà page: a progress line while the trials
+        are made, then the app; a short message in the user's language when the data
+        cannot be opened. Returns the lab (None when it could not be opened)."""
+        import ipywidgets as w
+        from IPython.display import display
+
+        from simlib.apps.session import app_lang
+
+        lang = app_lang(lang)
+        box = w.VBox([w.HTML(f"<p style='color:#555'>{_esc(_t('loading', lang))}</p>")])
+        box.add_class("simlib-lab-loading")
+        display(box)
+        try:
+            lab = cls.open(source, mapping, lang=lang, **kwargs)
+            box.children = [lab.show()]
+            return lab
+        except (ValueError, OSError, ParamError) as e:  # the data, said to the user
+            log.warning("commission lab: cannot open the data: %s", e)
+            box.children = [
+                w.HTML(
+                    f"<div class='simlib-apology' role='alert'><b>{_esc(_t('open_failed', lang))}"
+                    f"</b><br>{_esc(str(e))}</div><style>{PAGE_CSS}</style>"
+                )
+            ]
+        except Exception:  # noqa: BLE001 - anything else: logged, an apology on the page
+            log.exception("commission lab: could not start")
+            box.children = [w.HTML(str(apology(lang)) + f"<style>{PAGE_CSS}</style>")]
+        return None
+
     # -- state ---------------------------------------------------------------
 
     @property
     def state(self) -> LabState:
-        """The current controls as a :class:`LabState`."""
+        """The current controls as a :class:`LabState` (the last valid ones)."""
         return self._state
 
     def set_state(self, state: LabState) -> LabView:
@@ -1082,9 +1755,19 @@ class CommissionLab:
 
     def _refresh(self) -> LabView:
         self.view = compute(self._state, self.context)
+        self.errors = self._view_errors(self.view)
         if self._widget is not None:
             self._render()
         return self.view
+
+    def _view_errors(self, view: LabView) -> dict[str, str]:
+        """A failed view's problems as messages by row (generic, in the user's words)."""
+        if view.ok:
+            return {}
+        out: dict[str, str] = {}
+        for f, _m in view.problems:
+            out.setdefault(_problem_row(f), _t("v_generic", self.lang))
+        return out
 
     # -- static outputs (useful headless) ----------------------------------------
 
@@ -1107,43 +1790,48 @@ class CommissionLab:
         df["dead_zones"] = [len(r.dead_zones) for r in risks]
         return df
 
-    def comparison_table(self, plans: Sequence[str] | None = None) -> pd.DataFrame:
-        """:meth:`comparison` formatted for reading (money grouped, shares in %)."""
+    def comparison_table(self, plans: Sequence[str] | None = None):
+        """:meth:`comparison` as a table for people (names, the page's units, %)."""
         df = self.comparison(plans)
-        out = pd.DataFrame({"plan": df["plan"]})
-        for c in ("mean", "p50", "p90", "reserve_p90", "diff_vs_first"):
-            out[c] = [f"{v:,.0f}" for v in df[c]]
-        out["cost_of_sales"] = [format_percent(v, 2) for v in df["cost_of_sales"]]
-        out["gini"] = [f"{v:.2f}" for v in df["gini"]]
-        out["share_zero_pay"] = [format_percent(v) for v in df["share_zero_pay"]]
-        out["cliffs"] = df["cliffs"]
-        out["dead_zones"] = df["dead_zones"]
-        if self.lang == "zh-CN":
-            out = out.rename(
-                columns={
-                    "plan": "方案",
-                    "mean": "均值",
-                    "reserve_p90": "P90储备",
-                    "diff_vs_first": "与首个方案差额",
-                    "cost_of_sales": "销售成本率",
-                    "gini": "基尼系数",
-                    "share_zero_pay": "零提成占比",
-                    "cliffs": "断崖数",
-                    "dead_zones": "无效区间数",
-                }
-            )
-        return out
+        df["label"] = [self.labels.get(n, n) for n in df["plan"]]
+        return table(
+            df,
+            [
+                Col("label", "方案", "Plan"),
+                Col("cost_of_sales", "销售成本率", "Cost of sales", "pct", 2),
+                Col("p50", "预算 P50", "Budget P50", "amount"),
+                Col("p90", "预算 P90", "Budget P90", "amount"),
+                Col("gini", "基尼系数", "Gini", "number", 2),
+                Col("share_zero_pay", "零提成占比", "Reps paid nothing", "pct", 0),
+                Col("cliffs", "断崖数", "Cliffs", "count"),
+                Col("dead_zones", "无效区间数", "Dead zones", "count"),
+            ],
+            self.units,
+        )
 
     def figure(self):
         """The current view's three charts in one matplotlib figure."""
-        return lab_figure(self.view, lang=self.lang, currency=self.context.currency)
+        return lab_figure(
+            self.view,
+            lang=self.lang,
+            currency=self.context.currency,
+            units=self.units,
+            labels=self._chart_labels(),
+            team_names=self.context.team_names,
+        )
+
+    def _chart_labels(self) -> dict[str, str]:
+        labels = dict(self.labels)
+        if self.view.ok:
+            labels[self.view.plan.name] = _t("edited", self.lang)
+        return labels
 
     def save(
         self, name: str, *, overwrite: bool = False, directory: str | Path | None = None
     ) -> Path:
         """Save the edited plan as ``params/plans/NAME.yaml`` (see :func:`save_plan`);
         the saved plan is then offered in the app."""
-        if not self.view.ok:
+        if not self.view.ok or self.errors:
             raise ValueError(f"the controls do not make a valid plan: {self.view.error}")
         path = save_plan(
             self.view.plan,
@@ -1154,11 +1842,15 @@ class CommissionLab:
         )
         saved = load_plan(path)
         self.context = self.context.with_plan(name, saved)
+        self.labels[name] = name
         if self._widget is not None:
             self._quiet = True
             try:
-                self.controls["plan"].options = list(self.context.plans)
-                self.controls["compare"].options = list(self.context.plans)
+                self.controls["plan"].options = self._plan_options()
+                self.controls["plan"].value = self._state.plan
+                chosen = self.controls["compare"].value
+                self.controls["compare"].options = self._plan_options()
+                self.controls["compare"].value = chosen
             finally:
                 self._quiet = False
         return path
@@ -1179,6 +1871,9 @@ class CommissionLab:
     def _base(self, name: str | None = None) -> PlanSpec:
         return self.context.plans[name or self._state.plan]
 
+    def _plan_options(self) -> list[tuple[str, str]]:
+        return [(self.labels.get(n, n), n) for n in self.context.plans]
+
     def _build(self) -> None:
         import ipywidgets as w
 
@@ -1186,59 +1881,105 @@ class CommissionLab:
         c: dict[str, Any] = {}
         wide = {"description_width": "initial"}
         c["plan"] = w.Dropdown(
-            options=list(self.context.plans), description=_t("plan", L), style=wide
+            options=self._plan_options(),
+            description=_t("plan", L),
+            tooltip=_t("plan_tip", L),
+            style=wide,
+            layout=w.Layout(width="420px"),
         )
+        mode_opts = [(_t("marginal", L), "marginal"), (_t("retroactive", L), "retroactive")]
+        mode_tips = [_t("marginal_tip", L), _t("retroactive_tip", L)]
         c["mode"] = w.ToggleButtons(
-            options=["marginal", "retroactive"], description=_t("mode", L), style=wide
+            options=mode_opts, description=_t("mode", L), tooltips=mode_tips, style=wide
         )
         c["n_bands"] = w.BoundedIntText(
             min=1,
             max=MAX_BANDS,
             description=_t("bands", L),
+            tooltip=_t("bands_tip", L),
             style=wide,
             layout=w.Layout(width="150px"),
         )
         for i in range(MAX_BANDS):
             c[f"threshold_{i}"] = w.FloatText(
-                description=f"{i + 1}.", style=wide, layout=w.Layout(width="230px")
+                description=f"{i + 1}.",
+                tooltip=_t("threshold_tip", L),
+                style=wide,
+                layout=w.Layout(width="200px"),
+                disabled=i == 0,
             )
-            c[f"rate_{i}"] = w.FloatText(description="", layout=w.Layout(width="110px"))
+            c[f"rate_{i}"] = w.FloatText(
+                description="", tooltip=_t("rate_tip", L), layout=w.Layout(width="110px")
+            )
         c["multiplier_mode"] = w.ToggleButtons(
-            options=["marginal", "retroactive"], description=_t("mult_mode", L), style=wide
+            options=mode_opts, description=_t("mult_mode", L), tooltips=mode_tips, style=wide
         )
         c["n_multipliers"] = w.BoundedIntText(
             min=0,
             max=MAX_MULTIPLIERS,
             description=_t("multipliers", L),
+            tooltip=_t("multipliers_tip", L),
             style=wide,
-            layout=w.Layout(width="170px"),
+            layout=w.Layout(width="190px"),
         )
         for j in range(MAX_MULTIPLIERS):
             c[f"mult_threshold_{j}"] = w.FloatText(
-                description=f"{j + 1}.", style=wide, layout=w.Layout(width="230px")
+                description=f"{j + 1}.",
+                tooltip=_t("mult_threshold_tip", L),
+                style=wide,
+                layout=w.Layout(width="200px"),
+                disabled=j == 0,
             )
-            c[f"mult_factor_{j}"] = w.FloatText(description="", layout=w.Layout(width="110px"))
-        c["cap"] = w.FloatText(description=_t("cap", L), style=wide)
-        c["gate"] = w.FloatText(description=_t("gate", L), style=wide)
-        c["pool"] = w.FloatText(description=_t("pool", L), style=wide)
+            c[f"mult_factor_{j}"] = w.FloatText(
+                description="", tooltip=_t("mult_factor_tip", L), layout=w.Layout(width="110px")
+            )
+        unit = self.units.label()
+        c["cap"] = w.FloatText(
+            description=_t("cap", L, unit=unit), tooltip=_t("cap_tip", L), style=wide,
+            layout=w.Layout(width="420px"),
+        )  # fmt: skip
+        c["gate"] = w.FloatText(
+            description=_t("gate", L), tooltip=_t("gate_tip", L), style=wide,
+            layout=w.Layout(width="420px"),
+        )  # fmt: skip
+        c["pool"] = w.FloatText(
+            description=_t("pool", L), tooltip=_t("pool_tip", L), style=wide,
+            layout=w.Layout(width="420px"),
+        )  # fmt: skip
         c["compare"] = w.SelectMultiple(
-            options=list(self.context.plans),
+            options=self._plan_options(),
             description=_t("compare", L),
+            tooltip=_t("compare_tip", L),
             style=wide,
             rows=min(6, max(2, len(self.context.plans))),
+            layout=w.Layout(width="420px"),
         )
-        reps = [(f"{r} {n}", r) for r, n in zip(self.context.rep_ids, self.context.names)]
+        team = self.context.team_names
+        reps = [
+            (f"{n} · {team.get(t, t)}" if team.get(t) else n, r)
+            for r, n, t in zip(self.context.rep_ids, self.context.names, self.context.teams)
+        ]
         c["curve_rep"] = w.Dropdown(
-            options=[(_t("median", L), "")] + reps, description=_t("curve_rep", L), style=wide
+            options=[(_t("median", L), "")] + reps,
+            description=_t("curve_rep", L),
+            tooltip=_t("curve_rep_tip", L),
+            style=wide,
+            layout=w.Layout(width="420px"),
         )
         c["save_name"] = w.Text(
             description=_t("save_name", L),
+            tooltip=_t("save_name_tip", L),
             placeholder="my_plan",
             style=wide,
-            layout=w.Layout(width="230px"),
+            layout=w.Layout(width="190px"),
         )
         c["save_overwrite"] = w.Checkbox(description=_t("overwrite", L), value=False, indent=False)
-        c["save"] = w.Button(description=_t("save", L), icon="save")
+        c["save"] = w.Button(
+            description=_t("save", L),
+            tooltip=_t("save_tip", L),
+            icon="save",
+            layout=w.Layout(width="auto", min_width="110px"),
+        )
         for k, ctl in c.items():
             ctl.add_class(css_class(k))
         self.controls = c
@@ -1257,17 +1998,34 @@ class CommissionLab:
             "notes",
             "save_status",
             "units",
+            "mult_units",
         ):
             o[k] = w.HTML()
         for k in ("chart_curve", "chart_cost", "chart_reps"):
-            o[k] = w.Image(format="png", layout=w.Layout(max_width="100%"))
+            # never an empty Image (a broken-image icon): hidden until it has a picture
+            o[k] = w.Image(
+                format="png", layout=w.Layout(width="100%", max_width="880px", display="none")
+            )
         for k, out in o.items():
             out.add_class(css_class(k))
         self.outputs = o
 
-        self._band_rows = [w.HBox([c[f"threshold_{i}"], c[f"rate_{i}"]]) for i in range(MAX_BANDS)]
+        # validation messages, each under its row
+        m: dict[str, Any] = {}
+        rows = [f"band_{i}" for i in range(MAX_BANDS)] + [
+            f"mult_{j}" for j in range(MAX_MULTIPLIERS)
+        ]
+        for k in (*rows, "cap", "gate", "pool"):
+            m[k] = w.HTML()
+            m[k].add_class(css_class(f"error_{k}"))
+        self.messages = m
+
+        self._band_rows = [
+            w.VBox([w.HBox([c[f"threshold_{i}"], c[f"rate_{i}"]]), m[f"band_{i}"]])
+            for i in range(MAX_BANDS)
+        ]
         self._mult_rows = [
-            w.HBox([c[f"mult_threshold_{j}"], c[f"mult_factor_{j}"]])
+            w.VBox([w.HBox([c[f"mult_threshold_{j}"], c[f"mult_factor_{j}"]]), m[f"mult_{j}"]])
             for j in range(MAX_MULTIPLIERS)
         ]
         for i, row in enumerate(self._band_rows):
@@ -1283,38 +2041,55 @@ class CommissionLab:
                 *self._band_rows,
                 c["multiplier_mode"],
                 c["n_multipliers"],
+                o["mult_units"],
                 *self._mult_rows,
                 c["cap"],
+                m["cap"],
                 c["gate"],
+                m["gate"],
                 c["pool"],
+                m["pool"],
                 c["compare"],
                 c["curve_rep"],
                 w.HBox([c["save_name"], c["save_overwrite"], c["save"]]),
                 o["save_status"],
             ],
-            layout=w.Layout(width="460px"),
+            layout=w.Layout(width="440px", min_width="440px", margin="0 20px 0 0"),
         )
         kpis = w.HBox(
             [o["cost_of_sales"], o["budget_p50"], o["budget_p90"], o["reserve"], o["gini"]],
             layout=w.Layout(flex_flow="row wrap"),
         )
-        for k in ("cost_of_sales", "budget_p50", "budget_p90", "reserve", "gini"):
-            o[k].layout.margin = "0 16px 8px 0"
-        right = w.VBox(
+        self._results = w.VBox(
             [
-                o["message"],
-                kpis,
-                o["flags"],
-                o["shares"],
-                o["compare_table"],
                 o["chart_curve"],
+                o["flags"],
                 o["chart_cost"],
+                o["compare_table"],
                 o["chart_reps"],
+                o["shares"],
                 o["notes"],
-            ],
-            layout=w.Layout(flex="1"),
+            ]
         )
-        title = w.HTML(f"<h3>{_t('title', L)}</h3>")
+        self._results.add_class("simlib-lab-results")
+        right = w.VBox([o["message"], kpis, self._results], layout=w.Layout(flex="1"))
+        ctx = self.context
+        head = (
+            f"<style>{PAGE_CSS}{_LAB_CSS}</style><h2>{_esc(_t('title', L))}</h2>"
+            f"<p class='simlib-lab-intro'>{_esc(_t('intro', L))}</p>"
+        )
+        if self.data_label:
+            line = _t(
+                "data",
+                L,
+                data=self.data_label,
+                period=ctx.period or "—",
+                trials=count(ctx.trials.shape[0]),
+                reps=count(ctx.trials.shape[1]),
+            )
+            head += f"<div class='simlib-lab-data'>{_esc(line)}</div>"
+        title = w.HTML(head)
+        title.add_class("simlib-lab-title")
         root = w.VBox([title, w.HBox([left, right])])
         root.add_class("simlib-commission-lab")
         self._widget = root
@@ -1334,7 +2109,7 @@ class CommissionLab:
     def _push(self, state: LabState) -> None:
         """Show ``state`` in the controls without triggering recomputes."""
         base = self._base(state.plan)
-        vals = values_from_state(state, base.basis)
+        vals = values_from_state(state, base.basis, self.units.divisor)
         self._quiet = True
         try:
             c = self.controls
@@ -1361,24 +2136,30 @@ class CommissionLab:
         for j, row in enumerate(self._mult_rows):
             row.layout.display = "" if j < nm else "none"
         L = self.lang
-        attain = self._base().basis == "attainment"
-        rate_label = (
-            _t("rate_ti", L) if self._base().pays_on == "target_incentive" else _t("rate", L)
+        base = self._base()
+        if base.pays_on == "target_incentive":
+            head = _t("band_head_ti", L)
+        elif base.basis == "attainment":
+            head = _t("band_head_pct", L)
+        else:
+            head = _t("band_head_amount", L, unit=self.units.label())
+        self.outputs["units"].value = f"<div class='simlib-lab-head'>{_esc(head)}</div>"
+        self.outputs["mult_units"].value = (
+            f"<div class='simlib-lab-head'>{_esc(_t('mult_head', L))}</div>" if nm else ""
         )
-        units = _t("threshold_pct" if attain else "threshold_amount", L)
-        self.outputs["units"].value = f"<small>{units} · {rate_label}</small>"
 
     def _fill_new_rows(self, old_n: int, new_n: int, kind: str) -> None:
         """Give rows that appear a next step up from the row above (not zeros)."""
         c = self.controls
         attain = self._base().basis == "attainment"
+        step = 1_000_000.0 / self.units.divisor
         self._quiet = True
         try:
             if kind == "bands":
                 for i in range(max(old_n, 1), new_n):
                     prev_t, prev_r = c[f"threshold_{i - 1}"].value, c[f"rate_{i - 1}"].value
-                    c[f"threshold_{i}"].value = prev_t + (
-                        50.0 if attain else max(prev_t, 1_000_000.0)
+                    c[f"threshold_{i}"].value = round(
+                        prev_t + (50.0 if attain else max(prev_t, step)), 10
                     )
                     c[f"rate_{i}"].value = prev_r
             else:
@@ -1406,6 +2187,8 @@ class CommissionLab:
                     "compare": self._state.compare,
                     "curve_rep": self._state.curve_rep,
                 }
+                if self.errors:  # the last valid pool may not be what is typed: start clean
+                    keep["pool_rate"] = 0.0
                 self._quiet = True
                 try:
                     self.controls["save_name"].value = f"{change['new']}_variant"
@@ -1418,104 +2201,102 @@ class CommissionLab:
             elif owner is self.controls["n_multipliers"]:
                 self._fill_new_rows(change["old"], change["new"], "multipliers")
             self._layout_rows()
-            self._state = state_from_values(self._values(), self._base().basis)
-            self._refresh()
-        except Exception as e:  # never a silent failure in an observer: say it in the app
-            self.outputs["message"].value = (
-                f"<div style='color:#b71c1c'>internal error: "
-                f"{type(e).__name__}: {_esc(str(e))}</div>"
-            )
+            self._update()
+        except Exception:  # noqa: BLE001 - never a traceback on the page: logged, an apology
+            log.exception("commission lab: recompute failed")
+            self._apologize()
+
+    def _update(self) -> None:
+        """Check the typed values, then compute and show (or blank the views)."""
+        values = self._values()
+        base = self._base()
+        errs = check_values(values, base, self.units, self.lang, pool=self.context.pool is not None)
+        if errs:
+            self.errors = errs
+            self.view = _failed(self._state, [(k, v) for k, v in errs.items()])
+            self._render()
+            return
+        self._state = state_from_values(values, base.basis, self.units.divisor)
+        self._refresh()
+
+    def _apologize(self) -> None:
+        self.errors = {"plan": ""}
+        self._blank()
+        self.outputs["message"].value = str(apology(self.lang))
 
     def _on_save(self, _button=None) -> None:
+        L = self.lang
         name = self.controls["save_name"].value.strip()
+        status = self.outputs["save_status"]
         try:
-            path = self.save(name, overwrite=self.controls["save_overwrite"].value)
-        except (ValueError, FileExistsError, OSError) as e:
-            self.outputs["save_status"].value = f"<div style='color:#b71c1c'>{_esc(str(e))}</div>"
+            if not self.view.ok or self.errors:
+                msg = _t("save_invalid", L)
+            else:
+                self.save(name, overwrite=self.controls["save_overwrite"].value)
+                status.value = (
+                    f"<div class='simlib-lab-saved'>{_esc(_t('saved', L, name=name))}</div>"
+                )
+                return
+        except FileExistsError:
+            msg = _t("save_exists", L, name=name)
+        except ValueError:
+            msg = _t("save_bad_name", L)
+        except OSError as e:
+            log.warning("commission lab: save failed: %s", e)
+            msg = _t("save_failed", L, why=e.strerror or type(e).__name__)
+        except Exception:  # noqa: BLE001
+            log.exception("commission lab: save failed")
+            status.value = str(apology(L))
             return
-        self.outputs[
-            "save_status"
-        ].value = f"<div style='color:#1b5e20'>{_t('saved', self.lang)}: {_esc(str(path))}</div>"
+        status.value = str(field_error(msg))
+
+    def _blank(self) -> None:
+        """Nothing stale may pass for the answer: cards say —, the rest is hidden."""
+        o, L = self.outputs, self.lang
+        for k in ("cost_of_sales", "budget_p50", "budget_p90", "reserve", "gini"):
+            label = _t({"budget_p50": "p50", "budget_p90": "p90"}.get(k, k), L)
+            o[k].value = _kpi(label, MISSING, blank=True)
+        for k in ("flags", "shares", "compare_table", "notes"):
+            o[k].value = ""
+        for k in ("chart_curve", "chart_cost", "chart_reps"):
+            o[k].layout.display = "none"
+        self._results.layout.display = "none"
 
     def _render(self) -> None:
-        o, v, L = self.outputs, self.view, self.lang
-        cur = self.context.currency
-        if not v.ok:
-            items = "".join(f"<li><b>{_esc(f)}</b>: {_esc(m)}</li>" for f, m in v.problems)
-            o[
-                "message"
-            ].value = (
-                f"<div style='color:#b71c1c'><b>{_t('edit_problem', L)}</b><ul>{items}</ul></div>"
-            )
-            for k in ("cost_of_sales", "budget_p50", "budget_p90", "reserve", "gini"):
-                o[k].value = _kpi(_t({"budget_p50": "p50", "budget_p90": "p90"}.get(k, k), L), "–")
-            # nothing stale may pass for the answer to the bad settings
-            for k in ("flags", "shares", "compare_table"):
-                o[k].value = ""
-            for k in ("chart_curve", "chart_cost", "chart_reps"):
-                o[k].value = b""
+        try:
+            self._render_view()
+        except Exception:  # noqa: BLE001 - logged, an apology on the page
+            log.exception("commission lab: could not show the view")
+            self._apologize()
+
+    def _render_view(self) -> None:
+        o, v, L, m = self.outputs, self.view, self.lang, self.messages
+        errs = self.errors
+        for k, box in m.items():
+            box.value = str(field_error(errs[k])) if errs.get(k) else ""
+        if errs or not v.ok:
+            self._blank()
+            msg = _esc(_t("invalid", L))
+            if errs.get("plan"):
+                msg += f"<br>{_esc(errs['plan'])}"
+            o["message"].value = f"<div class='simlib-lab-message' role='alert'>{msg}</div>"
             return
         o["message"].value = ""
-        o["cost_of_sales"].value = _kpi(_t("cost_of_sales", L), f"{v.cost_of_sales:.2%}")
-        o["budget_p50"].value = _kpi(_t("p50", L), f"{v.budget_p50:,.0f} {cur}")
-        o["budget_p90"].value = _kpi(_t("p90", L), f"{v.budget_p90:,.0f} {cur}")
-        o["reserve"].value = _kpi(_t("reserve", L), f"{v.reserve_p90:,.0f} {cur}")
-        o["gini"].value = _kpi(_t("gini", L), f"{v.gini:.2f}")
-        flags = flag_lines(v.risk, L)
-        who = f"{v.curve_rep}, {_t('quota', L)} {v.curve_quota:,.0f}"
-        body = "".join(f"<li>{_esc(s)}</li>" for s in flags) or f"<li>{_t('no_flags', L)}</li>"
-        color = "#b71c1c" if flags else "#1b5e20"
-        o["flags"].value = (
-            f"<div><b>{_t('flags', L)}</b> <small>({_esc(who)})</small>"
-            f"<ul style='color:{color}'>{body}</ul></div>"
-        )
-        sh = v.shares
-        words = {
-            "threshold": ("threshold", "门槛"),
-            "target": ("target", "目标"),
-            "excellence": ("excellence", "卓越"),
-            "in line": ("in line", "合理"),
-            "too many": ("too many", "偏多"),
-            "too few": ("too few", "偏少"),
-        }
-
-        def say(k):
-            en, zh = words.get(k, (k, k))
-            return zh if L == "zh-CN" else en
-
-        rows = "".join(
-            f"<tr><td>{_esc(say(r.level))}</td><td>{r.attainment:.0%}</td><td>{r.share:.0%}</td>"
-            f"<td>{r.rule_low:.0%}–{r.rule_high:.0%}</td><td>{_esc(say(r.verdict))}</td></tr>"
-            for r in sh.itertuples()
-        )
-        o["shares"].value = (
-            f"<b>{_t('shares', L)}</b><table><tr><th></th><th>≥</th><th>{_t('share', L)}</th>"
-            f"<th>{_t('rule', L)}</th><th></th></tr>{rows}</table>"
-        )
-        cmp_ = v.comparison
-        rows = "".join(
-            f"<tr><td>{_esc(r.plan)}</td><td>{r.cost_of_sales:.2%}</td><td>{r.p50:,.0f}</td>"
-            f"<td>{r.p90:,.0f}</td><td>{r.gini:.2f}</td><td>{r.diff_vs_first:+,.0f}</td></tr>"
-            for r in cmp_.itertuples()
-        )
-        o["compare_table"].value = (
-            f"<b>{_t('compare_table', L)}</b><table><tr><th>{_t('plan', L)}</th>"
-            f"<th>{_t('cost_of_sales', L)}</th>"
-            f"<th>P50</th><th>P90</th><th>Gini</th><th>vs {_esc(cmp_['plan'].iloc[0])}</th></tr>"
-            f"{rows}</table>"
-        )
-        notes = list(v.notes)
-        if self.context.excluded:
-            why = "; ".join(f"{k} ({r})" for k, r in self.context.excluded.items())
-            notes.append(f"{_t('not_offered', L)}: {why}")
-        o["notes"].value = "<small>" + "<br>".join(_esc(n) for n in notes) + "</small>"
+        for k, html_ in view_html(v, self.context, L, self.units, self.labels).items():
+            o[k].value = html_
+        self._results.layout.display = ""
         if self.charts:
-            o["chart_curve"].value = figure_png(payout_curves(v, lang=L, currency=cur))
-            o["chart_cost"].value = figure_png(cost_distribution(v, lang=L))
-            o["chart_reps"].value = figure_png(rep_pay(v, lang=L, currency=cur))
-
-
-def _kpi(label: str, value: str) -> str:
-    return (
-        f"<div><small>{_esc(label)}</small><br><b style='font-size:1.3em'>{_esc(value)}</b></div>"
-    )
+            labels = self._chart_labels()
+            who = _curve_who(v, self.context, L)
+            figs = {
+                "chart_curve": payout_curves(
+                    v, lang=L, units=self.units, labels=labels, rep_name=who
+                ),
+                "chart_cost": cost_distribution(v, lang=L),
+                "chart_reps": rep_pay(
+                    v, lang=L, units=self.units, team_names=self.context.team_names
+                ),
+            }
+            for k, fig in figs.items():
+                o[k].value = figure_png(fig, dpi=100)
+                o[k].layout.display = ""

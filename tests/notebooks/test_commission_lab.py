@@ -254,6 +254,7 @@ def test_app_builds_headless_and_a_value_change_updates_the_outputs(ctx, base):
         assert css_class(key) in w._dom_classes, key
     c, o = lab.controls, lab.outputs
     assert "rate-0" in css_class("rate_0") and len(o["chart_curve"].value) > 1000
+    assert o["chart_curve"].layout.display == ""
     cost, chart = o["cost_of_sales"].value, o["chart_curve"].value
     assert f"{lab.view.cost_of_sales:.2%}" in cost
 
@@ -266,11 +267,15 @@ def test_app_builds_headless_and_a_value_change_updates_the_outputs(ctx, base):
     c["mode"].value = "retroactive"
     assert "Cliff at" in o["flags"].value
 
+    # a bad value: said next to its row, as typed, in the user's words; views blanked
     c["rate_1"].value = -1.0
-    assert "band 2 rate" in o["message"].value and "tiers[1].rate" in o["message"].value
-    assert "–" in o["cost_of_sales"].value
+    assert "−1%" in lab.messages["band_1"].value and "-0.01" not in lab.messages["band_1"].value
+    assert "tiers[1]" not in o["message"].value and o["message"].value
+    assert "—" in o["cost_of_sales"].value
+    assert all(o[k].layout.display == "none" for k in ("chart_curve", "chart_cost", "chart_reps"))
     c["rate_1"].value = 1.5
-    assert o["message"].value == ""
+    assert o["message"].value == "" and lab.messages["band_1"].value == ""
+    assert o["chart_curve"].layout.display == ""
 
 
 def test_app_rows_plan_switch_and_save(ctx, base, tmp_path, monkeypatch):
@@ -288,12 +293,14 @@ def test_app_rows_plan_switch_and_save(ctx, base, tmp_path, monkeypatch):
 
     c["plan"].value = "manager_override"
     assert lab.state == LabState.from_plan(ctx.plans["manager_override"], "manager_override")
-    assert c["gate"].value == 70.0 and c["cap"].value == 150_000.0 and c["n_multipliers"].value == 2
+    # the cap is typed in the page's unit (万 in zh-CN): 150,000 → 15
+    assert c["gate"].value == 70.0 and c["cap"].value == 15.0 and c["n_multipliers"].value == 2
 
     monkeypatch.setenv("SIMLIB_PARAMS", str(tmp_path))
     c["save_name"].value = "mgr_variant"
     c["save"].click()
     assert (tmp_path / "plans" / "mgr_variant.yaml").exists(), o["save_status"].value
-    assert "mgr_variant" in c["plan"].options
-    c["save"].click()  # again: refused, said in the app
-    assert "already exists" in o["save_status"].value
+    assert ("mgr_variant", "mgr_variant") in c["plan"].options
+    assert "已保存" in o["save_status"].value
+    c["save"].click()  # again: refused, said in the app, in the user's language
+    assert "已存在" in o["save_status"].value
