@@ -211,6 +211,9 @@ def test_fuzz_commission_lab(voila_server, browser, trials, screenshot_dir, lang
         assert _check(page, lab) == "valid"
         _no_latin_labels(page, lang)
         shot("start")
+        page.locator(".simlib-commission-lab .simlib-chart-reps").scroll_into_view_if_needed()
+        shot("start-lower")
+        page.locator(".simlib-lab-title").scroll_into_view_if_needed()
 
         # scripted: a flat rate (one band), then nothing paid, then a negative rate
         for key, value in (("n_bands", 1), ("rate_0", 3)):
