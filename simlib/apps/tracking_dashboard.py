@@ -842,7 +842,7 @@ def figures(
             view.funnel,
             lang=L,
             title=_t("funnel", L, p=view.row["period"], d=view.as_of.date()),
-            ax=ax(3.4, left=0.2, right=0.97, top=0.9, bottom=0.05),
+            ax=ax(3.4, left=0.27, right=0.97, top=0.9, bottom=0.05),
         )
     if "trend" in which:
         out["trend"] = trend_chart(
@@ -1316,6 +1316,23 @@ class TrackingDashboard:
         v = self._views.get(self.state) or compute(self.state, self.context)
         self._views[self.state] = v
         self.view, self.failed = v, False
+        # the charts are drawn before any output changes, so the page never shows the new
+        # cards over the previous state's charts
+        if self.draw:
+            s = v.controls
+            keys = {
+                "wall": (s, "wall"),
+                "pareto": (s, "pareto"),
+                "funnel": (s, "funnel"),
+                "trend": (s.node, s.lang, len(str(v.row["period"])) == 7, "trend"),
+            }
+            todo = [k for k, key in keys.items() if key not in self._png]
+            for k, fig in figures(v, todo, bare=True).items():
+                self._png[keys[k]] = figure_png(fig)
+            for k, key in keys.items():
+                if o[k].value != self._png[key]:
+                    o[k].value = self._png[key]
+                o[k].layout.display = None
         L = v.controls.lang
         o["message"].value = ""
         o["path"].value = (
@@ -1336,21 +1353,6 @@ class TrackingDashboard:
         )
         o["children"].value = children_html(v)
         o["alerts"].value = alerts_html(v)
-        if self.draw:
-            s = v.controls
-            keys = {
-                "wall": (s, "wall"),
-                "pareto": (s, "pareto"),
-                "funnel": (s, "funnel"),
-                "trend": (s.node, s.lang, len(str(v.row["period"])) == 7, "trend"),
-            }
-            todo = [k for k, key in keys.items() if key not in self._png]
-            for k, fig in figures(v, todo, bare=True).items():
-                self._png[keys[k]] = figure_png(fig)
-            for k, key in keys.items():
-                if o[k].value != self._png[key]:
-                    o[k].value = self._png[key]
-                o[k].layout.display = None
         self.last_seconds = time.perf_counter() - t0
         o["timing"].value = f"<small>{_esc(_t('as_of', L, d=v.as_of.date()))}</small>"
 

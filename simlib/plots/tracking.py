@@ -22,7 +22,7 @@ import numpy as np
 from simlib.i18n import plain_text_for_plot as _plot_text
 from simlib.i18n import translator
 from simlib.plots import use_cjk_font
-from simlib.present import STATUS_COLORS, Units, pct
+from simlib.present import STATUS_COLORS, Units, number, pct
 
 __all__ = [
     "status_wall",
@@ -83,6 +83,23 @@ def _empty(ax, lang, text=None):
     ax.set_yticks([])
     for side in ("top", "right", "bottom", "left"):
         ax.spines[side].set_visible(False)
+
+
+def _amount_axis(ax, units: Units, which: str = "y", *, zh: str, en: str) -> None:
+    """:meth:`Units.format_axis`, with as many decimals as the tick step needs (a rep's
+    weekly revenue of ¥0.5M reads 0.5, not 0 and 1 twice); never an offset."""
+    from matplotlib.ticker import FuncFormatter
+
+    units.format_axis(ax, which, zh=zh, en=en)
+    axis = ax.yaxis if which == "y" else ax.xaxis
+
+    def fmt(v, _pos=None):
+        ticks = axis.get_majorticklocs()
+        step = float(np.min(np.diff(ticks))) / units.divisor if len(ticks) > 1 else 1.0
+        d = 0 if step >= 1 else 1 if step >= 0.1 else 2
+        return number(v / units.divisor, d)
+
+    axis.set_major_formatter(FuncFormatter(fmt))
 
 
 def _axes(ax, width, height):
@@ -214,7 +231,7 @@ def pareto_chart(
     core = shown["core"].to_numpy(dtype=bool)
     dark, light = "#1565c0", "#90caf9"
     ax.bar(x, shown["revenue"].to_numpy(float), color=np.where(core, dark, light))
-    units.format_axis(ax, "y", zh="销售额", en="Revenue")
+    _amount_axis(ax, units, "y", zh="销售额", en="Revenue")
     ax.set_xlabel(_t("customers", lang))
     ax.set_xticks([])
     ax2 = ax.twinx()
@@ -330,7 +347,7 @@ def trend_chart(
                 ax.scatter(x[running], ptd[running], marker="_", s=200, color="#777777", zorder=3)
         ax.set_xticks(x, [_plot_text(p) for p in g["period"]], rotation=30, fontsize=8)
     if set(trend["metric"]) <= set(money):
-        units.format_axis(ax, "y", zh="销售额", en="Revenue")
+        _amount_axis(ax, units, "y", zh="销售额", en="Revenue")
     if any_running:
         handles += [
             Line2D(
