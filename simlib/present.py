@@ -192,8 +192,22 @@ class Units:
         return f"{pre}{sym}{body}{suffix}"
 
     def axis_formatter(self) -> Callable[[float, Any], str]:
-        """A matplotlib tick formatter for amounts in currency (no ``1e7`` offset)."""
-        return lambda v, _pos=None: number(v / self.divisor, 0 if self.scale != "yi" else 1)
+        """A matplotlib tick formatter for amounts in currency (no ``1e7`` offset): the
+        ticks in the page's unit with as many decimals as their spacing needs (ticks
+        0.5M apart read 0.5, 1.0, 1.5; never 0, 0, 1)."""
+        from matplotlib.ticker import Formatter
+
+        divisor = self.divisor
+
+        class _Amounts(Formatter):
+            def __call__(self, v, pos=None):
+                locs = sorted(float(x) / divisor for x in getattr(self, "locs", ()))
+                steps = [b - a for a, b in zip(locs, locs[1:]) if b > a]
+                step = min(steps) if steps else (abs(v / divisor) or 1.0)
+                decimals = min(3, max(0, -math.floor(math.log10(step) + 1e-9)))
+                return number(v / divisor, decimals)
+
+        return _Amounts()
 
     def axis_label(self, zh: str, en: str) -> str:
         """An axis title with the unit, as :meth:`header`."""
@@ -201,10 +215,8 @@ class Units:
 
     def format_axis(self, ax, which: str = "y", *, zh: str = "金额", en: str = "Amount") -> None:
         """Put the page's unit on a matplotlib axis of amounts (ticks and title)."""
-        from matplotlib.ticker import FuncFormatter
-
         axis = ax.yaxis if which == "y" else ax.xaxis
-        axis.set_major_formatter(FuncFormatter(self.axis_formatter()))
+        axis.set_major_formatter(self.axis_formatter())
         (ax.set_ylabel if which == "y" else ax.set_xlabel)(self.axis_label(zh, en))
 
 

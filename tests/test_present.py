@@ -117,3 +117,26 @@ def test_cards_footer_errors_escape_what_they_show():
     assert "&lt;" in field_error("<x>")
     assert "抱歉" in apology("zh-CN", "r1") and "r1" in apology("zh-CN", "r1")
     assert status_color("amber") != status_color("red") and status_color("?") == "#9e9e9e"
+
+
+def test_amount_axis_has_the_decimals_its_ticks_need():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    from simlib.present import Units
+
+    def ticks(lang, top):
+        fig = Figure()
+        ax = fig.add_subplot()
+        ax.plot([0, 1], [0, top])
+        Units(lang).format_axis(ax, zh="金额", en="Amount")
+        fig.savefig(__import__("io").BytesIO(), format="png")
+        return [t.get_text() for t in ax.get_yticklabels()], ax.get_ylabel()
+
+    labels, title = ticks("en", 2.2e6)  # ticks 0.5M apart
+    assert "0.5" in labels and "1.5" in labels and title == "Amount (¥M)"
+    assert not any("e" in x for x in labels)
+    labels, title = ticks("zh-CN", 2.2e8)  # 万: whole numbers, thousands separated
+    assert "10,000" in labels and title == "金额（万元）"

@@ -168,7 +168,7 @@ def target_wall(
         Say what the colours mean, above the bars (``legend_labels`` overrides the
         text per status: ``{"green": ..., "amber": ..., "red": ...}``).
     """
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
     from matplotlib.patches import Patch
     from matplotlib.ticker import FuncFormatter
 
@@ -184,7 +184,8 @@ def target_wall(
     n = len(ratio)
     row, top_in, bottom_in = 0.32, 1.0 if title else 0.7, 0.75
     if ax is None:
-        fig = plt.figure(figsize=(8, n * row + top_in + bottom_in), dpi=100)
+        # not through pyplot: a notebook shows the returned figure once, not twice
+        fig = Figure(figsize=(8, n * row + top_in + bottom_in), dpi=100)
         h = fig.get_figheight()
         ax = fig.add_axes((0.28, bottom_in / h, 0.66, max(n, 1) * row / h))
     y = np.arange(n)[::-1]

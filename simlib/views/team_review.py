@@ -429,33 +429,42 @@ class MonthlyReview:
         return Markdown(("## 建议措施\n\n" if zh else "## Proposed actions\n\n") + "\n".join(items))
 
     def figure(self):
-        """A waterfall of the total gap: plan → volume → price → mix → actual."""
-        import matplotlib.pyplot as plt
+        """A waterfall of the total gap: plan → volume → price → mix → actual, in the
+        page's unit (万元 / ¥M), the axis starting near the smallest bar so the effects
+        can be seen, green for what adds and red for what takes away."""
+        from matplotlib.figure import Figure
+
+        from simlib.present import STATUS_COLORS, Units
 
         use_cjk_font()
         d, zh = self.deviation, self.lang == "zh-CN"
+        u = Units(self.lang, currency=self.currency)
         tot = d.table.set_index("customer_group").loc["total"]
-        steps = [("计划" if zh else "plan", d.plan, 0.0)]
+        steps = [("计划" if zh else "Plan", d.plan, 0.0)]
         base = d.plan
         for e in ("volume", "price", "mix"):
             steps.append((_EFFECT_NAMES[e][zh], tot[e], base))
             base += tot[e]
-        steps.append(("实际" if zh else "actual", d.actual, 0.0))
-        fig, ax = plt.subplots(figsize=(7, 3.2))
+        steps.append(("实际" if zh else "Actual", d.actual, 0.0))
+        fig = Figure(figsize=(8, 3.6), dpi=100)  # not pyplot: shown once in a notebook
+        ax = fig.add_subplot()
+        tops, bottoms = [], []
         for i, (_lab, v, b) in enumerate(steps):
-            color = "#607d8b" if i in (0, len(steps) - 1) else ("#2e7d32" if v >= 0 else "#c62828")
-            bottom = b if v >= 0 or i in (0, len(steps) - 1) else b + v
-            ax.bar(i, abs(v), bottom=bottom, color=color)
-            ax.text(
-                i,
-                bottom + abs(v),
-                text.money(v, self.lang, self.currency),
-                ha="center",
-                va="bottom",
-                fontsize=8,
-            )
+            ends = i in (0, len(steps) - 1)
+            color = "#607d8b" if ends else STATUS_COLORS["green" if v >= 0 else "red"]
+            bottom = b if v >= 0 or ends else b + v
+            ax.bar(i, abs(v), bottom=bottom, color=color, width=0.6)
+            label = u.amount(v, unit=True, sign=not ends)
+            ax.text(i, bottom + abs(v), label, ha="center", va="bottom", fontsize=8)
+            tops.append(bottom + abs(v))
+            bottoms.append(bottom if not ends else min(v, b + v))
+        lo, hi = min(bottoms + [min(tops)]), max(tops)
+        span = max(hi - lo, abs(hi) * 0.05, 1.0)
+        ax.set_ylim(max(0.0, lo - 0.6 * span) if lo >= 0 else lo - 0.2 * span, hi + 0.25 * span)
         ax.set_xticks(range(len(steps)), [s[0] for s in steps])
-        ax.set_title(_plot_text(f"{self.team_name} {d.period}"), fontsize=10)
+        u.format_axis(ax, "y", zh="金额", en="Amount")
+        ax.spines[["top", "right"]].set_visible(False)
+        ax.set_title(_plot_text(f"{self.team_name} {d.period}"), fontsize=10, loc="left")
         fig.tight_layout()
         return fig
 

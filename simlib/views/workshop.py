@@ -8,6 +8,7 @@ handout template (``notebooks/reports/target_workshop_summary.ipynb``) alike.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -25,6 +26,8 @@ from simlib.targets.scenario import compare_scenarios
 
 __all__ = [
     "LEVELS",
+    "WorkshopSummary",
+    "workshop_summary",
     "WALL_METRICS",
     "allocation_html",
     "allocation_table",
@@ -806,3 +809,102 @@ def _setting_value(path: str, v, lang: str) -> str:
     if path == "company_target":
         return Units(lang).amount(v, unit=True)
     return str(v)
+
+
+# --------------------------------------------------------------------------- the handout
+
+_S = translator(
+    {
+        "title": ("Target workshop summary", "目标研讨会摘要"),
+        "scenario": ("Scenario {name}, targets for {year}", "情景 {name}，{year} 年目标"),
+        "trials": (
+            "probabilities from {n} Monte Carlo trials (seed {seed})",
+            "达成概率基于 {n} 次蒙特卡洛模拟（随机种子 {seed}）",
+        ),
+        "allocation": ("Targets by region and team", "按区域和团队分解的目标"),
+        "quarters": ("Quarter split", "季度拆分"),
+        "smart": ("Targets failing the SMART checks", "未通过 SMART 检查的目标"),
+        "risk": ("Risk to the company number", "公司目标的风险"),
+        "funnel": ("What the targets take", "完成目标所需的过程量"),
+        "notes": ("Decisions and notes", "决定与说明"),
+        "smart_count": (
+            "{n} of {m} targets (year, quarters and months of every level) fail a letter; "
+            "regions and teams are listed here, reps in the team review packs.",
+            "共 {m} 个目标（各层级的全年、季度与月度目标）中有 {n} 个未通过；"
+            "此处列出区域和团队，销售个人见各团队评审资料。",
+        ),
+    }
+)
+
+
+@dataclass(frozen=True)
+class WorkshopSummary:
+    """The director's handout of one scenario: each method is one section of the page
+    (safe HTML through :mod:`simlib.present`, or a figure)."""
+
+    alloc: Allocation
+    lang: str = "en"
+
+    def _h(self, key: str) -> str:
+        return f"<h2>{_esc(_S(key, self.lang))}</h2>"
+
+    def header(self) -> present.HTML:
+        """Title, scenario, year, trials; then the headline cards."""
+        s, L = self.alloc.scenario, self.lang
+        sim = s.simulation
+        return present.HTML(
+            f"<h1>{_esc(_S('title', L))}</h1>"
+            f"<p>{_esc(_S('scenario', L, name=s.name or '—', year=s.year))} · "
+            f"{_esc(_S('trials', L, n=f'{sim.n_trials:,}', seed=sim.seed))}</p>"
+            + headline_cards(self.alloc, L)
+        )
+
+    def allocation(self) -> present.HTML:
+        return present.HTML(
+            self._h("allocation")
+            + allocation_html(self.alloc, ("company", "region", "team"), None, self.lang)
+        )
+
+    def wall(self, metric: str = "last_year"):
+        return wall_figure(self.alloc, metric, lang=self.lang)
+
+    def quarters(self) -> present.HTML:
+        return present.HTML(self._h("quarters") + quarter_html(self.alloc, lang=self.lang))
+
+    def smart(self) -> present.HTML:
+        h = headline(self.alloc)
+        note = _S("smart_count", self.lang, n=h["smart_failures"], m=h["smart_targets"])
+        body = smart_html(self.alloc, self.lang, ("company", "region", "team"))
+        return present.HTML(self._h("smart") + f"<p>{_esc(note)}</p>" + body)
+
+    def risk(self) -> present.HTML:
+        return present.HTML(self._h("risk") + risk_html(self.alloc, self.lang))
+
+    def funnel(self) -> present.HTML:
+        return present.HTML(self._h("funnel") + funnel_html(self.alloc, self.lang))
+
+    def notes(self) -> present.HTML:
+        return present.HTML(self._h("notes") + notes_html(self.alloc, self.lang))
+
+
+def workshop_summary(
+    scenario: str = "baseline_2027",
+    lang: str = "en",
+    *,
+    n_trials: int | None = None,
+    seed: int | None = None,
+    data=None,
+) -> WorkshopSummary:
+    """The handout of ``scenario`` (a name in ``params/scenarios`` or a file) on ``data``."""
+    from simlib.targets import TargetCache, run_scenario
+    from simlib.targets.scenario import load_scenario
+
+    if data is None:
+        raise ValueError("workshop_summary needs the data (load_source(source, mapping))")
+    s = load_scenario(scenario)
+    sim = {k: v for k, v in (("n_trials", n_trials), ("seed", seed)) if v is not None}
+    if sim:
+        src = s.source
+        s = s.model_copy(update={"simulation": s.simulation.model_copy(update=sim)})
+        s._source = src
+    return WorkshopSummary(run_scenario(s, data, cache=TargetCache(data)), lang)
