@@ -13,6 +13,7 @@ pytestmark = pytest.mark.browser
 expect = pytest.importorskip("playwright.sync_api").expect
 
 NOTEBOOK = "commission_whatif.ipynb"
+TITLES = {"zh-CN": "提成方案模拟实验室", "en": "Commission what-if lab"}
 
 #: True once the notebook's kernel is up: the status bar reads "Python 3 (ipykernel) | Idle"
 #: (the toolbar's execution indicator says "idle" before any kernel exists).
@@ -43,6 +44,10 @@ def _saved(page, path, timeout: float = 30.0):
 
 
 def test_commission_notebook_runs_in_jupyterlab(lab_server, page, screenshot_dir):
+    from simlib.apps.commission_lab import plan_label
+    from simlib.company import default_language
+    from simlib.plans import load_plan
+
     page.goto(f"{lab_server.url}lab/tree/{NOTEBOOK}", timeout=lab_server.render_ms)
     page.locator(".jp-NotebookPanel .jp-Notebook").wait_for(timeout=lab_server.render_ms)
     expect(page.locator(".jp-NotebookPanel .jp-CodeCell").first).to_be_visible()
@@ -55,12 +60,22 @@ def test_commission_notebook_runs_in_jupyterlab(lab_server, page, screenshot_dir
     widget.wait_for(timeout=lab_server.render_ms)
     page.wait_for_function(ALL_RAN, timeout=lab_server.render_ms)
 
-    # the widget is live: another plan gives other numbers
+    # the widget is live: another plan, chosen by the name the dropdown shows (the
+    # company's language: the notebook's lang is "" and JupyterLab has no ?lang=), gives
+    # other numbers
+    lang = default_language()
+    expect(widget.locator(".simlib-lab-title h2")).to_have_text(TITLES[lang])
     cost = widget.locator(".simlib-cost-of-sales b")
     before = cost.inner_text()
     assert re.fullmatch(r"\d+\.\d\d%", before), before
-    widget.locator(".simlib-plan select").select_option("annual_ytd")
+    plans = widget.locator(".simlib-plan select")
+    shown = plans.locator("option").all_inner_texts()
+    assert "annual_ytd" not in shown and "tiered_cn" not in shown, shown  # names, not ids
+    annual = plan_label(load_plan("annual_ytd"), "annual_ytd", lang)
+    assert annual in shown, shown
+    plans.select_option(label=annual)
     expect(cost).not_to_have_text(before)
+    expect(cost).to_have_text(re.compile(r"\d+\.\d\d%"))
 
     # no cell shows an error (JupyterLab renders errors as stderr output with a traceback)
     stderr = page.locator(

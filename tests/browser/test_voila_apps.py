@@ -52,7 +52,8 @@ def js_number(x: float) -> str:
 
 
 def _lab_context(demo, n_trials):
-    """The commission lab's trials as ``CommissionLab.from_demo`` makes them in the notebook."""
+    """The commission lab's trials as ``CommissionLab.open`` makes them in the served
+    notebook (the demo company's 2026-Q4 as of 2026-11-20, seed 7), names in English."""
     from simlib.apps.commission_lab import LabContext
     from simlib.simulate import simulate
 
@@ -122,62 +123,129 @@ def test_front_page_lists_the_apps_by_title(voila_server, page):
 
 
 def test_commission_lab(voila_server, page, expected, screenshot_dir):
+    import re
+
     from simlib.apps.commission_lab import (
+        CommissionLab,
         LabState,
+        check_values,
         compute,
+        page_units,
         state_from_values,
         values_from_state,
     )
+    from simlib.present import MISSING, count, number, pct
 
-    open_app(page, voila_server, "commission_whatif.ipynb", "simlib-commission-lab")
+    # the page's language asked for in its address, as a user's link does
+    open_app(page, voila_server, "commission_whatif.ipynb?lang=en", "simlib-commission-lab")
     ctx = expected["lab"].result()
-    cost = page.locator(".simlib-cost-of-sales b")
-    p50 = page.locator(".simlib-budget-p50 b")
-    p90 = page.locator(".simlib-budget-p90 b")
+    units = page_units("en", ctx)  # the page's one unit system: ¥k
+    labels = CommissionLab(ctx, lang="en", charts=False).labels  # plan names people read
+    lab = page.locator(".simlib-commission-lab")
+    cost = lab.locator(".simlib-cost-of-sales b")
+    p50 = lab.locator(".simlib-budget-p50 b")
+    p90 = lab.locator(".simlib-budget-p90 b")
+    gini = lab.locator(".simlib-gini b")
+    results = lab.locator(".simlib-lab-results")
+    charts = [lab.locator(f".simlib-{k}") for k in ("chart-curve", "chart-cost", "chart-reps")]
+
+    expect(lab.locator(".simlib-lab-title h2")).to_have_text("Commission what-if lab")
+    expect(lab.locator(".simlib-lab-data")).to_contain_text(
+        f"{count(voila_server.n_trials)} simulated quarters"
+    )
+    # plans are offered by name, never by id
+    plan_select = lab.locator(".simlib-plan select")
+    expect(plan_select.locator("option")).to_have_text([labels[n] for n in ctx.plans])
 
     def shows(state):
+        """The cards show simlib's own numbers for ``state``, in the page's formatting."""
         v = compute(state, ctx)
         assert v.ok, v.error
-        expect(cost).to_have_text(f"{v.cost_of_sales:.2%}")
-        expect(p50).to_have_text(f"{v.budget_p50:,.0f} {ctx.currency}")
-        expect(p90).to_have_text(f"{v.budget_p90:,.0f} {ctx.currency}")
+        expect(cost).to_have_text(pct(v.cost_of_sales, 2))
+        expect(p50).to_have_text(units.amount(v.budget_p50, unit=True))
+        expect(p90).to_have_text(units.amount(v.budget_p90, unit=True))
+        expect(gini).to_have_text(number(v.gini, 2))
+        expect(lab.locator(".simlib-message")).to_be_empty()
+        expect(results).to_be_visible()
+        for chart in charts:
+            expect(chart).to_be_visible()
         return v
 
     start = LabState.from_plan(ctx.plans["tiered_cn"], "tiered_cn")
     v0 = shows(start)
     basis = ctx.plans["tiered_cn"].basis
-    values = values_from_state(start, basis)
+    values = values_from_state(start, basis, units.divisor)
 
     # a number box: band 2's rate, 1.5% -> 2.5%
-    rate = page.locator(".simlib-rate-1 input")
+    rate = lab.locator(".simlib-rate-1 input")
     expect(rate).to_have_value(js_number(values["rate_1"]))
     rate.fill("2.5")
     rate.press("Enter")
     values["rate_1"] = 2.5
-    v1 = shows(state_from_values(values, basis))
+    v1 = shows(state_from_values(values, basis, units.divisor))
     assert v1.budget_p50 > v0.budget_p50
 
+    # an amount is typed in the page's unit: a cap of 150 means ¥150k
+    expect(lab.locator(".simlib-cap")).to_contain_text(units.label())
+    cap = lab.locator(".simlib-cap input")
+    cap.fill("150")
+    cap.press("Enter")
+    values["cap"] = 150.0
+    capped = state_from_values(values, basis, units.divisor)
+    assert capped.cap == 150_000
+    v_cap = shows(capped)
+    assert v_cap.budget_p90 < v1.budget_p90
+    cap.fill("0")  # 0 = no cap
+    cap.press("Enter")
+    values["cap"] = 0.0
+    shows(state_from_values(values, basis, units.divisor))
+
     # a toggle: retroactive tiers (everything at the rate reached)
-    page.locator(".simlib-mode button", has_text="retroactive").click()
+    lab.locator(".simlib-mode").get_by_role("button", name="Retroactive", exact=True).click()
     values["mode"] = "retroactive"
-    v2 = shows(state_from_values(values, basis))
+    v2 = shows(state_from_values(values, basis, units.divisor))
     assert v2.budget_p50 > v1.budget_p50
 
-    # a dropdown: start again from another shipped plan
-    page.locator(".simlib-plan select").select_option("tiered_cn_retro")
+    # a dropdown: start again from another shipped plan, chosen by its name
+    plan_select.select_option(label=labels["tiered_cn_retro"])
     s3 = LabState.from_plan(
         ctx.plans["tiered_cn_retro"], "tiered_cn_retro", pool_rate=0.0, compare=(), curve_rep=None
     )
     shows(s3)
-    expect(rate).to_have_value(js_number(values_from_state(s3, basis)["rate_1"]))
+    basis3 = ctx.plans["tiered_cn_retro"].basis
+    values3 = values_from_state(s3, basis3, units.divisor)
+    expect(rate).to_have_value(js_number(values3["rate_1"]))
     shot(page, screenshot_dir, "commission_lab")
 
-    # a bad edit is named in the app and nothing stale is shown
+    # a bad edit is said under its row as typed, in English, and nothing stale is shown
     rate.fill("-1")
     rate.press("Enter")
-    expect(page.locator(".simlib-message")).to_contain_text("band 2 rate")
-    expect(cost).to_have_text("–")
+    errors = check_values({**values3, "rate_1": -1.0}, ctx.plans["tiered_cn_retro"], units, "en")
+    assert list(errors) == ["band_1"] and "−1%" in errors["band_1"], errors
+    expect(lab.locator(".simlib-error-band-1")).to_have_text(errors["band_1"])
+    expect(lab.locator(".simlib-message")).to_contain_text("Fix the settings marked in red")
+    for card in (cost, p50, p90, gini):
+        expect(card).to_have_text(MISSING)
+    expect(results).to_be_hidden()
+    for chart in charts:
+        expect(chart).to_be_hidden()
     shot(page, screenshot_dir, "commission_lab_bad_edit")
+
+    # a valid value brings every view back, with the numbers of the new state
+    rate.fill("2.5")
+    rate.press("Enter")
+    values3["rate_1"] = 2.5
+    expect(lab.locator(".simlib-error-band-1")).to_be_empty()
+    shows(state_from_values(values3, basis3, units.divisor))
+
+    # no ids, reprs or missing values on the page
+    text = page.locator("body").inner_text()
+    leak = re.search(
+        r"Traceback|internal error|LabView\(|LabContext\(|\{'|\bNaN\b|\bNone\b|got -|"
+        + "|".join(rf"\b{re.escape(n)}\b" for n in ctx.plans),
+        text,
+    )
+    assert leak is None, f"{leak.group(0)!r} on the page"
     page.watch.check()
 
 
