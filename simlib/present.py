@@ -200,8 +200,13 @@ class Units:
         divisor = self.divisor
 
         class _Amounts(Formatter):
+            _ticks: tuple = ()
+
+            def set_locs(self, locs):
+                self._ticks = tuple(locs)
+
             def __call__(self, v, pos=None):
-                locs = sorted(float(x) / divisor for x in getattr(self, "locs", ()))
+                locs = sorted(float(x) / divisor for x in self._ticks)
                 steps = [b - a for a, b in zip(locs, locs[1:]) if b > a]
                 step = min(steps) if steps else (abs(v / divisor) or 1.0)
                 decimals = min(3, max(0, -math.floor(math.log10(step) + 1e-9)))

@@ -70,12 +70,14 @@ from simlib.present import (
     apology,
     count,
     field_error,
-    number,
     pct,
     table,
 )
 from simlib.tracking import text
 from simlib.tracking.facts import LEVELS, Facts
+from simlib.views import alerts as _alerts
+from simlib.views.alerts import badge as _badge
+from simlib.views.alerts import metric_label as _metric
 
 __all__ = [
     "Controls",
@@ -130,12 +132,6 @@ STATUS_LIGHT: dict[str, str] = {
     "no_target": "grey",
 }
 
-_SEVERITY: dict[str, tuple[str, str, str]] = {  # severity → (en, zh, light)
-    "high": ("high", "高", "red"),
-    "medium": ("medium", "中", "amber"),
-    "low": ("low", "低", "grey"),
-}
-
 _LEVEL_NAMES = {
     "company": ("Company", "公司"),
     "region": ("Region", "大区"),
@@ -165,19 +161,6 @@ _t = translator(
         "name": ("Name", "名称"),
         "person": ("Person", "人员"),
         "alerts": ("Active alerts", "当前预警"),
-        "alerts_n": ("Active alerts ({n})", "当前预警（{n}）"),
-        "no_alerts": ("No active alert.", "无当前预警。"),
-        "alerts_note": (
-            "Alerts active on {d}, checked weekly; ranked by severity and grouped by "
-            "person, the most urgent first. The revenue alert judges the quarter to date "
-            "against pace.",
-            "截至{d}仍有效的预警（每周检查），按严重程度排序并按人员分组，最紧急的在前。"
-            "销售额预警按季度至今的进度判断。",
-        ),
-        "person_line": (
-            "{name} · {team} · {n} alert(s) · most severe: {sev}",
-            "{name} · {team} · {n}条预警 · 最高级别：{sev}",
-        ),
         "severity": ("Severity", "级别"),
         "rule": ("Alert", "预警"),
         "raised": ("Since", "开始于"),
@@ -230,25 +213,6 @@ _t = translator(
         "open_failed": (
             "The data could not be opened: {msg}",
             "无法打开数据：{msg}",
-        ),
-        # alert rules, by kind, with the metric's name
-        "rule_threshold": ("{m} behind pace", "{m}落后进度"),
-        "rule_streak": (
-            "{m} below the team average, {n} weeks running",
-            "{m}连续{n}周低于团队平均",
-        ),
-        "rule_relative": ("{m} well below the team average", "{m}明显低于团队平均"),
-        "ev_threshold": (
-            "{m} {v} is {r} of the {x} expected by pace ({s} to {e}); alert below {t}.",
-            "{m}{v}，为按进度应达{x}的{r}（{s}至{e}）；低于{t}即预警。",
-        ),
-        "ev_streak": (
-            "{m} {v} vs team average {x} ({s} to {e}); below the team {n} weeks running.",
-            "{m}{v}，团队平均{x}（{s}至{e}）；已连续{n}周低于团队。",
-        ),
-        "ev_relative": (
-            "{m} {v} vs team average {x}: {b} below ({s} to {e}); alert at {t} below.",
-            "{m}{v}，团队平均{x}：低{b}（{s}至{e}）；低{t}即预警。",
         ),
     }
 )
@@ -593,97 +557,18 @@ def _names(frame: pd.DataFrame, L: str) -> pd.Series:
     return frame["name"]
 
 
-def _metric(m: str, L: str) -> str:
-    s = text.metric_name(m, L)
-    return s[:1].upper() + s[1:]
-
-
-def _metric_value(m: str, v, units: Units) -> str:
-    if m in text.MONEY_METRICS:
-        return units.amount(v, unit=True)
-    if m in text.RATE_METRICS:
-        return pct(v)
-    return number(v, 0 if float(v).is_integer() else 1)
-
-
 def _alert_words(a: pd.DataFrame, context: DashboardContext, units: Units) -> pd.DataFrame:
-    """The ranked alerts in the reader's words: names, rule titles and evidence in the
-    page's units (the engine's own sentences when a rule kind is not known here)."""
+    """The ranked alerts in the reader's words (:func:`simlib.views.alerts.alert_words`)."""
     L = units.lang
-    rows = []
-    for r in a.to_dict("records"):
-        kind, m = r["kind"], r["metric"]
-        metric = _metric(m, L)
-        s, e = str(r["window_start"])[:10], str(r["window_end"])[:10]
-        v, x = _metric_value(m, r["value"], units), _metric_value(m, r["reference"], units)
-        if kind == "threshold":
-            rule = _t("rule_threshold", L, m=metric)
-            ev = _t(
-                "ev_threshold",
-                L,
-                m=metric,
-                v=v,
-                x=x,
-                r=pct(r["ratio"], 0),
-                s=s,
-                e=e,
-                t=pct(r["threshold"], 0),
-            )
-        elif kind == "streak":
-            rule = _t("rule_streak", L, m=metric, n=int(r["streak"]))
-            ev = _t("ev_streak", L, m=metric, v=v, x=x, s=s, e=e, n=int(r["streak"]))
-        elif kind == "relative":
-            rule = _t("rule_relative", L, m=metric)
-            ev = _t(
-                "ev_relative",
-                L,
-                m=metric,
-                v=v,
-                x=x,
-                b=pct(r["shortfall"], 0),
-                s=s,
-                e=e,
-                t=pct(1 - r["threshold"], 0),
-            )
-        else:
-            rule = metric
-            ev = r["evidence_zh" if L == "zh-CN" else "evidence"]
-        sev = _SEVERITY[r["severity"]]
-        rep = r["rep_id"]
+
+    def name_of(rep):
+        return context.name_of(rep, L) if context.known(rep) else None
+
+    def team_of(rep):
         team = context.parent_of(rep) if context.known(rep) else None
-        rows.append(
-            dict(
-                rep_id=rep,
-                name=context.name_of(rep, L) if context.known(rep) else r["name"],
-                team=context.name_of(team, L) if team else MISSING,
-                person_rank=r["person_rank"],
-                severity=r["severity"],
-                severity_label=sev[L == "zh-CN"],
-                light=sev[2],
-                rule=rule,
-                raised_on=r["raised_on"],
-                weeks_active=r["weeks_active"],
-                evidence=ev,
-                diagnosis=r["diagnosis_zh" if L == "zh-CN" else "diagnosis"],
-                intervention=r["intervention_zh" if L == "zh-CN" else "intervention"],
-            )
-        )
-    cols = [
-        "rep_id",
-        "name",
-        "team",
-        "person_rank",
-        "severity",
-        "severity_label",
-        "light",
-        "rule",
-        "raised_on",
-        "weeks_active",
-        "evidence",
-        "diagnosis",
-        "intervention",
-    ]
-    return pd.DataFrame(rows, columns=cols)
+        return context.name_of(team, L) if team else None
+
+    return _alerts.alert_words(a, units, name_of, team_of)
 
 
 def compute(controls: Controls, context: DashboardContext) -> DashboardView:
@@ -856,11 +741,6 @@ def figures(
     return out
 
 
-def _badge(light: str, words: str) -> str:
-    color = STATUS_COLORS.get(light, STATUS_COLORS["grey"])
-    return f'<span class="simlib-badge" style="background:{color}">{_esc(words)}</span>'
-
-
 def kpis_html(view: DashboardView, key: str) -> str:
     """One KPI card: its label and its value (the status in its colour)."""
     r = view.kpis.set_index("key").loc[key]
@@ -900,40 +780,8 @@ def children_html(view: DashboardView, currency: str | None = None) -> str:
 
 
 def alerts_html(view: DashboardView, open_people: int = 5) -> str:
-    """Active alerts ranked by severity and grouped by person: one fold per person (the
-    first ``open_people`` open), most severe first."""
-    L, u = view.controls.lang, view.units
-    a = view.alerts
-    note = f'<p class="simlib-note">{_esc(_t("alerts_note", L, d=view.as_of.date()))}</p>'
-    if a.empty:
-        return f"<h4>{_t('alerts', L)}</h4>{note}<p>{_t('no_alerts', L)}</p>"
-    cols = [
-        Col("severity_badge", "级别", "Severity", "html"),
-        Col("rule", "预警", "Alert"),
-        Col("raised_on", "开始于", "Since", "date"),
-        Col("weeks_active", "持续周数", "Weeks active", "count"),
-        Col("evidence", "依据", "Evidence"),
-        Col("diagnosis", "诊断", "Diagnosis"),
-        Col("intervention", "建议措施", "What to do"),
-    ]
-    a = a.assign(severity_badge=[_badge(lt, s) for lt, s in zip(a["light"], a["severity_label"])])
-    parts = [f"<h4>{_t('alerts_n', L, n=len(a))}</h4>", note]
-    for i, (_, g) in enumerate(a.groupby("person_rank", sort=True)):
-        first = g.iloc[0]
-        line = _t(
-            "person_line",
-            L,
-            name=first["name"],
-            team=first["team"],
-            n=len(g),
-            sev=first["severity_label"],
-        )
-        dot = _badge(first["light"], first["severity_label"])
-        parts.append(
-            f'<details class="simlib-person"{" open" if i < open_people else ""}>'
-            f"<summary>{dot} {_esc(line)}</summary>{table(g, cols, u)}</details>"
-        )
-    return "".join(parts)
+    """Active alerts ranked by severity and grouped by person (one fold per person)."""
+    return _alerts.alerts_html(view.alerts, view.units, view.as_of, open_people=open_people)
 
 
 # --------------------------------------------------------------------------- the app

@@ -9,6 +9,8 @@ once per kernel for a batch of reports.
 
 from __future__ import annotations
 
+import html
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,9 +26,12 @@ from simlib.i18n import escape as _esc
 from simlib.i18n import escape_md as _md
 from simlib.i18n import plain_text_for_plot as _plot_text
 from simlib.plots import target_wall, use_cjk_font
+from simlib.present import MISSING, Col, Units
+from simlib.present import table as present_table
 from simlib.tracking import text
 from simlib.tracking.facts import Facts
 from simlib.tracking.reviews import _EFFECT_NAMES, _GROUP_NAMES
+from simlib.views.alerts import alert_words, alerts_html
 from simlib.views.commission_summary import MIN_GROUP, rep_pay
 
 __all__ = [
@@ -150,7 +155,17 @@ class Table:
         return f"<h3>{_esc(self.title)}</h3>{body}{note}"
 
     def __repr__(self) -> str:
-        return "\n".join(x for x in (self.title, self.frame.to_string(index=False), self.note) if x)
+        """The same table as plain text (what the page shows, not the frame behind it)."""
+        if self._html is None:
+            body = self.frame.to_string(index=False)
+        else:
+            rows = re.findall(r"<tr[^>]*>(.*?)</tr>", self._html, flags=re.S)
+            cells = [re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", r, flags=re.S) for r in rows]
+            body = "\n".join(
+                "  ".join(html.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in row)
+                for row in cells
+            ) or html.unescape(re.sub(r"<[^>]+>", " ", self._html)).strip()
+        return "\n".join(x for x in (self.title, body, self.note) if x)
 
 
 def _week_of(f: Facts, week_ending) -> tuple[str, pd.Timestamp, pd.Timestamp]:
@@ -191,47 +206,40 @@ class WeeklyReview:
             f"{self.as_of.date()} by working days."
         )
 
+    @property
+    def units(self) -> Units:
+        return Units(self.lang, currency=self.currency)
+
+    def _names(self, frame: pd.DataFrame) -> list[str]:
+        zh = self.lang == "zh-CN"
+        if zh and "name_zh" in frame:
+            return [
+                z if isinstance(z, str) and z else n
+                for z, n in zip(frame["name_zh"], frame["name"])
+            ]
+        return [str(n) for n in frame["name"]]
+
     def progress_table(self) -> Table:
-        L, zh = self.lang, self.lang == "zh-CN"
-        p = self.progress
+        zh = self.lang == "zh-CN"
+        p = self.progress.assign(
+            label=self._names(self.progress),
+            status_text=[_STATUS.get(s, (MISSING, MISSING))[zh] for s in self.progress["status"]],
+        )
         cols = [
-            "node_id",
-            "name_zh" if zh else "name",
-            "actual",
-            "target",
-            "expected",
-            "attainment",
-            "pace_attainment",
-            "status",
+            Col("label", "姓名", "Name"),
+            Col("actual", "实际", "Revenue", "amount"),
+            Col("target", "目标", "Target", "amount"),
+            Col("expected", "进度目标", "Expected by pace", "amount"),
+            Col("attainment", "达成率", "Attainment", "pct"),
+            Col("pace_attainment", "进度达成率", "Revenue vs pace", "pct"),
+            Col("status_text", "状态", "Status"),
         ]
-        names = (
-            {
-                "node_id": "编号",
-                "name_zh": "姓名",
-                "actual": "实际",
-                "target": "目标",
-                "expected": "进度目标",
-                "attainment": "达成率",
-                "pace_attainment": "进度达成率",
-                "status": "状态",
-            }
-            if zh
-            else {"node_id": "id", "actual": "revenue", "expected": "pace target"}
-        )
-        h = _table_html(
-            p[cols],
-            L,
-            self.currency,
-            money_cols=("actual", "target", "expected"),
-            pct_cols=("attainment", "pace_attainment"),
-            names=names,
-        )
         title = (
             f"{self.period} 进度（截至{self.as_of.date()}）"
             if zh
             else f"Progress against pace, {self.period} to {self.as_of.date()}"
         )
-        return Table(title, p[cols], h)
+        return Table(title, self.progress, present_table(p, cols, self.units))
 
     def wall(self):
         p, zh = self.progress, self.lang == "zh-CN"
@@ -246,55 +254,42 @@ class WeeklyReview:
         )
 
     def week_table(self) -> Table:
-        L, zh = self.lang, self.lang == "zh-CN"
-        m = self.week_metrics
-        cols = [
-            "node_id",
-            "name_zh" if zh else "name",
-            "revenue",
-            "deals_won",
-            "visits",
-            "qualified_visits",
-            "leads",
-            "proposals",
+        zh = self.lang == "zh-CN"
+        m = self.week_metrics.assign(label=self._names(self.week_metrics))
+
+        def metric(c, kind):
+            return Col(c, text.metric_name(c, "zh-CN"), _cap(text.metric_name(c, "en")), kind)
+
+        cols = [Col("label", "姓名", "Name"), metric("revenue", "amount")]
+        cols += [
+            metric(c, "count")
+            for c in ("deals_won", "visits", "qualified_visits", "leads", "proposals")
         ]
-        names = {c: text.metric_name(c, L) for c in cols[2:]}
-        names.update({"node_id": "编号" if zh else "id", "name_zh": "姓名"})
-        h = _table_html(m[cols], L, self.currency, money_cols=("revenue",), names=names)
-        return Table(f"本周（{self.week}）" if zh else f"This week ({self.week})", m[cols], h)
+        return Table(
+            f"本周（{self.week}）" if zh else f"This week ({self.week})",
+            self.week_metrics,
+            present_table(m, cols, self.units),
+        )
 
     def alerts_table(self) -> Table:
-        L, zh = self.lang, self.lang == "zh-CN"
-        a = (
-            _alerts_view(self.alerts, L)
-            if len(self.alerts)
-            else pd.DataFrame(
-                columns=[
-                    "rep_id",
-                    "name",
-                    "rule_id",
-                    "raised_on",
-                    "evidence",
-                    "diagnosis",
-                    "intervention",
-                ]
-            )
+        """The team's active alerts, ranked by severity and grouped by person."""
+        zh = self.lang == "zh-CN"
+        names = dict(zip(self.progress["node_id"], self._names(self.progress)))
+        words = alert_words(
+            tracking.rank_alerts(self.alerts),
+            self.units,
+            names.get,
+            lambda _rep: self.team_name,
         )
-        cols = ["rep_id", "name", "rule_id", "raised_on", "evidence", "diagnosis", "intervention"]
-        names = {
-            "name": _w("rep", L),
-            "rule_id": _w("rule", L),
-            "raised_on": _w("raised", L),
-            "evidence": _w("evidence", L),
-            "diagnosis": _w("diagnosis", L),
-            "intervention": _w("intervention", L),
-        }
-        h = _table_html(a[cols], L, self.currency, names=names) or f"<p>{_w('no_alerts', L)}</p>"
         return Table(
             f"预警（截至{self.as_of.date()}）" if zh else f"Alerts active on {self.as_of.date()}",
-            a[cols],
-            h,
+            words,
+            alerts_html(words, self.units, self.as_of, open_people=99, heading="h4"),
         )
+
+
+def _cap(s: str) -> str:
+    return s[:1].upper() + s[1:]
 
 
 def weekly_review(facts: Facts, team: str, week_ending, lang: str = "en") -> WeeklyReview:
@@ -335,95 +330,103 @@ class MonthlyReview:
     row: pd.Series = field(repr=False)
     currency: str = "CNY"
 
+    @property
+    def units(self) -> Units:
+        return Units(self.lang, currency=self.currency)
+
     def header(self) -> Markdown:
         d, zh = self.deviation, self.lang == "zh-CN"
-        m = lambda x: text.money(x, self.lang, self.currency)  # noqa: E731
+        u = self.units
+        m = lambda x: u.amount(x, unit=True)  # noqa: E731
         if zh:
             return Markdown(
                 f"# {_md(self.team_name)} 月度复盘 — {d.period}\n\n"
                 f"计划（截至{d.as_of.date()}）**{m(d.plan)}**，实际 **{m(d.actual)}**，"
-                f"差额 **{m(d.gap)}**。计划结构取自 {d.baseline[0].date()} 至 "
-                f"{d.baseline[1].date()} 的成交。"
+                f"差额 **{u.amount(d.gap, unit=True, sign=True)}**。计划结构取自 "
+                f"{d.baseline[0].date()} 至 {d.baseline[1].date()} 的成交。"
             )
         return Markdown(
             f"# {_md(self.team_name)} monthly review — {d.period}\n\n"
             f"Plan (to {d.as_of.date()}) **{m(d.plan)}**, actual **{m(d.actual)}**, "
-            f"gap **{m(d.gap)}**. The plan's composition comes from the deals won "
-            f"{d.baseline[0].date()} to {d.baseline[1].date()}."
+            f"gap **{u.amount(d.gap, unit=True, sign=True)}**. The plan's composition comes "
+            f"from the deals won {d.baseline[0].date()} to {d.baseline[1].date()}."
         )
 
     def decomposition(self) -> Table:
         d, zh = self.deviation, self.lang == "zh-CN"
-
+        u = self.units
         t = d.table.copy()
-        groups = {**{g: v[zh] for g, v in _GROUP_NAMES.items()}, "total": "合计" if zh else "total"}
-        t["customer_group"] = t["customer_group"].map(groups)
-        shown = t.copy()
-        for col in ("plan", "actual", "volume", "price", "mix", "gap"):
-            shown[col] = [f"{v:,.2f}" for v in t[col]]
-        names = {
-            "customer_group": "客户类别" if zh else "customer group",
-            "plan": "计划" if zh else "plan",
-            "actual": "实际" if zh else "actual",
-            **{e: v[zh] for e, v in _EFFECT_NAMES.items()},
-            "gap": "差额" if zh else "gap",
-        }
-        shown = shown.rename(columns=names)
+        groups = {**{g: v[zh] for g, v in _GROUP_NAMES.items()}, "total": "合计" if zh else "Total"}
+        t["group"] = t["customer_group"].map(groups).fillna(t["customer_group"])
+
+        def signed(v):
+            return u.amount(v, sign=True)
+
+        cols = [
+            Col("group", "客户类别", "Customer group"),
+            Col("plan", "计划", "Plan", "amount"),
+            Col("actual", "实际", "Actual", "amount"),
+            *(Col(e, v[1], _cap(v[0]), "amount", fmt=signed) for e, v in _EFFECT_NAMES.items()),
+            Col("gap", "差额", "Gap", "amount", fmt=signed),
+        ]
         note = (
-            "每行：数量 + 单价 + 结构 = 差额；新客户 + 老客户 = 合计（精确到分）。"
+            "每行：数量 + 单价 + 结构 = 差额；新客户 + 老客户 = 合计（按分精确核对）。"
             if zh
-            else "Each row: volume + price + mix = gap; new + existing = total (to the cent)."
+            else "Each row: volume + price + mix = gap; new + existing = total "
+            "(checked to the cent)."
         )
         return Table(
             "偏差分解" if zh else "Gap to plan, decomposed",
-            shown,
-            shown.to_html(index=False, border=0),
+            d.table,
+            present_table(
+                t, cols, u, row_class=lambda r: "total" if r["customer_group"] == "total" else ""
+            ),
             note,
         )
 
     def check(self) -> Markdown:
-        """Run :meth:`Deviation.check` and say so, with the sums in cents."""
+        """Run :meth:`Deviation.check` (every sum holds to the cent) and say so."""
         d, zh = self.deviation, self.lang == "zh-CN"
         d.check()
-        t = d.table.set_index("customer_group")
-        lines = []
-        for g, r in t.iterrows():
-            lines.append(
-                f"- {_md(g)}: {r['volume']:,.2f} + {r['price']:,.2f} + {r['mix']:,.2f} = "
-                f"{r['volume'] + r['price'] + r['mix']:,.2f} (gap {r['gap']:,.2f})"
-            )
-        head = (
-            "**核对通过**：各项之和与差额完全一致（分）。"
+        n = len(d.table)
+        return Markdown(
+            f"**核对通过**：{n} 行中，数量 + 单价 + 结构均与差额按分完全一致，各类别之和等于合计。"
             if zh
-            else "**Check passed**: every sum holds to the cent."
+            else f"**Check passed**: in all {n} rows volume + price + mix equals the gap to the "
+            "cent, and the groups add up to the total."
         )
-        return Markdown(head + "\n\n" + "\n".join(lines))
 
     def segments(self) -> Table:
         zh = self.lang == "zh-CN"
-        s = self.deviation.segments
+        s = self.deviation.segments.copy()
+        groups = {g: v[zh] for g, v in _GROUP_NAMES.items()}
+        s["group"] = s["customer_group"].map(groups).fillna(s["customer_group"])
         cols = [
-            "customer_group",
-            "segment",
-            "plan_revenue",
-            "actual_revenue",
-            "plan_deals",
-            "actual_deals",
-            "plan_avg_deal",
-            "actual_avg_deal",
+            Col("group", "客户类别", "Customer group"),
+            Col("segment", "产品线", "Product line"),
+            Col("plan_revenue", "计划销售额", "Plan revenue", "amount"),
+            Col("actual_revenue", "实际销售额", "Actual revenue", "amount"),
+            Col("plan_deals", "计划单数", "Plan deals", "number", decimals=1),
+            Col("actual_deals", "实际单数", "Actual deals", "count"),
+            Col("plan_avg_deal", "计划平均单价", "Plan average deal", "amount"),
+            Col("actual_avg_deal", "实际平均单价", "Actual average deal", "amount"),
         ]
-        shown = s[cols].copy()
-        for c in ("plan_revenue", "actual_revenue", "plan_avg_deal", "actual_avg_deal"):
-            shown[c] = ["–" if v != v else f"{v:,.0f}" for v in shown[c]]
-        shown["plan_deals"] = [f"{v:.1f}" for v in shown["plan_deals"]]
         return Table(
-            "按产品线" if zh else "By product line", shown, shown.to_html(index=False, border=0)
+            "按产品线" if zh else "By product line",
+            self.deviation.segments,
+            present_table(s, cols, self.units),
         )
 
     def actions(self) -> Markdown:
         a, zh = self.deviation.actions, self.lang == "zh-CN"
         col = "action_zh" if zh else "action"
-        items = [f"- {_md(x)}" for x in a[col]] or [
+        u = self.units
+        # the engine's sentences carry the amount in yuan: say it in the page's unit
+        said = [
+            str(x).replace(text.money(-amt, self.lang, self.currency), u.amount(-amt, unit=True))
+            for x, amt in zip(a[col], a["amount"])
+        ]
+        items = [f"- {_md(x)}" for x in said] or [
             "- 无明显缺口" if zh else "- no material shortfall"
         ]
         return Markdown(("## 建议措施\n\n" if zh else "## Proposed actions\n\n") + "\n".join(items))
@@ -559,7 +562,7 @@ class RepPack:
     def header(self) -> Markdown:
         zh = self.lang == "zh-CN"
         s = self.summary
-        who = f"{_md(self.name)} ({_md(self.rep_id)})"
+        who = _md(self.name)
         note = f"\n\n{_md(self.privacy_note())}" if self.small_team else ""
         if zh:
             team = (
@@ -801,6 +804,8 @@ def rep_pack(
         expl = _small_team_explanation(row, d, card.period, len(tab), lang)
     else:
         expl = card.explain(rep_id, lang)
+    if expl.startswith(str(row["name"])):  # the rep in the page's language
+        expl = name + expl[len(str(row["name"])) :]
     expl = _scrub(expl, others, lang)
     pay = None
     if plan is not None:

@@ -62,7 +62,8 @@ def test_one_typed_parameters_cell_and_no_outputs(name):
 def test_weekly_review_executes(executed):
     text = _outputs(executed["weekly_team_review"])
     assert "Progress against pace" in text and "Zhang Wei" in text
-    assert "Alerts active on 2026-11-20" in text and "pace target" in text
+    assert "Alerts active on 2026-11-20" in text and "Expected by pace" in text
+    assert "S003" not in text and "node_id" not in text
 
 
 def test_monthly_review_shows_decomposition_and_check(executed):
@@ -73,8 +74,11 @@ def test_monthly_review_shows_decomposition_and_check(executed):
     assert "Gap to plan, decomposed" in text and "Check passed" in text
     for word in ("volume", "price", "mix", "new customers", "existing customers"):
         assert word in text
+    from simlib.present import Units
+
     dev = tracking.deviation(load_facts(), "T-SH", "2026-10")
-    assert f"{dev.gap:,.2f}" in text
+    assert Units("en").amount(dev.gap, unit=True, sign=True) in text  # the page's unit
+    assert "to the cent" in text
     assert "Proposed actions" in text
 
 
