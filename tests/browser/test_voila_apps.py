@@ -353,7 +353,7 @@ def test_target_workshop(voila_server, page, expected, screenshot_dir):
 def test_tracking_dashboard(voila_server, page, expected, screenshot_dir):
     from simlib.apps.tracking_dashboard import compute
 
-    open_app(page, voila_server, "tracking_dashboard.ipynb", "simlib-tracking-dashboard")
+    open_app(page, voila_server, "tracking_dashboard.ipynb?lang=en", "simlib-tracking-dashboard")
     ctx = expected["dashboard"].result()
     revenue = page.locator(".simlib-kpi-revenue b")
     attainment = page.locator(".simlib-kpi-attainment b")
