@@ -15,7 +15,11 @@ on the deals, quotas and cash of the people in scope only:
 Used by ``notebooks/reports/commission_summary.ipynb``::
 
     cs = commission_summary("T-SH", "2026-Q3", "tiered_cn", lang="zh-CN")
-    cs.header(); cs.totals(); cs.per_rep(); cs.per_team(); cs.figure()
+    cs.header(); cs.totals(); cs.per_team(); cs.per_rep(); cs.figure()
+
+The summary's sections are safe HTML in one unit per page (万元 in zh-CN, ¥k in English)
+and name people and teams, never their ids. A rep's pay section (:class:`RepPay`) keeps
+its exact yuan-to-the-cent figures.
 """
 
 from __future__ import annotations
@@ -27,18 +31,18 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
+from simlib import present
 from simlib.cache import memo_on
-from simlib.display import Markdown
 from simlib.i18n import check_lang as _check_lang
-from simlib.i18n import escape_md as _md
+from simlib.i18n import escape as _esc
 from simlib.i18n import translator
 from simlib.periods import LABEL_PATTERNS, parse_period, period_of
 from simlib.plans import PlanSpec, Statement, compute_statements, load_plan, teams_from_reps
 from simlib.plots import use_cjk_font
-from simlib.plots.commission import _money_axis
+from simlib.present import Col, Units
 from simlib.tracking import text
 from simlib.tracking.facts import Facts
-from simlib.views.statement import Section, period_label
+from simlib.views.statement import Section, amount_axis, period_label
 
 __all__ = [
     "scope_statements",
@@ -83,6 +87,9 @@ _TEXT: dict[str, tuple[str, str]] = {
     "revenue": ("Revenue", "销售额"),
     "cost_of_sales": ("Cost of sales (payout / revenue)", "销售成本率（提成 / 销售额）"),
     "people": ("People in the summary", "人数"),
+    "paid_of": ("People paid", "有提成人数"),
+    "paid_of_v": ("{paid} of {n}", "{paid} / {n}"),
+    "all_teams": ("All teams", "合计"),
     "paid": ("Paid anything", "有提成人数"),
     "median": ("Median payout", "提成中位数"),
     "per_rep": ("Per person", "个人明细"),
@@ -100,8 +107,9 @@ _TEXT: dict[str, tuple[str, str]] = {
         "本期无成交：无提成（无结算单）。",
     ),
     "exact": (
-        "Payouts are the exact statements, to the cent; the total is their sum.",
-        "提成为精确结算金额（到分），合计为其之和。",
+        "Payouts are the exact statements (to the cent), shown here in {unit}; the total is "
+        "the sum of the exact statements.",
+        "提成按精确结算单（到分）计算，此处以{unit}显示；合计为各结算单精确金额之和。",
     ),
     "ytd": (
         "The plan pays on the year to date: attainment is year to date.",
@@ -367,6 +375,23 @@ class CommissionSummary:
     def cost_of_sales(self) -> float:
         return self.total_cents / 100 / self.revenue if self.revenue > 0 else float("nan")
 
+    @property
+    def units(self) -> Units:
+        """The page's unit: 万元 in zh-CN, ¥k in English (a pay page)."""
+        return Units(self.lang, scale=None if self.lang == "zh-CN" else "k", currency=self.currency)
+
+    @property
+    def _decimals(self) -> int:
+        # payouts of a few thousand yuan must not read 0: 0.19万元, ¥1.9k
+        return 2 if self.lang == "zh-CN" else 1
+
+    def money(self, x, *, unit: bool = True) -> str:
+        """An amount in the page's unit (``624.14万元`` / ``¥6,241.4k``)."""
+        return self.units.amount(x, unit=unit, decimals=self._decimals)
+
+    def _amount_col(self, key: str, zh: str, en: str) -> Col:
+        return Col(key, zh, en, kind="amount", fmt=lambda v: self.money(v, unit=False))
+
     def _name_col(self) -> pd.Series:
         t = self.table
         return (
@@ -375,70 +400,87 @@ class CommissionSummary:
             else t["name"]
         )
 
-    def header(self) -> Markdown:
-        """Title, scope and whose view it is, period, plan."""
+    def _h2(self, key: str) -> str:
+        return f"<h2>{_esc(_t(key, self.lang))}</h2>"
+
+    def header(self) -> present.HTML:
+        """Title (the scope's name), whose view it is, period, plan."""
         L = self.lang
+        zh = L == "zh-CN"
         view = "view_" + self.level + ("_team" if self.plan.credit == "team" else "")
-        label = self.plan.label_zh if L == "zh-CN" and self.plan.label_zh else self.plan.description
+        label = self.plan.label_zh if zh and self.plan.label_zh else self.plan.description
         status = _t("provisional", L, d=self.as_of.date()) if self.provisional else _t("final", L)
-        sep = "：" if L == "zh-CN" else ": "
-        company = f"{_md(self.company)} · " if self.company and self.level != "company" else ""
-        return Markdown(
-            f"# {_t('title', L)} — {_md(self.scope_name)} ({_md(self.scope)})\n\n"
-            f"{company}{_t(view, L)}  \n"
-            f"**{_t('period', L)}**{sep}{period_label(self.period, L)} ({status})  \n"
-            f"**{_t('plan', L)}**{sep}{_md(self.plan.name)} — {_md(label)}"
+        sep = "：" if zh else ": "
+        paren = f"（{status}）" if zh else f" ({status})"
+        company = f"{_esc(self.company)} · " if self.company and self.level != "company" else ""
+        return present.HTML(
+            f"<h1>{_esc(_t('title', L))} — {_esc(self.scope_name)}</h1>"
+            f"<p>{company}{_esc(_t(view, L))}<br>"
+            f"<b>{_esc(_t('period', L))}</b>{sep}{_esc(period_label(self.period, L))}"
+            f"{_esc(paren)}<br>"
+            f"<b>{_esc(_t('plan', L))}</b>{sep}{_esc(label or self.plan.name)}</p>"
         )
 
-    def totals(self) -> Section:
-        """Total payout (the sum of the statements), revenue, cost of sales, counts."""
+    def totals(self) -> present.HTML:
+        """Headline cards: total payout (the sum of the exact statements), revenue, cost
+        of sales, people paid, median payout."""
         L, t = self.lang, self.table
-        cur = self.currency
-        rows = [
-            (f"{_t('total_payout', L)} ({cur})", money_text(self.total_cents)),
-            (_t("revenue", L), text.money(self.revenue, L, cur)),
-            (_t("cost_of_sales", L), _pct(self.cost_of_sales)),
-            (_t("people", L), f"{len(t)}"),
-            (_t("paid", L), f"{int((t['payout_cents'] > 0).sum())}"),
-            (
-                f"{_t('median', L)} ({cur})",
-                money_text(int(np.median(t["payout_cents"]))) if len(t) else "–",
-            ),
-        ]
-        return Section(
-            _t("totals", L),
-            pd.DataFrame(rows, columns=[_t("item", L), _t("value", L)]),
-            _t("exact", L),
+        paid = int((t["payout_cents"] > 0).sum())
+        median = int(np.median(t["payout_cents"])) / 100 if len(t) else float("nan")
+        cards = present.cards(
+            [
+                (_t("total_payout", L), self.money(self.total_cents / 100)),
+                (_t("revenue", L), self.money(self.revenue)),
+                (_t("cost_of_sales", L), present.pct(self.cost_of_sales, 2)),
+                (_t("paid_of", L), _t("paid_of_v", L, paid=paid, n=present.count(len(t)))),
+                (_t("median", L), self.money(median)),
+            ]
+        )
+        return present.HTML(
+            self._h2("totals") + cards + f"<p>{_esc(_t('exact', L, unit=self.units.label()))}</p>"
         )
 
-    def per_rep(self) -> Section:
-        """One row per person in the scope: team, revenue, attainment, payout."""
+    def per_rep(self) -> present.HTML:
+        """One row per person in the scope, by name: team, revenue, quota, attainment,
+        payout (no ids)."""
         L, t = self.lang, self.table
-        cur = self.currency
         team_name = (
             t["team_name_zh"].where(t["team_name_zh"].notna(), t["team_name"])
             if L == "zh-CN"
             else t["team_name"]
         )
-        shown = pd.DataFrame(
+        frame = pd.DataFrame(
             {
-                _t("id", L): t["rep_id"],
-                _t("name", L): self._name_col(),
-                _t("team", L): team_name,
-                _t("revenue", L): [text.money(v, L, cur) for v in t["revenue"]],
-                _t("quota", L): [text.money(v, L, cur) if v == v else "–" for v in t["quota"]],
-                _t("attainment", L): [_pct(v) for v in t["attainment"]],
-                f"{_t('payout', L)} ({cur})": [money_text(c) for c in t["payout_cents"]],
+                "name": self._name_col(),
+                "team": team_name,
+                "revenue": t["revenue"].astype(float),
+                "quota": t["quota"].astype(float),
+                "attainment": t["attainment"].astype(float),
+                "payout": t["payout_cents"].astype(float) / 100,
             }
         )
-        notes = [_t("exact", L)]
+        cols = [
+            Col("name", "姓名", "Name"),
+            Col("team", "团队", "Team"),
+            self._amount_col("revenue", "销售额", "Revenue"),
+            self._amount_col("quota", "指标", "Quota"),
+            Col("attainment", "达成率", "Attainment", kind="pct"),
+            self._amount_col("payout", "提成", "Payout"),
+        ]
+        notes = [_t("exact", L, unit=self.units.label())]
         if (~t["has_statement"]).any():
+            who = "、" if L == "zh-CN" else ", "
+            names = who.join(str(n) for n in self._name_col()[~t["has_statement"]])
             notes.append(
-                _t("no_statement", L) + " (" + ", ".join(t.loc[~t["has_statement"], "rep_id"]) + ")"
+                _t("no_statement", L) + (f"（{names}）" if L == "zh-CN" else f" ({names})")
             )
         if self.plan.ytd_true_up:
             notes.append(_t("ytd", L))
-        return Section(_t("per_rep", L), shown, " ".join(notes))
+        return present.HTML(
+            self._h2("per_rep")
+            + present.table(frame, cols, self.units)
+            + f"<p>{_esc(' '.join(notes))}</p>"
+        )
 
     def team_table(self) -> pd.DataFrame:
         """Per-team totals as numbers: people, revenue, quota, payout (cents), cost of sales."""
@@ -461,53 +503,80 @@ class CommissionSummary:
         )
         return g
 
-    def per_team(self) -> Section:
-        """Per-team totals: people, revenue, attainment, payout and cost of sales."""
-        L, cur = self.lang, self.currency
+    def per_team(self) -> present.HTML:
+        """Per-team totals by name: people, revenue, attainment, payout and cost of
+        sales, with the scope's total in the last row."""
+        L = self.lang
         g = self.team_table()
         name = (
             g["team_name_zh"].where(g["team_name_zh"].notna(), g["team_name"])
             if L == "zh-CN"
             else g["team_name"]
         )
-        shown = pd.DataFrame(
+        frame = pd.DataFrame(
             {
-                _t("id", L): g["team_id"],
-                _t("team_name", L): name,
-                _t("reps", L): g["people"],
-                _t("revenue", L): [text.money(v, L, cur) for v in g["revenue"]],
-                _t("attainment", L): [_pct(v) for v in g["attainment"]],
-                f"{_t('payout', L)} ({cur})": [money_text(c) for c in g["payout_cents"]],
-                _t("cost_of_sales", L): [_pct(v) for v in g["cost_of_sales"]],
+                "team": name,
+                "people": g["people"],
+                "revenue": g["revenue"].astype(float),
+                "attainment": g["attainment"].astype(float),
+                "payout": g["payout_cents"].astype(float) / 100,
+                "cost_of_sales": g["cost_of_sales"].astype(float),
+                "total": False,
             }
         )
-        return Section(_t("per_team", L), shown)
+        if len(frame) > 1:
+            quota = g["quota"].sum(min_count=1)
+            total = {
+                "team": _t("all_teams", L),
+                "people": int(g["people"].sum()),
+                "revenue": self.revenue,
+                "attainment": self.revenue / quota if quota == quota and quota else np.nan,
+                "payout": self.total_cents / 100,
+                "cost_of_sales": self.cost_of_sales,
+                "total": True,
+            }
+            frame = pd.concat([frame, pd.DataFrame([total])], ignore_index=True)
+        cols = [
+            Col("team", "团队", "Team"),
+            Col("people", "人数", "People", kind="count"),
+            self._amount_col("revenue", "销售额", "Revenue"),
+            Col("attainment", "达成率", "Attainment", kind="pct"),
+            self._amount_col("payout", "提成", "Payout"),
+            Col("cost_of_sales", "销售成本率", "Cost of sales", kind="pct", decimals=2),
+        ]
+        table = present.table(
+            frame, cols, self.units, row_class=lambda r: "total" if r["total"] else ""
+        )
+        return present.HTML(self._h2("per_team") + table)
 
     def figure(self):
-        """The distribution of payouts, and payout against attainment."""
+        """The distribution of payouts, and payout against attainment (amounts in the
+        page's unit)."""
         from matplotlib.figure import Figure
+        from matplotlib.ticker import FuncFormatter, MaxNLocator
 
         use_cjk_font()
-        L, t = self.lang, self.table
-        fig = Figure(figsize=(9, 3.3))
+        L, t, u = self.lang, self.table, self.units
+        zh = L == "zh-CN"
+        fig = Figure(figsize=(10, 3.8), dpi=100)  # not pyplot: shown once in a notebook
         a1, a2 = fig.subplots(1, 2)
         pay = t["payout_cents"].to_numpy() / 100
         a1.hist(pay, bins=min(20, max(5, len(pay) // 3)), color="#5c6bc0")
         if len(pay):
-            a1.axvline(np.median(pay), color="black", lw=1)
-        _money_axis(a1.xaxis)
-        a1.set_title(_t("fig_hist", L), fontsize=10)
-        a1.set_xlabel(f"{_t('payout', L)} ({self.currency})")
+            a1.axvline(np.median(pay), color="black", lw=1, label=_t("median", L))
+            a1.legend(fontsize=8, frameon=False)
+        amount_axis(a1, u, "x", zh="个人提成", en="Payout per person")
+        a1.set_title(_t("fig_hist", L), fontsize=11, loc="left")
         a1.set_ylabel(_t("fig_people", L))
+        a1.yaxis.set_major_locator(MaxNLocator(integer=True))
         a2.scatter(t["attainment"], pay, s=16, color="#5c6bc0")
         a2.axvline(1.0, color="black", lw=0.8, ls=":")
-        _money_axis(a2.yaxis)
-        from matplotlib.ticker import FuncFormatter
-
-        a2.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:.0%}"))
-        a2.set_title(_t("fig_scatter", L), fontsize=10)
-        a2.set_xlabel(_t("attainment", L))
-        a2.set_ylabel(f"{_t('payout', L)} ({self.currency})")
+        amount_axis(a2, u, "y", zh="提成", en="Payout")
+        a2.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: present.pct(v, 0)))
+        a2.set_title(_t("fig_scatter", L), fontsize=11, loc="left")
+        a2.set_xlabel(_t("attainment", L) + ("（虚线为 100%）" if zh else " (dotted: 100%)"))
+        for ax in (a1, a2):
+            ax.spines[["top", "right"]].set_visible(False)
         fig.subplots_adjust(left=0.08, right=0.98, top=0.88, bottom=0.17, wspace=0.3)
         return fig
 

@@ -18,6 +18,10 @@ Used by ``notebooks/reports/quote.ipynb``::
 
     q = quote("OPP044015", lang="zh-CN", valid_days=30)
     q.header(); q.items(); q.totals(); q.terms()
+
+A quote is a commercial document: every amount on it is in whole currency to the cent
+(one :class:`simlib.present.Units` with ``scale="yuan"``: ``元`` / ``¥``), in the page's
+language; the sections are safe HTML.
 """
 
 from __future__ import annotations
@@ -28,13 +32,13 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
 
+from simlib import present
 from simlib.company import default_currency
 from simlib.data.schema import OPEN_STAGES
-from simlib.display import Markdown
 from simlib.i18n import escape as _esc
-from simlib.i18n import escape_md as _md
 from simlib.i18n import translator
-from simlib.money import format_money, to_cents
+from simlib.money import to_cents
+from simlib.present import MISSING, Col, Units
 
 __all__ = ["Quote", "QuoteLine", "quote"]
 
@@ -81,17 +85,11 @@ _TEXT: dict[str, tuple[str, str]] = {
         "产品目录中无此产品的目录价：按商机金额报价，不列折扣。",
     ),
     "t_source": (
-        "Prepared from opportunity {o} ({s}) and the product catalogue, data as of {d}.",
-        "依据商机 {o}（{s}）及产品目录编制，数据截至 {d}。",
+        "Prepared from opportunity {o} and the product catalogue, data as of {d}.",
+        "依据商机 {o} 及产品目录编制，数据截至 {d}。",
     ),
 }
 
-_STAGES = {
-    "qualification": ("qualification", "线索确认"),
-    "discovery": ("discovery", "需求挖掘"),
-    "proposal": ("proposal", "方案报价"),
-    "negotiation": ("negotiation", "商务谈判"),
-}
 _CURRENCY_ZH = {"CNY": "人民币", "USD": "美元", "EUR": "欧元"}
 
 
@@ -104,29 +102,6 @@ def _cents_text(cents: int) -> str:
 
 def _rate_text(rate: Decimal) -> str:
     return f"{(rate * 100).normalize():f}%"
-
-
-@dataclass(frozen=True)
-class Section:
-    """A titled table: HTML in a notebook (every cell escaped), text elsewhere.
-
-    The same shape as :class:`simlib.views.statement.Section`, kept here so that a
-    quote does not import the commission engine.
-    """
-
-    title: str
-    table: pd.DataFrame
-
-    def _repr_html_(self) -> str:
-        body = self.table.to_html(index=False, escape=True, border=0) if len(self.table) else ""
-        return f"<h3>{_esc(self.title)}</h3>{body}"
-
-    def __repr__(self) -> str:
-        return "\n".join(
-            x
-            for x in (self.title, self.table.to_string(index=False) if len(self.table) else "")
-            if x
-        )
 
 
 @dataclass(frozen=True)
@@ -197,24 +172,33 @@ class Quote:
     def total_cents(self) -> int:
         return self.net_cents + self.vat_cents
 
-    def _amount_col(self) -> str:
-        return f"{_t('amount', self.lang)} ({self.currency})"
+    @property
+    def units(self) -> Units:
+        """A quote is a commercial document: amounts in whole currency to the cent."""
+        return Units(self.lang, scale="yuan", currency=self.currency)
+
+    def _h2(self, key: str) -> str:
+        return f"<h2>{_esc(_t(key, self.lang))}</h2>"
 
     # ---- sections
-    def header(self) -> Markdown:
+    def header(self) -> present.HTML:
         """Letterhead: company, quote number, dates, the account, the subject, the contact."""
         L = self.lang
         sep = "：" if L == "zh-CN" else ": "
-        region = f" ({_md(self.account_region)})" if self.account_region else ""
-        return Markdown(
-            f"# {_md(self.company)} — {_t('title', L)}\n\n"
-            f"**{_t('no', L)}**{sep}{_md(self.quote_no)}  \n"
-            f"**{_t('date', L)}**{sep}{self.issue_date.date()}  \n"
-            f"**{_t('valid', L)}**{sep}{self.valid_until.date()}  \n"
-            f"**{_t('to', L)}**{sep}{_md(self.account_name)}{region}  \n"
-            f"**{_t('subject', L)}**{sep}{_md(self.subject)}  \n"
-            f"**{_t('contact', L)}**{sep}{_md(self.owner_name)}"
-        )
+        region = ""
+        if self.account_region:
+            region = f"（{self.account_region}）" if L == "zh-CN" else f" ({self.account_region})"
+        fields = [
+            ("no", self.quote_no),
+            ("date", str(self.issue_date.date())),
+            ("valid", str(self.valid_until.date())),
+            ("to", self.account_name + region),
+            ("subject", self.subject),
+            ("contact", self.owner_name),
+        ]
+        body = "<br>".join(f"<b>{_esc(_t(k, L))}</b>{sep}{_esc(v)}" for k, v in fields)
+        title = f"{self.company} — {_t('title', L)}" if self.company else _t("title", L)
+        return present.HTML(f"<h1>{_esc(title)}</h1><p>{body}</p>")
 
     def table(self) -> pd.DataFrame:
         """The lines as numbers (cents), for checks and exports."""
@@ -234,45 +218,66 @@ class Quote:
             ]
         )
 
-    def items(self) -> Section:
-        """One row per product: quantity, unit list price, list, discount, net."""
-        L, c = self.lang, self.currency
-        rows = [
-            {
-                "#": i + 1,
-                _t("product", L): f"{ln.name} ({ln.product_id})",
-                _t("line", L): ln.product_line,
-                _t("qty", L): ln.quantity,
-                f"{_t('unit', L)} ({c})": _cents_text(ln.unit_price_cents),
-                f"{_t('list', L)} ({c})": _cents_text(ln.list_cents),
-                f"{_t('discount', L)} ({c})": _cents_text(ln.discount_cents),
-                f"{_t('net', L)} ({c})": _cents_text(ln.net_cents),
-            }
-            for i, ln in enumerate(self.lines)
+    def items(self) -> present.HTML:
+        """One row per product: quantity, unit list price, list, discount, net (the
+        product line only where the data name it in the page's language)."""
+        frame = pd.DataFrame(
+            [
+                {
+                    "n": i + 1,
+                    "product": ln.name,
+                    "line": ln.product_line,
+                    "qty": ln.quantity,
+                    "unit": ln.unit_price_cents / 100,
+                    "list": ln.list_cents / 100,
+                    "discount": ln.discount_cents / 100,
+                    "net": ln.net_cents / 100,
+                }
+                for i, ln in enumerate(self.lines)
+            ]
+        )
+        cols = [Col("n", "序号", "No.", kind="count"), Col("product", "产品", "Product")]
+        if any(ln.product_line for ln in self.lines):
+            cols.append(Col("line", "产品线", "Product line"))
+        cols += [
+            Col("qty", "数量", "Quantity", kind="count"),
+            Col("unit", "单位目录价", "List price per unit", kind="amount"),
+            Col("list", "目录价金额", "List amount", kind="amount"),
+            Col("discount", "折扣", "Discount", kind="amount"),
+            Col("net", "净价金额", "Net amount", kind="amount"),
         ]
-        return Section(_t("items", L), pd.DataFrame(rows))
+        return present.HTML(self._h2("items") + present.table(frame, cols, self.units))
 
-    def totals(self) -> Section:
-        """List, discount, net, VAT (when a rate is given) and the total."""
+    def totals_frame(self) -> pd.DataFrame:
+        """List, discount (negative), net, VAT and the total, in cents and in yuan."""
         L = self.lang
-        pct = f"{self.discount_cents / self.list_cents:.1%}" if self.list_cents else "–"
+        share = present.pct(self.discount_cents / self.list_cents) if self.list_cents else MISSING
         rows = [
-            (_t("list", L), _cents_text(self.list_cents)),
-            (_t("discount_pct", L, p=pct), "-" + _cents_text(self.discount_cents)),
-            (_t("net", L), _cents_text(self.net_cents)),
+            (_t("list", L), self.list_cents),
+            (_t("discount_pct", L, p=share), -self.discount_cents),
+            (_t("net", L), self.net_cents),
         ]
         if self.vat_rate:
             rows += [
-                (_t("vat", L, p=_rate_text(self.vat_rate)), _cents_text(self.vat_cents)),
-                (_t("total", L), _cents_text(self.total_cents)),
+                (_t("vat", L, p=_rate_text(self.vat_rate)), self.vat_cents),
+                (_t("total", L), self.total_cents),
             ]
         else:
-            rows.append((_t("total_excl", L), _cents_text(self.total_cents)))
-        return Section(
-            _t("totals", L), pd.DataFrame(rows, columns=[_t("item", L), self._amount_col()])
-        )
+            rows.append((_t("total_excl", L), self.total_cents))
+        frame = pd.DataFrame(rows, columns=["item", "cents"])
+        frame["amount"] = frame["cents"] / 100
+        frame["total"] = frame.index == len(frame) - 1
+        return frame
 
-    def terms(self) -> Markdown:
+    def totals(self) -> present.HTML:
+        """List, discount, net, VAT (when a rate is given) and the total."""
+        cols = [Col("item", "项目", "Item"), Col("amount", "金额", "Amount", kind="amount")]
+        table = present.table(
+            self.totals_frame(), cols, self.units, row_class=lambda r: "total" if r["total"] else ""
+        )
+        return present.HTML(self._h2("totals") + table)
+
+    def terms(self) -> present.HTML:
         """Validity, currency, VAT, how the quantity was derived, the source."""
         L = self.lang
         cur = _CURRENCY_ZH.get(self.currency, self.currency) if L == "zh-CN" else self.currency
@@ -281,15 +286,13 @@ class Quote:
             _t("t_currency", L, c=cur),
             _t("t_vat", L, p=_rate_text(self.vat_rate)) if self.vat_rate else _t("t_no_vat", L),
         ]
-        amount = format_money(self.crm_amount_cents / 100, self.currency, L)
+        amount = self.units.amount(self.crm_amount_cents / 100, unit=True)
         items.append(
             _t("t_qty", L, a=amount) if self.priced_from_catalogue else _t("t_no_price", L)
         )
-        stage = _STAGES.get(self.stage, (self.stage, self.stage))[L == "zh-CN"]
-        items.append(
-            _t("t_source", L, o=_md(self.opportunity_id), s=_md(stage), d=self.issue_date.date())
-        )
-        return Markdown(f"### {_t('terms', L)}\n\n" + "\n".join(f"- {x}" for x in items))
+        items.append(_t("t_source", L, o=self.opportunity_id, d=self.issue_date.date()))
+        body = "".join(f"<li>{_esc(x)}</li>" for x in items)
+        return present.HTML(self._h2("terms") + f"<ul>{body}</ul>")
 
     def __repr__(self) -> str:
         return (
@@ -318,7 +321,11 @@ def _line(
             if zh and isinstance(product.get("name_zh"), str)
             else product["name"]
         )
-        pline, price = product.get("product_line", ""), product.get("unit_price", float("nan"))
+        # a product line is shown in the page's language or not at all (the catalogue
+        # may name it in English only)
+        pline = product.get("product_line_zh") if zh else product.get("product_line")
+        pline = pline if isinstance(pline, str) else ""
+        price = product.get("unit_price", float("nan"))
     if price is None or not price == price or price <= 0:
         return QuoteLine(
             product_id, str(name), str(pline), 1, net_cents, net_cents, net_cents

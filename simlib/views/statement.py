@@ -8,9 +8,16 @@ on the lines), so no other person's pay or figures can appear in the output.
 Used by ``notebooks/reports/commission_statement.ipynb``::
 
     report = statement_report("S003", "2026-Q3", "tiered_cn", lang="zh-CN")
-    report.header()     # title, rep, period, plan
-    report.lines()      # commission line items, arithmetic in words
-    report.totals()     # commission, adjustments, payable
+    report.header()       # title (the rep's name), period, plan, the amount payable
+    report.summary()      # result, quota, attainment, band, gate
+    report.lines()        # commission line items, arithmetic in words
+    report.adjustments()  # caps, gate, floor, SPIFs, true-up, clawbacks, draws
+    report.totals()       # commission, adjustments, payable
+    report.curve()        # where the result sits on the plan's payout curve
+    report.notes()        # the plan's terms in plain words
+
+A statement is a pay document: every amount on it is in whole yuan to the cent (one
+:class:`simlib.present.Units` with ``scale="yuan"``), in the page's language.
 """
 
 from __future__ import annotations
@@ -21,10 +28,10 @@ from decimal import Decimal
 
 import pandas as pd
 
+from simlib import present
 from simlib.company import company_params
 from simlib.i18n import check_lang as _check_lang
 from simlib.i18n import escape as _esc
-from simlib.i18n import escape_md as _md
 from simlib.periods import LABEL_PATTERNS
 from simlib.plans import (
     PlanSpec,
@@ -34,7 +41,9 @@ from simlib.plans import (
     payout_curve,
     teams_from_reps,
 )
+from simlib.plans.spec import fmt_number, fmt_rate
 from simlib.plots.commission import statement_curve
+from simlib.present import Col, Units, number, pct
 
 __all__ = [
     "KIND_LABELS",
@@ -45,6 +54,7 @@ __all__ = [
     "line_text",
     "band_text",
     "period_label",
+    "amount_axis",
 ]
 
 #: Line kinds in both languages.
@@ -125,6 +135,16 @@ def period_label(period: str, lang: str = "en") -> str:
     if re.fullmatch(r"\d{4}", period):
         return f"{period}年"
     return period
+
+
+def amount_axis(ax, units, which: str = "y", *, zh: str = "金额", en: str = "Amount") -> None:
+    """An axis of amounts in the page's unit (:meth:`simlib.present.Units.format_axis`),
+    its ticks on steps of 1, 2 or 5 (a step of 2.5 would read 0, 3, 5, 8 at whole units)."""
+    from matplotlib.ticker import MaxNLocator
+
+    axis = ax.yaxis if which == "y" else ax.xaxis
+    axis.set_major_locator(MaxNLocator(nbins="auto", steps=[1, 2, 5, 10]))
+    units.format_axis(ax, which, zh=zh, en=en)
 
 
 def _money(cents: int) -> str:
@@ -210,18 +230,23 @@ _ZH_WORDS = [
 
 
 def band_text(label: str, lang: str = "en") -> str:
-    """A band label (``above 3,000,000``) in ``lang``."""
+    """A band label (``above 3,000,000``, ``accelerator from 100%``) in ``lang``."""
     if lang != "zh-CN":
         return label
+    head = ""
+    if m := re.match(r"^(accelerator|decelerator) (.+)$", label):
+        head, label = ("加速" if m[1] == "accelerator" else "减速"), m[2]
     for rx, rep in (
         (re.compile(r"^above (.+)$"), r"高于 \1"),
+        (re.compile(r"^below (.+)$"), r"低于 \1"),
         (re.compile(r"^from (.+)$"), r"\1 起"),
         (re.compile(r"^up to (.+)$"), r"不超过 \1"),
         (re.compile(r"^(.+) to (.+)$"), r"\1 – \2"),
     ):
         if rx.match(label):
-            return rx.sub(rep, label)
-    return label
+            label = rx.sub(rep, label)
+            break
+    return f"{head}（{label}）" if head else label
 
 
 def line_text(line, lang: str = "en") -> str:
@@ -344,9 +369,155 @@ class Section:
         return "\n".join(x for x in (self.title, body, self.note) if x)
 
 
+_MEASURE_NAMES: dict[str, tuple[str, str]] = {
+    "revenue": ("Revenue", "销售额"),
+    "gross_margin": ("Gross margin", "毛利"),
+    "collected_revenue": ("Collected revenue", "回款额"),
+    "new_customer_revenue": ("New-customer revenue", "新客户销售额"),
+    "renewal_rate": ("Renewal rate", "续约率"),
+    "kpi_score": ("KPI score", "KPI得分"),
+}
+_PERIODS = {"month": ("month", "月"), "quarter": ("quarter", "季度"), "year": ("year", "年")}
+
+
+def plan_terms(plan: PlanSpec, lang: str, units: Units) -> list[str]:
+    """The plan's terms in plain sentences of ``lang``, amounts in ``units``.
+
+    What :meth:`simlib.plans.PlanSpec.describe` says (in English, for developers), said
+    for the person paid: what it pays on, the bands and their rates, and every gate,
+    cap, floor, draw, SPIF, clawback and true-up.
+    """
+    zh = lang == "zh-CN"
+    measure = _MEASURE_NAMES.get(plan.measure, (plan.measure, plan.measure))[zh]
+    per = _PERIODS[plan.period][zh]
+
+    def money(x) -> str:
+        return units.amount(x, unit=True)
+
+    def rate(b) -> str:
+        if plan.pays_on == "target_incentive":
+            return (
+                f"目标奖金的 {fmt_number(b.rate)} 倍"
+                if zh
+                else f"{fmt_number(b.rate)}× the target incentive"
+            )
+        return fmt_rate(b.rate)
+
+    out = []
+    if zh:
+        whose = "团队业绩" if plan.credit == "team" else "本人业绩"
+        how = (
+            "超额累进：每一段业绩按该段费率计算"
+            if plan.mode == "marginal"
+            else "全额累进：全部业绩按达到的档位费率计算"
+        )
+        on = "达成率（业绩 ÷ 指标）" if plan.basis == "attainment" else measure
+        out.append(f"按{measure}（{whose}）每{per}计提；{how}；档位按{on}划分。")
+        if plan.pays_on == "target_incentive" and plan.target_incentive:
+            out.append(f"目标奖金 {money(plan.target_incentive)}。")
+        bands = "；".join(
+            f"{band_text(lab, lang)}：{rate(b)}" for lab, b in zip(plan.band_labels(), plan.tiers)
+        )
+        out.append(f"档位：{bands}。")
+        edge = "较低一档" if plan.at_threshold == "band_below" else "较高一档"
+        out.append(f"恰好等于档位分界的业绩计入{edge}。")
+    else:
+        whose = "team results" if plan.credit == "team" else "own results"
+        how = (
+            "marginal: each slice of the result at its own band's rate"
+            if plan.mode == "marginal"
+            else "retroactive: the whole result at the rate of the band reached"
+        )
+        on = "attainment (result ÷ quota)" if plan.basis == "attainment" else measure.lower()
+        out.append(f"Paid on {measure.lower()} ({whose}) per {per}; {how}; bands on {on}.")
+        if plan.pays_on == "target_incentive" and plan.target_incentive:
+            out.append(f"Target incentive {money(plan.target_incentive)}.")
+        bands = "; ".join(f"{lab}: {rate(b)}" for lab, b in zip(plan.band_labels(), plan.tiers))
+        out.append(f"Bands: {bands}.")
+        edge = "the band below" if plan.at_threshold == "band_below" else "the band above"
+        out.append(f"A result exactly at a threshold belongs to {edge}.")
+    if plan.multipliers:
+        pairs = list(zip(plan.multiplier_labels(), plan.multipliers))
+        if zh:
+            out.append(
+                "达成率系数："
+                + "；".join(f"{band_text(lab, lang)} × {fmt_number(m.factor)}" for lab, m in pairs)
+                + "。"
+            )
+        else:
+            out.append(
+                "Attainment multipliers: "
+                + "; ".join(f"{lab} × {fmt_number(m.factor)}" for lab, m in pairs)
+                + "."
+            )
+    if plan.gate:
+        g, parts = plan.gate, []
+        if g.min_attainment is not None:
+            parts.append(("达成率 ≥ " if zh else "attainment ≥ ") + fmt_rate(g.min_attainment))
+        if g.min_collection_rate is not None:
+            parts.append(
+                ("回款率 ≥ " if zh else "collection rate ≥ ") + fmt_rate(g.min_collection_rate)
+            )
+        if g.min_kpi_score is not None:
+            parts.append(("KPI得分 ≥ " if zh else "KPI score ≥ ") + fmt_number(g.min_kpi_score))
+        out.append(
+            f"门槛：{'且'.join(parts)}，未达到则本期不发放。"
+            if zh
+            else f"Gate: {' and '.join(parts)}; below it nothing is paid for the period."
+        )
+    if plan.cap:
+        if plan.cap.per_period is not None:
+            c = money(plan.cap.per_period)
+            out.append(f"每期封顶 {c}。" if zh else f"Capped at {c} per {per}.")
+        if plan.cap.per_deal is not None:
+            c = money(plan.cap.per_deal)
+            out.append(f"单笔成交提成封顶 {c}。" if zh else f"Capped at {c} per deal.")
+    if plan.floor is not None:
+        f = money(plan.floor)
+        out.append(f"每期保底 {f}。" if zh else f"A floor of {f} per {per}.")
+    if plan.draw:
+        d = money(plan.draw.amount)
+        if plan.draw.kind == "recoverable":
+            out.append(
+                f"可追回预支：每期 {d}，以后期提成偿还。"
+                if zh
+                else f"Recoverable draw of {d} per {per}, owed back from later earnings."
+            )
+        else:
+            out.append(
+                f"不可追回预支：每期保底 {d}。"
+                if zh
+                else f"Non-recoverable draw: {d} guaranteed per {per}."
+            )
+    for sp in plan.spifs:
+        a = money(sp.amount)
+        out.append(
+            f"专项奖励（{sp.name}）：每笔符合条件的成交 {a}。"
+            if zh
+            else f"SPIF ({sp.name}): {a} per qualifying deal."
+        )
+    if plan.clawback:
+        n = plan.clawback.within_days
+        out.append(
+            f"追回：成交后 {n} 天内撤销的成交，已发提成予以追回。"
+            if zh
+            else f"Clawback: commission on a deal reversed within {n} days of its close is "
+            "taken back."
+        )
+    if plan.ytd_true_up:
+        out.append(
+            "每期按年初至今累计计算并补差。"
+            if zh
+            else "Each period is trued up to the year to date."
+        )
+    return out
+
+
 @dataclass(frozen=True)
 class StatementReport:
-    """One rep's statement laid out for reading."""
+    """One rep's statement laid out for reading: a pay document, so every amount on it
+    is in whole yuan to the cent (``Units(lang, scale="yuan")``), and the rep is named,
+    never shown by id. Each section is safe HTML (or a figure)."""
 
     statement: Statement
     plan: PlanSpec
@@ -358,51 +529,70 @@ class StatementReport:
     def rep_id(self) -> str:
         return self.statement.rep_id
 
-    def _amount_col(self) -> str:
-        return f"{_t('amount', self.lang)} ({self.statement.currency})"
+    @property
+    def units(self) -> Units:
+        """Yuan to the cent, in the statement's currency (``元`` / ``¥``)."""
+        return Units(self.lang, scale="yuan", currency=self.statement.currency)
 
-    def header(self) -> Markdown:
-        """Title, rep, period and plan (Markdown)."""
+    def _h2(self, key: str) -> str:
+        return f"<h2>{_esc(_t(key, self.lang))}</h2>"
+
+    def _plan_label(self) -> str:
+        L = self.lang
+        label = self.plan.label_zh if L == "zh-CN" and self.plan.label_zh else self.plan.description
+        return label or self.plan.name or ""
+
+    def header(self) -> present.HTML:
+        """Title (the rep's name), company, period, rep and plan."""
         L, st = self.lang, self.statement
+        zh = L == "zh-CN"
         who = _t("manager" if self.plan.credit == "team" else "rep", L)
-        plan_label = (
-            self.plan.label_zh if L == "zh-CN" and self.plan.label_zh else self.plan.description
-        )
-        company = f"{_md(self.company)} · " if self.company else ""
-        sep = "：" if L == "zh-CN" else ": "
-        rep = f"{_md(self.rep_name)} ({_md(st.rep_id)})"
-        return Markdown(
-            f"# {_t('title', L)} — {rep}\n\n"
-            f"{company}**{_t('period', L)}**{sep}{period_label(st.period, L)}  \n"
-            f"**{who}**{sep}{rep}  \n"
-            f"**{_t('plan', L)}**{sep}{_md(self.plan.name)} — {_md(plan_label)}"
+        sep = "：" if zh else ": "
+        lines = [
+            (_t("period", L), period_label(st.period, L)),
+            (who, self.rep_name),
+            (_t("plan", L), self._plan_label()),
+        ]
+        body = "<br>".join(f"<b>{_esc(k)}</b>{sep}{_esc(v)}" for k, v in lines)
+        company = f"{_esc(self.company)}<br>" if self.company else ""
+        return present.HTML(
+            f"<h1>{_esc(_t('title', L))} — {_esc(self.rep_name)}</h1><p>{company}{body}</p>"
+            + present.cards([(_t("payable", L), self.units.amount(st.payable, unit=True))])
         )
 
-    def summary(self) -> Section:
+    def _measure_value(self, x) -> str:
+        if self.statement.measure == "renewal_rate":
+            return pct(x)
+        if self.statement.measure == "kpi_score":
+            return number(x, 1)
+        return self.units.amount(x, unit=True)
+
+    def summary(self) -> present.HTML:
         """Result, quota, attainment, band reached, gate."""
         L, st = self.lang, self.statement
-        measure = (
-            _MEASURES.get(st.measure, st.measure) if L == "zh-CN" else st.measure.replace("_", " ")
-        )
+        zh = L == "zh-CN"
+        measure = _MEASURE_NAMES.get(st.measure, (st.measure, st.measure))[zh]
         if self.plan.credit == "team":
-            measure += f" ({_t('team_result', L)})"
-        rows = [(_t("measure", L), measure), (_t("result", L), f"{st.result:,.2f}")]
+            measure += f"（{_t('team_result', L)}）" if zh else f" ({_t('team_result', L)})"
+        rows = [(_t("measure", L), measure), (_t("result", L), self._measure_value(st.result))]
         if st.quota is not None:
-            rows.append((_t("quota", L), f"{st.quota:,.2f}"))
+            rows.append((_t("quota", L), self._measure_value(st.quota)))
         if st.attainment is not None:
-            rows.append((_t("attainment", L), f"{st.attainment:.1%}"))
+            rows.append((_t("attainment", L), pct(st.attainment)))
         if st.window != st.period:
-            window = st.window.replace(" year to date", " 年初至今") if L == "zh-CN" else st.window
+            window = st.window.replace(" year to date", " 年初至今") if zh else st.window
             rows.append((_t("window", L), window))
         if st.band:
             rows.append((_t("band", L), band_text(st.band, L)))
         if self.plan.gate is not None:
             rows.append((_t("gate", L), _t("gate_met" if st.gate_met else "gate_not_met", L)))
-        return Section(
-            _t("summary", L), pd.DataFrame(rows, columns=[_t("item", L), _t("value", L) or " "])
-        )
+        cols = [Col("item", "项目", "Item"), Col("value", "数值", "Value", kind="number", fmt=str)]
+        frame = pd.DataFrame(rows, columns=["item", "value"])
+        return present.HTML(self._h2("summary") + present.table(frame, cols, self.units))
 
-    def _table(self, kinds) -> pd.DataFrame:
+    def line_frame(self, kinds: str = "commission") -> pd.DataFrame:
+        """The lines of ``kinds`` (``"commission"`` or ``"adjustments"``): number, item,
+        arithmetic in words, amount in yuan (exact: cents / 100)."""
         L = self.lang
         rows = []
         for ln in self.statement.lines:
@@ -411,63 +601,82 @@ class StatementReport:
             en, zh = KIND_LABELS.get(ln.kind, (ln.kind, ln.kind))
             rows.append(
                 {
-                    "#": len(rows) + 1,
-                    _t("item", L): zh if L == "zh-CN" else en,
-                    _t("calculation", L): line_text(ln, L),
-                    self._amount_col(): _money(ln.cents),
+                    "n": len(rows) + 1,
+                    "item": zh if L == "zh-CN" else en,
+                    "calculation": line_text(ln, L),
+                    "amount": ln.cents / 100,
+                    "cents": ln.cents,
                 }
             )
-        return pd.DataFrame(
-            rows, columns=["#", _t("item", L), _t("calculation", L), self._amount_col()]
-        )
+        return pd.DataFrame(rows, columns=["n", "item", "calculation", "amount", "cents"])
 
-    def lines(self) -> Section:
+    def _lines_table(self, frame: pd.DataFrame) -> str:
+        cols = [
+            Col("n", "序号", "No.", kind="count"),
+            Col("item", "项目", "Item"),
+            Col("calculation", "计算过程", "Calculation"),
+            Col("amount", "金额", "Amount", kind="amount"),
+        ]
+        return present.table(frame, cols, self.units) if len(frame) else ""
+
+    def lines(self) -> present.HTML:
         """The commission line items, each with its arithmetic (``271,100 × 1% = 2,711``)."""
         L = self.lang
-        t = self._table("commission")
+        t = self.line_frame("commission")
         note = (
             _t("team_note", L)
             if self.plan.credit == "team"
             else ("" if len(t) else _t("no_lines", L))
         )
-        return Section(_t("lines", L), t, note)
+        note_html = f"<p>{_esc(note)}</p>" if note else ""
+        return present.HTML(self._h2("lines") + self._lines_table(t) + note_html)
 
-    def adjustments(self) -> Section:
+    def adjustments(self) -> present.HTML:
         """Caps, gate, floor, SPIFs, true-up, clawbacks, balance and draws."""
-        t = self._table("adjustments")
-        return Section(
-            _t("adjustments", self.lang), t, "" if len(t) else _t("no_adjustments", self.lang)
-        )
+        t = self.line_frame("adjustments")
+        note = "" if len(t) else f"<p>{_esc(_t('no_adjustments', self.lang))}</p>"
+        return present.HTML(self._h2("adjustments") + self._lines_table(t) + note)
 
-    def totals(self) -> Section:
-        """Commission, adjustments and the amount payable (they add up exactly)."""
+    def totals_frame(self) -> pd.DataFrame:
+        """Commission, adjustments, payable (and a balance carried), in cents and yuan."""
         L, st = self.lang, self.statement
         com = st.commission_cents
         rows = [
-            (_t("commission_total", L), _money(com)),
-            (_t("adjustments_total", L), _money(st.payable_cents - com)),
-            (_t("payable", L), _money(st.payable_cents)),
+            ("commission_total", com),
+            ("adjustments_total", st.payable_cents - com),
+            ("payable", st.payable_cents),
         ]
         if st.balance_out_cents:
-            rows.append((_t("balance_out", L), _money(st.balance_out_cents)))
-        return Section(
-            _t("totals", L), pd.DataFrame(rows, columns=[_t("item", L), self._amount_col()])
+            rows.append(("balance_out", st.balance_out_cents))
+        return pd.DataFrame(
+            [
+                {"key": k, "item": _t(k, L), "cents": c, "amount": c / 100, "total": k == "payable"}
+                for k, c in rows
+            ]
         )
 
-    def notes(self) -> Markdown:
-        """The plan in plain words."""
-        L = self.lang
-        text = self.plan.describe().split("\n", 1)
-        body = (
-            "\n".join(f"    {ln.strip()}" for ln in text[1].splitlines()) if len(text) > 1 else ""
+    def totals(self) -> present.HTML:
+        """Commission, adjustments and the amount payable (they add up exactly)."""
+        cols = [Col("item", "项目", "Item"), Col("amount", "金额", "Amount", kind="amount")]
+        table = present.table(
+            self.totals_frame(), cols, self.units, row_class=lambda r: "total" if r["total"] else ""
         )
-        head = self.plan.label_zh if L == "zh-CN" and self.plan.label_zh else self.plan.description
-        # the body is an indented code block: shown literally (escaping would show)
-        return Markdown(f"### {_t('notes', L)}\n\n{_md(head)}\n\n{body}")
+        return present.HTML(self._h2("totals") + table)
+
+    def notes(self) -> present.HTML:
+        """The plan in plain words, in the page's language and unit."""
+        items = "".join(f"<li>{_esc(x)}</li>" for x in plan_terms(self.plan, self.lang, self.units))
+        return present.HTML(
+            self._h2("notes") + f"<p>{_esc(self._plan_label())}</p><ul>{items}</ul>"
+        )
 
     def curve(self):
-        """Where the period's result sits on the plan's payout curve (this rep only)."""
+        """Where the period's result sits on the plan's payout curve (this rep only),
+        both axes in yuan."""
         import numpy as np
+        from matplotlib.figure import Figure
+
+        from simlib.plots import use_cjk_font
 
         st, plan = self.statement, self.plan
         q = st.quota
@@ -481,16 +690,19 @@ class StatementReport:
             kw["target_incentive"] = plan.target_incentive
         curve = payout_curve(plan, q, grid, **kw)
         here = payout_curve(plan, q, [st.result / q], **kw)["payout"].iloc[0]
-        return statement_curve(curve, st.result, float(here), lang=self.lang, currency=st.currency)
-
-    def _repr_markdown_(self) -> str:
-        return self.header().data
+        use_cjk_font()
+        fig = Figure(figsize=(10, 3.8), dpi=100)  # not pyplot: shown once in a notebook
+        ax = fig.add_subplot()
+        u = self.units
+        statement_curve(curve, st.result, float(here), lang=self.lang, units=u, ax=ax)
+        amount_axis(ax, u, "x", zh="业绩", en="Result")
+        amount_axis(ax, u, "y", zh="提成", en="Pay")
+        ax.spines[["top", "right"]].set_visible(False)
+        fig.subplots_adjust(left=0.12, right=0.97, top=0.9, bottom=0.16)
+        return fig
 
     def __repr__(self) -> str:
         return repr(self.statement)
-
-
-from simlib.display import Markdown  # noqa: E402  (re-exported for the templates)
 
 
 def statement_report(

@@ -161,8 +161,9 @@ def test_statement_template_shows_only_the_reps_own_lines(tmp_path, no_agg):
     outputs = _texts(nb)
     text = "\n".join(outputs)
     assert "× 1%" in text and "× 2%" in text
-    assert "提成明细" in text and "本期应发" in text and "140,220.00" in text
-    assert set(re.findall(r"\bS\d{3}\b", text)) == {"S003"}  # no other rep's id
+    assert "提成明细" in text and "本期应发" in text and "140,220.00元" in text
+    assert "张伟" in text and "金额（元）" in text and "(CNY)" not in text  # yuan, named
+    assert not re.findall(r"\bS\d{3}\b", text)  # no id at all, the rep's own included
     assert any("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
 
 
@@ -174,9 +175,14 @@ def test_statement_report_en_and_manager_plan_hide_other_reps(demo):
     from simlib.views.statement import rep_statement, statement_report
 
     rep = statement_report("S003", "2026-Q3", "tiered_cn", lang="en", data=demo)
-    assert repr(rep.lines()).splitlines()[0] == "Line items"
-    assert rep.totals().table.iloc[-1, 1] == f"{rep.statement.payable:,.2f}"
-    assert "OPP035328: 271,100 × 1% = 2,711" in repr(rep.lines())
+    assert str(rep.lines()).startswith("<h2>Line items</h2>")
+    totals = rep.totals_frame()
+    assert totals["cents"].iloc[-1] == rep.statement.payable_cents  # exact, to the cent
+    assert totals["cents"].iloc[0] + totals["cents"].iloc[1] == totals["cents"].iloc[-1]
+    assert f"¥{rep.statement.payable:,.2f}" in str(rep.header())  # yuan to the cent, ¥
+    assert f"{rep.statement.payable:,.2f}</td>" in str(rep.totals())
+    assert "OPP035328: 271,100 × 1% = 2,711" in str(rep.lines())
+    assert "S003" not in str(rep.header()) and "Zhang Wei" in str(rep.header())
 
     # one rep's inputs give the same statement as the whole company's
     plan = load_plan("tiered_cn_retro")
@@ -189,12 +195,11 @@ def test_statement_report_en_and_manager_plan_hide_other_reps(demo):
     assert rep_statement(demo, plan, "S010", "2026-Q3") == full.get("S010", "2026-Q3")
 
     mgr = statement_report("S002", "2026-Q3", "manager_override", lang="zh-CN", data=demo)
-    shown = "\n".join(
-        repr(s) for s in (mgr.summary(), mgr.lines(), mgr.adjustments(), mgr.totals())
-    )
-    shown += mgr.header().data + mgr.lines()._repr_html_()
-    assert set(re.findall(r"\bS\d{3}\b", shown)) == {"S002"}
+    shown = "\n".join(str(s) for s in (mgr.summary(), mgr.lines(), mgr.adjustments(), mgr.totals()))
+    shown += str(mgr.header()) + str(mgr.notes())
+    assert not re.findall(r"\bS\d{3}\b", shown)  # nobody's id, the manager's included
     assert "单期封顶 150,000：" in shown and "团队" in shown
+    assert "pays on" not in shown and "每期封顶 150,000.00元" in shown  # the plan in Chinese
 
 
 @pytest.mark.parametrize(

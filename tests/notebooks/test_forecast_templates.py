@@ -26,9 +26,18 @@ TRIALS = 500
 OPP = "OPP044015"  # an open demo opportunity (negotiation), owned by S003
 
 RUNS = {  # render id → (template, parameters); small parameters, one render per process
-    "forecast_en": ("attainment_forecast", dict(node="T-SH", period="2026-Q4", n_trials=TRIALS, seed=0, lang="en")),
-    "summary_zh": ("commission_summary", dict(scope="R-EAST", period="2026-Q3", plan="tiered_cn", lang="zh-CN")),
-    "summary_en": ("commission_summary", dict(scope="T-SH", period="2026-Q3", plan="tiered_cn", lang="en")),
+    "forecast_en": (
+        "attainment_forecast",
+        dict(node="T-SH", period="2026-Q4", n_trials=TRIALS, seed=0, lang="en"),
+    ),
+    "summary_zh": (
+        "commission_summary",
+        dict(scope="R-EAST", period="2026-Q3", plan="tiered_cn", lang="zh-CN"),
+    ),
+    "summary_en": (
+        "commission_summary",
+        dict(scope="T-SH", period="2026-Q3", plan="tiered_cn", lang="en"),
+    ),
     "quote_en": ("quote", dict(opportunity_id=OPP, valid_days=30, lang="en")),
 }
 
@@ -43,8 +52,18 @@ def renders(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("forecast_reports")
     procs = {}
     for rid, (name, params) in RUNS.items():
-        args = [sys.executable, "-m", "papermill", str(REPORTS / f"{name}.ipynb"), str(tmp / f"{rid}.ipynb"),
-                "--cwd", str(ROOT), "--no-progress-bar", "-k", "python3"]
+        args = [
+            sys.executable,
+            "-m",
+            "papermill",
+            str(REPORTS / f"{name}.ipynb"),
+            str(tmp / f"{rid}.ipynb"),
+            "--cwd",
+            str(ROOT),
+            "--no-progress-bar",
+            "-k",
+            "python3",
+        ]
         for k, v in params.items():
             args += ["-p", k, str(v)]
         procs[rid] = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -144,13 +163,20 @@ def test_one_typed_commented_parameters_cell_and_no_outputs(name):
 
 def test_forecast_parameters_are_the_documented_ones():
     nb = json.loads((REPORTS / "attainment_forecast.ipynb").read_text(encoding="utf-8"))
-    src = "".join(next(c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", []))["source"])
-    for decl in ('node: str = "CO"', 'period: str = "2026-Q4"', 'as_of: str = ""', "n_trials: int = 10000",
-                 "seed: int = 0"):
+    src = "".join(
+        next(c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", []))["source"]
+    )
+    for decl in (
+        'node: str = "CO"',
+        'period: str = "2026-Q4"',
+        'as_of: str = ""',
+        "n_trials: int = 10000",
+        "seed: int = 0",
+    ):
         assert decl in src
 
 
-# --------------------------------------------------------------------------- fast, in-process checks
+# ------------------------------------------------------------------------- fast, in-process checks
 
 
 def test_forecast_lists_the_scope_only(data, sim):
@@ -164,7 +190,7 @@ def test_forecast_lists_the_scope_only(data, sim):
     assert set(co.rows["level"]) == {"region", "team"}  # the director's view: regions and teams
     me = forecast_report("S003", "2026-Q4", data=data, result=sim)
     assert me.rows.empty
-    text = repr(me.breakdown()) + repr(me.headline()) + me.header().data
+    text = str(me.breakdown()) + str(me.headline()) + str(me.header())
     for name in reps.loc[reps["rep_id"] != "S003", "name"]:
         assert name not in text
     with pytest.raises(ValueError, match="no node 'T-XX'"):
@@ -172,32 +198,45 @@ def test_forecast_lists_the_scope_only(data, sim):
 
 
 def test_forecast_headline_is_the_simulation(data, sim):
+    from simlib.present import Units, pct
     from simlib.views.forecast import forecast_report
-    from simlib.tracking import text
 
     fc = forecast_report("R-EAST", "2026-Q4", data=data, result=sim)
     row = sim.summary.set_index("node_id").loc["R-EAST"]
-    shown = repr(fc.headline())
-    for col in ("quota", "p10", "p50", "p90"):
-        assert text.money(row[col], "en") in shown
-    assert f"{row['p_attain']:.1%}" in shown
+    shown = str(fc.headline())
+    for col in ("quota", "p10", "p50", "p90"):  # in the page's one unit (¥M in English)
+        assert Units("en").amount(row[col], unit=True) in shown
+    assert pct(row["p_attain"]) in shown
+    # the breakdown names the teams and shows no id; amounts in ¥M, shares in %
+    table = str(fc.breakdown())
+    assert "Shanghai Team" in table and "Quota (¥M)" in table
+    assert "T-SH" not in table and "R-EAST" not in str(fc.header())
     # the trials behind the distribution are the node's own
     assert abs(float(sorted(fc.trials)[len(fc.trials) // 2]) - row["p50"]) <= 0.02 * row["p50"]
 
 
 def test_commission_summary_is_the_sum_of_exact_statements(data, plan, tsh_exact):
-    from simlib.views.commission_summary import commission_summary, money_text
+    from simlib.present import Units
+    from simlib.views.commission_summary import commission_summary
 
     cs = commission_summary("T-SH", "2026-Q3", plan, data=data, lang="zh-CN")
     exact = tsh_exact
     assert set(cs.table.loc[cs.table["has_statement"], "rep_id"]) == set(exact)
-    assert cs.total_cents == sum(exact.values())
+    assert cs.total_cents == sum(exact.values())  # exact, to the cent
     assert set(cs.table["team_id"]) == {"T-SH"}
-    shown = repr(cs.per_rep())
-    for r, c in exact.items():
-        assert money_text(c) in shown
-    assert money_text(sum(exact.values())) in repr(cs.totals())
+    assert dict(zip(cs.table["rep_id"], cs.table["payout_cents"])) == {
+        r: exact.get(r, 0) for r in cs.table["rep_id"]
+    }
+    # shown in the page's one unit (万元, two decimals: a payout of 0.42万元 stays visible)
+    wan = Units("zh-CN")
+    shown = str(cs.per_rep())
+    assert "提成（万元）" in shown and "(CNY)" not in shown
+    for c in exact.values():
+        assert wan.amount(c / 100, decimals=2) in shown
+    assert wan.amount(sum(exact.values()) / 100, unit=True, decimals=2) in str(cs.totals())
     assert cs.team_table()["payout_cents"].sum() == cs.total_cents
+    for rep_id in cs.table["rep_id"]:  # names, not ids
+        assert rep_id not in shown
 
 
 def test_commission_summary_rejects_bad_parameters(data, plan):
@@ -221,7 +260,11 @@ def test_quote_net_is_list_less_discount(data):
     assert q.list_cents - q.discount_cents == q.net_cents
     assert (line.quantity - 1) * line.unit_price_cents < q.net_cents <= line.list_cents
     assert q.vat_cents == round(q.net_cents * 0.13) and q.total_cents == q.net_cents + q.vat_cents
-    assert "张伟" in q.header().data
+    assert "张伟" in str(q.header())
+    # a commercial document: every amount in yuan to the cent, one unit on the page
+    shown = str(q.items()) + str(q.totals()) + str(q.terms())
+    assert "金额（元）" in shown and "(CNY)" not in shown and "万元" not in shown
+    assert f"{q.total_cents / 100:,.2f}</td>" in shown
     with pytest.raises(ValueError, match="is won: a quote is for an open opportunity"):
         quote(data.opportunities.query("stage == 'won'")["opportunity_id"].iloc[0], data=data)
 
@@ -248,22 +291,22 @@ def test_data_text_is_html_escaped(data, sim):
         assert "&lt;script&gt;" in html_text or "&lt;b&gt;x" in html_text
 
     q = quote(OPP, data=bad, lang="en")
-    check(q.header().data)
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in q.header().data  # the account, escaped
+    check(str(q.header()))
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in str(q.header())  # the account, escaped
     check(q.items()._repr_html_())
     cs = commission_summary("T-SH", "2026-Q3", data=bad, lang="en")
-    check(cs.header().data)
+    check(str(cs.header()))
     check(cs.per_rep()._repr_html_())
     check(cs.per_team()._repr_html_())
     s = sim.summary.copy()
     s.loc[s["node_id"] == "S003", "name"] = evil
     s.loc[s["node_id"] == "T-SH", "name"] = bold
     fc = forecast_report("T-SH", "2026-Q4", data=data, result=dataclasses.replace(sim, summary=s))
-    check(fc.header().data)
+    check(str(fc.header()))
     check(fc.breakdown()._repr_html_())
 
 
-# --------------------------------------------------------------------------- the rep pack's pay section
+# ----------------------------------------------------------------------- the rep pack's pay section
 
 
 @pytest.fixture(scope="module")
@@ -279,8 +322,8 @@ def _texts(pay) -> str:
 
 @pytest.mark.parametrize("rep_id,lang", [("S003", "en"), ("S054", "zh-CN"), ("S020", "en")])
 def test_rep_pack_pay_is_the_reps_own_statement(facts, data, plan, rep_id, lang):
-    from simlib.views.statement import rep_statement
     from simlib.views.commission_summary import commission_summary, money_text, rep_pay
+    from simlib.views.statement import rep_statement
 
     if rep_id == "S003":  # the pack itself once; its pay section is rep_pay on the facts
         from simlib.views.team_review import rep_pack
@@ -302,7 +345,9 @@ def test_rep_pack_pay_is_the_reps_own_statement(facts, data, plan, rep_id, lang)
     # no colleague: not by id, by name, nor by payout
     mates = cs.table[cs.table["rep_id"] != rep_id]
     assert len(mates) >= 3
-    aggregates = {money_text(c) for c in (own.payable_cents, pay.team_total_cents, pay.team_average_cents)}
+    aggregates = {
+        money_text(c) for c in (own.payable_cents, pay.team_total_cents, pay.team_average_cents)
+    }
     for _, m in mates.iterrows():
         assert m["rep_id"] not in shown and m["name"] not in shown and m["name_zh"] not in shown
         if money_text(m["payout_cents"]) not in aggregates:
@@ -312,18 +357,22 @@ def test_rep_pack_pay_is_the_reps_own_statement(facts, data, plan, rep_id, lang)
 def test_rep_pack_pay_in_an_open_quarter_counts_to_the_review_end(data, plan):
     import pandas as pd
 
-    from simlib.views.statement import rep_statement
     from simlib.views.commission_summary import rep_pay
+    from simlib.views.statement import rep_statement
 
     pay = rep_pay(data, "S003", "2026-10", plan)
     assert pay.period == "2026-Q4" and pay.provisional and str(pay.until.date()) == "2026-10-31"
     # The statement on the data as known at the end of October: no later win, no later cash.
     cut = pd.Timestamp("2026-10-31")
     opp, pays = data.opportunities, data.payments
-    then = _with(data, opportunities=opp[~((opp["stage"] == "won") & (opp["close_date"] > cut))],
-                 payments=pays[pays["date"] <= cut])
+    then = _with(
+        data,
+        opportunities=opp[~((opp["stage"] == "won") & (opp["close_date"] > cut))],
+        payments=pays[pays["date"] <= cut],
+    )
     assert pay.payable_cents == rep_statement(then, plan, "S003", "2026-Q4").payable_cents
-    assert pay.payable_cents < rep_statement(data, plan, "S003", "2026-Q4").payable_cents  # November counts later
+    # November counts later
+    assert pay.payable_cents < rep_statement(data, plan, "S003", "2026-Q4").payable_cents
     assert "provisional" in repr(pay)
 
 
@@ -344,40 +393,51 @@ def test_rep_pack_pay_hides_the_team_when_it_is_tiny(data, plan):
 
 
 def test_forecast_renders_the_nodes_p50(executed, sim):
-    from simlib.tracking import text
+    from simlib.present import Units, pct
 
     out = _outputs(executed["forecast_en"])
     s = sim.summary.set_index("node_id")
+    u = Units("en")  # one unit on the page: ¥M
     assert "Attainment forecast" in out and "Shanghai Team" in out
-    assert text.money(s.at["T-SH", "p50"], "en") in out
-    assert f"{s.at['T-SH', 'p_attain']:.1%}" in out
+    assert u.amount(s.at["T-SH", "p50"], unit=True) in out
+    assert pct(s.at["T-SH", "p_attain"]) in out
     for rep in s.index[s["parent_id"] == "T-SH"]:  # the manager's view: every rep of the team
-        assert text.money(s.at[rep, "p50"], "en") in out
+        assert u.amount(s.at[rep, "p50"]) in out
+        assert rep not in output_text(executed["forecast_en"])  # by name, not id (no pictures)
     assert "image/png" in _mimes(executed["forecast_en"])
     assert "How this forecast is made" in out
 
 
 def test_commission_summary_renders_a_region_in_chinese(executed, tsh_exact):
-    from simlib.views.commission_summary import money_text
+    from simlib.present import Units
 
     out = _outputs(executed["summary_zh"])
     assert "提成汇总" in out and "大区视图" in out and "华东" in out
-    for team in ("T-HZ", "T-NJ", "T-SH", "杭州一部", "南京一部", "上海一部"):  # the region's teams
+    for team in ("杭州一部", "南京一部", "上海一部"):  # the region's teams, by name
         assert team in out
+    for team in ("T-HZ", "T-NJ", "T-SH", "R-EAST"):  # never by id (text, not pictures)
+        assert team not in output_text(executed["summary_zh"])
     for team in ("T-BJ", "T-GZ", "北京一部", "广州一部", "华北"):  # and no other
         assert team not in out
-    assert money_text(sum(tsh_exact.values())) in out  # Shanghai's team total, as in English
+    # Shanghai's team total in 万元, the page's one unit (no yuan-to-the-cent beside it)
+    assert Units("zh-CN").amount(sum(tsh_exact.values()) / 100, decimals=2) in out
+    assert "(CNY)" not in out and "提成（万元）" in out
     assert "image/png" in _mimes(executed["summary_zh"])
 
 
 def test_commission_summary_renders_the_teams_total_and_no_outsider(executed, data, tsh_exact):
-    from simlib.views.commission_summary import money_text, scope_people
+    import html
 
-    out = _outputs(executed["summary_en"])
+    from simlib.present import Units
+    from simlib.views.commission_summary import scope_people
+
+    out = html.unescape(_outputs(executed["summary_en"]))
     team = scope_people(data, "T-SH")
-    assert money_text(sum(tsh_exact.values())) in out and "Manager's view" in out
-    for cents in tsh_exact.values():  # each rep's exact payout
-        assert money_text(cents) in out
+    k = Units("en", scale="k")  # a pay page in English: ¥k, one decimal
+    assert k.amount(sum(tsh_exact.values()) / 100, unit=True, decimals=1) in out
+    assert "Manager's view" in out and "Payout (¥k)" in out
+    for cents in tsh_exact.values():  # each rep's payout (exact statements, shown in ¥k)
+        assert k.amount(cents / 100, decimals=1) in out
     assert "image/png" in _mimes(executed["summary_en"])
     inside = set(team["rep_id"])
     insiders = " ".join(team["name"]) + " " + " ".join(team["name_zh"].dropna())
@@ -400,4 +460,5 @@ def test_quote_renders_list_discount_net(executed, data):
     assert q.list_cents - q.discount_cents == q.net_cents
     assert "Quotation" in out and "Zhang Wei" in out and "2026-12-20" in out
     assert "exclude VAT" in out
-    assert not re.search(r"commission|\bquota\b|payout|提成", out, re.I)  # nothing about the owner's pay
+    # nothing about the owner's pay
+    assert not re.search(r"commission|\bquota\b|payout|提成", out, re.I)
