@@ -209,7 +209,11 @@ class Units:
                 locs = sorted(float(x) / divisor for x in self._ticks)
                 steps = [b - a for a, b in zip(locs, locs[1:]) if b > a]
                 step = min(steps) if steps else (abs(v / divisor) or 1.0)
-                decimals = min(3, max(0, -math.floor(math.log10(step) + 1e-9)))
+                # as many decimals as the ticks need to be told apart and read exactly
+                # (0.5 apart: 1; 2.5 apart: 1; 0.25 apart: 2), never more than 3
+                decimals = next(
+                    (d for d in range(4) if abs(round(step, d) - step) <= 1e-9 * max(1, step)), 3
+                )
                 return number(v / divisor, decimals)
 
         return _Amounts()
@@ -420,8 +424,9 @@ PAGE_CSS = """
 .simlib-table th { background: #f3f4f6; font-weight: 600; border-bottom: 2px solid #ccc;
   padding: 4px 10px; white-space: nowrap; }
 .simlib-table td { border-bottom: 1px solid #e5e5e5; padding: 3px 10px; }
-.simlib-table .num { text-align: right; white-space: nowrap; }
-.simlib-table .txt { text-align: left; }
+table.simlib-table td.num, table.simlib-table th.num { text-align: right; white-space: nowrap; }
+/* more specific than JupyterLab's own "td { text-align: right }" in rendered pages */
+table.simlib-table td.txt, table.simlib-table th.txt { text-align: left; }
 .simlib-table tr.total td { font-weight: 600; border-top: 2px solid #999; }
 .simlib-badge { display: inline-block; padding: 0 6px; border-radius: 8px; color: #fff;
   font-size: 12px; }

@@ -125,7 +125,10 @@ def test_amount_axis_has_the_decimals_its_ticks_need():
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
+    from simlib.plots import use_cjk_font
     from simlib.present import Units
+
+    use_cjk_font()
 
     def ticks(lang, top):
         fig = Figure()
@@ -140,3 +143,13 @@ def test_amount_axis_has_the_decimals_its_ticks_need():
     assert not any("e" in x for x in labels)
     labels, title = ticks("zh-CN", 2.2e8)  # 万: whole numbers, thousands separated
     assert "10,000" in labels and title == "金额（万元）"
+
+
+def test_ticks_two_and_a_half_apart_keep_their_half():
+    from simlib.present import Units
+
+    f = Units("en").axis_formatter()
+    f.set_locs([0, 2.5e6, 5e6, 7.5e6, 10e6])
+    assert [f(v) for v in (2.5e6, 7.5e6, 10e6)] == ["2.5", "7.5", "10.0"]
+    f.set_locs([0, 1e6, 2e6])
+    assert f(2e6) == "2"

@@ -23,7 +23,15 @@ from typing import TypeVar
 
 from simlib.cache import disk_cached, disk_key
 
-__all__ = ["SOURCE_ENV", "MAPPING_ENV", "app_lang", "app_source", "open_data", "cached_for"]
+__all__ = [
+    "SOURCE_ENV",
+    "MAPPING_ENV",
+    "app_lang",
+    "app_source",
+    "open_data",
+    "cached_for",
+    "show_when_ready",
+]
 
 T = TypeVar("T")
 
@@ -157,3 +165,54 @@ def cached_for(data, kind: str, params: dict, compute: Callable[[], T]) -> T:
     """
     key = disk_key(kind, data.fingerprint, sorted(params.items()), _params_digest())
     return disk_cached(kind, key, compute)
+
+
+_OPENING = {
+    "loading": (
+        "Opening the data and computing the first view… (the first time on new data takes "
+        "a little while; afterwards it is kept on disk)",
+        "正在读取数据并计算首个视图……（新数据第一次需要稍候，之后会保存在磁盘上）",
+    ),
+    "open_failed": ("The data could not be opened.", "无法打开数据。"),
+}
+
+
+def show_when_ready(build: Callable[[], T], lang: str, name: str = "app") -> T | None:
+    """Show a progress line in the notebook or Voilà page at once, then the app that
+    ``build()`` returns (anything with ``.show()`` giving a widget) in its place.
+
+    A data problem (``ValueError``, ``OSError``, a parameter or data error) is said in
+    the page's language with its message; anything else is logged and shown as
+    :func:`simlib.present.apology`. Returns the app, or None when it could not open.
+    """
+    import logging
+
+    import ipywidgets as w
+    from IPython.display import display
+
+    from simlib.i18n import escape
+    from simlib.present import PAGE_CSS, apology
+
+    zh = lang == "zh-CN"
+    box = w.VBox(
+        [w.HTML(f"<p class='simlib-loading' style='color:#555'>{_OPENING['loading'][zh]}</p>")]
+    )
+    box.add_class("simlib-app-loading")
+    display(box)
+    log = logging.getLogger(f"simlib.apps.{name}")
+    try:
+        app = build()
+        box.children = [app.show()]
+        return app
+    except (ValueError, OSError) as e:  # incl. ParamError and DataError: the data, said
+        log.warning("%s: cannot open the data: %s", name, e)
+        box.children = [
+            w.HTML(
+                f"<style>{PAGE_CSS}</style><div class='simlib-apology' role='alert'>"
+                f"<b>{_OPENING['open_failed'][zh]}</b><br>{escape(str(e))}</div>"
+            )
+        ]
+    except Exception:  # noqa: BLE001 - anything else: logged, an apology on the page
+        log.exception("%s: could not start", name)
+        box.children = [w.HTML(f"<style>{PAGE_CSS}</style>{apology(lang)}")]
+    return None

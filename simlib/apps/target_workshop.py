@@ -792,6 +792,18 @@ class TargetWorkshop:
             pass
         return cls(cache, base, n_trials=n_trials, seed=seed, lang=app_lang(lang), **kwargs)
 
+    @classmethod
+    def app(cls, scenario: str | Path = "baseline_2027", *, lang: str = "", **kwargs):
+        """Show the workshop in a notebook or Voilà page: a progress line while the data,
+        history and trials load, then the app (see :meth:`open`); a message in the
+        user's language when the data cannot be opened. Returns the app or None."""
+        from simlib.apps.session import app_lang, show_when_ready
+
+        lang = app_lang(lang)
+        return show_when_ready(
+            lambda: cls.open(scenario, lang=lang, **kwargs), lang, "target_workshop"
+        )
+
     # -- state ---------------------------------------------------------------------
 
     @property

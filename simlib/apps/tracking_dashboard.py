@@ -858,6 +858,15 @@ class TrackingDashboard:
         self._png: dict = {}  # (controls or node, chart) → PNG bytes
 
     @classmethod
+    def app(cls, period: str = "", node: str = "", lang: str = "", **kw):
+        """Show the dashboard in a notebook or Voilà page: a progress line while the data
+        loads, then the app (see :meth:`open`). Returns the app or None."""
+        from simlib.apps.session import app_lang, show_when_ready
+
+        L = app_lang(lang)
+        return show_when_ready(lambda: cls.open(period, node, L, **kw), L, "tracking_dashboard")
+
+    @classmethod
     def open(
         cls,
         period: str = "",
