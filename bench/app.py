@@ -510,6 +510,11 @@ def main() -> None:
         f"machine: {cpus} CPUs ({usable} usable), load average "
         f"{os.getloadavg()[0]:.2f} at start (other work on the machine inflates every figure)"
     )
+    if os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        print(
+            "PYTHONDONTWRITEBYTECODE is set: a kernel compiles every module it imports that "
+            "has no .pyc yet (the kernel and +import floors include it)"
+        )
     base = Path(tempfile.mkdtemp(prefix="simlib-bench-app-"))
     results = []
     try:
