@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 import weakref
 from collections import OrderedDict
@@ -277,7 +278,12 @@ def disk_cached(kind: str, key: str, compute: Callable[[], T]) -> T:
         with open(tmp, "wb") as f:
             pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)  # readers see the old file or the whole new one
-    except Exception:  # noqa: BLE001 - unwritable folder, full disk, unpicklable value
+    except Exception as e:  # noqa: BLE001 - unwritable folder, full disk, unpicklable value
+        # the result is still returned; only the next open pays again. Said in the log, so
+        # that a value that can never be kept does not go unnoticed (it did once).
+        logging.getLogger(__name__).warning(
+            "not kept on disk (%s): %s: %s", kind, type(e).__name__, e
+        )
         with contextlib.suppress(OSError):
             tmp.unlink()
     else:

@@ -6,7 +6,9 @@ pyproject.toml); ``python -m pytest -m "not slow"`` is the fast set: no real bro
 no executed notebooks, no Dask cluster, no multi-kernel report batch.
 """
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -17,7 +19,8 @@ TESTS = Path(__file__).resolve().parent
 # The apps and notebooks keep slow results in a disk cache: the tests (and the kernels
 # and servers they start, which inherit the environment) use a folder of their own,
 # never the user's ~/.cache/simlib.
-os.environ["SIMLIB_CACHE_DIR"] = tempfile.mkdtemp(prefix="simlib-test-cache-")
+os.environ["SIMLIB_CACHE_DIR"] = _CACHE = tempfile.mkdtemp(prefix="simlib-test-cache-")
+atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 #: Every test below these folders is marked ``slow``: each one starts Voilà, JupyterLab
 #: and Chromium, or executes notebooks in fresh kernels (tens of seconds to minutes).
 SLOW_FOLDERS = (TESTS / "browser", TESTS / "notebooks")

@@ -209,6 +209,8 @@ def test_app_lang_in_a_preheated_kernel_without_a_server(monkeypatch):
         os.environ["QUERY_STRING"] = "lang=en"
 
     monkeypatch.setattr(voila.utils, "wait_for_request", request_arrives)
+    monkeypatch.setenv("QUERY_STRING", "")  # recorded, so the request's value is undone
+    monkeypatch.delenv("QUERY_STRING")
     assert app_lang("zh-CN") == "en"
 
 
@@ -297,3 +299,23 @@ def test_simlib_app_checks_the_export_before_starting(capsys, monkeypatch):
     assert kw["source"] == str(SALESFORCE.resolve()) and kw["mapping"] == "salesforce"
     assert run_cli() == 0
     assert started[-1]["source"] == ""  # the demo company
+
+
+def test_the_workshop_is_kept_on_disk_and_reopens_without_simulating(tmp_path, monkeypatch):
+    """The workshop's history and trials are written to the disk cache (they once could
+    not be pickled, and every visit simulated again) and a second open reads them."""
+    import simlib.targets.risk as risk
+    from simlib.apps.target_workshop import TargetWorkshop
+
+    monkeypatch.setenv("SIMLIB_CACHE_DIR", str(tmp_path / "cache"))
+    first = TargetWorkshop.open(n_trials=200, lang="en", charts=False)
+    kept = sorted(p.parent.name for p in (tmp_path / "cache").rglob("*") if p.is_file())
+    assert "workshop-cache" in kept, kept
+
+    def no_simulation(*a, **k):
+        raise AssertionError("simulated again on a warm open")
+
+    monkeypatch.setattr(risk, "simulate_for_targets", no_simulation)
+    again = TargetWorkshop.open(n_trials=200, lang="en", charts=False)
+    assert again.view.ok
+    assert again.summary() == first.summary()

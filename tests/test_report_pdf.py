@@ -74,18 +74,39 @@ def test_nothing_is_fetched_from_the_network(tmp_path):
 
 
 def test_the_printer_leaves_the_callers_thread_free_for_playwright(tmp_path):
-    """The browser runs in a thread of its own: the caller can start its own sync
-    Playwright afterwards (this failed the browser tests in CI once)."""
+    """The browser runs in a thread of its own: printing leaves no event loop running in
+    the caller's thread (a sync Playwright kept there once made every later one in the
+    process fail, "Sync API inside the asyncio loop"), and another thread can start its
+    own Playwright while the printer's browser is open."""
+    import asyncio
+
+    def loop_running() -> bool:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+        return True
+
     html = tmp_path / "r.html"
     html.write_text(PAGE.format(extra=""), encoding="utf-8")
+    before = loop_running()
     printer = PdfPrinter()
-    printer.print_pdf(html, tmp_path / "r.pdf")
     try:
-        from playwright.sync_api import sync_playwright
+        printer.print_pdf(html, tmp_path / "r.pdf")
+        assert loop_running() == before
 
-        with sync_playwright() as p:  # raises "Sync API inside the asyncio loop" if not
-            assert p.chromium is not None
-        assert threading.current_thread() is threading.main_thread()
+        started = []
+
+        def own_playwright():
+            from playwright.sync_api import sync_playwright
+
+            with sync_playwright() as p:
+                started.append(p.chromium.name)
+
+        t = threading.Thread(target=own_playwright)
+        t.start()
+        t.join(60)
+        assert started == ["chromium"]
     finally:
         printer.close()
 

@@ -25,7 +25,9 @@ _BAD_TEXT = [
 ]
 #: Code-style headers: snake_case words, or names of data columns.
 _CODE_HEADER = re.compile(r"^(?:[a-z0-9]+_[a-z0-9_]+|node_id|name_zh|revenue|owner_id|rep_id)$")
-_LOCAL = re.compile(r"^(?:https?://(?:127\.0\.0\.1|localhost)(?::\d+)?/|data:|file:|#|/|\.|[\w.-]+$)")
+_LOCAL = re.compile(
+    r"^(?:https?://(?:127\.0\.0\.1|localhost)(?::\d+)?/|data:|file:|#|/|\.|[\w.-]+$)"
+)
 
 
 class _Page(HTMLParser):
@@ -82,7 +84,9 @@ def lint_html(html: str, lang: str, *, latin_names=()) -> list[str]:
     p = _Page()
     p.feed(html)
     out = lint_text(" ".join(p.text), lang, latin_names=latin_names)
-    out += [f"a code-style header: {h.strip()!r}" for h in p.headers if _CODE_HEADER.match(h.strip())]
+    out += [
+        f"a code-style header: {h.strip()!r}" for h in p.headers if _CODE_HEADER.match(h.strip())
+    ]
     out += [f"a resource off this machine: {u!r}" for u in p.urls if not _LOCAL.match(u)]
     return out
 
@@ -94,5 +98,9 @@ def latin_rep_names(data) -> list[str]:
     if "name_zh" not in reps:
         return []
     return sorted(
-        {str(n) for n, z in zip(reps["name"], reps["name_zh"]) if isinstance(z, str) and z and z != n}
+        {
+            str(n)
+            for n, z in zip(reps["name"], reps["name_zh"])
+            if isinstance(z, str) and z and z != n
+        }
     )

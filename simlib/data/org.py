@@ -390,5 +390,30 @@ class OrgTree:
         parts = [f"{counts.get(lv, 0)} {lv}" for lv in LEVEL_ORDER if counts.get(lv, 0)]
         return f"OrgTree(root={self.root!r}, {', '.join(parts)})"
 
+    def __reduce__(self):
+        """Pickled as plain dicts (a ``MappingProxyType`` cannot be pickled), so that
+        what holds a tree (a workshop's history) can be kept in the disk cache."""
+        return (
+            _tree_from_state,
+            (
+                self.nodes,
+                dict(self.children_of),
+                dict(self.parent_of),
+                dict(self.level_of),
+                self.root,
+            ),
+        )
+
     def __hash__(self) -> int:  # identity: trees are built once and shared
         return id(self)
+
+
+def _tree_from_state(nodes, children_of, parent_of, level_of, root) -> OrgTree:
+    """:meth:`OrgTree.__reduce__`'s way back."""
+    return OrgTree(
+        nodes,
+        MappingProxyType(children_of),
+        MappingProxyType(parent_of),
+        MappingProxyType(level_of),
+        root,
+    )

@@ -730,6 +730,8 @@ class Renderer:
                 self._km.shutdown_kernel(now=True)
             except Exception:  # noqa: BLE001 - best effort at shutdown
                 pass
+            else:  # a kernel that ended normally leaves no log behind in the temp folder
+                _unlink_quietly(self.log)
         self._km = None
 
     def _ready_kernel(self):
