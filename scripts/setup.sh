@@ -39,7 +39,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     say "installing Python packages (pyproject.toml changed or first run)"
     "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
     if "$VENV/bin/python" -m pip install -q uv >/dev/null 2>&1 \
-        && "$VENV/bin/python" -m uv pip install -q --python "$VENV/bin/python" -e ".[test]"; then
+        && "$VENV/bin/python" -m uv pip install -q --compile-bytecode --python "$VENV/bin/python" -e ".[test]"; then
         :
     else
         say "uv unavailable; falling back to pip"
