@@ -161,10 +161,13 @@ class Table:
         else:
             rows = re.findall(r"<tr[^>]*>(.*?)</tr>", self._html, flags=re.S)
             cells = [re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", r, flags=re.S) for r in rows]
-            body = "\n".join(
-                "  ".join(html.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in row)
-                for row in cells
-            ) or html.unescape(re.sub(r"<[^>]+>", " ", self._html)).strip()
+            body = (
+                "\n".join(
+                    "  ".join(html.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in row)
+                    for row in cells
+                )
+                or html.unescape(re.sub(r"<[^>]+>", " ", self._html)).strip()
+            )
         return "\n".join(x for x in (self.title, body, self.note) if x)
 
 
