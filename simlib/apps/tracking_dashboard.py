@@ -114,23 +114,8 @@ KPIS: dict[str, tuple[str, str, str]] = {
 }
 
 #: Pace status → (English, Chinese), as :func:`simlib.tracking.pace_status` names them.
-STATUS_NAMES: dict[str, tuple[str, str]] = {
-    "ahead": ("ahead of pace", "超进度"),
-    "on_pace": ("on pace", "符合进度"),
-    "behind": ("behind pace", "落后进度"),
-    "not_started": ("not started", "未开始"),
-    "no_target": ("no target", "无目标"),
-}
-
-#: Pace status → the light of :data:`simlib.present.STATUS_COLORS`: the colour of a
-#: status is the same on the cards, the wall and the tables.
-STATUS_LIGHT: dict[str, str] = {
-    "ahead": "green",
-    "on_pace": "amber",
-    "behind": "red",
-    "not_started": "grey",
-    "no_target": "grey",
-}
+STATUS_NAMES = text.STATUS_NAMES
+STATUS_LIGHT = text.STATUS_LIGHT
 
 _LEVEL_NAMES = {
     "company": ("Company", "公司"),

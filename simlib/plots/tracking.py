@@ -103,11 +103,11 @@ def _amount_axis(ax, units: Units, which: str = "y", *, zh: str, en: str) -> Non
 
 
 def _axes(ax, width, height):
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     use_cjk_font()
-    if ax is None:
-        _, ax = plt.subplots(figsize=(width, height), dpi=100)
+    if ax is None:  # not through pyplot: a notebook shows the returned figure once
+        ax = Figure(figsize=(width, height), dpi=100).add_subplot()
         return ax, True
     return ax, False
 

@@ -53,6 +53,25 @@ RATE_METRICS = {
 }
 MONEY_METRICS = {"revenue", "pipeline_created"}
 
+#: Pace status (:func:`simlib.tracking.target_wall`) → (English, Chinese) words.
+STATUS_NAMES: dict[str, tuple[str, str]] = {
+    "ahead": ("ahead of pace", "超进度"),
+    "on_pace": ("on pace", "符合进度"),
+    "behind": ("behind pace", "落后进度"),
+    "not_started": ("not started", "未开始"),
+    "no_target": ("no target", "无目标"),
+}
+
+#: Pace status → status colour (``simlib.present.STATUS_COLORS``): a bar, a badge and the
+#: words beside them always agree.
+STATUS_LIGHT: dict[str, str] = {
+    "ahead": "green",
+    "on_pace": "amber",
+    "behind": "red",
+    "not_started": "grey",
+    "no_target": "grey",
+}
+
 
 def metric_name(metric: str, lang: str = "en") -> str:
     """The reader's name of a metric."""

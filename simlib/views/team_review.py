@@ -25,7 +25,7 @@ from simlib.i18n import check_lang as _check_lang
 from simlib.i18n import escape as _esc
 from simlib.i18n import escape_md as _md
 from simlib.i18n import plain_text_for_plot as _plot_text
-from simlib.plots import target_wall, use_cjk_font
+from simlib.plots import use_cjk_font
 from simlib.present import MISSING, Col, Units
 from simlib.present import table as present_table
 from simlib.tracking import text
@@ -47,13 +47,7 @@ __all__ = [
 ]
 
 
-_STATUS = {
-    "ahead": ("ahead of pace", "超进度"),
-    "on_pace": ("on pace", "符合进度"),
-    "behind": ("behind pace", "落后进度"),
-    "not_started": ("not started", "未开始"),
-    "no_target": ("no target", "无目标"),
-}
+_STATUS = text.STATUS_NAMES
 
 
 _WORDS = {
@@ -245,14 +239,23 @@ class WeeklyReview:
         return Table(title, self.progress, present_table(p, cols, self.units))
 
     def wall(self):
+        """Each rep's attainment of the month's target, coloured by the same pace status
+        as the table's words, with the pace tick (the share of working days elapsed)."""
+        from simlib.plots.tracking import status_wall
+
         p, zh = self.progress, self.lang == "zh-CN"
-        names = p["name_zh" if zh else "name"].fillna(p["name"])
-        return target_wall(
-            [_plot_text(n) for n in names],
-            p["actual"],
-            p["target"],
+        lights = [text.STATUS_LIGHT.get(s, "grey") for s in p["status"]]
+        legend = {
+            text.STATUS_LIGHT[s]: text.STATUS_NAMES[s][zh]
+            for s in ("ahead", "on_pace", "behind", "no_target")
+        }
+        return status_wall(
+            [_plot_text(n) for n in self._names(p)],
+            p["attainment"],
             p["pace"],
+            lights,
             lang=self.lang,
+            legend_labels=legend,
             title=_plot_text(f"{self.team_name} {self.period}"),
         )
 
