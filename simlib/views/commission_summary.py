@@ -751,45 +751,69 @@ class RepPay:
         return _t("rank_v", self.lang, r=r, n=self.team_size)
 
     def frame(self) -> pd.DataFrame:
-        """The section's rows: (item, value)."""
-        L, st, cur = self.lang, self.statement, self.currency
+        """The section's rows: (item, value), amounts in yuan to the cent with the unit
+        (a pay document: the same figures as the rep's statement)."""
+        L, st = self.lang, self.statement
+        u = Units(L, scale="yuan", currency=self.currency)
+
+        def cents(c) -> str:
+            return u.amount(Decimal(int(c)).scaleb(-2), unit=True)
+
         status = _t("provisional", L, d=self.until.date()) if self.provisional else _t("final", L)
         rows = [
-            (_t("plan", L), f"{self.plan} — {self.plan_label}"),
+            (_t("plan", L), self.plan_label),
             (_t("period", L), f"{period_label(self.period, L)} ({status})"),
             (_t("counted", L), _t("counted_v", L, a=self.start.date(), b=self.until.date())),
         ]
         if st is None:
-            rows.append((f"{_t('payable', L)} ({cur})", f"{money_text(0)} ({_t('pay_none', L)})"))
+            rows.append((_t("payable", L), f"{cents(0)} ({_t('pay_none', L)})"))
         else:
-            rows.append((_t("result", L), f"{st.result:,.2f}"))
+            rows.append((_t("result", L), u.amount(st.result, unit=True)))
             if st.quota is not None:
-                rows.append((_t("your_quota", L), f"{st.quota:,.2f}"))
+                rows.append((_t("your_quota", L), u.amount(st.quota, unit=True)))
             if st.attainment is not None:
-                rows.append((_t("attainment", L), _pct(st.attainment)))
-            rows.append((f"{_t('payable', L)} ({cur})", money_text(st.payable_cents)))
+                rows.append((_t("attainment", L), present.pct(st.attainment)))
+            rows.append((_t("payable", L), cents(st.payable_cents)))
         if self.team_total_cents is not None:
             rows += [
-                (
-                    f"{_t('team_total', L, n=self.team_size)} ({cur})",
-                    money_text(self.team_total_cents),
-                ),
-                (f"{_t('team_average', L)} ({cur})", money_text(self.team_average_cents)),
+                (_t("team_total", L, n=self.team_size), cents(self.team_total_cents)),
+                (_t("team_average", L), cents(self.team_average_cents)),
                 (_t("rank", L), self.rank_text()),
             ]
-        return pd.DataFrame(rows, columns=[_t("item", L), _t("value", L)])
+        return pd.DataFrame(rows, columns=["item", "value"])
 
     def section(self) -> Section:
         L = self.lang
         note = _t("pay_note", L) + " " + _t("pay_choice", L, r=self.review_period)
         if self.team_total_cents is None:
             note += " " + _t("small_team", L, k=MIN_GROUP)
+        frame = self.frame().rename(columns={"item": _t("item", L), "value": _t("value", L)})
         return Section(
-            _t("pay_title", L, plan=self.plan, p=period_label(self.period, L)), self.frame(), note
+            _t("pay_title", L, plan=self.plan_name, p=period_label(self.period, L)), frame, note
+        )
+
+    @property
+    def plan_name(self) -> str:
+        """The plan as a reader knows it: its label's first clause, never its file id."""
+        head = re.split(r"[—:：;；,，(（]", self.plan_label, maxsplit=1)[0].strip()
+        return head or self.plan_label
+
+    def html(self) -> str:
+        """The section through :mod:`simlib.present`: a table for people, then the note."""
+        L = self.lang
+        cols = [Col("item", "项目", "Item"), Col("value", "数值", "Value")]
+        note = _t("pay_note", L) + " " + _t("pay_choice", L, r=self.review_period)
+        if self.team_total_cents is None:
+            note += " " + _t("small_team", L, k=MIN_GROUP)
+        title = _t("pay_title", L, plan=self.plan_name, p=period_label(self.period, L))
+        return (
+            f"<h3>{_esc(title)}</h3>"
+            + present.table(self.frame(), cols, Units(L, currency=self.currency))
+            + f"<p>{_esc(note)}</p>"
         )
 
     def _repr_html_(self) -> str:
-        return self.section()._repr_html_()
+        return self.html()
 
     def __repr__(self) -> str:
         return repr(self.section())

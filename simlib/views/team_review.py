@@ -595,25 +595,21 @@ class RepPack:
     def scorecard(self) -> Table:
         zh = self.lang == "zh-CN"
         k = self.kpis
-        names = (
-            {
-                "label": "指标",
-                "value": "本人",
-                "target": "目标",
-                "team_value": "团队平均",
-                "ratio": "达成",
-                "weight": "权重",
-                "contribution": "得分",
-            }
-            if zh
-            else {
-                "label": "KPI",
-                "value": "you",
-                "team_value": "team average",
-                "ratio": "vs target",
-                "contribution": "points",
-            }
-        )
+        # the values are already worded per KPI (amount, %, count): shown as they are,
+        # right-aligned as numbers; "–" (hidden or none) reads as the page's "—"
+        cols = [Col("label", "指标", "KPI")] + [
+            Col(key, zh_, en, "number", fmt=str)
+            for key, zh_, en in (
+                ("value", "本人", "You"),
+                ("target", "目标", "Target"),
+                ("team_value", "团队平均", "Team average"),
+                ("ratio", "达成", "Vs target"),
+                ("weight", "权重", "Weight"),
+                ("contribution", "得分", "Points"),
+            )
+            if key in k.columns
+        ]
+        shown = k.replace({"–": MISSING})
         if self.small_team:
             title = "个人计分卡（仅本人）" if zh else "Scorecard (you only)"
         else:
@@ -622,12 +618,8 @@ class RepPack:
                 if zh
                 else "Scorecard (you and the team average only)"
             )
-        return Table(
-            title,
-            k,
-            k.rename(columns=names).to_html(index=False, border=0, na_rep="–", escape=True),
-            self.privacy_note(),
-        )
+        units = Units(self.lang)
+        return Table(title, k, present_table(shown, cols, units), self.privacy_note())
 
     def explain(self) -> Preformatted:
         return Preformatted(self.explanation)
@@ -670,6 +662,21 @@ def _scrub(s: str, others: list[str], lang: str) -> str:
     )
 
 
+def _in_yuan(targets: pd.DataFrame, col: str, lang: str) -> list[str]:
+    """The next targets' sentences with a money target in yuan (the rep pack's one unit:
+    its pay section is to the cent) instead of the engine's 万元."""
+    cur = text.company_currency()
+    yuan = Units(lang, scale="yuan", currency=cur)
+    out = []
+    for r in targets.to_dict("records"):
+        sentence = str(r[col])
+        if r.get("kpi") in text.MONEY_METRICS and r.get("target") == r.get("target"):
+            said = text.money(r["target"], lang, cur)
+            sentence = sentence.replace(said, yuan.amount(r["target"], unit=True, decimals=0))
+        out.append(sentence)
+    return out
+
+
 def _review_markdown(pack, name: str, lang: str, small: bool, others: list[str]) -> str:
     """The review (strengths, gaps with data, next targets, support) as Markdown, every
     text from data escaped; in a small team without anything drawn from the team."""
@@ -688,7 +695,7 @@ def _review_markdown(pack, name: str, lang: str, small: bool, others: list[str])
     else:
         score += f"rank {pack.rank} of {pack.reps}"
         score += "" if small else f", {pack.team_rank} of {pack.team_size} in the team"
-    out = [f"# {_md(name)} — {title} {pack.period}", "", score]
+    out = [f"## {title}"]  # the page's title (name, period, score) is the header's
     targets, support = pack.targets, pack.support
     if small:
         # Strengths, gaps and the targets and training drawn from them compare with the
@@ -715,7 +722,7 @@ def _review_markdown(pack, name: str, lang: str, small: bool, others: list[str])
             out += items(frame[col])
     nxt = "下期改进目标" if zh else f"Targets for {_md(pack.next_period)}"
     out += ["", f"## {nxt}", ""]
-    out += items(targets[col])
+    out += items(_in_yuan(targets, col, lang))
     out += ["", f"## {'支持措施' if zh else 'Support offered'}", ""]
     out += items(support["offer_zh" if zh else "offer"])
     return "\n".join(out) + "\n"
@@ -782,15 +789,20 @@ def rep_pack(
     cur = text.company_currency()
     # in a small team a target set at the team average is the team average
     hide = (d["target_basis"] == "team average").to_numpy() & small
+    yuan = Units(lang, scale="yuan", currency=cur)
+
+    def value(k, v) -> str:
+        """A KPI's value; amounts in yuan like the pay section below (one unit a page)."""
+        if k in text.MONEY_METRICS or k == "revenue_attainment":
+            return MISSING if v != v else yuan.amount(v, unit=True, decimals=0)
+        return text.value(k, v, lang, cur)
+
     kpis = pd.DataFrame(
         {
             "label": d["label_zh" if zh else "label"].to_numpy(),
-            "value": [text.value(k, v, lang, cur) for k, v in zip(d["kpi"], d["value"])],
-            "target": [
-                "–" if h else text.value(k, v, lang, cur)
-                for k, v, h in zip(d["kpi"], d["target"], hide)
-            ],
-            "team_value": [text.value(k, v, lang, cur) for k, v in zip(d["kpi"], d["team_value"])],
+            "value": [value(k, v) for k, v in zip(d["kpi"], d["value"])],
+            "target": ["–" if h else value(k, v) for k, v, h in zip(d["kpi"], d["target"], hide)],
+            "team_value": [value(k, v) for k, v in zip(d["kpi"], d["team_value"])],
             "ratio": ["–" if h or v != v else text.pct(v, 0) for v, h in zip(d["ratio"], hide)],
             "weight": [text.pct(v, 1) for v in d["effective_weight"]],
             "contribution": ["–" if h else f"{v:.1f}" for v, h in zip(d["contribution"], hide)],
