@@ -314,13 +314,17 @@ def _route(watch: Watch):
     return handle
 
 
+#: The screen the apps are judged on (issue 12: a projector or a laptop, 1440×900).
+VIEWPORT = {"width": 1440, "height": 900}
+
+
 @pytest.fixture
 def page(browser, request, screenshot_dir):
     """A fresh page (own context) whose console errors and page errors are collected in
     ``page.watch``; a screenshot is saved when the test fails. Leaving the page fires
     ``beforeunload``, on which Voilà shuts the page's kernel down."""
     watch = Watch()
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context = browser.new_context(viewport=VIEWPORT)
     context.route(EXTERNAL, _route(watch))
     pg = context.new_page()
     pg.set_default_timeout(UPDATE_MS)

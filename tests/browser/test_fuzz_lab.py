@@ -25,7 +25,6 @@ expect = pytest.importorskip("playwright.sync_api").expect
 
 NOTEBOOK = "commission_whatif.ipynb"
 STEPS = 10  # per language, after the scripted opening moves
-VIEWPORT = {"width": 1440, "height": 900}
 
 #: Text that must never be on the page.
 LEAKS = re.compile(
@@ -172,78 +171,51 @@ def _no_latin_labels(page, lang: str) -> None:
 
 
 @pytest.mark.parametrize("lang", ["zh-CN", "en"])
-def test_fuzz_commission_lab(voila_server, browser, trials, screenshot_dir, lang):
-    from tests.browser.conftest import EXTERNAL, UPDATE_MS, Watch, _route
-
-    watch = Watch()
-    context = browser.new_context(viewport=VIEWPORT)
-    context.route(EXTERNAL, _route(watch))
-    page = context.new_page()
-    page.set_default_timeout(UPDATE_MS)
-    page.on("pageerror", lambda exc: watch.errors.append(f"pageerror: {exc}"))
-    page.on(
-        "console",
-        lambda m: (
-            watch.errors.append(f"{m.type}: {m.text}")
-            if m.type == "error" and "favicon" not in m.location.get("url", "")
-            else None
-        ),
-    )
-
+def test_fuzz_commission_lab(voila_server, page, trials, screenshot_dir, lang):
     def shot(name):
         path = screenshot_dir / f"lab-{lang}-{name}.png"
         page.screenshot(path=str(path))
         print(f"screenshot: {path}")
 
-    try:
-        page.goto(voila_server.url)  # the _xsrf cookie (kernel shut down on leaving)
-        page.goto(
-            f"{voila_server.url}voila/render/{NOTEBOOK}?lang={lang}",
-            timeout=voila_server.render_ms,
-        )
-        page.locator(".simlib-commission-lab .simlib-chart-cost img, "
-                     ".simlib-commission-lab img.simlib-chart-cost").first.wait_for(
-            timeout=voila_server.render_ms
-        )  # fmt: skip
-        lab = _twin(trials, lang)
-        title = "提成方案模拟实验室" if lang == "zh-CN" else "Commission what-if lab"
-        expect(page.locator(".simlib-lab-title h2")).to_have_text(title)
-        assert _check(page, lab) == "valid"
-        _no_latin_labels(page, lang)
-        shot("start")
-        page.locator(".simlib-commission-lab .simlib-chart-reps").scroll_into_view_if_needed()
-        shot("start-lower")
-        page.locator(".simlib-lab-title").scroll_into_view_if_needed()
+    page.goto(voila_server.url)  # the _xsrf cookie (kernel shut down on leaving)
+    page.goto(
+        f"{voila_server.url}voila/render/{NOTEBOOK}?lang={lang}",
+        timeout=voila_server.render_ms,
+    )
+    page.locator(".simlib-commission-lab .simlib-chart-cost img, "
+                 ".simlib-commission-lab img.simlib-chart-cost").first.wait_for(
+        timeout=voila_server.render_ms
+    )  # fmt: skip
+    lab = _twin(trials, lang)
+    title = "提成方案模拟实验室" if lang == "zh-CN" else "Commission what-if lab"
+    expect(page.locator(".simlib-lab-title h2")).to_have_text(title)
+    assert _check(page, lab) == "valid"
+    _no_latin_labels(page, lang)
+    shot("start")
+    page.locator(".simlib-commission-lab .simlib-chart-reps").scroll_into_view_if_needed()
+    shot("start-lower")
+    page.locator(".simlib-lab-title").scroll_into_view_if_needed()
 
-        # scripted: a flat rate (one band), then nothing paid, then a negative rate
-        for key, value in (("n_bands", 1), ("rate_0", 3)):
+    # scripted: a flat rate (one band), then nothing paid, then a negative rate
+    for key, value in (("n_bands", 1), ("rate_0", 3)):
+        _apply(page, lab, key, value)
+    assert _check(page, lab) == "valid"
+    page.wait_for_timeout(300)
+    shot("flat-rate")
+    _apply(page, lab, "rate_0", 0)
+    assert _check(page, lab) == "valid"
+    _apply(page, lab, "rate_0", -1)
+    assert _check(page, lab) == "invalid"
+    assert "−1%" in lab.errors["band_0"]
+    shot("invalid")
+    _apply(page, lab, "rate_0", 1.5)
+    assert _check(page, lab) == "valid"
+
+    rng = random.Random(f"lab-{lang}-20261120")
+    seen = set()
+    for _ in range(STEPS):
+        for key, value in _moves(rng, lab):
             _apply(page, lab, key, value)
-        assert _check(page, lab) == "valid"
-        page.wait_for_timeout(300)
-        shot("flat-rate")
-        _apply(page, lab, "rate_0", 0)
-        assert _check(page, lab) == "valid"
-        _apply(page, lab, "rate_0", -1)
-        assert _check(page, lab) == "invalid"
-        assert "−1%" in lab.errors["band_0"]
-        shot("invalid")
-        _apply(page, lab, "rate_0", 1.5)
-        assert _check(page, lab) == "valid"
-
-        rng = random.Random(f"lab-{lang}-20261120")
-        seen = set()
-        for _ in range(STEPS):
-            for key, value in _moves(rng, lab):
-                _apply(page, lab, key, value)
-            seen.add(_check(page, lab))
-        assert seen, "no step was checked"
-        watch.check()
-    except Exception:
-        page.screenshot(path=str(screenshot_dir / f"FAILED-lab-fuzz-{lang}.png"), full_page=True)
-        raise
-    finally:
-        try:
-            page.goto("about:blank", timeout=10_000)
-        except Exception:  # noqa: BLE001
-            pass
-        context.close()
+        seen.add(_check(page, lab))
+    assert seen, "no step was checked"
+    page.watch.check()

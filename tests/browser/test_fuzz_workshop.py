@@ -24,7 +24,6 @@ expect = pytest.importorskip("playwright.sync_api").expect
 
 NOTEBOOK = "q4_target_workshop.ipynb"
 STEPS = 10  # per language, after the scripted opening moves
-VIEWPORT = {"width": 1440, "height": 900}
 ROOT = ".simlib-target-workshop"
 
 #: Text that must never be on the page.
@@ -170,68 +169,41 @@ def _check(page, app) -> str:
 
 
 @pytest.mark.parametrize("lang", ["zh-CN", "en"])
-def test_fuzz_target_workshop(voila_server, browser, cache, screenshot_dir, lang):
-    from tests.browser.conftest import EXTERNAL, UPDATE_MS, Watch, _route
-
-    watch = Watch()
-    context = browser.new_context(viewport=VIEWPORT)
-    context.route(EXTERNAL, _route(watch))
-    page = context.new_page()
-    page.set_default_timeout(UPDATE_MS)
-    page.on("pageerror", lambda exc: watch.errors.append(f"pageerror: {exc}"))
-    page.on(
-        "console",
-        lambda m: (
-            watch.errors.append(f"{m.type}: {m.text}")
-            if m.type == "error" and "favicon" not in m.location.get("url", "")
-            else None
-        ),
-    )
-
+def test_fuzz_target_workshop(voila_server, page, cache, screenshot_dir, lang):
     def shot(name):
         path = screenshot_dir / f"workshop-{lang}-{name}.png"
         page.screenshot(path=str(path))
         print(f"screenshot: {path}")
 
-    try:
-        page.goto(voila_server.url)  # the _xsrf cookie (kernel shut down on leaving)
-        page.goto(
-            f"{voila_server.url}voila/render/{NOTEBOOK}?lang={lang}",
-            timeout=voila_server.render_ms,
-        )
-        page.locator(f"{ROOT} .simlib-card").first.wait_for(timeout=voila_server.render_ms)
-        app = _twin(cache, lang, voila_server.n_trials)
-        title = "第四季度目标研讨会" if lang == "zh-CN" else "Q4 target workshop"
-        expect(page.locator(f"{ROOT} .simlib-title")).to_have_text(title)
-        assert _check(page, app) == "valid"
-        shot("start")
+    page.goto(voila_server.url)  # the _xsrf cookie (kernel shut down on leaving)
+    page.goto(
+        f"{voila_server.url}voila/render/{NOTEBOOK}?lang={lang}",
+        timeout=voila_server.render_ms,
+    )
+    page.locator(f"{ROOT} .simlib-card").first.wait_for(timeout=voila_server.render_ms)
+    app = _twin(cache, lang, voila_server.n_trials)
+    title = "第四季度目标研讨会" if lang == "zh-CN" else "Q4 target workshop"
+    expect(page.locator(f"{ROOT} .simlib-title")).to_have_text(title)
+    assert _check(page, app) == "valid"
+    shot("start")
 
-        # scripted: a negative company number, then a cap below the floor, then back
-        _apply(page, app, "company_target", -5)
-        assert _check(page, app) == "invalid"
-        assert re.search(r"-¥?5\.0", app.outputs["err_company_target"].value)  # as typed
-        shot("invalid")
-        _apply(page, app, "company_target", 1.57e9 / app.unit)
-        assert _check(page, app) == "valid"
-        _apply(page, app, "cap", -20.0)
-        assert _check(page, app) == "invalid"
-        _apply(page, app, "cap", 60.0)
-        assert _check(page, app) == "valid"
+    # scripted: a negative company number, then a cap below the floor, then back
+    _apply(page, app, "company_target", -5)
+    assert _check(page, app) == "invalid"
+    assert re.search(r"-¥?5\.0", app.outputs["err_company_target"].value)  # as typed
+    shot("invalid")
+    _apply(page, app, "company_target", 1.57e9 / app.unit)
+    assert _check(page, app) == "valid"
+    _apply(page, app, "cap", -20.0)
+    assert _check(page, app) == "invalid"
+    _apply(page, app, "cap", 60.0)
+    assert _check(page, app) == "valid"
 
-        rng = random.Random(f"workshop-{lang}-20261204")
-        seen = set()
-        for _ in range(STEPS):
-            for key, value in _move(rng, app):
-                _apply(page, app, key, value)
-            seen.add(_check(page, app))
-        assert seen
-        watch.check()
-    except Exception:
-        page.screenshot(path=str(screenshot_dir / f"FAILED-workshop-fuzz-{lang}.png"))
-        raise
-    finally:
-        try:
-            page.goto("about:blank", timeout=10_000)
-        except Exception:  # noqa: BLE001
-            pass
-        context.close()
+    rng = random.Random(f"workshop-{lang}-20261204")
+    seen = set()
+    for _ in range(STEPS):
+        for key, value in _move(rng, app):
+            _apply(page, app, key, value)
+        seen.add(_check(page, app))
+    assert seen
+    page.watch.check()
