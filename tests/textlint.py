@@ -25,8 +25,12 @@ _BAD_TEXT = [
 ]
 #: Code-style headers: snake_case words, or names of data columns.
 _CODE_HEADER = re.compile(r"^(?:[a-z0-9]+_[a-z0-9_]+|node_id|name_zh|revenue|owner_id|rep_id)$")
-_LOCAL = re.compile(
-    r"^(?:https?://(?:127\.0\.0\.1|localhost)(?::\d+)?/|data:|file:|#|/|\.|[\w.-]+$)"
+#: An address that leaves this machine: a scheme other than data:/file: (or http(s) to
+#: anything but 127.0.0.1/localhost), or a protocol-relative //host. Relative paths stay.
+_OFF = re.compile(
+    r"^(?://|(?!(?:data|file|javascript|mailto):)[a-z][a-z0-9+.-]*:"
+    r"(?!//(?:127\.0\.0\.1|localhost)(?::\d+)?(?:/|$)))",
+    re.I,
 )
 
 
@@ -87,7 +91,7 @@ def lint_html(html: str, lang: str, *, latin_names=()) -> list[str]:
     out += [
         f"a code-style header: {h.strip()!r}" for h in p.headers if _CODE_HEADER.match(h.strip())
     ]
-    out += [f"a resource off this machine: {u!r}" for u in p.urls if not _LOCAL.match(u)]
+    out += [f"a resource off this machine: {u!r}" for u in p.urls if _OFF.match(u.strip())]
     return out
 
 

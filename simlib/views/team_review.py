@@ -631,8 +631,7 @@ class RepPack:
             return Markdown("## 荣誉\n\n- 本期无" if zh else "## Honours\n\n- none this period")
         items = [
             f"- **{_md(r['award_name_zh' if zh else 'award_name'])}** "
-            f"({'全公司' if zh and r['scope'] == 'company' else _md(r['scope'])}): "
-            f"{_md(r['reason_zh' if zh else 'reason'])}"
+            f"({_md(r['scope_label'])}): {_md(r['reason_text'])}"
             for _, r in h.iterrows()
         ]
         return Markdown(("## 荣誉\n\n" if zh else "## Honours\n\n") + "\n".join(items))
@@ -815,6 +814,23 @@ def rep_pack(
     if small:  # "the most in the team" is a rank in the team
         hon = hon[hon["scope"] != row["team_id"]]
     hon = hon.reset_index(drop=True)
+    # the scope by name (the company, or the team), the amount in yuan like the pay section
+    node_names = f.nodes.drop_duplicates("node_id").set_index("node_id")
+    hon["scope_label"] = [
+        ("全公司" if zh else "company")
+        if sc_ == "company"
+        else str(
+            node_names.at[sc_, "name_zh" if zh else "name"] if sc_ in node_names.index else sc_
+        )
+        for sc_ in hon["scope"]
+    ]
+    reason = hon["reason_zh" if zh else "reason"].astype(str)
+    hon["reason_text"] = [
+        t.replace(text.money(v, lang, cur), yuan.amount(v, unit=True, decimals=0))
+        if isinstance(v, (int, float)) and v == v
+        else t
+        for t, v in zip(reason, hon["value"])
+    ]
     pack = sc.review_pack(f, rep_id, period, card=card)
     name = pack.name_zh if zh and pack.name_zh else pack.name
     md = _review_markdown(pack, name, lang, small, others)

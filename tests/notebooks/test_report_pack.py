@@ -45,8 +45,12 @@ def _document_text(out: Path, name: str) -> str:
 
 def _figures(out: Path, name: str) -> int:
     nb = json.loads((out / f"{name}.ipynb").read_text(encoding="utf-8"))
-    return sum(1 for c in nb["cells"] for o in c.get("outputs", [])
-               if any(m.startswith("image/") for m in o.get("data", {})))
+    return sum(
+        1
+        for c in nb["cells"]
+        for o in c.get("outputs", [])
+        if any(m.startswith("image/") for m in o.get("data", {}))
+    )
 
 
 _IMAGES = re.compile(r"data:image/[a-z+]+;base64,[A-Za-z0-9+/=\s]+")
@@ -58,7 +62,7 @@ def test_every_document_rendered_and_the_index_links_them(pack):
     names = [r.name for r in batch.results]
     assert sum(n.startswith("director/") for n in names) == 3
     assert sum(n.startswith("teams/") for n in names) == 18  # 9 teams × weekly + monthly
-    assert sum(n.startswith("reps/") for n in names) == 60   # every active rep
+    assert sum(n.startswith("reps/") for n in names) == 60  # every active rep
     doc = index.read_text(encoding="utf-8")
     hrefs = re.findall(r'href="([^"]+\.html)"', doc)
     assert sorted(hrefs) == sorted(f"{n}.html" for n in names)
@@ -82,8 +86,10 @@ def test_no_rep_pack_shows_another_reps_name_id_or_pay(pack, people):
     f, reps = people
     sales = reps[reps["role"] == "rep"]
     packs = [r for r in batch.results if r.name.startswith("reps/")]
-    pays = {r.parameters["rep_id"]: rep_pay(f, r.parameters["rep_id"], MONTH, "tiered_cn", lang=LANG)
-            for r in packs}
+    pays = {
+        r.parameters["rep_id"]: rep_pay(f, r.parameters["rep_id"], MONTH, "tiered_cn", lang=LANG)
+        for r in packs
+    }
     for r in packs:
         me = r.parameters["rep_id"]
         text = _document_text(out, r.name)
@@ -126,7 +132,9 @@ def test_the_director_sees_everyone(pack, people):
     active = [x for x in reps.index if x.startswith("S") and reps.loc[x, "role"] == "rep"]
     name = "name_zh" if LANG == "zh-CN" else "name"
     shown = {x for x in active if reps.loc[x, name] in text}  # by name: a page shows no ids
-    assert len(shown) >= 0.9 * len(active)  # every rep paid in the quarter (new hires may be absent)
+    assert len(shown) >= 0.9 * len(
+        active
+    )  # every rep paid in the quarter (new hires may be absent)
     assert not {x for x in active if re.search(rf"\b{x}\b", text)}
 
 
@@ -135,13 +143,44 @@ def test_index_escapes_names(tmp_path):
     from simlib.reports.pack import PackPlan, write_index
     from simlib.reports.render import RenderResult
 
-    plan = PackPlan(lang="en", as_of=__import__("datetime").date(2026, 11, 20), quarter="2026-Q4",
-                    closed_quarter="2026-Q3", month="2026-10", week_ending="2026-11-20",
-                    company="<b>Acme</b>")
+    plan = PackPlan(
+        lang="en",
+        as_of=__import__("datetime").date(2026, 11, 20),
+        quarter="2026-Q4",
+        closed_quarter="2026-Q3",
+        month="2026-10",
+        week_ending="2026-11-20",
+        company="<b>Acme</b>",
+    )
     item = Item("rep_review_pack.ipynb", {"rep_id": "S1"}, "reps/S1", str(tmp_path))
     res = RenderResult("rep_review_pack", "reps/S1", {"rep_id": "S1"}, status="ok")
-    index = write_index(tmp_path, plan, [(item, "rep:S1", "<script>alert(1)</script>")],
-                        BatchResult("r", tmp_path, [res]))
+    index = write_index(
+        tmp_path,
+        plan,
+        [(item, "rep:S1", "<script>alert(1)</script>")],
+        BatchResult("r", tmp_path, [res]),
+    )
     doc = index.read_text(encoding="utf-8")
     assert "<script>alert(1)" not in doc and "&lt;script&gt;alert(1)&lt;/script&gt;" in doc
     assert "<b>Acme</b>" not in doc
+
+
+def test_every_page_of_the_pack_and_its_index_reads_as_a_page_for_people(pack):
+    """The text lint (tests/textlint.py) over all 81 documents and the index, each with
+    its PDF beside it."""
+    from simlib.data import load_demo
+    from tests.textlint import latin_rep_names, lint_html
+
+    out, batch, index = pack
+    names = latin_rep_names(load_demo())
+    problems = {}
+    for r in batch.results:
+        page = (out / f"{r.name}.html").read_text(encoding="utf-8")
+        found = lint_html(page, LANG, latin_names=names)
+        if found:
+            problems[r.name] = found[:3]
+        assert r.pdf and Path(r.pdf).read_bytes()[:5] == b"%PDF-", (r.name, r.pdf_note)
+    found = lint_html(index.read_text(encoding="utf-8"), LANG, latin_names=names)
+    if found:
+        problems["index"] = found[:3]
+    assert not problems, problems
