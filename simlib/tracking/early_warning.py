@@ -367,9 +367,10 @@ def _explain(r, names, names_zh, margin, inflow_short, slow, currency):
                     f"赢单到首次开票{r['delivery_days']:.0f}天（团队"
                     f"{r['team_delivery_days']:.0f}天）"
                 )
-    period = f"{r['start']:%Y-%m-%d}..{r['end']:%Y-%m-%d}"
+    period = f"{r['start']:%Y-%m-%d} to {r['end']:%Y-%m-%d}"
+    period_zh = f"{r['start']:%Y-%m-%d}至{r['end']:%Y-%m-%d}"
     evidence = f"{period}: " + "; ".join(parts["en"])
-    evidence_zh = f"{period}：" + "；".join(parts["zh-CN"])
+    evidence_zh = f"{period_zh}：" + "；".join(parts["zh-CN"])
     cls = r["classification"]
     mentor = (
         names.get(r["mentor_id"], "the team's top seller")
@@ -692,7 +693,8 @@ def _rule_text(rule, r, lang: str, currency: str) -> str:
     nm = text.metric_name(m, lang)
     v = text.value(m, r["value"], lang, currency)
     ref = text.value(m, r["reference"], lang, currency)
-    win = f"{pd.Timestamp(r['window_start']):%Y-%m-%d}..{pd.Timestamp(r['window_end']):%Y-%m-%d}"
+    a, b = pd.Timestamp(r["window_start"]), pd.Timestamp(r["window_end"])
+    win = f"{a:%Y-%m-%d}至{b:%Y-%m-%d}" if lang == "zh-CN" else f"{a:%Y-%m-%d} to {b:%Y-%m-%d}"
     if rule.kind == "threshold":
         basis = "pace" if rule.of == "pace" else "target"
         if lang == "en":
