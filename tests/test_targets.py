@@ -745,3 +745,20 @@ def test_cli_allocate_prints_json_and_writes_xlsx(demo, cache, monkeypatch, tmp_
     )
     with pytest.raises(simlib.cli.UserError, match="--level must be"):
         args.func(args)
+
+
+def test_a_target_without_a_comparable_year_says_the_bounds_did_not_apply(alloc):
+    """S036 grows +554% under a 60% cap because it has no comparable base year: the
+    allocation says so instead of a blank status (issue 16)."""
+    from simlib.views.workshop import LEVELS, allocation_html, allocation_table, bound_keys
+
+    table = allocation_table(alloc, LEVELS)
+    keys = dict(zip(table["node_id"], bound_keys(alloc, table)))
+    free = alloc.nodes.set_index("node_id")["comparable"].astype(bool)
+    assert {n for n, k in keys.items() if k == "no_history"} == set(free.index[~free])
+    assert keys["S036"] == "no_history" and keys["CO"] == "free"
+    assert table.set_index("node_id").at["S036", "growth"] > 0.6  # above the 60% cap
+    for lang in ("zh-CN", "en"):
+        html = allocation_html(alloc, LEVELS, None, lang)
+        assert ("无可比基准年" if lang == "zh-CN" else "no comparable year") in html
+        assert ("新人，无基准年" if lang == "zh-CN" else "new: no base year") in html  # S010

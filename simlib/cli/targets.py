@@ -63,14 +63,29 @@ def cmd_targets_allocate(args) -> int:
         ["level", "node_id", "name", "last_year", "target", "growth", "status", "p_attain"]
     ]
     base = alloc.final.history.base_year
+    from simlib.views.workshop import bound_keys
+
+    view = view.assign(status=[k if k != "free" else "" for k in bound_keys(alloc, table)])
     if zh:
         names = [
             z if isinstance(z, str) and z else n for z, n in zip(table["name_zh"], table["name"])
         ]
-        status = {"locked": "锁定", "floor": "增长下限", "cap": "增长上限", "": ""}
+        status = {
+            "locked": "锁定",
+            "floor": "增长下限",
+            "cap": "增长上限",
+            "no_history": "无可比基准年，未限增长",
+            "": "",
+        }
         view = view.assign(name=names, status=[status.get(x, x) for x in view["status"]])
         cols = {"last_year": f"{base}年成交", "growth": "增长", "status": "约束"}
     else:
+        view = view.assign(
+            status=[
+                "no comparable year, not bounded" if x == "no_history" else x
+                for x in view["status"]
+            ]
+        )
         cols = {"last_year": f"won {base}", "growth": "growth", "status": "bound"}
     view = view.rename(columns=cols)
     print_table(

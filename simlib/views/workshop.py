@@ -31,6 +31,7 @@ __all__ = [
     "WALL_METRICS",
     "allocation_html",
     "allocation_table",
+    "bound_keys",
     "compare_html",
     "funnel_html",
     "funnel_summary",
@@ -337,6 +338,11 @@ _t = translator(
         "floor": ("held at the growth floor", "按增长下限"),
         "cap": ("held at the growth cap", "按增长上限"),
         "locked": ("locked", "锁定"),
+        "no_history": (
+            "no comparable year: floor and cap not applied",
+            "无可比基准年，未应用增长上下限",
+        ),
+        "new": ("new: no base year", "新人，无基准年"),
         "target": ("Company target", "公司目标"),
         "target_v": ("{amount} ({growth} on the base year)", "{amount}（较基准年 {growth}）"),
         "p_forecast": ("Chance of the company number (pipeline)", "公司达成概率（按管道预测）"),
@@ -504,6 +510,18 @@ def _frame(alloc: Allocation, levels: Sequence[str], under: str | None, lang: st
     return df
 
 
+def bound_keys(alloc: Allocation, frame: pd.DataFrame) -> list[str]:
+    """What held each row's target: ``floor``, ``cap``, ``locked``; ``no_history`` for a
+    node without a comparable base year (the growth floor and cap do not apply to it, so
+    +500% is possible and must be said); ``free`` otherwise."""
+    comparable = dict(zip(alloc.nodes["node_id"], alloc.nodes["comparable"].astype(bool)))
+    return [
+        st if st in ("floor", "cap", "locked")
+        else ("free" if comparable.get(n, True) else "no_history")
+        for n, st in zip(frame["node_id"], frame["status"])
+    ]  # fmt: skip
+
+
 def allocation_html(
     alloc: Allocation,
     levels: Sequence[str] = ("company", "region", "team"),
@@ -519,14 +537,18 @@ def allocation_html(
     u = units_for(alloc, lang)
     att = alloc.scenario.attainability
     df = _frame(alloc, levels, under, lang)
-    df["bound"] = [_t(x if x in ("floor", "cap", "locked") else "free", lang) for x in df["status"]]
+    df["bound"] = [_t(b, lang) for b in bound_keys(alloc, df)]
+    df["growth_text"] = [
+        _t("new", lang) if not ly and present.is_missing(g) else present.pct(g, sign=True)
+        for ly, g in zip(df["last_year"], df["growth"])
+    ]
     df["p_html"] = [_p_badge(p, att.low, att.high) for p in df["p_attain"]]
     cols = [
         _col("name", "html"),
         Col("level_text", *_H["level"]),
         _col("last_year", "amount"),
         _col("target", "amount"),
-        Col("growth", *_H["growth"], kind="pct", fmt=lambda v: present.pct(v, sign=True)),
+        Col("growth_text", *_H["growth"], kind="pct", fmt=str),
         _col("bound"),
     ]
     if quarters:
