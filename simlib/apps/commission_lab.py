@@ -950,7 +950,6 @@ _t = translator(
             "Simulating the quarter and pricing the plans… (the first time can take a minute)",
             "正在模拟本季度并计算各方案……（首次打开可能需要约一分钟）",
         ),
-        "open_failed": ("The data could not be opened", "无法打开数据"),
         "plan": ("Start from", "起始方案"),
         "plan_tip": (
             "The plan the edits start from; choosing one resets the controls to it",
@@ -1713,31 +1712,16 @@ class CommissionLab:
         """Show the lab in a notebook or Voilà page: a progress line while the trials
         are made, then the app; a short message in the user's language when the data
         cannot be opened. Returns the lab (None when it could not be opened)."""
-        import ipywidgets as w
-        from IPython.display import display
-
-        from simlib.apps.session import app_lang
+        from simlib.apps.session import app_lang, show_when_ready
 
         lang = app_lang(lang)
-        box = w.VBox([w.HTML(f"<p style='color:#555'>{_esc(_t('loading', lang))}</p>")])
-        box.add_class("simlib-lab-loading")
-        display(box)
-        try:
-            lab = cls.open(source, mapping, lang=lang, **kwargs)
-            box.children = [lab.show()]
-            return lab
-        except (ValueError, OSError, ParamError) as e:  # the data, said to the user
-            log.warning("commission lab: cannot open the data: %s", e)
-            box.children = [
-                w.HTML(
-                    f"<div class='simlib-apology' role='alert'><b>{_esc(_t('open_failed', lang))}"
-                    f"</b><br>{_esc(str(e))}</div><style>{PAGE_CSS}</style>"
-                )
-            ]
-        except Exception:  # noqa: BLE001 - anything else: logged, an apology on the page
-            log.exception("commission lab: could not start")
-            box.children = [w.HTML(str(apology(lang)) + f"<style>{PAGE_CSS}</style>")]
-        return None
+        return show_when_ready(
+            lambda: cls.open(source, mapping, lang=lang, **kwargs),
+            lang,
+            "commission_lab",
+            loading=_t("loading", lang),
+            box_class="simlib-lab-loading",
+        )
 
     # -- state ---------------------------------------------------------------
 

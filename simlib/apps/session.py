@@ -177,9 +177,17 @@ _OPENING = {
 }
 
 
-def show_when_ready(build: Callable[[], T], lang: str, name: str = "app") -> T | None:
-    """Show a progress line in the notebook or Voilà page at once, then the app that
-    ``build()`` returns (anything with ``.show()`` giving a widget) in its place.
+def show_when_ready(
+    build: Callable[[], T],
+    lang: str,
+    name: str = "app",
+    *,
+    loading: str = "",
+    box_class: str = "simlib-app-loading",
+) -> T | None:
+    """Show a progress line in the notebook or Voilà page at once (``loading``, or a
+    general one), then the app that ``build()`` returns (anything with ``.show()``
+    giving a widget) in its place; the box carries the CSS class ``box_class``.
 
     A data problem (``ValueError``, ``OSError``, a parameter or data error) is said in
     the page's language with its message; anything else is logged and shown as
@@ -194,10 +202,9 @@ def show_when_ready(build: Callable[[], T], lang: str, name: str = "app") -> T |
     from simlib.present import PAGE_CSS, apology
 
     zh = lang == "zh-CN"
-    box = w.VBox(
-        [w.HTML(f"<p class='simlib-loading' style='color:#555'>{_OPENING['loading'][zh]}</p>")]
-    )
-    box.add_class("simlib-app-loading")
+    text = escape(loading) if loading else _OPENING["loading"][zh]
+    box = w.VBox([w.HTML(f"<p class='simlib-loading' style='color:#555'>{text}</p>")])
+    box.add_class(box_class)
     display(box)
     log = logging.getLogger(f"simlib.apps.{name}")
     try:
