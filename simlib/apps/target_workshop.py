@@ -786,10 +786,8 @@ class TargetWorkshop:
         key = {"scenario": run.model_dump_json(), "as_of": str(data.as_of)}
         try:
             cache.restore(cached_for(data, "workshop-cache", key, warm))
-        except ControlError:
-            pass  # a scenario that does not allocate: the app says why
         except (ParamError, AllocationError):
-            pass
+            pass  # a scenario that does not allocate: the app says why, under its control
         return cls(cache, base, n_trials=n_trials, seed=seed, lang=app_lang(lang), **kwargs)
 
     @classmethod
