@@ -103,6 +103,11 @@ def backtest(
         baseline = _roll(nodes, res.rep_ids, baseline_rep)
         q = np.quantile(per_node, [0.1, 0.5, 0.9], axis=0)
         crps = crps_from_samples(per_node, actual)
+        # PIT: where the actual fell in the forecast distribution (mid-rank for ties,
+        # so a node that books nothing in a forecast that often says nothing is not 0).
+        below = (per_node < actual[None, :]).mean(axis=0)
+        equal = (per_node == actual[None, :]).mean(axis=0)
+        pit = below + 0.5 * equal
         for j, node in enumerate(nodes.itertuples(index=False)):
             if node.level not in levels:
                 continue
@@ -123,6 +128,7 @@ def backtest(
                     pinball50=float(pinball(actual[j], q[1, j], 0.5)),
                     pinball90=float(pinball(actual[j], q[2, j], 0.9)),
                     crps=float(crps[j]),
+                    pit=float(pit[j]),
                 )
             )
     return pd.DataFrame(rows)
@@ -148,11 +154,20 @@ def _crm_baseline(data: Dataset, T, window: Window, stage_prob: dict) -> pd.Seri
     return (o["amount"] * prob).groupby(o["owner_id"]).sum()
 
 
+def _pinball_ratio(x: pd.DataFrame) -> float:
+    model = (x["pinball10"] + x["pinball50"] + x["pinball90"]).sum()
+    crm = sum(pinball(x["actual"], x["crm_baseline"], t).sum() for t in (0.1, 0.5, 0.9))
+    return float(model / crm) if crm > 0 else float("nan")
+
+
 def summarise_backtest(bt: pd.DataFrame) -> pd.DataFrame:
     """Per level: coverage of P10–P90, pinball losses, CRPS, bias; model vs CRM baseline.
 
     ``mae_p50`` and ``mae_crm`` are the mean absolute errors of the model's median and
-    of the CRM number; ``bias`` is Σ(mean − actual) / Σ actual.
+    of the CRM number; ``wape`` and ``crm_wape`` the same summed and divided by the
+    actual total (Σ|p50 − actual| / Σ actual); ``bias`` is Σ(mean − actual) / Σ actual;
+    ``pinball_ratio`` the model's mean pinball loss at P10/P50/P90 over the CRM number's
+    (the CRM number scored as if it were each quantile: below 1 the model is better).
     """
     g = bt.groupby("level", sort=False)
     out = pd.DataFrame(
@@ -177,6 +192,16 @@ def summarise_backtest(bt: pd.DataFrame) -> pd.DataFrame:
             "mae_crm": g.apply(
                 lambda x: (x["crm_baseline"] - x["actual"]).abs().mean(), include_groups=False
             ),
+            "wape": g.apply(
+                lambda x: (x["p50"] - x["actual"]).abs().sum() / max(x["actual"].sum(), 1e-9),
+                include_groups=False,
+            ),
+            "crm_wape": g.apply(
+                lambda x: (x["crm_baseline"] - x["actual"]).abs().sum()
+                / max(x["actual"].sum(), 1e-9),
+                include_groups=False,
+            ),
+            "pinball_ratio": g.apply(_pinball_ratio, include_groups=False),
         }
     )
     order = [lv for lv in ("company", "region", "team", "rep") if lv in out.index]
