@@ -61,6 +61,7 @@ def _params(deal: str) -> dict[str, dict]:
         "attainment_forecast": dict(node=TEAM, period="2026-Q4", n_trials=300),
         "commission_statement": dict(rep_id=REP, period="2026-Q3"),
         "commission_summary": dict(scope=TEAM, period="2026-Q3"),
+        "forecast_backtest": dict(as_of="2026-03-31,2026-06-30", n_trials=300),
         "monthly_team_review": dict(team=TEAM, month="2026-10"),
         "quote": dict(opportunity_id=deal),
         "rep_review_pack": dict(rep_id=REP, period="2026-10"),

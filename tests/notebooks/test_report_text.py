@@ -24,7 +24,11 @@ from tests.textlint import latin_rep_names, lint_html
 
 ROOT = Path(__file__).resolve().parents[2]
 LANGS = ("zh-CN", "en")
-EXTRA = {"commission_statement": {}, "quote": {}}  # not in the pack: their defaults
+EXTRA = {  # not in the pack: their defaults (a backtest with fewer trials)
+    "commission_statement": {},
+    "quote": {},
+    "forecast_backtest": {"n_trials": 300},
+}
 
 
 def _wanted(kind: str) -> bool:
@@ -82,6 +86,7 @@ KINDS = [
     "rep_review_pack",
     "commission_statement",
     "quote",
+    "forecast_backtest",
 ]
 
 
