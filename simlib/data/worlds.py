@@ -12,8 +12,10 @@ The mechanisms, each switchable on :class:`WorldSpec`:
 
 1. **Rotting pipeline** (``rot``): a share of the deals (drawn per world from 20–35%,
    varying by agent and product) never get a decision. They stay open until the export
-   (zombies; about a third of them never leave Prospecting) unless a clean-up sweep of
-   their office closes them as lost, long after they were created. Independently, a
+   (zombies; about a third of them never leave Prospecting) unless one of their
+   office's quarterly clean-up sweeps closes them as lost, months after they were
+   created (once 120 days old; each office closes 20–70% of such zombies per sweep; a
+   deal closed from Prospecting shows its created date as engage date). Independently, a
    deal that takes longer than its product's usual cycle is less likely to be won
    (``age_penalty`` on the log-odds per unit of log(cycle / median)).
 2. **A CRM loaded over its first months** (``load_in``): in the first 3–5 months
@@ -202,8 +204,8 @@ class WorldSpec:
     rot_share: float | None = None  # None: uniform 0.20–0.35
     rot_agent_sd: float = 0.3
     rot_prospecting_share: float = 0.3  # of rotting deals, never engaged
-    sweep_min_age_days: int = 180
-    sweep_share: float = 0.5  # of old zombies closed lost in each sweep
+    sweep_min_age_days: int = 120  # since created
+    sweep_share: tuple[float, float] = (0.2, 0.7)  # per office: old zombies closed per sweep
     age_penalty: float = 0.8  # log-odds per unit of log(cycle / median), beyond it
     # 2. CRM loaded over its first months
     load_in: bool = True
@@ -404,7 +406,7 @@ def generate_world(spec: WorldSpec | None = None, **overrides) -> World:
     u_mate = r_turn.random(N)
     lost_delay = r_turn.integers(0, 11, N)
     n_years = pd.Timestamp(spec.export_date).year - pd.Timestamp(spec.start).year + 1
-    u_sweep = r_sweep.random((N, 2 * n_years))
+    u_sweep = r_sweep.random((N, 4 * n_years))
 
     created = days[di]
     active = (created >= hire[ag]) & (created < leave[ag])
@@ -491,13 +493,14 @@ def generate_world(spec: WorldSpec | None = None, **overrides) -> World:
         owner[idx] = np.array(mates)[np.floor(u_mate[idx] * len(mates)).astype(np.int64)]
         handed[idx] = True
 
-    # ---- clean-up sweeps: each office closes old zombies as lost, twice a year
+    # ---- clean-up sweeps: once a quarter each office closes some old zombies as lost
     sweeps = []
+    office_sweep = r_world.uniform(*spec.sweep_share, size=n_off)
     if spec.rot:
         first_year = pd.Timestamp(spec.start).year
         for o in range(n_off):
-            for k in range(2 * n_years):
-                y, m = first_year + k // 2, 6 + 6 * (k % 2)
+            for k in range(4 * n_years):
+                y, m = first_year + k // 4, 3 + 3 * (k % 4)
                 d = _day(dt.date(y, m, 15)) + int(r_world.integers(-20, 16))
                 if start + spec.sweep_min_age_days <= d <= end:
                     sweeps.append((d, o, k))
@@ -506,12 +509,14 @@ def generate_world(spec: WorldSpec | None = None, **overrides) -> World:
             old = (
                 rotting
                 & (office[owner] == o)
-                & (engage <= d - spec.sweep_min_age_days)
+                & (created <= d - spec.sweep_min_age_days)
                 & (close > d)
             )
-            hit = old & (u_sweep[:, k] < spec.sweep_share)
+            hit = old & (u_sweep[:, k] < office_sweep[o])
             close = np.where(hit, d, close)
             closed_by[hit] = "sweep"
+        # A deal closed from Prospecting shows its created date as its engage date.
+        engage = np.where(never_engaged & (close < _NEVER), created, engage)
 
     # ---- outcome of decisions
     base = np.array([p.win for p in products])[prod]
@@ -590,7 +595,9 @@ def generate_world(spec: WorldSpec | None = None, **overrides) -> World:
         pd.DataFrame(
             {"opportunity_id": ids, "date": created, "stage": "Prospecting", "amount": price}
         ),
-        pd.DataFrame({"opportunity_id": ids, "date": engage, "stage": "Engaging", "amount": price}),
+        pd.DataFrame({"opportunity_id": ids, "date": engage, "stage": "Engaging", "amount": price})[
+            ~never_engaged
+        ],
         pd.DataFrame(
             {
                 "opportunity_id": ids,
@@ -682,6 +689,9 @@ def generate_world(spec: WorldSpec | None = None, **overrides) -> World:
         },
         "rot_share": round(float(rot_share), 4) if spec.rot else 0.0,
         "age_penalty": spec.age_penalty,
+        "sweep_share_by_office": {
+            offices[o]: round(float(office_sweep[o]), 4) for o in range(n_off)
+        },
         "sweeps": [
             {"date": str(_dates([d])[0].date()), "office": offices[o]} for d, o, _ in sweeps
         ],

@@ -195,8 +195,15 @@ def test_zombies_stay_open_and_sweeps_close_them_late(world, deals, csv):
     assert (zombies["export_stage"].isin(["Prospecting", "Engaging"])).all()
     swept = deals[deals["closed_by"] == "sweep"]
     assert len(swept) > 20 and (swept["outcome"] == "lost").all()
-    age = (swept["close_date"] - swept["engage_date"]).dt.days
+    age = (swept["close_date"] - swept["created_date"]).dt.days
     assert (age >= SMALL.sweep_min_age_days).all()
+    # Swept straight from Prospecting (no Engaging row in the true history): the
+    # export shows the created date as the engage date.
+    h = world.truth["stage_history"]
+    engaged = set(h.loc[h["stage"] == "Engaging", "opportunity_id"])
+    never = swept[~swept["opportunity_id"].isin(engaged)]
+    assert len(never) > 0
+    assert (never["engage_date"] == never["created_date"]).all()
     # Visible in the export: Engaging rows engaged more than a year before the export.
     eng = csv["sales_pipeline"].query("deal_stage == 'Engaging'")
     old = (EXPORT - pd.to_datetime(eng["engage_date"])).dt.days > 365
