@@ -28,7 +28,7 @@ import pandas as pd
 
 from simlib.cache import Cache
 from simlib.config import NO_VALUE, ParamError, Problem, default_params_dir, load_model
-from simlib.data.mapping import Checks, MappingSpec, TableMapping
+from simlib.data.mapping import MISSING_RULES, Checks, MappingSpec, TableMapping
 from simlib.data.schema import CLOSED_STAGES, TABLES, Table
 
 __all__ = [
@@ -743,6 +743,7 @@ def _apply_mapping(
     out = pd.DataFrame(index=df.index)
     positions = np.asarray(df.index, dtype=np.int64)
     cols = {c.name: c for c in table.columns}
+    relaxed = _filled_columns(tm)
     for name in table.column_names:
         src = tm.columns.get(name, name if name in df.columns else None)
         if isinstance(src, tuple):
@@ -758,7 +759,7 @@ def _apply_mapping(
                 sources[name] = src
         elif src is not None and name in tm.columns:
             close = _closest(src, list(df.columns))
-            required = cols[name].required
+            required = cols[name].required and name not in relaxed
             issues.append(
                 Issue(
                     table.name,
@@ -772,7 +773,13 @@ def _apply_mapping(
                     severity="error" if required else "warning",
                 )
             )
-        elif cols[name].required:
+        elif cols[name].required and name not in relaxed:
+            rules = MISSING_RULES.get((table.name, name), ())
+            also = (
+                f", or let simlib fill it (tables.{table.name}.missing: {{{name}: {rules[1]}}})"
+                if len(rules) > 1
+                else ""
+            )
             issues.append(
                 Issue(
                     table.name,
@@ -781,10 +788,34 @@ def _apply_mapping(
                     name,
                     None,
                     f"required column {name!r} is missing; map it in the mapping's "
-                    f"tables.{table.name}.columns or add it to the file",
+                    f"tables.{table.name}.columns or add it to the file{also}",
+                )
+            )
+    for k, src in enumerate(tm.hierarchy):
+        if src in df.columns:
+            out[f"_level{k}"] = df[src]
+        else:
+            issues.append(
+                Issue(
+                    table.name,
+                    label,
+                    None,
+                    src,
+                    None,
+                    f"hierarchy column {src!r} is not in the file"
+                    f"{_closest(src, list(df.columns))}; "
+                    f"file columns: {', '.join(map(str, df.columns[:30]))}",
                 )
             )
     out["_row"] = positions + first_row
+    return out
+
+
+def _filled_columns(tm: TableMapping) -> set[str]:
+    """Required columns this mapping fills when empty (``missing:``) or builds itself."""
+    out = {c for c, rule in tm.missing.items() if rule != "reject"}
+    if tm.hierarchy:
+        out.add("team_id")
     return out
 
 
@@ -927,7 +958,7 @@ def _coerce(
                     )
                     txt = txt.where(~badv, None)
             out[c.name] = txt
-        if c.required:
+        if c.required and c.name not in _filled_columns(tm):
             missing = (
                 out[c.name].isna()
                 if c.kind not in ("money", "number", "int")
@@ -1545,6 +1576,201 @@ def _yaml_str(v: str) -> str:
     return json.dumps(v, ensure_ascii=False)
 
 
+# --------------------------------------------------------------------------- filled values
+
+
+#: The org's root when the org is built from the reps' hierarchy columns.
+COMPANY_NODE = "COMPANY"
+#: The account of deals exported without one (``missing: {customer_id: placeholder}``).
+NO_ACCOUNT = "(no account)"
+
+
+def _org_from_hierarchy(tables, tm: TableMapping, labels, issues) -> None:
+    """Build the org (company → region → team) from the reps' hierarchy columns.
+
+    ``hierarchy: [regional_office, manager]`` makes a region per office and, inside it, a
+    team per manager; each rep joins the team of their row. One column makes teams only.
+    A rep whose hierarchy cell is empty is an error on that row.
+    """
+    reps = tables["reps"]
+    label = labels["reps"]
+    levels = ("region", "team") if len(tm.hierarchy) == 2 else ("team",)
+    cols = [f"_level{k}" for k in range(len(tm.hierarchy))]
+    vals = [_text(reps[c]) for c in cols]
+    bad = np.zeros(len(reps), dtype=bool)
+    for v, src in zip(vals, tm.hierarchy, strict=True):
+        empty = v.isna().to_numpy()
+        for i in np.flatnonzero(empty):
+            issues.append(
+                Issue(
+                    "reps",
+                    label,
+                    int(reps["_row"].iloc[i]),
+                    "team_id",
+                    None,
+                    f"missing value in hierarchy column {src!r}; every rep needs one to "
+                    "be placed in the org",
+                    source_column=src,
+                )
+            )
+        bad |= empty
+    nodes = {COMPANY_NODE: (None, "company", "Company", "公司")}
+    team_ids = []
+    for i in range(len(reps)):
+        if bad[i]:
+            team_ids.append(None)
+            continue
+        parent = COMPANY_NODE
+        node = None
+        for level, v in zip(levels, vals, strict=True):
+            name = str(v.iloc[i])
+            node = name if parent == COMPANY_NODE else f"{parent} / {name}"
+            nodes.setdefault(node, (parent, level, name, None))
+            parent = node
+        team_ids.append(node)
+    tables["reps"] = reps.drop(columns=cols).assign(team_id=team_ids)
+    tables["org"] = pd.DataFrame(
+        [
+            {"node_id": k, "parent_id": p, "level": lv, "name": n, "name_zh": z, "_row": 0}
+            for k, (p, lv, n, z) in nodes.items()
+        ]
+    )
+    labels["org"] = f"(built from {label} columns {', '.join(map(repr, tm.hierarchy))})"
+
+
+def _fill_missing(tables, spec: MappingSpec, labels, issues, as_of) -> None:
+    """Apply the mapping's ``missing:`` rules: fill, flag each row, count in the report."""
+    opp = tables.get("opportunities")
+    rules = {
+        (t, c): rule
+        for t, tm in spec.tables.items()
+        for c, rule in tm.missing.items()
+        if rule != "reject"
+    }
+    if not rules:
+        return
+    for t, c in rules:  # a column the export lacks altogether: empty, then filled
+        df = tables.get(t)
+        if df is not None and c not in df:
+            kind = TABLES[t].column(c).kind
+            tables[t] = df.assign(**{c: pd.NaT if kind == "date" else np.nan})
+    opp = tables.get("opportunities")
+
+    def note(table, n, message):
+        if n:
+            issues.append(
+                Issue(table, labels.get(table, table), None, None, None, message, "warning")
+            )
+
+    if opp is not None:
+        open_ = ~opp["stage"].isin(CLOSED_STAGES)
+        if rules.get(("opportunities", "amount")) == "price_list":
+            need = opp["amount"].isna() & open_
+            products = tables.get("products")
+            price = (
+                opp["product_id"].map(products.set_index("product_id")["unit_price"])
+                if products is not None and "unit_price" in products
+                else pd.Series(np.nan, index=opp.index)
+            )
+            missing_price = need & price.isna()
+            for i in np.flatnonzero(missing_price.to_numpy()):
+                issues.append(
+                    Issue(
+                        "opportunities",
+                        labels["opportunities"],
+                        int(opp["_row"].iloc[i]),
+                        "amount",
+                        opp["product_id"].iloc[i],
+                        "open deal without an amount, and its product has no list price "
+                        "(products.unit_price) to fall back on",
+                    )
+                )
+            fill = need & price.notna()
+            opp.loc[fill, "amount"] = price[fill]
+            opp["amount_estimated"] = fill.to_numpy()
+            note(
+                "opportunities",
+                int(fill.sum()),
+                f"{int(fill.sum()):,} open deal(s) without an amount took their product's "
+                "list price (flagged amount_estimated; counted in forecasts)",
+            )
+            for i in np.flatnonzero((opp["amount"].isna() & ~open_).to_numpy()):
+                issues.append(
+                    Issue(
+                        "opportunities",
+                        labels["opportunities"],
+                        int(opp["_row"].iloc[i]),
+                        "amount",
+                        None,
+                        "missing value; a closed deal needs its amount (only open deals "
+                        "fall back on the list price)",
+                    )
+                )
+        if rules.get(("opportunities", "customer_id")) == "placeholder":
+            need = opp["customer_id"].isna()
+            opp.loc[need, "customer_id"] = NO_ACCOUNT
+            customers = tables.get("customers")
+            if need.any() and customers is not None:
+                if NO_ACCOUNT not in set(customers["customer_id"]):
+                    row = {c: None for c in customers.columns}
+                    row.update(customer_id=NO_ACCOUNT, name=NO_ACCOUNT, _row=0)
+                    tables["customers"] = pd.concat(
+                        [customers, pd.DataFrame([row])], ignore_index=True
+                    )
+            note(
+                "opportunities",
+                int(need.sum()),
+                f"{int(need.sum()):,} deal(s) without an account were given the "
+                f"placeholder account {NO_ACCOUNT!r}",
+            )
+        if rules.get(("opportunities", "created_date")) == "impute":
+            when = pd.Timestamp(as_of or _latest_date(tables))
+            need = opp["created_date"].isna() & open_
+            opp.loc[need, "created_date"] = when
+            opp["created_estimated"] = need.to_numpy()
+            note(
+                "opportunities",
+                int(need.sum()),
+                f"{int(need.sum()):,} open deal(s) without a created date are taken as "
+                f"created on {when.date()} (the data's last day: in no earlier "
+                "point-in-time view; flagged created_estimated)",
+            )
+            for i in np.flatnonzero((opp["created_date"].isna() & ~open_).to_numpy()):
+                issues.append(
+                    Issue(
+                        "opportunities",
+                        labels["opportunities"],
+                        int(opp["_row"].iloc[i]),
+                        "created_date",
+                        None,
+                        "missing value; a closed deal needs its created date (only open "
+                        "deals are imputed)",
+                    )
+                )
+    reps = tables.get("reps")
+    if reps is not None and rules.get(("reps", "hire_date")) == "infer":
+        need = reps["hire_date"].isna() if "hire_date" in reps else pd.Series(True, reps.index)
+        first = pd.Series(dtype="datetime64[ns]")
+        if opp is not None:
+            first = opp.groupby("owner_id")["created_date"].min()
+        acts = tables.get("activities")
+        if acts is not None and len(acts):
+            first = pd.concat([first, acts.groupby("rep_id")["date"].min()]).groupby(level=0).min()
+        start = min((d for d in [first.min()] if pd.notna(d)), default=pd.NaT)
+        guess = reps["rep_id"].map(first).fillna(start)
+        reps = reps.assign(hire_date=reps.get("hire_date", pd.NaT))
+        reps.loc[need, "hire_date"] = guess[need]
+        reps["hire_date_inferred"] = need.to_numpy()
+        tables["reps"] = reps
+        note(
+            "reps",
+            int(need.sum()),
+            f"{int(need.sum()):,} rep(s) without a hire date: taken as the day of their "
+            "first deal or activity (flagged hire_date_inferred; forecasts assume no "
+            "ramp-up for them)",
+        )
+
+
 # --------------------------------------------------------------------------- derived tables
 
 
@@ -1631,14 +1857,20 @@ def _derive_missing(tables: dict[str, pd.DataFrame], labels: dict[str, str]) -> 
         made.append("products")
     if "stage_history" not in tables:
         # Without history, each opportunity has what the export shows: its creation
-        # and (if closed) its close. Slippage cannot be learnt from such data.
+        # and (if closed) its close. Slippage cannot be learnt from such data. A deal
+        # that closed was open before with an amount and an expected close date the
+        # export no longer shows (its final value, 0 when lost, and its real close date
+        # are what was learnt at the close): both are unknown on its creation row, so a
+        # point-in-time view never sees the outcome (the calibration falls back on the
+        # list price or the typical deal size known that day).
+        closed_now = opp["stage"].isin(CLOSED_STAGES)
         created = pd.DataFrame(
             {
                 "opportunity_id": opp["opportunity_id"],
                 "changed_date": opp["created_date"],
-                "stage": np.where(opp["stage"].isin(CLOSED_STAGES), "qualification", opp["stage"]),
-                "amount": opp["amount"],
-                "expected_close_date": opp["expected_close_date"],
+                "stage": np.where(closed_now, "qualification", opp["stage"]),
+                "amount": opp["amount"].where(~closed_now),
+                "expected_close_date": opp["expected_close_date"].where(~closed_now),
             }
         )
         closed = opp[opp["stage"].isin(CLOSED_STAGES)]
@@ -1876,6 +2108,9 @@ def load_data(
     if structural:
         _name_sources(issues, sources)
         raise DataError(ValidationReport(issues))
+    if "reps" in tables and spec.tables["reps"].hierarchy:
+        _org_from_hierarchy(tables, spec.tables["reps"], labels, issues)
+    _fill_missing(tables, spec, labels, issues, as_of)
     derived = _derive_missing(tables, labels)
     for name, df in tables.items():
         _row_checks(name, df, labels[name], issues)

@@ -10,7 +10,32 @@ from pydantic import Field, model_validator
 from simlib.config import At, StrictModel, hint
 from simlib.data.schema import STAGES, TABLES
 
-__all__ = ["ALIAS_KINDS", "Checks", "ColumnCheck", "MappingSpec", "TableMapping"]
+__all__ = [
+    "ALIAS_KINDS",
+    "MISSING_RULES",
+    "Checks",
+    "ColumnCheck",
+    "MappingSpec",
+    "TableMapping",
+]
+
+#: What a mapping may do with an empty (or absent) required value, per table and column.
+#: ``reject`` (the default) makes the row an error: in lenient mode it is set aside with
+#: its reason. Every other rule fills the value, flags the row and counts it in the report.
+MISSING_RULES: dict[tuple[str, str], tuple[str, ...]] = {
+    # an open deal without a value: its product's list price (products.unit_price)
+    ("opportunities", "amount"): ("reject", "price_list"),
+    # a deal without an account: one placeholder account, "(no account)"
+    ("opportunities", "customer_id"): ("reject", "placeholder"),
+    # an early-stage deal without a created date: created on the data's last day, so it
+    # is in no earlier point-in-time view (its age at that day is 0)
+    ("opportunities", "created_date"): ("reject", "impute"),
+    # a deal without an expected close date: left empty; its timing comes from its age
+    # and the cycle times of past deals
+    ("opportunities", "expected_close_date"): ("reject", "empty"),
+    # a rep without a hire date: the day of their first deal (no ramp-up is assumed)
+    ("reps", "hire_date"): ("reject", "infer"),
+}
 
 
 class TableMapping(StrictModel):
@@ -40,6 +65,23 @@ class TableMapping(StrictModel):
     skip_rows: int = Field(0, ge=0, description="lines above the header (report titles)")
     footer_pattern: str | None = Field(
         None, description="regex on the first cell: that row and all below are a footer"
+    )
+    missing: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "canonical column → what an empty value means: reject (an error), price_list "
+            "(opportunities.amount), placeholder (opportunities.customer_id), impute "
+            "(opportunities.created_date), empty (opportunities.expected_close_date), "
+            "infer (reps.hire_date)"
+        ),
+    )
+    hierarchy: tuple[str, ...] = Field(
+        (),
+        description=(
+            "reps only: source columns that place each rep in the org, top-down (e.g. "
+            "[regional_office, manager]: a region per office, a team per manager); the org "
+            "tree is built from them and no org table is mapped"
+        ),
     )
 
 
@@ -206,6 +248,34 @@ class MappingSpec(StrictModel):
                             f"expected one of {', '.join(allowed)}{hint(target, allowed)}",
                             target,
                         )
+            for c, rule in tm.missing.items():
+                if c not in cols:
+                    raise At(
+                        ("tables", t, "missing", c),
+                        f"not a column of canonical table "
+                        f"{t!r}{hint(c, cols)} (columns: {', '.join(cols)})",
+                        c,
+                    )
+                rules = MISSING_RULES.get((t, c), ("reject",))
+                if rule not in rules:
+                    raise At(
+                        ("tables", t, "missing", c),
+                        f"expected {' or '.join(rules)} for {t}.{c}{hint(rule, rules)}",
+                        rule,
+                    )
+            if tm.hierarchy and t != "reps":
+                raise At(
+                    ("tables", t, "hierarchy"),
+                    "hierarchy builds the org from the reps table's columns; "
+                    "it belongs under tables.reps",
+                    list(tm.hierarchy),
+                )
+            if len(tm.hierarchy) > 2:
+                raise At(
+                    ("tables", t, "hierarchy"),
+                    f"at most two levels above the reps (region, team); got {len(tm.hierarchy)}",
+                    list(tm.hierarchy),
+                )
             for c, v in tm.constants.items():
                 allowed = table.column(c).allowed
                 if allowed and v not in allowed:
@@ -214,6 +284,21 @@ class MappingSpec(StrictModel):
                         f"expected one of {', '.join(allowed)}{hint(v, allowed)}",
                         v,
                     )
+        reps = self.tables.get("reps")
+        if reps is not None and reps.hierarchy:
+            if "org" in self.tables:
+                raise At(
+                    ("tables", "reps", "hierarchy"),
+                    "the org comes either from an org table or from the reps' hierarchy "
+                    "columns, not both; remove one",
+                    list(reps.hierarchy),
+                )
+            if "team_id" in reps.columns or "team_id" in reps.constants:
+                raise At(
+                    ("tables", "reps", "columns", "team_id"),
+                    "with hierarchy, each rep's team is the last hierarchy column; remove team_id",
+                    "team_id",
+                )
         for kind, amap in self.aliases.items():
             if kind not in ALIAS_KINDS:
                 raise At(

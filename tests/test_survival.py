@@ -1,0 +1,91 @@
+"""The competing-risks estimate of deal outcomes, against lifelines and hand-worked cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from simlib.survival import aalen_johansen
+
+
+def test_hand_worked_case():
+    # 4 deals: won at 10, lost at 20, open (censored) at 15, won at 30.
+    cr = aalen_johansen([10, 20, 15, 30], [1, 2, 0, 1])
+    # t=10: 4 at risk, 1 win -> F1 = 1/4, S = 3/4
+    assert cr.incidence(10) == pytest.approx(0.25)
+    assert cr.survival(10) == pytest.approx(0.75)
+    # t=15 censoring: nothing changes; t=20: 2 at risk, 1 loss -> S = 3/8, F2 = 3/8
+    assert cr.incidence(20, cause=2) == pytest.approx(0.375)
+    assert cr.survival(20) == pytest.approx(0.375)
+    # t=30: 1 at risk, 1 win -> F1 = 1/4 + 3/8
+    assert cr.incidence(30) == pytest.approx(0.625)
+    assert cr.survival(30) == pytest.approx(0.0)
+    # a deal open at age 20 wins later with certainty in this data; one open at 12 with
+    # (F1(30) - F1(12)) / S(12) = 0.375 / 0.75
+    assert cr.eventual(20) == pytest.approx(1.0)
+    assert cr.eventual(12) == pytest.approx(0.5)
+    assert cr.conditional(12, 0, 10) == pytest.approx(0.0)
+
+
+def test_ignoring_the_open_deals_overstates_old_deals_chances():
+    # Half the deals rot: open for ever (censored at 400 days). Wins come by day 90.
+    rng = np.random.default_rng(1)
+    n = 2000
+    rot = rng.random(n) < 0.5
+    won = ~rot & (rng.random(n) < 0.6)
+    t = np.where(rot, 400.0, rng.uniform(5, 90, n))
+    e = np.where(rot, 0, np.where(won, 1, 2))
+    cr = aalen_johansen(t, e)
+    # an open deal at 120 days has seen every win of its cohort pass: almost no chance
+    assert cr.eventual(120) < 0.01
+    # closed-only counting would say 60%
+    closed = e > 0
+    assert (e[closed] == 1).mean() == pytest.approx(0.6, abs=0.03)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**31 - 1), st.integers(20, 300))
+def test_matches_lifelines(seed, n):
+    lifelines = pytest.importorskip("lifelines")
+    rng = np.random.default_rng(seed)
+    # continuous times (no ties: lifelines jitters ties, we do not)
+    t = rng.exponential(60.0, n) + rng.random(n) * 1e-3
+    e = rng.choice([0, 1, 2], n, p=[0.3, 0.4, 0.3])
+    cr = aalen_johansen(t, e)
+    ajf = lifelines.AalenJohansenFitter(calculate_variance=False)
+    ajf.fit(t, e, event_of_interest=1)
+    ref = ajf.cumulative_density_.iloc[:, 0]
+    grid = ref.index.to_numpy(dtype=float)
+    np.testing.assert_allclose(cr.incidence(grid), ref.to_numpy(), atol=1e-9)
+    km = lifelines.KaplanMeierFitter().fit(t, e > 0)
+    kgrid = km.survival_function_.index.to_numpy(dtype=float)
+    np.testing.assert_allclose(cr.survival(kgrid), km.survival_function_.iloc[:, 0], atol=1e-9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 400), st.sampled_from([0, 1, 2])), min_size=1, max_size=80),
+    st.integers(0, 300),
+    st.integers(0, 200),
+)
+def test_probabilities_are_probabilities(rows, age, span):
+    t, e = map(np.array, zip(*rows, strict=True))
+    cr = aalen_johansen(t, e)
+    p_win = cr.conditional(age, 0, span)
+    p_loss = cr.conditional(age, 0, span, cause=2)
+    assert 0 <= p_win <= 1 and 0 <= p_loss <= 1
+    assert p_win + p_loss <= 1 + 1e-9
+    # cumulative incidences and survival add up to one at every time
+    total = cr.cif.sum(axis=0) + cr.surv
+    np.testing.assert_allclose(total, 1.0, atol=1e-9)
+
+
+def test_bad_input_is_refused():
+    with pytest.raises(ValueError, match="differ in length"):
+        aalen_johansen([1, 2], [1])
+    with pytest.raises(ValueError, match="unknown event code 7"):
+        aalen_johansen([1, 2], [1, 7])
+    with pytest.raises(ValueError, match=">= 0"):
+        aalen_johansen([-1, 2], [1, 1])
