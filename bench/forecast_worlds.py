@@ -107,6 +107,7 @@ def level_table(rows: pd.DataFrame) -> pd.DataFrame:
             "rows": s["rows"],
             "coverage": s["coverage_p10_p90"],
             "bias": s["bias"],
+            "crm_bias": s["crm_bias"],
             "pinball_ratio": s["pinball_ratio"],
             "wape": s["wape"],
             "crm_wape": s["crm_wape"],
@@ -117,6 +118,7 @@ def level_table(rows: pd.DataFrame) -> pd.DataFrame:
         for lv in out.index
     ]
     out.attrs["company_in_band"] = (int(company["covered"].sum()), len(company))
+    out.attrs["crm_zero_share"] = float((rows["crm_baseline"] == 0).mean())
     return out.reindex([lv for lv in LEVELS if lv in out.index])
 
 
@@ -141,7 +143,7 @@ def _ratio(x: float) -> str:
 
 def print_text(table: pd.DataFrame) -> None:
     head = (
-        f"{'level':<8} {'rows':>6} {'P10–P90':>8} {'bias':>8} {'pinball':>8} "
+        f"{'level':<8} {'rows':>6} {'P10–P90':>8} {'bias':>8} {'CRM bias':>9} {'pinball':>8} "
         f"{'WAPE':>7} {'CRM WAPE':>9}  meets targets"
     )
     print(head)
@@ -149,29 +151,46 @@ def print_text(table: pd.DataFrame) -> None:
     for lv, r in table.iterrows():
         print(
             f"{lv:<8} {int(r['rows']):>6} {_pct(r['coverage']):>8} {_pct(r['bias'], True):>8} "
-            f"{_ratio(r['pinball_ratio']):>8} {_pct(r['wape']):>7} {_pct(r['crm_wape']):>9}  "
+            f"{_pct(r['crm_bias'], True):>9} {_ratio(r['pinball_ratio']):>8} "
+            f"{_pct(r['wape']):>7} {_pct(r['crm_wape']):>9}  "
             f"{r['meets']}"
         )
     k, m = table.attrs["company_in_band"]
     print(f"company inside its P10–P90 band in {k} of {m} quarters")
+    if _zero_note(table):
+        print("note: " + _zero_note(table))
+
+
+def _zero_note(table: pd.DataFrame) -> str:
+    """Say so when the CRM number is zero in most rows: a pinball ratio against nothing."""
+    z = table.attrs.get("crm_zero_share", 0.0)
+    if z < 0.5:
+        return ""
+    return (
+        f"The CRM's stage-weighted number is 0 in {z:.0%} of the rows (the export has "
+        "no expected close dates, so no open deal is expected in the window): the pinball "
+        "ratio and CRM WAPE are against a forecast of nothing."
+    )
 
 
 def print_markdown(table: pd.DataFrame, n_worlds: int, n_dates: int, trials: int) -> None:
     k, m = table.attrs["company_in_band"]
     print(
-        f"Backtest on {n_worlds} independent worlds (`bench/forecast_worlds.py`), "
+        f"Backtest on {n_worlds} independent world{'s' if n_worlds != 1 else ''} "
+        "(`bench/forecast_worlds.py`), "
         f"{n_dates} quarter-ahead as-of dates in all, {trials:,} trials:"
     )
     print()
     print(
-        "| level | rows | P10–P90 coverage | bias | pinball vs CRM | WAPE | CRM WAPE | "
-        "meets targets |"
+        "| level | rows | P10–P90 coverage | bias | CRM bias | pinball vs CRM | WAPE | "
+        "CRM WAPE | meets targets |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for lv, r in table.iterrows():
         print(
             f"| {lv} | {int(r['rows']):,} | {_pct(r['coverage'])} | {_pct(r['bias'], True)} | "
-            f"{_ratio(r['pinball_ratio'])} | {_pct(r['wape'])} | {_pct(r['crm_wape'])} | "
+            f"{_pct(r['crm_bias'], True)} | {_ratio(r['pinball_ratio'])} | {_pct(r['wape'])} | "
+            f"{_pct(r['crm_wape'])} | "
             f"{r['meets']} |"
         )
     print()
@@ -180,6 +199,10 @@ def print_markdown(table: pd.DataFrame, n_worlds: int, n_dates: int, trials: int
         f"Targets: coverage {COVERAGE[0]:.2f}–{COVERAGE[1]:.2f}, |bias| ≤ {MAX_BIAS:.0%}, "
         f"pinball ≤ {MAX_PINBALL}× the stage-weighted CRM number."
     )
+    note = _zero_note(table)
+    if note:
+        print()
+        print(note)
 
 
 def wait_for(mapping: Path, seconds: float) -> bool:
