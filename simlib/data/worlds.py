@@ -58,7 +58,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["WorldSpec", "World", "Product", "generate_world", "write_export", "EXPORT_COLUMNS"]
+__all__ = [
+    "WorldSpec",
+    "World",
+    "Product",
+    "generate_world",
+    "write_export",
+    "open_at",
+    "EXPORT_COLUMNS",
+]
 
 #: The export's files and their columns, exactly.
 EXPORT_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -472,6 +480,7 @@ def generate_world(spec: WorldSpec | None = None, **overrides) -> World:
     close = decide.copy()
     closed_by = np.where(rotting, "", "decision").astype(object)
     handed = np.zeros(n, bool)
+    handed_on = np.full(n, _NEVER, np.int64)
     for a in np.argsort(leave):
         L = leave[a]
         if L >= _NEVER:
@@ -492,6 +501,7 @@ def generate_world(spec: WorldSpec | None = None, **overrides) -> World:
         idx = np.nonzero(move)[0]
         owner[idx] = np.array(mates)[np.floor(u_mate[idx] * len(mates)).astype(np.int64)]
         handed[idx] = True
+        handed_on[idx] = L
 
     # ---- clean-up sweeps: once a quarter each office closes some old zombies as lost
     sweeps = []
@@ -585,6 +595,7 @@ def generate_world(spec: WorldSpec | None = None, **overrides) -> World:
             "close_date": _dates(close),
             "close_value": np.where(outcome == "rotting", np.nan, final_value),
             "original_owner": agent_names_arr[ag],
+            "handed_over_on": _dates(handed_on),
             "owner_at_export": agent_names_arr[owner],
             "export_stage": stage_e,
             "account_index": account,
@@ -782,3 +793,32 @@ def write_export(world: World, folder: str | Path, truth: bool = True) -> Path:
             json.dumps(world.params, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
     return folder
+
+
+def open_at(world: World, when) -> pd.DataFrame:
+    """The recorded deals open at the end of day ``when``, as a user saw them then.
+
+    The truth of the point-in-time view a forecaster should rebuild from the export:
+    each deal's stage that day (Prospecting or Engaging), the amount shown while open
+    (the list price), its owner that day, its true created date, and what became of it
+    (outcome and close date, possibly after ``when`` or after the export).
+    """
+    T = pd.Timestamp(when).normalize()
+    d = world.truth["deals"]
+    m = d["recorded"] & (d["created_date"] <= T) & ~(d["close_date"] <= T)
+    o = d[m]
+    engaged = o["engage_date"] <= T
+    handed = o["handed_over_on"] <= T
+    return pd.DataFrame(
+        {
+            "opportunity_id": o["opportunity_id"],
+            "stage": np.where(engaged, "Engaging", "Prospecting"),
+            "amount": o["open_amount"],
+            "owner": o["owner_at_export"].where(handed, o["original_owner"]),
+            "created_date": o["created_date"],
+            "product": o["product"],
+            "outcome": o["outcome"],
+            "close_date": o["close_date"],
+            "close_value": o["close_value"],
+        }
+    ).reset_index(drop=True)

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simlib.data.worlds import EXPORT_COLUMNS, WorldSpec, generate_world, write_export
+from simlib.data.worlds import EXPORT_COLUMNS, WorldSpec, generate_world, open_at, write_export
 
 SMALL = WorldSpec(
     seed=7,
@@ -386,3 +386,29 @@ def test_agents_and_products_differ(deals):
     assert cycle.min() < 45 and cycle.max() > 90
     p95 = (dec["close_date"] - dec["engage_date"]).dt.days.quantile(0.95)
     assert p95 > 2.5 * cycle.median()  # a long right tail
+
+
+# --------------------------------------------------------------------------- the view at T
+
+
+def test_open_at_is_the_truth_of_a_point_in_time_view(world, deals):
+    T = pd.Timestamp("2020-06-30")
+    o = open_at(world, T)
+    assert o["opportunity_id"].is_unique and len(o) > 100
+    assert (o["created_date"] <= T).all()
+    assert (o["close_date"].isna() | (o["close_date"] > T)).all()
+    assert set(o["stage"]) == {"Prospecting", "Engaging"}
+    # While open, a deal shows its list price, never its final value.
+    price = {p.name: p.price for p in SMALL.products}
+    assert (o["amount"] == o["product"].map(price)).all()
+    # Owners that day: a leaver still owns their open deals before leaving, never after.
+    agents = world.truth["agents"].set_index("sales_agent")
+    left = agents["leave_date"].reindex(o["owner"]).to_numpy()
+    assert not (pd.Series(left) <= T).any()
+    # Reassignments show only from their day on.
+    moved = deals[deals["handed_over_on"].notna()]
+    assert len(moved) and (moved["original_owner"] != moved["owner_at_export"]).all()
+    before = open_at(world, moved["handed_over_on"].min() - pd.Timedelta(days=1))
+    first = moved.loc[moved["handed_over_on"].idxmin()]
+    row = before[before["opportunity_id"] == first["opportunity_id"]]
+    assert (row["owner"] == first["original_owner"]).all()
