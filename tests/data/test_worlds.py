@@ -412,3 +412,26 @@ def test_open_at_is_the_truth_of_a_point_in_time_view(world, deals):
     first = moved.loc[moved["handed_over_on"].idxmin()]
     row = before[before["opportunity_id"] == first["opportunity_id"]]
     assert (row["owner"] == first["original_owner"]).all()
+
+
+# --------------------------------------------------------------------------- the loader
+
+
+def test_the_export_loads_through_the_crm_export_mapping(world, folder, tmp_path):
+    from pathlib import Path
+
+    from simlib.data.io import load_data
+
+    mapping = Path(__file__).resolve().parents[2] / "params" / "mappings" / "crm_export.yaml"
+    if not mapping.exists():
+        pytest.skip("params/mappings/crm_export.yaml not written yet")
+    export = write_export(world, tmp_path / "export", truth=False)
+    data = load_data(export, mapping, strict=False, as_of=SMALL.export_date)
+    assert not data.report.errors, data.report.format(limit=5)
+    sp = world.export["sales_pipeline"]
+    assert len(data.opportunities) == len(sp)
+    assert len(data.reps) == len(world.export["sales_teams"])
+    levels = data.org["level"].value_counts()
+    assert levels["region"] == SMALL.n_offices and levels["team"] == SMALL.n_managers
+    open_ = sp["deal_stage"].isin(["Prospecting", "Engaging"]).sum()
+    assert int(data.opportunities["amount_estimated"].sum()) == open_
