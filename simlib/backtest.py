@@ -98,7 +98,13 @@ def backtest(
         # What actually happened in the window, per rep, rolled up the same tree.
         w = won[(won["close_date"] >= window.start) & (won["close_date"] <= window.end)]
         actual_rep = w.groupby("owner_id")["amount"].sum()
-        baseline_rep = _crm_baseline(data, T, window, cal.stage_default_probability)
+        baseline_rep = _crm_baseline(
+            data,
+            T,
+            window,
+            cal.stage_default_probability,
+            cal.deals.set_index("opportunity_id")["amount"],
+        )
         actual = _roll(nodes, res.rep_ids, actual_rep)
         baseline = _roll(nodes, res.rep_ids, baseline_rep)
         q = np.quantile(per_node, [0.1, 0.5, 0.9], axis=0)
@@ -143,15 +149,34 @@ def _roll(nodes: pd.DataFrame, rep_ids, per_rep: pd.Series) -> np.ndarray:
     return rollup(v, nodes, rep_ids)[0]
 
 
-def _crm_baseline(data: Dataset, T, window: Window, stage_prob: dict) -> pd.Series:
-    """Amount × the CRM's stage probability over deals open on T expected in the window."""
+#: Stage probabilities of the CRM number when the export carries none: Salesforce's
+#: default opportunity stages mapped to the canonical ones (the first of each group).
+DEFAULT_STAGE_PROBABILITY = {
+    "qualification": 0.10,
+    "discovery": 0.20,
+    "proposal": 0.75,
+    "negotiation": 0.90,
+}
+
+
+def _crm_baseline(data: Dataset, T, window: Window, stage_prob: dict, amounts=None) -> pd.Series:
+    """The CRM's number: amount × stage probability over deals open on T expected in
+    the window (every open deal when the export has no expected close dates).
+
+    Without the export's own probabilities, :data:`DEFAULT_STAGE_PROBABILITY`; a deal
+    without an amount on T is valued as the forecast values it (``amounts``: id →
+    amount), which is what a CRM user would have seen.
+    """
     open_ = deals_open_at(data, T)
-    m = (open_["expected_close_date"] >= window.start) & (
-        open_["expected_close_date"] <= window.end
-    )
+    exp = open_["expected_close_date"]
+    m = exp.isna() | ((exp >= window.start) & (exp <= window.end))
     o = open_[m]
-    prob = o["stage"].map(stage_prob).fillna(0.0)
-    return (o["amount"] * prob).groupby(o["owner_id"]).sum()
+    probs = {**DEFAULT_STAGE_PROBABILITY, **{k: v for k, v in stage_prob.items() if v == v}}
+    prob = o["stage"].map(probs).fillna(0.0)
+    amount = o["amount"]
+    if amounts is not None:
+        amount = amount.fillna(o["opportunity_id"].map(amounts))
+    return (amount.fillna(0.0) * prob).groupby(o["owner_id"]).sum()
 
 
 def _pinball_ratio(x: pd.DataFrame) -> float:

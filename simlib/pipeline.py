@@ -33,6 +33,7 @@ from scipy import stats
 from simlib.data.io import Dataset
 from simlib.data.schema import CLOSED_STAGES, OPEN_STAGES
 from simlib.periods import Window, parse_period
+from simlib.survival import aalen_johansen
 
 __all__ = [
     "Calibration",
@@ -221,6 +222,7 @@ class Calibration:
     market_shock: float = 0.0  # sd of log of a common factor on the window's bookings
     season: float = 1.0  # the window's season: open deals book season × their base chance
     season_table: pd.DataFrame | None = None  # quarter, snapshots, season
+    explain: dict = field(default_factory=dict)  # what was learnt, from how much data
 
     def __repr__(self) -> str:
         return (
@@ -339,125 +341,213 @@ def calibrate(
     )
 
 
+#: Pseudo-deals of belief in the company-wide curve when a segment's own is thin.
+SEGMENT_STRENGTH = 30.0
+#: Pseudo-wins of belief in "this rep wins like everyone" (indirect standardisation).
+REP_STRENGTH = 10.0
+#: The common factor's log-sd before any history, and its weight in windows' worth.
+MARKET_PRIOR_SD = 0.20
+MARKET_PRIOR_WINDOWS = 4.0
+#: Full years of history before seasonality counts at all, and its shrinkage weight.
+SEASON_MIN_YEARS = 2
+SEASON_PRIOR_YEARS = 2.0
+#: A month of a CRM's first months is still "loading" below this share of the usual.
+LOADING_SHARE = 0.5
+#: A rep with no new deal for this long, when their rate says P(none) < 1%, has gone.
+GONE_QUIET_P = 0.01
+
+
+def data_start(created: pd.Series, T: pd.Timestamp) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """When the CRM's record starts, and when it has stopped loading.
+
+    Returns ``(first, steady)``: the first created date, and the start of the first
+    month whose count of new deals reaches :data:`LOADING_SHARE` of the median month
+    after it (a CRM filled over its first months records a rising share of deals; rates
+    and seasons learnt from those months would be far too low).
+    """
+    c = pd.DatetimeIndex(created[created <= T])
+    if not len(c):
+        return T, T
+    first = c.min().normalize()
+    months = c.to_period("M")
+    last_full = (T + pd.Timedelta(days=1)).to_period("M") - 1
+    span = pd.period_range(first.to_period("M"), last_full, freq="M")
+    counts = months.value_counts().reindex(span, fill_value=0).to_numpy(float)
+    for i in range(len(span)):
+        later = counts[i + 1 :]
+        if len(later) == 0 or counts[i] >= LOADING_SHARE * float(np.median(later)):
+            return first, max(span[i].start_time, first)
+    return first, first
+
+
+def _curves(durations, events, segments):
+    """Company-wide and per-segment competing-risks curves."""
+    overall = aalen_johansen(durations, events)
+    by_seg = {
+        s: aalen_johansen(durations[segments == s], events[segments == s])
+        for s in np.unique(segments)
+    }
+    return overall, by_seg
+
+
+def _shrunk(overall, by_seg, segments, fn, evidence_age):
+    """``fn(curve)`` per row, the segment's shrunk toward the company's by evidence."""
+    base = fn(overall, np.ones(len(segments), dtype=bool))
+    out = base.copy()
+    for s in np.unique(segments):
+        m = segments == s
+        cur = by_seg.get(s)
+        if cur is None or cur.n == 0:
+            continue
+        n = cur.observed_beyond(evidence_age[m]).astype(float)
+        own = fn(cur, m)
+        out[m] = (n * own + SEGMENT_STRENGTH * base[m]) / (n + SEGMENT_STRENGTH)
+    return out
+
+
 def _calibrate_without_history(
     data, window, T, a, b, hist, seg, outcomes, lookback_days
 ) -> Calibration:
     """Calibration for an export with no stage history (a plain opportunity report).
 
     Without history, how deals moved through stages and how their close dates slipped
-    cannot be learnt: a closed deal shows only its creation and its close. The model
-    then falls back to what such an export does tell:
+    cannot be learnt: a closed deal shows only its creation and its close, and an open
+    one its age. What such an export does tell, used here:
 
-    - ``p_win``: of past deals still open at this deal's age, the share that were won
-      (the stage a deal had on a past date is unknown for deals that closed since);
-    - ``p_time``: from the cycle times of won deals, the chance a deal of this age that
-      has not closed yet closes inside the window (conditional on survival);
-    - the window's season from the same window a year earlier;
-    - a common factor whose spread is how much consecutive windows' won totals varied.
+    - **Open deals.** Outcomes are competing risks (won, lost, still open) over the
+      deal's age, estimated with Aalen–Johansen from every deal created in the
+      look-back, the open ones censored at their age on ``T``
+      (:mod:`simlib.survival`). A deal open at age ``x`` books in the window with
+      ``(F_win(x + b) − F_win(x + a)) / S(x)``: a deal far older than the usual cycle
+      is mostly dead, because the deals that did win had won by that age. Per segment
+      (product line × customer type), shrunk toward the company's curve by how many
+      deals of the segment were seen beyond that age; per rep, × wins over the wins
+      the curves expected of the rep's deals (indirect standardisation, shrunk).
+    - **Amounts.** A deal without a value on ``T`` (an export with values only for
+      closed deals; a deal that closed later) is valued at its list price × what won
+      deals realised against their list price by ``T``, else the segment's median won
+      value by ``T``.
+    - **New pipeline.** Each rep's rate of new deals since the CRM stopped loading
+      (:func:`data_start`), over the last year; seasonality only with at least two
+      full years, shrunk toward flat; the chance a new deal wins inside the window
+      from the same curves at age 0; a rep whose silence their rate makes unlikely
+      (P < 1%) has gone and opens nothing.
+    - **Common factor.** The spread of won totals between windows beyond what single
+      deals explain, combined with a prior (log-sd 0.20, worth four windows): short
+      history means wide bands, long history the data's own spread.
     """
+    explain: dict = {}
     opp = data.opportunities
+    day = pd.Timedelta(days=1)
+    first, steady = data_start(seg["created_date"], T)
+    explain.update(data_start=first, steady_from=steady)
+    since = max(T - pd.Timedelta(days=lookback_days), first - day)
+
+    # ---- outcomes as competing risks over the deal's age (point in time) ----
+    # Segments are products (× customer type): cycles differ by product more than by line.
+    seg = _product_segments(data, seg)
+    cohort = seg[seg["created_date"] > since]
+    out = outcomes.reindex(cohort.index)
+    closed = out["close_date"].notna().to_numpy()
+    won = out["won"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    end = np.where(closed, out["close_date"].to_numpy(), np.datetime64(T))
+    dur = ((end - cohort["created_date"].to_numpy()) / np.timedelta64(1, "D")).astype(float)
+    dur = np.maximum(dur, 0.0)
+    ev = np.where(~closed, 0, np.where(won, 1, 2))
+    segs = cohort["segment"].to_numpy().astype(str)
+    overall, by_seg = _curves(dur, ev, segs)
+    won_cycle = dur[ev == 1]
+    explain.update(
+        deals=int(len(ev)),
+        won=int((ev == 1).sum()),
+        lost=int((ev == 2).sum()),
+        still_open=int((ev == 0).sum()),
+        win_eventually=float(overall.eventual(0.0)),
+        cycle_median=float(np.median(won_cycle)) if len(won_cycle) else float("nan"),
+        cycle_p90=float(np.quantile(won_cycle, 0.9)) if len(won_cycle) else float("nan"),
+    )
+
+    # ---- rep factor: wins against what the curves expected of their deals ----
+    # each deal's expected wins while it was seen: the win hazard summed to its exit age
+    exp_by_t = _shrunk(overall, by_seg, segs, lambda c, m: c.hazard(dur[m]), np.zeros(len(segs)))
+    rep_tab = (
+        pd.DataFrame({"rep_id": cohort["owner_id"].to_numpy(), "won": ev == 1, "exp": exp_by_t})
+        .groupby("rep_id")
+        .agg(deals=("won", "size"), won=("won", "sum"), expected=("exp", "sum"))
+    )
+    rep_tab["odds_factor"] = (
+        (rep_tab["won"] + REP_STRENGTH) / (rep_tab["expected"] + REP_STRENGTH)
+    ).clip(1 / 3, 3.0)
+    rep_factors = rep_tab.reset_index()[["rep_id", "deals", "won", "expected", "odds_factor"]]
+    factor_of = rep_factors.set_index("rep_id")["odds_factor"]
+
+    # ---- open deals on T ----
     open_now = deals_open_at(data, T, hist, seg)
-    age = open_now["age_days"].to_numpy()
-    recent = outcomes.join(seg[["created_date"]], how="inner")
-    recent = recent[recent["created_date"] > T - pd.Timedelta(days=lookback_days)]
-    life = (recent["close_date"] - recent["created_date"]).dt.days.to_numpy()
-    won_life = np.sort(life[recent["won"].to_numpy(dtype=bool)])
-    lost_life = np.sort(life[~recent["won"].to_numpy(dtype=bool)])
-    overall = float((len(won_life) + 1) / (len(life) + 2))
-    # Stage at T is not known for deals that closed later (the export shows only their
-    # creation and close), so the win chance comes from survival: of the deals still
-    # open at this age, the share that were won (shrunk toward the overall rate).
-    n_w = len(won_life) - np.searchsorted(won_life, age, "right")
-    n_l = len(lost_life) - np.searchsorted(lost_life, age, "right")
-    p_win = (n_w + 10 * overall) / (n_w + n_l + 10)
+    age = open_now["age_days"].to_numpy(dtype=float)
+    osegs = open_now["segment"].to_numpy().astype(str)
+    p = _shrunk(overall, by_seg, osegs, lambda c, m: c.conditional(age[m], a, b), age)
+    p_win = _shrunk(overall, by_seg, osegs, lambda c, m: c.eventual(age[m]), age)
+    f = open_now["owner_id"].map(factor_of).fillna(1.0).to_numpy()
+    p = np.clip(p * f, 0.0, 1.0)
+    p_win = np.clip(p_win * f, 0.0, 1.0)
+    amount, valued = _amounts_on(data, open_now, outcomes, seg, T)
+    stale_age = explain["cycle_p90"]
+    explain.update(
+        open_deals=int(len(open_now)),
+        valued_by_price=int(valued["price"]),
+        valued_by_median=int(valued["median"]),
+        realisation=valued["ratio"],
+        stale_deals=int((age > stale_age).sum()) if np.isfinite(stale_age) else 0,
+        stale_p=float(np.mean(p[age > stale_age])) if (age > stale_age).any() else float("nan"),
+        fresh_p=float(np.mean(p[age <= stale_age])) if (age <= stale_age).any() else float("nan"),
+    )
+
+    # ---- the window's season and the common factor, from won totals by window ----
+    w = outcomes[outcomes["won"]]
+    length = max(b - a, 1)
+    years = int((T - steady).days // 365)
+    season, season_note = _close_season(w, T, window, length, years)
+    shock, shock_n, shock_data = _common_factor(w, T, steady, length)
+    explain.update(
+        full_years=years,
+        season=season,
+        season_note=season_note,
+        market_sd=shock,
+        market_windows=shock_n,
+        market_sd_data=shock_data,
+    )
+    deals = open_now.assign(amount=amount, p_win=p_win, p_time=np.nan)
+    deals["p"] = np.clip(p * season, 0.0, 1.0)
+    deals["key"] = stable_key(deals["opportunity_id"].tolist())
+    deals = deals.sort_values("opportunity_id", kind="stable").reset_index(drop=True)
+
+    reps, pools = _new_pipeline_from_cohorts(
+        data, seg, outcomes, T, window, steady, overall, by_seg, factor_of, explain
+    )
     prob = (
         opp.loc[opp["stage"].isin(OPEN_STAGES)].groupby("stage")["probability"].median()
         if "probability" in opp
         else pd.Series(dtype=float)
     )
-    stage_rates = prob.reindex(list(OPEN_STAGES)).fillna(overall).clip(0.0, 1.0)
-
-    cycle = won_life
-    if len(cycle):
-        alive = len(cycle) - np.searchsorted(cycle, age, "right")  # cycles longer than the age
-        lo = np.searchsorted(cycle, age + a, "right")
-        hi = np.searchsorted(cycle, age + b, "right")
-        p_time = np.where(alive > 0, (hi - lo) / np.maximum(alive, 1), 0.0)
-    else:
-        p_time = np.zeros(len(open_now))
-    # Season: what the same window a year earlier booked against the average window of
-    # the year before T (1 when there is not a year of closes to compare).
-    w = outcomes[outcomes["won"]]
-    length = max(b - a, 1)
-    one_year = pd.Timedelta(days=365)
-
-    def booked(start, end):
-        return float(w["amount"][(w["close_date"] >= start) & (w["close_date"] <= end)].sum())
-
-    year_total = booked(T - one_year + pd.Timedelta(days=1), T)
-    same_window = booked(window.start - one_year, window.end - one_year)
-    season = (
-        same_window / (year_total * length / 365) if year_total > 0 and same_window > 0 else 1.0
-    )
-    season = float(np.clip(season, 0.5, 2.0))
-    deals = open_now.assign(p_win=p_win, p_time=p_time)
-    deals["p"] = np.clip(deals["p_win"] * deals["p_time"] * season, 0.0, 1.0)
-    deals["key"] = stable_key(deals["opportunity_id"].tolist())
-    deals = deals.sort_values("opportunity_id", kind="stable").reset_index(drop=True)
-
-    reps_ids = sorted(set(seg["owner_id"]))
-    rep_factors = pd.DataFrame(
-        {"rep_id": reps_ids, "deals": np.nan, "won": np.nan, "expected": np.nan, "odds_factor": 1.0}
-    )
-    seg_rates = pd.Series(dtype=float, index=pd.MultiIndex.from_arrays([[], []]))
-    reps, pools = _fit_new_pipeline(
-        data,
-        hist,
-        seg,
-        outcomes,
-        T,
-        window,
-        a,
-        b,
-        seg_rates,
-        stage_rates,
-        rep_factors,
-        lookback_days,
-    )
+    stage_rates = prob.reindex(list(OPEN_STAGES)).clip(0.0, 1.0)
     win_rates = pd.DataFrame(
         {
-            "stage": list(OPEN_STAGES),
+            "stage": ["(any)"],
             "segment": "(all)",
-            "deals": np.nan,
-            "won": np.nan,
-            "rate": stage_rates.to_numpy(),
+            "deals": [len(ev)],
+            "won": [int((ev == 1).sum())],
+            "rate": [explain["win_eventually"]],
         }
     )
     timing = pd.DataFrame(
         {
-            "stage": ["(all)"],
-            "exp_bucket": ["(no history)"],
+            "stage": ["(any)"],
+            "exp_bucket": ["(by age)"],
             "slipped": [False],
-            "deals": [len(cycle)],
-            "closed_in_window": [np.nan],
-            "rate": [float(np.mean(p_time)) if len(p_time) else np.nan],
+            "deals": [len(open_now)],
+            "closed_in_window": [float(np.sum(p))],
+            "rate": [float(np.mean(p)) if len(p) else np.nan],
         }
-    )
-    # Spread of a common factor: how much the won total of consecutive windows varied.
-    ends = [T - pd.Timedelta(days=length * k) for k in range(0, 8)]
-    totals = np.array(
-        [
-            w["amount"][
-                (w["close_date"] > e - pd.Timedelta(days=length)) & (w["close_date"] <= e)
-            ].sum()
-            for e in ends
-        ]
-    )
-    totals = totals[totals > 0]
-    shock = (
-        float(np.clip(np.std(np.diff(np.log(totals)), ddof=1) / np.sqrt(2), 0.0, 0.5))
-        if len(totals) >= 4
-        else 0.0
     )
     return Calibration(
         T,
@@ -468,10 +558,273 @@ def _calibrate_without_history(
         win_rates,
         rep_factors,
         timing,
-        stage_rates.to_dict(),
+        stage_rates.dropna().to_dict(),
         shock,
         season,
+        None,
+        explain,
     )
+
+
+def _product_segments(data, seg: pd.DataFrame) -> pd.DataFrame:
+    """``seg`` with the segment made of the product (× customer type) instead of its line."""
+    opp = data.opportunities.set_index("opportunity_id")
+    ctype = opp["customer_id"].map(data.customers.set_index("customer_id")["customer_type"])
+    key = opp["product_id"].astype(str) + "|" + ctype.fillna("?").astype(str)
+    return seg.assign(segment=key.reindex(seg.index).to_numpy())
+
+
+def _amounts_on(data, open_now, outcomes, seg, T):
+    """Each open deal's amount as a user could value it on ``T``.
+
+    Known amounts stand. A missing one (no value in the export, or a deal that closed
+    after ``T`` whose earlier value the export does not keep) is its product's list
+    price × the realisation of deals won by ``T`` (Σ won value / Σ their list price),
+    else the segment's median won value by ``T``; a list price filled in by the
+    mapping (``amount_estimated``) is scaled the same way.
+    """
+    opp = data.opportunities.set_index("opportunity_id")
+    amount = open_now["amount"].to_numpy(dtype=float).copy()
+    est = (
+        opp["amount_estimated"].reindex(open_now["opportunity_id"]).fillna(False).to_numpy(bool)
+        if "amount_estimated" in opp
+        else np.zeros(len(open_now), dtype=bool)
+    )
+    price_of = (
+        data.products.set_index("product_id")["unit_price"]
+        if "unit_price" in data.products
+        else pd.Series(dtype=float)
+    )
+    product = opp["product_id"]
+    won = outcomes[outcomes["won"] & (outcomes["close_date"] <= T)]
+    won_price = product.reindex(won.index).map(price_of).to_numpy(dtype=float)
+    ok = np.isfinite(won_price) & (won_price > 0)
+    ratio = (
+        float(won["amount"].to_numpy()[ok].sum() / won_price[ok].sum()) if ok.sum() >= 10 else 1.0
+    )
+    price = product.reindex(open_now["opportunity_id"]).map(price_of).to_numpy(dtype=float)
+    need = ~np.isfinite(amount)
+    by_price = (need | est) & np.isfinite(price)
+    amount[by_price] = price[by_price] * ratio
+    still = ~np.isfinite(amount)
+    if still.any():
+        wseg = seg.reindex(won.index)["segment"]
+        med = won["amount"].groupby(wseg).median()
+        overall = float(won["amount"].median()) if len(won) else 0.0
+        amount[still] = open_now["segment"][still].map(med).fillna(overall).to_numpy(float)
+    return amount, {"price": int(by_price.sum()), "median": int(still.sum()), "ratio": ratio}
+
+
+def _won_in(w, start, end) -> float:
+    return float(w["amount"][(w["close_date"] > start) & (w["close_date"] <= end)].sum())
+
+
+def _close_season(w, T, window, length, years):
+    """The window's season from the same window in past years, shrunk toward 1."""
+    if years < SEASON_MIN_YEARS:
+        return 1.0, f"flat: {years} full year(s) of steady history, {SEASON_MIN_YEARS} needed"
+    ratios = []
+    for k in range(1, years + 1):
+        shift = pd.DateOffset(years=k)
+        same = _won_in(w, window.start - shift - pd.Timedelta(days=1), window.end - shift)
+        year_end = T - pd.DateOffset(years=k - 1)
+        year = _won_in(w, year_end - pd.DateOffset(years=1), year_end)
+        if same > 0 and year > 0:
+            ratios.append(np.log(same / (year * length / 365.0)))
+    if not ratios:
+        return 1.0, "flat: no past window with bookings"
+    weight = len(ratios) / (len(ratios) + SEASON_PRIOR_YEARS)
+    season = float(np.clip(np.exp(weight * np.mean(ratios)), 0.5, 2.0))
+    return season, f"{len(ratios)} past year(s), weight {weight:.2f}"
+
+
+def _common_factor(w, T, steady, length):
+    """Log-sd of a factor common to all deals of a window: prior combined with data.
+
+    From consecutive windows' won totals since the CRM stopped loading: the variance of
+    the log ratio of neighbours, halved, less what single deals' sizes explain
+    (Σ a² / (Σ a)²), floored at 0; weighted by the number of ratios against
+    :data:`MARKET_PRIOR_WINDOWS` of the prior :data:`MARKET_PRIOR_SD`.
+    """
+    n_win = int((T - steady).days // length)
+    totals, noise = [], []
+    for k in range(n_win):
+        e = T - pd.Timedelta(days=length * k)
+        s = e - pd.Timedelta(days=length)
+        a = w["amount"][(w["close_date"] > s) & (w["close_date"] <= e)].to_numpy(float)
+        if a.sum() > 0:
+            totals.append(a.sum())
+            noise.append(float((a**2).sum() / a.sum() ** 2))
+    n = max(len(totals) - 1, 0)
+    data_var = float("nan")
+    if n >= 1:
+        d = np.diff(np.log(totals))
+        data_var = max(float(np.mean(d**2)) / 2.0 - float(np.mean(noise)), 0.0)
+    var = (
+        (MARKET_PRIOR_WINDOWS * MARKET_PRIOR_SD**2 + n * data_var) / (MARKET_PRIOR_WINDOWS + n)
+        if n >= 1
+        else MARKET_PRIOR_SD**2
+    )
+    return float(np.sqrt(var)), n, float(np.sqrt(data_var)) if n >= 1 else float("nan")
+
+
+def _new_pipeline_from_cohorts(
+    data, seg, outcomes, T, window, steady, overall, by_seg, factor_of, explain
+):
+    """Per rep: new deals after ``T`` won inside the window, from exposure and curves."""
+    reps = data.reps
+    day = pd.Timedelta(days=1)
+    active = reps[
+        (reps["role"] == "rep")
+        & (reps["hire_date"] <= window.end)
+        & (reps["leave_date"].isna() | (reps["leave_date"] > T))
+    ]
+    inferred = (
+        reps.set_index("rep_id")["hire_date_inferred"].fillna(False).astype(bool)
+        if "hire_date_inferred" in reps
+        else pd.Series(False, index=reps["rep_id"])
+    )
+    rate_from = max(steady, T - pd.Timedelta(days=365))
+    created = seg[(seg["created_date"] > rate_from - day) & (seg["created_date"] <= T)]
+    counts = created.groupby("owner_id").size()
+    last_new = seg.groupby("owner_id")["created_date"].max()
+    first_new = seg.groupby("owner_id")["created_date"].min()
+
+    # seasonality of creation: only with enough full steady years, shrunk toward flat
+    years = int((T - steady).days // 365)
+    season = np.ones(12)
+    if years >= SEASON_MIN_YEARS:
+        hist = seg[(seg["created_date"] >= steady) & (seg["created_date"] <= T)]
+        m = pd.DatetimeIndex(hist["created_date"]).month
+        cnt = np.bincount(m, minlength=13)[1:].astype(float)
+        days_in = np.zeros(12)
+        for d in pd.date_range(steady, T):
+            days_in[d.month - 1] += 1
+        intensity = cnt / np.maximum(days_in, 1)
+        raw = intensity / max(cnt.sum() / max(days_in.sum(), 1), 1e-12)
+        weight = years / (years + SEASON_PRIOR_YEARS)
+        season = np.exp(weight * np.log(np.clip(raw, 0.25, 4.0)))
+    # the rate was measured over the last year; its months' average season is 1 by then
+    new_days = pd.date_range(T + day, window.end)
+    months = np.array([d.month for d in new_days], dtype=int)
+    day_weight = season[months - 1] if len(new_days) else np.zeros(0)
+    lo = np.array([max((window.start - d).days, 0) for d in new_days], dtype=float)
+    hi = np.array([(window.end - d).days for d in new_days], dtype=float)
+
+    # A new deal won inside the window took at most the window's span from its creation:
+    # its size comes from won deals as quick as that (quick wins are the small ones).
+    won = outcomes[outcomes["won"]].join(seg[["owner_id", "segment", "created_date"]], how="inner")
+    won = won[won["close_date"] > T - pd.Timedelta(days=730)]
+    quick = (won["close_date"] - won["created_date"]).dt.days <= (window.end - T).days
+    won = won[quick] if quick.sum() >= MIN_OWN_SIZES else won
+    team_of = reps.set_index("rep_id")["team_id"]
+    won_rep = won.groupby("owner_id")["amount"].apply(lambda s: np.sort(s.to_numpy()))
+    won_team = (
+        won.assign(team=won["owner_id"].map(team_of))
+        .groupby("team")["amount"]
+        .apply(lambda s: np.sort(s.to_numpy()))
+    )
+    all_amounts = np.sort(won["amount"].to_numpy()) if len(won) else np.array([0.0])
+    cm = created.assign(m=pd.DatetimeIndex(created["created_date"]).to_period("M"))
+    dispersion = _nb_dispersion(cm.groupby(["owner_id", "m"]).size())
+    booked = _booked(outcomes, seg, window, T)
+    mix = created.groupby(["owner_id", "segment"]).size()
+
+    def ramp(age):
+        return np.clip(np.asarray(age, dtype=float) / RAMP_DAYS, 0.0, 1.0)
+
+    rates = {}
+    for rep in active.itertuples(index=False):
+        start = rate_from
+        if bool(inferred.get(rep.rep_id, False)):
+            seen = first_new.get(rep.rep_id, T)
+            start = max(start, seen)
+            exposure = float((T - start).days + 1)
+        else:
+            hire = pd.Timestamp(rep.hire_date)
+            start = max(start, hire)
+            ages = np.arange((start - hire).days, (T - hire).days + 1)
+            exposure = float(np.sum(ramp(ages))) if len(ages) else 0.0
+        n = int(counts.get(rep.rep_id, 0))
+        rates[rep.rep_id] = n / exposure if exposure >= 30 else np.nan
+    team_rate = pd.Series(rates, dtype=float).groupby(active.set_index("rep_id")["team_id"]).mean()
+    overall_rate = float(np.nanmean(list(rates.values()))) if rates else 0.0
+
+    rows, pools, gone = [], {}, []
+    for rep in active.itertuples(index=False):
+        rate = rates[rep.rep_id]
+        if not np.isfinite(rate):
+            rate = float(team_rate.get(rep.team_id, overall_rate))
+            if not np.isfinite(rate):
+                rate = overall_rate
+        quiet = (T - last_new.get(rep.rep_id, T)).days
+        if rate > 0 and np.exp(-rate * quiet) < GONE_QUIET_P:
+            gone.append(rep.rep_id)
+            rate = 0.0
+        if bool(inferred.get(rep.rep_id, False)):
+            tenure_w = np.ones(len(new_days))
+        else:
+            tenure = (T - pd.Timestamp(rep.hire_date)).days + np.arange(1, len(new_days) + 1)
+            tenure_w = ramp(tenure) * (tenure >= 0)
+        wts = day_weight * tenure_w
+        expected_created = float(rate * wts.sum())
+        rep_mix = mix.get(rep.rep_id)
+        segs_r = rep_mix.index.to_numpy().astype(str) if rep_mix is not None else np.array([])
+        shares = rep_mix.to_numpy(float) / rep_mix.sum() if rep_mix is not None else np.array([])
+        p_in, p_win = 0.0, 0.0
+        for s_, share in zip(segs_r, shares, strict=True) if len(segs_r) else [(None, 1.0)]:
+            cur = by_seg.get(s_) if s_ is not None else None
+            n_s = float(cur.n) if cur is not None else 0.0
+            w_s = n_s / (n_s + SEGMENT_STRENGTH)
+
+            def blend(fn, cur=cur, w_s=w_s):
+                return w_s * fn(cur) + (1 - w_s) * fn(overall) if cur is not None else fn(overall)
+
+            inc = blend(lambda c: c.incidence(hi) - c.incidence(lo))
+            p_in += share * (float(np.dot(wts, inc) / wts.sum()) if wts.sum() > 0 else 0.0)
+            p_win += share * float(blend(lambda c: c.eventual(0.0)))
+        fct = float(factor_of.get(rep.rep_id, 1.0))
+        new_p = min(p_in * fct, 1.0)
+        pool = won_rep.get(rep.rep_id)
+        if pool is None or len(pool) < MIN_OWN_SIZES:
+            pool = won_team.get(rep.team_id, all_amounts)
+            if pool is None or len(pool) < MIN_OWN_SIZES:
+                pool = all_amounts
+        pools[rep.rep_id] = np.asarray(pool, dtype=float)
+        rows.append(
+            dict(
+                rep_id=rep.rep_id,
+                team_id=rep.team_id,
+                expected_new=expected_created,
+                dispersion=dispersion,
+                new_p=new_p,
+                p_win_new=min(p_win * fct, 1.0),
+                p_close_in_window=p_in / max(p_win, 1e-12) if p_win > 0 else 0.0,
+                booked=float(booked.get(rep.rep_id, 0.0)),
+                mean_size=float(np.mean(pools[rep.rep_id])) if len(pools[rep.rep_id]) else 0.0,
+            )
+        )
+    explain.update(
+        rate_from=rate_from,
+        new_deals_per_month=float(sum(r["expected_new"] for r in rows))
+        / max(len(new_days) / 30.44, 1e-9),
+        creation_season="flat" if years < SEASON_MIN_YEARS else f"{years} full year(s)",
+        gone_quiet=gone,
+        inferred_hire_dates=int(inferred.reindex(active["rep_id"]).fillna(False).sum()),
+    )
+    cols = [
+        "rep_id",
+        "team_id",
+        "expected_new",
+        "dispersion",
+        "new_p",
+        "p_win_new",
+        "p_close_in_window",
+        "booked",
+        "mean_size",
+    ]
+    out = pd.DataFrame(rows, columns=cols)
+    return out.sort_values("rep_id", kind="stable").reset_index(drop=True), pools
 
 
 def _window_effects(
@@ -578,7 +931,8 @@ def _snapshots(hist, seg, outcomes, T, a, b, lookback_days, step) -> pd.DataFram
     rows_h = h.iloc[idx]
     ids = rows_h["opportunity_id"]
     out = outcomes.reindex(ids)
-    won = out["won"].fillna(False).to_numpy(dtype=bool)  # still open on T: not (yet) won
+    # still open on T: not (yet) won
+    won = out["won"].astype("boolean").fillna(False).to_numpy(dtype=bool)
     close = out["close_date"].to_numpy()
     sg = seg.reindex(ids)
     exp_days = (rows_h["expected_close_date"].to_numpy() - snap_v) / day
@@ -772,7 +1126,7 @@ def _fit_new_pipeline(
     matured = seg[
         (seg["created_date"] > since) & (seg["created_date"] <= T - pd.Timedelta(days=180))
     ]
-    mwon = outcomes["won"].reindex(matured.index).fillna(False).astype(float)
+    mwon = outcomes["won"].reindex(matured.index).astype("boolean").fillna(False).astype(float)
     by_seg = pd.DataFrame({"segment": matured["segment"].to_numpy(), "won": mwon.to_numpy()})
     gs = by_seg.groupby("segment")["won"].agg(["sum", "size"])
     overall_new = float((mwon.sum() + 1) / (len(mwon) + 2))

@@ -41,6 +41,7 @@ class CompetingRisks:
     causes: tuple[int, ...]
     n: int
     sorted_durations: np.ndarray
+    cumhaz: np.ndarray  # (K, len(times)) Nelson-Aalen cause-specific cumulative hazards
 
     def _index(self, x) -> np.ndarray:
         return np.searchsorted(self.times, np.asarray(x, dtype=float), side="right") - 1
@@ -57,6 +58,19 @@ class CompetingRisks:
         if not self.n or not len(self.times):
             return np.zeros(np.shape(x))
         return np.where(i < 0, 0.0, self.cif[k, np.maximum(i, 0)])
+
+    def hazard(self, x, cause: int = 1) -> np.ndarray:
+        """Cause-specific cumulative hazard by age ``x`` (Nelson–Aalen).
+
+        Summed over each deal's age when it left observation (closed or censored), it
+        is the number of ``cause`` events the estimate expects of those deals: observed
+        over expected is then a fair standardised ratio for a subgroup (a rep).
+        """
+        k = self.causes.index(cause)
+        i = self._index(x)
+        if not self.n or not len(self.times):
+            return np.zeros(np.shape(x))
+        return np.where(i < 0, 0.0, self.cumhaz[k, np.maximum(i, 0)])
 
     def observed_beyond(self, x) -> np.ndarray:
         """How many deals were seen at an age greater than ``x`` (the evidence there)."""
@@ -103,7 +117,8 @@ def aalen_johansen(durations, events, causes: tuple[int, ...] = (1, 2)) -> Compe
     ts = t[order]
     if not len(t):
         empty = np.zeros(0)
-        return CompetingRisks(empty, empty, empty, np.zeros((len(causes), 0)), causes, 0, ts)
+        none = np.zeros((len(causes), 0))
+        return CompetingRisks(empty, empty, empty, none, causes, 0, ts, none)
     times, first = np.unique(ts, return_index=True)
     n = len(t)
     at_risk = n - first
@@ -115,4 +130,5 @@ def aalen_johansen(durations, events, causes: tuple[int, ...] = (1, 2)) -> Compe
     surv = np.cumprod(1.0 - d_all / at_risk)
     before = np.concatenate([[1.0], surv[:-1]])  # S just before each time
     cif = np.cumsum(before[None, :] * counts / at_risk[None, :], axis=1)
-    return CompetingRisks(times, at_risk.astype(float), surv, cif, tuple(causes), n, ts)
+    cumhaz = np.cumsum(counts / at_risk[None, :], axis=1)
+    return CompetingRisks(times, at_risk.astype(float), surv, cif, tuple(causes), n, ts, cumhaz)
