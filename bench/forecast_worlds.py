@@ -218,6 +218,7 @@ def wait_for(mapping: Path, seconds: float) -> bool:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seeds", type=int, default=6, help="worlds 0..N-1 (default 6)")
+    ap.add_argument("--first-seed", type=int, default=0, help="first world's seed (default 0)")
     ap.add_argument("--trials", type=int, default=1000, help="Monte Carlo trials per as-of")
     ap.add_argument("--markdown", action="store_true", help="print a README-ready table")
     ap.add_argument("--rows", metavar="FILE", help="write every backtest row as CSV")
@@ -232,7 +233,7 @@ def main(argv=None) -> int:
         return 2
     t0 = time.perf_counter()
     all_rows, facts = [], []
-    for seed in range(args.seeds):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         rows, f = run_world(seed, args.trials, mapping)
         all_rows.append(rows)
         facts.append(f)

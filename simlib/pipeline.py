@@ -346,7 +346,7 @@ SEGMENT_STRENGTH = 30.0
 #: Pseudo-wins of belief in "this rep wins like everyone" (indirect standardisation).
 REP_STRENGTH = 10.0
 #: The common factor's log-sd before any history, and its weight in windows' worth.
-MARKET_PRIOR_SD = 0.20
+MARKET_PRIOR_SD = 0.15
 MARKET_PRIOR_WINDOWS = 4.0
 #: Full years of history before seasonality counts at all, and its shrinkage weight.
 SEASON_MIN_YEARS = 2
