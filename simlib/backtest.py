@@ -222,8 +222,9 @@ def summarise_backtest(bt: pd.DataFrame) -> pd.DataFrame:
                 include_groups=False,
             ),
             "crm_wape": g.apply(
-                lambda x: (x["crm_baseline"] - x["actual"]).abs().sum()
-                / max(x["actual"].sum(), 1e-9),
+                lambda x: (
+                    (x["crm_baseline"] - x["actual"]).abs().sum() / max(x["actual"].sum(), 1e-9)
+                ),
                 include_groups=False,
             ),
             "pinball_ratio": g.apply(_pinball_ratio, include_groups=False),

@@ -53,6 +53,9 @@ MIN_OWN_SIZES = 12
 LOOKBACK_DAYS = 730
 #: Days between calibration snapshots.
 SNAPSHOT_STEP_DAYS = 14
+#: How far after the data's last day an as-of may fall (the export's own day and a
+#: weekend: nothing dated then is taken as nothing having happened).
+AS_OF_GRACE_DAYS = 7
 #: New hires reach full productivity after this many days (linear ramp).
 RAMP_DAYS = 180
 
@@ -250,9 +253,13 @@ def calibrate(
     period : str or Window
         The forecast window (``"2026-Q3"``); bookings that close inside it count.
     as_of : date, optional
-        The "today" of the forecast. Defaults to the day before the window starts, or
-        the data's own ``as_of`` if that is earlier. Deals already won between the
-        window's start and ``as_of`` count as booked.
+        The "today" of the forecast, meaning the **end** of that day: every record
+        dated on or before it is known, nothing dated later. Defaults to the day before
+        the window starts, or the data's own ``as_of`` if that is earlier. Deals already
+        won between the window's start and ``as_of`` count as booked. Up to
+        :data:`AS_OF_GRACE_DAYS` after the data's last day is accepted (an export taken
+        the morning after holds nothing dated that day; the calibration summary says
+        so); later is an error.
     """
     window = parse_period(period) if isinstance(period, str) else period
     if as_of is None:
@@ -262,8 +269,14 @@ def calibrate(
         raise ValueError(
             f"as_of {T.date()} is after the window {window.label} ends ({window.end.date()})"
         )
-    if T > pd.Timestamp(data.as_of):
-        raise ValueError(f"as_of {T.date()} is after the data ends ({data.as_of})")
+    data_end = pd.Timestamp(data.as_of)
+    if T > data_end + pd.Timedelta(days=AS_OF_GRACE_DAYS):
+        raise ValueError(
+            f"as-of {T.date()} is {(T - data_end).days} days after the data's last day "
+            f"({data_end.date()}); the latest as-of it can answer is "
+            f"{(data_end + pd.Timedelta(days=AS_OF_GRACE_DAYS)).date()} (as-of means the "
+            "end of that day: everything dated on or before it is known)"
+        )
     a = max(int((window.start - T).days) - 1, 0)  # window = (T + a, T + b] in days
     b = int((window.end - T).days)
 
@@ -436,7 +449,7 @@ def _calibrate_without_history(
       deals explain, combined with a prior (log-sd 0.20, worth four windows): short
       history means wide bands, long history the data's own spread.
     """
-    explain: dict = {}
+    explain: dict = {"path": "snapshot", "as_of": T, "data_end": pd.Timestamp(data.as_of)}
     opp = data.opportunities
     day = pd.Timedelta(days=1)
     first, steady = data_start(seg["created_date"], T)
@@ -506,12 +519,13 @@ def _calibrate_without_history(
     w = outcomes[outcomes["won"]]
     length = max(b - a, 1)
     years = int((T - steady).days // 365)
-    season, season_note = _close_season(w, T, window, length, years)
+    season, season_years, season_weight = _close_season(w, T, window, length, years)
     shock, shock_n, shock_data = _common_factor(w, T, steady, length)
     explain.update(
         full_years=years,
         season=season,
-        season_note=season_note,
+        season_years_used=season_years,
+        season_weight=season_weight,
         market_sd=shock,
         market_windows=shock_n,
         market_sd_data=shock_data,
@@ -620,9 +634,13 @@ def _won_in(w, start, end) -> float:
 
 
 def _close_season(w, T, window, length, years):
-    """The window's season from the same window in past years, shrunk toward 1."""
+    """The window's season from the same window in past years, shrunk toward 1.
+
+    Returns (season, past years used, their weight against :data:`SEASON_PRIOR_YEARS`
+    years' worth of "no season"); (1, 0, 0) without :data:`SEASON_MIN_YEARS` full years.
+    """
     if years < SEASON_MIN_YEARS:
-        return 1.0, f"flat: {years} full year(s) of steady history, {SEASON_MIN_YEARS} needed"
+        return 1.0, 0, 0.0
     ratios = []
     for k in range(1, years + 1):
         shift = pd.DateOffset(years=k)
@@ -632,10 +650,10 @@ def _close_season(w, T, window, length, years):
         if same > 0 and year > 0:
             ratios.append(np.log(same / (year * length / 365.0)))
     if not ratios:
-        return 1.0, "flat: no past window with bookings"
+        return 1.0, 0, 0.0
     weight = len(ratios) / (len(ratios) + SEASON_PRIOR_YEARS)
     season = float(np.clip(np.exp(weight * np.mean(ratios)), 0.5, 2.0))
-    return season, f"{len(ratios)} past year(s), weight {weight:.2f}"
+    return season, len(ratios), float(weight)
 
 
 def _common_factor(w, T, steady, length):
@@ -808,7 +826,7 @@ def _new_pipeline_from_cohorts(
         rate_from=rate_from,
         new_deals_per_month=float(sum(r["expected_new"] for r in rows))
         / max(len(new_days) / 30.44, 1e-9),
-        creation_season="flat" if years < SEASON_MIN_YEARS else f"{years} full year(s)",
+        creation_season_years=years if years >= SEASON_MIN_YEARS else 0,
         gone_quiet=gone,
         inferred_hire_dates=int(inferred.reindex(active["rep_id"]).fillna(False).sum()),
     )
@@ -990,7 +1008,7 @@ def _fit_win_rates(snaps: pd.DataFrame):
         rates[m] = beta_binomial_shrink(g.loc[m, "k_eff"], g.loc[m, "n_eff"], parent[m])
     g["rate"] = rates
     seg_rates = g.set_index(["stage", "segment"])["rate"]
-    table = g.rename(columns={"n_eff": "deals", "k_eff": "won"})[
+    table = g.drop(columns=["deals"]).rename(columns={"n_eff": "deals", "k_eff": "won"})[
         ["stage", "segment", "deals", "won", "rate"]
     ]
     return table, seg_rates, stage_rates

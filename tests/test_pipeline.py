@@ -151,7 +151,24 @@ def test_new_hires_ramp(demo, cal_q3):
 
 
 def test_as_of_after_data_is_an_error(demo):
-    with pytest.raises(ValueError, match="after the data ends"):
-        calibrate(demo, "2027-Q1", "2027-01-15")
+    end = pd.Timestamp(demo.as_of)
+    late = end + pd.Timedelta(days=8)
+    with pytest.raises(ValueError, match=r"8 days after the data's last day") as err:
+        calibrate(demo, "2027-Q1", late)
+    assert f"latest as-of it can answer is {(end + pd.Timedelta(days=7)).date()}" in str(err.value)
+    assert "end of that day" in str(err.value)
+
+
+def test_as_of_is_the_end_of_the_day_and_the_morning_after_is_answered(demo):
+    """A deal created on the as-of day is known that day; the day after the data's last
+    day (an export taken that morning) is answered, not refused."""
+    end = pd.Timestamp(demo.as_of)
+    cal = calibrate(demo, "2027-Q1", end + pd.Timedelta(days=1))
+    assert cal.as_of == end + pd.Timedelta(days=1)
+    opp = demo.opportunities
+    day = opp["created_date"].max()
+    made_that_day = opp.loc[(opp["created_date"] == day) & ~opp["stage"].isin(["won", "lost"])]
+    seen = calibrate(demo, "2027-Q1", day).deals["opportunity_id"]
+    assert set(made_that_day["opportunity_id"]) <= set(seen)
     with pytest.raises(ValueError, match="after the window"):
         calibrate(demo, "2025-Q1", "2025-06-01")

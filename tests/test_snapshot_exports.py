@@ -126,3 +126,56 @@ def test_a_guessed_hire_date_does_not_swing_the_forecast(export, tmp_path):
     assert g.sum() == pytest.approx(k.sum(), rel=0.15)
     both = (g > 0) & (k > 0)
     assert np.all(np.maximum(g[both] / k[both], k[both] / g[both]) < 2.0)
+
+
+def test_the_calibration_says_what_it_learnt_and_from_how_much(data, cal):
+    from simlib.views.calibration import calibration_lines, explain_json
+
+    e = cal.explain
+    assert e["path"] == "snapshot"
+    assert e["deals"] == e["won"] + e["lost"] + e["still_open"]
+    assert e["steady_from"] > e["data_start"], "the world's CRM was loaded over months"
+    assert e["creation_season_years"] == 0  # under two full steady years at T
+    assert 0 < e["stale_p"] < e["fresh_p"], "old open deals are mostly dead"
+    en = calibration_lines(cal, "en", data=data)
+    zh = calibration_lines(cal, "zh-CN", data=data)
+    assert len(en) == len(zh) >= 7
+    text = " ".join(en)
+    assert f"Outcomes from {e['deals']:,} deals: {e['won']:,} won" in text
+    assert "no seasonality (it needs 2 full years" in text
+    assert "the end of 30 Sep 2020" in text
+    assert "仍在途" in " ".join(zh) and "nan" not in (text + " ".join(zh)).lower()
+    j = explain_json(cal)
+    assert j["as_of"] == "2020-09-30" and isinstance(j["deals"], int)
+
+
+def test_simlib_calibrate_prints_it(export, capsys):
+    from simlib.cli import main
+
+    args = ["calibrate", "--period", "2020-Q4", "--as-of", "2020-09-30"]
+    args += ["--data", str(export), "--mapping", MAPPING]
+    assert main([*args, "--lang", "en"]) == 0
+    out = capsys.readouterr().out
+    assert "What the calibration learnt:" in out and "Common factor" in out
+    assert main([*args, "--json"]) == 0
+    import json
+
+    assert json.loads(capsys.readouterr().out)["period"] == "2020-Q4"
+    # an as-of far after the data: a message that says how far, and what it can answer
+    late = ["calibrate", "--period", "2022-Q1", "--as-of", "2022-01-20"]
+    assert main([*late, "--data", str(export), "--mapping", MAPPING]) != 0
+    assert "20 days after the data's last day" in capsys.readouterr().err
+
+
+def test_the_forecast_report_explains_an_export_without_history(data):
+    from simlib.views.forecast import forecast_report
+
+    fc = forecast_report("COMPANY", "2020-Q4", "2020-09-30", n_trials=300, data=data)
+    html = str(fc.method())
+    assert "The export has no stage history" in html and "Common factor" in html
+    zh = str(
+        forecast_report(
+            "COMPANY", "2020-Q4", "2020-09-30", n_trials=300, data=data, lang="zh-CN"
+        ).method()
+    )
+    assert "导出数据没有阶段历史" in zh

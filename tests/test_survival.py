@@ -56,7 +56,7 @@ REFERENCE = Path(__file__).parent / "fixtures" / "survival" / "lifelines_referen
 )
 def test_matches_lifelines(case):
     """lifelines' answers on seeded data (stored: lifelines pins pandas below 3, so it is
-    not a dependency; tests/fixtures/survival/make_lifelines_reference.py made them)."""
+    not a dependency; scripts/make_lifelines_reference.py made them)."""
     cr = aalen_johansen(case["durations"], case["events"])
     np.testing.assert_allclose(cr.incidence(case["cif_times"]), case["cif_win"], atol=1e-9)
     np.testing.assert_allclose(cr.survival(case["km_times"]), case["km_survival"], atol=1e-9)

@@ -80,7 +80,55 @@ def cmd_simulate(args) -> int:
         lang=lang,
         unit=unit,
     )
+    if args.explain:
+        _print_explain(res, data, lang)
     return _interrupted(res.n_trials, args.trials)
+
+
+def _print_explain(res_or_cal, data, lang: str) -> None:
+    from simlib.views.calibration import calibration_lines
+
+    cal = getattr(res_or_cal, "calibration", res_or_cal)
+    print()
+    print("校准说明：" if lang == "zh-CN" else "What the calibration learnt:")
+    for line in calibration_lines(cal, lang, data=data):
+        print(f"- {line}")
+
+
+def cmd_calibrate(args) -> int:
+    """What the forecast learns from the data as of a date, and from how much data."""
+    from simlib.periods import parse_period
+    from simlib.pipeline import calibrate
+    from simlib.views.calibration import explain_json
+
+    try:
+        window = parse_period(args.period)
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    data = load_dataset(args)
+    as_of = parse_date(args.as_of) if args.as_of else None
+    try:
+        cal = calibrate(data, window, as_of)
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    if args.json:
+        print(
+            json.dumps(
+                {"period": window.label, **explain_json(cal)},
+                ensure_ascii=False,
+                indent=1,
+                default=str,
+            )
+        )
+        return EXIT_OK
+    lang = user_lang(args)
+    print(
+        f"{window.label} 预测的校准（截至 {cal.as_of.date()} 当日结束）"
+        if lang == "zh-CN"
+        else f"Calibration of the {window.label} forecast as of the end of {cal.as_of.date()}"
+    )
+    _print_explain(cal, data, lang)
+    return EXIT_OK
 
 
 def _interrupted(done: int, asked: int) -> int:
@@ -131,8 +179,12 @@ def add_parser(sub) -> None:
     sm = sub.add_parser("simulate", help="Monte Carlo of bookings in a period (SPEC R21)")
     sm.add_argument("--period", required=True, help="2026-Q3, 2026-07, 2026 or A..B")
     sm.add_argument(
-        "--as-of", default=None, help="forecast date (default: the day before the period)"
+        "--as-of",
+        default=None,
+        help="forecast date, meaning the end of that day: records dated on or before it "
+        "are known (default: the day before the period)",
     )
+    sm.add_argument("--explain", action="store_true", help="also say what the calibration learnt")
     sm.add_argument("--trials", type=int, default=10_000)
     sm.add_argument("--seed", type=int, default=0)
     sm.add_argument("--threads", type=int, default=None)
@@ -145,8 +197,26 @@ def add_parser(sub) -> None:
     add_data_args(sm)
     sm.set_defaults(func=cmd_simulate)
 
+    cb = sub.add_parser(
+        "calibrate", help="what the forecast learns from the data, and from how much"
+    )
+    cb.add_argument("--period", required=True, help="2026-Q3, 2026-07, 2026 or A..B")
+    cb.add_argument(
+        "--as-of",
+        default=None,
+        help="the end of this day is 'today' (default: the day before the period)",
+    )
+    cb.add_argument("--json", action="store_true", help="the figures as JSON")
+    add_data_args(cb)
+    cb.set_defaults(func=cmd_calibrate)
+
     bt = sub.add_parser("backtest", help="score forecasts from past dates against what happened")
-    bt.add_argument("--as-of", nargs="+", required=True, help="one or more past dates")
+    bt.add_argument(
+        "--as-of",
+        nargs="+",
+        required=True,
+        help="one or more past dates (each the end of that day)",
+    )
     bt.add_argument("--horizon", default="quarter", help="quarter, month or a number of days")
     bt.add_argument("--trials", type=int, default=2_000)
     bt.add_argument("--seed", type=int, default=0)

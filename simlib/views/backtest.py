@@ -811,8 +811,11 @@ class BacktestReport:
             ]
             if self.snapshot:
                 items.append(
-                    "注意：此数据没有阶段历史，各日期的商机状态由当前快照推得，"
-                    "可能用到了当时并不知道的信息，得分因此可能偏好。"
+                    "此数据没有阶段历史：各日期的在途商机由当前快照重建，且不含之后才知道的信息"
+                    "（之后成交或输掉的商机在当日仍为在途，按标价估值，不带实际成交日）；"
+                    "但快照只记录导出时的负责人，之后转交的商机按新负责人计。"
+                    "CRM 基准没有阶段概率时，使用 Salesforce 默认阶段概率；"
+                    "没有预计成交日时，计入全部在途商机。"
                 )
         else:
             items = [
@@ -834,9 +837,13 @@ class BacktestReport:
             ]
             if self.snapshot:
                 items.append(
-                    "Note: this export has no stage history; each deal's state on each date is "
-                    "rebuilt from the current snapshot and may know what was not known then, so "
-                    "the scores may look better than they were."
+                    "This export has no stage history: each date's open deals are rebuilt from "
+                    "the snapshot without what was learnt later (a deal won or lost since is "
+                    "open that day, valued at its list price, with no close date), but the "
+                    "snapshot keeps only the owner at export, so a deal handed over later "
+                    "counts for its new owner. Without the CRM's own stage probabilities the "
+                    "baseline uses Salesforce's default ones; without expected close dates it "
+                    "counts every open deal."
                 )
         body = "".join(f"<li>{_esc(x)}</li>" for x in items)
         return present.HTML(self._h2("method") + f"<ul>{body}</ul>")

@@ -43,6 +43,7 @@ from simlib.pipeline import LOOKBACK_DAYS
 from simlib.plots import use_cjk_font
 from simlib.present import MISSING, Units, status_color
 from simlib.simulate import simulate
+from simlib.views.calibration import calibration_lines
 from simlib.views.statement import amount_axis, period_label
 
 __all__ = ["ForecastReport", "forecast_report", "scope_levels", "FRACTIONS"]
@@ -408,6 +409,25 @@ class ForecastReport:
         L, f = self.lang, self.facts
         m = self.money
         p = period_label(self.period, L)
+        if f.get("calibration"):
+            if L == "zh-CN":
+                head = (
+                    f"在途商机 {present.count(f['open_deals'])} 个，金额 {m(f['open_amount'])}，"
+                    f"期望在{p}内贡献 {m(f['open_expected'])}；已成交 {m(f['booked'])} 直接计入。"
+                    "导出数据没有阶段历史：按商机年龄估计赢单与成交时间，方法如下。"
+                )
+                tail = f"同一随机种子（{self.seed}）得到完全相同的结果。"
+            else:
+                head = (
+                    f"{present.count(f['open_deals'])} open deals worth {m(f['open_amount'])}, "
+                    f"expected to contribute {m(f['open_expected'])} inside {p}; already "
+                    f"booked {m(f['booked'])}, counted as is. The export has no stage "
+                    "history: chances and timing come from each deal's age, as follows."
+                )
+                tail = f"The same seed ({self.seed}) gives exactly the same figures."
+            items = [head, *f["calibration"], tail]
+            body = "".join(f"<li>{_esc(x)}</li>" for x in items)
+            return present.HTML(self._h2("method") + f"<ul>{body}</ul>")
         if L == "zh-CN":
             items = [
                 f"数据截至 {self.as_of.date()}："
@@ -528,6 +548,10 @@ def forecast_report(
         season=float(cal.season),
         market_shock=float(cal.market_shock),
         lookback_days=LOOKBACK_DAYS,
+        # a plain export (no stage history) is calibrated differently: say how
+        calibration=(
+            calibration_lines(cal, lang, data=data) if cal.explain.get("path") == "snapshot" else []
+        ),
     )
     zh = lang == "zh-CN"
     name = row["name_zh"] if zh and isinstance(row["name_zh"], str) else row["name"]
