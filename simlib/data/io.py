@@ -1314,6 +1314,16 @@ def _fk_checks(
                 r = df.iloc[i]
                 v = vals.iloc[i]
                 close = _closest(v, known) if len(known) < 5000 else ""
+                kind = {"rep_id": "owner", "product_id": "product", "customer_id": "customer"}
+                fix = ""
+                if fk.ref in kind and close:
+                    target = close.split("'")[1] if "'" in close else ""
+                    fix = (
+                        f"; add an alias in the mapping: aliases: {{{kind[fk.ref]}: "
+                        f"{{{_yaml_str(str(v))}: {_yaml_str(target)}}}}}"
+                    )
+                elif fk.ref in ("rep_id", "product_id"):
+                    fix = "; add an alias in the mapping"
                 issues.append(
                     Issue(
                         name,
@@ -1321,12 +1331,7 @@ def _fk_checks(
                         int(r["_row"]) if "_row" in df else None,
                         fk.column,
                         v,
-                        f"unknown {what}: not in {fk.table}.{fk.ref}{close}"
-                        + (
-                            "; add an alias in the mapping"
-                            if fk.ref in ("rep_id", "product_id")
-                            else ""
-                        ),
+                        f"unknown {what}: not in {fk.table}.{fk.ref}{close}{fix}",
                     )
                 )
 
@@ -1672,7 +1677,13 @@ def _fill_missing(tables, spec: MappingSpec, labels, issues, as_of) -> None:
                 if products is not None and "unit_price" in products
                 else pd.Series(np.nan, index=opp.index)
             )
-            missing_price = need & price.isna()
+            # a product the price list does not know is its own error (unknown product)
+            listed = (
+                opp["product_id"].isin(set(products["product_id"]))
+                if products is not None
+                else need
+            )
+            missing_price = need & price.isna() & listed
             for i in np.flatnonzero(missing_price.to_numpy()):
                 issues.append(
                     Issue(
