@@ -354,6 +354,8 @@ def calibrate(
     )
 
 
+#: Wins by the as-of date below which an export cannot teach how deals end.
+MIN_WINS = 10
 #: Pseudo-deals of belief in the company-wide curve when a segment's own is thin.
 SEGMENT_STRENGTH = 30.0
 #: Pseudo-wins of belief in "this rep wins like everyone" (indirect standardisation).
@@ -393,11 +395,13 @@ def data_start(created: pd.Series, T: pd.Timestamp) -> tuple[pd.Timestamp, pd.Ti
     return first, first
 
 
-def _curves(durations, events, segments):
-    """Company-wide and per-segment competing-risks curves."""
-    overall = aalen_johansen(durations, events)
+def _curves(durations, events, segments, entry):
+    """Company-wide and per-segment competing-risks curves (with delayed entry)."""
+    overall = aalen_johansen(durations, events, entry=entry)
     by_seg = {
-        s: aalen_johansen(durations[segments == s], events[segments == s])
+        s: aalen_johansen(
+            durations[segments == s], events[segments == s], entry=entry[segments == s]
+        )
         for s in np.unique(segments)
     }
     return overall, by_seg
@@ -467,8 +471,18 @@ def _calibrate_without_history(
     dur = ((end - cohort["created_date"].to_numpy()) / np.timedelta64(1, "D")).astype(float)
     dur = np.maximum(dur, 0.0)
     ev = np.where(~closed, 0, np.where(won, 1, 2))
+    if int((ev == 1).sum()) < MIN_WINS:
+        raise ValueError(
+            f"only {int((ev == 1).sum())} deal(s) won by {T.date()} in the data: too few to "
+            f"learn how deals end (at least {MIN_WINS}); choose a later as-of date"
+        )
+    # A CRM may record closes only from some day on (deals imported before it show none):
+    # a deal created earlier is seen closing only from then, having survived until then.
+    close_start = outcomes["close_date"].min()
+    entry = ((close_start - cohort["created_date"]).dt.days - 1).clip(lower=0).to_numpy(float)
+    entry = np.minimum(entry, dur)
     segs = cohort["segment"].to_numpy().astype(str)
-    overall, by_seg = _curves(dur, ev, segs)
+    overall, by_seg = _curves(dur, ev, segs, entry)
     won_cycle = dur[ev == 1]
     explain.update(
         deals=int(len(ev)),
@@ -478,11 +492,19 @@ def _calibrate_without_history(
         win_eventually=float(overall.eventual(0.0)),
         cycle_median=float(np.median(won_cycle)) if len(won_cycle) else float("nan"),
         cycle_p90=float(np.quantile(won_cycle, 0.9)) if len(won_cycle) else float("nan"),
+        closes_from=close_start,
+        entered_late=int((entry > 0).sum()),
     )
 
     # ---- rep factor: wins against what the curves expected of their deals ----
-    # each deal's expected wins while it was seen: the win hazard summed to its exit age
-    exp_by_t = _shrunk(overall, by_seg, segs, lambda c, m: c.hazard(dur[m]), np.zeros(len(segs)))
+    # each deal's expected wins while it was seen: the win hazard from entry to exit
+    exp_by_t = _shrunk(
+        overall,
+        by_seg,
+        segs,
+        lambda c, m: c.hazard(dur[m]) - c.hazard(entry[m]),
+        np.zeros(len(segs)),
+    )
     rep_tab = (
         pd.DataFrame({"rep_id": cohort["owner_id"].to_numpy(), "won": ev == 1, "exp": exp_by_t})
         .groupby("rep_id")

@@ -91,7 +91,9 @@ class CompetingRisks:
         return self.conditional(age, 0.0, np.inf, cause)
 
 
-def aalen_johansen(durations, events, causes: tuple[int, ...] = (1, 2)) -> CompetingRisks:
+def aalen_johansen(
+    durations, events, causes: tuple[int, ...] = (1, 2), entry=None
+) -> CompetingRisks:
     """The Aalen–Johansen estimate of each cause's cumulative incidence.
 
     Parameters
@@ -100,6 +102,11 @@ def aalen_johansen(durations, events, causes: tuple[int, ...] = (1, 2)) -> Compe
         Age at the event, or at the end of observation for censored rows (``>= 0``).
     events : array_like of int
         ``0`` for censored (still open), else the cause (``1`` won, ``2`` lost).
+    entry : array_like, optional
+        Age from which each row was under observation (delayed entry, left truncation):
+        a deal created before a CRM recorded any close is only seen closing from that
+        day on, and only because it had not closed before. A row is at risk at age
+        ``τ`` when ``entry < τ <= duration``. Default 0 for every row.
 
     At a time with both events and censoring, events come first (the censored are still
     at risk then), as in the Kaplan–Meier convention.
@@ -110,6 +117,12 @@ def aalen_johansen(durations, events, causes: tuple[int, ...] = (1, 2)) -> Compe
         raise ValueError(f"durations and events differ in length: {t.shape} vs {e.shape}")
     if len(t) and (not np.all(np.isfinite(t)) or t.min() < 0):
         raise ValueError("durations must be finite and >= 0")
+    if entry is not None:
+        en = np.asarray(entry, dtype=float)
+        if en.shape != t.shape:
+            raise ValueError(f"entry and durations differ in length: {en.shape} vs {t.shape}")
+        if len(en) and (not np.all(np.isfinite(en)) or en.min() < 0 or np.any(en > t)):
+            raise ValueError("entry ages must be finite, >= 0 and at most the duration")
     bad = ~np.isin(e, (0, *causes))
     if bad.any():
         raise ValueError(f"unknown event code {e[bad][0]}; expected 0 or one of {causes}")
@@ -121,14 +134,19 @@ def aalen_johansen(durations, events, causes: tuple[int, ...] = (1, 2)) -> Compe
         return CompetingRisks(empty, empty, empty, none, causes, 0, ts, none)
     times, first = np.unique(ts, return_index=True)
     n = len(t)
-    at_risk = n - first
+    at_risk = (n - first).astype(float)
+    if entry is not None:  # not yet under observation: entered at or after the time
+        late = np.sort(np.asarray(entry, dtype=float))
+        at_risk = at_risk - (len(late) - np.searchsorted(late, times, side="left"))
+        at_risk = np.maximum(at_risk, 0.0)
     counts = np.zeros((len(causes), len(times)))
     pos = np.searchsorted(times, t)
     for k, c in enumerate(causes):
         counts[k] = np.bincount(pos[e == c], minlength=len(times))
     d_all = counts.sum(axis=0)
-    surv = np.cumprod(1.0 - d_all / at_risk)
+    safe = np.where(at_risk > 0, at_risk, 1.0)  # no one at risk: no event can be there
+    surv = np.cumprod(1.0 - d_all / safe)
     before = np.concatenate([[1.0], surv[:-1]])  # S just before each time
-    cif = np.cumsum(before[None, :] * counts / at_risk[None, :], axis=1)
-    cumhaz = np.cumsum(counts / at_risk[None, :], axis=1)
-    return CompetingRisks(times, at_risk.astype(float), surv, cif, tuple(causes), n, ts, cumhaz)
+    cif = np.cumsum(before[None, :] * counts / safe[None, :], axis=1)
+    cumhaz = np.cumsum(counts / safe[None, :], axis=1)
+    return CompetingRisks(times, at_risk, surv, cif, tuple(causes), n, ts, cumhaz)

@@ -179,3 +179,30 @@ def test_the_forecast_report_explains_an_export_without_history(data):
         ).method()
     )
     assert "导出数据没有阶段历史" in zh
+
+
+def test_a_crm_that_records_closes_late_is_read_with_delayed_entry(export, tmp_path):
+    """Deals that closed before the CRM recorded closes are missing; those created
+    earlier that are present had survived until then (left truncation): they count from
+    that day on, and the young deals' chances are not dragged toward zero."""
+    late = tmp_path / "late"
+    shutil.copytree(export, late)
+    raw = _pipeline(export)
+    cd = pd.to_datetime(raw["close_date"].replace("", None))
+    raw[~(cd < pd.Timestamp("2019-06-01")).fillna(False)].to_csv(
+        late / "sales_pipeline.csv", index=False
+    )
+    T0 = pd.Timestamp("2019-09-30")
+    cal = calibrate(load_data(late, MAPPING), _window_after(T0, "quarter"), T0)
+    full = calibrate(load_data(export, MAPPING), _window_after(T0, "quarter"), T0)
+    assert cal.explain["closes_from"] >= pd.Timestamp("2019-06-01")
+    assert cal.explain["entered_late"] > 100
+    young = cal.deals["age_days"] < 30
+    ratio = cal.deals.loc[young, "p"].mean() / full.deals.loc[young, "p"].mean()
+    assert 0.8 < ratio < 1.25
+
+
+def test_too_few_wins_to_learn_from_is_a_clear_error(data):
+    first_win = data.opportunities.loc[data.opportunities["stage"] == "won", "close_date"].min()
+    with pytest.raises(ValueError, match=r"deal\(s\) won by .* too few to learn how deals end"):
+        calibrate(data, "2019-Q2", first_win.normalize())

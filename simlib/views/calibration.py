@@ -46,6 +46,12 @@ _t = translator(
             "系统在{steady}之前仍在录入数据（新建商机不足平时一半），"
             "到达率与季节性自{steady}起学习。",
         ),
+        "closes_from": (
+            "The first close on record is {first_close}: {n} deals created earlier count "
+            "only from then on (they had not closed before it).",
+            "系统中最早的成交/输单记录为{first_close}：{n} 个更早创建的商机自该日起计入"
+            "（它们在此之前未关闭）。",
+        ),
         "outcomes": (
             "Outcomes from {deals} deals: {won} won, {lost} lost, {open} still open "
             "(counted for as long as they were seen, neither won nor lost). A new deal is "
@@ -175,6 +181,15 @@ def calibration_lines(cal: Calibration, lang: str = "en", *, data=None) -> list[
     lines = [line]
     if pd.Timestamp(e["steady_from"]) > pd.Timestamp(e["data_start"]):
         lines.append(_t("loading", L, steady=d(e["steady_from"])))
+    first_close = e.get("closes_from")
+    if (
+        first_close is not None
+        and e.get("entered_late")
+        and pd.Timestamp(first_close) > pd.Timestamp(e["data_start"]) + pd.Timedelta(days=60)
+    ):
+        lines.append(
+            _t("closes_from", L, first_close=d(first_close), n=present.count(e["entered_late"]))
+        )
     lines.append(
         _t(
             "outcomes",
