@@ -206,3 +206,16 @@ def test_too_few_wins_to_learn_from_is_a_clear_error(data):
     first_win = data.opportunities.loc[data.opportunities["stage"] == "won", "close_date"].min()
     with pytest.raises(ValueError, match=r"deal\(s\) won by .* too few to learn how deals end"):
         calibrate(data, "2019-Q2", first_win.normalize())
+
+
+def test_simlib_backtest_prints_scores_for_people(export, capsys):
+    from simlib.cli import main
+
+    args = ["backtest", "--as-of", "2020-09-30", "--trials", "200"]
+    assert main([*args, "--data", str(export), "--mapping", MAPPING, "--lang", "en"]) == 0
+    out = capsys.readouterr().out
+    assert "P10–P90 coverage" in out and "pinball vs CRM" in out
+    assert "coverage_p10_p90" not in out and "crm_wape" not in out
+    assert main([*args, "--data", str(export), "--mapping", MAPPING, "--lang", "zh-CN"]) == 0
+    out = capsys.readouterr().out
+    assert "覆盖率" in out and "一个季度" in out and "quarter" not in out

@@ -15,7 +15,7 @@ from simlib.cli.common import (
     print_table,
     user_lang,
 )
-from simlib.i18n import amount_unit
+from simlib.i18n import amount_unit, label
 
 
 def cmd_simulate(args) -> int:
@@ -160,17 +160,48 @@ def cmd_backtest(args) -> int:
             )
         )
         return EXIT_OK
-    print(
-        f"Backtest: {len(dates)} as-of dates, horizon {args.horizon}, {args.trials:,} trials each"
-    )
-    view = summary.copy()
     lang = user_lang(args)
-    print_table(
-        view,
-        money_cols=("pinball10", "pinball50", "pinball90", "crps", "mae_p50", "mae_crm"),
-        pct_cols=("coverage_p10_p90", "bias", "crm_bias"),
-        lang=lang,
-        unit=amount_unit(lang),
+    zh = lang == "zh-CN"
+    company = bt[bt["level"] == "company"]
+    inside = int(company["covered"].sum())
+    span = {"quarter": "一个季度", "month": "一个月"}.get(str(args.horizon), f"{args.horizon} 天")
+    print(
+        f"回测：{len(dates)} 个预测日期，预测期 {span}，每次模拟 {args.trials:,} 次；"
+        f"公司实际值落在 P10–P90 区间内 {inside}/{len(company)} 次"
+        if zh
+        else f"Backtest: {len(dates)} as-of dates, horizon {args.horizon}, "
+        f"{args.trials:,} trials each; the company's actual inside its P10–P90 band "
+        f"{inside} of {len(company)} times"
+    )
+    import pandas as pd
+
+    from simlib.money import format_money, format_percent
+
+    unit = amount_unit(lang)
+    cols = [
+        ("level", "层级", "level", lambda v: label(v, lang)),
+        ("rows", "预测数", "forecasts", lambda v: f"{int(v):,}"),
+        ("coverage_p10_p90", "P10–P90 覆盖率", "P10–P90 coverage", format_percent),
+        ("bias", "偏差（模型）", "bias (model)", format_percent),
+        ("crm_bias", "偏差（CRM）", "bias (CRM)", format_percent),
+        ("pinball_ratio", "分位损失比", "pinball vs CRM", lambda v: f"{v:.2f}×"),
+        ("wape", "WAPE（模型）", "WAPE (model)", format_percent),
+        ("crm_wape", "WAPE（CRM）", "WAPE (CRM)", format_percent),
+        ("mae_p50", "MAE（P50）", "MAE (P50)", lambda v: format_money(v, "CNY", lang, unit=unit)),
+        ("mae_crm", "MAE（CRM）", "MAE (CRM)", lambda v: format_money(v, "CNY", lang, unit=unit)),
+    ]
+    view = pd.DataFrame(
+        {
+            (zh_h if zh else en_h): [("–" if v != v else fmt(v)) for v in summary[key]]
+            for key, zh_h, en_h, fmt in cols
+        }
+    )
+    print(view.to_string(index=False))
+    print(
+        "CRM：在途商机金额 × 阶段概率（CRM 的加权管道）；分位损失比 < 1 表示模型更好。"
+        if zh
+        else "CRM: open deals' amount × stage probability (the CRM's weighted pipeline); "
+        "a pinball ratio below 1 means the model did better."
     )
     return EXIT_OK
 
