@@ -610,14 +610,14 @@ def _problems_from(e: ValidationError, file: str, prefix: str, model, data) -> l
         # path in the file, so drop it.
         loc = _drop_union_tags(loc, data)
         path = loc_path(loc)
-        full = f"{prefix}.{path}" if path else prefix
+        full = f"{prefix}.{path}" if path and prefix else (path or prefix)
         kind = err["type"]
         value = err.get("input", NO_VALUE)
         ctx = err.get("ctx") or {}
         if isinstance(ctx.get("error"), At):
             at = ctx["error"]
             path = loc_path(loc + at.loc)
-            full = f"{prefix}.{path}" if path else prefix
+            full = f"{prefix}.{path}" if path and prefix else (path or prefix)
             problems.append(Problem(file, full, at.value, str(at)))
             continue
         if kind in ("union_tag_invalid", "union_tag_not_found"):
@@ -640,6 +640,9 @@ def _problems_from(e: ValidationError, file: str, prefix: str, model, data) -> l
             key = loc[-1]
             valid = _fields_at(model, loc[:-1], data) or []
             close = difflib.get_close_matches(str(key), valid, n=1, cutoff=0.5)
+            same = SYNONYMS.get(str(key).lower().replace("-", "_"))
+            if same in valid:  # another name for a key we have
+                close = [same]
             hint = f"; did you mean {close[0]!r}?" if close else ""
             allowed = f" (allowed: {', '.join(valid)})" if valid else ""
             problems.append(
@@ -647,6 +650,8 @@ def _problems_from(e: ValidationError, file: str, prefix: str, model, data) -> l
             )
         elif kind == "missing":
             problems.append(Problem(file, full, NO_VALUE, "required key is missing"))
+        elif kind in _NUMBER_ERRORS and _is_percent(value):
+            problems.append(Problem(file, full, value, _percent_message(value)))
         else:
             msg = err["msg"]
             if msg.startswith("Value error, "):
@@ -655,6 +660,52 @@ def _problems_from(e: ValidationError, file: str, prefix: str, model, data) -> l
                 value = NO_VALUE  # a whole mapping: the message says what is wrong
             problems.append(Problem(file, full, value, msg[0].lower() + msg[1:]))
     return problems
+
+
+#: Names people give a key, in published plans and other tools, → the key simlib uses.
+SYNONYMS: dict[str, str] = {
+    "minimum_commission": "floor",
+    "min_commission": "floor",
+    "minimum_pay": "floor",
+    "minimum": "floor",
+    "guarantee": "floor",
+    "maximum_commission": "cap",
+    "max_commission": "cap",
+    "maximum_payout": "cap",
+    "max_payout": "cap",
+    "ceiling": "cap",
+    "accelerators": "multipliers",
+    "decelerators": "multipliers",
+    "kickers": "multipliers",
+    "brackets": "tiers",
+    "bands": "tiers",
+    "rate_table": "tiers",
+    "hurdle": "gate",
+    "threshold_gate": "gate",
+    "advance": "draw",
+    "spiffs": "spifs",
+    "bonuses": "spifs",
+    "chargeback": "clawback",
+    "chargebacks": "clawback",
+}
+
+_NUMBER_ERRORS = ("float_parsing", "float_type", "int_parsing", "int_type", "decimal_parsing")
+
+
+def _is_percent(value) -> bool:
+    return isinstance(value, str) and value.strip().endswith("%")
+
+
+def _percent_message(value: str) -> str:
+    """One line for a rate written with a percent sign: say how to write it."""
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        share = Decimal(value.strip()[:-1].strip().replace(",", "")) / 100
+        fix = f"write {value.strip()} as {format(share.normalize(), 'f')}"
+    except InvalidOperation:
+        fix = "write 10% as 0.1"
+    return f"rates and shares are fractions here, not percentages: {fix}"
 
 
 def load_model(path: str | Path, model: type[BaseModel], prefix: str | None = None):

@@ -125,6 +125,10 @@ def parse_amount(text: str, flag: str) -> float:
 
     from simlib.data.io import parse_amounts
 
+    if str(text).strip().endswith("%"):
+        raise UserError(
+            f"{flag} is an amount (like 1500000 or 150万), not a percentage; got {text!r}"
+        )
     val, bad = parse_amounts(pd.Series([text]))
     if bad.iloc[0] or val.isna().iloc[0]:
         raise UserError(f"{flag} must be an amount like 1500000, 1,500,000 or 150万; got {text!r}")

@@ -10,6 +10,8 @@ from simlib.cli.common import (
     add_data_args,
     load_dataset,
     parse_amount,
+    print_table,
+    user_lang,
 )
 
 
@@ -22,6 +24,19 @@ def cmd_payout(args) -> int:
     quota = parse_amount(args.quota, "--quota") if args.quota is not None else None
     if sales < 0:
         raise UserError(f"--sales must be >= 0; got {args.sales}")
+    if quota is not None and quota <= 0:
+        raise UserError(f"--quota must be above 0; got {args.quota}")
+    if plan.uses_quota and quota is None:
+        why = (
+            "its bands are in % of quota"
+            if plan.basis == "attainment"
+            else "its multipliers are by attainment"
+            if plan.multipliers
+            else "its gate is on attainment"
+        )
+        raise UserError(
+            f"plan {plan.name} needs the period's quota ({why}): pass --quota, e.g. --quota 1000000"
+        )
     try:
         st = statement_for(
             plan, sales, quota, collection_rate=args.collection_rate, kpi_score=args.kpi_score
@@ -64,12 +79,23 @@ def cmd_statements(args) -> int:
     plan = load_plan(args.plan)
     won = data.opportunities[data.opportunities["stage"] == "won"]
     collections = _collections(data)
-    t = data.targets
+    t = data.tables.get("targets")
     from simlib.periods import LABEL_PATTERNS
 
     kind = LABEL_PATTERNS[plan.period]
+    if t is None and plan.uses_quota:
+        raise UserError(
+            f"plan {plan.name} pays by attainment, and the data has no targets table to "
+            "take quotas from: map one (tables.targets in the mapping) or choose a plan on "
+            "amounts"
+        )
     # Rep quotas for the plan's kind of period (a team plan sums its members').
-    quotas = t[t["period"].str.match(kind) & (t["level"] == "rep")]
+    quotas = t[t["period"].str.match(kind) & (t["level"] == "rep")] if t is not None else None
+    if plan.measure == "collected_revenue" and collections is None:
+        raise UserError(
+            f"plan {plan.name} pays on collected revenue, and the data has no invoices and "
+            "payments to collect from: map them, or choose a plan on revenue"
+        )
     try:
         sts = compute_statements(
             plan, won, quotas, collections=collections, teams=data.reps, products=data.products
@@ -104,12 +130,50 @@ def cmd_statements(args) -> int:
             )
         print(json.dumps(rows, ensure_ascii=False, indent=1))
         return EXIT_OK
-    print(frame.to_string(index=False))
+    lang = user_lang(args)
+    zh = lang == "zh-CN"
+    reps = data.reps.set_index("rep_id")
+    names = reps["name_zh"].fillna(reps["name"]) if zh and "name_zh" in reps else reps["name"]
+    has_quota = frame["quota"].notna().any()
+    view = frame.assign(
+        rep=frame["rep_id"].map(names).fillna(frame["rep_id"]),
+        attainment=frame["attainment"].astype(float),
+    )
+    cols = ["rep", "period", "result"] + (["quota", "attainment"] if has_quota else [])
+    cols += ["commission", "payable"]
+    print(
+        f"{plan.label_zh or plan.name} · {args.period} · {len(view)} 份对账单"
+        if zh
+        else f"{plan.name} · {args.period} · {len(view)} statement(s)"
+    )
+    heads = {
+        "rep": ("销售", "rep"),
+        "period": ("期间", "period"),
+        "result": ("业绩", "result"),
+        "quota": ("指标", "quota"),
+        "attainment": ("达成率", "attainment"),
+        "commission": ("提成", "commission"),
+        "payable": ("应付", "payable"),
+    }
+    head = {c: heads[c][0 if zh else 1] for c in cols}
+    money = [head[c] for c in ("result", "quota", "commission", "payable") if c in cols]
+    print_table(
+        view[cols].rename(columns=head),
+        money_cols=money,
+        pct_cols=[head["attainment"]] if has_quota else [],
+        lang=lang,
+        unit=None,
+    )
+    total = int(frame["payable_cents"].sum())
+    print(f"合计应付 {total / 100:,.2f} 元" if zh else f"total payable {total / 100:,.2f} CNY")
     return EXIT_OK
 
 
 def _collections(data):
-    """Payments as (opportunity_id, date, amount) through their invoices."""
+    """Payments as (opportunity_id, date, amount) through their invoices (None when the
+    data has no invoices or payments: an opportunity-only export)."""
+    if "invoices" not in data.tables or "payments" not in data.tables:
+        return None
     inv = data.invoices.set_index("invoice_id")["opportunity_id"]
     pay = data.payments
     out = pay.assign(opportunity_id=pay["invoice_id"].map(inv))[

@@ -540,9 +540,27 @@ class PoolSpec(StrictModel):
     (``shares[0]`` to the top rank, ...; what the listed shares leave is split equally
     among the other paid reps, none getting more than the last listed share) or in
     proportion to score. The bottom ``review_bottom`` ranks are flagged for review and
-    paid nothing. The pool is always paid in full: when fewer reps are paid than the
-    shares foresee, or the unlisted ranks are capped, the shares are rescaled
-    proportionally. Parts sum to the pool exactly, to the cent.
+    paid nothing.
+
+    Funding rules (all optional; the defaults are the plain pool above):
+
+    - ``funded_above``: the pool is funded only when the team's attainment (team result
+      / team quota) reaches this (``>=``); below it the pool is 0. ``funding_base``
+      says what the rate applies to once funded: ``total`` (the whole team result) or
+      ``excess`` (only the result above ``funded_above`` × team quota).
+    - ``holdback``: the share (0–1) of the funded pool held back as a reserve (paid
+      later or kept for true-ups); the rest is split.
+    - ``unallocated``: money the split gives no eligible rep. ``split`` (default): the
+      pool's rule is applied to the paid reps alone (places by rank among them, or
+      their scores), so the whole pool is paid; when nobody is paid it returns to the
+      company. ``company`` / ``carry_forward``: every rep of the ranking keeps their
+      place (rank shares over the whole team, or score over the whole team); the
+      places of reps not paid (review ranks, below ``min_attainment``) and what the
+      places leave (fewer reps than listed shares, capped unlisted ranks) return to
+      the company, or are added to the next period's pool.
+
+    Parts sum exactly, to the cent: paid + holdback + unallocated = funded pool (plus
+    any money carried in).
     """
 
     name: str | None = None
@@ -562,10 +580,49 @@ class PoolSpec(StrictModel):
     shares: tuple[Annotated[float, Field(gt=0.0, le=1.0)], ...] = ()
     review_bottom: int = Field(0, ge=0, description="bottom ranks flagged for review, not paid")
     min_attainment: NonNeg | None = Field(None, description="no share below this attainment")
+    funded_above: Annotated[float, Field(allow_inf_nan=False)] | None = Field(
+        None, description="team attainment the pool needs to be funded (1.0 = 100% of team quota)"
+    )
+    funding_base: Literal["total", "excess"] = Field(
+        "total", description="fund on the whole team result, or only on what is above"
+    )
+    holdback: float = Field(
+        0.0, allow_inf_nan=False, description="share of the funded pool held back (0–1)"
+    )
+    unallocated: Literal["split", "company", "carry_forward"] = Field(
+        "split", description="where money no eligible rep receives goes"
+    )
 
     @model_validator(mode="after")
     def _coherent(self):
         problems: list[tuple[tuple, object, str]] = []
+        if self.funded_above is not None and self.funded_above < 0:
+            problems.append(
+                (
+                    ("funded_above",),
+                    self.funded_above,
+                    f"funded_above {self.funded_above:g} is a team attainment; it must be "
+                    ">= 0 (e.g. 1.0 = 100% of the team quota)",
+                )
+            )
+        if self.funding_base == "excess" and self.funded_above is None:
+            problems.append(
+                (
+                    ("funding_base",),
+                    "excess",
+                    "funding_base 'excess' funds on the result above funded_above × team "
+                    "quota: set funded_above (e.g. 1.0), or use funding_base 'total'",
+                )
+            )
+        if not 0 <= self.holdback <= 1:
+            problems.append(
+                (
+                    ("holdback",),
+                    self.holdback,
+                    f"holdback {self.holdback:g} ({fmt_rate(self.holdback)}) is the share of "
+                    "the funded pool held back; it must be from 0 to 1 (0%–100%)",
+                )
+            )
         total = sum(exact(s) for s in self.shares)
         if total > 1:
             problems.append(
@@ -608,9 +665,17 @@ class PoolSpec(StrictModel):
             else f"by {self.rank_by}"
         )
         review = f", bottom {self.review_bottom} to review" if self.review_bottom else ""
+        rules = ""
+        if self.funded_above is not None:
+            rules += f", funded at {fmt_rate(self.funded_above)} of team quota"
+            rules += " on the excess" if self.funding_base == "excess" else ""
+        if self.holdback:
+            rules += f", {fmt_rate(self.holdback)} held back"
+        if self.unallocated != "split":
+            rules += f", unallocated to {self.unallocated.replace('_', ' ')}"
         return (
             f"PoolSpec({self.name or '?'}: {fmt_rate(self.funding_rate)} of team {self.funded_on} "
-            f"per {self.period}, split {how}{review})"
+            f"per {self.period}, split {how}{review}{rules})"
         )
 
 
@@ -625,13 +690,32 @@ def _resolve(path: str | Path, folder: str) -> Path:
 
 
 def load_plan(path: str | Path) -> PlanSpec:
-    """Load a plan file (or a shipped plan by name, e.g. ``"tiered_cn"``).
+    """Load a plan file: any path, or a shipped plan by name (``"tiered_cn"``).
 
-    Errors name the file and the dotted path (``plans.tiered_cn.tiers[2].rate``).
-    The plan's ``name`` defaults to the file's stem.
+    Errors name the file as given and the key's path in it (``tiers[2].rate``; a shipped
+    plan's as ``plans.tiered_cn.tiers[2].rate``). The plan's ``name`` defaults to the
+    file's stem.
     """
+    shipped = default_params_dir() / "plans"
     p = _resolve(path, "plans")
-    plan = load_file(p, PlanSpec, prefix=f"plans.{p.stem}")
+    if not p.is_file():
+        names = sorted(f.stem for f in shipped.glob("*.yaml"))
+        what = "is a folder, not a plan file" if p.is_dir() else "plan file not found"
+        from simlib.config import NO_VALUE, ParamError, Problem, hint
+
+        raise ParamError(
+            [
+                Problem(
+                    str(path),
+                    "",
+                    NO_VALUE,
+                    f"{what}{hint(Path(str(path)).stem, names)} (a path to a plan file, or "
+                    f"the name of a shipped plan: {', '.join(names)})",
+                )
+            ]
+        )
+    inside = p.resolve().parent == shipped.resolve()
+    plan = load_file(p, PlanSpec, prefix=f"plans.{p.stem}" if inside else "")
     return plan if plan.name else plan.model_copy(update={"name": p.stem})
 
 
