@@ -68,8 +68,20 @@ def plans(draw, *, marginal: bool = False, gate: bool = True, ti: bool = True):
     if draw(st.booleans()):
         data["multipliers"] = draw(bands("attainment", "factor", 0, 300, 100))
         data["multiplier_mode"] = (
-            "marginal" if marginal else draw(st.sampled_from(["marginal", "retroactive"]))
+            "marginal"
+            if marginal
+            else draw(st.sampled_from(["marginal", "retroactive", "overage"]))
         )
+        if (
+            gate
+            and any(m["factor"] > 1 for m in data["multipliers"])
+            and draw(st.booleans())
+        ):
+            data["accelerator_gate"] = {"min_attainment": draw(st.integers(1, 150)) / 100}
+    if not marginal and len(data["tiers"]) > 1 and draw(st.booleans()):
+        for band in data["tiers"][1:]:
+            if draw(st.booleans()):
+                band["entry_bonus"] = draw(st.integers(1, 1_000_00)) / 100
     if gate and draw(st.booleans()):
         data["gate"] = {"min_attainment": draw(st.integers(1, 120)) / 100}
     cap = None
@@ -94,6 +106,10 @@ def _edges(plan: PlanSpec, quota: float) -> list[float]:
     pts += [m.threshold * quota for m in plan.multipliers]
     if plan.gate is not None:
         pts.append(plan.gate.min_attainment * quota)
+    if plan.accelerator_gate is not None:
+        pts.append(plan.accelerator_gate.min_attainment * quota)
+    if plan.multiplier_mode == "overage":
+        pts.append(quota)
     return pts
 
 

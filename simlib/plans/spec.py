@@ -56,6 +56,8 @@ RATIO_MEASURES: tuple[str, ...] = ("renewal_rate", "kpi_score")
 
 NonNeg = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
 Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
+#: What an accelerator-gate problem shows as the bad value (the whole mapping is not useful).
+NO_GATE_VALUE = "(accelerator_gate)"
 
 
 def exact(x: float | int | str | Decimal | Fraction) -> Fraction:
@@ -111,6 +113,13 @@ class Band(StrictModel):
         None, description="where the band ends; must equal the next threshold"
     )
     label: str | None = None
+    entry_bonus: Positive | None = Field(
+        None,
+        description=(
+            "a one-time amount paid when the period's result first enters this band "
+            "(e.g. 300 on reaching tier 3); not on the first band"
+        ),
+    )
 
 
 class Multiplier(StrictModel):
@@ -270,7 +279,13 @@ class PlanSpec(StrictModel):
         unit of the tiered quantity (attainment 1.0 at rate 1 pays the whole incentive).
     multipliers, multiplier_mode
         Accelerators/decelerators by attainment band, marginal (each slice of sales in
-        the band at rate × factor) or retroactive (all of it at the factor reached).
+        the band at rate × factor), retroactive (all of it at the factor reached) or
+        overage (the amount above quota at the factor reached; below quota each slice
+        at its own band's factor, usually 1).
+    accelerator_gate
+        A :class:`Gate` for factors above 1 only: when it is not met, accelerators pay
+        as 1 (decelerators still apply); on the window the plan pays on (the year to
+        date with ``ytd_true_up``).
     gate, cap, floor, draw, spifs, clawback
         See :class:`Gate`, :class:`Cap`, :class:`Draw`, :class:`Spif`,
         :class:`Clawback`; ``floor`` is a minimum pay per period when the gate is met.
@@ -305,7 +320,8 @@ class PlanSpec(StrictModel):
     target_incentive: Positive | None = None
     tiers: tuple[Band, ...] = Field(min_length=1)
     multipliers: tuple[Multiplier, ...] = ()
-    multiplier_mode: Literal["marginal", "retroactive"] = "marginal"
+    multiplier_mode: Literal["marginal", "retroactive", "overage"] = "marginal"
+    accelerator_gate: Gate | None = None
     gate: Gate | None = None
     cap: Cap | None = None
     floor: Positive | None = None
@@ -319,6 +335,39 @@ class PlanSpec(StrictModel):
         problems: list[tuple[tuple, object, str]] = []
         _check_bands(self.tiers, "tiers", "rate", problems)
         _check_bands(self.multipliers, "multipliers", "factor", problems)
+        if self.tiers and self.tiers[0].entry_bonus is not None:
+            problems.append(
+                (
+                    ("tiers", 0, "entry_bonus"),
+                    self.tiers[0].entry_bonus,
+                    "the first band is entered by any result; put entry bonuses on later bands",
+                )
+            )
+        if any(b.entry_bonus is not None for b in self.tiers) and self.tier_scope == "per_deal":
+            problems.append(
+                (
+                    ("tier_scope",),
+                    self.tier_scope,
+                    "entry bonuses are paid when the period's result enters a band; they need "
+                    "tier_scope 'cumulative'",
+                )
+            )
+        if self.multiplier_mode == "overage" and not self.multipliers:
+            problems.append(
+                (
+                    ("multiplier_mode",),
+                    self.multiplier_mode,
+                    "overage applies the factor reached to the amount above quota: add multipliers",
+                )
+            )
+        if self.accelerator_gate is not None and not any(m.factor > 1 for m in self.multipliers):
+            problems.append(
+                (
+                    ("accelerator_gate",),
+                    NO_GATE_VALUE,
+                    "an accelerator gate needs multipliers with a factor above 1 to hold back",
+                )
+            )
         if self.pays_on == "measure":
             for i, b in enumerate(self.tiers):
                 if b.rate > 1:
@@ -426,7 +475,10 @@ class PlanSpec(StrictModel):
     @property
     def uses_quota(self) -> bool:
         """Whether paying this plan needs a quota."""
-        gate = self.gate is not None and self.gate.min_attainment is not None
+        gate = any(
+            g is not None and g.min_attainment is not None
+            for g in (self.gate, self.accelerator_gate)
+        )
         return self.basis == "attainment" or bool(self.multipliers) or gate
 
     def band_labels(self) -> list[str]:
@@ -454,20 +506,22 @@ class PlanSpec(StrictModel):
             out.append(f"    {lab}: {rate} {unit}".rstrip())
         owner = "the band below" if self.at_threshold == "band_below" else "the band above"
         out.append(f"  an amount exactly at a threshold belongs to {owner}")
+        for lab, b in zip(self.band_labels(), self.tiers):
+            if b.entry_bonus is not None:
+                out.append(f"  entering {lab}: one-time bonus {format_amount(b.entry_bonus)}")
         if self.multipliers:
-            out.append(f"  multipliers ({self.multiplier_mode}):")
+            how = (
+                "overage: the factor reached applies to the amount above quota"
+                if self.multiplier_mode == "overage"
+                else self.multiplier_mode
+            )
+            out.append(f"  multipliers ({how}):")
             for lab, m in zip(self.multiplier_labels(), self.multipliers):
                 out.append(f"    attainment {lab}: × {fmt_number(m.factor)}")
+        if self.accelerator_gate:
+            out.append("  accelerators only when " + _gate_words(self.accelerator_gate))
         if self.gate:
-            g = self.gate
-            parts = []
-            if g.min_attainment is not None:
-                parts.append(f"attainment ≥ {g.min_attainment:.0%}")
-            if g.min_collection_rate is not None:
-                parts.append(f"collection rate ≥ {g.min_collection_rate:.0%}")
-            if g.min_kpi_score is not None:
-                parts.append(f"KPI score ≥ {fmt_number(g.min_kpi_score)}")
-            out.append("  gate: " + " and ".join(parts))
+            out.append("  gate: " + _gate_words(self.gate))
         if self.cap:
             if self.cap.per_period is not None:
                 out.append(f"  cap per period: {format_amount(self.cap.per_period)}")
@@ -511,6 +565,17 @@ class PlanSpec(StrictModel):
         )
 
     __str__ = describe
+
+
+def _gate_words(g: Gate) -> str:
+    parts = []
+    if g.min_attainment is not None:
+        parts.append(f"attainment ≥ {g.min_attainment:.0%}")
+    if g.min_collection_rate is not None:
+        parts.append(f"collection rate ≥ {g.min_collection_rate:.0%}")
+    if g.min_kpi_score is not None:
+        parts.append(f"KPI score ≥ {fmt_number(g.min_kpi_score)}")
+    return " and ".join(parts)
 
 
 def _labels(bands, basis: str, ratio: bool) -> list[str]:

@@ -63,6 +63,7 @@ __all__ = [
 #: Line kinds in the order they appear on a statement.
 LINE_KINDS: tuple[str, ...] = (
     "commission",
+    "tier_bonus",
     "deal_cap",
     "spif",
     "gate",
@@ -331,15 +332,22 @@ class _Schedule:
     mult_labels: tuple[str, ...]
     scale: Fraction
     below: bool  # True: an amount exactly at a threshold belongs to the band below
+    pivot: Fraction | None = None  # overage multipliers: the factor reached applies above it
 
 
-def _schedule(plan: PlanSpec, quota: Fraction | None, ti: Fraction | None) -> _Schedule:
+def _schedule(
+    plan: PlanSpec, quota: Fraction | None, ti: Fraction | None, accelerate: bool = True
+) -> _Schedule:
+    """The plan's bands in measure units; ``accelerate`` False pays factors above 1 as 1
+    (an accelerator gate not met)."""
     thr = [exact(b.threshold) for b in plan.tiers]
     if plan.basis == "attainment":
         thr = [t * quota for t in thr]
     if plan.multipliers:
         medges = tuple(exact(m.threshold) * quota for m in plan.multipliers)
         factors = tuple(exact(m.factor) for m in plan.multipliers)
+        if not accelerate:
+            factors = tuple(min(f, Fraction(1)) for f in factors)
         mlabels = tuple(plan.multiplier_labels())
     else:
         medges, factors, mlabels = (Fraction(0),), (Fraction(1),), ("",)
@@ -356,6 +364,7 @@ def _schedule(plan: PlanSpec, quota: Fraction | None, ti: Fraction | None) -> _S
         mlabels,
         scale,
         plan.at_threshold == "band_below",
+        quota if plan.multiplier_mode == "overage" else None,
     )
 
 
@@ -392,6 +401,7 @@ def _pieces(
     """
     tier_marginal = plan.mode == "marginal"
     mult_marginal = plan.multiplier_mode == "marginal"
+    pivot = sch.pivot  # overage: marginal factors below it, the factor reached above
     per_deal = plan.tier_scope == "per_deal"
     T, M = sch.tier_edges, sch.mult_edges
     nT, nM = len(T), len(M)
@@ -418,12 +428,15 @@ def _pieces(
             while mj + 1 < nM and M[mj + 1] <= u:
                 mj += 1
             v = e
+            by_slice = mult_marginal or (pivot is not None and u < pivot)
             if tier_marginal and ti + 1 < nT and T[ti + 1] + off < v:
                 v = T[ti + 1] + off
-            if mult_marginal and mj + 1 < nM and M[mj + 1] < v:
+            if by_slice and mj + 1 < nM and M[mj + 1] < v:
                 v = M[mj + 1]
+            if pivot is not None and u < pivot < v:
+                v = pivot
             i = ti if tier_marginal else t_reached
-            j = mj if mult_marginal else mult_reached
+            j = mj if by_slice else mult_reached
             out.append(
                 _Piece(
                     cr.oid,
@@ -442,11 +455,15 @@ def _pieces(
 def _ratio_pieces(plan: PlanSpec, sch: _Schedule, x: Fraction) -> list[_Piece]:
     tier_marginal = plan.mode == "marginal"
     mult_marginal = plan.multiplier_mode == "marginal"
+    pivot = sch.pivot
     cuts = {Fraction(0), x}
     if tier_marginal:
         cuts.update(t for t in sch.tier_edges if 0 < t < x)
-    if mult_marginal:
-        cuts.update(m for m in sch.mult_edges if 0 < m < x)
+    if mult_marginal or pivot is not None:
+        top = x if pivot is None else min(x, pivot)
+        cuts.update(m for m in sch.mult_edges if 0 < m < top)
+    if pivot is not None and 0 < pivot < x:
+        cuts.add(pivot)
     pts = sorted(cuts)
     ti = _reached(sch.tier_edges, x, sch.below)
     mj = _reached(sch.mult_edges, x, sch.below)
@@ -454,7 +471,8 @@ def _ratio_pieces(plan: PlanSpec, sch: _Schedule, x: Fraction) -> list[_Piece]:
     for u, v in zip(pts[:-1], pts[1:]):
         mid = (u + v) / 2
         i = _inside(sch.tier_edges, mid) if tier_marginal else ti
-        j = _inside(sch.mult_edges, mid) if mult_marginal else mj
+        by_slice = mult_marginal or (pivot is not None and mid < pivot)
+        j = _inside(sch.mult_edges, mid) if by_slice else mj
         out.append(
             _Piece(None, None, u, v, i, j, (v - u) * sch.rates[i] * sch.factors[j] * sch.scale)
         )
@@ -512,15 +530,20 @@ def _settle(
 
     ``track_deals``: also attribute the paid amount to deals (needed for clawbacks).
     """
-    sch = _schedule(plan, quota, ti)
+    total = ratio_value if plan.is_ratio else sum((c.value for c in credits), Fraction(0))
+    attainment = total / quota if quota else None
+    held = (
+        _gate_failures(plan.accelerator_gate, attainment, collection_rate, kpi_score)
+        if plan.accelerator_gate is not None
+        else []
+    )
+    sch = _schedule(plan, quota, ti, accelerate=not held)
     if plan.is_ratio:
-        total = ratio_value
         pieces = _ratio_pieces(plan, sch, total)
     else:
-        total = sum((c.value for c in credits), Fraction(0))
         pieces = _pieces(plan, sch, credits, total)
-    attainment = total / quota if quota else None
-    band = sch.tier_labels[_reached(sch.tier_edges, total, sch.below)]
+    reached = _reached(sch.tier_edges, total, sch.below)
+    band = sch.tier_labels[reached]
 
     # 1. commission: round the exact total once, apportion the cents over the pieces.
     exact_total = sum((p.value for p in pieces), Fraction(0))
@@ -535,6 +558,28 @@ def _settle(
         lines.append(_commission_line(plan, sch, p, cents, quota, ti, team))
         if p.oid is not None:
             per_deal[p.oid] += cents
+    if held:
+        lines.append(
+            Line(
+                "gate",
+                "accelerators not paid (" + "; ".join(held) + "): factors above 1 count as 1",
+                0,
+            )
+        )
+
+    # one-time bonuses for each band the result entered
+    for k in range(1, reached + 1):
+        bonus = plan.tiers[k].entry_bonus
+        if bonus is not None:
+            c = _cents(bonus)
+            lines.append(
+                Line(
+                    "tier_bonus",
+                    f"entered band {sch.tier_labels[k]}: one-time bonus {_fmt_cents(c)}",
+                    c,
+                    band=sch.tier_labels[k],
+                )
+            )
 
     # per-deal caps
     if plan.cap is not None and plan.cap.per_deal is not None:
@@ -576,26 +621,11 @@ def _settle(
     subtotal = sum(ln.cents for ln in lines)
 
     # 3. gate
-    failed = []
-    g = plan.gate
-    if g is not None:
-        if g.min_attainment is not None and not (
-            attainment is not None and attainment >= exact(g.min_attainment)
-        ):
-            failed.append(f"attainment {_pct(attainment)} is below {fmt_rate(g.min_attainment)}")
-        if (
-            g.min_collection_rate is not None
-            and collection_rate is not None
-            and collection_rate < exact(g.min_collection_rate)
-        ):
-            failed.append(
-                f"collection rate {_pct(collection_rate)} is below "
-                f"{fmt_rate(g.min_collection_rate)}"
-            )
-        if g.min_kpi_score is not None and kpi_score < exact(g.min_kpi_score):
-            failed.append(
-                f"KPI score {fmt_number(kpi_score)} is below {fmt_number(g.min_kpi_score)}"
-            )
+    failed = (
+        _gate_failures(plan.gate, attainment, collection_rate, kpi_score)
+        if plan.gate is not None
+        else []
+    )
     gate_met = not failed
     if not gate_met:
         lines.append(
@@ -640,6 +670,26 @@ def _settle(
         parts = allocate_cents(paid, [per_deal[k] for k in keys]).tolist()
         attribution = dict(zip(keys, parts))
     return _Settled(lines, subtotal, attribution, total, attainment, band, gate_met)
+
+
+def _gate_failures(g, attainment, collection_rate, kpi_score) -> list[str]:
+    """What a gate's conditions found short (empty when it is met)."""
+    failed = []
+    if g.min_attainment is not None and not (
+        attainment is not None and attainment >= exact(g.min_attainment)
+    ):
+        failed.append(f"attainment {_pct(attainment)} is below {fmt_rate(g.min_attainment)}")
+    if (
+        g.min_collection_rate is not None
+        and collection_rate is not None
+        and collection_rate < exact(g.min_collection_rate)
+    ):
+        failed.append(
+            f"collection rate {_pct(collection_rate)} is below {fmt_rate(g.min_collection_rate)}"
+        )
+    if g.min_kpi_score is not None and kpi_score < exact(g.min_kpi_score):
+        failed.append(f"KPI score {fmt_number(kpi_score)} is below {fmt_number(g.min_kpi_score)}")
+    return failed
 
 
 def _pct(x: Fraction | None) -> str:
@@ -841,6 +891,7 @@ def _run_subject(
         wlabels = {label_of(k, P) for k in window}
         w_credits = [c for c in credits if period_of(c.date, P) in wlabels]
         w_deals = [d for d in deals if period_of(d.date, P) in wlabels]
+        gates = [g for g in (plan.gate, plan.accelerator_gate) if g is not None]
 
         quota, ti = _window_quota(plan, name, subject, team, wlabels, quota_rows, is_team)
         mrow = metric_rows.get((subject, label), {})
@@ -855,13 +906,13 @@ def _run_subject(
         coll_rate = None
         if "collection_rate" in mrow:
             coll_rate = exact(float(mrow["collection_rate"]))
-        elif plan.gate is not None and plan.gate.min_collection_rate is not None:
+        elif any(g.min_collection_rate is not None for g in gates):
             billed = sum((d.amount for d in w_deals), Fraction(0))
             if billed > 0:
                 got = sum((a for _, d, a in coll if period_of(d, P) in wlabels), Fraction(0))
                 coll_rate = got / billed
         kpi = None
-        if plan.gate is not None and plan.gate.min_kpi_score is not None:
+        if any(g.min_kpi_score is not None for g in gates):
             if "kpi_score" not in mrow:
                 raise ValueError(
                     f"plan {name} has a KPI gate: "

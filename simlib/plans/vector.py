@@ -156,9 +156,17 @@ def _ramp(x: np.ndarray, base: float | np.ndarray, jumps) -> np.ndarray:
 
 
 def _commission(
-    plan: PlanSpec, x: np.ndarray, q: np.ndarray | None, ti: np.ndarray | None
+    plan: PlanSpec,
+    x: np.ndarray,
+    q: np.ndarray | None,
+    ti: np.ndarray | None,
+    accelerate: bool = True,
 ) -> np.ndarray:
-    """Commission before gate, caps and draws (float, currency units)."""
+    """Commission before gate, caps and draws (float, currency units).
+
+    ``accelerate`` False pays multiplier factors above 1 as 1 (an accelerator gate not
+    met). Entry bonuses of the bands reached are added (currency amounts).
+    """
     S = x.shape[1]
     below = plan.at_threshold == "band_below"
     rates = np.array([b.rate for b in plan.tiers])
@@ -169,13 +177,26 @@ def _commission(
         tedge = np.broadcast_to(thr[:, None], (len(thr), S))
     if plan.multipliers:
         factors = np.array([m.factor for m in plan.multipliers])
+        if not accelerate:
+            factors = np.minimum(factors, 1.0)
         medge = np.array([m.threshold for m in plan.multipliers])[:, None] * q[None, :]
     else:
         factors = np.ones(1)
         medge = np.zeros((1, S))
-    tm, mm = plan.mode == "marginal", plan.multiplier_mode == "marginal"
+    tm = plan.mode == "marginal"
+    mmode = plan.multiplier_mode
 
-    if tm and mm:
+    def tiers_marginal(z):  # Σ slice × rate over marginal tiers
+        return _ramp(
+            z, rates[0], [(tedge[i], rates[i] - rates[i - 1]) for i in range(1, len(rates))]
+        )
+
+    def mults_marginal(z):  # Σ slice × factor over marginal multiplier bands
+        return _ramp(
+            z, factors[0], [(medge[j], factors[j] - factors[j - 1]) for j in range(1, len(factors))]
+        )
+
+    def both_marginal(z):
         # effective rate r(x)·f(x) is a step function; at a tier edge the rate steps with
         # the factor just below it, at a multiplier edge the factor steps with the rate
         # just above it, so coinciding edges add up to r_i f_j − r_{i-1} f_{j-1}.
@@ -186,21 +207,29 @@ def _commission(
         for j in range(1, len(factors)):
             i_right = (tedge[1:] <= medge[j][None, :]).sum(axis=0)
             jumps.append((medge[j], rates[i_right] * (factors[j] - factors[j - 1])))
-        pay = _ramp(x, rates[0] * factors[0], jumps)
-    elif mm:  # retroactive tiers × marginal multipliers
-        m_amount = _ramp(
-            x, factors[0], [(medge[j], factors[j] - factors[j - 1]) for j in range(1, len(factors))]
-        )
-        pay = _steps(tedge, rates, x, below) * m_amount
+        return _ramp(z, rates[0] * factors[0], jumps)
+
+    if mmode == "overage":
+        # below quota each slice at its own band's factor; above it, the factor reached
+        y = np.minimum(x, q[None, :])
+        reached = _steps(medge, factors, x, below)
+        if tm:
+            pay = both_marginal(y) + reached * (tiers_marginal(x) - tiers_marginal(y))
+        else:
+            pay = _steps(tedge, rates, x, below) * (mults_marginal(y) + reached * (x - y))
+    elif tm and mmode == "marginal":
+        pay = both_marginal(x)
+    elif mmode == "marginal":  # retroactive tiers × marginal multipliers
+        pay = _steps(tedge, rates, x, below) * mults_marginal(x)
     elif tm:  # marginal tiers × retroactive multipliers
-        t_amount = _ramp(
-            x, rates[0], [(tedge[i], rates[i] - rates[i - 1]) for i in range(1, len(rates))]
-        )
-        pay = _steps(medge, factors, x, below) * t_amount
+        pay = _steps(medge, factors, x, below) * tiers_marginal(x)
     else:
         pay = _steps(tedge, rates, x, below) * _steps(medge, factors, x, below) * x
     if plan.pays_on == "target_incentive":
         pay *= (ti / q) if plan.basis == "attainment" else ti
+    bonus = np.array([b.entry_bonus or 0.0 for b in plan.tiers])
+    if bonus.any():
+        pay += _steps(tedge, np.cumsum(bonus), x, below)
     return pay
 
 
@@ -258,23 +287,15 @@ def evaluate(
             allow_none=False,
         )
     pay = _commission(plan, x, q, ti)
+    if plan.accelerator_gate is not None:
+        held = ~_gate_ok(plan.accelerator_gate, plan, x, q, collection_rate, kpi_score)
+        if held.any():
+            pay = np.where(held, _commission(plan, x, q, ti, accelerate=False), pay)
 
     g = plan.gate
     ok = None
     if g is not None:
-        ok = np.ones(x.shape, dtype=bool)
-        if g.min_attainment is not None:
-            ok &= x >= g.min_attainment * q
-        if g.min_collection_rate is not None:
-            if collection_rate is None:
-                raise ValueError(
-                    f"plan {plan.name or '?'} gates on the collection rate: pass collection_rate"
-                )
-            ok &= _as_side(collection_rate, x.shape, "collection_rate") >= g.min_collection_rate
-        if g.min_kpi_score is not None:
-            if kpi_score is None:
-                raise ValueError(f"plan {plan.name or '?'} gates on the KPI score: pass kpi_score")
-            ok &= _as_side(kpi_score, x.shape, "kpi_score") >= g.min_kpi_score
+        ok = _gate_ok(g, plan, x, q, collection_rate, kpi_score)
         pay *= ok
     if plan.cap is not None and plan.cap.per_period is not None:
         np.minimum(pay, plan.cap.per_period, out=pay)
@@ -284,6 +305,24 @@ def evaluate(
     if plan.draw is not None:
         np.maximum(pay, plan.draw.amount, out=pay)
     return pay
+
+
+def _gate_ok(g: Gate, plan: PlanSpec, x, q, collection_rate, kpi_score) -> np.ndarray:
+    """Where each condition of ``g`` holds (trials × subjects)."""
+    ok = np.ones(x.shape, dtype=bool)
+    if g.min_attainment is not None:
+        ok &= x >= g.min_attainment * q
+    if g.min_collection_rate is not None:
+        if collection_rate is None:
+            raise ValueError(
+                f"plan {plan.name or '?'} gates on the collection rate: pass collection_rate"
+            )
+        ok &= _as_side(collection_rate, x.shape, "collection_rate") >= g.min_collection_rate
+    if g.min_kpi_score is not None:
+        if kpi_score is None:
+            raise ValueError(f"plan {plan.name or '?'} gates on the KPI score: pass kpi_score")
+        ok &= _as_side(kpi_score, x.shape, "kpi_score") >= g.min_kpi_score
+    return ok
 
 
 def not_modelled(plan: PlanSpec) -> tuple[str, ...]:
