@@ -72,11 +72,7 @@ def plans(draw, *, marginal: bool = False, gate: bool = True, ti: bool = True):
             if marginal
             else draw(st.sampled_from(["marginal", "retroactive", "overage"]))
         )
-        if (
-            gate
-            and any(m["factor"] > 1 for m in data["multipliers"])
-            and draw(st.booleans())
-        ):
+        if gate and any(m["factor"] > 1 for m in data["multipliers"]) and draw(st.booleans()):
             data["accelerator_gate"] = {"min_attainment": draw(st.integers(1, 150)) / 100}
     if not marginal and len(data["tiers"]) > 1 and draw(st.booleans()):
         for band in data["tiers"][1:]:
