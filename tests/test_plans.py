@@ -66,6 +66,7 @@ def _frames(case):
                 "product_id": d.get("product", "P-CORE"),
                 "deal_type": d.get("type", "new_customer"),
                 "gross_margin_pct": d.get("margin_pct"),
+                "cost": d.get("cost"),
                 "stage": "won",
             }
             for d in case.get("deals", [])

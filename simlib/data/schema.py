@@ -174,6 +174,18 @@ OPPORTUNITIES = Table(
         _c("deal_type", "enum", required=False, allowed=DEAL_TYPES),
         _c("probability", "number", required=False, description="CRM stage probability, 0-1"),
         _c(
+            "gross_margin",
+            "money",
+            required=False,
+            description="the deal's gross margin or profit (amount), for margin-based plans",
+        ),
+        _c(
+            "cost",
+            "money",
+            required=False,
+            description="the deal's cost: gross margin = amount − cost, for margin-based plans",
+        ),
+        _c(
             "amount_estimated",
             "bool",
             required=False,

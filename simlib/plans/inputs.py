@@ -88,7 +88,15 @@ def _money(x, what: str) -> Fraction:
     return Fraction(c, 100)
 
 
-def _read_deals(deals: pd.DataFrame, products: pd.DataFrame | None) -> list[_Deal]:
+def _read_deals(
+    deals: pd.DataFrame,
+    products: pd.DataFrame | None,
+    plan_margins: dict[str, float] | None = None,
+) -> list[_Deal]:
+    """Won deals as exact records. A deal's gross margin, in order of precedence: its
+    ``gross_margin`` (amount), ``amount − cost``, ``amount × gross_margin_pct``, its
+    product's ``gross_margin_pct`` in ``products``, then the plan's own ``margin_pct``
+    for the product (or its ``"*"`` entry)."""
     _need(
         deals,
         "deals",
@@ -127,10 +135,21 @@ def _read_deals(deals: pd.DataFrame, products: pd.DataFrame | None) -> list[_Dea
         margin = None
         if "gross_margin" in row and pd.notna(row["gross_margin"]):
             margin = exact(float(row["gross_margin"]))
+        elif "cost" in row and pd.notna(row["cost"]):
+            margin = amount - _money(row["cost"], f"deals cost of {oid}")
         elif "gross_margin_pct" in row and pd.notna(row["gross_margin_pct"]):
             margin = amount * exact(float(row["gross_margin_pct"]))
         elif product is not None and product in margin_pct:
             margin = amount * margin_pct[product]
+        elif plan_margins:
+            pct = plan_margins.get(product or "", plan_margins.get("*"))
+            if pct is not None:
+                margin = amount * exact(pct)
+        if margin is not None and margin < 0:
+            raise ValueError(
+                f"deal {oid}: its gross margin is negative ({float(margin):,.2f}: cost above "
+                "amount); a margin plan cannot pay on it — correct the cost or leave it out"
+            )
         out.append(
             _Deal(
                 oid,
@@ -164,8 +183,9 @@ def _credits(plan: PlanSpec, deals: list[_Deal], collections: pd.DataFrame | Non
         bad = [d.oid for d in deals if d.margin is None][:5]
         if bad:
             raise ValueError(
-                "measure gross_margin needs a gross_margin (amount) or gross_margin_pct column "
-                f"on deals, or a products table with gross_margin_pct; missing for {bad}"
+                "measure gross_margin needs a gross_margin (amount), cost or gross_margin_pct "
+                "column on deals, a products table with gross_margin_pct, or margin_pct in "
+                f"the plan (per product, or '*' for all); missing for {bad}"
             )
         return [_Credit(d.oid, d.owner, d.date, d.margin) for d in deals]
     if m == "collected_revenue":

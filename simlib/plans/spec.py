@@ -322,6 +322,13 @@ class PlanSpec(StrictModel):
     multipliers: tuple[Multiplier, ...] = ()
     multiplier_mode: Literal["marginal", "retroactive", "overage"] = "marginal"
     accelerator_gate: Gate | None = None
+    margin_pct: dict[str, Annotated[float, Field(ge=0.0, le=1.0)]] = Field(
+        default_factory=dict,
+        description=(
+            "gross margin rate per product_id ('*' for every other product), for margin "
+            "plans when the data carries no margin or cost"
+        ),
+    )
     gate: Gate | None = None
     cap: Cap | None = None
     floor: Positive | None = None
@@ -350,6 +357,15 @@ class PlanSpec(StrictModel):
                     self.tier_scope,
                     "entry bonuses are paid when the period's result enters a band; they need "
                     "tier_scope 'cumulative'",
+                )
+            )
+        if self.margin_pct and self.measure != "gross_margin":
+            problems.append(
+                (
+                    ("margin_pct",),
+                    NO_GATE_VALUE.replace("accelerator_gate", "margin_pct"),
+                    f"margin rates apply to measure 'gross_margin'; this plan pays on "
+                    f"{self.measure!r}",
                 )
             )
         if self.multiplier_mode == "overage" and not self.multipliers:

@@ -794,7 +794,7 @@ def compute_statements(
     """
     name = plan.name or "plan"
     P = plan.period
-    deal_list = _read_deals(deals, products)
+    deal_list = _read_deals(deals, products, plan.margin_pct)
     credits = _credits(plan, deal_list, collections)
     deal_by_id = {d.oid: d for d in deal_list}
 
