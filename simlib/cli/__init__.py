@@ -18,14 +18,39 @@ from __future__ import annotations
 import argparse
 import sys
 
-from simlib.cli import app, data, demo, forecast, params, pay, reports, targets, tracking
+from simlib.cli import (
+    app,
+    data,
+    demo,
+    forecast,
+    params,
+    pay,
+    plan_doc,
+    pool,
+    reports,
+    targets,
+    tracking,
+)
 from simlib.cli import cache as cache_cli
 from simlib.cli.common import EXIT_INTERNAL, EXIT_OK, EXIT_USER, UserError
 
 __all__ = ["EXIT_INTERNAL", "EXIT_OK", "EXIT_USER", "UserError", "build_parser", "main"]
 
 #: Command groups in the order ``simlib --help`` lists them.
-_GROUPS = (demo, data, forecast, pay, targets, tracking, reports, app, cache_cli, params)
+_GROUPS = (
+    demo,
+    data,
+    forecast,
+    pay,
+    plan_doc,
+    pool,
+    targets,
+    tracking,
+    reports,
+    app,
+    cache_cli,
+    params,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
