@@ -273,3 +273,111 @@ def test_carry_forward_over_periods_loses_nothing(pool, periods):
     total_in = sum(r.pool_cents for r in out)
     total_out = sum(r.paid_cents + r.holdback_cents for r in out) + out[-1].carried_out_cents
     assert total_in == total_out
+
+
+# ------------------------------------------------------------------------ simlib pool
+
+
+def _run(capsys, *argv):
+    from simlib.cli import main
+
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.fixture(scope="module")
+def demo():
+    from simlib.data import load_demo
+
+    return load_demo()
+
+
+def test_pool_cli_english(capsys):
+    code, out, err = _run(capsys, "pool", "--period", "2026-Q2", "--team", "T-SH", "--lang", "en")
+    assert code == 0, err
+    assert "Bonus pool · Shanghai Team · 2026-Q2" in out
+    assert "Rank" in out and "Amount (yuan)" in out and "Attainment" in out
+    assert "Flagged for review:" in out and "Unallocated 0" in out
+    assert "Zhang Wei" in out and "S003" not in out and "T-SH" not in out
+    assert "nan" not in out.lower() and "None" not in out
+
+
+def test_pool_cli_chinese_and_rules(capsys, tmp_path):
+    f = tmp_path / "pool.yaml"
+    f.write_text(
+        "description: test\nfunding_rate: 0.05\nshares: [0.3, 0.2, 0.15]\nreview_bottom: 1\n"
+        "min_attainment: 0.8\nholdback: 0.1\nunallocated: company\n",
+        encoding="utf-8",
+    )
+    code, out, err = _run(
+        capsys,
+        "pool",
+        "--period",
+        "2026-Q2",
+        "--team",
+        "上海一部",
+        "--pool",
+        str(f),
+        "--lang",
+        "zh-CN",
+    )
+    assert code == 0, err
+    assert "团队奖金池 · 上海一部 · 2026-Q2" in out
+    for word in ("排名", "销售", "达成率", "份额", "金额（元）", "预留", "未分配", "退回公司"):
+        assert word in out, word
+    assert "张伟" in out and "S003" not in out
+
+
+def test_pool_cli_json_one_object_per_team_and_sums(capsys, tmp_path):
+    f = tmp_path / "pool.yaml"
+    f.write_text(
+        "description: test\nfunding_rate: 0.05\nshares: [0.3, 0.2, 0.15]\nreview_bottom: 1\n"
+        "min_attainment: 0.8\nfunded_above: 0.9\nholdback: 0.125\nunallocated: carry_forward\n",
+        encoding="utf-8",
+    )
+    code, out, err = _run(
+        capsys, "pool", "--period", "2026-Q2", "--pool", str(f), "--json", "--lang", "en"
+    )
+    assert code == 0, err
+    teams = json.loads(out)
+    assert len(teams) == 9 and len({t["team"] for t in teams}) == 9
+    for t in teams:
+        cents = {k: round(float(t[k]) * 100) for k in ("pool_amount", "holdback", "carried_in")}
+        paid = sum(round(float(r["amount"]) * 100) for r in t["reps"])
+        assert paid == round(float(t["paid"]) * 100)
+        assert paid + cents["holdback"] + round(float(t["unallocated"]) * 100) == (
+            cents["pool_amount"] + cents["carried_in"]
+        )
+        assert t["funded"] is (t["team_attainment"] >= 0.9)
+        if not t["funded"]:
+            assert t["pool_amount"] == "0.00" and "not funded" in t["note"]
+
+
+def test_pool_cli_since_carries_forward(demo, tmp_path):
+    from simlib.cli.pool import pool_payout_list
+
+    pool = PoolSpec.model_validate(
+        {**BASE, "min_attainment": 0.8, "unallocated": "carry_forward", "name": "t"}
+    )
+    one = pool_payout_list(demo, pool, "2026-Q2", "T-SH", lang="en")[0]
+    two = pool_payout_list(demo, pool, "2026-Q2", "T-SH", since="2026-Q1", lang="en")[0]
+    q1 = pool_payout_list(demo, pool, "2026-Q1", "T-SH", lang="en")[0]
+    assert one["carried_in"] == "0.00"
+    assert two["carried_in"] == q1["unallocated"]
+    assert two["pool_amount"] == one["pool_amount"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["--period", "2026-07"], "--period must look like"),
+        (["--period", "2026-Q2", "--team", "Nowhere"], "no team 'Nowhere'; teams: Shanghai Team"),
+        (["--period", "2026-Q2", "--pool", "/nonexistent/pool.yaml"], "file not found"),
+        (["--period", "2026-Q2", "--since", "2026-Q3"], "is after --period"),
+    ],
+)
+def test_pool_cli_messages_not_tracebacks(capsys, argv, needle):
+    code, out, err = _run(capsys, "pool", *argv, "--lang", "en")
+    assert code == 2
+    assert needle in err and "Traceback" not in err
