@@ -462,8 +462,9 @@ def _round_half_up(v: np.ndarray) -> np.ndarray:
     return np.floor(c + 0.5 + 1e-7 + np.abs(c) * 1e-14) / 100.0
 
 
-def _snap_ties(metric: np.ndarray) -> np.ndarray:
-    """Metrics within ``_REL`` of their neighbour in the ranking made equal."""
+def _snap_ties(metric: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Metrics within ``_REL`` of their neighbour in the ranking made equal, and the
+    ranking (best first; it holds for the snapped metrics too)."""
     order = np.argsort(-metric, axis=1, kind="stable")
     s = np.take_along_axis(metric, order, axis=1)
     new = np.ones(s.shape, dtype=bool)
@@ -473,16 +474,19 @@ def _snap_ties(metric: np.ndarray) -> np.ndarray:
     canon = np.take_along_axis(s, start, axis=1)
     out = np.empty_like(metric)
     np.put_along_axis(out, order, canon, axis=1)
-    return out
+    return out, order
 
 
-def _place_weights(key: np.ndarray, n_places: np.ndarray, shares: np.ndarray) -> np.ndarray:
+def _place_weights(
+    key: np.ndarray, n_places: np.ndarray, shares: np.ndarray, order: np.ndarray | None = None
+) -> np.ndarray:
     """(T, R) weights by place: reps ordered by ``key`` (best first, -inf last), the
     first ``n_places`` (per trial) places paid the listed shares then an equal rest
     (capped at the last share); equal keys share the average of their places."""
     T, R = key.shape
     L = len(shares)
-    order = np.argsort(-key, axis=1, kind="stable")
+    if order is None:
+        order = np.argsort(-key, axis=1, kind="stable")
     s = np.take_along_axis(key, order, axis=1)
     pos = np.arange(R)[None, :]
     m = n_places[:, None].astype(np.float64)
@@ -573,17 +577,19 @@ def pool_flows(
             att = np.where(q > 0, x / np.where(q > 0, q, 1.0), 0.0)
     if pool.rank_by == "attainment":
         metric = att
-        key = _snap_ties(att)
+        key, order = _snap_ties(att)
     elif pool.rank_by == "result":
         metric = key = x
     else:
         if scores is None:
             raise ValueError("pool ranks by score: pass scores")
         metric = key = np.broadcast_to(np.asarray(scores, float), (T, R))
+    if pool.rank_by != "attainment":
+        order = np.argsort(-key, axis=1, kind="stable")  # best first, once
     review = np.zeros((T, R), dtype=bool)
     if pool.review_bottom and R:
-        cut = np.sort(key, axis=1)[:, min(pool.review_bottom, R) - 1]
-        review = key <= cut[:, None]
+        cut = np.take_along_axis(key, order[:, R - min(pool.review_bottom, R)][:, None], axis=1)
+        review = key <= cut
     eligible = ~review
     if pool.min_attainment is not None:
         m = pool.min_attainment
@@ -593,7 +599,9 @@ def pool_flows(
         if pool.split == "score":
             w = np.maximum(metric, 0.0) * eligible
         else:
-            w = _place_weights(np.where(eligible, key, -np.inf), eligible.sum(axis=1), shares)
+            # without min_attainment the unpaid are the bottom ranks: the order stands
+            same = order if pool.min_attainment is None else None
+            w = _place_weights(np.where(eligible, key, -np.inf), eligible.sum(axis=1), shares, same)
         total_w = w.sum(axis=1, keepdims=True)
         with np.errstate(invalid="ignore", divide="ignore"):
             w = np.where(total_w > 0, w / total_w, 0.0)
@@ -604,7 +612,7 @@ def pool_flows(
             with np.errstate(invalid="ignore", divide="ignore"):
                 w = np.where(total_w > 0, raw / total_w, 0.0)
         else:
-            w = _place_weights(key, np.full(T, R), shares)
+            w = _place_weights(key, np.full(T, R), shares, order)
         w = w * eligible
     paid = to_split[:, None] * w
     unallocated = np.where(funded, to_split - paid.sum(axis=1), carry)
