@@ -80,6 +80,20 @@ def plans(draw, *, marginal: bool = False, gate: bool = True, ti: bool = True):
                 band["entry_bonus"] = draw(st.integers(1, 1_000_00)) / 100
     if gate and draw(st.booleans()):
         data["gate"] = {"min_attainment": draw(st.integers(1, 120)) / 100}
+    if basis == "amount" and pays_on == "measure" and draw(st.booleans()):
+        # bands stated as amounts: over the band's width (marginal) or flat (retroactive)
+        tiers = data["tiers"]
+        last = len(tiers) - (1 if data["mode"] == "marginal" else 0)
+        for band in tiers[:last]:
+            if draw(st.booleans()):
+                band.pop("rate")
+                band["amount"] = draw(st.integers(0, 2_000_000)) / 100
+        if data["mode"] == "marginal":  # no more than the band's width
+            for band, nxt in zip(tiers, tiers[1:]):
+                if "amount" in band:
+                    band["amount"] = min(band["amount"], nxt["threshold"] - band["threshold"])
+        elif data.get("multipliers"):
+            data["multiplier_mode"] = "retroactive"
     cap = None
     if draw(st.booleans()):
         cap = draw(st.integers(1_000_00, 200_000_00)) / 100

@@ -120,6 +120,14 @@ class Band(StrictModel):
             "(e.g. 300 on reaching tier 3); not on the first band"
         ),
     )
+    amount: NonNeg | None = Field(
+        None,
+        description=(
+            "the band stated as an amount instead of a rate: marginal plans pay it for the "
+            "whole band (pro rata for part of it: rate = amount / band width); retroactive "
+            "plans pay it flat when the result reaches the band"
+        ),
+    )
 
 
 class Multiplier(StrictModel):
@@ -337,10 +345,63 @@ class PlanSpec(StrictModel):
     clawback: Clawback | None = None
     ytd_true_up: bool = False
 
+    @model_validator(mode="before")
+    @classmethod
+    def _rates_of_amount_bands(cls, data):
+        """A band written as an ``amount`` gets the rate it implies: amount / width in a
+        marginal plan, 0 in a retroactive one (it pays the amount flat)."""
+        if not isinstance(data, dict) or not isinstance(data.get("tiers"), (list, tuple)):
+            return data
+        tiers = list(data["tiers"])
+        marginal = data.get("mode", "marginal") == "marginal"
+        for i, t in enumerate(tiers):
+            if not isinstance(t, dict) or t.get("amount") is None:
+                continue
+            given = t.get("rate")
+            rate = 0.0
+            nxt = tiers[i + 1] if i + 1 < len(tiers) else None
+            if marginal and isinstance(nxt, dict):
+                try:
+                    width = float(nxt["threshold"]) - float(t["threshold"])
+                    rate = float(exact(t["amount"]) / exact(width)) if width > 0 else 0.0
+                except (KeyError, TypeError, ValueError):
+                    rate = 0.0  # the band checks below name what is wrong
+            # a rate beside the amount is accepted only as the one it implies (a plan
+            # read back from its own dump); anything else states the band two ways
+            if given is not None and not math.isclose(float(given), rate, rel_tol=1e-12):
+                raise ValueError(
+                    f"tiers[{i}] has both a rate and an amount; a band is stated one way"
+                )
+            tiers[i] = {**t, "rate": rate}
+        return {**data, "tiers": tiers}
+
     @model_validator(mode="after")
     def _coherent(self):
         problems: list[tuple[tuple, object, str]] = []
         _check_bands(self.tiers, "tiers", "rate", problems)
+        for i, b in enumerate(self.tiers):
+            if b.amount is None:
+                continue
+            why = None
+            if self.pays_on != "measure":
+                why = "bands stated as amounts pay on the measure, not a target incentive"
+            elif self.mode == "marginal" and i == len(self.tiers) - 1:
+                why = "the top band is open-ended: state it as a rate (an amount needs a width)"
+            elif self.mode == "marginal" and self.basis != "amount":
+                why = (
+                    "in a marginal plan an amount is paid over the band's width in money: use "
+                    "basis 'amount' (or mode 'retroactive' for a flat amount per band)"
+                )
+            elif self.tier_scope == "per_deal":
+                why = "bands stated as amounts apply to the period's result: tier_scope cumulative"
+            elif (
+                self.mode == "retroactive"
+                and self.multipliers
+                and (self.multiplier_mode != "retroactive")
+            ):
+                why = "a flat band amount can only take retroactive multipliers"
+            if why:
+                problems.append((("tiers", i, "amount"), b.amount, why))
         _check_bands(self.multipliers, "multipliers", "factor", problems)
         if self.tiers and self.tiers[0].entry_bonus is not None:
             problems.append(
@@ -386,7 +447,15 @@ class PlanSpec(StrictModel):
             )
         if self.pays_on == "measure":
             for i, b in enumerate(self.tiers):
-                if b.rate > 1:
+                if b.rate > 1 and b.amount is not None:
+                    problems.append(
+                        (
+                            ("tiers", i, "amount"),
+                            b.amount,
+                            "more than the band's width: it would pay over 100% of the slice",
+                        )
+                    )
+                elif b.rate > 1:
                     problems.append(
                         (
                             ("tiers", i, "rate"),
@@ -519,6 +588,12 @@ class PlanSpec(StrictModel):
             rate = (
                 fmt_number(b.rate) + "×" if self.pays_on == "target_incentive" else fmt_rate(b.rate)
             )
+            if b.amount is not None:
+                rate = (
+                    f"{format_amount(b.amount)} for the whole band"
+                    if self.mode == "marginal"
+                    else f"{format_amount(b.amount)} flat"
+                )
             out.append(f"    {lab}: {rate} {unit}".rstrip())
         owner = "the band below" if self.at_threshold == "band_below" else "the band above"
         out.append(f"  an amount exactly at a threshold belongs to {owner}")

@@ -357,7 +357,7 @@ def _schedule(
         scale = ti / quota if plan.basis == "attainment" else ti
     return _Schedule(
         tuple(thr),
-        tuple(exact(b.rate) for b in plan.tiers),
+        tuple(_band_rate(plan, i) for i in range(len(plan.tiers))),
         tuple(plan.band_labels()),
         medges,
         factors,
@@ -366,6 +366,18 @@ def _schedule(
         plan.at_threshold == "band_below",
         quota if plan.multiplier_mode == "overage" else None,
     )
+
+
+def _band_rate(plan: PlanSpec, i: int) -> Fraction:
+    """Band ``i``'s exact rate: as written, or a marginal band's amount over its width
+    (a retroactive band's amount is paid flat: rate 0)."""
+    b = plan.tiers[i]
+    if b.amount is None:
+        return exact(b.rate)
+    if plan.mode != "marginal":
+        return Fraction(0)
+    width = exact(plan.tiers[i + 1].threshold) - exact(b.threshold)
+    return exact(b.amount) / width
 
 
 def _reached(edges: Sequence[Fraction], x: Fraction, below: bool) -> int:
@@ -538,12 +550,17 @@ def _settle(
         else []
     )
     sch = _schedule(plan, quota, ti, accelerate=not held)
-    if plan.is_ratio:
+    reached = _reached(sch.tier_edges, total, sch.below)
+    band = sch.tier_labels[reached]
+    flat = plan.tiers[reached].amount if plan.mode == "retroactive" else None
+    if flat is not None:  # a retroactive band stated as an amount: paid flat
+        j = _reached(sch.mult_edges, total, sch.below)
+        value = exact(flat) * sch.factors[j] if total > 0 or reached > 0 else Fraction(0)
+        pieces = [_Piece(None, None, Fraction(0), total, reached, j, value)]
+    elif plan.is_ratio:
         pieces = _ratio_pieces(plan, sch, total)
     else:
         pieces = _pieces(plan, sch, credits, total)
-    reached = _reached(sch.tier_edges, total, sch.below)
-    band = sch.tier_labels[reached]
 
     # 1. commission: round the exact total once, apportion the cents over the pieces.
     exact_total = sum((p.value for p in pieces), Fraction(0))
@@ -712,7 +729,28 @@ def _commission_line(plan, sch: _Schedule, p: _Piece, cents: int, quota, ti, tea
             kind = "accelerator" if factor > 1 else "decelerator"
             label = f"{kind} {sch.mult_labels[p.mult]}"
         fac = f" × {fmt_number(factor)} ({label})"
-    if plan.pays_on == "measure":
+    stated = plan.tiers[p.tier].amount
+    if stated is not None and plan.mode == "retroactive":
+        text = (
+            f"{m.replace('_', ' ')} {_fmt_measure(p.hi, m)} reached band "
+            f"{sch.tier_labels[p.tier]}: {format_amount(stated)} flat{fac} = {_fmt_cents(cents)}"
+        )
+        return Line(
+            "commission",
+            text,
+            cents,
+            band=sch.tier_labels[p.tier],
+            base=float(base),
+            rate=0.0,
+            factor=float(factor),
+        )
+    if stated is not None:
+        width = sch.tier_edges[p.tier + 1] - sch.tier_edges[p.tier]
+        text = (
+            f"{who}{_fmt_measure(base, m)} ÷ {_fmt_measure(width, m)} × "
+            f"{format_amount(stated)}{fac} = {_fmt_cents(cents)}"
+        )
+    elif plan.pays_on == "measure":
         text = f"{who}{_fmt_measure(base, m)} × {fmt_rate(rate)}{fac} = {_fmt_cents(cents)}"
     elif plan.basis == "attainment":
         text = (

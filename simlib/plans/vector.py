@@ -227,6 +227,10 @@ def _commission(
         pay = _steps(tedge, rates, x, below) * _steps(medge, factors, x, below) * x
     if plan.pays_on == "target_incentive":
         pay *= (ti / q) if plan.basis == "attainment" else ti
+    if plan.mode == "retroactive" and any(b.amount is not None for b in plan.tiers):
+        flat = np.array([b.amount if b.amount is not None else 0.0 for b in plan.tiers])
+        paid = _steps(tedge, flat, x, below) * _steps(medge, factors, x, below)
+        pay += np.where(x > 0, paid, 0.0)
     bonus = np.array([b.entry_bonus or 0.0 for b in plan.tiers])
     if bonus.any():
         pay += _steps(tedge, np.cumsum(bonus), x, below)
