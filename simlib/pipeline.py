@@ -1384,6 +1384,7 @@ def as_known_on(data: Dataset, when) -> Dataset:
         "invoices": "issue_date",
         "payments": "date",
         "nps": "date",
+        "reversals": "reversal_date",
     }
     for name, col in dated.items():
         if name in t:

@@ -80,3 +80,54 @@ def test_statements_on_an_opportunity_only_export(tmp_path, capsys):
     assert "total payable" in out and "None" not in out and "rep_id" not in out
     code, _, err = run(capsys, "statements", "--period", "2021-Q4", "--plan", "saas_quota", *data)
     assert code != 0 and "no targets table" in err and "Traceback" not in err
+
+
+def test_clawbacks_run_from_an_export_with_a_reversals_table(tmp_path, capsys):
+    """A reversals file mapped like any other table: statements take back the commission."""
+    import pandas as pd
+    import yaml
+
+    from simlib.data.io import _load_mapping, load_data
+    from simlib.data.worlds import WorldSpec, generate_world, write_export
+
+    folder = tmp_path / "crm"
+    write_export(generate_world(WorldSpec(seed=2, n_agents=6, n_managers=2)), folder)
+    deals = pd.read_csv(folder / "sales_pipeline.csv")
+    won = deals[(deals["deal_stage"] == "Won") & (deals["close_date"] >= "2021-10-01")]
+    pick = won.sort_values("close_date").head(2)
+    rev = pd.DataFrame(
+        {
+            "Deal": pick["opportunity_id"],
+            "Cancelled on": (pd.to_datetime(pick["close_date"]) + pd.Timedelta(days=10)).dt.date,
+        }
+    )
+    rev.to_csv(folder / "cancellations.csv", index=False)
+    spec = _load_mapping("crm_export").model_dump(mode="json", exclude_defaults=True)
+    spec["tables"]["reversals"] = {
+        "source": "cancellations.csv",
+        "columns": {"opportunity_id": "Deal", "reversal_date": "Cancelled on"},
+    }
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    plan = tmp_path / "p.yaml"
+    plan.write_text(
+        "description: 10% of revenue; deals cancelled within 90 days are clawed back\n"
+        "period: quarter\ntiers: [{threshold: 0, rate: 0.1}]\nclawback: {within_days: 90}\n",
+        encoding="utf-8",
+    )
+    data = load_data(folder, mapping)
+    assert len(data.reversals) == 2
+    args = ["statements", "--period", "2021-Q4", "--plan", str(plan), "--json"]
+    code, out, err = run(capsys, *args, "--data", str(folder), "--mapping", str(mapping))
+    assert code == 0, err
+    lines = [ln for row in json.loads(out) for ln in row["lines"]]
+    for oid in pick["opportunity_id"]:
+        assert any(oid in ln and "reversed on" in ln for ln in lines), oid
+    # a reversal of a deal that was not won, or before it closed: an error on its row
+    lost = deals[deals["deal_stage"] == "Lost"].iloc[0]
+    bad = pd.concat(
+        [rev, pd.DataFrame({"Deal": [lost["opportunity_id"]], "Cancelled on": ["2021-12-01"]})]
+    )
+    bad.to_csv(folder / "cancellations.csv", index=False)
+    code, out, err = run(capsys, "data", "check", "--data", str(folder), "--mapping", str(mapping))
+    assert code != 0 and "cancellations.csv, row 4" in out and "not won" in out

@@ -98,7 +98,13 @@ def cmd_statements(args) -> int:
         )
     try:
         sts = compute_statements(
-            plan, won, quotas, collections=collections, teams=data.reps, products=data.products
+            plan,
+            won,
+            quotas,
+            reversals=data.tables.get("reversals"),
+            collections=collections,
+            teams=data.reps,
+            products=data.products,
         )
     except ValueError as e:
         raise UserError(str(e)) from None

@@ -1430,6 +1430,45 @@ def _cross_checks(
                     f"({when.iloc[i].date()}); expected on or after the created date",
                 )
             )
+    rev = tables.get("reversals")
+    if (
+        opp is not None
+        and rev is not None
+        and {"opportunity_id", "stage", "close_date"} <= set(opp.columns)
+        and {"opportunity_id", "reversal_date"} <= set(rev.columns)
+        and len(rev)
+    ):
+        deals = opp.drop_duplicates("opportunity_id").set_index("opportunity_id")
+        stage = rev["opportunity_id"].map(deals["stage"])
+        closed = rev["opportunity_id"].map(deals["close_date"])
+        label = labels.get("reversals", "reversals")
+        for i in np.flatnonzero((stage.notna() & (stage != "won")).to_numpy(dtype=bool)):
+            r = rev.iloc[i]
+            issues.append(
+                Issue(
+                    "reversals",
+                    label,
+                    int(r["_row"]),
+                    "opportunity_id",
+                    r["opportunity_id"],
+                    f"a reversal of a deal that is {stage.iloc[i]}, not won; only won deals "
+                    "can be reversed",
+                )
+            )
+        early = (rev["reversal_date"] < closed).fillna(False).to_numpy(dtype=bool)
+        for i in np.flatnonzero(early):
+            r = rev.iloc[i]
+            issues.append(
+                Issue(
+                    "reversals",
+                    label,
+                    int(r["_row"]),
+                    "reversal_date",
+                    str(r["reversal_date"].date()),
+                    f"reversed before the deal closed ({closed.iloc[i].date()}); expected on "
+                    "or after its close date",
+                )
+            )
     inv, pay = tables.get("invoices"), tables.get("payments")
     if (
         inv is not None

@@ -299,6 +299,21 @@ NPS = Table(
     foreign_keys=(ForeignKey("rep_id", "reps", "rep_id"),),
 )
 
+REVERSALS = Table(
+    "reversals",
+    (
+        _c("opportunity_id", "id"),
+        _c("reversal_date", "date", description="when the won deal was cancelled or refunded"),
+        _c("reason", "text", required=False),
+    ),
+    key=("opportunity_id",),
+    foreign_keys=(ForeignKey("opportunity_id", "opportunities", "opportunity_id"),),
+    description=(
+        "Won deals cancelled, refunded or charged back after they closed: a plan with a "
+        "clawback takes back the commission paid on them (within its window)."
+    ),
+)
+
 TARGETS = Table(
     "targets",
     (
@@ -326,5 +341,6 @@ TABLES: dict[str, Table] = {
         PAYMENTS,
         NPS,
         TARGETS,
+        REVERSALS,
     )
 }
