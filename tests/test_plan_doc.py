@@ -11,8 +11,8 @@ import pytest
 from simlib.cli import main
 from simlib.config import default_params_dir
 from simlib.data import load_demo
-from simlib.plans import load_plan, statement_for
-from simlib.plans.spec import Gate, fmt_number, fmt_rate
+from simlib.plans import Draw, PlanSpec, load_plan, statement_for
+from simlib.plans.spec import fmt_number, fmt_rate
 from simlib.present import Units
 from simlib.views.plan_doc import TERMS, plan_document, plan_sentences
 from tests.textlint import latin_rep_names, lint_html, lint_text
@@ -133,45 +133,114 @@ def test_the_page_reads_as_a_page_for_people(docs, data, name, lang):
     assert "http" not in html
 
 
-def test_every_term_of_a_plan_is_said_in_both_languages():
-    """Each shipped plan's terms, and the terms being added to the plan language
-    (overage multipliers, entry bonuses, accelerator gate, bands as amounts), each give
-    a sentence in both languages."""
-    saas = load_plan("saas_quota")
-    tiered = load_plan("tiered_cn")
-    new = saas.model_copy(
-        update={
-            "multiplier_mode": "overage",
-            "accelerator_gate": Gate(min_attainment=1.0),
-        }
-    )
-    bonus = tiered.model_copy(
-        update={
-            "tiers": tuple(
-                b.model_copy(update={"entry_bonus": 200.0 * i, "amount": 900.0 if i == 2 else None})
-                for i, b in enumerate(tiered.tiers)
-            )
-        }
-    )
-    for lang in LANGS:
-        u = Units(lang, scale="yuan")
-        said = " ".join(plan_sentences(new, lang, u))
-        assert ("超过指标的部分" if lang == "zh-CN" else "only to the amount above quota") in said
-        assert ("加速系数" if lang == "zh-CN" else "Factors above 1 apply only when") in said
-        said = " ".join(plan_sentences(bonus, lang, u))
-        assert ("200.00元" if lang == "zh-CN" else "¥200.00 on entering band 2") in said
-        frame = plan_document(bonus, lang=lang).band_frame()
-        assert "900.00" in frame["rate"].iloc[2]
-    fired = set()
-    for name in ("tiered_cn", "tiered_cn_retro", "saas_quota", "gated_collections"):
-        fired |= {i for i, (cond, _zh, _en) in enumerate(TERMS) if cond(load_plan(name))}
-    for name in ("new_hire_draw", "annual_ytd", "manager_override", "renewal_kpi"):
-        fired |= {i for i, (cond, _zh, _en) in enumerate(TERMS) if cond(load_plan(name))}
-    for plan in (new, bonus):
-        fired |= {i for i, (cond, _zh, _en) in enumerate(TERMS) if cond(plan)}
-    unfired = [i for i in range(len(TERMS)) if i not in fired]
-    # left: per-deal tiers, a retroactive multiplier and a non-recoverable draw
-    assert len(unfired) <= 3, unfired
+#: The terms being added to the plan language (issue 14), as published plans state them.
+NEW_TERMS = {
+    "overage": dict(
+        description="60% of revenue; the accelerator reached applies to the amount above quota",
+        tiers=[{"threshold": 0, "rate": 0.60}],
+        multipliers=[
+            {"threshold": 0, "factor": 1},
+            {"threshold": 1.0, "factor": 1.5},
+            {"threshold": 1.5, "factor": 2.5},
+        ],
+        multiplier_mode="overage",
+        accelerator_gate={"min_attainment": 1.2},
+    ),
+    "entry_bonus": dict(
+        description="marginal tiers with a one-time bonus on entering tiers 2 to 4",
+        tiers=[
+            {"threshold": 0, "rate": 0.01},
+            {"threshold": 1000, "rate": 0.02, "entry_bonus": 200},
+            {"threshold": 2000, "rate": 0.03, "entry_bonus": 300},
+            {"threshold": 3000, "rate": 0.04, "entry_bonus": 400},
+        ],
+    ),
+    "amounts": dict(
+        description="a flat amount per band reached",
+        mode="retroactive",
+        tiers=[
+            {"threshold": 0, "rate": 0},
+            {"threshold": 100000, "amount": 1000},
+            {"threshold": 200000, "amount": 3000},
+        ],
+    ),
+}
+SAID = {  # (plan, lang): what must be said
+    ("overage", "en"): ["applies only to the amount above quota", "only when attainment ≥ 120%"],
+    ("overage", "zh-CN"): ["只适用于超过指标的部分", "仅在达成率 ≥ 120% 时适用"],
+    ("entry_bonus", "en"): ["¥200.00 on entering band 2 (from ¥1,000.00)"],
+    ("entry_bonus", "zh-CN"): ["进入第 2 档（1,000.00元 起）200.00元"],
+    ("amounts", "en"): ["paid flat once the result reaches it", "¥1,000.00 flat"],
+    ("amounts", "zh-CN"): ["一次性发放该金额", "固定 1,000.00元"],
+}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("term", sorted(NEW_TERMS))
+def test_the_new_plan_terms_are_said_and_their_examples_are_exact(term, lang):
+    plan = PlanSpec(name=term, **NEW_TERMS[term])
+    doc = plan_document(plan, quota=100_000.0 if plan.uses_quota else None, lang=lang)
+    text = doc.text()
+    for words in SAID[(term, lang)]:
+        assert words in text, (words, text)
+    for ex in doc.examples:
+        assert ex.payable_cents == statement_for(plan, ex.result, doc.quota).payable_cents
+    assert not lint_html(doc.html(), lang) and not lint_text(text, lang)
+
+
+def test_the_terms_table_covers_the_plan_language():
+    """Every entry of TERMS fires for some plan: the shipped ones and the new terms."""
+    plans = [load_plan(n) for n in (c[0] for c in CASES)]
+    plans += [load_plan(n) for n in ("tiered_cn_retro", "annual_ytd", "manager_override")]
+    plans += [load_plan("renewal_kpi")] + [PlanSpec(**kw) for kw in NEW_TERMS.values()]
+    plans += [
+        load_plan("tiered_cn").model_copy(update={"tier_scope": "per_deal"}),
+        load_plan("saas_quota").model_copy(update={"multiplier_mode": "retroactive"}),
+        load_plan("new_hire_draw").model_copy(
+            update={"draw": Draw(kind="non_recoverable", amount=6000)}
+        ),
+        PlanSpec(
+            description="marginal amount band",
+            tiers=[
+                {"threshold": 0, "amount": 1000, "up_to": 1000},
+                {"threshold": 1000, "rate": 0.01},
+            ],
+        ),
+        PlanSpec(
+            description="margin",
+            measure="gross_margin",
+            tiers=[{"threshold": 0, "rate": 0.1}],
+            margin_pct={"*": 0.3},
+        ),
+    ]
+    fired = {i for p in plans for i, (cond, _zh, _en) in enumerate(TERMS) if cond(p)}
+    assert fired == set(range(len(TERMS)))
+    for p in plans:
+        for lang in LANGS:
+            for sentence in plan_sentences(p, lang, Units(lang, scale="yuan")):
+                assert sentence and not lint_text(sentence, lang), sentence
+
+
+def test_example_lines_are_in_the_pages_language(docs):
+    """The statement's arithmetic, reworded in Chinese by the statement view."""
+    for name, _rep, _q in CASES:
+        frame = docs[(name, "zh-CN")].example_frame()
+        for calc in frame["calc"]:
+            assert not re.search(r"[A-Za-z]{3,}", calc), (name, calc)
+
+
+@pytest.mark.xfail(
+    reason="simlib/views/statement.py's Chinese wording (line_text) does not yet cover the "
+    "new statement lines: tier entry bonus, flat band amount, accelerator gate",
+    strict=True,
+)
+def test_new_term_lines_are_in_chinese_too():
+    lines = []
+    for term in NEW_TERMS:
+        plan = PlanSpec(name=term, **NEW_TERMS[term])
+        doc = plan_document(plan, quota=100_000.0 if plan.uses_quota else None, lang="zh-CN")
+        lines += list(doc.example_frame()["calc"])
+    assert not [c for c in lines if re.search(r"[A-Za-z]{3,}", c)]
 
 
 # --------------------------------------------------------------------------- command line

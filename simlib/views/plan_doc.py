@@ -173,7 +173,10 @@ class _Words:
         """What a band pays: a rate, a multiple of the target incentive, or an amount."""
         amount = getattr(band, "amount", None)
         if amount is not None:
-            return self.pick(f"{self.money(amount)} for the band", f"本档固定 {self.money(amount)}")
+            a = self.money(amount)
+            if self.plan.mode == "retroactive":
+                return self.pick(f"{a} flat", f"固定 {a}")
+            return self.pick(f"{a} for the whole band", f"整档 {a}")
         if self.plan.pays_on == "target_incentive":
             n = fmt_number(band.rate)
             return self.pick(f"{n}× the target incentive", f"目标奖金的 {n} 倍")
@@ -200,16 +203,22 @@ class _Words:
 
 def _edge_sentence(w: _Words) -> str:
     lo, below, above = w.first_edge()
-    if w.plan.at_threshold == "band_below":
+    down = w.plan.at_threshold == "band_below"
+    if any(getattr(b, "amount", None) is not None for b in w.plan.tiers[:2]):
+        # an amount is no rate to be "paid at": name the band instead
+        n = 1 if down else 2
+        how = w.pick(f"exactly {lo} falls in band {n}", f"恰好 {lo} 计入第 {n} 档")
+    else:
+        r = below if down else above
+        how = w.pick(f"exactly {lo} is paid at {r}", f"恰好 {lo} 按 {r} 计")
+    if down:
         return w.pick(
-            f"A result exactly at a threshold belongs to the band below (exactly {lo} is paid "
-            f"at {below}).",
-            f"恰好等于档位分界的业绩计入较低一档（恰好 {lo} 按 {below} 计）。",
+            f"A result exactly at a threshold belongs to the band below ({how}).",
+            f"恰好等于档位分界的业绩计入较低一档（{how}）。",
         )
     return w.pick(
-        f"A result exactly at a threshold belongs to the band above (exactly {lo} is paid "
-        f"at {above}).",
-        f"恰好等于档位分界的业绩计入较高一档（恰好 {lo} 按 {above} 计）。",
+        f"A result exactly at a threshold belongs to the band above ({how}).",
+        f"恰好等于档位分界的业绩计入较高一档（{how}）。",
     )
 
 
@@ -247,8 +256,24 @@ def _spifs(w: _Words) -> str:
     return " ".join(out)
 
 
+def _amount_bands(p) -> bool:
+    return any(getattr(b, "amount", None) is not None for b in p.tiers)
+
+
+def _margin_words(w: _Words) -> str:
+    rest = (getattr(w.plan, "margin_pct", None) or {}).get("*")
+    other = ""
+    if rest is not None:
+        other = w.pick(f" ({fmt_rate(rest)} for other products)", f"（其他产品 {fmt_rate(rest)}）")
+    return w.pick(
+        "Where the data has no margin or cost for a deal, its gross margin is the amount × "
+        f"the plan's margin rate for the product{other}.",
+        f"数据中没有毛利或成本的成交，毛利 = 成交额 × 方案规定的产品毛利率{other}。",
+    )
+
+
 def _has(name: str) -> Callable[[PlanSpec], bool]:
-    return lambda p: getattr(p, name, None) not in (None, False, (), [])
+    return lambda p: bool(getattr(p, name, None))
 
 
 def _cap(p, key):
@@ -319,16 +344,42 @@ TERMS: tuple[tuple[Callable[[PlanSpec], bool], Callable, Callable], ...] = (
     ),
     (
         lambda p: bool(p.multipliers) and p.multiplier_mode == "overage",
-        lambda w: "系数只适用于超过指标的部分：指标以内按原费率，超出部分乘以达到的系数。",
         lambda w: (
-            "The factor applies only to the amount above quota: up to quota at the plain "
-            "rate, the excess multiplied by the factor reached."
+            "超额部分加速：达到区间的系数只适用于超过指标的部分；指标以内每一段按其所在区间的系数计算。"
+        ),
+        lambda w: (
+            "Overage: the factor of the band reached applies only to the amount above quota; "
+            "below quota each slice keeps its own band's factor."
         ),
     ),
     (
         _has("accelerator_gate"),
-        lambda w: f"加速系数（大于 1）仅在{w.gate(w.plan.accelerator_gate)} 时适用。",
-        lambda w: f"Factors above 1 apply only when {w.gate(w.plan.accelerator_gate)}.",
+        lambda w: (
+            f"加速系数（大于 1）仅在{w.gate(w.plan.accelerator_gate)} 时适用；"
+            "否则按 1 计算（减速系数照常适用）。"
+        ),
+        lambda w: (
+            f"Factors above 1 apply only when {w.gate(w.plan.accelerator_gate)}; otherwise "
+            "they count as 1 (decelerators still apply)."
+        ),
+    ),
+    (
+        lambda p: p.mode == "marginal" and _amount_bands(p),
+        lambda w: "按金额表示的档位：整档发放该金额，只达到部分档位时按比例发放。",
+        lambda w: (
+            "A band stated as an amount pays that amount for the whole band, pro rata for "
+            "part of it."
+        ),
+    ),
+    (
+        lambda p: p.mode == "retroactive" and _amount_bands(p),
+        lambda w: "按金额表示的档位：业绩达到该档时一次性发放该金额。",
+        lambda w: "A band stated as an amount is paid flat once the result reaches it.",
+    ),
+    (
+        _has("margin_pct"),
+        lambda w: _margin_words(w),
+        lambda w: _margin_words(w),
     ),
     (
         _has("gate"),
@@ -432,7 +483,7 @@ def _example_results(plan: PlanSpec) -> list[float]:
     if len(edges) == 1:
         return [_nice(edges[0] / 2), _nice(edges[0] * 1.5), _nice(edges[0] * 3)]
     # one flat rate: scale by what the rate must earn to reach the draw, floor or cap
-    rate = float(plan.tiers[0].rate) or 0.01
+    rate = float(getattr(plan.tiers[0], "rate", None) or 0) or 0.01
     level = next(
         (
             float(v)
