@@ -1502,6 +1502,9 @@ def generate_demo(seed: int = DEMO_SEED, as_of: dt.date = DEMO_AS_OF) -> dict[st
     tables["invoices"], tables["payments"] = inv, pay
     tables["nps"] = _nps_table(r_nps, tl, people, deals, paths, deal_owner, cust_ids, won & closed)
     tables["targets"] = _target_table(r_tgt, tl, people, paths, deal_owner, won & closed, as_of)
+    # the demo company has had no cancelled deals (a reversals table in the data, or in
+    # compute_statements(reversals=...), drives clawbacks)
+    tables["reversals"] = pd.DataFrame(columns=TABLES["reversals"].column_names)
     return {name: _coerce(tables[name], TABLES[name]) for name in TABLES}
 
 
