@@ -229,11 +229,6 @@ def test_example_lines_are_in_the_pages_language(docs):
             assert not re.search(r"[A-Za-z]{3,}", calc), (name, calc)
 
 
-@pytest.mark.xfail(
-    reason="simlib/views/statement.py's Chinese wording (line_text) does not yet cover the "
-    "new statement lines: tier entry bonus, flat band amount, accelerator gate",
-    strict=True,
-)
 def test_new_term_lines_are_in_chinese_too():
     lines = []
     for term in NEW_TERMS:

@@ -561,3 +561,42 @@ def test_plan_repr_reads_like_the_plan():
 def test_statement_for_period_start():
     st = statement_for(load_plan("tiered_cn"), 10.0, period="2025-Q3")
     assert st.period == "2025-Q3" and st.payable_cents == 10
+
+
+def test_new_statement_lines_read_in_chinese():
+    from simlib.plans import PlanSpec
+    from simlib.views.statement import line_text
+
+    cases = [
+        (
+            dict(
+                tiers=[
+                    {"threshold": 0, "rate": 0.01},
+                    {"threshold": 1000, "rate": 0.02, "entry_bonus": 200},
+                ]
+            ),
+            None,
+            "进入档位 高于 1,000：一次性奖励 200",
+        ),
+        (
+            dict(
+                mode="retroactive",
+                tiers=[{"threshold": 0, "amount": 0}, {"threshold": 500, "amount": 1000}],
+            ),
+            None,
+            "销售额 1,500 达到档位 高于 500：固定金额 1,000 = 1,000",
+        ),
+        (
+            dict(
+                tiers=[{"threshold": 0, "rate": 0.1}],
+                multipliers=[{"threshold": 0, "factor": 1}, {"threshold": 1, "factor": 2}],
+                accelerator_gate={"min_attainment": 2},
+            ),
+            1000,
+            "未达到加速门槛（达成率 150.0% 低于 200%）：高于 1 的加速系数按 1 计",
+        ),
+    ]
+    for terms, quota, want in cases:
+        plan = PlanSpec.model_validate({"name": "x", "description": "x", **terms})
+        texts = [line_text(ln, "zh-CN") for ln in statement_for(plan, 1500, quota).lines]
+        assert want in texts, texts

@@ -201,6 +201,10 @@ _ZH_PATTERNS: list[tuple[re.Pattern, str]] = [
         re.compile(rf"^non-recoverable draw: guaranteed {_N} for the period$"),
         r"不可追回预支：本期保底 \1",
     ),
+    (
+        re.compile(rf"^entered band (.+): one-time bonus {_N}$"),
+        lambda m: f"进入档位 {band_text(m[1], 'zh-CN')}：一次性奖励 {m[2]}",
+    ),
 ]
 _ZH_GATE = [
     (re.compile(r"attainment (\S+) is below (\S+)"), r"达成率 \1 低于 \2"),
@@ -262,17 +266,30 @@ def line_text(line, lang: str = "en") -> str:
     if lang != "zh-CN":
         return text
     if line.kind == "gate":
-        m = re.match(r"^gate not met \((.*)\): nothing is paid$", text)
+        m = re.match(r"^(gate not met|accelerators not paid) \((.*)\): (.*)$", text)
         if m:
-            inner = m[1]
+            inner = m[2]
             for rx, rep in _ZH_GATE:
                 inner = rx.sub(rep, inner)
-            return f"未达到门槛（{inner.replace('; ', '；')}）：本期不发放"
+            inner = inner.replace("; ", "；")
+            if m[1] == "gate not met":
+                return f"未达到门槛（{inner}）：本期不发放"
+            return f"未达到加速门槛（{inner}）：高于 1 的加速系数按 1 计"
         return text
     for rx, rep in _ZH_PATTERNS:
         if rx.match(text):
             return rx.sub(rep, text)
     if line.kind == "commission":
+        m = re.match(rf"^(.+?) {_N} reached band (.+): {_N} flat(.*) = {_N}$", text)
+        if m:  # a retroactive band stated as an amount
+            measure = _MEASURES.get(m[1].replace(" ", "_"), m[1])
+            factor = m[5]
+            for rx, rep in _ZH_WORDS:
+                factor = rx.sub(rep, factor)
+            return (
+                f"{measure} {m[2]} 达到档位 {band_text(m[3], 'zh-CN')}：固定金额 {m[4]}"
+                f"{factor} = {m[6]}"
+            )
         for rx, rep in _ZH_WORDS:
             text = rx.sub(rep, text)
     return text
