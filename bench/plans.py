@@ -75,7 +75,7 @@ def python_payout(
 
 def main() -> None:
     rng = np.random.default_rng(20261120)
-    quota = rng.uniform(0.6e6, 1.4e6, R)
+    quota = np.round(rng.uniform(0.6e6, 1.4e6, R), 2)  # quotas in whole cents
     bookings = quota * rng.lognormal(-0.05, 0.35, (T, R))
     print(f"simlib.plans benchmark: {T:,} trials × {R} reps (float64)")
     for name in ("tiered_cn", "tiered_cn_retro", "saas_quota", "gated_collections"):
@@ -98,6 +98,53 @@ def main() -> None:
             f"  {name:<18} vectorised {t_vec * 1e3:7.1f} ms   python loop (100 trials, ×{T // n}) "
             f"{t_loop * 1e3:8.0f} ms   speed-up ×{t_loop / t_vec:,.0f}   max diff {agree:.1e}"
         )
+    # the plan terms added for published plans (issue 14), against the exact statement
+    # path on a sample (its Fractions are the reference, not a speed baseline to beat)
+    from simlib.plans import PlanSpec, statement_for
+
+    newer = PlanSpec.model_validate(
+        {
+            "name": "published_terms",
+            "description": "overage accelerators, an accelerator gate, entry bonuses",
+            "basis": "attainment",
+            "tiers": [
+                {"threshold": 0, "rate": 0.06},
+                {"threshold": 0.8, "rate": 0.08, "entry_bonus": 2000},
+                {"threshold": 1.2, "rate": 0.10, "entry_bonus": 5000},
+            ],
+            "multipliers": [
+                {"threshold": 0, "factor": 1},
+                {"threshold": 1.0, "factor": 1.5},
+                {"threshold": 1.5, "factor": 2.5},
+            ],
+            "multiplier_mode": "overage",
+            "accelerator_gate": {"min_attainment": 1.1},
+        }
+    )
+    t_vec = best_of(lambda: evaluate(newer, bookings, quota))
+    n = 20
+    t_exact = best_of(
+        lambda: [
+            [statement_for(newer, round(bookings[t, r], 2), quota[r]) for r in range(R)]
+            for t in range(n)
+        ],
+        repeat=1,
+    ) * (T / n)
+    fast = evaluate(newer, np.round(bookings[:n], 2), quota)
+    exact = np.array(
+        [
+            [
+                float(statement_for(newer, round(bookings[t, r], 2), quota[r]).payable)
+                for r in range(R)
+            ]
+            for t in range(n)
+        ]
+    )
+    print(
+        f"  {'published_terms':<18} vectorised {t_vec * 1e3:7.1f} ms   exact statements "
+        f"({n} trials, ×{T // n}) {t_exact * 1e3:8.0f} ms   speed-up ×{t_exact / t_vec:,.0f}   "
+        f"max diff {np.abs(fast - exact).max():.1e} (cents rounding)"
+    )
     # a rep plan, the managers' override (10 teams of 6) and the bonus pool, same trials
     plans = [
         load_plan("tiered_cn"),

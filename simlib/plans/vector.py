@@ -214,7 +214,14 @@ def _commission(
         y = np.minimum(x, q[None, :])
         reached = _steps(medge, factors, x, below)
         if tm:
-            pay = both_marginal(y) + reached * (tiers_marginal(x) - tiers_marginal(y))
+            # the tier commission above quota: the rate of the band just above it, plus
+            # each tier step that lies above the quota (one pass instead of two)
+            r_q = rates[(tedge[1:] <= q[None, :]).sum(axis=0)]
+            steps = [
+                (tedge[i], np.where(tedge[i] > q, rates[i] - rates[i - 1], 0.0))
+                for i in range(1, len(rates))
+            ]
+            pay = both_marginal(y) + reached * ((x - y) * r_q + _ramp(x, 0.0, steps))
         else:
             pay = _steps(tedge, rates, x, below) * (mults_marginal(y) + reached * (x - y))
     elif tm and mmode == "marginal":
@@ -293,8 +300,19 @@ def evaluate(
     pay = _commission(plan, x, q, ti)
     if plan.accelerator_gate is not None:
         held = ~_gate_ok(plan.accelerator_gate, plan, x, q, collection_rate, kpi_score)
+        # accelerators only change pay from the first band with a factor above 1 on:
+        # recompute just where the gate holds back a result that reached it
+        first = min(m.threshold for m in plan.multipliers if m.factor > 1)
+        held &= x >= first * q[None, :]
         if held.any():
-            pay = np.where(held, _commission(plan, x, q, ti, accelerate=False), pay)
+            t_i, s_i = np.nonzero(held)
+            pay[t_i, s_i] = _commission(
+                plan,
+                x[t_i, s_i][None, :],
+                None if q is None else q[s_i],
+                None if ti is None else ti[s_i],
+                accelerate=False,
+            )[0]
 
     g = plan.gate
     ok = None
