@@ -131,3 +131,75 @@ def test_clawbacks_run_from_an_export_with_a_reversals_table(tmp_path, capsys):
     bad.to_csv(folder / "cancellations.csv", index=False)
     code, out, err = run(capsys, "data", "check", "--data", str(folder), "--mapping", str(mapping))
     assert code != 0 and "cancellations.csv, row 4" in out and "not won" in out
+
+
+DEALS = """Deal,Rep,Amount,Date,Product
+D1,Ann,27500,2025-01-15,A
+D2,Ann,30000,2025-02-15,A
+D3,Ann,15000,2025-03-15,B
+D4,Ann,23750,2025-04-15,A
+D5,Bo,"1,500,000",2025-01-20,A
+"""
+
+
+def test_payout_pays_a_deals_file_over_several_periods_with_a_draw(tmp_path, capsys):
+    (tmp_path / "deals.csv").write_text(DEALS, encoding="utf-8")
+    (tmp_path / "draw.yaml").write_text(
+        "description: 10% of revenue with a recoverable monthly draw of 2,000\n"
+        "period: month\ntiers: [{threshold: 0, rate: 0.10}]\n"
+        "draw: {kind: recoverable, amount: 2000}\n",
+        encoding="utf-8",
+    )
+    args = ["payout", "--plan", str(tmp_path / "draw.yaml"), "--deals", str(tmp_path / "deals.csv")]
+    code, out, err = run(capsys, *args, "--json")
+    assert code == 0, err
+    got = {(r["rep_id"], r["period"]): (r["payable"], r["balance_owed"]) for r in json.loads(out)}
+    # the hand-worked draw case: March topped up to 2,000 (500 owed), April repays 375
+    assert got[("Ann", "2025-03")] == ("2000.00", "500.0")
+    assert got[("Ann", "2025-04")] == ("2000.00", "125.0")
+    assert got[("Bo", "2025-01")] == ("150000.00", "0.0")
+    code, out, _ = run(capsys, *args, "--lang", "en")
+    assert "5 statements (2 reps × 4 periods)" in out and "total payable 159,750.00" in out
+
+
+def test_payout_deals_with_quotas_and_per_deal_tiers(tmp_path, capsys):
+    (tmp_path / "deals.csv").write_text(DEALS, encoding="utf-8")
+    (tmp_path / "q.csv").write_text(
+        "rep,period,quota\nAnn,2025-Q1,100000\nAnn,2025-Q2,100000\nBo,2025-Q1,1000000\n",
+        encoding="utf-8",
+    )
+    code, out, err = run(
+        capsys,
+        "payout",
+        "--plan",
+        "saas_quota",
+        "--deals",
+        str(tmp_path / "deals.csv"),
+        "--quotas",
+        str(tmp_path / "q.csv"),
+        "--json",
+    )
+    assert code == 0, err
+    rows = {(r["rep_id"], r["period"]): r for r in json.loads(out)}
+    assert rows[("Ann", "2025-Q1")]["attainment"] == pytest.approx(0.725)
+    code, _, err = run(
+        capsys, "payout", "--plan", "saas_quota", "--deals", str(tmp_path / "deals.csv")
+    )
+    assert code != 0 and "pass --quotas FILE" in err
+
+
+def test_payout_deals_file_errors_name_row_and_column(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Deal,Rep,Amount,Date\nD1,Ann,12x,2025-01-01\nD2,Ann,5,2025-13-45\n")
+    code, _, err = run(capsys, "payout", "--plan", "tiered_cn", "--deals", str(bad))
+    assert code != 0
+    assert "bad.csv, row 2, column amount: got '12x'" in err
+    assert "bad.csv, row 3, column close_date: got '2025-13-45'" in err
+    assert "missing value" not in err
+    (tmp_path / "nocol.csv").write_text("Deal,Amount,Date\nD1,5,2025-01-01\n")
+    code, _, err = run(
+        capsys, "payout", "--plan", "tiered_cn", "--deals", str(tmp_path / "nocol.csv")
+    )
+    assert "no owner_id column (any of owner_id, rep" in err
+    code, _, err = run(capsys, "payout", "--plan", "tiered_cn", "--sales", "5", "--deals", str(bad))
+    assert "either --sales" in err
