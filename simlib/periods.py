@@ -43,15 +43,30 @@ __all__ = [
     "period_of",
     "previous_periods",
     "shift",
+    "weeks_in_year",
 ]
 
 #: The kinds of period a plan pays per, or a scorecard evaluates.
 KINDS = ("year", "quarter", "month")
 
 #: A label of each kind, as a regular expression.
-LABEL_PATTERNS = {"quarter": r"^\d{4}-Q[1-4]$", "month": r"^\d{4}-\d{2}$", "year": r"^\d{4}$"}
+LABEL_PATTERNS = {
+    "quarter": r"^\d{4}-Q[1-4]$",
+    "month": r"^\d{4}-\d{2}$",
+    "year": r"^\d{4}$",
+    "week": r"^\d{4}-W\d{2}$",
+}
 
-_EXAMPLES = {"year": "2025", "quarter": "2025-Q3", "month": "2025-07"}
+_EXAMPLES = {"year": "2025", "quarter": "2025-Q3", "month": "2025-07", "week": "2025-W07"}
+
+
+def weeks_in_year(iso_year: int) -> int:
+    """52 or 53: the ISO weeks of ``iso_year`` (28 December is always in its last week).
+
+    >>> weeks_in_year(2026), weeks_in_year(2020)
+    (53, 53)
+    """
+    return dt.date(iso_year, 12, 28).isocalendar()[1]
 
 
 @dataclass(frozen=True)
@@ -154,7 +169,10 @@ def _period_of_date(d: dt.date, kind: str) -> str:
         return f"{d.year}-Q{(d.month - 1) // 3 + 1}"
     if kind == "month":
         return f"{d.year}-{d.month:02d}"
-    raise ValueError(f"period must be 'month', 'quarter' or 'year'; got {kind!r}")
+    if kind == "week":  # ISO week (Monday to Sunday), in its ISO year
+        y, w, _ = d.isocalendar()
+        return f"{y}-W{w:02d}"
+    raise ValueError(f"period must be 'week', 'month', 'quarter' or 'year'; got {kind!r}")
 
 
 def check_label(label: str, kind: str, what: str = "period") -> None:
@@ -173,6 +191,13 @@ def parse_label(label: str, kind: str) -> tuple[int, int]:
             return int(s[:4]), int(s[6])
         if kind == "month" and len(s) == 7 and s[4] == "-" and 1 <= int(s[5:]) <= 12:
             return int(s[:4]), int(s[5:])
+        if (
+            kind == "week"
+            and len(s) == 8
+            and s[4:6].upper() == "-W"
+            and 1 <= int(s[6:]) <= weeks_in_year(int(s[:4]))
+        ):
+            return int(s[:4]), int(s[6:])
     except ValueError:
         pass
     raise ValueError(f"period {label!r} is not a {kind} label like {_EXAMPLES[kind]!r}")
@@ -181,7 +206,12 @@ def parse_label(label: str, kind: str) -> tuple[int, int]:
 def label_of(key: tuple[int, int], kind: str) -> str:
     """The inverse of :func:`parse_label`."""
     y, i = key
-    return {"year": f"{y}", "quarter": f"{y}-Q{i}", "month": f"{y}-{i:02d}"}[kind]
+    return {
+        "year": f"{y}",
+        "quarter": f"{y}-Q{i}",
+        "month": f"{y}-{i:02d}",
+        "week": f"{y}-W{i:02d}",
+    }[kind]
 
 
 def shift(period: str, k: int) -> str:

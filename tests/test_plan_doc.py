@@ -212,6 +212,14 @@ def test_the_terms_table_covers_the_plan_language():
             tiers=[{"threshold": 0, "rate": 0.1}],
             margin_pct={"*": 0.3},
         ),
+        PlanSpec(
+            description="60/40 pay mix, monthly",
+            period="month",
+            basis="attainment",
+            pays_on="target_incentive",
+            pay_mix={"ote": 500000, "mix": 0.6},
+            tiers=[{"threshold": 0, "rate": 1.0}, {"threshold": 1.0, "rate": 1.5}],
+        ),
     ]
     fired = {i for p in plans for i, (cond, _zh, _en) in enumerate(TERMS) if cond(p)}
     assert fired == set(range(len(TERMS)))

@@ -600,3 +600,30 @@ def test_new_statement_lines_read_in_chinese():
         plan = PlanSpec.model_validate({"name": "x", "description": "x", **terms})
         texts = [line_text(ln, "zh-CN") for ln in statement_for(plan, 1500, quota).lines]
         assert want in texts, texts
+
+
+@pytest.mark.parametrize(
+    "mix, said",
+    [
+        ({"ote": 500000}, "give two of base_salary, ote and mix (the third follows); got ote"),
+        ({"base_salary": 500000, "ote": 400000}, "must be below ote"),
+        ({"ote": 500000, "mix": 1.2}, "less than 1"),
+    ],
+)
+def test_pay_mix_mistakes_are_named(mix, said):
+    from pydantic import ValidationError
+
+    from simlib.plans import PlanSpec
+
+    base = {
+        "description": "x",
+        "basis": "attainment",
+        "pays_on": "target_incentive",
+        "tiers": [{"threshold": 0, "rate": 1.0}],
+    }
+    with pytest.raises(ValidationError, match=said.replace("(", r"\(").replace(")", r"\)")):
+        PlanSpec.model_validate({**base, "pay_mix": mix})
+    with pytest.raises(ValidationError, match="give one or the other"):
+        PlanSpec.model_validate(
+            {**base, "pay_mix": {"ote": 5, "mix": 0.5}, "target_incentive": 100}
+        )

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from simlib.money import to_cents
-from simlib.periods import label_of, parse_label
+from simlib.periods import label_of, parse_label, weeks_in_year
 from simlib.plans.spec import PlanSpec, exact
 
 __all__ = ["teams_from_reps"]
@@ -25,7 +25,9 @@ __all__ = ["teams_from_reps"]
 # --------------------------------------------------------------------------- periods
 
 
-def _per_year(period: str) -> int:
+def _per_year(period: str, year: int | None = None) -> int:
+    if period == "week":
+        return weeks_in_year(year) if year is not None else 52
     return {"year": 1, "quarter": 4, "month": 12}[period]
 
 
@@ -33,11 +35,10 @@ def _span(keys: set[tuple[int, int]], period: str) -> list[tuple[int, int]]:
     if not keys:
         return []
     lo, hi = min(keys), max(keys)
-    n = _per_year(period)
     out, k = [], lo
     while k <= hi:
         out.append(k)
-        k = (k[0] + 1, 1) if k[1] == n else (k[0], k[1] + 1)
+        k = (k[0] + 1, 1) if k[1] == _per_year(period, k[0]) else (k[0], k[1] + 1)
     return out
 
 

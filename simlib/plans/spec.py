@@ -28,6 +28,7 @@ from simlib.money import format_amount
 
 __all__ = [
     "Band",
+    "PayMix",
     "Multiplier",
     "Gate",
     "Cap",
@@ -201,6 +202,48 @@ class Clawback(StrictModel):
     within_days: int = Field(ge=1, le=3660)
 
 
+class PayMix(StrictModel):
+    """Base salary, on-target earnings and their mix (annual): any two give the third.
+
+    The target incentive (OTE − base salary) is paid through the plan: per period it is
+    the annual incentive over the periods in a year, and a rate follows from it as
+    incentive ÷ quota. ``mix`` is the base's share of OTE (0.6 for a 60/40 plan).
+    """
+
+    base_salary: Positive | None = Field(None, description="annual base salary")
+    ote: Positive | None = Field(None, description="annual on-target earnings")
+    mix: Annotated[float, Field(gt=0.0, lt=1.0)] | None = Field(
+        None, description="base salary's share of OTE (0.6 = a 60/40 mix)"
+    )
+
+    @model_validator(mode="after")
+    def _two_of_three(self):
+        given = [k for k in ("base_salary", "ote", "mix") if getattr(self, k) is not None]
+        if len(given) != 2:
+            raise ValueError(
+                "give two of base_salary, ote and mix (the third follows); got "
+                + (", ".join(given) or "none")
+            )
+        if self.base_salary is not None and self.ote is not None and self.base_salary >= self.ote:
+            raise ValueError(
+                f"base_salary {format_amount(self.base_salary)} must be below ote "
+                f"{format_amount(self.ote)}: the difference is the target incentive"
+            )
+        return self
+
+    def annual(self) -> tuple[Fraction, Fraction]:
+        """(base salary, target incentive) a year, exact."""
+        if self.mix is None:
+            base, ote = exact(self.base_salary), exact(self.ote)
+        elif self.ote is None:
+            base = exact(self.base_salary)
+            ote = base / exact(self.mix)
+        else:
+            ote = exact(self.ote)
+            base = ote * exact(self.mix)
+        return base, ote - base
+
+
 # --------------------------------------------------------------------------- plan
 
 
@@ -310,7 +353,7 @@ class PlanSpec(StrictModel):
     reference: str = ""
     effective_from: ParamDate | None = None
     currency: Literal["CNY", "USD", "EUR"] = "CNY"
-    period: Literal["month", "quarter", "year"] = "quarter"
+    period: Literal["week", "month", "quarter", "year"] = "quarter"
     measure: Literal[
         "revenue",
         "gross_margin",
@@ -326,6 +369,7 @@ class PlanSpec(StrictModel):
     tier_scope: Literal["cumulative", "per_deal"] = "cumulative"
     pays_on: Literal["measure", "target_incentive"] = "measure"
     target_incentive: Positive | None = None
+    pay_mix: PayMix | None = None
     tiers: tuple[Band, ...] = Field(min_length=1)
     multipliers: tuple[Multiplier, ...] = ()
     multiplier_mode: Literal["marginal", "retroactive", "overage"] = "marginal"
@@ -498,7 +542,29 @@ class PlanSpec(StrictModel):
                         f"measure {self.measure!r} has no deals to cap",
                     )
                 )
-        if self.pays_on == "target_incentive" and self.target_incentive is None:
+        if self.pay_mix is not None and self.target_incentive is not None:
+            problems.append(
+                (
+                    ("target_incentive",),
+                    self.target_incentive,
+                    "the pay mix sets the target incentive (OTE − base salary, per period); "
+                    "give one or the other",
+                )
+            )
+        if self.pay_mix is not None and self.pays_on != "target_incentive":
+            problems.append(
+                (
+                    ("pays_on",),
+                    self.pays_on,
+                    "a pay mix pays its target incentive through the plan: use pays_on "
+                    "'target_incentive' (basis 'attainment': rate 1 at 100% pays it in full)",
+                )
+            )
+        if (
+            self.pays_on == "target_incentive"
+            and self.target_incentive is None
+            and self.pay_mix is None
+        ):
             problems.append(
                 (
                     ("target_incentive",),
@@ -551,6 +617,27 @@ class PlanSpec(StrictModel):
         return self
 
     # ---- reading -------------------------------------------------------------
+
+    def periods_per_year(self, year: int | None = None) -> int:
+        """How many of the plan's periods make a year (ISO weeks: 52 or 53)."""
+        if self.period == "week":
+            from simlib.periods import weeks_in_year
+
+            return weeks_in_year(year) if year is not None else 52
+        return {"year": 1, "quarter": 4, "month": 12}[self.period]
+
+    def period_incentive(self, year: int | None = None) -> Fraction | None:
+        """The target incentive of one period, exact: the plan's, or the pay mix's
+        annual incentive over the periods of the year (None when neither is set)."""
+        if self.pay_mix is not None:
+            return self.pay_mix.annual()[1] / self.periods_per_year(year)
+        return exact(self.target_incentive) if self.target_incentive is not None else None
+
+    def period_base(self, year: int | None = None) -> Fraction | None:
+        """The base salary of one period under the pay mix (None without one)."""
+        if self.pay_mix is None:
+            return None
+        return self.pay_mix.annual()[0] / self.periods_per_year(year)
 
     @property
     def is_ratio(self) -> bool:

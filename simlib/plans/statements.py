@@ -1136,9 +1136,13 @@ def _window_quota(plan, name, subject, team, wlabels, quota_rows, is_team):
             )
         else:
             missing.append(lab)
-        t = row.get("target_incentive", plan.target_incentive)
+        t = row.get("target_incentive")
         if t is not None:
             ti += _money(t, f"target_incentive of {subject} {lab}")
+        else:  # the plan's own, or its pay mix's share of the year (exact)
+            own = plan.period_incentive(parse_label(lab, plan.period)[0])
+            if own is not None:
+                ti += own
     if plan.uses_quota and missing:
         raise ValueError(f"plan {name} needs a quota: none for {subject!r} in {sorted(missing)}")
     if plan.uses_quota and quota <= 0:
@@ -1163,10 +1167,17 @@ def statement_for(
     A convenience for what-if checks and worked examples; for real deals use
     :func:`compute_statements`.
     """
-    per = period or {"year": "2025", "quarter": "2025-Q1", "month": "2025-01"}[plan.period]
+    per = (
+        period
+        or {"year": "2025", "quarter": "2025-Q1", "month": "2025-01", "week": "2025-W02"}[
+            plan.period
+        ]
+    )
     y, i = parse_label(per, plan.period)
-    month = {"year": 1, "quarter": 3 * i - 2, "month": i}[plan.period]
-    date = dt.date(y, month, 1)
+    if plan.period == "week":
+        date = dt.date.fromisocalendar(y, i, 1)
+    else:
+        date = dt.date(y, {"year": 1, "quarter": 3 * i - 2, "month": i}[plan.period], 1)
     qrow = {"owner_id": rep_id, "period": per}
     if quota is not None:
         qrow["quota"] = quota

@@ -292,7 +292,9 @@ def evaluate(
     ti = None
     if plan.pays_on == "target_incentive":
         ti = _as_reps(
-            target_incentive if target_incentive is not None else plan.target_incentive,
+            target_incentive
+            if target_incentive is not None
+            else (float(plan.period_incentive()) if plan.period_incentive() is not None else None),
             S,
             "target_incentive",
             allow_none=False,

@@ -283,7 +283,28 @@ def _cap(p, key):
 
 #: Every term of a plan the document can describe: (condition, Chinese, English). The
 #: sentences take a :class:`_Words` (plan, language, units). A new plan term is one entry.
+def _mix(w) -> tuple[float, float, float, int]:
+    base, ti = (float(x) for x in w.plan.pay_mix.annual())
+    return base, ti, base + ti, round(100 * base / (base + ti))
+
+
 TERMS: tuple[tuple[Callable[[PlanSpec], bool], Callable, Callable], ...] = (
+    (
+        _has("pay_mix"),
+        lambda w: (
+            f"薪酬结构：年度目标总收入 {w.money(_mix(w)[2])}，其中底薪 {w.money(_mix(w)[0])}、"
+            f"目标奖金 {w.money(_mix(w)[1])}（{_mix(w)[3]}/{100 - _mix(w)[3]}）；"
+            f"每{w.per}底薪 {w.money(float(w.plan.period_base()))}，"
+            f"目标奖金 {w.money(float(w.plan.period_incentive()))}，按下列档位发放。"
+        ),
+        lambda w: (
+            f"Pay mix: on-target earnings of {w.money(_mix(w)[2])} a year, of which base "
+            f"salary {w.money(_mix(w)[0])} and target incentive {w.money(_mix(w)[1])} "
+            f"({_mix(w)[3]}/{100 - _mix(w)[3]}); each {w.per} a base of "
+            f"{w.money(float(w.plan.period_base()))} and a target incentive of "
+            f"{w.money(float(w.plan.period_incentive()))}, paid through the bands below."
+        ),
+    ),
     (
         lambda p: True,
         lambda w: (
@@ -1007,7 +1028,9 @@ def plan_document(
             f"plan {plan.name} is paid on attainment and needs a quota: none in the data{who}; "
             "pass a quota (--quota)"
         )
-    ti = target_incentive or ti_data or plan.target_incentive
+    own = plan.period_incentive()
+    given_ti = target_incentive or ti_data
+    ti = given_ti or (float(own) if own is not None else None)
     if plan.pays_on != "target_incentive":
         ti = None
     gate = plan.gate
@@ -1026,7 +1049,8 @@ def plan_document(
         Example(
             result,
             share,
-            statement_for(plan, result, quota, target_incentive=ti, **rates),
+            # the plan's own incentive stays exact (a pay mix's 200,000 / 12 is not cents)
+            statement_for(plan, result, quota, target_incentive=given_ti, **rates),
         )
         for share, result in cases
     )

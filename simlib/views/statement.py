@@ -430,7 +430,16 @@ def plan_terms(plan: PlanSpec, lang: str, units: Units) -> list[str]:
         )
         on = "达成率（业绩 ÷ 指标）" if plan.basis == "attainment" else measure
         out.append(f"按{measure}（{whose}）每{per}计提；{how}；档位按{on}划分。")
-        if plan.pays_on == "target_incentive" and plan.target_incentive:
+        if plan.pay_mix is not None:
+            base, ti = (float(x) for x in plan.pay_mix.annual())
+            mix = round(100 * base / (base + ti))
+            out.append(
+                f"薪酬结构：年度目标总收入 {money(base + ti)}，底薪 {money(base)}，"
+                f"目标奖金 {money(ti)}（{mix}/{100 - mix}）；本期底薪 "
+                f"{money(float(plan.period_base()))}，本期目标奖金 "
+                f"{money(float(plan.period_incentive()))}。底薪另行发放，不计入下列应付提成。"
+            )
+        elif plan.pays_on == "target_incentive" and plan.target_incentive:
             out.append(f"目标奖金 {money(plan.target_incentive)}。")
         bands = "；".join(
             f"{band_text(lab, lang)}：{rate(b)}" for lab, b in zip(plan.band_labels(), plan.tiers)
@@ -447,7 +456,17 @@ def plan_terms(plan: PlanSpec, lang: str, units: Units) -> list[str]:
         )
         on = "attainment (result ÷ quota)" if plan.basis == "attainment" else measure.lower()
         out.append(f"Paid on {measure.lower()} ({whose}) per {per}; {how}; bands on {on}.")
-        if plan.pays_on == "target_incentive" and plan.target_incentive:
+        if plan.pay_mix is not None:
+            base, ti = (float(x) for x in plan.pay_mix.annual())
+            mix = round(100 * base / (base + ti))
+            out.append(
+                f"Pay mix: on-target earnings {money(base + ti)} a year, base salary "
+                f"{money(base)} and target incentive {money(ti)} ({mix}/{100 - mix}); this "
+                f"{per}'s base {money(float(plan.period_base()))} and target incentive "
+                f"{money(float(plan.period_incentive()))}. The base is paid separately, "
+                "not in the variable pay below."
+            )
+        elif plan.pays_on == "target_incentive" and plan.target_incentive:
             out.append(f"Target incentive {money(plan.target_incentive)}.")
         bands = "; ".join(f"{lab}: {rate(b)}" for lab, b in zip(plan.band_labels(), plan.tiers))
         out.append(f"Bands: {bands}.")
@@ -704,7 +723,7 @@ class StatementReport:
         grid = np.linspace(0.0, hi, 241)
         kw = {}
         if plan.pays_on == "target_incentive":
-            kw["target_incentive"] = plan.target_incentive
+            kw["target_incentive"] = float(plan.period_incentive())
         curve = payout_curve(plan, q, grid, **kw)
         here = payout_curve(plan, q, [st.result / q], **kw)["payout"].iloc[0]
         use_cjk_font()
