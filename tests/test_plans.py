@@ -627,3 +627,19 @@ def test_pay_mix_mistakes_are_named(mix, said):
         PlanSpec.model_validate(
             {**base, "pay_mix": {"ote": 5, "mix": 0.5}, "target_incentive": 100}
         )
+
+
+def test_cost_of_sales_funds_each_teams_pool_from_its_own_reps():
+    from simlib.plans import load_pool, pool_payouts
+
+    pool = load_pool("params/bonus_pool.yaml").model_copy(update={"funded_above": 1.0})
+    x, q = _trials(T=500, R=12)
+    teams = np.repeat(["A", "B"], 6)
+    res = cost_of_sales([pool], x, q, teams=teams)
+    got = res.payouts[pool.name] if hasattr(res, "payouts") else None
+    want_a = pool_payouts(pool, x[:, :6], q[:6])
+    want_b = pool_payouts(pool, x[:, 6:], q[6:])
+    total = want_a.sum() + want_b.sum()
+    assert res.summary().set_index("plan").loc[pool.name, "mean"] * len(x) == pytest.approx(total)
+    if got is not None:
+        np.testing.assert_allclose(got[:, :6], want_a)

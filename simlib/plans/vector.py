@@ -536,6 +536,22 @@ def _named(plans) -> dict[str, PlanSpec | PoolSpec]:
     return out
 
 
+def _pools_by_team(pool: PoolSpec, x: np.ndarray, quota, teams) -> np.ndarray:
+    """Each team's own pool (funded from, and split among, its reps); one pool for all
+    reps when no teams are given. (T, R) payout per rep."""
+    if teams is None:
+        return pool_payouts(pool, x, quota)
+    labels = np.asarray(teams)
+    if labels.shape != (x.shape[1],):
+        raise ValueError(f"teams must give one team per rep ({x.shape[1]}); got {labels.shape}")
+    out = np.zeros_like(x)
+    q = None if quota is None else np.asarray(quota, dtype=float)
+    for team in dict.fromkeys(labels.tolist()):
+        cols = np.flatnonzero(labels == team)
+        out[:, cols] = pool_payouts(pool, x[:, cols], None if q is None else q[cols])
+    return out
+
+
 def cost_of_sales(
     plans,
     bookings,
@@ -579,7 +595,7 @@ def cost_of_sales(
     currency = None
     for name, p in named.items():
         if isinstance(p, PoolSpec):
-            payouts[name] = pool_payouts(p, x, quota)
+            payouts[name] = _pools_by_team(p, x, quota, teams)
             subjects[name] = ids
         else:
             payouts[name] = evaluate(
