@@ -134,10 +134,24 @@ class LabState:
     thresholds, rates : tuple of float
         Band starts (amounts, or attainment 1.0 = 100% when the plan's basis is
         attainment) and rates (0.015 = 1.5%), one per band; the first threshold is 0.
-    multiplier_mode : {"marginal", "retroactive"}
+    entry_bonuses : tuple of (float or None)
+        One per band: a one-time amount paid when the period's result enters the band
+        (None: no bonus; the first band has none). Shorter than the bands: the rest None.
+    amounts : tuple of (float or None)
+        One per band: a band stated as an amount (None: stated as a rate). A marginal
+        band pays its amount for its whole width (pro rata for part of it); a
+        retroactive band pays it flat when reached. Such a band keeps its amount
+        through edits (its rate in ``rates`` is 0, not used). Shorter than the bands: the
+        rest None.
+    multiplier_mode : {"marginal", "retroactive", "overage"}
+        Overage: the factor of the band reached pays on the amount above quota only
+        (below quota each slice at its own band's factor).
     multiplier_thresholds, multiplier_factors : tuple of float
         Accelerator/decelerator bands by attainment (``(0, 1.0), (1.0, 1.5)``: 1.5× the
         rate on sales above 100% of quota). Empty: no multipliers.
+    accelerator_gate : float or None
+        Minimum attainment for accelerators (factors above 1): below it they count as 1
+        (decelerators still apply). None: accelerators always apply.
     cap : float or None
         Cap on pay per period (None: no cap).
     gate : float or None
@@ -165,6 +179,20 @@ class LabState:
     pool_rate: float = 0.0
     compare: tuple[str, ...] = ()
     curve_rep: str | None = None
+    accelerator_gate: float | None = None
+    entry_bonuses: tuple[float | None, ...] = ()
+    amounts: tuple[float | None, ...] = ()
+
+    def __post_init__(self):
+        # one entry per band: pad with None, drop trailing Nones past the last band (a
+        # value past it is kept, and plan_from_state says so)
+        n = len(self.thresholds)
+        for key in ("entry_bonuses", "amounts"):
+            v = tuple(getattr(self, key))
+            v = v + (None,) * (n - len(v))
+            while len(v) > n and v[-1] is None:
+                v = v[:-1]
+            object.__setattr__(self, key, v)
 
     @classmethod
     def from_plan(cls, plan: PlanSpec, name: str | None = None, **changes) -> LabState:
@@ -173,12 +201,17 @@ class LabState:
             plan=name or plan.name or "plan",
             mode=plan.mode,
             thresholds=tuple(float(b.threshold) for b in plan.tiers),
-            rates=tuple(float(b.rate) for b in plan.tiers),
+            rates=tuple(0.0 if b.amount is not None else float(b.rate) for b in plan.tiers),
             multiplier_mode=plan.multiplier_mode,
             multiplier_thresholds=tuple(float(m.threshold) for m in plan.multipliers),
             multiplier_factors=tuple(float(m.factor) for m in plan.multipliers),
             cap=plan.cap.per_period if plan.cap is not None else None,
             gate=plan.gate.min_attainment if plan.gate is not None else None,
+            accelerator_gate=(
+                plan.accelerator_gate.min_attainment if plan.accelerator_gate is not None else None
+            ),
+            entry_bonuses=tuple(b.entry_bonus for b in plan.tiers),
+            amounts=tuple(b.amount for b in plan.tiers),
         )
         return st.replace(**changes) if changes else st
 
@@ -227,10 +260,10 @@ def _field_name(loc: tuple) -> str:
     if head in ("tiers", "multipliers") and len(loc) >= 2 and isinstance(loc[1], int):
         what = "band" if head == "tiers" else "multiplier"
         tail = loc[2] if len(loc) > 2 else ""
-        tail = {"threshold": "threshold", "rate": "rate", "factor": "factor", "up_to": "end"}.get(
-            tail, tail
-        )
+        tail = {"up_to": "end", "entry_bonus": "entry bonus"}.get(tail, tail)
         return f"{what} {loc[1] + 1} {tail}".strip()
+    if head == "accelerator_gate":
+        return "accelerator gate"
     return {
         ("cap", "per_period"): "cap per period",
         ("gate", "min_attainment"): "gate",
@@ -285,14 +318,30 @@ def _describe(state: LabState, base: PlanSpec) -> str:
         def each(t, r):
             return f"from {at(t)} at {fmt_rate(r)}"
 
-    bands = ", ".join(each(t, r) for t, r in zip(state.thresholds, state.rates))
+    def band(t, r, b, a):
+        if a is not None:
+            how = "for the band" if state.mode == "marginal" else "flat"
+            out = f"from {at(t)} {format_amount(a)} {how}"
+        else:
+            out = each(t, r)
+        return out + (f" (+{format_amount(b)} on entering)" if b else "")
+
+    bands = ", ".join(
+        band(*x) for x in zip(state.thresholds, state.rates, state.entry_bonuses, state.amounts)
+    )
     parts = [f"Variant of {state.plan} made in the commission lab: {state.mode} bands {bands}"]
     if state.multiplier_thresholds:
         pairs = zip(state.multiplier_thresholds, state.multiplier_factors)
-        parts.append(
-            f"multipliers ({state.multiplier_mode}) "
-            + ", ".join(f"×{f:g} from {t:.0%} of quota" for t, f in pairs)
+        how = (
+            "overage: on the amount above quota"
+            if state.multiplier_mode == "overage"
+            else state.multiplier_mode
         )
+        parts.append(
+            f"multipliers ({how}) " + ", ".join(f"×{f:g} from {t:.0%} of quota" for t, f in pairs)
+        )
+    if state.accelerator_gate is not None:
+        parts.append(f"accelerators only from {state.accelerator_gate:.0%} of quota")
     if state.gate is not None:
         parts.append(f"nothing below {state.gate:.0%} of quota")
     if state.cap is not None:
@@ -340,14 +389,29 @@ def plan_from_state(
                 f"{len(state.multiplier_factors)} factors; give one factor per band",
             )
         )
+    n = len(state.thresholds)
+    for key, what in (("entry_bonuses", "entry bonus"), ("amounts", "amount")):
+        extra = [v for v in getattr(state, key)[n:] if v is not None]
+        if extra:
+            problems.append(
+                (
+                    "bands",
+                    f"{len(getattr(state, key))} values of {key} but {n} bands; give one "
+                    f"{what} per band (None for none)",
+                )
+            )
     for i, (t, r) in enumerate(zip(state.thresholds, state.rates)):
         _finite(f"band {i + 1} threshold", t, problems)
         _finite(f"band {i + 1} rate", r, problems)
+    for i, (b, a) in enumerate(zip(state.entry_bonuses, state.amounts)):
+        _finite(f"band {i + 1} entry bonus", b, problems)
+        _finite(f"band {i + 1} amount", a, problems)
     for j, (t, f) in enumerate(zip(state.multiplier_thresholds, state.multiplier_factors)):
         _finite(f"multiplier {j + 1} threshold", t, problems)
         _finite(f"multiplier {j + 1} factor", f, problems)
     _finite("cap per period", state.cap, problems)
     _finite("gate", state.gate, problems)
+    _finite("accelerator gate", state.accelerator_gate, problems)
     if problems:
         raise PlanEditError(problems)
 
@@ -356,12 +420,30 @@ def plan_from_state(
     data["description"] = _describe(state, base)
     data["label_zh"] = f"{base.label_zh or state.plan}（调整方案）"
     data["mode"] = state.mode
-    data["tiers"] = [{"threshold": t, "rate": r} for t, r in zip(state.thresholds, state.rates)]
-    data["multiplier_mode"] = state.multiplier_mode
+    tiers = []
+    for t, r, b, a in zip(state.thresholds, state.rates, state.entry_bonuses, state.amounts):
+        band: dict[str, Any] = {"threshold": t}
+        if a is not None:
+            band["amount"] = a  # the plan derives the rate (amount / width, or flat)
+        else:
+            band["rate"] = r
+        if b:  # 0 or None: no bonus
+            band["entry_bonus"] = b
+        tiers.append(band)
+    data["tiers"] = tiers
+    # a multiplier mode without multipliers has nothing to apply to (overage would be
+    # refused for it): the plan keeps the default
+    has_mult = bool(state.multiplier_thresholds)
+    data["multiplier_mode"] = state.multiplier_mode if has_mult else "marginal"
     data["multipliers"] = [
         {"threshold": t, "factor": f}
         for t, f in zip(state.multiplier_thresholds, state.multiplier_factors)
     ]
+    acc = dict(data.get("accelerator_gate") or {})
+    acc.pop("min_attainment", None)
+    if state.accelerator_gate is not None:
+        acc["min_attainment"] = state.accelerator_gate
+    data["accelerator_gate"] = acc or None
     cap = dict(data.get("cap") or {})
     cap.pop("per_period", None)
     if state.cap is not None:
@@ -968,15 +1050,50 @@ _t = translator(
         ),
         "bands": ("Bands", "档位数"),
         "bands_tip": ("How many rate bands the plan has", "方案的费率档位数"),
-        "band_head_amount": ("From ({unit}) · Rate (%)", "起点（{unit}） · 费率（%）"),
-        "band_head_pct": ("From (% of quota) · Rate (%)", "起点（指标的%） · 费率（%）"),
+        "band_head_amount": (
+            "From ({unit}) · Rate (%) · Entry bonus ({unit})",
+            "起点（{unit}） · 费率（%） · 进档奖励（{unit}）",
+        ),
+        "band_head_pct": (
+            "From (% of quota) · Rate (%) · Entry bonus ({unit})",
+            "起点（指标的%） · 费率（%） · 进档奖励（{unit}）",
+        ),
         "band_head_ti": (
-            "From (% of quota) · × target incentive",
-            "起点（指标的%） · 目标奖金倍数",
+            "From (% of quota) · × target incentive · Entry bonus ({unit})",
+            "起点（指标的%） · 目标奖金倍数 · 进档奖励（{unit}）",
         ),
         "threshold_tip": ("Where this band starts", "该档的起点"),
         "rate_tip": ("The rate paid in this band", "该档的费率"),
+        "amount_tip": ("This band is stated as an amount", "该档按金额计"),
+        "bonus_tip": (
+            "Entry bonus: a one-time amount paid when the result enters this band (0 = none)",
+            "进档奖励：业绩进入该档时一次性发放（0 = 不设）",
+        ),
+        "note_amount": ("Band {i}: amount for the band ({unit})", "第 {i} 档：整档金额（{unit}）"),
+        "note_flat": ("Band {i}: flat ({unit})", "第 {i} 档：固定金额（{unit}）"),
         "mult_mode": ("Accelerators", "加速方式"),
+        "overage": ("Above quota only", "仅超额部分"),
+        "mult_marginal_tip": (
+            "Each slice of sales is paid at its own band's factor",
+            "每段业绩按所在档的倍数计算",
+        ),
+        "mult_retroactive_tip": (
+            "All sales are paid at the factor of the band reached",
+            "全部业绩按达到的档位倍数计算",
+        ),
+        "overage_tip": (
+            "The factor of the band reached pays on the amount above quota only; below quota "
+            "each slice keeps its own band's factor",
+            "达到的档位倍数只作用于超出指标的部分；指标以内各段按所在档的倍数计算",
+        ),
+        "acc_gate": (
+            "Accelerators only from attainment ≥ (%; 0 = none)",
+            "加速系数生效门槛：达成率 ≥（%；0 = 无）",
+        ),
+        "acc_gate_tip": (
+            "Below this attainment factors above 1 count as 1 (decelerators still apply)",
+            "达成率低于此值时，大于 1 的倍数按 1 计（减速倍数照常）",
+        ),
         "multipliers": ("Accelerator bands", "加速档数"),
         "multipliers_tip": (
             "Multiply the rate by attainment band (0 = none)",
@@ -1148,6 +1265,42 @@ _t = translator(
             "This company has no bonus-pool rules to split a pool by; leave it at 0.",
             "本公司未设置奖金池分配规则，请保持为 0。",
         ),
+        "v_bonus_neg": (
+            "An entry bonus cannot be below 0 (you typed {v}); 0 means none.",
+            "进档奖励不能低于 0（当前为 {v}）；0 表示不设。",
+        ),
+        "v_amount_neg": (
+            "An amount cannot be below 0 (you typed {v}).",
+            "金额不能低于 0（当前为 {v}）。",
+        ),
+        "v_amount_top": (
+            "The top band has no end, so it cannot be an amount for the band: add a band "
+            "above it, or choose Retroactive (a flat amount).",
+            "最高档没有上限，不能按整档金额计：请在其上再加一档，或改为全额累进（固定金额）。",
+        ),
+        "v_amount_basis": (
+            "In marginal mode an amount for the band needs bands in money, not % of quota: "
+            "choose Retroactive (a flat amount).",
+            "超额累进下，整档金额需要按金额分档（而非指标的%）：请改为全额累进（固定金额）。",
+        ),
+        "v_amount_wide": (
+            "The amount ({v}) is more than the band's width ({w}): it would pay over 100% "
+            "of the band's sales.",
+            "整档金额 {v} 超过该档宽度 {w}：相当于提成超过该档业绩的 100%。",
+        ),
+        "v_amount_mult": (
+            "A flat amount can only take Retroactive accelerators: change the accelerator "
+            "mode, or set the accelerator bands to 0.",
+            "固定金额只能配合“全额累进”的加速方式：请修改加速方式，或把加速档数设为 0。",
+        ),
+        "v_acc_gate_neg": (
+            "The accelerator threshold cannot be below 0% (you typed {v}); 0 means none.",
+            "加速系数生效门槛不能低于 0%（当前为 {v}）；0 表示不设。",
+        ),
+        "v_acc_gate_none": (
+            "There is no accelerator (a factor above 1) for this to hold back: add one, or set 0.",
+            "没有可约束的加速系数（大于 1 的倍数）：请先设置加速档，或填 0。",
+        ),
         "v_generic": (
             "This value does not make a valid plan; try another.",
             "该数值无法构成有效方案，请换一个值。",
@@ -1190,23 +1343,34 @@ def state_from_values(values: Mapping[str, Any], basis: str, divisor: float = 1.
     """A :class:`LabState` from the app's control values (percentages as typed).
 
     ``values`` holds ``plan``, ``mode``, ``n_bands``, ``threshold_i``, ``rate_i``,
-    ``multiplier_mode``, ``n_multipliers``, ``mult_threshold_j``, ``mult_factor_j``,
-    ``cap``, ``gate``, ``pool``, ``compare``, ``curve_rep``; ``basis`` is the base
-    plan's (attainment thresholds are typed as %, amounts as amounts in the page's unit:
-    ``divisor`` currency units each, e.g. 10,000 for 万).
+    ``bonus_i`` (entry bonus, 0 = none), ``amount_i`` and ``is_amount_i`` (a band stated
+    as an amount), ``multiplier_mode``, ``n_multipliers``, ``mult_threshold_j``,
+    ``mult_factor_j``, ``acc_gate`` (accelerator gate, %; 0 = none), ``cap``, ``gate``,
+    ``pool``, ``compare``, ``curve_rep``; ``basis`` is the base plan's (attainment
+    thresholds are typed as %, amounts as amounts in the page's unit: ``divisor``
+    currency units each, e.g. 10,000 for 万).
     """
     nb, nm = int(values["n_bands"]), int(values["n_multipliers"])
     if basis == "attainment":
         th = tuple(_pct_in(values[f"threshold_{i}"]) for i in range(nb))
     else:
         th = tuple(_amount_in(values[f"threshold_{i}"], divisor) for i in range(nb))
+    is_amount = [bool(values.get(f"is_amount_{i}", False)) for i in range(nb)]
+    amounts = tuple(
+        _amount_in(values[f"amount_{i}"], divisor) if is_amount[i] else None for i in range(nb)
+    )
+    bonuses = []
+    for i in range(nb):
+        b = float(values.get(f"bonus_{i}", 0.0) or 0.0)
+        bonuses.append(None if i == 0 or b == 0 else _amount_in(b, divisor))
     cap = float(values["cap"])
     gate = float(values["gate"])
+    acc = float(values.get("acc_gate", 0.0) or 0.0)
     return LabState(
         plan=values["plan"],
         mode=values["mode"],
         thresholds=th,
-        rates=tuple(_pct_in(values[f"rate_{i}"]) for i in range(nb)),
+        rates=tuple(0.0 if is_amount[i] else _pct_in(values[f"rate_{i}"]) for i in range(nb)),
         multiplier_mode=values["multiplier_mode"],
         multiplier_thresholds=tuple(_pct_in(values[f"mult_threshold_{j}"]) for j in range(nm)),
         multiplier_factors=tuple(float(values[f"mult_factor_{j}"]) for j in range(nm)),
@@ -1215,6 +1379,9 @@ def state_from_values(values: Mapping[str, Any], basis: str, divisor: float = 1.
         pool_rate=_pct_in(values["pool"]),
         compare=tuple(values.get("compare") or ()),
         curve_rep=values.get("curve_rep") or None,
+        accelerator_gate=None if acc == 0 else _pct_in(acc),
+        entry_bonuses=tuple(bonuses),
+        amounts=amounts,
     )
 
 
@@ -1232,9 +1399,14 @@ def values_from_state(state: LabState, basis: str, divisor: float = 1.0) -> dict
         "compare": tuple(state.compare),
         "curve_rep": state.curve_rep or "",
     }
+    v["acc_gate"] = _pct_out(state.accelerator_gate) if state.accelerator_gate else 0.0
     for i, (t, r) in enumerate(zip(state.thresholds, state.rates)):
         v[f"threshold_{i}"] = _pct_out(t) if basis == "attainment" else _amount_out(t, divisor)
         v[f"rate_{i}"] = _pct_out(r)
+        a, b = state.amounts[i], state.entry_bonuses[i]
+        v[f"is_amount_{i}"] = a is not None
+        v[f"amount_{i}"] = _amount_out(a, divisor) if a is not None else 0.0
+        v[f"bonus_{i}"] = _amount_out(b, divisor) if b else 0.0
     for j, (t, f) in enumerate(zip(state.multiplier_thresholds, state.multiplier_factors)):
         v[f"mult_threshold_{j}"] = _pct_out(t)
         v[f"mult_factor_{j}"] = float(f)
@@ -1356,8 +1528,9 @@ def flag_lines(
 def check_values(
     values: Mapping[str, Any], base: PlanSpec, units: Units, lang: str, *, pool: bool = True
 ) -> dict[str, str]:
-    """What is wrong with the typed controls, by row (``band_i``, ``mult_j``, ``cap``,
-    ``gate``, ``pool``), in ``lang`` and as the user typed it (−1 % reads "−1%").
+    """What is wrong with the typed controls, by row (``band_i``, ``mult_j``,
+    ``acc_gate``, ``cap``, ``gate``, ``pool``), in ``lang`` and as the user typed it
+    (−1 % reads "−1%").
 
     ``pool``: whether the company has bonus-pool rules (else any pool is refused).
     """
@@ -1376,11 +1549,29 @@ def check_values(
         return f"{_typed(x)}%" if attain else _typed_amount(x, units)
 
     nb = int(values["n_bands"])
+    nm = int(values["n_multipliers"])
     for i in range(nb):
         t, r = values[f"threshold_{i}"], values[f"rate_{i}"]
         key = f"band_{i}"
-        if bad(t) or bad(r):
+        is_amount = bool(values.get(f"is_amount_{i}", False))
+        bonus = values.get(f"bonus_{i}", 0.0) if i > 0 else 0.0
+        if bad(t) or bad(bonus) or (bad(values.get(f"amount_{i}")) if is_amount else bad(r)):
             errs[key] = _t("v_number", lang)
+        elif float(bonus) < 0:
+            errs[key] = _t("v_bonus_neg", lang, v=_typed_amount(bonus, units))
+        elif is_amount:
+            if float(t) < 0:
+                errs[key] = _t("v_th_neg", lang, v=th_text(t))
+            elif i == 0 and float(t) != 0:
+                errs[key] = _t("v_first", lang)
+            elif (msg := _amount_problem(values, i, nb, nm, attain, units, lang)) is not None:
+                errs[key] = msg
+            elif i > 0 and not bad(values[f"threshold_{i - 1}"]):
+                prev = float(values[f"threshold_{i - 1}"])
+                if float(t) <= prev:
+                    errs[key] = _t(
+                        "v_th_order", lang, i=i + 1, j=i, prev=th_text(prev), v=th_text(t)
+                    )
         elif float(r) < 0:
             rv = _typed(r) + ("" if ratio else "%")
             errs[key] = _t("v_rate_neg", lang, v=rv)
@@ -1394,7 +1585,6 @@ def check_values(
             prev = float(values[f"threshold_{i - 1}"])
             if float(t) <= prev:
                 errs[key] = _t("v_th_order", lang, i=i + 1, j=i, prev=th_text(prev), v=th_text(t))
-    nm = int(values["n_multipliers"])
     for j in range(nm):
         t, f = values[f"mult_threshold_{j}"], values[f"mult_factor_{j}"]
         key = f"mult_{j}"
@@ -1412,6 +1602,15 @@ def check_values(
                 errs[key] = _t(
                     "v_mult_order", lang, i=j + 1, j=j, prev=f"{_typed(prev)}%", v=f"{_typed(t)}%"
                 )
+    acc = values.get("acc_gate", 0.0)
+    if bad(acc):
+        errs["acc_gate"] = _t("v_number", lang)
+    elif float(acc) < 0:
+        errs["acc_gate"] = _t("v_acc_gate_neg", lang, v=f"{_typed(acc)}%")
+    elif float(acc) > 0:
+        factors = [values[f"mult_factor_{j}"] for j in range(nm)]
+        if not any(not bad(f) and float(f) > 1 for f in factors):
+            errs["acc_gate"] = _t("v_acc_gate_none", lang)
     cap, gate, pool_v = values["cap"], values["gate"], values["pool"]
     if bad(cap):
         errs["cap"] = _t("v_number", lang)
@@ -1430,12 +1629,46 @@ def check_values(
     return errs
 
 
+def _amount_problem(
+    values: Mapping[str, Any], i: int, nb: int, nm: int, attain: bool, units: Units, lang: str
+) -> str | None:
+    """What is wrong with band ``i`` stated as an amount (None: nothing)."""
+    a = float(values[f"amount_{i}"])
+    if a < 0:
+        return _t("v_amount_neg", lang, v=_typed_amount(a, units))
+    if values["mode"] == "marginal":
+        if i == nb - 1:
+            return _t("v_amount_top", lang)
+        if attain:
+            return _t("v_amount_basis", lang)
+        try:
+            width = float(values[f"threshold_{i + 1}"]) - float(values[f"threshold_{i}"])
+        except (TypeError, ValueError):
+            return None
+        if math.isfinite(width) and 0 < width < a:
+            return _t(
+                "v_amount_wide",
+                lang,
+                v=_typed_amount(a, units),
+                w=_typed_amount(round(width, 10), units),
+            )
+    elif nm > 0 and values["multiplier_mode"] != "retroactive":
+        return _t("v_amount_mult", lang)
+    return None
+
+
 def _problem_row(field_name: str) -> str:
     """A :class:`PlanEditError` field (``band 2 rate``) → the row it is shown next to."""
     m = re.match(r"^(band|multiplier) (\d+)", field_name)
     if m:
         return ("band_" if m.group(1) == "band" else "mult_") + str(int(m.group(2)) - 1)
-    return {"cap per period": "cap", "gate": "gate", "pool %": "pool"}.get(field_name, "plan")
+    return {
+        "cap per period": "cap",
+        "gate": "gate",
+        "pool %": "pool",
+        "accelerator gate": "acc_gate",
+        "multiplier mode": "mult_mode",
+    }.get(field_name, "plan")
 
 
 def _kpi(label: str, value: str, *, blank: bool = False) -> str:
@@ -1621,6 +1854,8 @@ class CommissionLab:
         self.messages: dict[str, Any] = {}
         self._widget = None
         self._quiet = False
+        #: per band row: stated as an amount (shows the amount, not the rate)
+        self._amount_rows: list[bool] = [False] * MAX_BANDS
 
     @classmethod
     def from_demo(
@@ -1895,8 +2130,26 @@ class CommissionLab:
             c[f"rate_{i}"] = w.FloatText(
                 description="", tooltip=_t("rate_tip", L), layout=w.Layout(width="110px")
             )
+            # a band stated as an amount shows this instead of its rate
+            c[f"amount_{i}"] = w.FloatText(
+                description="",
+                tooltip=_t("amount_tip", L),
+                layout=w.Layout(width="110px", display="none"),
+            )
+            # the first band is entered by any result: no entry bonus there
+            c[f"bonus_{i}"] = w.FloatText(
+                description="",
+                tooltip=_t("bonus_tip", L),
+                disabled=i == 0,
+                layout=w.Layout(width="110px", visibility="hidden" if i == 0 else "visible"),
+            )
+        mult_opts = [*mode_opts, (_t("overage", L), "overage")]
+        mult_tips = [_t(k, L) for k in ("mult_marginal_tip", "mult_retroactive_tip", "overage_tip")]
         c["multiplier_mode"] = w.ToggleButtons(
-            options=mode_opts, description=_t("mult_mode", L), tooltips=mode_tips, style=wide
+            options=mult_opts,
+            description=_t("mult_mode", L),
+            tooltips=mult_tips,
+            style={**wide, "button_width": "112px"},
         )
         c["n_multipliers"] = w.BoundedIntText(
             min=0,
@@ -1917,6 +2170,10 @@ class CommissionLab:
             c[f"mult_factor_{j}"] = w.FloatText(
                 description="", tooltip=_t("mult_factor_tip", L), layout=w.Layout(width="110px")
             )
+        c["acc_gate"] = w.FloatText(
+            description=_t("acc_gate", L), tooltip=_t("acc_gate_tip", L), style=wide,
+            layout=w.Layout(width="420px"),
+        )  # fmt: skip
         unit = self.units.label()
         c["cap"] = w.FloatText(
             description=_t("cap", L, unit=unit), tooltip=_t("cap_tip", L), style=wide,
@@ -1985,6 +2242,8 @@ class CommissionLab:
             "mult_units",
         ):
             o[k] = w.HTML()
+        for i in range(MAX_BANDS):
+            o[f"note_{i}"] = w.HTML()  # "amount for the band" / "flat" under such a band
         for k in ("chart_curve", "chart_cost", "chart_reps"):
             # never an empty Image (a broken-image icon): hidden until it has a picture
             o[k] = w.Image(
@@ -1999,13 +2258,21 @@ class CommissionLab:
         rows = [f"band_{i}" for i in range(MAX_BANDS)] + [
             f"mult_{j}" for j in range(MAX_MULTIPLIERS)
         ]
-        for k in (*rows, "cap", "gate", "pool"):
+        for k in (*rows, "mult_mode", "acc_gate", "cap", "gate", "pool"):
             m[k] = w.HTML()
             m[k].add_class(css_class(f"error_{k}"))
         self.messages = m
 
         self._band_rows = [
-            w.VBox([w.HBox([c[f"threshold_{i}"], c[f"rate_{i}"]]), m[f"band_{i}"]])
+            w.VBox(
+                [
+                    w.HBox(
+                        [c[f"threshold_{i}"], c[f"rate_{i}"], c[f"amount_{i}"], c[f"bonus_{i}"]]
+                    ),
+                    o[f"note_{i}"],
+                    m[f"band_{i}"],
+                ]
+            )
             for i in range(MAX_BANDS)
         ]
         self._mult_rows = [
@@ -2024,9 +2291,12 @@ class CommissionLab:
                 o["units"],
                 *self._band_rows,
                 c["multiplier_mode"],
+                m["mult_mode"],
                 c["n_multipliers"],
                 o["mult_units"],
                 *self._mult_rows,
+                c["acc_gate"],
+                m["acc_gate"],
                 c["cap"],
                 m["cap"],
                 c["gate"],
@@ -2088,7 +2358,9 @@ class CommissionLab:
 
     def _values(self) -> dict[str, Any]:
         skip = ("save", "save_name", "save_overwrite")
-        return {k: ctl.value for k, ctl in self.controls.items() if k not in skip}
+        v = {k: ctl.value for k, ctl in self.controls.items() if k not in skip}
+        v.update({f"is_amount_{i}": a for i, a in enumerate(self._amount_rows)})
+        return v
 
     def _push(self, state: LabState) -> None:
         """Show ``state`` in the controls without triggering recomputes."""
@@ -2100,10 +2372,16 @@ class CommissionLab:
             for k, v in vals.items():
                 if k in c and c[k].value != v:
                     c[k].value = v
+            # which rows are bands stated as amounts (rows added later are rates)
+            self._amount_rows = [a is not None for a in state.amounts] + [False] * (
+                MAX_BANDS - len(state.amounts)
+            )
             # rows past the count keep a sensible value for when they are shown
             for i in range(len(state.thresholds), MAX_BANDS):
                 c[f"threshold_{i}"].value = 0.0
                 c[f"rate_{i}"].value = 0.0
+                c[f"amount_{i}"].value = 0.0
+                c[f"bonus_{i}"].value = 0.0
             for j in range(len(state.multiplier_thresholds), MAX_MULTIPLIERS):
                 c[f"mult_threshold_{j}"].value = 0.0
                 c[f"mult_factor_{j}"].value = 1.0
@@ -2115,18 +2393,27 @@ class CommissionLab:
 
     def _layout_rows(self) -> None:
         nb, nm = self.controls["n_bands"].value, self.controls["n_multipliers"].value
+        c, L, unit = self.controls, self.lang, self.units.label()
         for i, row in enumerate(self._band_rows):
             row.layout.display = "" if i < nb else "none"
+            amount = self._amount_rows[i]
+            c[f"rate_{i}"].layout.display = "none" if amount else ""
+            c[f"amount_{i}"].layout.display = "" if amount else "none"
+            key = "note_amount" if c["mode"].value == "marginal" else "note_flat"
+            self.outputs[f"note_{i}"].value = (
+                f"<div class='simlib-lab-head'>{_esc(_t(key, L, i=i + 1, unit=unit))}</div>"
+                if amount
+                else ""
+            )
         for j, row in enumerate(self._mult_rows):
             row.layout.display = "" if j < nm else "none"
-        L = self.lang
         base = self._base()
         if base.pays_on == "target_incentive":
-            head = _t("band_head_ti", L)
+            head = _t("band_head_ti", L, unit=unit)
         elif base.basis == "attainment":
-            head = _t("band_head_pct", L)
+            head = _t("band_head_pct", L, unit=unit)
         else:
-            head = _t("band_head_amount", L, unit=self.units.label())
+            head = _t("band_head_amount", L, unit=unit)
         self.outputs["units"].value = f"<div class='simlib-lab-head'>{_esc(head)}</div>"
         self.outputs["mult_units"].value = (
             f"<div class='simlib-lab-head'>{_esc(_t('mult_head', L))}</div>" if nm else ""
@@ -2145,7 +2432,10 @@ class CommissionLab:
                     c[f"threshold_{i}"].value = round(
                         prev_t + (50.0 if attain else max(prev_t, step)), 10
                     )
-                    c[f"rate_{i}"].value = prev_r
+                    c[f"rate_{i}"].value = prev_r if not self._amount_rows[i - 1] else 1.0
+                    c[f"amount_{i}"].value = 0.0
+                    c[f"bonus_{i}"].value = 0.0
+                    self._amount_rows[i] = False  # a new band is a rate
             else:
                 if old_n == 0 and new_n >= 1:
                     c["mult_threshold_0"].value, c["mult_factor_0"].value = 0.0, 1.0

@@ -101,8 +101,9 @@ def test_accelerator_and_pool_add_cost(ctx, base):
     assert accel.cost_of_sales > plain.cost_of_sales
     assert accel.plan.multipliers[-1].threshold == 1.0 and accel.plan.multipliers[-1].factor == 2.0
     pooled = compute(base.replace(pool_rate=0.05), ctx)
-    # the pool is 5% of revenue on top of the commission, split inside each team
-    assert pooled.cost_of_sales == pytest.approx(plain.cost_of_sales + 0.05, abs=1e-12)
+    # the pool is 5% of revenue on top of the commission, split inside each team (the
+    # split sums in a different order than the revenue: a few 1e-12 of float noise)
+    assert pooled.cost_of_sales == pytest.approx(plain.cost_of_sales + 0.05, abs=1e-10)
     assert "expected_pool" in pooled.per_rep.columns
 
 
