@@ -213,6 +213,11 @@ def test_the_terms_table_covers_the_plan_language():
             margin_pct={"*": 0.3},
         ),
         PlanSpec(
+            description="spread",
+            base_rate=0.03,
+            tiers=[{"threshold": 0, "rate": 0.03}, {"threshold": 100000, "rate": 0.05}],
+        ),
+        PlanSpec(
             description="60/40 pay mix, monthly",
             period="month",
             basis="attainment",

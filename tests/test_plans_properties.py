@@ -80,7 +80,14 @@ def plans(draw, *, marginal: bool = False, gate: bool = True, ti: bool = True):
                 band["entry_bonus"] = draw(st.integers(1, 1_000_00)) / 100
     if gate and draw(st.booleans()):
         data["gate"] = {"min_attainment": draw(st.integers(1, 120)) / 100}
-    if basis == "amount" and pays_on == "measure" and draw(st.booleans()):
+    if pays_on == "measure" and draw(st.integers(0, 4)) == 0:
+        # a spread plan: each band's rate over a base rate (some band must clear it)
+        top = max(b["rate"] for b in data["tiers"])
+        if top > 0:
+            data["base_rate"] = draw(st.integers(1, max(1, int(top * 10_000)))) / 10_000
+            if data["base_rate"] >= top:
+                data["base_rate"] = top / 2
+    elif basis == "amount" and pays_on == "measure" and draw(st.booleans()):
         # bands stated as amounts: over the band's width (marginal) or flat (retroactive)
         tiers = data["tiers"]
         last = len(tiers) - (1 if data["mode"] == "marginal" else 0)

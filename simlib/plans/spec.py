@@ -374,6 +374,13 @@ class PlanSpec(StrictModel):
     multipliers: tuple[Multiplier, ...] = ()
     multiplier_mode: Literal["marginal", "retroactive", "overage"] = "marginal"
     accelerator_gate: Gate | None = None
+    base_rate: Annotated[float, Field(gt=0.0, le=1.0)] | None = Field(
+        None,
+        description=(
+            "a spread plan (利差): each band pays its rate less this base rate on its slice "
+            "(a band at or below the base rate pays nothing)"
+        ),
+    )
     margin_pct: dict[str, Annotated[float, Field(ge=0.0, le=1.0)]] = Field(
         default_factory=dict,
         description=(
@@ -462,6 +469,25 @@ class PlanSpec(StrictModel):
                     self.tier_scope,
                     "entry bonuses are paid when the period's result enters a band; they need "
                     "tier_scope 'cumulative'",
+                )
+            )
+        if self.base_rate is not None and (
+            self.pays_on != "measure" or any(b.amount is not None for b in self.tiers)
+        ):
+            problems.append(
+                (
+                    ("base_rate",),
+                    self.base_rate,
+                    "a spread over a base rate applies to rates on the measure; not with "
+                    "a target incentive or bands stated as amounts",
+                )
+            )
+        if self.base_rate is not None and all(b.rate <= self.base_rate for b in self.tiers):
+            problems.append(
+                (
+                    ("base_rate",),
+                    self.base_rate,
+                    "every band's rate is at or below the base rate: the plan would pay nothing",
                 )
             )
         if self.margin_pct and self.measure != "gross_margin":
@@ -682,6 +708,10 @@ class PlanSpec(StrictModel):
                     else f"{format_amount(b.amount)} flat"
                 )
             out.append(f"    {lab}: {rate} {unit}".rstrip())
+        if self.base_rate is not None:
+            out.append(
+                f"  spread: each band pays its rate less the base rate {fmt_rate(self.base_rate)}"
+            )
         owner = "the band below" if self.at_threshold == "band_below" else "the band above"
         out.append(f"  an amount exactly at a threshold belongs to {owner}")
         for lab, b in zip(self.band_labels(), self.tiers):

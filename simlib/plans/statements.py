@@ -373,7 +373,10 @@ def _band_rate(plan: PlanSpec, i: int) -> Fraction:
     (a retroactive band's amount is paid flat: rate 0)."""
     b = plan.tiers[i]
     if b.amount is None:
-        return exact(b.rate)
+        rate = exact(b.rate)
+        if plan.base_rate is not None:  # a spread: the band's rate over the base rate
+            rate = max(rate - exact(plan.base_rate), Fraction(0))
+        return rate
     if plan.mode != "marginal":
         return Fraction(0)
     width = exact(plan.tiers[i + 1].threshold) - exact(b.threshold)
@@ -749,6 +752,12 @@ def _commission_line(plan, sch: _Schedule, p: _Piece, cents: int, quota, ti, tea
         text = (
             f"{who}{_fmt_measure(base, m)} ÷ {_fmt_measure(width, m)} × "
             f"{format_amount(stated)}{fac} = {_fmt_cents(cents)}"
+        )
+    elif plan.pays_on == "measure" and plan.base_rate is not None:
+        stated = fmt_rate(plan.tiers[p.tier].rate)
+        text = (
+            f"{who}{_fmt_measure(base, m)} × ({stated} − base {fmt_rate(plan.base_rate)})"
+            f"{fac} = {_fmt_cents(cents)}"
         )
     elif plan.pays_on == "measure":
         text = f"{who}{_fmt_measure(base, m)} × {fmt_rate(rate)}{fac} = {_fmt_cents(cents)}"

@@ -170,6 +170,8 @@ def _commission(
     S = x.shape[1]
     below = plan.at_threshold == "band_below"
     rates = np.array([b.rate for b in plan.tiers])
+    if plan.base_rate is not None:  # a spread: each band's rate over the base rate
+        rates = np.maximum(rates - plan.base_rate, 0.0)
     thr = np.array([b.threshold for b in plan.tiers])
     if plan.basis == "attainment":
         tedge = thr[:, None] * q[None, :]  # (I, S)

@@ -290,6 +290,17 @@ def _mix(w) -> tuple[float, float, float, int]:
 
 TERMS: tuple[tuple[Callable[[PlanSpec], bool], Callable, Callable], ...] = (
     (
+        _has("base_rate"),
+        lambda w: (
+            f"利差计提：每一档按该档费率减去基准费率 {fmt_rate(w.plan.base_rate)} 计算"
+            "（不高于基准费率的档位不计提）。"
+        ),
+        lambda w: (
+            f"A spread plan: each band pays its rate less the base rate "
+            f"{fmt_rate(w.plan.base_rate)} (a band at or below the base rate pays nothing)."
+        ),
+    ),
+    (
         _has("pay_mix"),
         lambda w: (
             f"薪酬结构：年度目标总收入 {w.money(_mix(w)[2])}，其中底薪 {w.money(_mix(w)[0])}、"

@@ -217,6 +217,7 @@ _ZH_WORDS = [
         lambda m: f"（{'加速' if m[1] == 'accelerator' else '减速'}系数 {m[2]}）",
     ),
     (re.compile(r"÷ quota "), "÷ 指标 "),
+    (re.compile(r" − base "), " − 基准费率 "),
     (re.compile(r"× target incentive "), "× 目标奖金 "),
     (
         re.compile(
