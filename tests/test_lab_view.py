@@ -295,3 +295,358 @@ def test_app_says_when_the_data_cannot_be_opened(tmp_path, monkeypatch):
     (box,) = shown
     assert isinstance(box.children[0], w.HTML)
     assert "无法打开数据" in box.children[0].value and "Traceback" not in box.children[0].value
+
+
+# --------------------------------------------------------------------------- the new plan terms
+
+#: A quarterly plan with every new term the lab edits: a band stated as an amount,
+#: entry bonuses, overage accelerators and an accelerator gate.
+NEW_TERMS = {
+    "description": "Tiered commission with entry bonuses and accelerators above quota",
+    "label_zh": "进档奖励与超额加速提成",
+    "period": "quarter",
+    "tiers": [
+        {"threshold": 0, "amount": 10_000},
+        {"threshold": 1_000_000, "rate": 0.015, "entry_bonus": 5_000},
+        {"threshold": 3_000_000, "rate": 0.02, "entry_bonus": 10_000},
+    ],
+    "multipliers": [
+        {"threshold": 0, "factor": 1},
+        {"threshold": 1.0, "factor": 1.5},
+        {"threshold": 1.5, "factor": 2},
+    ],
+    "multiplier_mode": "overage",
+    "accelerator_gate": {"min_attainment": 1.1},
+}
+
+
+def _new_terms_plan():
+    from simlib.plans import PlanSpec
+
+    return PlanSpec.model_validate({**NEW_TERMS, "name": "new_terms"})
+
+
+@pytest.fixture(scope="module")
+def terms_ctx(ctx):
+    return ctx.with_plan("new_terms", _new_terms_plan())
+
+
+@pytest.fixture(scope="module")
+def terms(terms_ctx):
+    return LabState.from_plan(terms_ctx.plans["new_terms"], "new_terms")
+
+
+def test_from_plan_reads_the_new_terms_and_gives_them_back(terms, terms_ctx):
+    from simlib.apps.commission_lab import plan_from_state
+
+    assert terms.amounts == (10_000.0, None, None)
+    assert terms.entry_bonuses == (None, 5_000.0, 10_000.0)
+    assert terms.accelerator_gate == 1.1 and terms.multiplier_mode == "overage"
+    plan = plan_from_state(terms, terms_ctx)
+    base = terms_ctx.plans["new_terms"]
+    # the band stated as an amount stays an amount (its rate follows from it)
+    assert plan.tiers[0].amount == 10_000 and plan.tiers[0].rate == pytest.approx(0.01)
+    assert [(b.threshold, b.rate, b.amount, b.entry_bonus) for b in plan.tiers] == [
+        (b.threshold, b.rate, b.amount, b.entry_bonus) for b in base.tiers
+    ]
+    assert plan.multiplier_mode == "overage" and plan.multipliers == base.multipliers
+    assert plan.accelerator_gate.min_attainment == 1.1
+    # the amount is kept through an edit of the band's width: the rate follows
+    wider = plan_from_state(terms.replace(thresholds=(0.0, 2_000_000.0, 3_000_000.0)), terms_ctx)
+    assert wider.tiers[0].amount == 10_000 and wider.tiers[0].rate == pytest.approx(0.005)
+    # margin rates and anything else without a control survive the edit
+    margin = _new_terms_plan().model_copy(
+        update={"measure": "gross_margin", "margin_pct": {"*": 0.3}}
+    )
+    assert plan_from_state(terms, margin).margin_pct == {"*": 0.3}
+
+
+def _one_rep(figures, quota):
+    """A context whose trials are the given figures for one rep (one figure a trial)."""
+    return LabContext.from_arrays(
+        np.asarray(figures, float)[:, None], [quota], ["R01"], ["Rep A"],
+        plans={"tiered_cn": _context().plans["tiered_cn"]},
+    )  # fmt: skip
+
+
+def _statement_pay(plan, x, quota):
+    from simlib.plans import statement_for
+
+    return float(statement_for(plan, x, quota).payable)
+
+
+QUOTA = 2_000_000.0
+#: around every edge of the terms below: thresholds, quota, the gates, the factors' bands
+FIGURES = [
+    0.0, 400_000.0, 999_999.99, 1_000_000.0, 1_000_000.01, 1_500_000.0, 2_000_000.0,
+    2_100_000.0, 2_199_999.99, 2_200_000.0, 2_200_000.01, 2_900_000.0, 3_000_000.0,
+    3_000_000.01, 3_500_000.0, 4_400_000.0,
+]  # fmt: skip
+
+
+def _states(base: LabState) -> dict[str, LabState]:
+    mult = dict(
+        multiplier_thresholds=(0.0, 1.0, 1.5), multiplier_factors=(1.0, 1.5, 2.0)
+    )  # fmt: skip
+    return {
+        "overage": base.replace(multiplier_mode="overage", **mult),
+        "overage-decelerator": base.replace(
+            multiplier_mode="overage",
+            multiplier_thresholds=(0.0, 0.5, 1.0),
+            multiplier_factors=(0.5, 1.0, 2.0),
+        ),
+        "entry-bonus": base.replace(entry_bonuses=(None, 5_000.0, 10_000.0)),
+        "entry-bonus-retro": base.replace(mode="retroactive", entry_bonuses=(None, 5_000.0)),
+        "accelerator-gate": base.replace(accelerator_gate=1.1, **mult),
+        "accelerator-gate-overage": base.replace(
+            accelerator_gate=1.1, multiplier_mode="overage", **mult
+        ),
+        "amount-band": base.replace(amounts=(10_000.0, 45_000.0, None), rates=(0.0, 0.0, 0.02)),
+        "flat-amounts": base.replace(
+            mode="retroactive", amounts=(0.0, 8_000.0, 30_000.0), rates=(0.0, 0.0, 0.0)
+        ),
+        "flat-amounts-retro-accelerator": base.replace(
+            mode="retroactive",
+            amounts=(0.0, 8_000.0, 30_000.0),
+            multiplier_mode="retroactive",
+            **mult,
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "overage",
+        "overage-decelerator",
+        "entry-bonus",
+        "entry-bonus-retro",
+        "accelerator-gate",
+        "accelerator-gate-overage",
+        "amount-band",
+        "flat-amounts",
+        "flat-amounts-retro-accelerator",
+        "all-new-terms",
+    ],
+)
+def test_each_new_term_pays_what_the_statement_says(name, base, terms):
+    from simlib.apps.commission_lab import plan_from_state
+
+    states = _states(base)
+    states["all-new-terms"] = terms
+    one = _one_rep(FIGURES, QUOTA)
+    if name == "all-new-terms":
+        one = one.with_plan("new_terms", _new_terms_plan())
+    st = states[name]
+    plan = plan_from_state(st, one)
+    view = compute(st, one)
+    assert view.ok, view.error
+    lab_pay = view.cost.payouts[plan.name][:, 0]
+    for x, got in zip(FIGURES, lab_pay):
+        want = _statement_pay(plan, x, QUOTA)
+        assert abs(got - want) <= 0.005, (name, x, got, want)
+
+
+def test_the_hand_worked_overage_and_entry_bonus_examples(base):
+    """Two of tests/cases/commission.yaml's examples, typed into the lab's state."""
+    from simlib.apps.commission_lab import plan_from_state
+
+    saas = LabState(
+        plan="tiered_cn", thresholds=(0.0,), rates=(0.60,), multiplier_mode="overage",
+        multiplier_thresholds=(0.0, 1.0, 1.5), multiplier_factors=(1.0, 1.5, 2.5),
+    )  # fmt: skip
+    one = _one_rep([175_000.0, 150_000.0, 150_000.01], 100_000.0)
+    pay = compute(saas, one).cost.payouts[plan_from_state(saas, one).name][:, 0]
+    assert pay == pytest.approx([172_500.0, 105_000.0, 135_000.02], abs=0.005)
+    tiers = LabState(
+        plan="tiered_cn", thresholds=(0.0, 1000.0, 2000.0, 3000.0),
+        rates=(0.01, 0.02, 0.03, 0.04), entry_bonuses=(None, 200.0, 300.0, 400.0),
+    )  # fmt: skip
+    one = _one_rep([1000.0, 1000.01, 3000.0, 3000.01], 5000.0)
+    pay = compute(tiers, one).cost.payouts[plan_from_state(tiers, one).name][:, 0]
+    assert pay == pytest.approx([10.0, 210.0, 560.0, 960.0], abs=0.005)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-CN"])
+def test_new_terms_round_trip_through_the_controls(terms, terms_ctx, lang):
+    u = page_units(lang, terms_ctx)
+    v = values_from_state(terms, "amount", u.divisor)
+    assert v["is_amount_0"] and not v["is_amount_1"]
+    assert v["acc_gate"] == 110.0
+    assert v["bonus_1"] == 5_000 / u.divisor and v["amount_0"] == 10_000 / u.divisor
+    assert state_from_values(v, "amount", u.divisor) == terms
+    # 0 means none; the first band never has an entry bonus
+    none = state_from_values({**v, "bonus_1": 0.0, "acc_gate": 0.0}, "amount", u.divisor)
+    assert none.entry_bonuses == (None, None, 10_000.0) and none.accelerator_gate is None
+    assert state_from_values({**v, "bonus_0": 3.0}, "amount", u.divisor).entry_bonuses[0] is None
+
+
+def test_a_state_without_the_new_terms_is_unchanged(base):
+    assert base.entry_bonuses == (None, None, None) and base.amounts == (None, None, None)
+    # fewer bands drop the empty entries; a value past the last band is refused
+    assert base.replace(thresholds=(0.0,), rates=(0.02,)).amounts == (None,)
+    from simlib.apps.commission_lab import PlanEditError, plan_from_state
+
+    st = LabState(plan="tiered_cn", thresholds=(0.0,), rates=(0.01,), entry_bonuses=(None, 5.0))
+    with pytest.raises(PlanEditError, match="entry bonus per band"):
+        plan_from_state(st, _context())
+    # overage without any accelerator band has nothing to apply to: the plan is plain
+    plain = plan_from_state(base.replace(multiplier_mode="overage"), _context())
+    assert plain.multiplier_mode == "marginal" and not plain.multipliers
+
+
+@pytest.mark.parametrize(
+    "lang,changes,row,expected",
+    [
+        ("en", {"bonus_1": -5.0}, "band_1", "An entry bonus cannot be below 0 (you typed −¥5k)"),
+        ("zh-CN", {"bonus_1": -5.0}, "band_1", "进档奖励不能低于 0（当前为 −5万元）"),
+        ("en", {"bonus_2": float("nan")}, "band_2", "Enter a number."),
+        ("en", {"acc_gate": -10.0}, "acc_gate", "cannot be below 0% (you typed −10%)"),
+        ("zh-CN", {"acc_gate": -10.0}, "acc_gate", "加速系数生效门槛不能低于 0%（当前为 −10%）"),
+        ("en", {"n_multipliers": 0}, "acc_gate", "There is no accelerator"),
+        ("zh-CN", {"mult_factor_1": 0.8, "mult_factor_2": 0.9}, "acc_gate", "没有可约束的加速系数"),
+        ("en", {"amount_0": -1.0}, "band_0", "An amount cannot be below 0 (you typed −¥1k)"),
+        ("zh-CN", {"amount_0": -1.0}, "band_0", "金额不能低于 0（当前为 −1万元）"),
+        ("en", {"amount_0": 1500.0}, "band_0", "more than the band's width (¥1,000k)"),
+        ("zh-CN", {"amount_0": 150.0}, "band_0", "整档金额 150万元 超过该档宽度 100万元"),
+        ("en", {"n_bands": 1}, "band_0", "The top band has no end"),
+        ("zh-CN", {"n_bands": 1}, "band_0", "最高档没有上限"),
+        ("en", {"mode": "retroactive"}, "band_0", "A flat amount can only take Retroactive"),
+        ("zh-CN", {"mode": "retroactive"}, "band_0", "固定金额只能配合“全额累进”"),
+    ],
+)
+def test_bad_new_term_values_are_said_in_the_users_language(
+    terms, terms_ctx, lang, changes, row, expected
+):
+    u = page_units(lang, terms_ctx)
+    v = values_from_state(terms, "amount", u.divisor)
+    v.update(changes)
+    errs = check_values(v, terms_ctx.plans["new_terms"], u, lang)
+    assert row in errs and expected in errs[row], errs
+    assert "-0.0" not in errs[row] and "got" not in errs[row]
+    if lang == "zh-CN":
+        assert not re.search(r"[A-Za-z]{3,}", errs[row]), errs[row]
+
+
+def test_valid_new_term_values_pass_the_checks(terms, terms_ctx):
+    u = page_units("en", terms_ctx)
+    v = values_from_state(terms, "amount", u.divisor)
+    assert check_values(v, terms_ctx.plans["new_terms"], u, "en") == {}
+    retro = {**v, "mode": "retroactive", "multiplier_mode": "retroactive"}
+    assert check_values(retro, terms_ctx.plans["new_terms"], u, "en") == {}
+    assert compute(state_from_values(retro, "amount", u.divisor), terms_ctx).ok
+
+
+def test_the_curve_shows_the_entry_bonus_jump_and_the_overage_kink(terms, terms_ctx):
+    st = terms.replace(curve_rep="R00")
+    view = compute(st, terms_ctx)
+    q = view.curve_quota
+    curve = view.curves[view.plan.name]
+    # the bonus of entering band 2 (1,000,000) is a cliff on the curve, of 5,000
+    cliffs = view.risk.cliffs
+    at = cliffs[np.isclose(cliffs["result"], 1_000_000.0)]
+    assert len(at) == 1 and at["jump"].iloc[0] == pytest.approx(5_000, abs=1)
+    pay = dict(zip(np.round(curve["attainment"], 2), curve["payout"]))
+    # below quota the slope is the rate; above quota (gate met) the factor on the excess
+    below = pay[0.95] - pay[0.94]
+    above = pay[1.60] - pay[1.59]
+    assert above > below * 1.4
+    # English and Chinese: the cliff is said in the user's words, nothing raw
+    for lang in ("en", "zh-CN"):
+        html = " ".join(view_html(view, terms_ctx, lang, page_units(lang, terms_ctx)).values())
+        assert not LEAKS.search(html), LEAKS.search(html)
+    assert q > 0
+
+
+def test_a_compared_plan_with_the_new_terms_shows_its_own_numbers(base, terms_ctx):
+    from simlib.plans import cost_of_sales
+
+    view = compute(base.replace(compare=("new_terms",)), terms_ctx)
+    assert view.ok, view.error
+    row = view.comparison.set_index("plan").loc["new_terms"]
+    plan = terms_ctx.plans["new_terms"]
+    kw = terms_ctx.evaluate_kwargs([plan])
+    own = cost_of_sales({"new_terms": plan}, terms_ctx.trials, terms_ctx.quotas, **kw)
+    assert row["cost_of_sales"] == pytest.approx(own.expected_cost_of_sales, rel=1e-12)
+    assert row["p50"] == pytest.approx(own.budget_p50, rel=1e-12)
+    assert "new_terms" in view.curves
+    html = view_html(view, terms_ctx, "zh-CN", page_units("zh-CN", terms_ctx), {"new_terms": "X"})
+    assert ">X<" in html["compare_table"]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-CN"])
+def test_the_app_edits_the_new_terms(terms_ctx, terms, lang):
+    lab = CommissionLab(terms_ctx, terms, lang=lang, charts=False)
+    lab.show()
+    c, o, m = lab.controls, lab.outputs, lab.messages
+    # the amount band shows its amount (and a note), not its rate; band 1 has no bonus
+    assert c["amount_0"].layout.display == "" and c["rate_0"].layout.display == "none"
+    assert c["rate_1"].layout.display == "" and c["amount_1"].layout.display == "none"
+    note = "amount for the band" if lang == "en" else "整档金额"
+    assert note in o["note_0"].value and o["note_1"].value == ""
+    assert c["bonus_0"].disabled and c["bonus_0"].layout.visibility == "hidden"
+    labels = [lab_ for lab_, _ in c["multiplier_mode"].options]
+    assert ("Above quota only" if lang == "en" else "仅超额部分") in labels
+    assert c["multiplier_mode"].value == "overage" and c["acc_gate"].value == 110.0
+    u = lab.units
+    assert c["bonus_1"].value == 5_000 / u.divisor
+    cost = lab.view.cost_of_sales
+
+    # every new control feeds the plan and the views
+    c["bonus_1"].value = 20_000 / u.divisor
+    assert lab.view.ok and lab.state.entry_bonuses[1] == 20_000 and lab.view.cost_of_sales > cost
+    c["amount_0"].value = 15_000 / u.divisor
+    assert lab.state.amounts[0] == 15_000 and lab.view.plan.tiers[0].rate == pytest.approx(0.015)
+    c["acc_gate"].value = 0.0
+    assert lab.state.accelerator_gate is None and lab.view.plan.accelerator_gate is None
+    c["multiplier_mode"].value = "marginal"
+    assert lab.view.plan.multiplier_mode == "marginal"
+    c["multiplier_mode"].value = "overage"
+
+    # a bad value: said under its row, every view blanked
+    c["bonus_2"].value = -1.0
+    assert "−" in m["band_2"].value and "—" in o["cost_of_sales"].value
+    assert lab._results.layout.display == "none"
+    c["bonus_2"].value = 1.0
+    assert m["band_2"].value == "" and lab.view.ok
+    c["acc_gate"].value = -5.0
+    assert "−5%" in m["acc_gate"].value and "—" in o["budget_p50"].value
+    c["acc_gate"].value = 120.0
+    assert m["acc_gate"].value == "" and lab.state.accelerator_gate == 1.2
+
+    # retroactive: the amount is flat; it then takes only retroactive accelerators
+    c["mode"].value = "retroactive"
+    assert ("flat" if lang == "en" else "固定金额") in o["note_0"].value
+    assert m["band_0"].value and not lab.view.ok
+    c["multiplier_mode"].value = "retroactive"
+    assert m["band_0"].value == "" and lab.view.ok
+    assert lab.view.plan.tiers[0].amount == 15_000 and lab.view.plan.tiers[0].rate == 0
+
+    # a new band is a rate band; leaving the plan resets the rows
+    c["n_bands"].value = 4
+    assert c["rate_3"].layout.display == "" and lab.state.amounts[3] is None
+    c["plan"].value = "tiered_cn"
+    assert c["rate_0"].layout.display == "" and c["amount_0"].layout.display == "none"
+    assert o["note_0"].value == "" and lab.state.amounts == (None, None, None)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-CN"])
+def test_the_new_controls_speak_the_users_language(terms_ctx, terms, lang):
+    lab = CommissionLab(terms_ctx, terms, lang=lang, charts=False)
+    lab.show()
+    texts = [getattr(w, "description", "") for w in lab.controls.values()]
+    texts += [getattr(w, "tooltip", "") or "" for w in lab.controls.values()]
+    texts += [t for w in lab.controls.values() for t in getattr(w, "tooltips", ()) or ()]
+    texts += [lab_ for w in lab.controls.values() for lab_, _ in getattr(w, "options", ()) or ()
+              if isinstance(lab_, str)]  # fmt: skip
+    texts += [o.value for o in lab.outputs.values() if isinstance(o.value, str)]
+    page = re.sub(r"<[^>]+>", " ", " ".join(t for t in texts if t))
+    assert not LEAKS.search(page), LEAKS.search(page)
+    if lang == "zh-CN":
+        words = set(re.findall(r"[A-Za-z]{3,}", page)) - {"Rep", "East", "West", "team", "Ctrl"}
+        words -= {"YTD"}
+        assert not words, words
+        assert "加速系数生效门槛" in page and "进档奖励" in page
+    else:
+        assert not re.search(r"[\u4e00-\u9fff]", page)
+        assert "Accelerators only from attainment" in page and "Entry bonus" in page
