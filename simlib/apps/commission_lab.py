@@ -2149,7 +2149,7 @@ class CommissionLab:
             options=mult_opts,
             description=_t("mult_mode", L),
             tooltips=mult_tips,
-            style={**wide, "button_width": "112px"},
+            style={**wide, "button_width": "136px"},
         )
         c["n_multipliers"] = w.BoundedIntText(
             min=0,

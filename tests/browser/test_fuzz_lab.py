@@ -2,20 +2,27 @@
 
 For each language the lab is opened as a user opens it (``?lang=``), then a seeded random
 sequence of control changes is typed in, valid and invalid (a negative rate, bands out of
-order, a pool over 100%, one band: a flat rate, no pay at all...). The same changes go
-to a headless twin of the app built in this process on the same trials; after each step
-the page must show what simlib computes for that state (cost of sales and the P50 budget
-in the page's units) or, for an invalid state, the twin's message next to the control
-with every view blanked; and never an internal error, a traceback, a Python repr, NaN or
-None, or a broken image. Screenshots of a valid, an invalid and a flat-rate state in
-both languages are kept.
+order, a pool over 100%, one band: a flat rate, no pay at all, a negative entry bonus,
+an accelerator threshold with no accelerator, a band's amount wider than the band...).
+The same changes go to a headless twin of the app built in this process on the same
+trials; after each step the page must show what simlib computes for that state (cost of
+sales and the P50 budget in the page's units) or, for an invalid state, the twin's
+message next to the control with every view blanked; and never an internal error, a
+traceback, a Python repr, NaN or None, or a broken image.
+
+The lab is served with one more plan beside the shipped ones, ``new_terms`` (a band
+stated as an amount, entry bonuses, overage accelerators, an accelerator threshold), so
+the fuzzer starts from it too. Screenshots of a valid, an invalid, a flat-rate state and
+the plan with the new terms, in both languages, are kept.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import random
 import re
+import shutil
 
 import pytest
 
@@ -25,6 +32,27 @@ expect = pytest.importorskip("playwright.sync_api").expect
 
 NOTEBOOK = "commission_whatif.ipynb"
 STEPS = 10  # per language, after the scripted opening moves
+
+#: The plan with every new term the lab edits, served beside the shipped plans.
+NEW_TERMS_YAML = """\
+description: Entry bonuses and accelerators above quota
+label_zh: 进档奖励与超额加速提成
+currency: CNY
+period: quarter
+measure: revenue
+basis: amount
+mode: marginal
+tiers:
+  - {threshold: 0, amount: 10000}       # 10,000 for the whole first band (1%)
+  - {threshold: 1000000, rate: 0.015, entry_bonus: 5000}
+  - {threshold: 3000000, rate: 0.02, entry_bonus: 10000}
+multipliers:
+  - {threshold: 0, factor: 1}
+  - {threshold: 1.0, factor: 1.5}
+  - {threshold: 1.5, factor: 2}
+multiplier_mode: overage
+accelerator_gate: {min_attainment: 1.1}
+"""
 
 #: Text that must never be on the page.
 LEAKS = re.compile(
@@ -38,7 +66,36 @@ BROKEN_IMAGES = """() => [...document.querySelectorAll('.simlib-commission-lab i
 
 
 @pytest.fixture(scope="module")
-def trials(voila_server):
+def params_dir(tmp_path_factory):
+    """A copy of ``params/`` with the plan of the new terms added."""
+    from simlib.config import default_params_dir
+
+    d = tmp_path_factory.mktemp("lab-params") / "params"
+    shutil.copytree(default_params_dir(), d)
+    (d / "plans" / "new_terms.yaml").write_text(NEW_TERMS_YAML, encoding="utf-8")
+    return d
+
+
+@pytest.fixture(scope="module")
+def lab_voila(tmp_path_factory, params_dir):
+    """Voilà (as ``voila_server``) serving the lab with ``params_dir`` as its params."""
+    from simlib.apps.server import voila_command
+    from tests.browser.conftest import free_port, small_copy, start_server
+
+    base = tmp_path_factory.mktemp("lab-voila")
+    root = small_copy([NOTEBOOK], base / "notebooks")
+    env = {**os.environ, "SIMLIB_CACHE_DIR": str(base / "cache"), "SIMLIB_PARAMS": str(params_dir)}
+    for name in ("SIMLIB_APP_SOURCE", "SIMLIB_APP_MAPPING"):  # the demo company
+        env.pop(name, None)
+    port = free_port()
+    cmd = voila_command(port, root=root, extra=["--Voila.log_level=INFO"])
+    server = start_server("voila (lab)", cmd, port, base / "voila.log", root, env=env)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def trials(lab_voila):
     """The lab's trials as the served notebook makes them (demo company, 2026-Q4 as of
     2026-11-20, seed 7), as a plain record."""
     from simlib.apps.commission_lab import trials_record
@@ -46,14 +103,16 @@ def trials(voila_server):
     from simlib.simulate import simulate
 
     data = load_demo()
-    sim = simulate(data, "2026-Q4", dt.date(2026, 11, 20), n_trials=voila_server.n_trials, seed=7)
+    sim = simulate(data, "2026-Q4", dt.date(2026, 11, 20), n_trials=lab_voila.n_trials, seed=7)
     return trials_record(sim)
 
 
-def _twin(rec, lang):
-    from simlib.apps.commission_lab import CommissionLab, LabContext
+def _twin(rec, lang, params_dir):
+    from simlib.apps.commission_lab import CommissionLab, LabContext, shipped_plans
 
-    lab = CommissionLab(LabContext.from_record(rec, lang=lang), lang=lang, charts=False)
+    plans, _ = shipped_plans("CNY", "quarter", params_dir)
+    ctx = LabContext.from_record(rec, lang=lang, plans=plans)
+    lab = CommissionLab(ctx, lang=lang, charts=False)
     lab.show()
     return lab
 
@@ -71,23 +130,37 @@ def _moves(rng: random.Random, lab) -> list[tuple[str, object]]:
         "cap": [0, 20, 150, -5],
         "gate": [0, 40, 80, -10],
         "pool": [0, 2, 5, 120, -1],
+        "bonus": [0, 0.5, 1, 3, -2],  # the page's unit (万 / k)
+        "amount": [0, 0.5, 1, 2, 500, -1],
+        "acc_gate": [0, 100, 110, 130, -10],
     }
     kind = rng.choice(
         ["rate", "rate", "threshold", "n_bands", "mode", "cap", "gate", "pool", "n_multipliers",
-         "plan", "curve_rep"]
+         "plan", "curve_rep", "bonus", "bonus", "amount", "acc_gate", "multiplier_mode"]
     )  # fmt: skip
+    amount_rows = [i for i in range(nb) if lab._amount_rows[i]]
     if kind == "rate":
-        return [(f"rate_{rng.randrange(nb)}", rng.choice(typed["rate"]))]
+        rows = [i for i in range(nb) if not lab._amount_rows[i]]
+        if rows:
+            return [(f"rate_{rng.choice(rows)}", rng.choice(typed["rate"]))]
+        kind = "amount"
     if kind == "threshold" and nb > 1:
         return [(f"threshold_{rng.randrange(1, nb)}", rng.choice(typed["threshold"]))]
-    if kind in ("cap", "gate", "pool"):
+    if kind == "bonus" and nb > 1:  # band 1 has no entry bonus
+        return [(f"bonus_{rng.randrange(1, nb)}", rng.choice(typed["bonus"]))]
+    if kind == "amount" and amount_rows:
+        return [(f"amount_{rng.choice(amount_rows)}", rng.choice(typed["amount"]))]
+    if kind in ("cap", "gate", "pool", "acc_gate"):
         return [(kind, rng.choice(typed[kind]))]
     if kind == "n_bands":
         return [("n_bands", rng.choice([1, 2, 3, 4]))]
     if kind == "n_multipliers":
-        return [("n_multipliers", rng.choice([0, 1, 2]))]
+        return [("n_multipliers", rng.choice([0, 1, 2, 3]))]
     if kind == "mode":
         return [("mode", "retroactive" if c["mode"].value == "marginal" else "marginal")]
+    if kind == "multiplier_mode":
+        others = [v for _, v in c["multiplier_mode"].options if v != c["multiplier_mode"].value]
+        return [("multiplier_mode", rng.choice(others))]
     if kind == "plan":
         return [("plan", rng.choice([v for _, v in c["plan"].options]))]
     if kind == "curve_rep":
@@ -108,7 +181,7 @@ def _apply(page, lab, key: str, value) -> None:
     if key in ("plan", "curve_rep"):
         label = next(lab_ for lab_, v in ctl.options if v == value)
         page.locator(f"{sel} select").select_option(label=label)
-    elif key == "mode":
+    elif key in ("mode", "multiplier_mode"):
         label = next(lab_ for lab_, v in ctl.options if v == value)
         page.locator(f"{sel} button", has_text=label).click()
     else:
@@ -171,22 +244,22 @@ def _no_latin_labels(page, lang: str) -> None:
 
 
 @pytest.mark.parametrize("lang", ["zh-CN", "en"])
-def test_fuzz_commission_lab(voila_server, page, trials, screenshot_dir, lang):
+def test_fuzz_commission_lab(lab_voila, params_dir, page, trials, screenshot_dir, lang):
     def shot(name):
         path = screenshot_dir / f"lab-{lang}-{name}.png"
         page.screenshot(path=str(path))
         print(f"screenshot: {path}")
 
-    page.goto(voila_server.url)  # the _xsrf cookie (kernel shut down on leaving)
+    page.goto(lab_voila.url)  # the _xsrf cookie (kernel shut down on leaving)
     page.goto(
-        f"{voila_server.url}voila/render/{NOTEBOOK}?lang={lang}",
-        timeout=voila_server.render_ms,
+        f"{lab_voila.url}voila/render/{NOTEBOOK}?lang={lang}",
+        timeout=lab_voila.render_ms,
     )
     page.locator(".simlib-commission-lab .simlib-chart-cost img, "
                  ".simlib-commission-lab img.simlib-chart-cost").first.wait_for(
-        timeout=voila_server.render_ms
+        timeout=lab_voila.render_ms
     )  # fmt: skip
-    lab = _twin(trials, lang)
+    lab = _twin(trials, lang, params_dir)
     title = "提成方案模拟实验室" if lang == "zh-CN" else "Commission what-if lab"
     expect(page.locator(".simlib-lab-title h2")).to_have_text(title)
     assert _check(page, lab) == "valid"
@@ -209,6 +282,35 @@ def test_fuzz_commission_lab(voila_server, page, trials, screenshot_dir, lang):
     assert "−1%" in lab.errors["band_0"]
     shot("invalid")
     _apply(page, lab, "rate_0", 1.5)
+    assert _check(page, lab) == "valid"
+
+    # scripted: the plan with every new term, then a bad entry bonus and a bad threshold
+    page.locator(".simlib-lab-title").scroll_into_view_if_needed()
+    _apply(page, lab, "plan", "new_terms")
+    assert _check(page, lab) == "valid"
+    expect(page.locator(".simlib-commission-lab .simlib-amount-0 input")).to_be_visible()
+    expect(page.locator(".simlib-commission-lab .simlib-rate-0 input")).to_be_hidden()
+    note = "整档金额" if lang == "zh-CN" else "amount for the band"
+    expect(page.locator(".simlib-commission-lab .simlib-note-0")).to_contain_text(note)
+    overage = "仅超额部分" if lang == "zh-CN" else "Above quota only"
+    expect(
+        page.locator(".simlib-commission-lab .simlib-multiplier-mode button", has_text=overage)
+    ).to_have_class(re.compile(r"mod-active"))
+    page.wait_for_timeout(300)
+    shot("new-terms")
+    page.locator(".simlib-commission-lab .simlib-flags").scroll_into_view_if_needed()
+    shot("new-terms-curve")
+    page.locator(".simlib-commission-lab .simlib-compare-table").scroll_into_view_if_needed()
+    shot("new-terms-compare")
+    page.locator(".simlib-lab-title").scroll_into_view_if_needed()
+    _apply(page, lab, "bonus_1", -2)
+    assert _check(page, lab) == "invalid"
+    assert "−" in lab.errors["band_1"]
+    shot("new-terms-invalid")
+    _apply(page, lab, "bonus_1", 1)
+    _apply(page, lab, "acc_gate", -10)
+    assert _check(page, lab) == "invalid"
+    _apply(page, lab, "acc_gate", 120)
     assert _check(page, lab) == "valid"
 
     rng = random.Random(f"lab-{lang}-20261120")
