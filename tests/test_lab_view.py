@@ -650,3 +650,14 @@ def test_the_new_controls_speak_the_users_language(terms_ctx, terms, lang):
     else:
         assert not re.search(r"[\u4e00-\u9fff]", page)
         assert "Accelerators only from attainment" in page and "Entry bonus" in page
+
+
+def test_a_saved_plan_with_the_new_terms_reads_back_as_edited(terms, terms_ctx, tmp_path):
+    from simlib.apps.commission_lab import plan_from_state, save_plan
+    from simlib.plans import load_plan
+
+    st = terms.replace(amounts=(12_000.0, None, None))
+    path = save_plan(plan_from_state(st, terms_ctx), "nt", directory=tmp_path)
+    text = path.read_text(encoding="utf-8")
+    assert "amount: 12000" in text and "rate: 0.012" not in text and "margin_pct" not in text
+    assert LabState.from_plan(load_plan(path), "nt") == st.replace(plan="nt")

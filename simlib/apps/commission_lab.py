@@ -321,7 +321,7 @@ def _describe(state: LabState, base: PlanSpec) -> str:
     def band(t, r, b, a):
         if a is not None:
             how = "for the band" if state.mode == "marginal" else "flat"
-            out = f"from {at(t)} {format_amount(a)} {how}"
+            out = f"from {at(t)}, {format_amount(a)} {how}"
         else:
             out = each(t, r)
         return out + (f" (+{format_amount(b)} on entering)" if b else "")
@@ -960,7 +960,10 @@ def _plan_yaml(plan: PlanSpec, header: str) -> str:
     import yaml
 
     data = plan.model_dump(mode="json", exclude_none=True, exclude={"name"})
-    data = {k: v for k, v in data.items() if v != [] and v != ()}
+    data = {k: v for k, v in data.items() if v != [] and v != () and v != {}}
+    for band in data.get("tiers", ()):
+        if band.get("amount") is not None:
+            band.pop("rate", None)  # a band stated as an amount, as a person writes it
     if plan.effective_from is not None:
         data["effective_from"] = plan.effective_from  # a YAML date, as people write it
     body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=88)
