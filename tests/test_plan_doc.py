@@ -212,6 +212,31 @@ def test_the_terms_table_covers_the_plan_language():
             tiers=[{"threshold": 0, "rate": 0.1}],
             margin_pct={"*": 0.3},
         ),
+        *(
+            PlanSpec(
+                description="weighted",
+                basis="attainment",
+                pays_on="target_incentive",
+                target_incentive=10000,
+                combine=how,
+                tiers=[{"threshold": 0, "rate": 1}],
+                components=[
+                    {
+                        "name": "bookings",
+                        "measure": "revenue",
+                        "weight": 0.7,
+                        "tiers": [{"threshold": 0, "rate": 1}],
+                    },
+                    {
+                        "name": "new logos",
+                        "measure": "new_customer_revenue",
+                        "weight": 0.3,
+                        "tiers": [{"threshold": 0, "rate": 1}],
+                    },
+                ],
+            )
+            for how in ("components", "attainment")
+        ),
         PlanSpec(
             description="spread",
             base_rate=0.03,

@@ -73,14 +73,18 @@ def _frames(case):
         ]
     )
     quotas = None
-    if "quotas" in case:
-        quotas = pd.DataFrame(
-            [
-                {"owner_id": r, "period": str(p), "quota": q}
-                for r, per in case["quotas"].items()
-                for p, q in per.items()
-            ]
-        )
+    if "quotas" in case:  # {rep: {period: quota}} or {rep: {period: {measure: quota}}}
+        rows = []
+        for r, per in case["quotas"].items():
+            for p, q in per.items():
+                if isinstance(q, dict):
+                    rows += [
+                        {"owner_id": r, "period": str(p), "metric": m, "quota": v}
+                        for m, v in q.items()
+                    ]
+                else:
+                    rows.append({"owner_id": r, "period": str(p), "quota": q})
+        quotas = pd.DataFrame(rows)
     metrics = None
     if "metrics" in case:
         metrics = pd.DataFrame(

@@ -380,3 +380,100 @@ def test_pool_is_paid_in_full_to_the_cent(pool, reps):
         for a, b in zip(paid, paid[1:]):
             if a.metric > b.metric:
                 assert a.cents >= b.cents - 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.sampled_from(["components", "attainment"]),
+    st.integers(1, 9),
+    plans(marginal=False, gate=False, ti=False),
+    plans(marginal=False, gate=False, ti=False),
+    st.lists(st.tuples(cents, cents, quotas, quotas), min_size=1, max_size=4),
+    st.one_of(st.none(), st.integers(1, 150)),
+)
+def test_weighted_measures_vector_equals_exact(combine, w, curve_a, curve_b, reps, gate):
+    """Two measures with their own quotas and curves: the float path equals statements."""
+    weights = (w / 10, round(1 - w / 10, 10))
+    data = {
+        "name": "weighted",
+        "description": "two measures",
+        "basis": "attainment",
+        "pays_on": "target_incentive",
+        "target_incentive": 10_000.0,
+        "combine": combine,
+        "tiers": [
+            {"threshold": b.threshold, "rate": b.rate} for b in curve_a.tiers if b.amount is None
+        ]
+        or [{"threshold": 0, "rate": 1}],
+        "components": [
+            {
+                "name": name,
+                "measure": measure,
+                "weight": weight,
+                "tiers": [
+                    {
+                        "threshold": b.threshold if curve.basis == "attainment" else k * 0.5,
+                        "rate": min(b.rate * 100, 3.0),
+                    }
+                    for k, b in enumerate(curve.tiers)
+                ],
+            }
+            for name, measure, weight, curve in (
+                ("bookings", "revenue", weights[0], curve_a),
+                ("logos", "new_customer_revenue", weights[1], curve_b),
+            )
+        ],
+    }
+    if data["tiers"][0]["threshold"] != 0:
+        data["tiers"] = [{"threshold": 0, "rate": 1}]
+    if gate is not None:
+        data["gate"] = {"min_attainment": gate / 100}
+    plan = PlanSpec.model_validate(data)
+    rows, quota_rows = [], []
+    for k, (a, b, qa, qb) in enumerate(reps):
+        rows += [
+            {
+                "opportunity_id": f"A{k}",
+                "owner_id": f"R{k}",
+                "amount": a / 100,
+                "close_date": pd.Timestamp("2025-02-01"),
+                "deal_type": "existing_customer",
+            },
+            {
+                "opportunity_id": f"B{k}",
+                "owner_id": f"R{k}",
+                "amount": b / 100,
+                "close_date": pd.Timestamp("2025-02-02"),
+                "deal_type": "new_customer",
+            },
+        ]
+        quota_rows += [
+            {"owner_id": f"R{k}", "period": "2025-Q1", "metric": "revenue", "quota": float(qa)},
+            {
+                "owner_id": f"R{k}",
+                "period": "2025-Q1",
+                "metric": "new_customer_revenue",
+                "quota": float(qb),
+            },
+        ]
+    deals = pd.DataFrame(rows)
+    deals = deals[deals["amount"] > 0]
+    att = [weights[0] * (a / 100) / qa + weights[1] * (b / 100) / qb for a, b, qa, qb in reps]
+    if gate is not None:
+        assume(all(abs(x - gate / 100) > 1e-9 for x in att))
+    ss = compute_statements(plan, deals, pd.DataFrame(quota_rows))
+    fast = evaluate(
+        plan,
+        {
+            "revenue": np.array([[(a + b) / 100 for a, b, _, _ in reps]]),
+            "new_customer_revenue": np.array([[b / 100 for _, b, _, _ in reps]]),
+        },
+        {
+            "revenue": np.array([float(qa) for _, _, qa, _ in reps]),
+            "new_customer_revenue": np.array([float(qb) for _, _, _, qb in reps]),
+        },
+    )[0]
+    for s in ss:
+        k = int(s.rep_id[1:])
+        assert sum(ln.cents for ln in s.lines) == s.payable_cents
+        assert abs(fast[k] - s.payable_cents / 100) <= 0.01 + 1e-9 * abs(fast[k])

@@ -28,6 +28,7 @@ from simlib.money import format_amount
 
 __all__ = [
     "Band",
+    "Component",
     "PayMix",
     "Multiplier",
     "Gate",
@@ -202,6 +203,32 @@ class Clawback(StrictModel):
     within_days: int = Field(ge=1, le=3660)
 
 
+class Component(StrictModel):
+    """One measure of a weighted plan: its own quota (the targets' ``metric``), its share
+    of the target incentive, and (paid as components) its own curve by attainment."""
+
+    name: str = Field(description="what the statement calls it, e.g. 'new logos'")
+    measure: Literal[
+        "revenue",
+        "gross_margin",
+        "collected_revenue",
+        "new_customer_revenue",
+        "renewal_rate",
+        "kpi_score",
+    ]
+    weight: Annotated[float, Field(gt=0.0, le=1.0)] = Field(
+        description="share of the target incentive (weights add up to 1)"
+    )
+    tiers: tuple[Band, ...] = Field(
+        (),
+        description=(
+            "with combine 'components': its curve, rates as multiples of its share of the "
+            "incentive by attainment (rate 1 from 0: linear); ignored with 'attainment'"
+        ),
+    )
+    mode: Literal["marginal", "retroactive"] = "marginal"
+
+
 class PayMix(StrictModel):
     """Base salary, on-target earnings and their mix (annual): any two give the third.
 
@@ -370,6 +397,17 @@ class PlanSpec(StrictModel):
     pays_on: Literal["measure", "target_incentive"] = "measure"
     target_incentive: Positive | None = None
     pay_mix: PayMix | None = None
+    components: tuple[Component, ...] = ()
+    combine: Literal["components", "attainment"] = Field(
+        "components",
+        description=(
+            "components: each measure paid through its own curve on its share of the "
+            "incentive; attainment: one weighted attainment through the plan's tiers"
+        ),
+    )
+    incentive_share: Annotated[float, Field(gt=0.0, le=1.0)] = Field(
+        1.0, description="the share of the target incentive this plan pays (a component's weight)"
+    )
     tiers: tuple[Band, ...] = Field(min_length=1)
     multipliers: tuple[Multiplier, ...] = ()
     multiplier_mode: Literal["marginal", "retroactive", "overage"] = "marginal"
@@ -471,6 +509,67 @@ class PlanSpec(StrictModel):
                     "tier_scope 'cumulative'",
                 )
             )
+        if self.components:
+            total = sum(exact(c.weight) for c in self.components)
+            if abs(total - 1) > Fraction(1, 10**9):
+                problems.append(
+                    (
+                        ("components",),
+                        [c.weight for c in self.components],
+                        f"weights add up to {float(total):g}; they must add up to 1",
+                    )
+                )
+            if self.pays_on != "target_incentive" or self.basis != "attainment":
+                problems.append(
+                    (
+                        ("pays_on",),
+                        self.pays_on,
+                        "weighted measures pay shares of a target incentive by attainment: use "
+                        "pays_on 'target_incentive' and basis 'attainment'",
+                    )
+                )
+            for key, bad in (
+                ("multipliers", bool(self.multipliers)),
+                ("draw", self.draw is not None),
+                ("spifs", bool(self.spifs)),
+                ("clawback", self.clawback is not None),
+                ("ytd_true_up", self.ytd_true_up),
+                ("accelerator_gate", self.accelerator_gate is not None),
+            ):
+                if bad:
+                    problems.append(
+                        (
+                            (key,),
+                            NO_GATE_VALUE.replace("accelerator_gate", key),
+                            "not available with weighted measures yet: give each component "
+                            "its own curve, and a gate, cap or floor on the whole",
+                        )
+                    )
+            for i, b in enumerate(self.tiers):
+                if b.entry_bonus is not None or b.amount is not None:
+                    problems.append(
+                        (
+                            ("tiers", i),
+                            NO_GATE_VALUE.replace("accelerator_gate", f"tiers[{i}]"),
+                            "with weighted measures the plan's curve is rates by weighted "
+                            "attainment: no entry bonuses or amounts",
+                        )
+                    )
+            names = [c.name for c in self.components]
+            for k, c in enumerate(self.components):
+                if names.count(c.name) > 1:
+                    problems.append((("components", k, "name"), c.name, "names must differ"))
+                if self.combine == "components":
+                    if not c.tiers:
+                        problems.append(
+                            (
+                                ("components", k, "tiers"),
+                                [],
+                                "each component is paid through its own curve: give its tiers "
+                                "(e.g. [{threshold: 0, rate: 1}] for linear)",
+                            )
+                        )
+                    _check_bands(c.tiers, f"components[{k}].tiers", "rate", problems)
         if self.base_rate is not None and (
             self.pays_on != "measure" or any(b.amount is not None for b in self.tiers)
         ):
@@ -655,9 +754,12 @@ class PlanSpec(StrictModel):
     def period_incentive(self, year: int | None = None) -> Fraction | None:
         """The target incentive of one period, exact: the plan's, or the pay mix's
         annual incentive over the periods of the year (None when neither is set)."""
+        share = exact(self.incentive_share)
         if self.pay_mix is not None:
-            return self.pay_mix.annual()[1] / self.periods_per_year(year)
-        return exact(self.target_incentive) if self.target_incentive is not None else None
+            return self.pay_mix.annual()[1] / self.periods_per_year(year) * share
+        if self.target_incentive is None:
+            return None
+        return exact(self.target_incentive) * share
 
     def period_base(self, year: int | None = None) -> Fraction | None:
         """The base salary of one period under the pay mix (None without one)."""

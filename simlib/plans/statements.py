@@ -47,7 +47,7 @@ from simlib.plans.inputs import (
     _span,
     teams_from_reps,
 )
-from simlib.plans.spec import PlanSpec, exact, fmt_number, fmt_rate
+from simlib.plans.spec import RATIO_MEASURES, PlanSpec, exact, fmt_number, fmt_rate
 
 __all__ = [
     "LINE_KINDS",
@@ -62,6 +62,7 @@ __all__ = [
 
 #: Line kinds in the order they appear on a statement.
 LINE_KINDS: tuple[str, ...] = (
+    "component",
     "commission",
     "tier_bonus",
     "deal_cap",
@@ -366,6 +367,11 @@ def _schedule(
         plan.at_threshold == "band_below",
         quota if plan.multiplier_mode == "overage" else None,
     )
+
+
+def _commission_free_schedule(plan: PlanSpec, ti: Fraction) -> _Schedule:
+    """The plan's tiers as a curve of an attainment (quota 1), paying shares of ``ti``."""
+    return _schedule(plan, Fraction(1), ti)
 
 
 def _band_rate(plan: PlanSpec, i: int) -> Fraction:
@@ -839,6 +845,18 @@ def compute_statements(
         last active period (periods in between are included, so draws and balances
         carry through quiet periods).
     """
+    if plan.components:
+        from simlib.plans.components import component_statements
+
+        return component_statements(
+            plan,
+            deals,
+            quotas,
+            collections=collections,
+            metrics=metrics,
+            teams=teams,
+            products=products,
+        )
     name = plan.name or "plan"
     P = plan.period
     deal_list = _read_deals(deals, products, plan.margin_pct)
@@ -1146,8 +1164,8 @@ def _window_quota(plan, name, subject, team, wlabels, quota_rows, is_team):
         else:
             missing.append(lab)
         t = row.get("target_incentive")
-        if t is not None:
-            ti += _money(t, f"target_incentive of {subject} {lab}")
+        if t is not None:  # a component pays its weight's share of the rep's incentive
+            ti += _money(t, f"target_incentive of {subject} {lab}") * exact(plan.incentive_share)
         else:  # the plan's own, or its pay mix's share of the year (exact)
             own = plan.period_incentive(parse_label(lab, plan.period)[0])
             if own is not None:
@@ -1193,14 +1211,21 @@ def statement_for(
     if target_incentive is not None:
         qrow["target_incentive"] = target_incentive
     quotas = pd.DataFrame([qrow]) if quota is not None or target_incentive is not None else None
+    # a weighted plan: every measure at ``result`` against the same quota (the same
+    # attainment on each), so a worked example reads "at 120% of every quota"
+    measures = [c.measure for c in plan.components] or [plan.measure]
+    if plan.components and quotas is not None:
+        quotas = pd.DataFrame([{**qrow, "metric": m} for m in measures])
     mrow = {"owner_id": rep_id, "period": per}
     if collection_rate is not None:
         mrow["collection_rate"] = collection_rate
     if kpi_score is not None:
         mrow["kpi_score"] = kpi_score
+    for m in measures:
+        if m in RATIO_MEASURES:
+            mrow[m] = result
     collections = None
-    if plan.is_ratio:
-        mrow[plan.measure] = result
+    if all(m in RATIO_MEASURES for m in measures):
         deals = pd.DataFrame(columns=["opportunity_id", "owner_id", "amount", "close_date"])
     else:
         deals = pd.DataFrame(
@@ -1215,7 +1240,7 @@ def statement_for(
                 }
             ]
         )
-        if plan.measure == "collected_revenue":
+        if "collected_revenue" in measures:
             collections = pd.DataFrame([{"opportunity_id": "D1", "date": date, "amount": result}])
     metrics = pd.DataFrame([mrow]) if len(mrow) > 2 else None
     if plan.credit == "team":

@@ -278,6 +278,8 @@ def evaluate(
     numpy.ndarray, shape (T, S)
         Payout in currency units (float64; not rounded to cents).
     """
+    if plan.components:
+        return _evaluate_components(plan, bookings, quota, teams, target_incentive)
     if plan.tier_scope == "per_deal":
         raise ValueError(
             f"plan {plan.name or '?'} tiers each deal on its own; "
@@ -330,6 +332,66 @@ def evaluate(
         np.maximum(pay, plan.floor if ok is None else plan.floor * ok, out=pay)
     if plan.draw is not None:
         np.maximum(pay, plan.draw.amount, out=pay)
+    return pay
+
+
+def _evaluate_components(plan: PlanSpec, results, quota, teams, target_incentive) -> np.ndarray:
+    """A weighted-measures plan over trials: ``results`` and ``quota`` map each
+    component's measure to its (T, R) results and (R,) quotas."""
+    from simlib.plans.components import component_plans
+
+    if not isinstance(results, Mapping) or not isinstance(quota, Mapping):
+        measures = ", ".join(c.measure for c in plan.components)
+        raise ValueError(
+            f"plan {plan.name or '?'} weighs several measures ({measures}): pass results and "
+            "quota as mappings from each measure to its arrays"
+        )
+    missing = [
+        c.measure for c in plan.components if c.measure not in results or c.measure not in quota
+    ]
+    if missing:
+        raise ValueError(f"results or quota lack the measure(s) {', '.join(missing)}")
+    att = 0.0  # the weighted attainment, for the gate (and the curve of 'attainment')
+    for c in plan.components:
+        x = _as_trials(results[c.measure])
+        q = _as_reps(quota[c.measure], x.shape[1], f"quota of {c.measure}", allow_none=False)
+        att = att + c.weight * x / q[None, :]
+    if plan.combine == "components":
+        pay = 0.0
+        for c, sub in zip(plan.components, component_plans(plan), strict=True):
+            ti = None if target_incentive is None else np.asarray(target_incentive) * c.weight
+            pay = pay + evaluate(
+                sub, results[c.measure], quota[c.measure], teams=teams, target_incentive=ti
+            )
+    else:
+        ti = target_incentive
+        if ti is None:
+            own = plan.period_incentive()
+            if own is None:
+                raise ValueError(f"plan {plan.name or '?'} needs a target incentive (or a pay mix)")
+            ti = float(own)
+        curve = PlanSpec.model_validate(
+            {
+                "name": plan.name,
+                "description": "weighted attainment",
+                "measure": "kpi_score",
+                "basis": "amount",
+                "mode": plan.mode,
+                "at_threshold": plan.at_threshold,
+                "pays_on": "target_incentive",
+                "target_incentive": 1.0,
+                "tiers": [b.model_dump(exclude_none=True) for b in plan.tiers],
+            }
+        )
+        pay = _commission(curve, att, None, _as_reps(ti, att.shape[1], "target_incentive"))
+    ok = None
+    if plan.gate is not None and plan.gate.min_attainment is not None:
+        ok = att >= plan.gate.min_attainment
+        pay = pay * ok
+    if plan.cap is not None and plan.cap.per_period is not None:
+        pay = np.minimum(pay, plan.cap.per_period)
+    if plan.floor is not None:
+        pay = np.maximum(pay, plan.floor if ok is None else plan.floor * ok)
     return pay
 
 
@@ -766,8 +828,9 @@ def _thresholds_attainment(plan: PlanSpec, quota: float) -> list[float]:
     for b in plan.tiers[1:]:
         pts.append(b.threshold if plan.basis == "attainment" else b.threshold / quota)
     pts += [m.threshold for m in plan.multipliers[1:]]
-    if plan.gate is not None and plan.gate.min_attainment:
-        pts.append(plan.gate.min_attainment)
+    for g in (plan.gate, plan.accelerator_gate):  # a gate, or accelerators switching on
+        if g is not None and g.min_attainment:
+            pts.append(g.min_attainment)
     return sorted(set(pts))
 
 

@@ -288,7 +288,33 @@ def _mix(w) -> tuple[float, float, float, int]:
     return base, ti, base + ti, round(100 * base / (base + ti))
 
 
+def _parts(w, zh: bool) -> str:
+    sep = "；" if zh else "; "
+    return sep.join(f"{c.name} {w.share(c.weight)}" for c in w.plan.components)
+
+
 TERMS: tuple[tuple[Callable[[PlanSpec], bool], Callable, Callable], ...] = (
+    (
+        lambda p: bool(getattr(p, "components", ())) and p.combine == "components",
+        lambda w: (
+            f"多指标加权：目标奖金按权重分为 {_parts(w, True)}，各部分按各自的指标与曲线计发。"
+        ),
+        lambda w: (
+            f"Weighted measures: the target incentive is split {_parts(w, False)}; each part "
+            "is paid on its own measure, against its own quota, through its own curve."
+        ),
+    ),
+    (
+        lambda p: bool(getattr(p, "components", ())) and p.combine == "attainment",
+        lambda w: (
+            f"多指标加权：加权达成率 = Σ 权重 × 各指标达成率（{_parts(w, True)}），"
+            "按下列档位计发目标奖金。"
+        ),
+        lambda w: (
+            f"Weighted measures: one attainment, Σ weight × each measure's attainment "
+            f"({_parts(w, False)}), paid through the bands below."
+        ),
+    ),
     (
         _has("base_rate"),
         lambda w: (
@@ -689,11 +715,11 @@ class PlanDocument:
         rows = []
         for i, ex in enumerate(self.examples):
             st = ex.statement
-            first = {"case": self.case_label(ex, i), "result": self._w.result(st.result)}
+            # the example's figure (a weighted plan's statement holds its weighted attainment)
+            first = {"case": self.case_label(ex, i), "result": self._w.result(ex.result)}
             for ln in st.lines:
-                rows.append(
-                    {"calc": _line(ln, L), "amount": ln.cents / 100, "kind": "line", **first}
-                )
+                amount = None if ln.kind == "component" else ln.cents / 100  # words only
+                rows.append({"calc": _line(ln, L), "amount": amount, "kind": "line", **first})
                 first = {"case": "", "result": ""}
             rows.append(
                 {
@@ -884,8 +910,9 @@ def _width(s: str) -> int:
 def _line(ln, lang: str) -> str:
     """A statement line in ``lang`` without the example's made-up deal id."""
     text = line_text(ln, lang)
-    if ln.opportunity_id:
-        text = re.sub(rf"^{re.escape(str(ln.opportunity_id))}[:：]\s*", "", text)
+    if ln.opportunity_id:  # at the start, or after a weighted plan's component name
+        oid = re.escape(str(ln.opportunity_id))
+        text = re.sub(rf"^((?:[^:：]+[:：]\s*)?){oid}[:：]\s*", r"\1", text)
     return text
 
 

@@ -116,6 +116,7 @@ _MEASURES = {
     "new_customer_revenue": "新客户销售额",
     "renewal_rate": "续约率",
     "kpi_score": "KPI得分",
+    "weighted_attainment": "加权达成率",
 }
 
 
@@ -200,6 +201,23 @@ _ZH_PATTERNS: list[tuple[re.Pattern, str]] = [
     (
         re.compile(rf"^non-recoverable draw: guaranteed {_N} for the period$"),
         r"不可追回预支：本期保底 \1",
+    ),
+    (
+        re.compile(
+            r"^(.+?): (.+?) ([\d,.]+) ÷ quota ([\d,.]+) = ([\d.]+%) attainment, weight (\S+)$"
+        ),
+        lambda m: (
+            f"{m[1]}：{_MEASURES.get(m[2].replace(' ', '_'), m[2])} {m[3]} ÷ 指标 {m[4]}"
+            f" = 达成率 {m[5]}，权重 {m[6]}"
+        ),
+    ),
+    (
+        re.compile(
+            rf"^weighted attainment (.+): ([\d.]+%) × (\S+) × target incentive {_N} = {_N}$"
+        ),
+        lambda m: (
+            f"加权达成率 {band_text(m[1], 'zh-CN')}：{m[2]} × {m[3]} × 目标奖金 {m[4]} = {m[5]}"
+        ),
     ),
     (
         re.compile(rf"^entered band (.+): one-time bonus {_N}$"),
