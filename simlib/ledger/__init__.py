@@ -1,0 +1,53 @@
+"""The governance ledger (SPEC R17, issue 15): issued statements, appeals, roles, a trail.
+
+* :class:`Ledger` — issue statement versions, file/review/decide/withdraw appeals,
+  read the trail (:meth:`Ledger.log`, :meth:`Ledger.history`) and check it
+  (:meth:`Ledger.verify`).
+* :class:`Roster` — people and roles from the org data; every call checks them.
+* :class:`LedgerError` and its kinds — refusals with an English and a Chinese message.
+
+Storage is SQLAlchemy Core on SQLite (one WAL file, created on first use) or
+PostgreSQL; tables are only ever inserted into (see :mod:`simlib.ledger.schema`).
+"""
+
+from simlib.ledger.errors import (
+    AlreadyDecided,
+    DeadlinePassed,
+    Forbidden,
+    InvalidRequest,
+    LedgerError,
+    NotFound,
+)
+from simlib.ledger.ledger import Ledger, ledger_engine
+from simlib.ledger.records import (
+    OUTCOMES,
+    Appeal,
+    Event,
+    IssuedLine,
+    IssuedStatement,
+    IssueResult,
+    RepHistory,
+    Verification,
+)
+from simlib.ledger.roles import Person, Roster
+
+__all__ = [
+    "OUTCOMES",
+    "AlreadyDecided",
+    "Appeal",
+    "DeadlinePassed",
+    "Event",
+    "Forbidden",
+    "InvalidRequest",
+    "IssueResult",
+    "IssuedLine",
+    "IssuedStatement",
+    "Ledger",
+    "LedgerError",
+    "NotFound",
+    "Person",
+    "RepHistory",
+    "Roster",
+    "Verification",
+    "ledger_engine",
+]
