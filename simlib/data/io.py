@@ -275,13 +275,17 @@ class Dataset:
         """A sha256 digest of the tables (names, columns and every value).
 
         Computed once and kept on this dataset, so it always describes the data the
-        dataset holds (a reloaded export is a new dataset with its own fingerprint).
+        dataset holds (a reloaded export is a new dataset with its own fingerprint). An
+        empty table adds nothing: data without reversals and data with an empty
+        reversals table are the same data.
         """
         fp = self.__dict__.get("_fingerprint")
         if fp is None:
             h = hashlib.sha256()
             for name in sorted(self.tables):
                 df = self.tables[name]
+                if df.empty:
+                    continue
                 h.update(name.encode())
                 h.update(",".join(map(str, df.columns)).encode())
                 h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())

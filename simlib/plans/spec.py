@@ -743,6 +743,29 @@ class PlanSpec(StrictModel):
 
     # ---- reading -------------------------------------------------------------
 
+    def component_plans(self) -> list[PlanSpec]:
+        """Each weighted component as an ordinary plan paying its weight's share of the
+        target incentive (its own curve; linear with ``combine: attainment``)."""
+        base = self.model_dump(exclude_none=True)
+        out = []
+        for c in self.components:
+            tiers = c.tiers if self.combine == "components" else ({"threshold": 0, "rate": 1},)
+            data = {
+                **base,
+                "name": f"{self.name or 'plan'} · {c.name}",
+                "components": (),
+                "measure": c.measure,
+                "mode": c.mode,
+                "tiers": [
+                    t if isinstance(t, dict) else t.model_dump(exclude_none=True) for t in tiers
+                ],
+                "incentive_share": c.weight,
+            }
+            for key in ("gate", "cap", "floor", "combine"):
+                data.pop(key, None)
+            out.append(PlanSpec.model_validate(data))
+        return out
+
     def periods_per_year(self, year: int | None = None) -> int:
         """How many of the plan's periods make a year (ISO weeks: 52 or 53)."""
         if self.period == "week":

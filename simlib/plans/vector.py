@@ -338,8 +338,6 @@ def evaluate(
 def _evaluate_components(plan: PlanSpec, results, quota, teams, target_incentive) -> np.ndarray:
     """A weighted-measures plan over trials: ``results`` and ``quota`` map each
     component's measure to its (T, R) results and (R,) quotas."""
-    from simlib.plans.components import component_plans
-
     if not isinstance(results, Mapping) or not isinstance(quota, Mapping):
         measures = ", ".join(c.measure for c in plan.components)
         raise ValueError(
@@ -358,7 +356,7 @@ def _evaluate_components(plan: PlanSpec, results, quota, teams, target_incentive
         att = att + c.weight * x / q[None, :]
     if plan.combine == "components":
         pay = 0.0
-        for c, sub in zip(plan.components, component_plans(plan), strict=True):
+        for c, sub in zip(plan.components, plan.component_plans(), strict=True):
             ti = None if target_incentive is None else np.asarray(target_incentive) * c.weight
             pay = pay + evaluate(
                 sub, results[c.measure], quota[c.measure], teams=teams, target_incentive=ti
