@@ -359,7 +359,7 @@ def test_only_the_rep_files_on_their_statement(ledger, who, why):
         ("R1", False, "nobody decides an appeal on their own statement"),
         ("R2", False, "Ren Two's role is rep"),
         ("R3", False, "Ru Three's role is rep"),
-        ("M2", False, "Mo Nager manages T2, not Rui Ep's team T1"),
+        ("M2", False, "Mo Nager manages Team 2, not Rui Ep's team Team 1"),
         ("ops", False, "ops's role is admin"),
         ("M1", True, ""),
         ("MR", True, ""),  # manager of the region above T1
@@ -552,3 +552,68 @@ def test_the_package_never_updates_or_deletes():
 def test_ledger_error_speaks_both_languages():
     e = LedgerError("english", "中文")
     assert str(e) == "english" and e.message("zh-CN") == "中文" and e.message("en") == "english"
+
+
+# ---------------------------------------------------------------------- the command line
+
+
+def test_cli_issue_appeal_decide_log_verify(tmp_path, monkeypatch, capsys, demo):
+    import json
+
+    import simlib.cli.ledger as cli_ledger
+    from simlib.cli import main
+
+    monkeypatch.setattr(cli_ledger, "load_dataset", lambda args: demo)
+    monkeypatch.setenv("SIMLIB_LEDGER", f"sqlite:///{tmp_path / 'cli.sqlite'}")
+
+    def run(*argv):
+        code = main(list(argv))
+        out, err = capsys.readouterr()
+        assert "Traceback" not in out + err and "internal error" not in err
+        return code, out, err
+
+    code, _, err = run("ledger", "issue", "--period", "2026-Q3", "--as", "S003", "--lang", "zh-CN")
+    assert code == 2 and "张伟的角色是销售；只有总监或管理员可以发布对账单" in err
+    code, out, _ = run(
+        "ledger", "issue", "--period", "2026-Q3", "--as", "Peng Zihan", "--lang", "en"
+    )
+    assert code == 0 and re.search(r"issued \d+ statement\(s\) \(0 new version\(s\)\)", out)
+    code, out, _ = run("ledger", "issue", "--period", "2026-Q3", "--as", "S001", "--lang", "en")
+    assert code == 0 and re.search(r"issued 0 statement\(s\) .* \d+ unchanged", out)
+    code, out, _ = run(
+        "appeals", "file", "--as", "S003", "--period", "2026-Q3", "--line", "1",
+        "--reason", "a deal is missing", "--lang", "en",
+    )  # fmt: skip
+    assert code == 0 and "appeal #1 filed on line 1 of the 2026-Q3 statement" in out
+    code, _, err = run(
+        "appeals", "decide", "1", "--as", "S011", "--outcome", "accepted", "--amount", "500",
+        "--reason", "ok", "--lang", "en",
+    )  # fmt: skip
+    assert (
+        code == 2 and "Zhou Feng manages Hangzhou Team, not Zhang Wei's team Shanghai Team" in err
+    )
+    code, out, _ = run(
+        "appeals", "decide", "1", "--as", "魏平", "--outcome", "partly_accepted", "--amount",
+        "1,200.50", "--reason", "half the deal", "--lang", "zh-CN",
+    )  # fmt: skip
+    assert code == 0 and "申诉 #1：部分接受" in out and "调整 +1,200.50 元" in out
+    code, _, err = run(
+        "appeals", "decide", "1", "--as", "S001", "--outcome", "rejected", "--reason", "no",
+        "--lang", "en",
+    )  # fmt: skip
+    assert code == 2 and "appeal #1 was already decided by Wei Ping at " in err
+    code, out, _ = run("appeals", "show", "1", "--as", "S003", "--lang", "en")
+    assert code == 0 and "partly accepted by Wei Ping" in out and "version 2" in out
+    code, _, err = run("ledger", "log", "--as", "S004", "--rep", "S003", "--lang", "en")
+    assert code == 2 and "Jiang Jun may not see Zhang Wei's records" in err
+    code, out, _ = run("ledger", "log", "--as", "S003", "--json")
+    assert [e["kind"] for e in json.loads(out)] == [
+        "statement.issued",
+        "appeal.filed",
+        "statement.reissued",
+        "appeal.decided",
+    ]
+    code, out, _ = run("appeals", "list", "--as", "S002", "--lang", "zh-CN")
+    assert code == 0 and "张伟" in out and "部分接受" in out and "S003" not in out
+    code, out, _ = run("ledger", "verify", "--lang", "en")
+    assert code == 0 and "ledger intact" in out

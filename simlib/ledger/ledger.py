@@ -652,13 +652,14 @@ class Ledger:
                     ("不能裁决自己对账单的申诉"),
                 )
             elif person.role == "manager":
+                team = rep.team_id if rep else None
                 why_en = (
-                    f"{person.name} manages {person.team_id}, not {en}'s team "
-                    f"{rep.team_id if rep else '?'}"
+                    f"{person.name} manages {self.roster.team_name(person.team_id)}, not "
+                    f"{en}'s team {self.roster.team_name(team)}"
                 )
                 why_zh = (
-                    f"{person.display('zh-CN')}管理 {person.team_id}，不是{zh}所在的团队 "
-                    f"{rep.team_id if rep else '?'}"
+                    f"{person.display('zh-CN')}管理{self.roster.team_name(person.team_id, 'zh-CN')}"
+                    f"，不是{zh}所在的{self.roster.team_name(team, 'zh-CN')}"
                 )
             else:
                 why_en = f"{person.name}'s role is {person.role}"
@@ -774,7 +775,7 @@ class Ledger:
                     batch=latest.batch,
                     actor=person,
                     prev=latest,
-                    reason=f"appeal #{row.id} {outcome}: {reason}",
+                    reason=f"appeal #{row.id} {outcome.replace('_', ' ')}: {reason}",
                 )
                 out["reissued_statement_id"] = reissued
                 out["event_seq"] = tx.seq + 1

@@ -59,6 +59,7 @@ class Roster:
 
     people: Mapping[str, Person]
     parent_of: Mapping[str, str | None] = field(default_factory=dict)
+    node_names: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
     @classmethod
     def from_tables(
@@ -93,9 +94,15 @@ class Roster:
                 team_id=p.team_id if p else None,
             )
         parent: dict[str, str | None] = {}
+        names: dict[str, tuple[str, str]] = {}
         if org is not None and len(org):
-            parent = dict(OrgTree.from_frame(org).parent_of)
-        return cls(people=people, parent_of=parent)
+            tree = OrgTree.from_frame(org)
+            parent = dict(tree.parent_of)
+            for r in tree.nodes.to_dict("records"):
+                zh = r.get("name_zh")
+                en = str(r.get("name") or r["node_id"])
+                names[r["node_id"]] = (en, en if zh is None or pd.isna(zh) else str(zh))
+        return cls(people=people, parent_of=parent, node_names=names)
 
     # ------------------------------------------------------------------ lookups
 
@@ -133,6 +140,13 @@ class Roster:
         """A person's name (the id when the org data does not know them)."""
         p = self.people.get(str(person_id))
         return p.display(lang) if p else str(person_id)
+
+    def team_name(self, node: str | None, lang: str = "en") -> str:
+        """The name of an org node (the id when the org data does not name it)."""
+        if node is None:
+            return "—"
+        en, zh = self.node_names.get(node, (node, node))
+        return zh if lang == "zh-CN" else en
 
     def nodes_above(self, node: str | None) -> list[str]:
         """``node`` and every node above it, nearest first."""

@@ -1,0 +1,606 @@
+"""``simlib appeals`` and ``simlib ledger``: the governance ledger on the command line.
+
+* ``simlib ledger issue --period P [--plan PLAN] --as WHO`` issues a period's
+  statements (the issue calls it ``statements issue``; ``simlib statements`` already
+  takes ``--period``, so issuing lives here).
+* ``simlib appeals file|list|show|review|decide|withdraw`` — the appeal flow (R17).
+* ``simlib ledger log [--rep R] [--period P] [--object O]`` — the trail;
+  ``simlib ledger verify`` — check the hash chain and every row against it.
+
+Every command says who is acting (``--as``: an id or a name from the org data); the
+ledger itself decides what that person may do. The ledger is ``--ledger URL``, else
+``$SIMLIB_LEDGER``, else ``ledger_url`` in ``params/appeals.yaml`` (a relative SQLite
+path is relative to the folder simlib is run from).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from simlib.cli.common import (
+    EXIT_OK,
+    LANG_CHOICES,
+    UserError,
+    add_data_args,
+    load_dataset,
+    parse_amount,
+    user_lang,
+)
+
+_STATE = {
+    "filed": ("filed", "已提交"),
+    "under_review": ("under review", "审核中"),
+    "accepted": ("accepted", "接受"),
+    "partly_accepted": ("partly accepted", "部分接受"),
+    "rejected": ("rejected", "驳回"),
+    "withdrawn": ("withdrawn", "已撤回"),
+}
+
+_KIND = {
+    "statement.issued": ("statement issued", "发布对账单"),
+    "statement.reissued": ("statement re-issued", "重新发布对账单"),
+    "batch.issued": ("batch issued", "发布批次"),
+    "appeal.filed": ("appeal filed", "提交申诉"),
+    "appeal.review_started": ("review started", "开始审核"),
+    "appeal.decided": ("appeal decided", "裁决申诉"),
+    "appeal.withdrawn": ("appeal withdrawn", "撤回申诉"),
+}
+
+
+def _t(pair: tuple[str, str], lang: str) -> str:
+    return pair[1] if lang == "zh-CN" else pair[0]
+
+
+def _money(cents: int, sign: bool = False) -> str:
+    from decimal import Decimal
+
+    v = Decimal(int(cents)).scaleb(-2)
+    return f"{v:+,.2f}" if sign else f"{v:,.2f}"
+
+
+def _appeal_params():
+    from simlib.config import load_file
+    from simlib.params import AppealParams
+
+    return load_file("appeals.yaml", AppealParams)
+
+
+def ledger_url(flag: str | None, configured: str) -> str:
+    """``--ledger``, else ``$SIMLIB_LEDGER``, else the configured URL."""
+    return flag or os.environ.get("SIMLIB_LEDGER") or configured
+
+
+def _open(args, roster_needed: bool = True):
+    """The ledger, the roster behind it and the language, from the flags."""
+    from sqlalchemy.exc import ArgumentError
+
+    from simlib.calendar import load_calendar
+    from simlib.ledger import Ledger, Roster
+
+    params = _appeal_params()
+    data, roster = None, Roster(people={})
+    if roster_needed:
+        data = load_dataset(args)
+        roster = Roster.from_tables(
+            data.reps, data.tables.get("org"), admins=getattr(params, "admins", ())
+        )
+    url = ledger_url(getattr(args, "ledger", None), params.ledger_url)
+    try:
+        led = Ledger(
+            url,
+            roster=roster,
+            calendar=load_calendar(),
+            window_working_days=params.window_working_days,
+            decision_working_days=getattr(params, "decision_working_days", 5),
+        )
+    except ArgumentError:
+        raise UserError(
+            f"--ledger must be a database URL like sqlite:///ledger.sqlite or "
+            f"postgresql://host/db; got {url!r}"
+        ) from None
+    return led, data, user_lang(args)
+
+
+def _run(args, body, roster_needed: bool = True) -> int:
+    """Run ``body(ledger, data, lang)``; a refusal becomes a message in the user's language."""
+    from simlib.ledger import LedgerError
+
+    lang = user_lang(args)
+    try:
+        led, data, lang = _open(args, roster_needed)
+    except LedgerError as e:
+        raise UserError(e.message(lang)) from None
+    try:
+        return body(led, data, lang)
+    except LedgerError as e:
+        raise UserError(e.message(lang)) from None
+    finally:
+        led.close()
+
+
+def _when(led, at) -> str:
+    return at.astimezone(led.tz).strftime("%Y-%m-%d %H:%M")
+
+
+# ---------------------------------------------------------------------- ledger issue
+
+
+def _plan_hash(plan) -> str:
+    import hashlib
+
+    body = json.dumps(plan.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def _period_statements(data, plan, period: str):
+    """The plan's statements for one period, computed as ``simlib statements`` does."""
+    from simlib.cli.pay import _collections
+    from simlib.periods import LABEL_PATTERNS
+    from simlib.plans import StatementSet, compute_statements
+
+    won = data.opportunities[data.opportunities["stage"] == "won"]
+    t = data.tables.get("targets")
+    if t is None and plan.uses_quota:
+        raise UserError(
+            f"plan {plan.name} pays by attainment, and the data has no targets table to "
+            "take quotas from: map one (tables.targets in the mapping) or choose a plan on "
+            "amounts"
+        )
+    kind = LABEL_PATTERNS[plan.period]
+    quotas = t[t["period"].str.match(kind) & (t["level"] == "rep")] if t is not None else None
+    try:
+        sts = compute_statements(
+            plan,
+            won,
+            quotas,
+            reversals=data.tables.get("reversals"),
+            collections=_collections(data),
+            teams=data.reps,
+            products=data.products,
+        )
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    mine = tuple(s for s in sts if s.period == period)
+    if not mine:
+        periods = sorted({s.period for s in sts})
+        raise UserError(
+            f"no statements for period {period!r} under plan {plan.name}; periods with "
+            f"statements: {', '.join(periods[-8:])}"
+        )
+    return StatementSet(sts.plan, mine)
+
+
+def cmd_issue(args) -> int:
+    from simlib.plans import load_plan
+
+    plan = load_plan(args.plan)
+
+    def body(led, data, lang):
+        sts = _period_statements(data, plan, args.period)
+        res = led.issue(
+            sts,
+            actor=args.actor,
+            plan_hash=_plan_hash(plan),
+            data_fingerprint=str(getattr(data, "fingerprint", "")),
+            reason=args.reason or "",
+        )
+        total = sum(s.payable_cents for s in res.issued)
+        changed = sum(s.version > 1 for s in res.issued)
+        if lang == "zh-CN":
+            print(
+                f"{plan.label_zh or plan.name} · {args.period}：发布 {len(res.issued)} 份对账单"
+                f"（其中 {changed} 份为新版本），{len(res.unchanged)} 份内容未变"
+            )
+            if res.issued:
+                print(f"本次发布应付合计 {_money(total)} 元")
+        else:
+            print(
+                f"{plan.name} · {args.period}: issued {len(res.issued)} statement(s) "
+                f"({changed} new version(s)), {len(res.unchanged)} unchanged"
+            )
+            if res.issued:
+                print(f"payable in the issued statements {_money(total)} CNY")
+        return EXIT_OK
+
+    return _run(args, body)
+
+
+# ---------------------------------------------------------------------- appeals
+
+
+def cmd_file(args) -> int:
+    def body(led, data, lang):
+        me = led.roster.resolve(args.actor)
+        if args.statement is not None:
+            sid = args.statement
+        else:
+            mine = [s for s in led.statements(viewer=me, rep=me.id, period=args.period)]
+            if args.plan:
+                mine = [s for s in mine if s.plan == args.plan]
+            if not mine:
+                raise UserError(
+                    f"{me.display('zh-CN')} {args.period} 没有已发布的对账单"
+                    if lang == "zh-CN"
+                    else f"{me.name} has no issued statement for {args.period}"
+                )
+            if len(mine) > 1:
+                plans = ", ".join(s.plan for s in mine)
+                raise UserError(
+                    f"{args.period} 有多份对账单（{plans}）：请用 --plan 指定"
+                    if lang == "zh-CN"
+                    else f"{args.period} has statements under several plans ({plans}): "
+                    "choose one with --plan"
+                )
+            sid = mine[0].id
+        a = led.file(me, sid, args.line, args.reason)
+        st = led.statement(a.statement_id)
+        line = st.line(a.line_no)
+        if lang == "zh-CN":
+            print(f"申诉 #{a.id} 已提交：{st.period} 对账单第 {a.line_no} 行（{line.text}）")
+            print(f"裁决截止日 {a.decision_due}")
+        else:
+            print(f"appeal #{a.id} filed on line {a.line_no} of the {st.period} statement")
+            print(f"  {line.text}")
+            print(f"decision due by {a.decision_due}")
+        return EXIT_OK
+
+    return _run(args, body)
+
+
+def _appeal_rows(led, appeals, lang):
+    import pandas as pd
+
+    zh = lang == "zh-CN"
+    heads = (
+        ["申诉", "销售", "期间", "行", "状态", "提交时间", "裁决截止", "调整（元）"]
+        if zh
+        else ["appeal", "rep", "period", "line", "state", "filed", "decision due", "adjustment"]
+    )
+    rows = [
+        [
+            f"#{a.id}",
+            led.roster.name_of(a.rep_id, lang),
+            a.period,
+            a.line_no,
+            _t(_STATE[a.state], lang),
+            _when(led, a.filed_at),
+            str(a.decision_due),
+            _money(a.cents, sign=True) if a.cents else "—",
+        ]
+        for a in appeals
+    ]
+    return pd.DataFrame(rows, columns=heads)
+
+
+def cmd_list(args) -> int:
+    def body(led, data, lang):
+        viewer = led.roster.resolve(args.actor)
+        rep = led.roster.resolve(args.rep).id if args.rep else None
+        if args.overdue:
+            appeals = [
+                a
+                for a in led.overdue(viewer=viewer)
+                if (rep is None or a.rep_id == rep) and (not args.period or a.period == args.period)
+            ]
+        else:
+            appeals = led.appeals(viewer=viewer, rep=rep, period=args.period, open_only=args.open)
+        if args.json:
+            print(
+                json.dumps(
+                    [
+                        {
+                            "appeal": a.id,
+                            "rep_id": a.rep_id,
+                            "period": a.period,
+                            "statement": a.statement_id,
+                            "line": a.line_no,
+                            "state": a.state,
+                            "filed_at": a.filed_at.isoformat(),
+                            "window_ends": str(a.window_ends),
+                            "decision_due": str(a.decision_due),
+                            "cents": a.cents,
+                        }
+                        for a in appeals
+                    ],
+                    ensure_ascii=False,
+                    indent=1,
+                )
+            )
+            return EXIT_OK
+        if not appeals:
+            print("没有符合条件的申诉" if lang == "zh-CN" else "no appeals")
+            return EXIT_OK
+        print(_appeal_rows(led, appeals, lang).to_string(index=False))
+        return EXIT_OK
+
+    return _run(args, body)
+
+
+def cmd_show(args) -> int:
+    def body(led, data, lang):
+        viewer = led.roster.resolve(args.actor)
+        a = led.appeal(args.appeal, viewer=viewer)
+        st = led.statement(a.statement_id, viewer=viewer)
+        line = st.line(a.line_no)
+        name = led.roster.name_of
+        zh = lang == "zh-CN"
+        out = [
+            (f"申诉 #{a.id} · {_t(_STATE[a.state], lang)}")
+            if zh
+            else f"appeal #{a.id} · {_t(_STATE[a.state], lang)}",
+            (
+                f"销售：{name(a.rep_id, lang)} · {a.period} 对账单第 {st.version} 版 "
+                f"第 {a.line_no} 行"
+                if zh
+                else f"rep: {name(a.rep_id, lang)} · {a.period} statement version {st.version}, "
+                f"line {a.line_no}"
+            ),
+            f"  {line.text}  ({_money(line.cents)})",
+            (f"理由：{a.reason}" if zh else f"reason: {a.reason}"),
+            (
+                f"提交：{_when(led, a.filed_at)} · 申诉期至 {a.window_ends} · "
+                f"裁决截止 {a.decision_due}"
+                if zh
+                else f"filed {_when(led, a.filed_at)} · window ended {a.window_ends} · "
+                f"decision due {a.decision_due}"
+            ),
+        ]
+        if a.reviewer:
+            out.append(
+                f"审核人：{name(a.reviewer, lang)}（{_when(led, a.review_started_at)} 起）"
+                if zh
+                else f"under review by {name(a.reviewer, lang)} since "
+                f"{_when(led, a.review_started_at)}"
+            )
+        if a.outcome:
+            who = name(a.decided_by, lang)
+            out.append(
+                f"{_t(_STATE[a.outcome], lang)}：{who} · {_when(led, a.decided_at)}"
+                + (f" · 调整 {_money(a.cents, sign=True)} 元" if a.cents else "")
+                + (f" · {a.outcome_reason}" if a.outcome_reason else "")
+                if zh
+                else f"{_t(_STATE[a.outcome], lang)} by {who} at {_when(led, a.decided_at)}"
+                + (f" · adjustment {_money(a.cents, sign=True)} CNY" if a.cents else "")
+                + (f" · {a.outcome_reason}" if a.outcome_reason else "")
+            )
+        if a.reissued_statement_id:
+            new = led.statement(a.reissued_statement_id, viewer=viewer)
+            out.append(
+                f"重新发布：第 {new.version} 版，应付 {_money(new.payable_cents)} 元"
+                if zh
+                else f"re-issued as version {new.version}, payable {_money(new.payable_cents)} CNY"
+            )
+        print("\n".join(out))
+        return EXIT_OK
+
+    return _run(args, body)
+
+
+def cmd_review(args) -> int:
+    def body(led, data, lang):
+        a = led.start_review(args.actor, args.appeal)
+        who = led.roster.name_of(a.reviewer, lang)
+        print(
+            f"申诉 #{a.id} 进入审核（{who}），裁决截止 {a.decision_due}"
+            if lang == "zh-CN"
+            else f"appeal #{a.id} under review by {who}; decision due by {a.decision_due}"
+        )
+        return EXIT_OK
+
+    return _run(args, body)
+
+
+def cmd_decide(args) -> int:
+    cents = 0
+    if args.amount is not None:
+        from decimal import ROUND_HALF_UP, Decimal
+
+        yuan = Decimal(str(parse_amount(args.amount, "--amount")))
+        cents = int((yuan * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+    def body(led, data, lang):
+        a = led.decide(args.actor, args.appeal, args.outcome, cents, args.reason)
+        state = _t(_STATE[a.state], lang)
+        if lang == "zh-CN":
+            print(f"申诉 #{a.id}：{state}")
+        else:
+            print(f"appeal #{a.id}: {state}")
+        if a.reissued_statement_id:
+            new = led.statement(a.reissued_statement_id)
+            print(
+                f"对账单重新发布为第 {new.version} 版：调整 {_money(a.cents, sign=True)} 元，"
+                f"应付 {_money(new.payable_cents)} 元"
+                if lang == "zh-CN"
+                else f"statement re-issued as version {new.version}: adjustment "
+                f"{_money(a.cents, sign=True)} CNY, payable {_money(new.payable_cents)} CNY"
+            )
+        return EXIT_OK
+
+    return _run(args, body)
+
+
+def cmd_withdraw(args) -> int:
+    def body(led, data, lang):
+        a = led.withdraw(args.actor, args.appeal, args.reason or "")
+        print(f"申诉 #{a.id} 已撤回" if lang == "zh-CN" else f"appeal #{a.id} withdrawn")
+        return EXIT_OK
+
+    return _run(args, body)
+
+
+# ---------------------------------------------------------------------- ledger log/verify
+
+
+def cmd_log(args) -> int:
+    def body(led, data, lang):
+        import pandas as pd
+
+        viewer = led.roster.resolve(args.actor)
+        rep = led.roster.resolve(args.rep).id if args.rep else None
+        evs = led.log(viewer=viewer, rep=rep, period=args.period, object=args.object)
+        if args.json:
+            print(
+                json.dumps(
+                    [
+                        {
+                            "seq": e.seq,
+                            "at": e.at.isoformat(),
+                            "actor": e.actor,
+                            "role": e.role,
+                            "kind": e.kind,
+                            "object": f"{e.object_type}:{e.object_id}",
+                            "rep_id": e.rep_id,
+                            "period": e.period,
+                            "reason": e.reason,
+                            "before": e.before,
+                            "after": e.after,
+                            "hash": e.hash,
+                        }
+                        for e in evs
+                    ],
+                    ensure_ascii=False,
+                    indent=1,
+                )
+            )
+            return EXIT_OK
+        if not evs:
+            print("没有记录" if lang == "zh-CN" else "no events")
+            return EXIT_OK
+        zh = lang == "zh-CN"
+        heads = (
+            ["序号", "时间", "操作人", "事件", "对象", "销售", "期间", "理由"]
+            if zh
+            else ["#", "time", "by", "event", "object", "rep", "period", "reason"]
+        )
+        obj = {"statement": ("statement", "对账单"), "appeal": ("appeal", "申诉")}
+        rows = [
+            [
+                e.seq,
+                _when(led, e.at),
+                led.roster.name_of(e.actor, lang),
+                _t(_KIND.get(e.kind, (e.kind, e.kind)), lang),
+                (
+                    f"{_t(obj[e.object_type], lang)} #{e.object_id}"
+                    if e.object_type in obj
+                    else ("批次" if zh else "batch")
+                ),
+                led.roster.name_of(e.rep_id, lang) if e.rep_id else "—",
+                e.period or "—",
+                (e.reason[:40] + "…") if len(e.reason) > 40 else (e.reason or "—"),
+            ]
+            for e in evs
+        ]
+        print(pd.DataFrame(rows, columns=heads).to_string(index=False))
+        return EXIT_OK
+
+    return _run(args, body)
+
+
+def cmd_verify(args) -> int:
+    def body(led, data, lang):
+        v = led.verify()
+        if v.ok:
+            print(
+                f"账本完好：{v.events} 条记录，哈希链完整"
+                if lang == "zh-CN"
+                else f"ledger intact: {v.events} events, hash chain unbroken"
+            )
+            return EXIT_OK
+        where = v.first_broken if v.first_broken is not None else "?"
+        print(
+            f"账本已损坏：第 {where} 条记录 — {v.problem}"
+            if lang == "zh-CN"
+            else f"ledger broken at event {where}: {v.problem}"
+        )
+        return 1
+
+    return _run(args, body, roster_needed=False)
+
+
+# ---------------------------------------------------------------------- parser
+
+
+def _common(p, write: bool = True) -> None:
+    p.add_argument(
+        "--as",
+        dest="actor",
+        required=True,
+        help="who is acting: an id or name from the org data" if write else "who is asking",
+    )
+    p.add_argument(
+        "--ledger",
+        default=None,
+        help="ledger database URL (default: $SIMLIB_LEDGER, else params/appeals.yaml)",
+    )
+    add_data_args(p)
+
+
+def add_parser(sub) -> None:
+    ap = sub.add_parser("appeals", help="appeal a statement line, and decide appeals (R17)")
+    asub = ap.add_subparsers(dest="appeals_command", metavar="ACTION", required=True)
+
+    f = asub.add_parser("file", help="appeal a line of your own issued statement")
+    f.add_argument("--period", required=True, help="the statement's period, e.g. 2026-Q3")
+    f.add_argument("--line", type=int, required=True, help="the line number on the statement")
+    f.add_argument("--reason", required=True, help="what is wrong with the line")
+    f.add_argument("--plan", default=None, help="the plan, when several issued statements")
+    f.add_argument("--statement", type=int, default=None, help="a statement number instead")
+    _common(f)
+    f.set_defaults(func=cmd_file)
+
+    ls = asub.add_parser("list", help="the appeals you may see")
+    ls.add_argument("--rep", default=None)
+    ls.add_argument("--period", default=None)
+    ls.add_argument("--open", action="store_true", help="only appeals not yet decided")
+    ls.add_argument("--overdue", action="store_true", help="only appeals past their deadline")
+    ls.add_argument("--json", action="store_true")
+    _common(ls, write=False)
+    ls.set_defaults(func=cmd_list)
+
+    sh = asub.add_parser("show", help="one appeal: the line, the reason, the decision")
+    sh.add_argument("appeal", type=int, help="appeal number")
+    _common(sh, write=False)
+    sh.set_defaults(func=cmd_show)
+
+    rv = asub.add_parser("review", help="take an appeal up for review (manager, director)")
+    rv.add_argument("appeal", type=int)
+    _common(rv)
+    rv.set_defaults(func=cmd_review)
+
+    de = asub.add_parser("decide", help="decide an appeal (the rep's manager or a director)")
+    de.add_argument("appeal", type=int)
+    de.add_argument("--outcome", required=True, choices=("accepted", "partly_accepted", "rejected"))
+    de.add_argument("--amount", default=None, help="the adjustment in yuan, e.g. 1200 or -300")
+    de.add_argument("--reason", required=True)
+    _common(de)
+    de.set_defaults(func=cmd_decide)
+
+    wd = asub.add_parser("withdraw", help="withdraw your appeal before it is decided")
+    wd.add_argument("appeal", type=int)
+    wd.add_argument("--reason", default="")
+    _common(wd)
+    wd.set_defaults(func=cmd_withdraw)
+
+    lg = sub.add_parser("ledger", help="issue statements into the ledger; its trail; verify it")
+    lsub = lg.add_subparsers(dest="ledger_command", metavar="ACTION", required=True)
+
+    iss = lsub.add_parser("issue", help="issue a period's statements (director, admin)")
+    iss.add_argument("--period", required=True, help="e.g. 2026-Q3 (the plan's period kind)")
+    iss.add_argument("--plan", default="tiered_cn")
+    iss.add_argument("--reason", default="", help="why (e.g. a correction)")
+    _common(iss)
+    iss.set_defaults(func=cmd_issue)
+
+    log = lsub.add_parser("log", help="the trail of changes, oldest first")
+    log.add_argument("--rep", default=None)
+    log.add_argument("--period", default=None)
+    log.add_argument("--object", default=None, help="appeal, statement, or e.g. appeal:12")
+    log.add_argument("--json", action="store_true")
+    _common(log, write=False)
+    log.set_defaults(func=cmd_log)
+
+    ve = lsub.add_parser("verify", help="check the hash chain and every row against it")
+    ve.add_argument("--ledger", default=None, help="ledger database URL")
+    ve.add_argument("--lang", choices=LANG_CHOICES, default=None)
+    ve.set_defaults(func=cmd_verify, actor=None)
