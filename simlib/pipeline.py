@@ -825,12 +825,7 @@ def _new_pipeline_from_cohorts(
             p_win += share * float(blend(lambda c: c.eventual(0.0)))
         fct = float(factor_of.get(rep.rep_id, 1.0))
         new_p = min(p_in * fct, 1.0)
-        pool = won_rep.get(rep.rep_id)
-        if pool is None or len(pool) < MIN_OWN_SIZES:
-            pool = won_team.get(rep.team_id, all_amounts)
-            if pool is None or len(pool) < MIN_OWN_SIZES:
-                pool = all_amounts
-        pools[rep.rep_id] = np.asarray(pool, dtype=float)
+        pools[rep.rep_id] = _size_pool(rep, won_rep, won_team, all_amounts)
         rows.append(
             dict(
                 rep_id=rep.rep_id,
@@ -1254,12 +1249,7 @@ def _fit_new_pipeline(
             base = overall_new
         o = _odds(base) * float(factors.get(rep.rep_id, 1.0))
         p_win = o / (1 + o)
-        pool = won_amounts.get(rep.rep_id)
-        if pool is None or len(pool) < MIN_OWN_SIZES:
-            pool = won_team.get(rep.team_id, all_amounts)
-            if pool is None or len(pool) < MIN_OWN_SIZES:
-                pool = all_amounts
-        pools[rep.rep_id] = np.asarray(pool, dtype=float)
+        pools[rep.rep_id] = _size_pool(rep, won_amounts, won_team, all_amounts)
         rows.append(
             dict(
                 rep_id=rep.rep_id,
@@ -1288,6 +1278,17 @@ def _fit_new_pipeline(
         ],
     )
     return out.sort_values("rep_id", kind="stable").reset_index(drop=True), pools
+
+
+def _size_pool(rep, by_rep, by_team, everyone) -> np.ndarray:
+    """Won amounts a rep's new deals are drawn from: their own when they have at least
+    :data:`MIN_OWN_SIZES`, else their team's, else everyone's."""
+    pool = by_rep.get(rep.rep_id)
+    if pool is None or len(pool) < MIN_OWN_SIZES:
+        pool = by_team.get(rep.team_id, everyone)
+        if pool is None or len(pool) < MIN_OWN_SIZES:
+            pool = everyone
+    return np.asarray(pool, dtype=float)
 
 
 def _nb_dispersion(per_month: pd.Series) -> float:

@@ -653,13 +653,29 @@ def _settle(
         else []
     )
     gate_met = not failed
-    if not gate_met:
+    # 4. per-period cap, then floor
+    subtotal, paid = _gate_cap_floor(plan, lines, subtotal, failed, n_periods)
+
+    # what was paid on each deal (for clawbacks): the paid commission, by deal
+    attribution: dict[str, int] = {}
+    keys = [k for k, v in per_deal.items() if v > 0] if track_deals else []
+    if keys and paid > 0:
+        parts = allocate_cents(paid, [per_deal[k] for k in keys]).tolist()
+        attribution = dict(zip(keys, parts))
+    return _Settled(lines, subtotal, attribution, total, attainment, band, gate_met)
+
+
+def _gate_cap_floor(
+    plan: PlanSpec, lines: list[Line], subtotal: int, failed: list[str], n_periods: int = 1
+) -> tuple[int, int]:
+    """A failed gate takes everything back; then the per-period cap (``n_periods`` of
+    them over a year to date) and the floor (only when the gate is met). Appends the
+    lines; returns (earned, paid before the floor's top-up) in cents."""
+    if failed:
         lines.append(
             Line("gate", "gate not met (" + "; ".join(failed) + "): nothing is paid", -subtotal)
         )
         subtotal = 0
-
-    # 4. per-period cap, then floor
     if plan.cap is not None and plan.cap.per_period is not None:
         capc = _cents(plan.cap.per_period) * n_periods
         if subtotal > capc:
@@ -677,7 +693,7 @@ def _settle(
             )
             subtotal = capc
     paid = subtotal
-    if plan.floor is not None and gate_met:
+    if plan.floor is not None and not failed:
         floorc = _cents(plan.floor) * n_periods
         if subtotal < floorc:
             lines.append(
@@ -688,14 +704,7 @@ def _settle(
                 )
             )
             subtotal = floorc
-
-    # what was paid on each deal (for clawbacks): the paid commission, by deal
-    attribution: dict[str, int] = {}
-    keys = [k for k, v in per_deal.items() if v > 0] if track_deals else []
-    if keys and paid > 0:
-        parts = allocate_cents(paid, [per_deal[k] for k in keys]).tolist()
-        attribution = dict(zip(keys, parts))
-    return _Settled(lines, subtotal, attribution, total, attainment, band, gate_met)
+    return subtotal, paid
 
 
 def _gate_failures(g, attainment, collection_rate, kpi_score) -> list[str]:
@@ -1370,34 +1379,7 @@ def component_statements(
             band = sch.tier_labels[_reached(sch.tier_edges, att, sch.below)]
         subtotal = sum(ln.cents for ln in lines)
         failed = _gate_failures(plan.gate, att, None, None) if plan.gate is not None else []
-        if failed:
-            lines.append(
-                Line("gate", "gate not met (" + "; ".join(failed) + "): nothing is paid", -subtotal)
-            )
-            subtotal = 0
-        if plan.cap is not None and plan.cap.per_period is not None:
-            capc = _round_cents(exact(plan.cap.per_period))
-            if subtotal > capc:
-                lines.append(
-                    Line(
-                        "cap",
-                        f"per-period cap {_fmt_cents(capc)}: {_fmt_cents(subtotal)} → "
-                        f"{_fmt_cents(capc)}",
-                        capc - subtotal,
-                    )
-                )
-                subtotal = capc
-        if plan.floor is not None and not failed:
-            floorc = _round_cents(exact(plan.floor))
-            if subtotal < floorc:
-                lines.append(
-                    Line(
-                        "floor",
-                        f"floor {_fmt_cents(floorc)}: {_fmt_cents(subtotal)} topped up",
-                        floorc - subtotal,
-                    )
-                )
-                subtotal = floorc
+        subtotal, _ = _gate_cap_floor(plan, lines, subtotal, failed)
         statements.append(
             Statement(
                 name,
