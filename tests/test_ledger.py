@@ -28,6 +28,7 @@ from simlib.ledger import (
     Roster,
 )
 from simlib.plans import Line, Statement, StatementSet
+from tests.ledger_backends import BACKENDS, ledger_url, pg_socket_dir  # noqa: F401
 
 BJ = dt.timezone(dt.timedelta(hours=8))
 
@@ -80,10 +81,10 @@ def clock():
     return Clock("2026-09-29T10:00")
 
 
-@pytest.fixture
-def ledger(tmp_path, roster, calendar, clock):
+@pytest.fixture(params=BACKENDS)
+def ledger(tmp_path, roster, calendar, clock, request):
     led = Ledger(
-        f"sqlite:///{tmp_path / 'ledger.sqlite'}",
+        ledger_url(request.param, tmp_path, request),
         roster=roster,
         calendar=calendar,
         window_working_days=3,
@@ -455,29 +456,36 @@ def test_roster_resolves_ids_and_names(roster):
 # ---------------------------------------------------------------------- the trail
 
 
-def _sql(path, statement, *args):
-    con = sqlite3.connect(path)
-    with con:
-        con.execute(statement, args)
-    con.close()
+def _sql(led, statement, *args, no_fk=False):
+    """Edit the database behind the ledger's back: the SQLite file directly, or PostgreSQL."""
+    if led.engine.dialect.name == "sqlite":
+        con = sqlite3.connect(led.engine.url.database)
+        with con:
+            if no_fk:
+                con.execute("PRAGMA foreign_keys = OFF")
+            con.execute(statement, args)
+        con.close()
+        return
+    with led.engine.connect() as c, c.begin():
+        if no_fk:
+            c.exec_driver_sql("SET session_replication_role = replica")
+        c.exec_driver_sql(statement.replace("?", "%s"), tuple(args))
 
 
-def test_verify_names_the_first_edited_event(ledger, tmp_path):
+def test_verify_names_the_first_edited_event(ledger):
     r1 = issue(ledger, BASE).issued[0]
     ledger.decide("M1", ledger.file("R1", r1.id, 1, "x").id, "accepted", 100, "ok")
     good = ledger.verify()
     assert good.ok and good.events == 8
-    db = tmp_path / "ledger.sqlite"
-    _sql(db, "UPDATE ledger_events SET reason = 'nothing to see' WHERE seq = 6")
+    _sql(ledger, "UPDATE ledger_events SET reason = 'nothing to see' WHERE seq = 6")
     v = ledger.verify()
     assert not v and v.first_broken == 6 and "does not match its hash" in v.problem
 
 
-def test_verify_catches_a_row_edited_behind_the_trail(ledger, tmp_path):
+def test_verify_catches_a_row_edited_behind_the_trail(ledger):
     r1 = issue(ledger, BASE).issued[0]
-    db = tmp_path / "ledger.sqlite"
     _sql(
-        db,
+        ledger,
         "UPDATE ledger_statement_lines SET cents = 999999 WHERE statement_id = ? AND line_no = 2",
         r1.id,
     )
@@ -486,24 +494,20 @@ def test_verify_catches_a_row_edited_behind_the_trail(ledger, tmp_path):
     assert f"statement lines row {r1.id} differs" in v.problem
 
 
-def test_verify_catches_a_deleted_event_and_an_inserted_row(ledger, tmp_path):
+def test_verify_catches_a_deleted_event_and_an_inserted_row(ledger):
     r1 = issue(ledger, BASE).issued[0]
     a = ledger.file("R1", r1.id, 1, "x")
     ledger.withdraw("R1", a.id)
-    db = tmp_path / "ledger.sqlite"
-    _sql(db, "PRAGMA foreign_keys = OFF")
-    con = sqlite3.connect(db)
-    with con:
-        con.execute(
-            "INSERT INTO ledger_appeal_outcomes VALUES (?, 'accepted', 1, 'M1', "
-            "'2026-09-29 02:00:00.000000', 'x', NULL, 7)",
-            (a.id + 1,),
-        )
+    _sql(
+        ledger,
+        "INSERT INTO ledger_appeal_outcomes VALUES (?, 'accepted', 1, 'M1', "
+        "'2026-09-29 02:00:00.000000', 'x', NULL, 7)",
+        a.id + 1,
+        no_fk=True,
+    )
     v = ledger.verify()
     assert not v and "has no event (inserted off the trail)" in v.problem
-    with con:
-        con.execute("DELETE FROM ledger_events WHERE seq = 3")
-    con.close()
+    _sql(ledger, "DELETE FROM ledger_events WHERE seq = 3", no_fk=True)
     v = ledger.verify()
     assert not v and v.first_broken == 3 and "event 3 is missing" in v.problem
 

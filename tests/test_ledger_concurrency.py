@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 from simlib.ledger import AlreadyDecided, InvalidRequest, Ledger, Roster
+from tests.ledger_backends import BACKENDS, ledger_url, pg_socket_dir  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -97,8 +98,9 @@ def _file_and_decide(url: str, rep: str, decider: str) -> dict:
     return {"filed": filed, "won": won, "lost": lost}
 
 
-def test_processes_filing_and_deciding_lose_nothing(tmp_path):
-    url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_processes_filing_and_deciding_lose_nothing(tmp_path, backend, request):
+    url = ledger_url(backend, tmp_path, request)
     led = open_ledger(url)
     reps = ["R1", "R2", "R3", "R4"]
     led.issue(statements(reps), actor="ops", plan_hash="h", data_fingerprint="f")
@@ -143,8 +145,9 @@ def _race(url: str, decider: str, appeal_ids: list[int], barrier, out) -> None:
     led.close()
 
 
-def test_two_managers_deciding_one_appeal_at_once_exactly_one_wins(tmp_path):
-    url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_two_managers_deciding_one_appeal_at_once_exactly_one_wins(tmp_path, backend, request):
+    url = ledger_url(backend, tmp_path, request)
     led = open_ledger(url)
     st = led.issue(statements(["R1"]), actor="ops", plan_hash="h", data_fingerprint="f")
     sid = st.issued[0].id
@@ -181,8 +184,9 @@ def _issue_big(url: str, n: int, period: str) -> None:
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
-def test_kill_9_in_the_middle_of_issue_leaves_all_or_none(tmp_path):
-    url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_kill_9_in_the_middle_of_issue_leaves_all_or_none(tmp_path, backend, request):
+    url = ledger_url(backend, tmp_path, request)
     led = open_ledger(url)
     led.issue(statements(["R1", "R2"]), actor="ops", plan_hash="h", data_fingerprint="f")
     before = (len(led.statements(latest=False)), len(led.log()))
