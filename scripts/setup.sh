@@ -12,7 +12,8 @@ PY=${PYTHON:-python3}
 say() { printf '[setup] %s\n' "$*" >&2; }
 
 # --- system packages -------------------------------------------------------
-SYSTEM_PACKAGES=(fonts-wqy-microhei chromium)
+# postgresql: the ledger tests run against a throw-away cluster too (tests/ledger_backends.py)
+SYSTEM_PACKAGES=(fonts-wqy-microhei chromium postgresql)
 missing=()
 for pkg in "${SYSTEM_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -38,10 +38,13 @@ __all__ = ["FILE_MODELS", "AppealParams", "load_params", "model_for", "validate_
 
 
 class AppealParams(StrictModel):
-    """``params/appeals.yaml``: the appeal window and where the ledger lives."""
+    """``params/appeals.yaml``: the appeal window, the decision deadline, where the ledger
+    lives and who administers it (see :mod:`simlib.ledger`)."""
 
     window_working_days: int = Field(3, ge=1, le=30)
+    decision_working_days: int = Field(5, ge=1, le=60)
     ledger_url: str = "sqlite:///appeals.sqlite"
+    admins: tuple[str, ...] = ()
 
 
 #: file pattern (relative to the params folder) → model.

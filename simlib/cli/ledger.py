@@ -83,7 +83,7 @@ def _open(args, roster_needed: bool = True):
     if roster_needed:
         data = load_dataset(args)
         roster = Roster.from_tables(
-            data.reps, data.tables.get("org"), admins=getattr(params, "admins", ())
+            data.reps, data.tables.get("org"), admins=params.admins
         )
     url = ledger_url(getattr(args, "ledger", None), params.ledger_url)
     try:
@@ -92,7 +92,7 @@ def _open(args, roster_needed: bool = True):
             roster=roster,
             calendar=load_calendar(),
             window_working_days=params.window_working_days,
-            decision_working_days=getattr(params, "decision_working_days", 5),
+            decision_working_days=params.decision_working_days,
         )
     except ArgumentError:
         raise UserError(
