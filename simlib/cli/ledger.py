@@ -82,9 +82,7 @@ def _open(args, roster_needed: bool = True):
     data, roster = None, Roster(people={})
     if roster_needed:
         data = load_dataset(args)
-        roster = Roster.from_tables(
-            data.reps, data.tables.get("org"), admins=params.admins
-        )
+        roster = Roster.from_tables(data.reps, data.tables.get("org"), admins=params.admins)
     url = ledger_url(getattr(args, "ledger", None), params.ledger_url)
     try:
         led = Ledger(
@@ -190,14 +188,16 @@ def cmd_issue(args) -> int:
         if lang == "zh-CN":
             print(
                 f"{plan.label_zh or plan.name} · {args.period}：发布 {len(res.issued)} 份对账单"
-                f"（其中 {changed} 份为新版本），{len(res.unchanged)} 份内容未变"
+                f"（首次发布 {len(res.issued) - changed} 份，更正后的新版本 {changed} 份），"
+                f"{len(res.unchanged)} 份内容未变"
             )
             if res.issued:
                 print(f"本次发布应付合计 {_money(total)} 元")
         else:
             print(
                 f"{plan.name} · {args.period}: issued {len(res.issued)} statement(s) "
-                f"({changed} new version(s)), {len(res.unchanged)} unchanged"
+                f"({len(res.issued) - changed} first issue(s), {changed} corrected version(s)), "
+                f"{len(res.unchanged)} unchanged"
             )
             if res.issued:
                 print(f"payable in the issued statements {_money(total)} CNY")
