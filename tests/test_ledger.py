@@ -581,7 +581,8 @@ def test_cli_issue_appeal_decide_log_verify(tmp_path, monkeypatch, capsys, demo)
     code, out, _ = run(
         "ledger", "issue", "--period", "2026-Q3", "--as", "Peng Zihan", "--lang", "en"
     )
-    assert code == 0 and re.search(r"issued \d+ statement\(s\) \(0 new version\(s\)\)", out)
+    first = r"issued (\d+) statement\(s\) \(\1 first issue\(s\), 0 corrected"
+    assert code == 0 and re.search(first, out)
     code, out, _ = run("ledger", "issue", "--period", "2026-Q3", "--as", "S001", "--lang", "en")
     assert code == 0 and re.search(r"issued 0 statement\(s\) .* \d+ unchanged", out)
     code, out, _ = run(
