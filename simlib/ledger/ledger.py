@@ -37,6 +37,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 
 from simlib.calendar import WorkingCalendar
+from simlib.ledger import migrations
 from simlib.ledger import schema as S
 from simlib.ledger.errors import (
     AlreadyDecided,
@@ -222,8 +223,18 @@ class Ledger:
         self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.engine = ledger_engine(self.url)
         self._dialect = self.engine.dialect.name
-        with self._write() as tx:
-            S.metadata.create_all(tx.conn)
+        # The schema is Alembic's (simlib.ledger.migrations): at head, nothing to lock;
+        # otherwise migrate under the write lock, where the check is made again, so two
+        # processes opening a new ledger at once create it once.
+        try:
+            with self._read() as conn:
+                behind = migrations.needs_upgrade(conn)
+            if behind:
+                with self._write() as tx:
+                    migrations.upgrade(tx.conn)
+        except BaseException:
+            self.engine.dispose()
+            raise
 
     def __repr__(self) -> str:
         return f"Ledger({self.engine.url.render_as_string(hide_password=True)})"
