@@ -1,9 +1,13 @@
-"""``simlib appeals`` and ``simlib ledger``: the governance ledger on the command line.
+"""``simlib appeals``, ``simlib plans``, ``simlib ledger``: the governance ledger in a shell.
 
 * ``simlib ledger issue --period P [--plan PLAN] --as WHO`` issues a period's
   statements (the issue calls it ``statements issue``; ``simlib statements`` already
   takes ``--period``, so issuing lives here).
 * ``simlib appeals file|list|show|review|decide|withdraw`` — the appeal flow (R17).
+* ``simlib plans submit|approve|reject|accept|status --plan NAME_OR_PATH`` — plans and
+  scenarios under change control: submit records the file as a version, a director
+  approves, a rep acknowledges (签字确认), status says whether the file on disk is still
+  the approved one.
 * ``simlib ledger log [--rep R] [--period P] [--object O]`` — the trail;
   ``simlib ledger verify`` — check the hash chain and every row against it.
 
@@ -45,6 +49,22 @@ _KIND = {
     "appeal.review_started": ("review started", "开始审核"),
     "appeal.decided": ("appeal decided", "裁决申诉"),
     "appeal.withdrawn": ("appeal withdrawn", "撤回申诉"),
+    "plan.version_recorded": ("plan version recorded", "登记方案版本"),
+    "plan.submitted": ("plan submitted", "提交方案"),
+    "plan.approved": ("plan approved", "批准方案"),
+    "plan.rejected": ("plan rejected", "驳回方案"),
+    "plan.acknowledged": ("plan acknowledged", "确认方案"),
+    "scenario.version_recorded": ("scenario version recorded", "登记情景版本"),
+    "scenario.submitted": ("scenario submitted", "提交情景"),
+    "scenario.approved": ("scenario approved", "批准情景"),
+    "scenario.rejected": ("scenario rejected", "驳回情景"),
+}
+
+_DOC_STATE = {
+    "draft": ("draft", "草稿"),
+    "submitted": ("submitted", "已提交"),
+    "approved": ("approved", "已批准"),
+    "rejected": ("rejected", "已驳回"),
 }
 
 
@@ -474,6 +494,7 @@ def cmd_log(args) -> int:
             else ["#", "time", "by", "event", "object", "rep", "period", "reason"]
         )
         obj = {"statement": ("statement", "对账单"), "appeal": ("appeal", "申诉")}
+        docs = {"plan": ("plan", "方案"), "scenario": ("scenario", "情景")}
         rows = [
             [
                 e.seq,
@@ -483,6 +504,8 @@ def cmd_log(args) -> int:
                 (
                     f"{_t(obj[e.object_type], lang)} #{e.object_id}"
                     if e.object_type in obj
+                    else f"{_t(docs[e.object_type], lang)} {e.object_id}"
+                    if e.object_type in docs
                     else ("批次" if zh else "batch")
                 ),
                 led.roster.name_of(e.rep_id, lang) if e.rep_id else "—",
@@ -516,6 +539,163 @@ def cmd_verify(args) -> int:
         return 1
 
     return _run(args, body, roster_needed=False)
+
+
+# ---------------------------------------------------------------------- plans
+
+
+def _doc(args, need_file: bool) -> tuple[str, str, object]:
+    """(kind, name, path or None) from ``--plan NAME_OR_PATH`` and ``--kind``.
+
+    A path names itself (its stem is the name); a bare name is looked up as
+    ``params/plans/NAME.yaml`` (``params/scenarios/`` for ``--kind scenario``).
+    """
+    from pathlib import Path
+
+    from simlib.config import default_params_dir
+
+    kind = args.kind
+    given = str(args.plan).strip()
+    p = Path(given).expanduser()
+    if p.suffix in (".yaml", ".yml") or p.is_file():
+        if p.is_file():
+            return kind, p.stem, p
+        if need_file:
+            raise UserError(f"no file {p} (--plan takes a plan name or a file path)")
+        return kind, p.stem, None
+    folder = default_params_dir() / ("plans" if kind == "plan" else "scenarios")
+    for ext in (".yaml", ".yml"):
+        if (folder / f"{given}{ext}").is_file():
+            return kind, given, folder / f"{given}{ext}"
+    if need_file:
+        have = sorted(f.stem for f in folder.glob("*.y*ml")) if folder.is_dir() else []
+        raise UserError(
+            f"no {kind} called {given!r} in {folder}"
+            + (f" (there are: {', '.join(have)})" if have else "")
+            + "; give a name from there or a file path"
+        )
+    return kind, given, None
+
+
+def _pick(led, kind, name, version, state: str, lang: str) -> int:
+    """``--version``, else the latest version in ``state``."""
+    if version is not None:
+        return version
+    vs = [v for v in led.versions(kind, name) if v.state == state]
+    if not vs:
+        st = _t(_DOC_STATE[state], lang)
+        raise UserError(
+            f"{name} 没有“{st}”的版本（用 simlib plans status 查看）"
+            if lang == "zh-CN"
+            else f"{name} has no {st} version (see simlib plans status)"
+        )
+    return vs[-1].version
+
+
+def _say_version(led, v, lang: str) -> None:
+    who = led.roster.name_of(v.decided_by or v.submitted_by or v.author, lang)
+    st = _t(_DOC_STATE[v.state], lang)
+    if lang == "zh-CN":
+        print(f"{v.name} 第 {v.version} 版：{st}（{who}）")
+    else:
+        print(f"{v.name} version {v.version}: {st} ({who})")
+
+
+def cmd_plans_submit(args) -> int:
+    def body(led, data, lang):
+        kind, name, path = _doc(args, need_file=True)
+        me = led.roster.resolve(args.actor)
+        v = led.record_version(me, kind, name, path.read_bytes(), args.reason)
+        if v.state != "draft":
+            st = _t(_DOC_STATE[v.state], lang)
+            raise UserError(
+                f"{path} 与第 {v.version} 版相同，该版本已是“{st}”：无需再提交"
+                if lang == "zh-CN"
+                else f"{path} is version {v.version}, which is already {st}: nothing to submit"
+            )
+        _say_version(led, led.submit(me, kind, name, v.version, args.reason), lang)
+        return EXIT_OK
+
+    return _run(args, body)
+
+
+def cmd_plans_approve(args) -> int:
+    def body(led, data, lang):
+        kind, name, _ = _doc(args, need_file=False)
+        n = _pick(led, kind, name, args.version, "submitted", lang)
+        _say_version(led, led.approve(args.actor, kind, name, n, args.reason), lang)
+        return EXIT_OK
+
+    return _run(args, body)
+
+
+def cmd_plans_reject(args) -> int:
+    def body(led, data, lang):
+        kind, name, _ = _doc(args, need_file=False)
+        n = _pick(led, kind, name, args.version, "submitted", lang)
+        _say_version(led, led.reject(args.actor, kind, name, n, args.reason), lang)
+        return EXIT_OK
+
+    return _run(args, body)
+
+
+def cmd_plans_accept(args) -> int:
+    def body(led, data, lang):
+        _, name, _ = _doc(args, need_file=False)
+        cur = led.approved("plan", name)
+        if cur is None and args.version is None:
+            raise UserError(
+                f"方案 {name} 尚无批准版本，无法确认"
+                if lang == "zh-CN"
+                else f"plan {name} has no approved version to acknowledge yet"
+            )
+        n = args.version if args.version is not None else cur.version
+        a = led.acknowledge(args.actor, name, n)
+        who = led.roster.name_of(a.rep_id, lang)
+        if lang == "zh-CN":
+            print(f"{who} 已确认方案 {name} 第 {a.version} 版（{_when(led, a.at)}）")
+        else:
+            print(f"{who} acknowledged plan {name} version {a.version} ({_when(led, a.at)})")
+        return EXIT_OK
+
+    return _run(args, body)
+
+
+def cmd_plans_status(args) -> int:
+    def body(led, data, lang):
+        import pandas as pd
+
+        kind, name, path = _doc(args, need_file=False)
+        zh = lang == "zh-CN"
+        vs = led.versions(kind, name)
+        if not vs:
+            print(f"{name} 尚无登记的版本" if zh else f"{name} has no recorded version")
+        else:
+            heads = (
+                ["版本", "状态", "编写人", "时间", "由", "理由"]
+                if zh
+                else ["version", "state", "written by", "time", "by", "reason"]
+            )
+            rows = [
+                [
+                    v.version,
+                    _t(_DOC_STATE[v.state], lang),
+                    led.roster.name_of(v.author, lang),
+                    _when(led, v.at),
+                    led.roster.name_of(v.decided_by or v.submitted_by, lang)
+                    if (v.decided_by or v.submitted_by)
+                    else "—",
+                    (v.decision_reason or v.reason or "—")[:40],
+                ]
+                for v in vs
+            ]
+            print(pd.DataFrame(rows, columns=heads).to_string(index=False))
+        if path is not None:
+            c = led.check_file(kind, name, path)
+            print(f"{path}：{c.message('zh-CN')}" if zh else f"{path}: {c.message()}")
+        return EXIT_OK
+
+    return _run(args, body)
 
 
 # ---------------------------------------------------------------------- parser
@@ -599,6 +779,24 @@ def add_parser(sub) -> None:
     log.add_argument("--json", action="store_true")
     _common(log, write=False)
     log.set_defaults(func=cmd_log)
+
+    pl = sub.add_parser("plans", help="plans and scenarios under change control (approve, sign)")
+    psub = pl.add_subparsers(dest="plans_command", metavar="ACTION", required=True)
+    for name, func, text in (
+        ("submit", cmd_plans_submit, "record the file as a new version and submit it (manager+)"),
+        ("approve", cmd_plans_approve, "approve a submitted version (director, admin)"),
+        ("reject", cmd_plans_reject, "reject a submitted version, with a reason"),
+        ("accept", cmd_plans_accept, "acknowledge (sign) the approved plan (签字确认)"),
+        ("status", cmd_plans_status, "versions, states, and whether the file is the approved one"),
+    ):
+        c = psub.add_parser(name, help=text)
+        c.add_argument("--plan", required=True, help="a plan or scenario name, or its file")
+        c.add_argument("--kind", choices=("plan", "scenario"), default="plan")
+        if name != "status":
+            c.add_argument("--version", type=int, default=None, help="default: the latest")
+            c.add_argument("--reason", required=name == "reject", default="")
+        _common(c, write=name != "status")
+        c.set_defaults(func=func)
 
     ve = lsub.add_parser("verify", help="check the hash chain and every row against it")
     ve.add_argument("--ledger", default=None, help="ledger database URL")

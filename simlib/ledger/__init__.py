@@ -3,6 +3,9 @@
 * :class:`Ledger` — issue statement versions, file/review/decide/withdraw appeals,
   read the trail (:meth:`Ledger.log`, :meth:`Ledger.history`) and check it
   (:meth:`Ledger.verify`).
+* Plans and scenarios under change control: :meth:`Ledger.record_version`,
+  :meth:`Ledger.submit`, :meth:`Ledger.approve`, :meth:`Ledger.reject`,
+  :meth:`Ledger.approved`, :meth:`Ledger.check_file`, :meth:`Ledger.acknowledge`.
 * :class:`Roster` — people and roles from the org data; every call checks them.
 * :class:`LedgerError` and its kinds — refusals with an English and a Chinese message.
 
@@ -10,6 +13,7 @@ Storage is SQLAlchemy Core on SQLite (one WAL file, created on first use) or
 PostgreSQL; tables are only ever inserted into (see :mod:`simlib.ledger.schema`).
 """
 
+from simlib.ledger.change import DOC_KINDS, Acknowledgement, DocVersion, FileCheck
 from simlib.ledger.errors import (
     AlreadyDecided,
     DeadlinePassed,
@@ -32,6 +36,10 @@ from simlib.ledger.records import (
 from simlib.ledger.roles import Person, Roster
 
 __all__ = [
+    "DOC_KINDS",
+    "Acknowledgement",
+    "DocVersion",
+    "FileCheck",
     "OUTCOMES",
     "AlreadyDecided",
     "Appeal",

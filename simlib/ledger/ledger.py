@@ -39,6 +39,7 @@ from sqlalchemy.pool import StaticPool
 from simlib.calendar import WorkingCalendar
 from simlib.ledger import migrations
 from simlib.ledger import schema as S
+from simlib.ledger.change import ChangeControl
 from simlib.ledger.errors import (
     AlreadyDecided,
     DeadlinePassed,
@@ -179,8 +180,9 @@ class _Tx:
         return fields["seq"]
 
 
-class Ledger:
-    """Issued statements and appeals, with roles enforced on every call.
+class Ledger(ChangeControl):
+    """Issued statements, appeals, and plans/scenarios under change control
+    (:class:`simlib.ledger.change.ChangeControl`), with roles enforced on every call.
 
     Parameters
     ----------
