@@ -758,13 +758,7 @@ def _new_pipeline_from_cohorts(
     quick = (won["close_date"] - won["created_date"]).dt.days <= (window.end - T).days
     won = won[quick] if quick.sum() >= MIN_OWN_SIZES else won
     team_of = reps.set_index("rep_id")["team_id"]
-    won_rep = won.groupby("owner_id")["amount"].apply(lambda s: np.sort(s.to_numpy()))
-    won_team = (
-        won.assign(team=won["owner_id"].map(team_of))
-        .groupby("team")["amount"]
-        .apply(lambda s: np.sort(s.to_numpy()))
-    )
-    all_amounts = np.sort(won["amount"].to_numpy()) if len(won) else np.array([0.0])
+    won_rep, won_team, all_amounts = _won_amounts(won, team_of)
     cm = created.assign(m=pd.DatetimeIndex(created["created_date"]).to_period("M"))
     dispersion = _nb_dispersion(cm.groupby(["owner_id", "m"]).size())
     booked = _booked(outcomes, seg, window, T)
@@ -1197,13 +1191,7 @@ def _fit_new_pipeline(
     team_of = reps.set_index("rep_id")["team_id"]
     counts = created.groupby("owner_id").size()
     factors = rep_factors.set_index("rep_id")["odds_factor"]
-    won_amounts = won.groupby("owner_id")["amount"].apply(lambda s: np.sort(s.to_numpy()))
-    won_team = (
-        won.assign(team=won["owner_id"].map(team_of))
-        .groupby("team")["amount"]
-        .apply(lambda s: np.sort(s.to_numpy()))
-    )
-    all_amounts = np.sort(won["amount"].to_numpy()) if len(won) else np.array([0.0])
+    won_amounts, won_team, all_amounts = _won_amounts(won, team_of)
 
     # Monthly counts per rep for the dispersion estimate.
     cm = created.assign(m=pd.DatetimeIndex(created["created_date"]).to_period("M"))
@@ -1278,6 +1266,18 @@ def _fit_new_pipeline(
         ],
     )
     return out.sort_values("rep_id", kind="stable").reset_index(drop=True), pools
+
+
+def _won_amounts(won: pd.DataFrame, team_of: pd.Series):
+    """Sorted won amounts by rep, by team, and of everyone (0 when nothing was won)."""
+    by_rep = won.groupby("owner_id")["amount"].apply(lambda s: np.sort(s.to_numpy()))
+    by_team = (
+        won.assign(team=won["owner_id"].map(team_of))
+        .groupby("team")["amount"]
+        .apply(lambda s: np.sort(s.to_numpy()))
+    )
+    everyone = np.sort(won["amount"].to_numpy()) if len(won) else np.array([0.0])
+    return by_rep, by_team, everyone
 
 
 def _size_pool(rep, by_rep, by_team, everyone) -> np.ndarray:

@@ -51,7 +51,8 @@ DEMO_AS_OF: dt.date = dt.date(2026, 11, 20)
 
 # First day of the Spring Festival (Chinese New Year) for the years the calendar
 # may need; the holiday week is taken as the eve to the sixth day.
-_CNY: dict[int, str] = {
+SPRING_FESTIVAL: dict[int, str] = {
+    2015: "2015-02-19",
     2016: "2016-02-08",
     2017: "2017-01-28",
     2018: "2018-02-16",
@@ -414,7 +415,7 @@ def _holidays(first_year: int, last_year: int) -> list[np.datetime64]:
     days: list[np.datetime64] = []
     for y in range(first_year, last_year + 1):
         days.append(np.datetime64(f"{y}-01-01"))
-        cny = np.datetime64(_CNY[y])
+        cny = np.datetime64(SPRING_FESTIVAL[y])
         days.extend(cny + np.arange(-1, 7))
         days.extend(np.datetime64(f"{y}-05-01") + np.arange(5))
         days.extend(np.datetime64(f"{y}-10-01") + np.arange(7))
@@ -635,7 +636,7 @@ def _season(tl: _Timeline) -> np.ndarray:
     # Business is slow for a week either side of the Spring Festival (customers
     # travel home early and return late).
     for y in np.unique(year):
-        cny = np.datetime64(_CNY[int(y)])
+        cny = np.datetime64(SPRING_FESTIVAL[int(y)])
         gap = (d - cny).astype(np.int64)
         f = np.where((gap >= -9) & (gap < -1), f * 0.35, f)
         f = np.where((gap > 6) & (gap <= 13), f * 0.45, f)

@@ -58,6 +58,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from simlib.data.sample import SPRING_FESTIVAL
+
 __all__ = [
     "WorldSpec",
     "World",
@@ -122,25 +124,6 @@ _CREATE_SEASON = (0.85, 0.8, 1.0, 0.95, 0.95, 1.05, 0.9, 0.9, 1.05, 1.1, 1.25, 1
 # Monday … Sunday.
 _DOW = (1.0, 1.0, 1.0, 1.0, 1.0, 0.12, 0.06)
 
-# First day of the Spring Festival; the holiday week is the eve to the sixth day.
-_SPRING_FESTIVAL = {
-    2015: "2015-02-19",
-    2016: "2016-02-08",
-    2017: "2017-01-28",
-    2018: "2018-02-16",
-    2019: "2019-02-05",
-    2020: "2020-01-25",
-    2021: "2021-02-12",
-    2022: "2022-02-01",
-    2023: "2023-01-22",
-    2024: "2024-02-10",
-    2025: "2025-01-29",
-    2026: "2026-02-17",
-    2027: "2027-02-06",
-    2028: "2028-01-26",
-    2029: "2029-02-13",
-    2030: "2030-02-03",
-}
 
 _FIRST = (
     "Anna Ben Carla Dmitri Elena Farid Grace Hiro Ines Jonas Kira Luis Maya Nikhil Olga "
@@ -274,7 +257,7 @@ def _dates(days: np.ndarray) -> pd.Series:
 def _festival_weeks(first: int, last: int) -> list[tuple[int, int]]:
     """(first day, last day) of each Spring Festival week between two day numbers."""
     weeks = []
-    for iso in _SPRING_FESTIVAL.values():
+    for iso in SPRING_FESTIVAL.values():
         d = _day(iso)
         lo, hi = d - 1, d + 6
         if hi >= first and lo <= last:
