@@ -254,8 +254,10 @@ def write_index(out_dir: Path, plan: PackPlan, planned, batch: BatchResult) -> P
         'body { font-family: system-ui, "WenQuanYi Micro Hei", "Noto Sans CJK SC", sans-serif; '
         "margin: 2em auto; max-width: 60em; }"
     )
-    manifest_label = "运行记录" if zh else "Run manifest"
-    manifest_href = esc(str(manifest))
+    # The run record is linked by name, not by its file name: a run id is no text for people
+    # (and its random part can read like a number, e.g. ``71e5``).
+    manifest_label = "本次运行记录（JSON）" if zh else "record of this run (JSON)"
+    manifest_link = f'<a href="{esc(str(manifest))}">{manifest_label}</a>' if manifest else ""
     doc = f"""<!DOCTYPE html>
 <html lang="{esc(plan.lang)}"><head><meta charset="utf-8">
 <title>{esc(head)}</title>
@@ -264,7 +266,7 @@ def write_index(out_dir: Path, plan: PackPlan, planned, batch: BatchResult) -> P
 ul.reps {{ columns: 3; }} li.failed {{ color: #b00020; }} .meta {{ color: #555; }}
 </style></head><body>
 <h1>{esc(head)}</h1>
-<p class="meta">{esc(summary)} {manifest_label}: <a href="{manifest_href}">{manifest_href}</a></p>
+<p class="meta">{esc(summary)} {manifest_link}</p>
 {"".join(parts)}
 </body></html>
 """
