@@ -14,8 +14,6 @@ import fnmatch
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
-
 from simlib.calendar import CalendarParams
 from simlib.company import CompanyParams
 from simlib.config import (
@@ -27,6 +25,7 @@ from simlib.config import (
     load_model,
 )
 from simlib.data.mapping import MappingSpec
+from simlib.ledger.params import AppealParams
 from simlib.plans import PlanSpec, PoolSpec
 from simlib.reports.schedule import ScheduleParams
 from simlib.scorecard import ScorecardParams
@@ -35,16 +34,6 @@ from simlib.targets.scenario import Scenario
 from simlib.tracking.params import AlertParams
 
 __all__ = ["FILE_MODELS", "AppealParams", "load_params", "model_for", "validate_params"]
-
-
-class AppealParams(StrictModel):
-    """``params/appeals.yaml``: the appeal window, the decision deadline, where the ledger
-    lives and who administers it (see :mod:`simlib.ledger`)."""
-
-    window_working_days: int = Field(3, ge=1, le=30)
-    decision_working_days: int = Field(5, ge=1, le=60)
-    ledger_url: str = "sqlite:///appeals.sqlite"
-    admins: tuple[str, ...] = ()
 
 
 #: file pattern (relative to the params folder) → model.

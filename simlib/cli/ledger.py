@@ -20,7 +20,6 @@ path is relative to the folder simlib is run from).
 from __future__ import annotations
 
 import json
-import os
 
 from simlib.cli.common import (
     EXIT_OK,
@@ -80,38 +79,24 @@ def _money(cents: int, sign: bool = False) -> str:
 
 
 def _appeal_params():
-    from simlib.config import load_file
-    from simlib.params import AppealParams
+    from simlib.ledger.params import load_appeal_params
 
-    return load_file("appeals.yaml", AppealParams)
-
-
-def ledger_url(flag: str | None, configured: str) -> str:
-    """``--ledger``, else ``$SIMLIB_LEDGER``, else the configured URL."""
-    return flag or os.environ.get("SIMLIB_LEDGER") or configured
+    return load_appeal_params()
 
 
 def _open(args, roster_needed: bool = True):
     """The ledger, the roster behind it and the language, from the flags."""
+    import pandas as pd
     from sqlalchemy.exc import ArgumentError
 
-    from simlib.calendar import load_calendar
-    from simlib.ledger import Ledger, Roster
+    from simlib.ledger.params import open_ledger, resolve_ledger_url
 
-    params = _appeal_params()
-    data, roster = None, Roster(people={})
-    if roster_needed:
-        data = load_dataset(args)
-        roster = Roster.from_tables(data.reps, data.tables.get("org"), admins=params.admins)
-    url = ledger_url(getattr(args, "ledger", None), params.ledger_url)
+    data = load_dataset(args) if roster_needed else None
+    reps = data.reps if data is not None else pd.DataFrame({"rep_id": []})
+    org = data.tables.get("org") if data is not None else None
+    url = resolve_ledger_url(getattr(args, "ledger", None), _appeal_params())
     try:
-        led = Ledger(
-            url,
-            roster=roster,
-            calendar=load_calendar(),
-            window_working_days=params.window_working_days,
-            decision_working_days=params.decision_working_days,
-        )
+        led = open_ledger(reps, org, url=url)
     except ArgumentError:
         raise UserError(
             f"--ledger must be a database URL like sqlite:///ledger.sqlite or "

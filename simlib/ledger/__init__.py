@@ -6,6 +6,8 @@
 * Plans and scenarios under change control: :meth:`Ledger.record_version`,
   :meth:`Ledger.submit`, :meth:`Ledger.approve`, :meth:`Ledger.reject`,
   :meth:`Ledger.approved`, :meth:`Ledger.check_file`, :meth:`Ledger.acknowledge`.
+* :func:`open_ledger` — the ledger ``params/appeals.yaml`` points at, for a company's
+  people (the command line, apps and reports all open it this way).
 * :class:`Roster` — people and roles from the org data; every call checks them.
 * :class:`LedgerError` and its kinds — refusals with an English and a Chinese message.
 
@@ -23,6 +25,7 @@ from simlib.ledger.errors import (
     NotFound,
 )
 from simlib.ledger.ledger import Ledger, ledger_engine
+from simlib.ledger.params import AppealParams, open_ledger
 from simlib.ledger.records import (
     OUTCOMES,
     Appeal,
@@ -42,6 +45,7 @@ __all__ = [
     "FileCheck",
     "OUTCOMES",
     "AlreadyDecided",
+    "AppealParams",
     "Appeal",
     "DeadlinePassed",
     "Event",
@@ -58,4 +62,5 @@ __all__ = [
     "Roster",
     "Verification",
     "ledger_engine",
+    "open_ledger",
 ]
