@@ -17,7 +17,13 @@ from pydantic import Field
 
 from simlib.config import StrictModel, load_file
 
-__all__ = ["AppealParams", "load_appeal_params", "open_ledger", "resolve_ledger_url"]
+__all__ = [
+    "AppealParams",
+    "ledger_exists",
+    "load_appeal_params",
+    "open_ledger",
+    "resolve_ledger_url",
+]
 
 
 class AppealParams(StrictModel):
@@ -66,3 +72,16 @@ def open_ledger(
         decision_working_days=params.decision_working_days,
         **kwargs,
     )
+
+
+def ledger_exists(url: str) -> bool:
+    """Whether the ledger at ``url`` has been created: a SQLite file that is not there yet
+    has no records (readers such as reports say so instead of creating an empty file);
+    a server database is taken to exist."""
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    if u.get_backend_name() != "sqlite":
+        return True
+    db = u.database or ""
+    return bool(db) and db != ":memory:" and Path(db).is_file()
