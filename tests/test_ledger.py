@@ -583,8 +583,11 @@ def test_cli_issue_appeal_decide_log_verify(tmp_path, monkeypatch, capsys, demo)
     )
     first = r"issued (\d+) statement\(s\) \(\1 first issue\(s\), 0 corrected"
     assert code == 0 and re.search(first, out)
-    code, out, _ = run("ledger", "issue", "--period", "2026-Q3", "--as", "S001", "--lang", "en")
+    # the issue's spelling, `statements issue`, is the same command
+    code, out, _ = run("statements", "issue", "--period", "2026-Q3", "--as", "S001", "--lang", "en")
     assert code == 0 and re.search(r"issued 0 statement\(s\) .* \d+ unchanged", out)
+    code, _, err = run("statements", "issue", "--period", "2026-Q3", "--lang", "en")
+    assert code == 2 and "statements issue needs --as WHO" in err
     code, out, _ = run(
         "appeals", "file", "--as", "S003", "--period", "2026-Q3", "--line", "1",
         "--reason", "a deal is missing", "--lang", "en",

@@ -1,8 +1,7 @@
 """``simlib appeals``, ``simlib plans``, ``simlib ledger``: the governance ledger in a shell.
 
-* ``simlib ledger issue --period P [--plan PLAN] --as WHO`` issues a period's
-  statements (the issue calls it ``statements issue``; ``simlib statements`` already
-  takes ``--period``, so issuing lives here).
+* ``simlib statements issue --period P [--plan PLAN] --as WHO`` (the same as
+  ``simlib ledger issue``) issues a period's statements into the ledger.
 * ``simlib appeals file|list|show|review|decide|withdraw`` — the appeal flow (R17).
 * ``simlib plans submit|approve|reject|accept|status --plan NAME_OR_PATH`` — plans and
   scenarios under change control: submit records the file as a version, a director

@@ -261,6 +261,23 @@ def cmd_statements(args) -> int:
     """Exact commission statements for every rep of the demo company (or --data)."""
     from simlib.plans import compute_statements, load_plan
 
+    if args.action == "issue":
+        from simlib.cli.ledger import cmd_issue
+
+        zh = user_lang(args) == "zh-CN"
+        if not args.actor:
+            raise UserError(
+                "发布对账单需要 --as 发布人（总监或管理员）"
+                if zh
+                else "statements issue needs --as WHO (a director or an admin)"
+            )
+        if args.rep or args.json:
+            raise UserError(
+                "发布对账单会发布每位销售的对账单：请去掉 --rep/--json"
+                if zh
+                else "statements issue issues every rep's statement: drop --rep/--json"
+            )
+        return cmd_issue(args)
     data = load_dataset(args)
     plan = load_plan(args.plan)
     won = data.opportunities[data.opportunities["stage"] == "won"]
@@ -398,10 +415,21 @@ def add_parser(sub) -> None:
     po.add_argument("--json", action="store_true")
     po.set_defaults(func=cmd_payout)
 
-    st = sub.add_parser("statements", help="exact commission statements for a period")
+    st = sub.add_parser(
+        "statements",
+        help="exact commission statements for a period; 'statements issue' issues them",
+        description="Print a period's statements, or with 'issue' store them in the ledger as "
+        "the issued version reps may appeal (the same as 'simlib ledger issue').",
+    )
+    st.add_argument(
+        "action", nargs="?", choices=("issue",), default=None, help="issue: into the ledger"
+    )
     st.add_argument("--period", required=True, help="e.g. 2026-Q3 (the plan's period kind)")
     st.add_argument("--plan", default="tiered_cn")
     st.add_argument("--rep", default=None, help="one rep's statement")
     st.add_argument("--json", action="store_true")
+    st.add_argument("--as", dest="actor", default=None, help="with issue: who issues them")
+    st.add_argument("--ledger", default=None, help="with issue: the ledger's database URL")
+    st.add_argument("--reason", default="", help="with issue: why (e.g. a correction)")
     add_data_args(st)
     st.set_defaults(func=cmd_statements)
