@@ -41,32 +41,97 @@ def _approved(led, name="tiered", text=V1, kind="plan"):
 
 
 def test_draft_submit_approve_and_the_locked_version(ledger):
-    v = ledger.record_version("M1", "scenario", "targets-2027", V1, "workshop")
+    v = ledger.record_version("M1", "plan", "tiered-2027", V1, "workshop")
     assert (v.version, v.state, v.author) == (1, "draft", "M1")
-    assert ledger.approved("scenario", "targets-2027") is None
-    s = ledger.submit("M1", "scenario", "targets-2027", 1)
+    assert ledger.approved("plan", "tiered-2027") is None
+    s = ledger.submit("M1", "plan", "tiered-2027", 1)
     assert (s.state, s.submitted_by) == ("submitted", "M1")
-    a = ledger.approve("D", "scenario", "targets-2027", 1)
+    a = ledger.approve("D", "plan", "tiered-2027", 1)
     assert (a.state, a.decided_by) == ("approved", "D")
-    assert ledger.approved("scenario", "targets-2027").version == 1
+    assert ledger.approved("plan", "tiered-2027").version == 1
 
     # A new version of an approved one is a draft; the approved one stays locked.
-    v2 = ledger.record_version("M1", "scenario", "targets-2027", V2, "raise the rate")
+    v2 = ledger.record_version("M1", "plan", "tiered-2027", V2, "raise the rate")
     assert (v2.version, v2.state) == (2, "draft")
-    assert ledger.approved("scenario", "targets-2027").version == 1
-    ledger.submit("M1", "scenario", "targets-2027", 2)
-    assert ledger.approved("scenario", "targets-2027").version == 1
-    ledger.approve("ops", "scenario", "targets-2027", 2)
-    assert ledger.approved("scenario", "targets-2027").version == 2
+    assert ledger.approved("plan", "tiered-2027").version == 1
+    ledger.submit("M1", "plan", "tiered-2027", 2)
+    assert ledger.approved("plan", "tiered-2027").version == 1
+    ledger.approve("ops", "plan", "tiered-2027", 2)
+    assert ledger.approved("plan", "tiered-2027").version == 2
     # The older one cannot be re-approved over it, and states never go back.
     with pytest.raises(InvalidRequest):
-        ledger.approve("D", "scenario", "targets-2027", 1)
+        ledger.approve("D", "plan", "tiered-2027", 1)
     with pytest.raises(InvalidRequest):
-        ledger.submit("M1", "scenario", "targets-2027", 2)
-    assert [v.state for v in ledger.versions("scenario", "targets-2027")] == [
+        ledger.submit("M1", "plan", "tiered-2027", 2)
+    assert [v.state for v in ledger.versions("plan", "tiered-2027")] == [
         "approved",
         "approved",
     ]
+    assert ledger.verify().ok
+
+
+SCENARIO = """\
+name: targets-2027
+description: the workshop's start
+year: 2027
+company_target: 100000000
+locked: {T1: 30000000}
+mix: {R3: {deal_type: {new_customer: 0.3}}}
+"""
+
+
+def _scenario(**changes) -> str:
+    """SCENARIO with some lines replaced: ``key=new line``."""
+    lines = SCENARIO.splitlines()
+    for key, line in changes.items():
+        lines = [line if x.startswith(f"{key}:") else x for x in lines]
+    return "\n".join(lines) + "\n"
+
+
+def test_a_manager_changes_only_their_own_teams_targets(ledger):
+    # The first version is a director's: a manager cannot set a whole company's targets.
+    with pytest.raises(Forbidden) as e:
+        ledger.record_version("M1", "scenario", "targets-2027", SCENARIO)
+    assert "the first version of scenario targets-2027" in str(e.value)
+    assert "第一版须由总监或管理员登记" in e.value.message("zh-CN")
+    v1 = ledger.record_version("D", "scenario", "targets-2027", SCENARIO, "workshop start")
+    ledger.submit("D", "scenario", "targets-2027", v1.version)
+    ledger.approve("ops", "scenario", "targets-2027", v1.version)
+
+    # Their own team's locked target, and free text: allowed, submitted by them.
+    mine = _scenario(locked="locked: {T1: 32000000}", description="description: T1 +2M")
+    v2 = ledger.record_version("M1", "scenario", "targets-2027", mine, "T1 signs up for more")
+    assert ledger.submit("M1", "scenario", "targets-2027", v2.version).state == "submitted"
+    # The regional manager above T1 may change it too.
+    up = _scenario(locked="locked: {T1: 31000000}")
+    assert ledger.record_version("MR", "scenario", "targets-2027", up).state == "draft"
+
+    # Another team's lock, another team's rep, the company target: refused, naming each.
+    n = len(ledger.log())
+    for text, en, zh in (
+        (_scenario(locked="locked: {T1: 30000000, T2: 9000000}"), "the locked target of Team 2",
+         "Team 2的锁定目标"),
+        (_scenario(mix="mix: {R3: {deal_type: {new_customer: 0.5}}}"), "the mix of Ru Three",
+         "销售三的业务结构"),
+        (_scenario(company_target="company_target: 120000000"), "company_target",
+         "company_target"),
+    ):  # fmt: skip
+        with pytest.raises(Forbidden) as e:
+            ledger.record_version("M1", "scenario", "targets-2027", text)
+        assert f"also changes {en} against version" in str(e.value)
+        assert zh in e.value.message("zh-CN") and "只能修改本团队的目标" in e.value.message("zh-CN")
+    assert len(ledger.log()) == n  # nothing written
+
+    # A director's draft changing the company target cannot be submitted by a manager.
+    v4 = ledger.record_version(
+        "D", "scenario", "targets-2027", _scenario(company_target="company_target: 1")
+    )
+    with pytest.raises(Forbidden) as e:
+        ledger.submit("M1", "scenario", "targets-2027", v4.version)
+    assert "company_target against version 1" in str(e.value)
+    assert ledger.submit("D", "scenario", "targets-2027", v4.version).state == "submitted"
+    # Plans are not a team's: a manager proposes them, a director approves (unchanged).
+    assert ledger.record_version("M1", "plan", "tiered", V1).state == "draft"
     assert ledger.verify().ok
 
 

@@ -12,8 +12,12 @@ is detected by hash). Reps acknowledge their approved plan document (签字确�
 =================  =============================================================
 action             who
 =================  =============================================================
-record a version   a manager, director or admin
-submit             a manager, director or admin
+record a version   a manager, director or admin; a manager only for their own team:
+                   a scenario version may change, against the one it follows, only
+                   the locked targets of nodes under the manager and the mix of
+                   their reps (the first version of a scenario is a director's)
+submit             a manager, director or admin (a manager: the same team rule,
+                   against the approved version)
 approve            a director or admin — not the person who submitted or wrote it
 reject             a director or admin, with a reason
 acknowledge        anyone, for themselves, on the approved version of a plan
@@ -165,6 +169,38 @@ def _what(kind: str, name: str, version: int | None = None) -> tuple[str, str]:
     return f"{kind} {name} version {version}", f"{_KIND_ZH[kind]} {name} 第 {version} 版"
 
 
+#: Scenario keys whose entries belong to one org node or one rep: who may change each entry.
+_TEAM_KEYS = {"locked": "node", "mix": "rep"}
+#: Scenario keys anyone who may record a version may change.
+_FREE_KEYS = ("description",)
+
+
+def _yaml_mapping(text: str) -> dict | None:
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _changed_entries(old: dict, new: dict) -> list[tuple[str, str | None]]:
+    """``(key, entry)`` for every top-level key that differs; for the team keys, one per
+    entry that differs (``entry`` is its node or rep id)."""
+    out: list[tuple[str, str | None]] = []
+    for key in sorted(set(old) | set(new), key=str):
+        a, b = old.get(key), new.get(key)
+        if a == b:
+            continue
+        if key in _TEAM_KEYS and isinstance(a or {}, dict) and isinstance(b or {}, dict):
+            a, b = a or {}, b or {}
+            out += [(key, str(k)) for k in sorted(set(a) | set(b), key=str) if a.get(k) != b.get(k)]
+        else:
+            out.append((str(key), None))
+    return out
+
+
 class ChangeControl:
     """The change-control half of :class:`simlib.ledger.Ledger` (a mixin: it uses the
     ledger's ``_write``, ``_read``, ``_person``, ``_check_sees`` and ``roster``)."""
@@ -261,6 +297,67 @@ class ChangeControl:
                 f"只有{who_zh}可以{what_zh}",
             )
 
+    def _check_team_scope(
+        self, person: Person, kind: str, name: str, base: DocVersion | None, text: str
+    ) -> None:
+        """A manager changes only their own team's targets (see the module's table)."""
+        if person.role != "manager" or kind != "scenario":
+            return
+        roster = self.roster
+        team_en = roster.team_name(person.team_id, "en")
+        team_zh = roster.team_name(person.team_id, "zh-CN")
+        who_en = f"{person.name} manages {team_en}"
+        who_zh = f"{person.display('zh-CN')}是{team_zh}的经理"
+        if base is None:
+            raise Forbidden(
+                f"{who_en}; the first version of scenario {name} is recorded by a director or "
+                "an admin, and a manager then changes their own team's targets in it",
+                f"{who_zh}；情景 {name} 的第一版须由总监或管理员登记，经理再在其中修改本团队的目标",
+            )
+        old, new = _yaml_mapping(base.text), _yaml_mapping(text)
+        if old is None or new is None:
+            raise Forbidden(
+                f"{who_en}; scenario {name} is not a YAML mapping, so the changes cannot be "
+                "checked against the team: a director or an admin must record it",
+                f"{who_zh}；情景 {name} 不是 YAML 映射，无法核对修改是否只涉及本团队：须由总监或"
+                "管理员登记",
+            )
+        mine = set(roster.nodes_below(person.team_id)) if person.team_id else set()
+        outside: list[tuple[str, str]] = []
+        for key, entry in _changed_entries(old, new):
+            if key in _FREE_KEYS:
+                continue
+            if entry is not None and _TEAM_KEYS[key] == "node":
+                if entry in mine:
+                    continue
+                outside.append(
+                    (
+                        f"the locked target of {roster.team_name(entry, 'en')}",
+                        f"{roster.team_name(entry, 'zh-CN')}的锁定目标",
+                    )
+                )
+            elif entry is not None:
+                if roster.manages(person, entry):
+                    continue
+                outside.append(
+                    (
+                        f"the mix of {roster.name_of(entry, 'en')}",
+                        f"{roster.name_of(entry, 'zh-CN')}的业务结构",
+                    )
+                )
+            else:
+                outside.append((key, key))
+        if outside:
+            raise Forbidden(
+                f"{who_en} and may change only that team's targets (locked targets of its "
+                f"nodes, the mix of its reps); this version of scenario {name} also changes "
+                f"{', '.join(en for en, _ in outside)} against version {base.version}: a "
+                "director or an admin must record and submit that",
+                f"{who_zh}，只能修改本团队的目标（本团队节点的锁定目标、本团队销售的业务结构）；"
+                f"情景 {name} 的这一版相对第 {base.version} 版还修改了"
+                f"{'、'.join(zh for _, zh in outside)}：须由总监或管理员登记和提交",
+            )
+
     def record_version(
         self,
         actor: str | Person,
@@ -283,6 +380,7 @@ class ChangeControl:
             last = vs[max(vs)] if vs else None
             if last is not None and last.content_hash == h:
                 return last
+            self._check_team_scope(person, kind, name, last, text)
             n = len(vs) + 1
             diff = "".join(
                 difflib.unified_diff(
@@ -319,6 +417,9 @@ class ChangeControl:
                     f"{en} is {v.state}; only {need} can be {to}",
                     f"{zh}的状态是“{_STATE_ZH[v.state]}”；只有“{need_zh}”的版本才能{_STATE_ZH[to]}",
                 )
+            if to == "submitted":
+                base = self._approved_of(vs) or vs.get(v.version - 1)
+                self._check_team_scope(person, kind, name, base, v.text)
             if to in ("approved", "rejected") and person.id in (v.submitted_by, v.author):
                 if to == "approved":
                     en, zh = _what(kind, name, v.version)

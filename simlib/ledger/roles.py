@@ -158,6 +158,13 @@ class Roster:
             node = self.parent_of.get(node)
         return out
 
+    def nodes_below(self, node: str | None) -> list[str]:
+        """``node`` and every node under it (the org tree's nodes and the people's teams)."""
+        if node is None:
+            return []
+        known = set(self.parent_of) | {p.team_id for p in self.people.values() if p.team_id}
+        return [n for n in sorted(known) if node in self.nodes_above(n)]
+
     # ------------------------------------------------------------------ permissions
 
     def manages(self, person: Person, rep_id: str) -> bool:
