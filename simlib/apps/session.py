@@ -62,6 +62,16 @@ def _query_string() -> str:
     return qs or ""
 
 
+def app_user(user: str = "") -> str:
+    """Who is using an app page: ``?user=`` in the page's address (an id or a name from
+    the org data), else the notebook's ``user`` parameter, else ``$SIMLIB_USER``; ``""``
+    when nobody said (the page is then read-only where the ledger needs a person)."""
+    from urllib.parse import parse_qs
+
+    asked = parse_qs(_query_string()).get("user", [""])[-1].strip()
+    return asked or str(user or "").strip() or os.environ.get("SIMLIB_USER", "").strip()
+
+
 def app_lang(lang: str = "") -> str:
     """The language an app page is shown in.
 
