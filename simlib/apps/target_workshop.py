@@ -41,7 +41,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -59,6 +59,9 @@ from simlib.targets import (
     run_scenario,
 )
 from simlib.targets.scenario import Scenario, load_scenario, save_scenario
+
+if TYPE_CHECKING:
+    from simlib.ledger import DocVersion, FileCheck
 from simlib.views.workshop import (
     LEVELS,
     WALL_METRICS,
@@ -596,6 +599,24 @@ _LABELS = {
         "已有名为 {name} 的情景：勾选“覆盖”，或换一个名称。",
     ),
     "not_saved": ("Not saved", "未保存"),
+    "save_reason": ("Reason", "理由"),
+    "reason_hint": ("why this version (kept in the ledger)", "为什么改（记入台账）"),
+    "submit": ("Submit for approval", "提交审批"),
+    "recorded": ("recorded as version {n} ({state})", "已登记为第 {n} 版（{state}）"),
+    "submitted": ("version {n} submitted for approval", "第 {n} 版已提交审批"),
+    "not_recorded": ("not recorded in the ledger", "未登记到台账"),
+    "no_user": (
+        "not recorded in the ledger: open the workshop as yourself (add ?user= and your name "
+        "to the address) to keep versions and submit them for approval",
+        "未登记到台账：以本人身份打开工作坊（在地址后加 ?user= 和您的名字），"
+        "才能登记版本并提交审批",
+    ),
+    "signed_in": ("Signed in as {who}", "当前用户：{who}"),
+    "nothing_to_submit": (
+        "Save the scenario first: only a recorded version can be submitted.",
+        "请先保存情景：只有已登记的版本才能提交审批。",
+    ),
+    "ledger_down": ("the ledger could not be reached", "无法连接台账"),
     "not_loaded": ("Could not open it", "无法打开"),
 }
 
@@ -715,6 +736,8 @@ class TargetWorkshop:
         n_trials: int | None = None,
         seed: int | None = None,
         controls: WorkshopControls | None = None,
+        user: str = "",
+        ledger_url: str | None = None,
     ):
         if lang not in ("en", "zh-CN"):
             raise ValueError(f"lang must be 'en' or 'zh-CN'; got {lang!r}")
@@ -727,6 +750,8 @@ class TargetWorkshop:
         )
         self.export_dir = Path(export_dir) if export_dir is not None else Path.cwd() / "exports"
         self._sim = {k: v for k, v in (("n_trials", n_trials), ("seed", seed)) if v is not None}
+        self.user = (user or "").strip()
+        self.ledger_url = ledger_url
         self.base = base
         self.baseline = None
         self.controls_: dict[str, Any] = {}
@@ -770,7 +795,7 @@ class TargetWorkshop:
         ``mapping``, else ``simlib app --data``, else the demo company), in the page's
         language (:func:`simlib.apps.session.app_lang`), with the history and the trials
         read from the disk cache when this data was opened before."""
-        from simlib.apps.session import app_lang, cached_for, open_data
+        from simlib.apps.session import app_lang, app_user, cached_for, open_data
 
         data = open_data(source, mapping, demo_seed)
         base = load_scenario(scenario)
@@ -788,6 +813,7 @@ class TargetWorkshop:
             cache.restore(cached_for(data, "workshop-cache", key, warm))
         except (ParamError, AllocationError):
             pass  # a scenario that does not allocate: the app says why, under its control
+        kwargs["user"] = app_user(kwargs.get("user", ""))
         return cls(cache, base, n_trials=n_trials, seed=seed, lang=app_lang(lang), **kwargs)
 
     @classmethod
@@ -874,6 +900,35 @@ class TargetWorkshop:
         if cp is not None and cp.resolve().parent != self.scenario_dir.resolve():
             update["commits"] = str(cp.resolve())
         return save_scenario(s.model_copy(update=update), path)
+
+    def _ledger(self):
+        from simlib.ledger import open_ledger
+
+        data = self.cache.data
+        return open_ledger(data.reps, data.tables.get("org"), url=self.ledger_url)
+
+    def record(self, name: str, path: str | Path, reason: str = "") -> tuple[DocVersion, FileCheck]:
+        """Record the saved scenario file ``path`` as the user's next version of ``name`` in
+        the ledger (draft; the same content records nothing), and how the file stands
+        against the approved version. Raises :class:`simlib.ledger.LedgerError` when the
+        user may not (a rep; a manager changing more than their team)."""
+        led = self._ledger()
+        try:
+            v = led.record_version(self.user, "scenario", name, Path(path).read_bytes(), reason)
+            return v, led.check_file("scenario", name, path)
+        finally:
+            led.close()
+
+    def submit(self, name: str, reason: str = "") -> DocVersion:
+        """Submit the latest recorded version of scenario ``name`` for approval."""
+        led = self._ledger()
+        try:
+            versions = led.versions("scenario", name)
+            if not versions:
+                raise ValueError(_t("nothing_to_submit", self.lang))
+            return led.submit(self.user, "scenario", name, versions[-1].version, reason)
+        finally:
+            led.close()
 
     def _resolve(self, name: str | Path) -> Path | str:
         p = Path(name)
@@ -1033,6 +1088,10 @@ class TargetWorkshop:
         )
         c["save_overwrite"] = w.Checkbox(description=_t("overwrite", L), indent=False, value=False)
         c["save"] = w.Button(description=_t("save", L), icon="save")
+        c["save_reason"] = w.Text(
+            description=_t("save_reason", L), placeholder=_t("reason_hint", L), style=wide
+        )
+        c["submit"] = w.Button(description=_t("submit", L), icon="check", disabled=not self.user)
         c["load_name"] = w.Dropdown(
             options=shipped_scenarios(self.scenario_dir), description=_t("load_name", L), style=wide
         )
@@ -1060,6 +1119,7 @@ class TargetWorkshop:
             "funnel_out",
             "compare_out",
             "save_status",
+            "signed_in",
             "load_status",
             "export_status",
             "timing_out",
@@ -1114,6 +1174,8 @@ class TargetWorkshop:
                 field("wall"),
                 w.HTML(f"<h3 class='simlib-h'>{_esc(_t('scenarios', L))}</h3>"),
                 w.HBox([c["save_name"], c["save_overwrite"], c["save"]]),
+                w.HBox([c["save_reason"], c["submit"]]),
+                o["signed_in"],
                 o["save_status"],
                 w.HBox([c["load_name"], c["load"]]),
                 o["load_status"],
@@ -1161,6 +1223,8 @@ class TargetWorkshop:
         for k in values_from_controls(self._controls):
             c[k].observe(self._on_change, names="value")
         c["save"].on_click(self._on_save)
+        c["submit"].on_click(self._on_submit)
+        o["signed_in"].value = self._signed_in_html()
         c["load"].on_click(self._on_load)
         c["compare"].on_click(self._on_compare)
         c["export_xlsx"].on_click(lambda _b: self._on_export("xlsx"))
@@ -1259,7 +1323,74 @@ class TargetWorkshop:
         names = shipped_scenarios(self.scenario_dir)
         self.controls_["load_name"].options = names
         self.controls_["compare_with"].options = names
-        self._status("save_status", True, f"{_t('saved', L)}: {path.name}")
+        colon, semi, stop = ("：", "；", "。") if L == "zh-CN" else (": ", "; ", ". ")
+        saved = f"{_t('saved', L)}{colon}{path.name}"
+        if not self.user:
+            return self._status("save_status", True, f"{saved}{stop}{_t('no_user', L)}")
+        ok, said = self._ledger_call(
+            lambda: self.record(name, path, self.controls_["save_reason"].value or "")
+        )
+        if ok:
+            from simlib.ledger.change import state_label
+
+            v, check = said
+            said = _t("recorded", L).format(n=v.version, state=state_label(v.state, L))
+            said += f"{semi}{check.message(L)}"
+        else:
+            said = f"{_t('not_recorded', L)}{colon}{said}"
+        self._status("save_status", ok, f"{saved}{semi}{said}")
+
+    def _ledger_call(self, call) -> tuple[bool, Any]:
+        """``(True, result)``, or ``(False, message)`` in the user's language."""
+        from simlib.ledger import LedgerError
+
+        try:
+            return True, call()
+        except LedgerError as e:
+            return False, e.message(self.lang)
+        except ValueError as e:
+            return False, str(e)
+        except Exception:  # noqa: BLE001 - a database down: a message, not a traceback
+            logging.getLogger(__name__).exception("the ledger could not be reached")
+            return False, _t("ledger_down", self.lang)
+
+    def _signed_in_html(self) -> str:
+        if not self.user:
+            return ""
+        from simlib.ledger import LedgerError
+        from simlib.ledger.roles import role_label
+
+        try:
+            led = self._ledger()
+        except Exception:  # noqa: BLE001 - shown as not reachable when used
+            return ""
+        try:
+            p = led.roster.resolve(self.user)
+            role = role_label(p.role, self.lang)
+            who = (
+                f"{p.display(self.lang)}（{role}）"
+                if self.lang == "zh-CN"
+                else f"{p.display(self.lang)} ({role})"
+            )
+        except LedgerError as e:
+            return f"<span style='color:#b71c1c'>{_esc(e.message(self.lang))}</span>"
+        finally:
+            led.close()
+        return f"<span style='color:#555'>{_esc(_t('signed_in', self.lang).format(who=who))}</span>"
+
+    def _on_submit(self, _b=None) -> None:
+        L = self.lang
+        name = (self.controls_["save_name"].value or "").strip()
+        if not self.user:
+            return self._status("save_status", False, _t("no_user", L))
+        if not _NAME.match(name):
+            return self._status("save_status", False, _t("bad_name", L))
+        ok, said = self._ledger_call(
+            lambda: self.submit(name, self.controls_["save_reason"].value or "")
+        )
+        if ok:
+            said = _t("submitted", L).format(n=said.version)
+        self._status("save_status", ok, said)
 
     def _on_load(self, _b=None) -> None:
         name = self.controls_["load_name"].value

@@ -39,7 +39,14 @@ from simlib.ledger import schema as S
 from simlib.ledger.errors import Forbidden, InvalidRequest, NotFound
 from simlib.ledger.roles import Person
 
-__all__ = ["DOC_KINDS", "Acknowledgement", "ChangeControl", "DocVersion", "FileCheck"]
+__all__ = [
+    "DOC_KINDS",
+    "Acknowledgement",
+    "ChangeControl",
+    "DocVersion",
+    "FileCheck",
+    "state_label",
+]
 
 #: What can be put under change control.
 DOC_KINDS = ("plan", "scenario")
@@ -49,6 +56,11 @@ _STATE_ZH = {"draft": "草稿", "submitted": "已提交", "approved": "已批准
 _ROLE_ZH = {"rep": "销售", "manager": "经理", "director": "总监", "admin": "管理员"}
 _SUBMITTERS = ("manager", "director", "admin")
 _APPROVERS = ("director", "admin")
+
+
+def state_label(state: str, lang: str = "en") -> str:
+    """A version's state as people read it: ``draft`` or ``草稿``."""
+    return _STATE_ZH.get(state, state) if lang == "zh-CN" else state
 
 
 def sha256(data: bytes) -> str:

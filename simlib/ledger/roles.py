@@ -27,9 +27,21 @@ import pandas as pd
 from simlib.data.org import OrgTree, closest_id
 from simlib.ledger.errors import NotFound
 
-__all__ = ["Person", "Roster"]
+__all__ = ["Person", "Roster", "role_label"]
 
 ROLES = ("rep", "manager", "director", "admin")
+_ROLE_NAMES = {
+    "rep": ("sales rep", "销售"),
+    "manager": ("manager", "经理"),
+    "director": ("director", "总监"),
+    "admin": ("administrator", "管理员"),
+}
+
+
+def role_label(role: str, lang: str = "en") -> str:
+    """A role as people read it: ``manager`` or ``经理``."""
+    en, zh = _ROLE_NAMES.get(role, (role, role))
+    return zh if lang == "zh-CN" else en
 
 
 @dataclass(frozen=True)

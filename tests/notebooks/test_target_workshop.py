@@ -265,6 +265,67 @@ def test_widgets_build_headless_and_follow_the_controls(app):
     assert "target_a" not in o["compare_out"].value
 
 
+def test_saving_records_a_version_in_the_ledger_and_submits_it(cache, tmp_path, monkeypatch):
+    """Issue 15: the workshop's save records a version (author, reason, diff) and says
+    where it stands; submit moves it on; a rep is refused; nobody signed in: said."""
+    from simlib.calendar import load_calendar
+    from simlib.ledger import Ledger, Roster, open_ledger
+
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    monkeypatch.setenv("SIMLIB_LEDGER", url)
+    kw = dict(n_trials=N_TRIALS, charts=False, scenario_dir=tmp_path / "s", export_dir=tmp_path / "e")
+    app = TargetWorkshop(cache, load_scenario("baseline_2027"), lang="zh-CN", user="彭梓涵", **kw)
+    app.show()
+    c, o = app.controls_, app.outputs
+    assert "当前用户：彭梓涵（总监）" in o["signed_in"].value
+    c["save_name"].value = "targets_2027"
+    c["save_reason"].value = "研讨会第一稿"
+    c["save"].click()
+    assert "已保存：targets_2027.yaml；已登记为第 1 版（草稿）；尚无批准版本" in _text(o["save_status"].value)
+    c["submit"].click()
+    assert "第 1 版已提交审批" in o["save_status"].value
+
+    org = cache.data.tables.get("org")
+    led = open_ledger(cache.data.reps, org)
+    (v1,) = led.versions("scenario", "targets_2027")
+    assert (v1.author, v1.reason, v1.state) == ("S001", "研讨会第一稿", "submitted")
+    assert v1.text == (tmp_path / "s" / "targets_2027.yaml").read_text(encoding="utf-8")
+    led.close()
+    # approved by sales ops (an admin: the director may not approve their own)
+    ops = Ledger(url, roster=Roster.from_tables(cache.data.reps, org, admins=["ops"]),
+                 calendar=load_calendar())
+    ops.approve("ops", "scenario", "targets_2027", 1, "agreed")
+    ops.close()
+
+    # a new draft over the approved one: recorded as version 2, the approved one stays
+    app.controls_["growth"].value = 30.0
+    app.controls_["target_mode"].value = "growth"
+    c["save_overwrite"].value = True
+    c["save_reason"].value = "raise to +30%"
+    c["save"].click()
+    status = _text(o["save_status"].value)
+    assert "已登记为第 2 版（草稿）；与批准的第 1 版不同（是已登记的第 2 版，尚未批准）" in status
+    led = open_ledger(cache.data.reps, org)
+    v2 = led.versions("scenario", "targets_2027")[-1]
+    assert v2.version == 2 and "-company_target:" in v2.diff and led.approved("scenario", "targets_2027").version == 1
+    led.close()
+
+    # a rep may not record targets: the file is saved, the refusal said next to the button
+    rep = TargetWorkshop(cache, load_scenario("baseline_2027"), lang="en", user="S003", **kw)
+    rep.show()
+    rep.controls_["save_name"].value = "mine"
+    rep.controls_["save"].click()
+    said = _text(rep.outputs["save_status"].value)
+    assert "saved: mine.yaml; not recorded in the ledger: Zhang Wei is a rep; only a manager" in said
+    # nobody signed in: saved, not recorded, and how to be
+    anon = TargetWorkshop(cache, load_scenario("baseline_2027"), lang="en", **kw)
+    anon.show()
+    assert anon.controls_["submit"].disabled and anon.outputs["signed_in"].value == ""
+    anon.controls_["save_name"].value = "anon"
+    anon.controls_["save"].click()
+    assert "open the workshop as yourself (add ?user=" in anon.outputs["save_status"].value
+
+
 def test_an_unexpected_failure_is_an_apology_not_a_traceback(app, monkeypatch):
     import simlib.apps.target_workshop as tw
 
