@@ -341,9 +341,18 @@ def test_cli_plans_submit_approve_accept_status(tmp_path, monkeypatch, capsys, d
     assert code == 0 and "张伟 已确认方案 tiered_2027 第 1 版" in out
     code, out, _ = run("plans", "status", "--plan", str(f), "--as", "S001", "--lang", "en")
     assert code == 0 and "approved" in out and "matches the approved version 1" in out
+    assert cli_ledger.approval_line("plan", "tiered_2027", f, "en") == (
+        "plan tiered_2027: matches the approved version 1"
+    )
+    assert cli_ledger.approval_line("plan", "never_recorded", f, "en") is None
     f.write_text(V2, encoding="utf-8")  # a hand edit
     code, out, _ = run("plans", "status", "--plan", str(f), "--as", "S001", "--lang", "zh-CN")
     assert code == 0 and "已批准" in out and "批准后被改动" in out
+    assert "批准后被改动" in cli_ledger.approval_line("plan", "tiered_2027", f, "zh-CN")
+    # no ledger yet: nothing to say, and no file created by asking
+    absent = tmp_path / "absent.sqlite"
+    assert cli_ledger.approval_line("plan", "x", f, "en", url=f"sqlite:///{absent}") is None
+    assert not absent.exists()
     code, _, err = run("plans", "submit", "--plan", "no_such_plan", "--as", "S002", "--lang", "en")
     assert code == 2 and "no plan called 'no_such_plan'" in err
     code, out, _ = run("ledger", "log", "--as", "S001", "--object", "plan", "--lang", "en")

@@ -104,6 +104,34 @@ def _open(args, roster_needed: bool = True):
     return led, data, user_lang(args)
 
 
+def approval_line(kind: str, name: str, path, lang: str, url: str | None = None) -> str | None:
+    """One line saying whether the file at ``path`` is the approved version of ``name``
+    (None when the ledger has no such document or has not been created: nothing to say)."""
+    from simlib.ledger import Ledger, LedgerError, Roster
+    from simlib.ledger.params import ledger_exists, resolve_ledger_url
+
+    url = resolve_ledger_url(url, _appeal_params())
+    if path is None or not ledger_exists(url):
+        return None
+    from simlib.calendar import load_calendar
+
+    try:
+        led = Ledger(url, roster=Roster(people={}), calendar=load_calendar())
+    except Exception:  # noqa: BLE001 - a status line must not stop the command
+        return None
+    try:
+        if not led.versions(kind, name):
+            return None
+        check = led.check_file(kind, name, path)
+    except LedgerError:
+        return None
+    finally:
+        led.close()
+    label = ("情景" if kind == "scenario" else "方案") if lang == "zh-CN" else kind
+    sep = "：" if lang == "zh-CN" else ": "
+    return f"{label} {name}{sep}{check.message(lang)}"
+
+
 def _run(args, body, roster_needed: bool = True) -> int:
     """Run ``body(ledger, data, lang)``; a refusal becomes a message in the user's language."""
     from simlib.ledger import LedgerError

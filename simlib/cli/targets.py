@@ -59,6 +59,11 @@ def cmd_targets_allocate(args) -> int:
         f"{scenario.name}: {scenario.year} {'目标分解' if zh else 'target allocation'} "
         f"({'基准年' if zh else 'base year'} {alloc.final.history.base_year})"
     )
+    from simlib.cli.ledger import approval_line
+
+    approval = approval_line("scenario", scenario.name or "", scenario.source, lang)
+    if approval:
+        print(approval)
     view = table[
         ["level", "node_id", "name", "last_year", "target", "growth", "status", "p_attain"]
     ]
