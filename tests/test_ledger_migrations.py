@@ -54,6 +54,20 @@ def _revision(url: str) -> tuple[str, ...]:
         eng.dispose()
 
 
+def _as_before_the_migrations(url: str, rows: bool = False) -> None:
+    """Make the database at ``url`` look like a ledger from before the migrations: the
+    tables of revision 0001 (``create_all`` without the indexes of 0002), no version
+    table. ``rows``: the ledger already has tables and rows (made by open_ledger)."""
+    eng = ledger_engine(url)
+    if not rows:
+        S.metadata.create_all(eng)
+    for ix in S.INDEXES:
+        ix.drop(eng)
+    with eng.begin() as conn:
+        conn.execute(text(f"DROP TABLE IF EXISTS {VERSION_TABLE}"))
+    eng.dispose()
+
+
 def _shape(url: str) -> dict:
     """Every table but the version table: columns, keys, constraints and indexes."""
     eng = _engine(url)
@@ -116,9 +130,7 @@ def test_a_new_ledger_is_at_head_with_the_tables_of_schema_py(tmp_path, backend,
 def test_a_ledger_made_by_create_all_is_stamped_not_recreated(tmp_path, backend, request):
     # An empty one, as create_all left it.
     url = _url(backend, tmp_path, request, "empty")
-    eng = ledger_engine(url)
-    S.metadata.create_all(eng)
-    eng.dispose()
+    _as_before_the_migrations(url)
     assert _revision(url) == ()
     open_ledger(url).close()
     assert _revision(url) == (head(),)
@@ -129,13 +141,12 @@ def test_a_ledger_made_by_create_all_is_stamped_not_recreated(tmp_path, backend,
     led.issue(statements(["R1", "R2"]), actor="ops", plan_hash="h", data_fingerprint="f")
     n_events = len(led.log())
     led.close()
-    eng = _engine(url)
-    with eng.begin() as conn:
-        conn.execute(text(f"DROP TABLE {VERSION_TABLE}"))
-    eng.dispose()
+    _as_before_the_migrations(url, rows=True)
     assert _revision(url) == ()
     led = open_ledger(url)
     assert _revision(url) == (head(),)
+    indexes = {i["name"] for i in inspect(led.engine).get_indexes("ledger_events")}
+    assert {"ix_ledger_events_object", "ix_ledger_events_rep"} <= indexes
     assert len(led.log()) == n_events
     assert [s.rep_id for s in led.statements()] == ["R1", "R2"]
     assert led.verify().ok
@@ -206,9 +217,35 @@ def test_a_ledger_from_a_newer_simlib_is_refused(tmp_path, backend, request):
     assert _revision(url) == ("f00d_from_the_future",)  # left as it was
 
 
-def test_the_first_revision_is_the_head_and_has_the_initial_tables():
-    # When a second revision comes, this says so and the tests above cover the path.
-    assert INITIAL == "0001" and head() == INITIAL
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_ledger_at_0001_with_records_upgrades_to_the_indexes_of_0002(tmp_path, backend, request):
+    url = _url(backend, tmp_path, request, "old")
+    led = open_ledger(url)
+    led.issue(statements(["R1", "R2", "R3"]), actor="ops", plan_hash="h", data_fingerprint="f")
+    aid = led.file("R1", led.latest("p", "R1", "2026-09").id, 1, "a deal is missing").id
+    before = [(e.seq, e.hash) for e in led.log()]
+    led.close()
+    # back to revision 0001: its tables and rows, without 0002's indexes
+    eng = _engine(url)
+    with eng.begin() as conn:
+        for ix in S.INDEXES:
+            ix.drop(conn)
+        conn.execute(text(f"UPDATE {VERSION_TABLE} SET version_num = '0001'"))
+    eng.dispose()
+    assert _revision(url) == ("0001",)
+
+    led = open_ledger(url)
+    assert _revision(url) == (head(),) == ("0002",)
+    assert [(e.seq, e.hash) for e in led.log()] == before  # no row touched
+    assert led.appeal(aid).reason == "a deal is missing" and led.verify().ok
+    insp = inspect(led.engine)
+    have = {i["name"] for t in insp.get_table_names() for i in insp.get_indexes(t)}
+    assert {ix.name for ix in S.INDEXES} <= have
+    led.close()
+
+
+def test_the_revisions_run_from_the_initial_tables_to_the_indexes():
+    assert INITIAL == "0001" and head() == "0002"
 
 
 def test_a_non_editable_install_carries_the_migrations(tmp_path):
@@ -226,5 +263,11 @@ def test_a_non_editable_install_carries_the_migrations(tmp_path):
         cwd=src, check=True, capture_output=True, text=True,
     )  # fmt: skip
     mig = tmp_path / "out" / "simlib" / "ledger" / "migrations"
-    for rel in ("__init__.py", "env.py", "script.py.mako", "versions/0001_initial.py"):
+    for rel in (
+        "__init__.py",
+        "env.py",
+        "script.py.mako",
+        "versions/0001_initial.py",
+        "versions/0002_indexes.py",
+    ):
         assert (mig / rel).is_file(), rel

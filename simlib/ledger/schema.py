@@ -20,6 +20,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     PrimaryKeyConstraint,
@@ -31,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.types import TypeDecorator
 
 __all__ = [
+    "INDEXES",
     "UTCDateTime",
     "appeal_outcomes",
     "appeal_reviews",
@@ -159,4 +161,17 @@ appeal_outcomes = Table(
     Column("reason", Text, nullable=False),
     Column("reissued_statement_id", BigInteger, ForeignKey("ledger_statements.id")),
     Column("event_seq", BigInteger, ForeignKey("ledger_events.seq"), nullable=False),
+)
+
+#: The lookups the ledger makes (a rep's trail, a document's versions, a period's
+#: statements, a statement's appeals), indexed since revision 0002: without them every
+#: read scans the trail, which grows by every statement, appeal and version for years.
+INDEXES = (
+    Index("ix_ledger_events_object", events.c.object_type, events.c.object_id),
+    Index("ix_ledger_events_rep", events.c.rep_id),
+    Index("ix_ledger_events_kind", events.c.kind),
+    Index("ix_ledger_statements_rep_period", statements.c.rep_id, statements.c.period),
+    Index("ix_ledger_statements_period", statements.c.period),
+    Index("ix_ledger_appeals_rep", appeals.c.rep_id),
+    Index("ix_ledger_appeals_statement", appeals.c.statement_id),
 )
