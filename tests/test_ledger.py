@@ -232,6 +232,47 @@ def test_decision_deadline_and_overdue(ledger, clock):
     assert ledger.overdue(dt.date(2026, 10, 14)) == []
 
 
+def test_appeals_waiting_for_a_decision_are_in_the_reminders(ledger, clock):
+    from simlib.tracking import appeal_reminders
+
+    r1 = issue(ledger, BASE).issued[0]
+    clock.set("2026-09-30T11:00")
+    a = ledger.file("R1", r1.id, 2, "rate should be 5%")  # decision due Tue 10-13
+    # Two working days before (Sat 10-10 is worked): nothing yet.
+    assert appeal_reminders(ledger, "2026-10-10").empty
+    # The working day before, the day itself, then overdue counted in working days.
+    for day, status, days in (
+        ("2026-10-12", "due", -1),
+        ("2026-10-13", "due", 0),
+        ("2026-10-14", "overdue", 1),
+        ("2026-10-16", "overdue", 3),
+    ):
+        (r,) = appeal_reminders(ledger, day).itertuples()
+        assert (r.kind, r.status, r.days, r.rep_id, r.team_id) == (
+            "appeal",
+            status,
+            days,
+            "R1",
+            "T1",
+        )
+        assert r.value == pytest.approx(250.50) and r.subject_id == f"#{a.id}"
+    (r,) = appeal_reminders(ledger, "2026-10-16").itertuples()
+    assert r.message == (
+        f"Appeal #{a.id} by Rui Ep on line 2 of the 2026-09 statement: 3 working day(s) past "
+        "its decision deadline (2026-10-13)"
+    )
+    assert (
+        r.message_zh
+        == f"销售一对2026-09对账单第2行的申诉（#{a.id}）：已超过裁决期限3个工作日（2026-10-13）"
+    )
+    # by the ledger's own clock; only what the viewer may see; gone once decided
+    clock.set("2026-10-14T09:00")
+    assert list(appeal_reminders(ledger)["status"]) == ["overdue"]
+    assert appeal_reminders(ledger, viewer="M2").empty
+    ledger.decide("M1", a.id, "rejected", 0, "5% applies from October")
+    assert appeal_reminders(ledger, "2026-10-16").empty
+
+
 # ---------------------------------------------------------------------- the appeal flow
 
 

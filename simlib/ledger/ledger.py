@@ -252,6 +252,10 @@ class Ledger(ChangeControl):
             raise ValueError("the ledger's clock must give timezone-aware times")
         return now.astimezone(dt.UTC)
 
+    def today(self) -> dt.date:
+        """Today's date in the ledger's time zone (by its clock)."""
+        return self.local_date(self._now())
+
     def local_date(self, at: dt.datetime) -> dt.date:
         """The date of ``at`` in the ledger's time zone (what deadlines count in)."""
         return at.astimezone(self.tz).date()

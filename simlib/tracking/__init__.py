@@ -59,7 +59,12 @@ from simlib.tracking.early_warning import (
     struggling_reps,
 )
 from simlib.tracking.facts import Facts, prepare, spread_targets
-from simlib.tracking.followups import followup_reminders, reminders, renewal_reminders
+from simlib.tracking.followups import (
+    appeal_reminders,
+    followup_reminders,
+    reminders,
+    renewal_reminders,
+)
 from simlib.tracking.funnel import FUNNEL_STAGES, funnel, funnel_steps
 from simlib.tracking.reviews import Deviation, deviation
 
@@ -98,6 +103,7 @@ __all__ = [
     "fit_lead_model",
     "rank_open_leads",
     "auc",
+    "appeal_reminders",
     "followup_reminders",
     "renewal_reminders",
     "reminders",

@@ -11,6 +11,10 @@ Thresholds come from ``reminders`` in ``params/alerts.yaml``
   days (*upcoming*; 0: none);
 * ``renewal_window_days`` — a customer whose renewal date falls within this many days
   is listed (the renewal window opens).
+
+Appeals waiting for a decision (SPEC R17) come from the governance ledger
+(:func:`appeal_reminders`): overdue past ``decision_working_days`` of
+``params/appeals.yaml``, due when the deadline is today or the next working day.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from simlib.tracking import text
 from simlib.tracking.facts import DataLike, prepare
 from simlib.tracking.params import AlertParams, Reminders
 
-__all__ = ["followup_reminders", "renewal_reminders", "reminders"]
+__all__ = ["appeal_reminders", "followup_reminders", "renewal_reminders", "reminders"]
 
 _COLUMNS = [
     "kind",
@@ -190,18 +194,99 @@ def renewal_reminders(data: DataLike, as_of=None, *, params=None) -> pd.DataFram
     )
 
 
-def reminders(
-    data: DataLike, as_of=None, *, params=None, rep_id: str | None = None
-) -> pd.DataFrame:
-    """Both kinds of reminder in one frame, optionally for one rep.
+def appeal_reminders(ledger, today=None, *, viewer=None) -> pd.DataFrame:
+    """Open appeals whose decision is overdue or due by the next working day.
 
-    See :func:`followup_reminders` and :func:`renewal_reminders` for the columns.
+    Parameters
+    ----------
+    ledger : simlib.ledger.Ledger
+    today : date-like, optional
+        Default: today in the ledger's time zone (appeal deadlines run on the clock, not
+        on the data's as-of date).
+    viewer : person, optional
+        Only the appeals this person may see (a manager: their team's).
+
+    Returns
+    -------
+    DataFrame
+        The columns of :func:`followup_reminders`; ``kind`` is ``appeal``, ``status``
+        ``overdue`` or ``due``, ``rep_id`` the rep who appealed, ``subject_id`` the
+        appeal's number, ``due_date`` the decision deadline, ``days`` working days past
+        it (0: due today; -1: due the next working day), ``value`` the line's amount;
+        most overdue first.
+    """
+    day = pd.Timestamp(today).date() if today is not None else ledger.local_date(ledger._now())
+    cal = ledger.calendar
+    rows = []
+    for a in ledger.appeals(viewer=viewer, open_only=True):
+        due = a.decision_due
+        if due < day:
+            status, days = "overdue", cal.working_days_between(due, day) - 1
+        elif cal.working_days_between(day, due) <= 2:
+            status, days = "due", -(cal.working_days_between(day, due) - 1)
+        else:
+            continue
+        line = ledger.statement(a.statement_id).line(a.line_no)
+        rep = ledger.roster.get(a.rep_id)
+        rows.append(
+            {
+                "kind": "appeal",
+                "status": status,
+                "rep_id": a.rep_id,
+                "rep_name": ledger.roster.name_of(a.rep_id),
+                "team_id": rep.team_id if rep else None,
+                "subject_id": f"#{a.id}",
+                "subject": line.text if line else "",
+                "due_date": pd.Timestamp(due),
+                "days": int(days),
+                "value": (line.cents / 100) if line else np.nan,
+                "period": a.period,
+                "line_no": a.line_no,
+            }
+        )
+    out = pd.DataFrame(rows, columns=[*_COLUMNS[:-2], "period", "line_no"])
+    out["message"] = [
+        f"Appeal #{r.subject_id[1:]} by {r.rep_name} on line {r.line_no} of the {r.period} "
+        "statement: "
+        + (
+            f"{r.days} working day(s) past its decision deadline "
+            f"({pd.Timestamp(r.due_date):%Y-%m-%d})"
+            if r.status == "overdue"
+            else f"decision due by {pd.Timestamp(r.due_date):%Y-%m-%d}"
+        )
+        for r in out.itertuples()
+    ]
+    out["message_zh"] = [
+        f"{ledger.roster.name_of(r.rep_id, 'zh-CN')}对{r.period}对账单第{r.line_no}行的申诉"
+        f"（#{r.subject_id[1:]}）："
+        + (
+            f"已超过裁决期限{r.days}个工作日（{pd.Timestamp(r.due_date):%Y-%m-%d}）"
+            if r.status == "overdue"
+            else f"请于{pd.Timestamp(r.due_date):%Y-%m-%d}前裁决"
+        )
+        for r in out.itertuples()
+    ]
+    return out.sort_values(["days", "subject_id"], ascending=[False, True])[_COLUMNS].reset_index(
+        drop=True
+    )
+
+
+def reminders(
+    data: DataLike, as_of=None, *, params=None, rep_id: str | None = None, ledger=None
+) -> pd.DataFrame:
+    """Every kind of reminder in one frame, optionally for one rep.
+
+    See :func:`followup_reminders` and :func:`renewal_reminders` for the columns; with a
+    ``ledger``, appeals waiting for a decision too (:func:`appeal_reminders`).
     """
     f = prepare(data)
-    out = pd.concat(
-        [followup_reminders(f, as_of, params=params), renewal_reminders(f, as_of, params=params)],
-        ignore_index=True,
-    )
+    parts = [
+        followup_reminders(f, as_of, params=params),
+        renewal_reminders(f, as_of, params=params),
+    ]
+    if ledger is not None:
+        parts.append(appeal_reminders(ledger))
+    out = pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)
     if rep_id is not None:
         out = out[out["rep_id"] == rep_id].reset_index(drop=True)
     return out
