@@ -22,6 +22,16 @@ Three layers, each usable on its own:
    error in a callback is logged and shown as :func:`simlib.present.apology`, with the
    views blanked. ipywidgets and matplotlib are imported only when the app is built.
 
+**Appeals** (issue 15): a second tab lists the appeals of the people under the drilled
+node that the person using the page may see (:mod:`simlib.views.appeals`; the ledger's
+viewer checks decide), open ones first and overdue at the top, and lets a manager of the
+rep (or a director) start a review and decide with a reason, as themselves
+(``?user=`` or the notebook's ``user``; :func:`simlib.apps.session.app_user`). Without a
+user the tab is read-only and shows what a director sees. The ledger is the one
+:func:`simlib.ledger.open_ledger` opens (``$SIMLIB_LEDGER``, else
+``params/appeals.yaml``); until a statement has been issued it does not exist, and the
+tab says so without creating it.
+
 **Pace** has one definition on the page, the one :func:`simlib.tracking.metrics` uses:
 the share of the period's working days elapsed by the data's date. The expected revenue
 is the target spread over working days up to that date; a node is *ahead* at 100% of it
@@ -39,10 +49,12 @@ Examples
 
 from __future__ import annotations
 
+import datetime as _dt
 import logging
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -76,6 +88,7 @@ from simlib.present import (
 from simlib.tracking import text
 from simlib.tracking.facts import LEVELS, Facts
 from simlib.views import alerts as _alerts
+from simlib.views import appeals as _appeals
 from simlib.views.alerts import badge as _badge
 from simlib.views.alerts import metric_label as _metric
 
@@ -97,6 +110,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+#: The zone of "today" before the ledger is open (the ledger's own default).
+_SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 #: The KPI cards: key → (metrics column, English label, Chinese label).
 KPIS: dict[str, tuple[str, str, str]] = {
@@ -198,6 +214,61 @@ _t = translator(
         "open_failed": (
             "The data could not be opened: {msg}",
             "无法打开数据：{msg}",
+        ),
+        # the appeals view (issue 15)
+        "tab_overview": ("Overview", "概览"),
+        "tab_appeals": ("Appeals", "申诉"),
+        "tab_appeals_n": ("Appeals ({n} open)", "申诉（{n} 件待裁决）"),
+        "appeals_title": ("Appeals · {node}", "申诉 · {node}"),
+        "appeals_intro": (
+            "Appeals of statement lines by the people under {node} that you may see, all "
+            "periods; open ones first, overdue at the top. Decisions are due {n} working "
+            "days after filing. Today is {d}. Amounts in yuan, to the cent, as on the "
+            "statements.",
+            "{node}下属人员对对账单行提出的、您有权查看的申诉（全部期间）；"
+            "待裁决的在前，逾期的置顶。申诉须在提交后 {n} 个工作日内裁决。今天是 {d}。"
+            "金额以元为单位、精确到分，与对账单一致。",
+        ),
+        "read_only": (
+            "Read-only: this is what a director sees. To decide appeals, open the dashboard "
+            "as yourself: add ?user= and your name or staff number to the page's address.",
+            "只读：此处显示的是总监可见的内容。如需裁决申诉，请以本人身份打开看板："
+            "在页面地址后加 ?user= 和您的姓名或工号。",
+        ),
+        "no_ledger": (
+            "No statements have been issued yet, so there are no appeals. A director or an "
+            "administrator issues a period's statements with: simlib ledger issue --period P "
+            '--as WHO (e.g. --period 2026-Q3 --as "{who}").',
+            "尚未发布任何对账单，因此没有申诉。总监或管理员可用以下命令发布某期对账单："
+            'simlib ledger issue --period P --as WHO（例如 --period 2026-Q3 --as "{who}"）。',
+        ),
+        "decide_title": ("Decide an appeal", "裁决申诉"),
+        "appeal": ("Appeal", "申诉"),
+        "no_open": ("— no open appeal —", "— 没有待裁决的申诉 —"),
+        "outcome": ("Outcome", "裁决结果"),
+        "amount": ("Adjustment ({u})", "调整金额（{u}）"),
+        "amount_hint": ("e.g. 1,200.00", "如 1,200.00"),
+        "reason": ("Reason", "理由"),
+        "reason_hint": (
+            "why: the rep reads this on the re-issued statement",
+            "理由：销售会在重新发布的对账单上看到",
+        ),
+        "review": ("Start review", "开始审核"),
+        "decide": ("Decide", "裁决"),
+        "pick_appeal": ("Choose an open appeal first.", "请先选择一件待裁决的申诉。"),
+        "reviewing": (
+            "Appeal #{id} is under review by you; decide it by {due}.",
+            "申诉 #{id} 已由您开始审核；请在 {due} 前裁决。",
+        ),
+        "decided": ("Appeal #{id}: {state}.", "申诉 #{id}：{state}。"),
+        "decided_reissued": (
+            "Appeal #{id}: {state}; the {period} statement is re-issued as version {v} "
+            "(adjustment {a}, payable {p}).",
+            "申诉 #{id}：{state}；{period} 对账单已重新发布为第 {v} 版（调整 {a}，应付 {p}）。",
+        ),
+        "ledger_down": (
+            "The ledger could not be read; the error was logged. Try again, or reload the page.",
+            "无法读取台账，已记录日志。请重试或重新打开页面。",
         ),
     }
 )
@@ -797,7 +868,34 @@ CSS: dict[str, str] = {
     "funnel": "simlib-funnel-out",
     "funnel_note": "simlib-funnel-note",
     "trend": "simlib-trend-out",
+    # the appeals view
+    "tabs": "simlib-tabs",
+    "user": "simlib-user",
+    "appeals_view": "simlib-appeals-view",
+    "appeals_head": "simlib-appeals-head",
+    "appeals": "simlib-appeals-out",
+    "appeals_form": "simlib-appeals-form",
+    "decide_title": "simlib-decide-title",
+    "appeal": "simlib-appeal",
+    "outcome": "simlib-outcome",
+    "amount": "simlib-amount",
+    "amount_error": "simlib-amount-error",
+    "reason": "simlib-reason",
+    "reason_error": "simlib-reason-error",
+    "review": "simlib-review",
+    "decide": "simlib-decide",
+    "decide_status": "simlib-decide-status",
 }
+
+_APPEAL_OUTPUTS = (
+    "user",
+    "appeals_head",
+    "appeals",
+    "decide_title",
+    "amount_error",
+    "reason_error",
+    "decide_status",
+)
 
 _CHARTS = ("wall", "funnel", "trend", "pareto")
 
@@ -810,6 +908,10 @@ _APP_CSS = """
 .simlib-tracking-dashboard .simlib-note, .simlib-pace-note, .simlib-funnel-note
   { color: #555; font-size: 12px; }
 .simlib-tracking-dashboard .simlib-table td.txt { max-width: 360px; }
+.simlib-tracking-dashboard .simlib-appeals-out .simlib-table td.txt { max-width: 260px; }
+.simlib-tracking-dashboard .simlib-appeals-out small { color: #555; }
+.simlib-tracking-dashboard .simlib-user { color: #555; font-size: 13px; }
+.simlib-tracking-dashboard .simlib-decide-status .ok { color: #2e7d32; }
 """
 
 
@@ -829,8 +931,18 @@ class TrackingDashboard:
         *,
         draw: bool = True,
         problems: dict[str, str] | None = None,
+        user: str = "",
+        ledger_url: str | None = None,
+        clock=None,
     ):
         self.context = context
+        self.user = str(user or "").strip()
+        self.ledger_url = ledger_url
+        self._clock = clock or (lambda: _dt.datetime.now(_dt.UTC))
+        self._ledger = None  # opened on first use, once its file exists (never created here)
+        self._appeals_key = None  # (node, lang, generation) the appeals view shows
+        self._appeals_gen = 0
+        self.appeals: pd.DataFrame | None = None
         self.state = controls or context.default()
         self.draw = draw
         self.view: DashboardView | None = None
@@ -860,16 +972,19 @@ class TrackingDashboard:
         source: str = "",
         mapping: str = "",
         demo_seed: int | None = None,
+        user: str = "",
         **kw,
     ):
         """The app on the user's export (``source``/``mapping``, else ``simlib app
         --data``, else the demo company), in the page's language
-        (:func:`simlib.apps.session.app_lang`). Invalid ``period`` or ``node`` are
-        replaced and said next to their control; data that does not open gives a page
-        that says why."""
-        from simlib.apps.session import app_lang, open_data
+        (:func:`simlib.apps.session.app_lang`), for the person using it
+        (:func:`simlib.apps.session.app_user`: ``?user=`` in the address, else ``user``).
+        Invalid ``period`` or ``node`` are replaced and said next to their control; data
+        that does not open gives a page that says why."""
+        from simlib.apps.session import app_lang, app_user, open_data
 
         L = app_lang(lang)
+        kw["user"] = app_user(user)
         try:
             ctx = DashboardContext.from_data(open_data(source, mapping, demo_seed))
         except Exception as e:  # noqa: BLE001 - said on the page, in the user's language
@@ -938,6 +1053,7 @@ class TrackingDashboard:
         c["lang"] = w.ToggleButtons(
             options=[("English", "en"), ("中文", "zh-CN")], value=L, style={"button_width": "70px"}
         )
+        c.update(self._appeal_controls(w, L))
         for k, ctl in c.items():
             ctl.add_class(CSS[k])
         self.controls = c
@@ -955,6 +1071,7 @@ class TrackingDashboard:
             "node_error",
             "funnel_note",
             *[f"kpi_{k}" for k in KPIS],
+            *_APPEAL_OUTPUTS,
         ):
             o[k] = w.HTML()
         for k in _CHARTS:
@@ -995,27 +1112,40 @@ class TrackingDashboard:
             ]
         )
         style = w.HTML(f"<style>{PAGE_CSS}{_APP_CSS}</style>")
-        root = w.VBox(
+        overview = w.VBox(
+            [o["note"], cards, o["pace"], charts, o["children"], o["alerts"], o["timing"]]
+        )
+        form = w.VBox(
             [
-                style,
-                o["title"],
-                bar,
-                o["path"],
-                o["message"],
-                o["note"],
-                cards,
-                o["pace"],
-                charts,
-                o["children"],
-                o["alerts"],
-                o["timing"],
+                o["decide_title"],
+                w.HBox([c["appeal"]]),
+                w.HBox(
+                    [c["outcome"], w.VBox([c["amount"], o["amount_error"]])],
+                    layout=w.Layout(flex_flow="row wrap", align_items="flex-start"),
+                ),
+                w.VBox([c["reason"], o["reason_error"]]),
+                w.HBox(
+                    [c["review"], c["decide"], o["decide_status"]],
+                    layout=w.Layout(align_items="center"),
+                ),
             ]
         )
+        form.add_class(CSS["appeals_form"])
+        self._form = form
+        appeals = w.VBox([o["appeals_head"], o["appeals"], form])
+        appeals.add_class(CSS["appeals_view"])
+        tabs = w.Tab(children=[overview, appeals])
+        tabs.add_class(CSS["tabs"])
+        self._tabs = tabs
+        root = w.VBox([style, o["title"], o["user"], bar, o["path"], o["message"], tabs])
         root.add_class(CSS["root"])
         self._widget = root
         for k in ("period", "level", "node", "lang", "drill"):
             c[k].observe(self._on_change, names="value")
         c["up"].on_click(self._on_up)
+        c["outcome"].observe(lambda ch: self._guard(self._on_outcome, ch), names="value")
+        c["review"].on_click(lambda b: self._appeal_action(self._on_review))
+        c["decide"].on_click(lambda b: self._appeal_action(self._on_decide))
         self._relabel(L)
         problems = self.problems
         self.set_controls(self.state)
@@ -1098,10 +1228,15 @@ class TrackingDashboard:
             "timing",
             "funnel_note",
             *[f"kpi_{k}" for k in KPIS],
+            "appeals_head",
+            "appeals",
+            "decide_status",
         ):
             o[k].value = ""
         for k in _CHARTS:
             o[k].layout.display = "none"
+        self._form.layout.display = "none"
+        self._appeals_key = None
 
     def _on_change(self, change) -> None:
         if not self._quiet:
@@ -1144,6 +1279,7 @@ class TrackingDashboard:
             f"<h2 style='margin:0.2em 0'>{_esc(_t('title', L))}</h2>"
             f"<p style='margin:0 0 0.6em;color:#444'>{_esc(_t('intro', L))}</p>"
         )
+        self._relabel_appeals(L)
 
     def _refresh(self) -> None:
         t0 = time.perf_counter()
@@ -1195,8 +1331,308 @@ class TrackingDashboard:
         )
         o["children"].value = children_html(v)
         o["alerts"].value = alerts_html(v)
+        self._refresh_appeals()
         self.last_seconds = time.perf_counter() - t0
         o["timing"].value = f"<small>{_esc(_t('as_of', L, d=v.as_of.date()))}</small>"
+
+    # ---- the appeals view (issue 15)
+    def _appeal_controls(self, w, L: str) -> dict[str, Any]:
+        wide = {"description_width": "90px"}
+        return {
+            "appeal": w.Dropdown(
+                options=[], style=wide, layout=w.Layout(width="640px"), description=""
+            ),
+            "outcome": w.ToggleButtons(
+                options=_appeals.outcome_choices(L),
+                value="partly_accepted",
+                style={"button_width": "130px", **wide},
+            ),  # fmt: skip
+            "amount": w.Text(value="", style=wide, layout=w.Layout(width="260px")),
+            "reason": w.Textarea(value="", style=wide, layout=w.Layout(width="640px")),
+            "review": w.Button(layout=w.Layout(width="130px")),
+            "decide": w.Button(button_style="primary", layout=w.Layout(width="130px")),
+        }
+
+    def _appeal_units(self, L: str) -> Units:
+        """The appeals view's one unit: yuan to the cent, as on the statements."""
+        return Units(L, scale="yuan", currency=self.context.currency)
+
+    def _relabel_appeals(self, L: str) -> None:
+        c, o = self.controls, self.outputs
+        c["appeal"].description = _t("appeal", L)
+        c["outcome"].description = _t("outcome", L)
+        u = self._appeal_units(L)
+        c["amount"].description = _t("amount", L, u=u.label())
+        c["amount"].placeholder = _t("amount_hint", L)
+        c["reason"].description = _t("reason", L)
+        c["reason"].placeholder = _t("reason_hint", L)
+        c["review"].description = _t("review", L)
+        c["decide"].description = _t("decide", L)
+        self._quiet = True
+        try:
+            v = c["outcome"].value
+            c["outcome"].options = _appeals.outcome_choices(L)
+            c["outcome"].value = v
+        finally:
+            self._quiet = False
+        o["decide_title"].value = f"<h4>{_esc(_t('decide_title', L))}</h4>"
+        o["user"].value = self._user_html(L)
+        for k in ("amount_error", "reason_error", "decide_status"):
+            o[k].value = ""
+        self._set_tab_titles(L)
+
+    def _set_tab_titles(self, L: str) -> None:
+        tabs = getattr(self, "_tabs", None)
+        if tabs is None:
+            return
+        f = self.appeals
+        n = int(f["is_open"].sum()) if f is not None and len(f) else 0
+        appeals = _t("tab_appeals_n", L, n=n) if n else _t("tab_appeals", L)
+        tabs.titles = (_t("tab_overview", L), appeals)
+
+    def _people(self):
+        """(reps, org) of the data, for the roster."""
+        data = self.context.data
+        if data is not None:
+            return data.reps, data.tables.get("org")
+        return self.context.facts.reps, None
+
+    def _ledger_url(self) -> str:
+        from simlib.ledger.params import load_appeal_params, resolve_ledger_url
+
+        return resolve_ledger_url(self.ledger_url, load_appeal_params())
+
+    def ledger(self):
+        """The ledger, or None while it has not been created (no statement issued yet);
+        this page never creates it."""
+        if self._ledger is None:
+            from simlib.ledger import open_ledger
+            from simlib.ledger.params import ledger_exists
+
+            url = self._ledger_url()
+            if not ledger_exists(url):
+                return None
+            reps, org = self._people()
+            self._ledger = open_ledger(reps, org, url=url)
+        return self._ledger
+
+    def roster(self):
+        """The people and roles of the data (the ledger's roster when it is open)."""
+        if self._ledger is not None:
+            return self._ledger.roster
+        from simlib.ledger import Roster
+        from simlib.ledger.params import load_appeal_params
+
+        reps, org = self._people()
+        return Roster.from_tables(reps, org, admins=load_appeal_params().admins)
+
+    def person(self):
+        """``(person, "")`` for the signed-in user, ``(None, message)`` when the name is
+        not known, ``(None, "")`` without a user."""
+        from simlib.ledger import LedgerError
+
+        if not self.user:
+            return None, ""
+        try:
+            return self.roster().resolve(self.user), ""
+        except LedgerError as e:
+            return None, e.message(self.state.lang)
+
+    def _user_html(self, L: str) -> str:
+        p, msg = self.person()
+        if msg:
+            return field_error(msg)
+        if p is None:
+            return ""
+        return f"<p class='simlib-signed-in'>{_esc(_appeals.signed_in_text(p, L))}</p>"
+
+    def today(self) -> _dt.date:
+        """Today in the ledger's time zone (deadlines count in it)."""
+        led = self._ledger
+        now = self._clock()
+        return led.local_date(now) if led is not None else now.astimezone(_SHANGHAI).date()
+
+    def _refresh_appeals(self, force: bool = False) -> None:
+        """The appeals of the people under the drilled node that the user may see."""
+        s = self.state
+        key = (s.node, s.lang, self._appeals_gen)
+        if key == self._appeals_key and not force:
+            return
+        try:
+            self._show_appeals()
+        except Exception:  # noqa: BLE001 - the ledger unreadable: said in the appeals view only
+            log.exception("tracking dashboard: the appeals could not be read (user %r)", self.user)
+            self.appeals = None
+            o = self.outputs
+            o["appeals_head"].value = apology(s.lang)
+            o["appeals"].value = ""
+            self._form.layout.display = "none"
+            self._set_tab_titles(s.lang)
+            return
+        self._appeals_key = key
+
+    def _show_appeals(self) -> None:
+        s, ctx, o, c = self.state, self.context, self.outputs, self.controls
+        L = s.lang
+        node_name = ctx.name_of(s.node, L) if ctx.known(s.node) else ""
+        led = self.ledger()
+        p, msg = self.person()
+        head = [f"<h3>{_esc(_t('appeals_title', L, node=node_name))}</h3>"]
+        if led is None:
+            self.appeals = None
+            roster = self.roster()
+            boss = next((q for q in roster.people.values() if q.role == "director"), None)
+            who = boss.display(L) if boss is not None else "WHO"
+            head.append(f"<p class='simlib-no-ledger'>{_esc(_t('no_ledger', L, who=who))}</p>")
+            o["appeals_head"].value = "".join(head)
+            o["appeals"].value = ""
+            self._form.layout.display = "none"
+            self._set_tab_titles(L)
+            return
+        today = self.today()
+        frame = _appeals.appeal_frame(
+            led,
+            today=today,
+            viewer=p,  # None: what a director sees, read-only
+            reps=ctx.facts.members(s.node) if ctx.known(s.node) else None,
+            lang=L,
+        )
+        self.appeals = frame
+        head.append(
+            f"<p class='simlib-appeals-intro'>"
+            f"{_esc(_t('appeals_intro', L, node=node_name, n=led.decision_working_days, d=today))}"
+            f"</p><p class='simlib-appeals-summary'><b>"
+            f"{_esc(_appeals.summary_text(frame, L))}</b></p>"
+        )
+        if p is None:
+            head.append(f"<p class='simlib-read-only'>{_esc(_t('read_only', L))}</p>")
+        o["appeals_head"].value = "".join(head)
+        o["appeals"].value = _appeals.appeals_html(frame, self._appeal_units(L), led.roster)
+        # the form: for a signed-in person (the ledger says whether they may decide)
+        self._form.layout.display = None if p is not None else "none"
+        choices = _appeals.appeal_choices(frame, L)
+        self._quiet = True
+        try:
+            keep = c["appeal"].value
+            c["appeal"].options = choices or [(_t("no_open", L), None)]
+            ids = [i for _, i in choices]
+            c["appeal"].value = keep if keep in ids else (ids[0] if ids else None)
+        finally:
+            self._quiet = False
+        for k in ("review", "decide", "appeal"):
+            c[k].disabled = not choices
+        self._enable_amount()
+        self._set_tab_titles(L)
+
+    def _on_outcome(self, _change=None) -> None:
+        self._enable_amount()
+        self.outputs["amount_error"].value = ""
+
+    def _enable_amount(self) -> None:
+        """The amount is read for an accepted or partly accepted appeal only."""
+        c = self.controls
+        c["amount"].disabled = c["outcome"].value == "rejected" or c["decide"].disabled
+
+    def _status(self, ok: bool, text: str) -> None:
+        cls = "ok" if ok else ""
+        self.outputs["decide_status"].value = (
+            f"<span class='{cls}'>{_esc(text)}</span>" if ok else field_error(text)
+        )
+
+    def _appeal_action(self, action) -> None:
+        """Run a form action as the signed-in person: a refusal of the ledger is said next
+        to the button in the user's language; an unexpected error is logged and
+        apologised for; the table is read again either way (another manager may have
+        decided in the meantime)."""
+        from simlib.ledger import LedgerError
+
+        L = self.state.lang
+        o = self.outputs
+        for k in ("amount_error", "reason_error", "decide_status"):
+            o[k].value = ""
+        try:
+            action()
+        except LedgerError as e:
+            self._status(False, e.message(L))
+        except Exception:  # noqa: BLE001 - a widget callback must never fail silently
+            log.exception("tracking dashboard: an appeal action failed (user %r)", self.user)
+            o["decide_status"].value = apology(L)
+        self._appeals_gen += 1
+        try:
+            self._refresh_appeals()
+        except Exception:  # noqa: BLE001
+            log.exception("tracking dashboard: the appeals could not be read again")
+
+    def _chosen(self):
+        """(person, appeal id), or None with the reason said next to the button."""
+        p, msg = self.person()
+        aid = self.controls["appeal"].value
+        if p is None or self._ledger is None:
+            self._status(False, msg or _t("read_only", self.state.lang))
+            return None
+        if aid is None:
+            self._status(False, _t("pick_appeal", self.state.lang))
+            return None
+        return p, int(aid)
+
+    def _on_review(self) -> None:
+        got = self._chosen()
+        if got is None:
+            return
+        p, aid = got
+        a = self._ledger.start_review(p, aid)
+        self._status(True, _t("reviewing", self.state.lang, id=a.id, due=a.decision_due))
+
+    def _on_decide(self) -> None:
+        got = self._chosen()
+        if got is None:
+            return
+        p, aid = got
+        L, c, o = self.state.lang, self.controls, self.outputs
+        units = self._appeal_units(L)
+        cents, problems = _appeals.check_decision(
+            c["outcome"].value, c["amount"].value, c["reason"].value, units
+        )
+        if problems:
+            o["amount_error"].value = (
+                field_error(problems["amount"]) if "amount" in problems else ""
+            )
+            o["reason_error"].value = (
+                field_error(problems["reason"]) if "reason" in problems else ""
+            )
+            if "outcome" in problems:
+                self._status(False, problems["outcome"])
+            return
+        led = self._ledger
+        a = led.decide(p, aid, c["outcome"].value, cents, c["reason"].value)
+        state = _appeals.state_label(a.state, L)
+        if a.reissued_statement_id is not None:
+            st = led.statement(a.reissued_statement_id)
+            text_ = _t(
+                "decided_reissued",
+                L,
+                id=a.id,
+                state=state,
+                period=st.period,
+                v=st.version,
+                a=units.amount(a.cents / 100, unit=True, sign=True),
+                p=units.amount(st.payable_cents / 100, unit=True),
+            )
+        else:
+            text_ = _t("decided", L, id=a.id, state=state)
+        self._status(True, text_)
+        self._quiet = True
+        try:
+            c["reason"].value = ""
+            c["amount"].value = ""
+        finally:
+            self._quiet = False
+
+    def close(self) -> None:
+        """Let the ledger's connections go."""
+        if self._ledger is not None:
+            self._ledger.close()
+            self._ledger = None
 
 
 class _Unopened:
