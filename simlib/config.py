@@ -33,6 +33,7 @@ __all__ = [
     "ParamError",
     "Problem",
     "StrictModel",
+    "validate_data",
     "default_params_dir",
     "hint",
     "load_file",
@@ -728,6 +729,12 @@ def load_model(path: str | Path, model: type[BaseModel], prefix: str | None = No
         raise ParamError(
             [Problem(str(path), prefix, data, "the file must hold a mapping of keys to values")]
         )
+    return validate_data(data, model, path, prefix)
+
+
+def validate_data(data: dict, model: type[BaseModel], path: str | Path, prefix: str):
+    """Validate ``data`` (read from ``path``, perhaps merged with defaults) into ``model``;
+    raise :class:`ParamError` naming every problem as :func:`load_model` does."""
     try:
         return model.model_validate(data)
     except ValidationError as e:

@@ -544,6 +544,52 @@ def _check_problem(err: ParamError, file: str, want: dict):
         assert m in text, f"{m!r} not in {text!r}"
 
 
+def test_a_scenario_takes_what_it_does_not_write_from_the_standing_policy(tmp_path, monkeypatch):
+    """params/targets.yaml is the policy, a scenario states what it changes (issue 16)."""
+    import shutil
+
+    from simlib.targets.scenario import policy_overrides, save_scenario
+    from simlib.views.workshop import policy_text
+
+    params = tmp_path / "params"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "params", params)
+    (params / "targets.yaml").write_text(
+        "year: 2027\ncompany_growth: 0.12\nuplift: {team: 0.04, rep: 0.06}\n"
+        "growth: {floor: -0.05, cap: 0.35}\nfocus_region: R-EAST\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("SIMLIB_PARAMS", str(params))
+    f = tmp_path / "q4.yaml"
+    f.write_text(
+        "company_target: 1500000000\ngrowth: {cap: 0.6}\nuplift: {rep: 0.02}\n", encoding="utf-8"
+    )
+    s = load_scenario(f)
+    # written here wins; left out comes from the policy, nested keys one by one
+    assert (s.growth.cap, s.growth.floor) == (0.6, -0.05)
+    assert (s.uplift.rep, s.uplift.team, s.uplift.region) == (0.02, 0.04, 0.0)
+    assert (s.year, s.focus_region) == (2027, "R-EAST")
+    # the scenario's company number replaces the policy's (not "both given")
+    assert (s.company_target, s.company_growth) == (1_500_000_000, None)
+    assert policy_overrides(s) == [
+        ("company_number", {"company_growth": 0.12}, {"company_target": 1_500_000_000}),
+        ("uplift.rep", 0.06, 0.02),
+        ("growth.cap", 0.35, 0.6),
+    ]
+    assert policy_text(s, "en") == (
+        "Changes to the standing policy (params/targets.yaml): Company growth +12.0% → "
+        "Company target ¥1,500.00M; Uplift, reps +6.0% → +2.0%; Growth cap +35.0% → +60.0%"
+    )
+    assert "增长上限 +35.0% → +60.0%" in policy_text(s, "zh-CN")
+    # a value equal to simlib's default but not to the policy survives a save and reload
+    t = s.model_copy(update={"uplift": s.uplift.model_copy(update={"team": 0.03})})
+    back = load_scenario(save_scenario(t, tmp_path / "saved.yaml"))
+    assert back.uplift.team == 0.03 and back.model_dump() == {**t.model_dump(), "name": back.name}
+    # a scenario that changes nothing says nothing
+    same = tmp_path / "same.yaml"
+    same.write_text("company_growth: 0.12\n", encoding="utf-8")
+    assert policy_text(load_scenario(same), "en") == ""
+
+
 @pytest.mark.parametrize("case", [c for c in CASES if c["stage"] == "load"], ids=lambda c: c["id"])
 def test_broken_scenario_files_fail_to_load(case):
     with pytest.raises(ParamError) as e:

@@ -64,6 +64,11 @@ def cmd_targets_allocate(args) -> int:
     approval = approval_line("scenario", scenario.name or "", scenario.source, lang)
     if approval:
         print(approval)
+    from simlib.views.workshop import policy_text
+
+    changes = policy_text(scenario, lang)
+    if changes:
+        print(changes)
     view = table[
         ["level", "node_id", "name", "last_year", "target", "growth", "status", "p_attain"]
     ]

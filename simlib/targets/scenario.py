@@ -7,6 +7,13 @@ locked manual overrides, potential overrides, mix targets, a bottom-up commits f
 the consensus rule, the fair-quota and risk-based over-assignment switches and the
 simulation settings for the attainability check.
 
+**Precedence.** ``params/targets.yaml`` is the company's standing cascade policy; a
+scenario states what it changes. A key the scenario file does not write takes its value
+from ``params/targets.yaml`` (nested keys one by one: ``growth: {cap: 0.6}`` keeps the
+policy's floor), and only a key neither file writes takes the built-in default. A
+scenario that gives ``company_target`` or ``company_growth`` replaces the policy's
+company number. :func:`policy_overrides` lists what a scenario changes.
+
 It is validated when loaded: an error names the file, the dotted path
 (``scenarios.baseline_2027.growth.cap``), the bad value and what is allowed. Checks that
 need the organisation (an override naming an unknown node, a locked amount above its
@@ -41,8 +48,9 @@ from simlib.config import (
     Problem,
     StrictModel,
     default_params_dir,
-    load_model,
+    load_yaml,
     loc_path,
+    validate_data,
 )
 from simlib.money import from_cents, to_cents
 from simlib.targets.params import MethodWeights, TargetParams
@@ -54,6 +62,8 @@ __all__ = [
     "SimulationSettings",
     "MIX_DIMENSIONS",
     "load_scenario",
+    "policy",
+    "policy_overrides",
     "save_scenario",
     "compare_scenarios",
     "scenario_problem",
@@ -279,7 +289,14 @@ def load_scenario(path: str | Path) -> Scenario:
                 )
             ]
         )
-    scenario = load_model(p, Scenario, f"scenarios.{p.stem}")
+    raw = load_yaml(p)
+    prefix = f"scenarios.{p.stem}"
+    if not isinstance(raw, dict):
+        what = "the file is empty" if raw is None else "the file must hold a mapping"
+        raise ParamError(
+            [Problem(str(p), prefix, raw, f"{what}; expected a mapping of keys to values")]
+        )
+    scenario = validate_data(_over(policy(), raw), Scenario, p, prefix)
     scenario._source = str(p)
     if scenario.name is None:
         scenario = scenario.model_copy(update={"name": p.stem})
@@ -291,14 +308,66 @@ def _no_value():
     return NO_VALUE
 
 
+_NUMBER_KEYS = ("company_target", "company_growth")
+
+
+def policy() -> dict:
+    """``params/targets.yaml`` as written (the standing policy scenarios start from);
+    ``{}`` when the project has none."""
+    path = default_params_dir() / "targets.yaml"
+    data = load_yaml(path) if path.exists() else None
+    return data if isinstance(data, dict) else {}
+
+
+def _over(base: dict, top: dict) -> dict:
+    """``top`` over ``base``: nested mappings key by key; the company number as one."""
+    out = dict(base)
+    if any(k in top for k in _NUMBER_KEYS):
+        for k in _NUMBER_KEYS:
+            out.pop(k, None)
+    for k, v in top.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict) and k not in _MAPPING_KEYS:
+            out[k] = _over(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+#: Scenario keys whose value is a whole mapping of the scenario's own (node → value):
+#: never merged with the policy.
+_MAPPING_KEYS = ("locked", "potential", "mix")
+
+
+def policy_overrides(scenario: Scenario) -> list[tuple[str, Any, Any]]:
+    """``(dotted path, policy value, scenario value)`` for every value of ``scenario``
+    that differs from ``params/targets.yaml`` — what the scenario changes. The company
+    number is one entry, ``company_number``, its values ``{key: value}`` mappings."""
+    pol = policy()
+    if not pol:
+        return []
+    mine = _flatten(scenario.model_dump(mode="json"))
+    fp = _flatten({k: v for k, v in pol.items() if k not in _NUMBER_KEYS})
+    out = [(k, v, mine[k]) for k, v in fp.items() if k in mine and mine[k] != v]
+    theirs = {k: pol[k] for k in _NUMBER_KEYS if pol.get(k) is not None}
+    ours = {k: mine[k] for k in _NUMBER_KEYS if mine.get(k) is not None}
+    if theirs and theirs != ours:
+        out.insert(0, ("company_number", theirs, ours))
+    return out
+
+
 def save_scenario(scenario: Scenario, path: str | Path) -> Path:
     """Write a scenario as YAML (atomically); :func:`load_scenario` reads back an equal one.
 
-    Only values that differ from the defaults are written, plus the year and the company
-    number, so the file reads like the workshop's decisions.
+    Values that differ from the defaults are written, plus the year, the company number
+    and every key ``params/targets.yaml`` writes (so reloading, which takes unwritten keys
+    from it, gives an equal scenario).
     """
     path = Path(path)
     data = scenario.model_dump(mode="json", exclude_defaults=True)
+    full = scenario.model_dump(mode="json")
+    for k in policy():  # keys the policy writes: written too, so a reload is exact
+        if k in full and k not in _NUMBER_KEYS:
+            data[k] = full[k]
     head = {k: data.pop(k) for k in ("name", "description", "year") if k in data}
     head["year"] = scenario.year
     if scenario.company_target is not None:

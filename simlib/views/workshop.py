@@ -22,7 +22,7 @@ from simlib.i18n import translator
 from simlib.plots import target_wall
 from simlib.present import Col, Units
 from simlib.targets import Allocation
-from simlib.targets.scenario import compare_scenarios
+from simlib.targets.scenario import compare_scenarios, policy_overrides
 
 __all__ = [
     "LEVELS",
@@ -39,6 +39,7 @@ __all__ = [
     "headline_cards",
     "headline_items",
     "notes_html",
+    "policy_text",
     "quarter_html",
     "risk_html",
     "smart_html",
@@ -360,6 +361,10 @@ _t = translator(
         "by_gap": ("gap", "差距"),
         "no_fails": ("Every target passes the SMART checks.", "全部目标通过 SMART 检查。"),
         "no_notes": ("No notes.", "无备注。"),
+        "policy": (
+            "Changes to the standing policy (params/targets.yaml): ",
+            "相对常设规则（params/targets.yaml）的改动：",
+        ),
         "fair": (
             "Fair quotas: every parent's children share one probability of attainment.",
             "公平配额：同一上级下的各单位达成概率相同。",
@@ -735,6 +740,9 @@ def notes_html(alloc: Allocation, lang: str = "en") -> present.HTML:
     desc = (alloc.scenario.description or "").strip()
     if desc:
         items.append(desc)
+    policy = policy_text(alloc.scenario, lang)
+    if policy:
+        items.append(policy)
     for n in alloc.notes:
         if n.startswith("fair quotas:"):
             items.append(_t("fair", lang))
@@ -821,6 +829,27 @@ def _setting_name(path: str, lang: str) -> str:
     return zh if lang == "zh-CN" else en
 
 
+def policy_text(scenario, lang: str = "en") -> str:
+    """One sentence: what ``scenario`` changes in the standing policy
+    (``params/targets.yaml``), in words; ``""`` when it changes nothing."""
+    parts = []
+    for path, theirs, ours in policy_overrides(scenario):
+        if path == "company_number":
+            (k0, v0), (k1, v1) = next(iter(theirs.items())), next(iter(ours.items()))
+            parts.append(
+                f"{_setting_name(k0, lang)} {_setting_value(k0, v0, lang)} → "
+                + (f"{_setting_name(k1, lang)} " if k1 != k0 else "")
+                + _setting_value(k1, v1, lang)
+            )
+            continue
+        was, now = _setting_value(path, theirs, lang), _setting_value(path, ours, lang)
+        parts.append(f"{_setting_name(path, lang)} {was} → {now}")
+    if not parts:
+        return ""
+    sep = "；" if lang == "zh-CN" else "; "
+    return _t("policy", lang) + sep.join(parts)
+
+
 def _setting_value(path: str, v, lang: str) -> str:
     if present.is_missing(v) or v == "":
         return present.MISSING
@@ -828,6 +857,8 @@ def _setting_value(path: str, v, lang: str) -> str:
         return ("是" if v else "否") if lang == "zh-CN" else ("yes" if v else "no")
     if path in _PCT_SETTINGS:
         return present.pct(v, sign=True)
+    if path == "focus_weight" or path.startswith("methods."):
+        return present.pct(v)
     if path == "company_target":
         return Units(lang).amount(v, unit=True)
     return str(v)
