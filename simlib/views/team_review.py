@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -31,8 +32,15 @@ from simlib.present import table as present_table
 from simlib.tracking import text
 from simlib.tracking.facts import Facts
 from simlib.tracking.reviews import _EFFECT_NAMES, _GROUP_NAMES
+from simlib.views import governance as gov
 from simlib.views.alerts import alert_words, alerts_html
 from simlib.views.commission_summary import MIN_GROUP, rep_pay
+from simlib.views.governance import (
+    PlanAcknowledgement,
+    RepAppeals,
+    Section,
+    TeamAppeals,
+)
 
 __all__ = [
     "Markdown",
@@ -335,6 +343,7 @@ class MonthlyReview:
     lang: str
     row: pd.Series = field(repr=False)
     currency: str = "CNY"
+    team_appeals: TeamAppeals | None = field(default=None, repr=False)
 
     @property
     def units(self) -> Units:
@@ -437,6 +446,15 @@ class MonthlyReview:
         ]
         return Markdown(("## 建议措施\n\n" if zh else "## Proposed actions\n\n") + "\n".join(items))
 
+    def appeals(self) -> Section:
+        """The team's appeals of the month from the governance ledger (filed or decided in
+        it, or still open from before), with their outcomes and a one-line count; one line
+        when the ledger has none (see :func:`simlib.views.governance.team_appeals`)."""
+        from simlib.views.governance import team_appeals
+
+        ta = self.team_appeals or team_appeals(None, self.deviation.node_id, self.deviation.period)
+        return ta.html(self.units)
+
     def figure(self):
         """A waterfall of the total gap: plan → volume → price → mix → actual, in the
         page's unit (万元 / ¥M), the axis starting near the smallest bar so the effects
@@ -478,8 +496,13 @@ class MonthlyReview:
         return fig
 
 
-def monthly_review(facts: Facts, team: str, month: str, lang: str = "en") -> MonthlyReview:
-    """A team's monthly review: :func:`simlib.tracking.deviation` and the month's metrics."""
+def monthly_review(
+    facts: Facts, team: str, month: str, lang: str = "en", *, ledger: str | None = ""
+) -> MonthlyReview:
+    """A team's monthly review: :func:`simlib.tracking.deviation`, the month's metrics
+    and the team's appeals of the month from the governance ledger at ``ledger`` (a URL;
+    empty: ``$SIMLIB_LEDGER`` or ``params/appeals.yaml``; None: not read). A ledger not
+    created yet is not created: the appeals section says so."""
     _check_lang(lang)
     f = tracking.prepare(facts)
     dev = tracking.deviation(f, team, month)
@@ -497,7 +520,23 @@ def monthly_review(facts: Facts, team: str, month: str, lang: str = "en") -> Mon
         lang=lang,
         row=m[m["node_id"] == team].iloc[0],
         currency=text.company_currency(),
+        team_appeals=_read_ledger(
+            f, ledger, lambda led, on: gov.team_appeals(led, team, month, on=on, lang=lang)
+        ),
     )
+
+
+def _read_ledger(f: Facts, url: str | None, read):
+    """``read(ledger, on)`` on the report's ledger (None when not created yet), closed
+    after; ``on`` is the day overdue is judged on (:func:`governance.judged_on`)."""
+    if url is None:
+        return None
+    led = gov.open_report_ledger(f, url)
+    try:
+        return read(led, gov.judged_on(led, f.as_of))
+    finally:
+        if led is not None:
+            led.close()
 
 
 _PACK: dict[str, tuple[str, str]] = {
@@ -560,6 +599,8 @@ class RepPack:
     markdown: str = ""
     pay_section: Any = field(default=None, repr=False)  # simlib.views.commission_summary.RepPay
     small_team: bool = False
+    own_appeals: RepAppeals | None = field(default=None, repr=False)
+    plan_acks: tuple[PlanAcknowledgement, ...] | None = field(default=None, repr=False)
 
     def privacy_note(self) -> str:
         """Why team figures are not shown ("" when they are)."""
@@ -638,6 +679,23 @@ class RepPack:
 
     def review(self) -> Markdown:
         return Markdown(self.markdown)
+
+    @property
+    def _yuan(self) -> Units:
+        return Units(self.lang, scale="yuan", currency=text.company_currency())
+
+    def my_appeals(self) -> Section:
+        """The rep's own appeals from the governance ledger: the open ones with their
+        decision due dates, and those decided since the review period began."""
+        ra = self.own_appeals or gov.rep_appeals(None, self.rep_id, _period_start(self.period))
+        return ra.html(self._yuan)
+
+    def plan_acknowledged(self) -> Section:
+        """The plan version the rep acknowledged (签字确认) against the approved one."""
+        items = list(self.plan_acks) if self.plan_acks is not None else []
+        if self.plan_acks is None:
+            items = gov.plan_acknowledgement(None, self.rep_id)
+        return gov.plan_acknowledgement_html(items, self.lang, who=self.name)
 
     def pay(self):
         """The rep's own commission for the plan period containing the review period,
@@ -755,14 +813,36 @@ def _small_team_explanation(row: pd.Series, d: pd.DataFrame, period: str, n: int
     return "\n".join(lines)
 
 
+def _period_start(period: str):
+    from simlib.periods import parse_period
+
+    return parse_period(period).start
+
+
+def _plan_name(plan: str | None) -> str | None:
+    """The ledger's name of a plan given by name or by file (its stem)."""
+    if plan is None:
+        return None
+    p = str(plan)
+    return Path(p).stem if p.endswith((".yaml", ".yml")) else p
+
+
 def rep_pack(
-    facts: Facts, rep_id: str, period: str, lang: str = "en", *, plan: str | None = "tiered_cn"
+    facts: Facts,
+    rep_id: str,
+    period: str,
+    lang: str = "en",
+    *,
+    plan: str | None = "tiered_cn",
+    ledger: str | None = "",
 ) -> RepPack:
     """One rep's scorecard, honours and review content (strengths, gaps with data, next
     targets, support), and their own pay under ``plan`` (None: no pay section), with no
     other rep's figures or names; in a team of fewer than
     :data:`~simlib.views.commission_summary.MIN_GROUP` reps, no team figure at all (see
-    :class:`RepPack`)."""
+    :class:`RepPack`). From the governance ledger at ``ledger`` (a URL; empty:
+    ``$SIMLIB_LEDGER`` or ``params/appeals.yaml``; None: not read), read as the rep: their
+    own appeals and where they stand on ``plan`` (and any plan they acknowledged)."""
     _check_lang(lang)
     f = tracking.prepare(facts)
     card = memo_on(f, ("scorecard", period), lambda: sc.scorecard(f, period))
@@ -844,6 +924,17 @@ def rep_pack(
     pay = None
     if plan is not None:
         pay = rep_pay(f, rep_id, card.period, plan, lang=lang)
+    since = _period_start(card.period)
+    plans = [n for n in (_plan_name(plan),) if n]
+    gov_read = _read_ledger(
+        f,
+        ledger,
+        lambda led, on: (
+            gov.rep_appeals(led, rep_id, since, on=on, lang=lang),
+            tuple(gov.plan_acknowledgement(led, rep_id, plans)),
+        ),
+    )
+    own_appeals, acks = gov_read if gov_read is not None else (None, None)
     return RepPack(
         rep_id=rep_id,
         name=name,
@@ -856,4 +947,6 @@ def rep_pack(
         markdown=md,
         pay_section=pay,
         small_team=small,
+        own_appeals=own_appeals,
+        plan_acks=acks,
     )
