@@ -268,6 +268,17 @@ def test_team_section_html_escapes_flags_and_reads_as_a_page(ledger):
     assert "调整（元）" in t.html(Units("zh-CN")) and "行金额（元）" in t.html(Units("zh-CN"))
 
 
+def test_a_line_in_words_without_ids():
+    from types import SimpleNamespace as NS
+
+    adj = NS(line_no=4, kind="adjustment", text="appeal #2 partly accepted: half", cents=1)
+    assert gov._line_label(adj, "en", {}) == "line 4: appeal #2 partly accepted: half"
+    assert gov._line_label(adj, "zh-CN", {}) == "第 4 行：申诉 #2 部分接受：half"
+    team = NS(line_no=1, kind="commission", text="OPP1 (S006): 1,000 × 1% = 10", cents=1000)
+    assert gov._line_label(team, "en", {"S006": None}) == "line 1: OPP1: 1,000 × 1% = 10"
+    assert gov._line_label(None, "en", {}) == "—"
+
+
 # ---------------------------------------------------------------------- the rep
 
 
@@ -284,6 +295,9 @@ def test_rep_open_and_recently_decided_appeals(ledger):
     assert s4.summary("zh-CN") == "未结 1 件（逾期 1 件），2026-10-01 以来已结 0 件。"
     s3 = gov.rep_appeals(ledger, "S003", dt.date(2026, 10, 1))
     assert s3.summary("en") == "0 open, 2 decided since 2026-10-01."
+    assert "Overdue: not decided by the decision due date (judged on 2026-10-31)." in s4.html(
+        Units("en", scale="yuan")
+    )
     s5 = gov.rep_appeals(ledger, "S005", dt.date(2026, 10, 1))
     assert _ids(s5.open) == ["#1"] and _ids(s5.decided) == ["#5"]
     assert s5.decided["state"].iloc[0] == "withdrawn"
@@ -395,6 +409,11 @@ def test_an_empty_ledger_reads_as_no_statements(tmp_path, data):
         assert p.approved is None
     finally:
         led.close()
+
+
+def test_a_ledger_url_that_is_no_url_says_what_it_should_be(data):
+    with pytest.raises(ValueError, match="the ledger must be a database URL like sqlite:///"):
+        gov.open_report_ledger(data, "not a url")
 
 
 def test_the_ledger_url_comes_from_the_environment(tmp_path, data, url, monkeypatch):

@@ -37,14 +37,18 @@ from simlib.present import HTML, MISSING, STATUS_COLORS, Col, Units
 from simlib.present import table as present_table
 
 __all__ = [
+    "STATE_NAMES",
     "LedgerHead",
     "PlanAcknowledgement",
     "RepAppeals",
     "Section",
     "TeamAppeals",
+    "judged_on",
     "ledger_head",
     "open_report_ledger",
+    "pay_units",
     "plan_acknowledgement",
+    "plan_acknowledgement_html",
     "plan_title",
     "rep_appeals",
     "team_appeals",
@@ -88,6 +92,10 @@ _t = translator(
             "From the ledger as of {at}; overdue: not decided by the decision due date "
             "(judged on {d}).",
             "数据取自截至 {at} 的账本；逾期：过了裁决截止日仍未裁决（按 {d} 判断）。",
+        ),
+        "overdue_note": (
+            "Overdue: not decided by the decision due date (judged on {d}).",
+            "逾期：过了裁决截止日仍未裁决（按 {d} 判断）。",
         ),
         "open_title": ("Open", "未结"),
         "open_none": ("You have no open appeal.", "你没有未结的申诉。"),
@@ -170,6 +178,8 @@ def open_report_ledger(data, url: str = "", *, params_dir: str | Path | None = N
     :class:`simlib.data.Dataset` or the :class:`simlib.tracking.Facts` built from it:
     its people and org tree become the ledger's roster.
     """
+    from sqlalchemy.exc import ArgumentError
+
     from simlib.ledger.params import (
         ledger_exists,
         load_appeal_params,
@@ -178,7 +188,14 @@ def open_report_ledger(data, url: str = "", *, params_dir: str | Path | None = N
     )
 
     resolved = resolve_ledger_url(url or None, load_appeal_params(params_dir))
-    if not ledger_exists(resolved):
+    try:
+        exists = ledger_exists(resolved)
+    except ArgumentError:
+        raise ValueError(
+            "the ledger must be a database URL like sqlite:///appeals.sqlite or "
+            f"postgresql+psycopg://host/db; got {resolved!r}"
+        ) from None
+    if not exists:
         return None
     reps, org = _tables_of(data)
     return open_ledger(reps, org, url=resolved, params_dir=params_dir)
@@ -578,6 +595,9 @@ class RepAppeals:
                 ],
                 pay,
             )
+        if not self.open.empty and self.judged_on is not None:
+            note = _t("overdue_note", lang, d=self.judged_on)
+            body += f'<p style="color:#666;font-size:12px">{_esc(note)}</p>'
         body += f"<{sub}>{_esc(_t('decided_title', lang, d=self.since))}</{sub}>"
         if self.decided.empty:
             body += f"<p>{_esc(_t('decided_none', lang, d=self.since))}</p>"
