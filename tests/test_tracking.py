@@ -539,3 +539,41 @@ def test_cli_alerts(capsys):
     assert "period must look like" in capsys.readouterr().err
     assert _cli(["alerts", "--period", "2027-01", "--data", str(TINY), "--mapping", "demo"]) == 2
     assert "starts after the data end" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------- alerts without a gap
+
+
+def test_the_samples_a_conversion_gap_needs_to_be_told_from_chance():
+    from simlib.tracking.early_warning import _leads_to_tell
+
+    # 0 of n at a team rate of 10.3%: 0.897**n falls below 10% at n = 22 (0.897**21 = 0.101)
+    assert _leads_to_tell(0.0, 0.103, 16) == 22
+    assert 0.897**22 < 0.10 < 0.897**21
+    assert _leads_to_tell(0.10, 0.103, 10) is None  # 3% apart: no sample up to 5,000 tells
+    assert _leads_to_tell(0.2, 0.1, 10) is None  # not below the team
+
+
+def test_alerts_the_eight_weeks_cannot_explain_are_read_from_their_own_evidence(demo):
+    """Issue 16: 77% of the demo's alerts were "unclear". Now the alert's own numbers
+    decide where they can, and an alert left unclear says what data would tell."""
+    from simlib import tracking
+
+    a = tracking.alerts(demo)
+    share = a["classification"].value_counts(normalize=True)
+    assert share.get("unclear", 0) < 0.25
+    for r in a[a["classification"] == "unclear"].itertuples():
+        # every unclear alert names the sample that would decide it, or says none can
+        assert "would tell" in r.diagnosis or "too small to tell" in r.diagnosis
+        assert "区分" in r.diagnosis_zh
+    visits = a[(a["rule_id"] == "visits_below_team") & (a["ratio"] < 0.75)]
+    assert len(visits) and set(visits["classification"]) <= {
+        "activity",
+        "mixed",
+        "capability",
+        "resource",
+    }
+    timing = a[a["classification"] == "timing"]
+    assert (timing["rule_id"] == "behind_pace").all()
+    assert timing["diagnosis"].str.contains("expected close dates").all()
+    assert set(a["classification"]) <= set(tracking.CLASSES)

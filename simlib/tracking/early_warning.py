@@ -33,7 +33,13 @@ Each alert carries the numbers and dates that triggered it and a classification
 from :func:`diagnose`: a **capability gap** (activity is there, conversion is weak →
 mentoring by a top seller, targeted training), a **resource gap** (conversion is fine,
 leads or delivery are short → more leads from marketing, faster delivery), both
-(``mixed``), an ``activity`` gap, or ``unclear``. An alert clears when its condition
+(``mixed``), an ``activity`` gap, or ``unclear``. Where the eight weeks show no gap,
+the alert's own evidence decides: visits far below the team are an activity gap; a
+conversion rate below the team's is a capability gap when chance would give it less
+than :data:`CHANCE` of the time (else it stays ``unclear`` and says how many leads would
+tell); revenue behind pace is a capability gap when deals close much smaller, a
+resource gap when the open pipeline is short, else ``timing`` (the deals are still to
+come, and the open deals' close dates would tell). An alert clears when its condition
 clears; :func:`alert_history` keeps every episode with its raised and cleared dates.
 """
 
@@ -78,6 +84,7 @@ CLASSES: dict[str, tuple[str, str]] = {
     "resource": ("resource gap", "资源短板"),
     "mixed": ("capability and resource gap", "能力与资源双重短板"),
     "activity": ("activity gap", "活动量不足"),
+    "timing": ("timing: the deals are still to come", "时间性：成交在后"),
     "unclear": ("no single cause", "原因待查"),
     "none": ("no gap", "无明显短板"),
 }
@@ -421,6 +428,149 @@ def _explain(r, names, names_zh, margin, inflow_short, slow, currency):
             "暂无明显单一原因：在一对一面谈中逐单复盘商机",
         )
     return evidence, evidence_zh, iv[0], iv[1]
+
+
+# --------------------------------------------------------------------------- alerts without a gap
+
+#: Metrics whose alert is itself the evidence of an activity gap.
+_ACTIVITY_METRICS = ("visits", "qualified_visits")
+#: A rate below the team's is a capability gap when chance explains it this rarely.
+CHANCE = 0.10
+
+
+def _leads_to_tell(rate: float, team: float, n: int) -> int | None:
+    """The smallest sample at which ``rate`` against ``team`` would be rarer than
+    :data:`CHANCE` (None when no sample up to 5,000 would be)."""
+    from scipy.stats import binom
+
+    if not (0 <= rate < team):
+        return None
+    for m in range(max(n, 1), 5001):
+        if binom.cdf(np.floor(rate * m), m, team) < CHANCE:
+            return m
+    return None
+
+
+def _open_pipeline(f: Facts, rep_id: str, t: pd.Timestamp) -> tuple[float, int, float]:
+    """``(amount, deals, team's amount per seller)`` open on day ``t``."""
+    c = f.created
+    open_ = c[(c["created_date"] <= t) & (c["close_date"].isna() | (c["close_date"] > t))]
+    mine = open_[open_["rep_id"] == rep_id]
+    sellers = f.sellers(t, t)
+    tm = f.reps.set_index("rep_id")["team_id"].get(rep_id)
+    mates = list(sellers.loc[sellers["team_id"] == tm, "rep_id"])
+    per_seller = open_[open_["rep_id"].isin(mates)]["amount"].sum() / max(len(mates), 1)
+    return float(mine["amount"].sum()), len(mine), float(per_seller)
+
+
+def _won_per_deal(f: Facts, reps, start, t) -> tuple[float, int]:
+    w = f.won[(f.won["date"] >= start) & (f.won["date"] <= t) & f.won["rep_id"].isin(reps)]
+    return (float(w["amount"].mean()) if len(w) else np.nan), len(w)
+
+
+def _from_the_alert(f: Facts, r: pd.Series, rule, ap: AlertParams, currency: str):
+    """``(classification, diagnosis, diagnosis_zh, intervention, intervention_zh)`` for an
+    alert the eight-week diagnosis finds no gap behind, from the alert's own evidence;
+    None to keep "unclear" as it was."""
+    m, margin = r["metric"], ap.gap_margin
+    name, t = r["rep_id"], pd.Timestamp(r["last_checked"])
+    if m in _ACTIVITY_METRICS and r["ratio"] == r["ratio"] and r["ratio"] < 1 - margin:
+        return (
+            "activity",
+            r["evidence"],
+            r["evidence_zh"],
+            "Activity gap: a weekly visit plan agreed with the manager",
+            "活动量不足：与主管制定每周拜访计划",
+        )
+    if m in _RATES and m not in ("collection_rate", "nps"):
+        from scipy.stats import binom
+
+        n = int(r["sample"]) if r["sample"] == r["sample"] else 0
+        rate, team = float(r["value"]), float(r["reference"])
+        if n == 0 or not (team > 0) or rate >= team:
+            return None
+        chance = float(binom.cdf(np.floor(rate * n + 1e-9), n, team))
+        unit_en = {"lead_conversion": "leads", "win_rate": "closed deals"}.get(m, "proposals")
+        unit_zh = {"lead_conversion": "条线索", "win_rate": "个已结单商机"}.get(m, "份方案")
+        nm, nm_zh = text.metric_name(m), text.metric_name(m, "zh-CN")
+        v_en, ref_en = text.value(m, rate, "en"), text.value(m, team, "en")
+        v_zh, ref_zh = text.value(m, rate, "zh-CN"), text.value(m, team, "zh-CN")
+        if chance < CHANCE:
+            return (
+                "capability",
+                f"{nm} {v_en} vs team {ref_en} on {n} {unit_en}: chance alone gives a rate "
+                f"this low {text.pct(chance, 0)} of the time",
+                f"{nm_zh}{v_zh}（团队{ref_zh}），基于{n}{unit_zh}：仅凭偶然出现这么低的比率的"
+                f"可能为{text.pct(chance, 0)}",
+                f"Capability gap: coaching on {nm} with the team's best converter",
+                f"能力短板：由团队转化最好的同事针对{nm_zh}带教",
+            )
+        need = _leads_to_tell(rate, team, n)
+        more_en = (
+            f"about {need} {unit_en} at this rate would tell a skill gap from chance"
+            if need
+            else f"the gap is too small to tell from chance on any number of {unit_en}"
+        )
+        more_zh = (
+            f"按此比率约需{need}{unit_zh}才能区分能力差距与偶然"
+            if need
+            else "差距太小，无法与偶然区分"
+        )
+        return (
+            "unclear",
+            f"{nm} {v_en} vs team {ref_en} on {n} {unit_en}: as low by chance "
+            f"{text.pct(chance, 0)} of the time; {more_en}",
+            f"{nm_zh}{v_zh}（团队{ref_zh}），基于{n}{unit_zh}：偶然出现的可能为"
+            f"{text.pct(chance, 0)}；{more_zh}",
+            "Not yet a gap: watch the next weeks' conversions before acting",
+            "尚不能认定为短板：先观察接下来几周的转化再采取措施",
+        )
+    if m == "revenue":
+        amount, deals, team_open = _open_pipeline(f, name, t)
+        start = t - pd.Timedelta(weeks=ap.diagnosis_weeks)
+        sellers = f.sellers(start, t)
+        tm = f.reps.set_index("rep_id")["team_id"].get(name)
+        mates = [x for x in sellers.loc[sellers["team_id"] == tm, "rep_id"] if x != name]
+        size, n_won = _won_per_deal(f, [name], start, t)
+        team_size, n_team = _won_per_deal(f, mates, start, t)
+        gap = max(float(r["reference"]) - float(r["value"]), 0.0)
+        money = lambda x, lang: text.money(x, lang, currency)  # noqa: E731
+        if n_won >= 3 and n_team >= 3 and size < (1 - margin) * team_size:
+            return (
+                "capability",
+                f"average won deal {money(size, 'en')} vs team {money(team_size, 'en')} "
+                f"({n_won} wins in {ap.diagnosis_weeks} weeks): deals close smaller",
+                f"平均成交额{money(size, 'zh-CN')}（团队{money(team_size, 'zh-CN')}，"
+                f"近{ap.diagnosis_weeks}周赢单{n_won}个）：成交金额偏小",
+                "Capability gap: coaching on deal size (scoping, upselling, discounting)",
+                "能力短板：针对成交金额开展带教（方案范围、增购、折扣控制）",
+            )
+        if team_open > 0 and amount < (1 - margin) * team_open:
+            return (
+                "resource",
+                f"open pipeline {money(amount, 'en')} ({deals} deals) vs "
+                f"{money(team_open, 'en')} per rep in the team, against a gap to pace of "
+                f"{money(gap, 'en')}: too little pipeline to catch up",
+                f"在手商机{money(amount, 'zh-CN')}（{deals}个），团队人均"
+                f"{money(team_open, 'zh-CN')}；距进度目标差{money(gap, 'zh-CN')}：商机不足以追上",
+                "Resource gap: more qualified leads and pipeline from marketing",
+                "资源短板：市场部增加合格线索和商机",
+            )
+        return (
+            "timing",
+            f"visits, conversion, new leads, deal size and open pipeline ({money(amount, 'en')}, "
+            f"{deals} deals) are all within {text.pct(margin, 0)} of the team's: the "
+            f"shortfall of {money(gap, 'en')} against pace is timing so far; the open deals' "
+            "expected close dates (not in the activity data) tell whether they land this "
+            "quarter",
+            f"拜访、转化、新线索、成交金额和在手商机（{money(amount, 'zh-CN')}，{deals}个）"
+            f"均在团队水平的{text.pct(margin, 0)}以内：距进度目标差{money(gap, 'zh-CN')}"
+            "目前属时间性偏差；在手商机的预计成交日期（不在活动数据中）可判断能否在本季度落地",
+            "Timing: review the open deals' close dates in the one-to-one; no training or "
+            "extra resources yet",
+            "时间性：在一对一面谈中逐单核对在手商机的预计成交日期；暂不需要培训或增加资源",
+        )
+    return None
 
 
 # --------------------------------------------------------------------------- rules
@@ -793,6 +943,14 @@ def alert_history(
             ep.loc[idx, "diagnosis_zh"] = sub.map(d["evidence_zh"]).to_numpy()
             ep.loc[idx, "intervention"] = sub.map(d["intervention"]).to_numpy()
             ep.loc[idx, "intervention_zh"] = sub.map(d["intervention_zh"]).to_numpy()
+        # Where the eight weeks show no gap, the alert's own evidence decides (or says
+        # what data would): visits low is an activity gap; a conversion gap that chance
+        # explains poorly is capability; revenue behind pace is read from the pipeline.
+        for i in ep.index[ep["classification"] == "unclear"]:
+            found = _from_the_alert(f, ep.loc[i], rules[ep.at[i, "rule_id"]], ap, currency)
+            if found is not None:
+                for c, v in zip(cols, found):
+                    ep.at[i, c] = v
     return ep.sort_values(["raised_on", "rule_id", "rep_id"], kind="stable").reset_index(drop=True)
 
 
