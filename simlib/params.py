@@ -25,6 +25,7 @@ from simlib.config import (
     load_model,
 )
 from simlib.data.mapping import MappingSpec
+from simlib.delivery.params import DeliveryParams, RecipientParams
 from simlib.ledger.params import AppealParams
 from simlib.plans import PlanSpec, PoolSpec
 from simlib.reports.schedule import ScheduleParams
@@ -49,6 +50,8 @@ FILE_MODELS: dict[str, type[StrictModel]] = {
     "mappings/*.yaml": MappingSpec,
     "scenarios/*.yaml": Scenario,
     "schedule.yaml": ScheduleParams,
+    "recipients.yaml": RecipientParams,
+    "delivery.yaml": DeliveryParams,
 }
 
 

@@ -33,6 +33,7 @@ from simlib.cli import (
     tracking,
 )
 from simlib.cli import cache as cache_cli
+from simlib.cli import deliver as deliver_cli
 from simlib.cli.common import EXIT_INTERNAL, EXIT_OK, EXIT_USER, UserError
 
 __all__ = ["EXIT_INTERNAL", "EXIT_OK", "EXIT_USER", "UserError", "build_parser", "main"]
@@ -49,6 +50,7 @@ _GROUPS = (
     targets,
     tracking,
     reports,
+    deliver_cli,
     app,
     cache_cli,
     params,

@@ -44,6 +44,7 @@ class Job(StrictModel):
     output: str | None = None  # pattern of the output path, e.g. "weekly/{week_ending}/{team}"
     description: str = ""
     enabled: bool = True
+    deliver: bool = False  # send each person their documents once rendered (simlib deliver)
 
     @field_validator("cron")
     @classmethod
@@ -359,6 +360,7 @@ class DueRun:
     reports: int = 0
     failed: list[str] | None = None
     run_id: str | None = None
+    delivery: Any = None  # what the delivery hook returned (jobs with ``deliver: true``)
 
 
 class _Lock:
@@ -399,8 +401,13 @@ def run_due(
     client=None,
     say: Callable[[str], None] = print,
     pdf: bool = True,
+    deliver: Callable[[Path, str, list[str]], Any] | None = None,
 ) -> list[DueRun]:
     """Render every due occurrence of every enabled job; returns what was done.
+
+    ``deliver(root, run_id, names)`` is called after rendering with the documents
+    rendered for jobs that say ``deliver: true`` (``simlib.delivery.schedule_hook``);
+    without it, run-due says how to deliver them.
 
     Everything due is rendered in one pool (one warm kernel per worker). A job's
     ``last_success`` moves to its latest occurrence whose reports all rendered, with
@@ -488,6 +495,25 @@ def run_due(
         if batch.manifest_error:
             say(batch.manifest_error)
         state.save()
+    to_deliver = [
+        n
+        for d in done
+        if s.jobs[d.job].deliver
+        for n in next(ns for j, t, ns in planned if j == d.job and t == d.occurrence)
+        if n in result and result[n].ok
+    ]
+    if to_deliver:
+        jobs = sorted({d.job for d in done if s.jobs[d.job].deliver})
+        if deliver is None:
+            say(
+                f"{', '.join(jobs)}: deliver with: simlib deliver --from {root} "
+                f"--run {batch.run_id}"
+            )
+        else:
+            result_of_delivery = deliver(root, batch.run_id, sorted(set(to_deliver)))
+            for d in done:
+                if d.job in jobs:
+                    d.delivery = result_of_delivery
     return done
 
 
