@@ -203,7 +203,10 @@ def test_the_robot_gets_titles_and_places_and_is_retried(folder, demo, caplog):
             }
         )
         params = DeliveryParams.model_validate(
-            {"retry": {"attempts": 3, "backoff_s": 0}, "documents_url": "https://reports.example.cn/q4"}
+            {
+                "retry": {"attempts": 3, "backoff_s": 0},
+                "documents_url": "https://reports.example.cn/q4",
+            }
         )
         with caplog.at_level(logging.WARNING, logger="simlib.delivery"):
             report = deliver(
@@ -223,7 +226,8 @@ def test_the_robot_gets_titles_and_places_and_is_retried(folder, demo, caplog):
         assert path == "/send?key=abc" and body["msgtype"] == "markdown"
         content = body["markdown"]["content"]
         assert "华夏智能系统：魏平的报告" in content
-        assert "[团队周报 — 上海一部 — 截至 2026-11-20 的一周](https://reports.example.cn/q4/teams/T-SH/weekly.html)" in content
+        link = "https://reports.example.cn/q4/teams/T-SH/weekly.html"
+        assert f"[团队周报 — 上海一部 — 截至 2026-11-20 的一周]({link})" in content
         assert "T-SH" not in content.split("](")[0]
         assert "报告原件另见邮件附件" in rep_body["markdown"]["content"]  # S003 also by email
     # DingTalk's format: a title and a text
@@ -233,7 +237,7 @@ def test_the_robot_gets_titles_and_places_and_is_retried(folder, demo, caplog):
         )
         params = DeliveryParams.model_validate({"webhook": {"kind": "dingtalk"}})
         deliver(folder, data=demo, only=["S004"], params=params, recipients=recipients)
-        (_, body), = hook.accepted
+        ((_, body),) = hook.accepted
         assert set(body["markdown"]) == {"title", "text"} and "蒋军" in body["markdown"]["title"]
         assert str(folder / "reps/S004/review.html") in body["markdown"]["text"].replace("\\", "")
 
@@ -280,7 +284,8 @@ def test_dry_run_sends_nothing_and_lists_everyone_with_no_address(folder, demo):
     }
     zh = report_lines(report, "zh-CN")
     en = report_lines(report, "en")
-    assert any(line.startswith("蒋军 · 上海一部销售 · 中文 · 邮件 无邮箱地址 · 无地址") for line in zh)
+    no_address = "蒋军 · 上海一部销售 · 中文 · 邮件 无邮箱地址 · 无地址"
+    assert any(line.startswith(no_address) for line in zh)
     assert any("格式不正确" in line and line.startswith("姚静") for line in zh)
     assert any("Zhang Wei · Shanghai Team rep · English · email" in line for line in en)
     assert any("Wei Ping" in line and "do not send" in line and "on leave" in line for line in en)
@@ -308,7 +313,8 @@ def test_cli_dry_run_json_exit_codes_and_only(tmp_path, monkeypatch, capsys):
         out = capsys.readouterr().out
         assert "Zhang Wei · Shanghai Team rep" in out and "Dry run: nothing was sent." in out
         assert smtp.recorder.messages == []
-        assert main(["deliver", "--from", str(folder), "--dry-run", "--json", "--only", "reps"]) == 0
+        json_plan = ["deliver", "--from", str(folder), "--dry-run", "--json", "--only", "reps"]
+        assert main(json_plan) == 0
         plan = json.loads(capsys.readouterr().out)
         assert [d["person"] for d in plan["deliveries"]] == ["S003", "S004", "S005"]
         assert plan["deliveries"][0]["to_send"] == ["reps/S003/review", "statements/S003/q3"]
