@@ -808,3 +808,43 @@ def test_a_target_without_a_comparable_year_says_the_bounds_did_not_apply(alloc)
         html = allocation_html(alloc, LEVELS, None, lang)
         assert ("无可比基准年" if lang == "zh-CN" else "no comparable year") in html
         assert ("新人，无基准年" if lang == "zh-CN" else "new: no base year") in html  # S010
+
+
+# --------------------------------------------------------------------------- the observed ramp
+
+
+def test_the_ramp_the_data_show_and_the_reps_still_ramping(demo, alloc):
+    """Issue 16: a new hire's quarters beside the ramp the company's own hires show."""
+    from simlib.targets.ramp import observed_ramp, ramp_reps
+    from simlib.views.workshop import ramp_html
+
+    ramp = observed_ramp(demo)
+    assert set(ramp.hires) == {"S010", "S020", "S036", "S052", "S072"}
+    # one cell by hand: S020's month of hire (2025-06) against the tenured reps' mean
+    opp, reps = demo.opportunities, demo.reps
+    won = opp[(opp["stage"] == "won") & (opp["close_date"].dt.to_period("M") == "2025-06")]
+    sellers = reps[(reps["role"] == "rep") & (reps["hire_date"] <= "2024-06-30")]
+    by = won.groupby("owner_id")["amount"].sum().reindex(sellers["rep_id"]).fillna(0.0)
+    s020 = won.loc[won["owner_id"] == "S020", "amount"].sum() / by.mean()
+    row0 = ramp.curve.set_index("month").loc[0]
+    assert row0["hires"] == 5 and 0 <= s020 <= 5 * row0["ratio"]
+    # the demo's hires reach 90% of the tenured level in month 11 (index 10), not month 7
+    assert ramp.months_to_full == 10 and ramp.share(10) == 1.0 and ramp.share(-1) == 0.0
+    assert 0.2 < ramp.curve["smoothed"].iloc[:3].mean() < 0.4
+
+    rows = ramp_reps(alloc, demo, ramp).set_index("rep_id")
+    assert set(rows.index) == {"S010", "S052"}  # hired in 2026: still ramping in 2027
+    s010 = rows.loc["S010"]
+    # hired 2026-06: January 2027 is month 7 of tenure
+    assert s010["observed_Q1"] == pytest.approx(np.mean([ramp.share(k) for k in (7, 8, 9)]))
+    frame = alloc.to_frame()
+    tenured = frame[(frame["parent_id"] == "T-SH") & (frame["level"] == "rep")]
+    tenured = tenured[alloc.history.comparable.reindex(tenured["node_id"]).to_numpy()]
+    assert s010["expected_Q1"] == pytest.approx(s010["observed_Q1"] * tenured["Q1"].mean())
+    assert s010["plan_Q1"] == 1.0  # the plan's linear 6-month ramp is over by January
+    for lang, words in (
+        ("en", ("Wu Yang", "month 11", "after 6 months")),
+        ("zh-CN", ("吴洋", "第 11 个月")),
+    ):
+        html = str(ramp_html(alloc, demo, lang, ramp))
+        assert all(w in html for w in words) and "S010" not in html and "nan" not in html.lower()

@@ -59,9 +59,6 @@ from simlib.targets import (
     run_scenario,
 )
 from simlib.targets.scenario import Scenario, load_scenario, save_scenario
-
-if TYPE_CHECKING:
-    from simlib.ledger import DocVersion, FileCheck
 from simlib.views.workshop import (
     LEVELS,
     WALL_METRICS,
@@ -78,12 +75,16 @@ from simlib.views.workshop import (
     headline_cards,
     notes_html,
     quarter_split,
+    ramp_html,
     risk_html,
     smart_failures,
     smart_html,
     wall_data,
     wall_figure,
 )
+
+if TYPE_CHECKING:
+    from simlib.ledger import DocVersion, FileCheck
 
 __all__ = [
     "WorkshopControls",
@@ -585,6 +586,7 @@ _LABELS = {
     "allocation": ("Targets by region and team", "按区域和团队分解的目标"),
     "funnel": ("What the targets take", "完成目标所需的过程量"),
     "notes": ("Notes", "说明"),
+    "ramp": ("Reps still ramping", "仍在爬坡的新销售"),
     "compare_title": ("This scenario beside {other}", "当前情景与 {other} 对比"),
     "bad_name": (
         "A scenario name may use letters, digits, _ and - only.",
@@ -901,6 +903,15 @@ class TargetWorkshop:
             update["commits"] = str(cp.resolve())
         return save_scenario(s.model_copy(update=update), path)
 
+    def _observed_ramp(self, alloc):
+        """The ramp the data show (computed once per as-of date: it reads only the data)."""
+        from simlib.targets.ramp import observed_ramp
+
+        key = alloc.history.as_of
+        if getattr(self, "_ramp", (None, None))[0] != key:
+            self._ramp = (key, observed_ramp(self.cache.data, key))
+        return self._ramp[1]
+
     def _ledger(self):
         from simlib.ledger import open_ledger
 
@@ -1117,6 +1128,7 @@ class TargetWorkshop:
             "gap_out",
             "smart_out",
             "funnel_out",
+            "ramp_out",
             "compare_out",
             "save_status",
             "signed_in",
@@ -1194,6 +1206,7 @@ class TargetWorkshop:
                 section("gap", o["gap_out"]),
                 section("smart", o["smart_out"]),
                 section("funnel", o["funnel_out"]),
+                section("ramp", o["ramp_out"]),
                 o["compare_out"],
                 section("notes", o["notes_out"]),
                 o["timing_out"],
@@ -1460,6 +1473,7 @@ class TargetWorkshop:
         o["gap_out"].value = gap_html(a, ("company", "region", "team"), under, L)
         o["smart_out"].value = smart_html(a, L, under=under, top=15)
         o["funnel_out"].value = funnel_html(a, L)
+        o["ramp_out"].value = ramp_html(a, self.cache.data, L, self._observed_ramp(a))
         o["notes_out"].value = notes_html(a, L)
         o["compare_out"].value = ""
         o["timing_out"].value = (

@@ -41,6 +41,7 @@ __all__ = [
     "notes_html",
     "policy_text",
     "quarter_html",
+    "ramp_html",
     "risk_html",
     "smart_html",
     "units_for",
@@ -607,6 +608,87 @@ def gap_html(
     return present.table(g, cols, u)
 
 
+def ramp_html(alloc: Allocation, data, lang: str = "en", ramp=None) -> present.HTML:
+    """The reps still ramping in the target year: each quarter's target beside what a hire
+    books at the ramp the company's own hires show (:mod:`simlib.targets.ramp`), and the
+    plan's assumption, so a director sees a new hire's quarters before agreeing them."""
+    from simlib.targets.ramp import observed_ramp, ramp_reps
+
+    ramp = ramp if ramp is not None else observed_ramp(data, alloc.history.as_of)
+    rows = ramp_reps(alloc, data, ramp)
+    zh = lang == "zh-CN"
+    months = alloc.scenario.ramp_months
+    n = len(ramp.hires)
+    first3 = ramp.curve["smoothed"].iloc[:3].mean() if len(ramp.curve) else float("nan")
+    if n == 0:
+        said = (
+            "数据中没有新入职销售的前几个月，无法测算实际爬坡。"
+            if zh
+            else "No rep's first months are in the data: the ramp cannot be measured."
+        )
+    elif ramp.months_to_full is None:
+        said = (
+            f"数据中的 {n} 位新入职销售前三个月的成交约为老销售的 {present.pct(first3, 0)}，"
+            f"尚未看到爬坡完成；方案的产能按入职 {months} 个月达到满产计算。"
+            if zh
+            else f"The {n} reps hired inside the data booked about {present.pct(first3, 0)} "
+            "of a tenured rep in their first three months and have not yet reached the "
+            f"tenured level; the plan's capacity assumes full productivity after {months} "
+            "months (ramp_months)."
+        )
+    else:
+        said = (
+            f"数据中的 {n} 位新入职销售前三个月的成交约为老销售的 {present.pct(first3, 0)}，"
+            f"约入职第 {ramp.months_to_full + 1} 个月达到老销售的 90%；方案的产能按入职 "
+            f"{months} 个月达到满产计算。“按爬坡预期”= 实际爬坡比例 × 本团队老销售该季度的"
+            "平均目标。"
+            if zh
+            else f"The {n} reps hired inside the data booked about {present.pct(first3, 0)} "
+            "of a tenured rep in their first three months and reached 90% in about month "
+            f"{ramp.months_to_full + 1}; the plan's capacity assumes full productivity after "
+            f"{months} months (ramp_months). Expected = the observed ramp × the quarter's "
+            "mean target of the team's tenured reps."
+        )
+    if rows.empty:
+        none = (
+            "目标年度内没有仍在爬坡的销售。"
+            if zh
+            else "No rep is still ramping in the target year."
+        )
+        return present.HTML(f"<p>{_esc(said)}</p><p>{_esc(none)}</p>")
+    u = units_for(alloc, lang)
+    names = dict(zip(alloc.nodes["node_id"], _display_name(alloc.nodes, lang)))
+    shown = rows.assign(
+        rep=_display_name(rows, lang),
+        team=[names.get(t, t) for t in rows["team_id"]],
+        hired=[str(d) for d in rows["hire_date"]],
+    )
+    for q in range(1, 5):
+        shown[f"Q{q}"] = [
+            f"{u.amount(t)} / {u.amount(e) if e == e else present.MISSING} "
+            f"({present.pct(o, 0) if o == o else present.MISSING})"
+            for t, e, o in zip(
+                shown[f"target_Q{q}"], shown[f"expected_Q{q}"], shown[f"observed_Q{q}"]
+            )
+        ]
+    cols = [
+        Col("rep", "销售", "Rep"),
+        Col("team", "团队", "Team"),
+        Col("hired", "入职日期", "Hired"),
+        Col("months_in", "已入职（月）", "Months in", kind="count"),
+        Col("booked_90d", "近90天成交", "Won, last 90 days", kind="amount"),
+        *[
+            Col(
+                f"Q{q}",
+                f"Q{q} 目标 / 按爬坡预期（{u.label()}，括号内为爬坡比例）",
+                f"Q{q} target / expected ({u.label()}; ramp in brackets)",
+            )
+            for q in range(1, 5)
+        ],
+    ]
+    return present.HTML(f"<p>{_esc(said)}</p>" + present.table(shown, cols, u))
+
+
 def smart_html(
     alloc: Allocation,
     lang: str = "en",
@@ -880,6 +962,7 @@ _S = translator(
         "risk": ("Risk to the company number", "公司目标的风险"),
         "funnel": ("What the targets take", "完成目标所需的过程量"),
         "notes": ("Decisions and notes", "决定与说明"),
+        "ramp": ("Reps still ramping", "仍在爬坡的新销售"),
         "smart_count": (
             "{n} of {m} targets (year, quarters and months of every level) fail a letter; "
             "regions and teams are listed here, reps in the team review packs.",
@@ -897,6 +980,7 @@ class WorkshopSummary:
 
     alloc: Allocation
     lang: str = "en"
+    data: object = None
 
     def _h(self, key: str) -> str:
         return f"<h2>{_esc(_S(key, self.lang))}</h2>"
@@ -936,6 +1020,12 @@ class WorkshopSummary:
     def funnel(self) -> present.HTML:
         return present.HTML(self._h("funnel") + funnel_html(self.alloc, self.lang))
 
+    def ramp(self) -> present.HTML:
+        """The reps still ramping: targets beside the company's observed ramp."""
+        if self.data is None:
+            return present.HTML("")
+        return present.HTML(self._h("ramp") + ramp_html(self.alloc, self.data, self.lang))
+
     def notes(self) -> present.HTML:
         return present.HTML(self._h("notes") + notes_html(self.alloc, self.lang))
 
@@ -960,4 +1050,4 @@ def workshop_summary(
         src = s.source
         s = s.model_copy(update={"simulation": s.simulation.model_copy(update=sim)})
         s._source = src
-    return WorkshopSummary(run_scenario(s, data, cache=TargetCache(data)), lang)
+    return WorkshopSummary(run_scenario(s, data, cache=TargetCache(data)), lang, data)

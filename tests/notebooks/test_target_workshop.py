@@ -217,6 +217,8 @@ def test_widgets_build_headless_and_follow_the_controls(app):
         assert f"simlib-{key.replace('_', '-')}" in o[key]._dom_classes
     before = o["cards"].value
     assert "¥1,570.00M" in before and "Company target" in before
+    # the reps still ramping, beside the ramp the company's hires show (issue 16)
+    assert "Wu Yang" in o["ramp_out"].value and "Q1 target / expected" in o["ramp_out"].value
     app.controls_["target_mode"].value = "growth"
     assert not app.controls_["growth"].disabled and app.controls_["company_target"].disabled
     app.controls_["growth"].value = 35.0
