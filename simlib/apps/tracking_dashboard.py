@@ -250,8 +250,8 @@ _t = translator(
         "amount_hint": ("e.g. 1,200.00", "如 1,200.00"),
         "reason": ("Reason", "理由"),
         "reason_hint": (
-            "why: the rep reads this on the re-issued statement",
-            "理由：销售会在重新发布的对账单上看到",
+            "the rep reads it with the decision (required)",
+            "销售会看到这段理由（必填）",
         ),
         "review": ("Start review", "开始审核"),
         "decide": ("Decide", "裁决"),
@@ -878,6 +878,7 @@ CSS: dict[str, str] = {
     "decide_title": "simlib-decide-title",
     "appeal": "simlib-appeal",
     "outcome": "simlib-outcome",
+    "outcome_label": "simlib-outcome-label",
     "amount": "simlib-amount",
     "amount_error": "simlib-amount-error",
     "reason": "simlib-reason",
@@ -892,6 +893,7 @@ _APPEAL_OUTPUTS = (
     "appeals_head",
     "appeals",
     "decide_title",
+    "outcome_label",
     "amount_error",
     "reason_error",
     "decide_status",
@@ -910,6 +912,9 @@ _APP_CSS = """
 .simlib-tracking-dashboard .simlib-table td.txt { max-width: 360px; }
 .simlib-tracking-dashboard .simlib-appeals-out .simlib-table td.txt { max-width: 260px; }
 .simlib-tracking-dashboard .simlib-appeals-out small { color: #555; }
+.simlib-tracking-dashboard .simlib-appeals-out td:nth-child(-n+3),
+.simlib-tracking-dashboard .simlib-appeals-out td:nth-child(7),
+.simlib-tracking-dashboard .simlib-appeals-out td:nth-child(8) { white-space: nowrap; }
 .simlib-tracking-dashboard .simlib-user { color: #555; font-size: 13px; }
 .simlib-tracking-dashboard .simlib-decide-status .ok { color: #2e7d32; }
 """
@@ -1120,7 +1125,7 @@ class TrackingDashboard:
                 o["decide_title"],
                 w.HBox([c["appeal"]]),
                 w.HBox(
-                    [c["outcome"], w.VBox([c["amount"], o["amount_error"]])],
+                    [o["outcome_label"], c["outcome"], w.VBox([c["amount"], o["amount_error"]])],
                     layout=w.Layout(flex_flow="row wrap", align_items="flex-start"),
                 ),
                 w.VBox([c["reason"], o["reason_error"]]),
@@ -1345,9 +1350,12 @@ class TrackingDashboard:
             "outcome": w.ToggleButtons(
                 options=_appeals.outcome_choices(L),
                 value="partly_accepted",
-                style={"button_width": "130px", **wide},
-            ),  # fmt: skip
-            "amount": w.Text(value="", style=wide, layout=w.Layout(width="260px")),
+                style={"button_width": "130px"},
+                layout=w.Layout(width="420px"),
+            ),
+            "amount": w.Text(
+                value="", style={"description_width": "initial"}, layout=w.Layout(width="300px")
+            ),
             "reason": w.Textarea(value="", style=wide, layout=w.Layout(width="640px")),
             "review": w.Button(layout=w.Layout(width="130px")),
             "decide": w.Button(button_style="primary", layout=w.Layout(width="130px")),
@@ -1360,7 +1368,10 @@ class TrackingDashboard:
     def _relabel_appeals(self, L: str) -> None:
         c, o = self.controls, self.outputs
         c["appeal"].description = _t("appeal", L)
-        c["outcome"].description = _t("outcome", L)
+        o["outcome_label"].value = (
+            f"<span style='display:inline-block;width:86px;text-align:right;"
+            f"padding-right:8px'>{_esc(_t('outcome', L))}</span>"
+        )
         u = self._appeal_units(L)
         c["amount"].description = _t("amount", L, u=u.label())
         c["amount"].placeholder = _t("amount_hint", L)
