@@ -848,3 +848,36 @@ def test_the_ramp_the_data_show_and_the_reps_still_ramping(demo, alloc):
     ):
         html = str(ramp_html(alloc, demo, lang, ramp))
         assert all(w in html for w in words) and "S010" not in html and "nan" not in html.lower()
+
+
+def test_the_scenario_chooses_how_reps_without_a_comparable_year_are_bounded(demo, cache, baseline):
+    """Issue 16: growth.no_history — 'free' says no bound applied, 'peers' bounds a
+    new node by its comparable siblings' mean last year (× the plan's FTE for a rep)."""
+    from simlib.views.workshop import bound_keys
+
+    def run(rule):
+        s = baseline.model_copy(
+            update={"growth": baseline.growth.model_copy(update={"no_history": rule})}
+        )
+        a = run_scenario(s, demo, cache=cache)
+        f = a.to_frame().set_index("node_id")
+        return a, f.assign(key=bound_keys(a, f.reset_index()))
+
+    free_a, free = run("free")
+    assert (
+        free.at["S036", "key"] == "no_history"
+        and free.at["S036", "target"] > 6 * free.at["S036", "last_year"]
+    )
+    a, peers = run("peers")
+    h = a.history
+    mates = [n for n in peers.index[peers["parent_id"] == "T-GZ"] if h.comparable[n]]
+    bound = (
+        h.last_year[mates].mean() * float(h.fte.loc["S036"].mean()) * (1 + baseline.growth.floor)
+    )
+    assert peers.at["S036", "target"] == pytest.approx(bound, abs=0.01)
+    assert peers.at["S036", "key"] == "peers_floor"
+    # comparable reps keep their own bounds; the team still sums to its target
+    team = peers[peers["parent_id"] == "T-GZ"]
+    assert team["target"].sum() == pytest.approx(
+        peers.at["T-GZ", "target"] * (1 + baseline.uplift.rep), abs=1
+    )

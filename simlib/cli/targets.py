@@ -85,6 +85,9 @@ def cmd_targets_allocate(args) -> int:
             "floor": "增长下限",
             "cap": "增长上限",
             "no_history": "无可比基准年，未限增长",
+            "peers": "无可比基准年，按同级限增长",
+            "peers_floor": "无可比基准年，按同级的增长下限",
+            "peers_cap": "无可比基准年，按同级的增长上限",
             "": "",
         }
         view = view.assign(name=names, status=[status.get(x, x) for x in view["status"]])
@@ -92,7 +95,12 @@ def cmd_targets_allocate(args) -> int:
     else:
         view = view.assign(
             status=[
-                "no comparable year, not bounded" if x == "no_history" else x
+                {
+                    "no_history": "no comparable year, not bounded",
+                    "peers": "no comparable year, bounded by peers",
+                    "peers_floor": "no comparable year, at the floor on peers",
+                    "peers_cap": "no comparable year, at the cap on peers",
+                }.get(x, x)
                 for x in view["status"]
             ]
         )

@@ -159,6 +159,24 @@ def growth_bounds_cents(
     return lo, hi
 
 
+def _peer_last_year(history, kids, ly_c: list[int], comparable: list[bool]):
+    """``growth.no_history: peers``: each child without a comparable last year is bounded
+    as if its last year were the mean of its comparable siblings' (a rep's times the
+    mean of its plan FTE in the target year); unchanged when no sibling is comparable."""
+    known = [v for v, c in zip(ly_c, comparable) if c]
+    if not known:
+        return ly_c, comparable
+    mean = sum(known) / len(known)
+    fte = getattr(history, "fte", None)
+    out_ly, out_c = list(ly_c), list(comparable)
+    for i, k in enumerate(kids):
+        if comparable[i]:
+            continue
+        share = float(fte.loc[k].mean()) if fte is not None and k in fte.index else 1.0
+        out_ly[i], out_c[i] = int(round(mean * share)), share > 0
+    return out_ly, out_c
+
+
 def _water_level(rest: float, w: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> float:
     """The ``λ`` with ``Σ clip(λ w, lo, hi) = rest`` (weights > 0 only; feasible)."""
     finite = np.isfinite(hi)
@@ -553,7 +571,8 @@ def cascade(
         teams of a region to region × (1 + uplift.team), the reps of a team to
         team × (1 + uplift.rep).
     growth : GrowthBounds or None
-        Floor and cap on each comparable child's change vs last year; None: no bounds.
+        Floor and cap on each comparable child's change vs last year (``no_history``:
+        how a child without one is bounded); None: no bounds.
     locked : mapping node id → amount
         Kept as given; the siblings share the rest.
     focus_region, focus_weight
@@ -605,9 +624,11 @@ def cascade(
                     given[~named] = w[~named] * scale
                 w = given
         if growth is not None:
-            lo, hi = growth_bounds_cents(
-                [ly_c[k] for k in kids], [comparable[k] for k in kids], growth.floor, growth.cap
-            )
+            ly_k = [ly_c[k] for k in kids]
+            comp_k = [comparable[k] for k in kids]
+            if getattr(growth, "no_history", "free") == "peers":
+                ly_k, comp_k = _peer_last_year(history, kids, ly_k, comp_k)
+            lo, hi = growth_bounds_cents(ly_k, comp_k, growth.floor, growth.cap)
         else:
             lo, hi = np.zeros(len(kids)), np.full(len(kids), _UNBOUNDED)
         lk = np.array([_cents(locked[k]) if k in locked else np.nan for k in kids], dtype=float)

@@ -27,6 +27,13 @@ class MethodWeights(StrictModel):
 class GrowthBounds(StrictModel):
     floor: float = Field(-0.10, ge=-1.0)
     cap: float = Field(0.40, ge=-1.0)
+    no_history: Literal["free", "peers"] = Field(
+        "free",
+        description="a node without a comparable last year (a new hire, a new team): 'free' "
+        "applies no floor or cap to it (said in the allocation); 'peers' bounds it as if its "
+        "last year were the mean of its comparable siblings' (for a rep, times the share of "
+        "the target year the plan's ramp has them at full productivity)",
+    )
 
     @model_validator(mode="after")
     def _ordered(self):

@@ -344,6 +344,18 @@ _t = translator(
             "no comparable year: floor and cap not applied",
             "无可比基准年，未应用增长上下限",
         ),
+        "peers": (
+            "no comparable year: bounded by its peers' last year",
+            "无可比基准年，按同级平均的基准年限增长",
+        ),
+        "peers_floor": (
+            "no comparable year: held at the floor on its peers' last year",
+            "无可比基准年，按同级平均基准年的增长下限",
+        ),
+        "peers_cap": (
+            "no comparable year: held at the cap on its peers' last year",
+            "无可比基准年，按同级平均基准年的增长上限",
+        ),
         "new": ("new: no base year", "新人，无基准年"),
         "target": ("Company target", "公司目标"),
         "target_v": ("{amount} ({growth} on the base year)", "{amount}（较基准年 {growth}）"),
@@ -519,13 +531,21 @@ def _frame(alloc: Allocation, levels: Sequence[str], under: str | None, lang: st
 def bound_keys(alloc: Allocation, frame: pd.DataFrame) -> list[str]:
     """What held each row's target: ``floor``, ``cap``, ``locked``; ``no_history`` for a
     node without a comparable base year (the growth floor and cap do not apply to it, so
-    +500% is possible and must be said); ``free`` otherwise."""
+    +500% is possible and must be said), or ``peers`` when the scenario bounds such nodes
+    by their peers (``growth.no_history: peers``) and the bound does not bind; ``free``
+    otherwise."""
     comparable = dict(zip(alloc.nodes["node_id"], alloc.nodes["comparable"].astype(bool)))
-    return [
-        st if st in ("floor", "cap", "locked")
-        else ("free" if comparable.get(n, True) else "no_history")
-        for n, st in zip(frame["node_id"], frame["status"])
-    ]  # fmt: skip
+    peers = alloc.scenario.growth.no_history == "peers"
+    out = []
+    for n, st in zip(frame["node_id"], frame["status"]):
+        known = comparable.get(n, True)
+        if st in ("floor", "cap"):
+            out.append(st if known or not peers else f"peers_{st}")
+        elif st == "locked":
+            out.append(st)
+        else:
+            out.append("free" if known else ("peers" if peers else "no_history"))
+    return out
 
 
 def allocation_html(
