@@ -32,6 +32,7 @@ from simlib.reports.schedule import ScheduleParams
 from simlib.scorecard import ScorecardParams
 from simlib.targets.params import TargetParams
 from simlib.targets.scenario import Scenario
+from simlib.tracking.milestones import MilestoneParams
 from simlib.tracking.params import AlertParams
 
 __all__ = ["FILE_MODELS", "AppealParams", "load_params", "model_for", "validate_params"]
@@ -50,6 +51,7 @@ FILE_MODELS: dict[str, type[StrictModel]] = {
     "mappings/*.yaml": MappingSpec,
     "scenarios/*.yaml": Scenario,
     "schedule.yaml": ScheduleParams,
+    "milestones.yaml": MilestoneParams,
     "recipients.yaml": RecipientParams,
     "delivery.yaml": DeliveryParams,
 }
