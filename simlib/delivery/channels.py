@@ -41,7 +41,7 @@ _t = translator(
         "subject_one": ("{company}: {title}", "{company}：{title}"),
         "hello": ("Dear {name},", "{name}，您好："),
         "intro": (
-            "these documents are ready for you; each is attached to this email.",
+            "These documents are ready for you; each is attached to this email.",
             "以下报告已为您生成，均附在本邮件中。",
         ),
         "attached": ("attached: {file}", "附件：{file}"),

@@ -320,7 +320,7 @@ def _page(lang: str, head: str, body: str, extra_css: str = "") -> str:
 <title>{esc(head)}</title>
 <style>
 {_BODY_CSS}
-ul.reps {{ columns: 3; }} li.failed {{ color: #b00020; }} .meta {{ color: #555; }}
+ul.reps li {{ margin: .3em 0; }} li.failed {{ color: #b00020; }} .meta {{ color: #555; }}
 {extra_css}
 </style></head><body>
 {body}
@@ -341,20 +341,25 @@ def write_index(out_dir: Path, plan: PackPlan, planned, batch: BatchResult, peop
         en, cn = _TITLES.get(tname, (tname, tname))
         return cn if zh else en
 
-    def link(item: Item, label: str, up: str = "") -> str:
+    def anchor(item: Item, label: str, up: str = "") -> tuple[str, bool]:
+        """(the link to a document and its PDF, or why there is none; whether it is there)"""
         r = by_name.get(item.name)
         tname = Path(item.template).stem
         when = period_text(item.params, plan.lang)
         text = " — ".join(esc(x) for x in (title(tname), label, when) if x)
         if r is not None and r.ok:
             pdf = f' · <a href="{up}{esc(item.name)}.pdf">PDF</a>' if r.pdf else ""
-            return f'<li><a href="{up}{esc(item.name)}.html">{text}</a>{pdf}</li>'
+            return f'<a href="{up}{esc(item.name)}.html">{text}</a>{pdf}', True
         why = (
             esc(brief_error(r.error))
             if r is not None and r.error
             else ("未生成" if zh else "not rendered")
         )
-        return f'<li class="failed">{text} — <b>{"失败" if zh else "failed"}</b>: {why}</li>'
+        return f"{text} — <b>{'失败' if zh else 'failed'}</b>{'：' if zh else ': '}{why}", False
+
+    def link(item: Item, label: str, up: str = "") -> str:
+        a, ok = anchor(item, label, up)
+        return f"<li>{a}</li>" if ok else f'<li class="failed">{a}</li>'
 
     readers: dict[str, list[Reader]] = {}
     if people is not None:
@@ -366,9 +371,10 @@ def write_index(out_dir: Path, plan: PackPlan, planned, batch: BatchResult, peop
         rs = readers.get(audience, [])
         if not rs:
             return ""
-        text = "个人索引" if zh else "own index"
-        links = ", ".join(f'<a href="{esc(r.index)}">{esc(r.name)}</a>' for r in rs)
-        return f' <span class="meta">({text}: {links})</span>'
+        links = "、".join(f'<a href="{esc(r.index)}">{esc(r.name)}</a>' for r in rs)
+        if zh:
+            return f' <span class="meta">（个人索引：{links}）</span>'
+        return f' <span class="meta">(own index: {links})</span>'
 
     sections = {"director": [], "manager": {}, "rep": {}}
     for item, audience, label in planned:
@@ -392,13 +398,19 @@ def write_index(out_dir: Path, plan: PackPlan, planned, batch: BatchResult, peop
             + "".join(link(i, lab) for i, lab in entries)
             + "</ul>"
         )
+    # one line per rep: their name, their documents, their own index
     parts.append(f"<h2>{h('rep')}</h2><ul class='reps'>")
     for audience, entries in sections["rep"].items():
-        parts += [link(i, lab) for i, lab in entries]
+        made = [anchor(i, "") for i, _ in entries]
+        docs = "；".join(a for a, _ in made) if zh else "; ".join(a for a, _ in made)
+        own = ""
         if readers.get(audience):
             r = readers[audience][0]
-            text = f"{r.name}的个人索引" if zh else f"{r.name}: own index"
-            parts.append(f'<li class="meta"><a href="{esc(r.index)}">{esc(text)}</a></li>')
+            open_, close = ("（", "）") if zh else ("(", ")")
+            word = "个人索引" if zh else "own index"
+            own = f' <span class="meta">{open_}<a href="{esc(r.index)}">{word}</a>{close}</span>'
+        css = "" if all(ok for _, ok in made) else ' class="failed"'
+        parts.append(f"<li{css}><b>{esc(entries[0][1])}</b>{own}{'：' if zh else ': '}{docs}</li>")
     parts.append("</ul>")
     ok, n = sum(r.ok for r in batch.results), len(planned)
     manifest = batch.manifest.relative_to(out_dir) if batch.manifest else None
