@@ -44,35 +44,10 @@ def _reversals(args, data):
 
 def _statements(args, data, plan, reversals):
     """Every statement of the plan on the data, as ``simlib statements`` makes them."""
-    from simlib.cli.pay import _collections
-    from simlib.periods import LABEL_PATTERNS
-    from simlib.plans import compute_statements
+    from simlib.plans.from_data import statements_for_data
 
-    won = data.opportunities[data.opportunities["stage"] == "won"]
-    t = data.tables.get("targets")
-    if t is None and plan.uses_quota:
-        raise UserError(
-            f"plan {plan.name} pays by attainment, and the data has no targets table to "
-            "take quotas from: choose a plan on amounts"
-        )
-    kind = LABEL_PATTERNS[plan.period]
-    quotas = t[t["period"].str.match(kind) & (t["level"] == "rep")] if t is not None else None
-    collections = _collections(data)
-    if plan.measure == "collected_revenue" and collections is None:
-        raise UserError(
-            f"plan {plan.name} pays on collected revenue, and the data has no invoices and "
-            "payments: choose a plan on revenue"
-        )
     try:
-        return compute_statements(
-            plan,
-            won,
-            quotas,
-            reversals=reversals,
-            collections=collections,
-            teams=data.reps,
-            products=data.products,
-        )
+        return statements_for_data(data, plan, reversals=reversals)
     except ValueError as e:
         raise UserError(str(e)) from None
 

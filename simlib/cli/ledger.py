@@ -30,15 +30,6 @@ from simlib.cli.common import (
     user_lang,
 )
 
-_STATE = {
-    "filed": ("filed", "已提交"),
-    "under_review": ("under review", "审核中"),
-    "accepted": ("accepted", "接受"),
-    "partly_accepted": ("partly accepted", "部分接受"),
-    "rejected": ("rejected", "驳回"),
-    "withdrawn": ("withdrawn", "已撤回"),
-}
-
 _KIND = {
     "statement.issued": ("statement issued", "发布对账单"),
     "statement.reissued": ("statement re-issued", "重新发布对账单"),
@@ -58,12 +49,19 @@ _KIND = {
     "scenario.rejected": ("scenario rejected", "驳回情景"),
 }
 
-_DOC_STATE = {
-    "draft": ("draft", "草稿"),
-    "submitted": ("submitted", "已提交"),
-    "approved": ("approved", "已批准"),
-    "rejected": ("rejected", "已驳回"),
-}
+
+def _state_name(state: str, lang: str) -> str:
+    """An appeal's state in ``lang`` (the ledger's words; imported when used: the
+    command line starts without SQLAlchemy)."""
+    from simlib.ledger.records import appeal_state_label
+
+    return appeal_state_label(state, lang)
+
+
+def _doc_state_name(state: str, lang: str) -> str:
+    from simlib.ledger.change import state_label
+
+    return state_label(state, lang)
 
 
 def _t(pair: tuple[str, str], lang: str) -> str:
@@ -165,30 +163,11 @@ def _plan_hash(plan) -> str:
 
 def _period_statements(data, plan, period: str):
     """The plan's statements for one period, computed as ``simlib statements`` does."""
-    from simlib.cli.pay import _collections
-    from simlib.periods import LABEL_PATTERNS
-    from simlib.plans import StatementSet, compute_statements
+    from simlib.plans import StatementSet
+    from simlib.plans.from_data import statements_for_data
 
-    won = data.opportunities[data.opportunities["stage"] == "won"]
-    t = data.tables.get("targets")
-    if t is None and plan.uses_quota:
-        raise UserError(
-            f"plan {plan.name} pays by attainment, and the data has no targets table to "
-            "take quotas from: map one (tables.targets in the mapping) or choose a plan on "
-            "amounts"
-        )
-    kind = LABEL_PATTERNS[plan.period]
-    quotas = t[t["period"].str.match(kind) & (t["level"] == "rep")] if t is not None else None
     try:
-        sts = compute_statements(
-            plan,
-            won,
-            quotas,
-            reversals=data.tables.get("reversals"),
-            collections=_collections(data),
-            teams=data.reps,
-            products=data.products,
-        )
+        sts = statements_for_data(data, plan)
     except ValueError as e:
         raise UserError(str(e)) from None
     mine = tuple(s for s in sts if s.period == period)
@@ -295,7 +274,7 @@ def _appeal_rows(led, appeals, lang):
             led.roster.name_of(a.rep_id, lang),
             a.period,
             a.line_no,
-            _t(_STATE[a.state], lang),
+            _state_name(a.state, lang),
             _when(led, a.filed_at),
             str(a.decision_due),
             _money(a.cents, sign=True) if a.cents else "—",
@@ -358,9 +337,9 @@ def cmd_show(args) -> int:
         name = led.roster.name_of
         zh = lang == "zh-CN"
         out = [
-            (f"申诉 #{a.id} · {_t(_STATE[a.state], lang)}")
+            (f"申诉 #{a.id} · {_state_name(a.state, lang)}")
             if zh
-            else f"appeal #{a.id} · {_t(_STATE[a.state], lang)}",
+            else f"appeal #{a.id} · {_state_name(a.state, lang)}",
             (
                 f"销售：{name(a.rep_id, lang)} · {a.period} 对账单第 {st.version} 版 "
                 f"第 {a.line_no} 行"
@@ -388,11 +367,11 @@ def cmd_show(args) -> int:
         if a.outcome:
             who = name(a.decided_by, lang)
             out.append(
-                f"{_t(_STATE[a.outcome], lang)}：{who} · {_when(led, a.decided_at)}"
+                f"{_state_name(a.outcome, lang)}：{who} · {_when(led, a.decided_at)}"
                 + (f" · 调整 {_money(a.cents, sign=True)} 元" if a.cents else "")
                 + (f" · {a.outcome_reason}" if a.outcome_reason else "")
                 if zh
-                else f"{_t(_STATE[a.outcome], lang)} by {who} at {_when(led, a.decided_at)}"
+                else f"{_state_name(a.outcome, lang)} by {who} at {_when(led, a.decided_at)}"
                 + (f" · adjustment {_money(a.cents, sign=True)} CNY" if a.cents else "")
                 + (f" · {a.outcome_reason}" if a.outcome_reason else "")
             )
@@ -433,7 +412,7 @@ def cmd_decide(args) -> int:
 
     def body(led, data, lang):
         a = led.decide(args.actor, args.appeal, args.outcome, cents, args.reason)
-        state = _t(_STATE[a.state], lang)
+        state = _state_name(a.state, lang)
         if lang == "zh-CN":
             print(f"申诉 #{a.id}：{state}")
         else:
@@ -595,7 +574,7 @@ def _pick(led, kind, name, version, state: str, lang: str) -> int:
         return version
     vs = [v for v in led.versions(kind, name) if v.state == state]
     if not vs:
-        st = _t(_DOC_STATE[state], lang)
+        st = _doc_state_name(state, lang)
         raise UserError(
             f"{name} 没有“{st}”的版本（用 simlib plans status 查看）"
             if lang == "zh-CN"
@@ -606,7 +585,7 @@ def _pick(led, kind, name, version, state: str, lang: str) -> int:
 
 def _say_version(led, v, lang: str) -> None:
     who = led.roster.name_of(v.decided_by or v.submitted_by or v.author, lang)
-    st = _t(_DOC_STATE[v.state], lang)
+    st = _doc_state_name(v.state, lang)
     if lang == "zh-CN":
         print(f"{v.name} 第 {v.version} 版：{st}（{who}）")
     else:
@@ -619,7 +598,7 @@ def cmd_plans_submit(args) -> int:
         me = led.roster.resolve(args.actor)
         v = led.record_version(me, kind, name, path.read_bytes(), args.reason)
         if v.state != "draft":
-            st = _t(_DOC_STATE[v.state], lang)
+            st = _doc_state_name(v.state, lang)
             raise UserError(
                 f"{path} 与第 {v.version} 版相同，该版本已是“{st}”：无需再提交"
                 if lang == "zh-CN"
@@ -691,7 +670,7 @@ def cmd_plans_status(args) -> int:
             rows = [
                 [
                     v.version,
-                    _t(_DOC_STATE[v.state], lang),
+                    _doc_state_name(v.state, lang),
                     led.roster.name_of(v.author, lang),
                     _when(led, v.at),
                     led.roster.name_of(v.decided_by or v.submitted_by, lang)

@@ -259,7 +259,7 @@ def cmd_payout(args) -> int:
 
 def cmd_statements(args) -> int:
     """Exact commission statements for every rep of the demo company (or --data)."""
-    from simlib.plans import compute_statements, load_plan
+    from simlib.plans import load_plan
 
     if args.action == "issue":
         from simlib.cli.ledger import cmd_issue
@@ -280,35 +280,10 @@ def cmd_statements(args) -> int:
         return cmd_issue(args)
     data = load_dataset(args)
     plan = load_plan(args.plan)
-    won = data.opportunities[data.opportunities["stage"] == "won"]
-    collections = _collections(data)
-    t = data.tables.get("targets")
-    from simlib.periods import LABEL_PATTERNS
+    from simlib.plans.from_data import statements_for_data
 
-    kind = LABEL_PATTERNS[plan.period]
-    if t is None and plan.uses_quota:
-        raise UserError(
-            f"plan {plan.name} pays by attainment, and the data has no targets table to "
-            "take quotas from: map one (tables.targets in the mapping) or choose a plan on "
-            "amounts"
-        )
-    # Rep quotas for the plan's kind of period (a team plan sums its members').
-    quotas = t[t["period"].str.match(kind) & (t["level"] == "rep")] if t is not None else None
-    if plan.measure == "collected_revenue" and collections is None:
-        raise UserError(
-            f"plan {plan.name} pays on collected revenue, and the data has no invoices and "
-            "payments to collect from: map them, or choose a plan on revenue"
-        )
     try:
-        sts = compute_statements(
-            plan,
-            won,
-            quotas,
-            reversals=data.tables.get("reversals"),
-            collections=collections,
-            teams=data.reps,
-            products=data.products,
-        )
+        sts = statements_for_data(data, plan)
     except ValueError as e:
         raise UserError(str(e)) from None
     frame = sts.to_frame()
@@ -379,16 +354,10 @@ def cmd_statements(args) -> int:
 
 
 def _collections(data):
-    """Payments as (opportunity_id, date, amount) through their invoices (None when the
-    data has no invoices or payments: an opportunity-only export)."""
-    if "invoices" not in data.tables or "payments" not in data.tables:
-        return None
-    inv = data.invoices.set_index("invoice_id")["opportunity_id"]
-    pay = data.payments
-    out = pay.assign(opportunity_id=pay["invoice_id"].map(inv))[
-        ["opportunity_id", "date", "amount"]
-    ]
-    return out.dropna(subset=["opportunity_id"])
+    """Payments through invoices (see :func:`simlib.plans.from_data.collections_of`)."""
+    from simlib.plans.from_data import collections_of
+
+    return collections_of(data)
 
 
 def add_parser(sub) -> None:

@@ -27,6 +27,7 @@ from simlib.ledger.errors import (
 from simlib.ledger.ledger import Ledger, ledger_engine
 from simlib.ledger.params import AppealParams, open_ledger
 from simlib.ledger.records import (
+    APPEAL_STATES,
     OUTCOMES,
     Appeal,
     Event,
@@ -35,10 +36,12 @@ from simlib.ledger.records import (
     IssueResult,
     RepHistory,
     Verification,
+    appeal_state_label,
 )
 from simlib.ledger.roles import Person, Roster
 
 __all__ = [
+    "APPEAL_STATES",
     "DOC_KINDS",
     "Acknowledgement",
     "DocVersion",
@@ -61,6 +64,7 @@ __all__ = [
     "RepHistory",
     "Roster",
     "Verification",
+    "appeal_state_label",
     "ledger_engine",
     "open_ledger",
 ]

@@ -49,6 +49,7 @@ from simlib.ledger.errors import (
     NotFound,
 )
 from simlib.ledger.records import (
+    APPEAL_STATES,
     GENESIS,
     OUTCOMES,
     Appeal,
@@ -72,12 +73,7 @@ __all__ = ["Ledger", "ledger_engine"]
 #: The PostgreSQL advisory lock every write transaction holds ("LEDGER" in ASCII).
 _PG_LOCK = 0x4C4544474552
 
-_OUTCOME_ZH = {
-    "accepted": "接受",
-    "partly_accepted": "部分接受",
-    "rejected": "驳回",
-    "withdrawn": "撤回",
-}
+_OUTCOME_ZH = {k: zh for k, (_, zh) in APPEAL_STATES.items()}
 
 
 def ledger_engine(url: str) -> Engine:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "APPEAL_STATES",
     "GENESIS",
     "OUTCOMES",
     "Appeal",
@@ -18,6 +19,7 @@ __all__ = [
     "IssuedStatement",
     "RepHistory",
     "Verification",
+    "appeal_state_label",
     "canonical",
     "content_hash",
     "event_hash",
@@ -147,6 +149,24 @@ class IssueResult:
             + (f", batch {self.batch}" if self.batch else "")
             + ")"
         )
+
+
+#: An appeal's states as people read them, in English and Chinese (the command line, the
+#: dashboard and the reports all say them with these words).
+APPEAL_STATES: dict[str, tuple[str, str]] = {
+    "filed": ("filed", "已提交"),
+    "under_review": ("under review", "审核中"),
+    "accepted": ("accepted", "接受"),
+    "partly_accepted": ("partly accepted", "部分接受"),
+    "rejected": ("rejected", "驳回"),
+    "withdrawn": ("withdrawn", "已撤回"),
+}
+
+
+def appeal_state_label(state: str, lang: str = "en") -> str:
+    """An appeal's state in ``lang`` (``partly accepted`` / ``部分接受``)."""
+    en, zh = APPEAL_STATES.get(state, (state, state))
+    return zh if lang == "zh-CN" else en
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ import pandas as pd
 from simlib.i18n import check_lang, translator
 from simlib.i18n import escape as _esc
 from simlib.ledger import OUTCOMES, Ledger, Person
+from simlib.ledger.records import APPEAL_STATES
 from simlib.ledger.roles import role_label
 from simlib.present import MISSING, STATUS_COLORS, Col, Units, is_missing, table
 from simlib.views.statement import KIND_LABELS, line_text
@@ -66,14 +67,7 @@ __all__ = [
 ]
 
 #: An appeal's state in both languages (the words of ``simlib appeals list``).
-STATE_NAMES: dict[str, tuple[str, str]] = {
-    "filed": ("filed", "已提交"),
-    "under_review": ("under review", "审核中"),
-    "accepted": ("accepted", "接受"),
-    "partly_accepted": ("partly accepted", "部分接受"),
-    "rejected": ("rejected", "驳回"),
-    "withdrawn": ("withdrawn", "已撤回"),
-}
+STATE_NAMES = APPEAL_STATES
 
 #: What a decider may choose, in the form's order.
 OUTCOME_CHOICES: tuple[str, ...] = OUTCOMES

@@ -33,6 +33,7 @@ import pandas as pd
 
 from simlib.i18n import escape as _esc
 from simlib.i18n import translator
+from simlib.ledger.records import APPEAL_STATES
 from simlib.present import HTML, MISSING, STATUS_COLORS, Col, Units
 from simlib.present import table as present_table
 
@@ -55,14 +56,7 @@ __all__ = [
 ]
 
 #: Appeal states as people read them (the same words as ``simlib appeals``).
-STATE_NAMES: dict[str, tuple[str, str]] = {
-    "filed": ("filed", "已提交"),
-    "under_review": ("under review", "审核中"),
-    "accepted": ("accepted", "接受"),
-    "partly_accepted": ("partly accepted", "部分接受"),
-    "rejected": ("rejected", "驳回"),
-    "withdrawn": ("withdrawn", "已撤回"),
-}
+STATE_NAMES = APPEAL_STATES
 
 _t = translator(
     {
