@@ -661,3 +661,44 @@ def test_a_saved_plan_with_the_new_terms_reads_back_as_edited(terms, terms_ctx, 
     text = path.read_text(encoding="utf-8")
     assert "amount: 12000" in text and "rate: 0.012" not in text and "margin_pct" not in text
     assert LabState.from_plan(load_plan(path), "nt") == st.replace(plan="nt")
+
+
+def test_saving_a_plan_records_a_version_in_the_ledger(ctx, base, tmp_path, monkeypatch):
+    """Issue 15: the lab's save records the plan as the signed-in person's draft version;
+    a rep is refused (the file still saved); nobody signed in is told how to be."""
+    import shutil
+    from pathlib import Path
+
+    from simlib.data import load_demo
+    from simlib.ledger import open_ledger
+
+    shutil.copytree(Path(__file__).resolve().parents[1] / "params", tmp_path / "params")
+    monkeypatch.setenv("SIMLIB_PARAMS", str(tmp_path / "params"))
+    monkeypatch.setenv("SIMLIB_LEDGER", f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+    demo = load_demo()
+    people = (demo.reps, demo.tables.get("org"))
+    lab = CommissionLab(ctx, base, lang="zh-CN", charts=False, user="彭梓涵", people=people)
+    lab.show()
+    c, o = lab.controls, lab.outputs
+    c["rate_2"].value = 2.5
+    c["save_name"].value = "tiered_2027"
+    c["save"].click()
+    said = re.sub(r"<[^>]+>", " ", o["save_status"].value)
+    assert (
+        "已保存为“tiered_2027”" in said and "已登记到台账：第 1 版（草稿）；尚无批准版本。" in said
+    )
+    led = open_ledger(*people)
+    (v,) = led.versions("plan", "tiered_2027")
+    assert v.author == "S001" and v.text == (tmp_path / "params/plans/tiered_2027.yaml").read_text()
+    led.close()
+    rep = CommissionLab(ctx, base, lang="en", charts=False, user="S003", people=people)
+    rep.show()
+    rep.controls["save_name"].value = "mine"
+    rep.controls["save"].click()
+    said = rep.outputs["save_status"].value
+    assert "Not recorded in the ledger: Zhang Wei is a rep" in said and "b71c1c" in said
+    anon = CommissionLab(ctx, base, lang="en", charts=False)
+    anon.show()
+    anon.controls["save_name"].value = "anon"
+    anon.controls["save"].click()
+    assert "open the lab as yourself (add ?user=" in anon.outputs["save_status"].value

@@ -1150,6 +1150,18 @@ _t = translator(
             "The plan could not be saved ({why}).",
             "方案未能保存（{why}）。",
         ),
+        "recorded": (
+            "Recorded in the ledger as version {n} ({state}); {check}.",
+            "已登记到台账：第 {n} 版（{state}）；{check}。",
+        ),
+        "not_recorded": ("Not recorded in the ledger: {why}", "未登记到台账：{why}"),
+        "no_user": (
+            "Not recorded in the ledger: open the lab as yourself (add ?user= and your name "
+            "to the address) to keep versions and submit them for approval.",
+            "未登记到台账：以本人身份打开实验室（在地址后加 ?user= 和您的名字），"
+            "才能登记版本并提交审批。",
+        ),
+        "ledger_down": ("the ledger could not be reached", "无法连接台账"),
         "cost_of_sales": ("Cost of sales", "销售成本率"),
         "p50": ("Budget (P50)", "预算（P50）"),
         "p90": ("Budget, bad case (P90)", "高位预算（P90）"),
@@ -1834,6 +1846,9 @@ class CommissionLab:
         lang: str = "en",
         charts: bool = True,
         data_label: str = "",
+        user: str = "",
+        people=None,
+        ledger_url: str | None = None,
     ):
         if lang not in ("en", "zh-CN"):
             raise ValueError(f"lang must be 'en' or 'zh-CN'; got {lang!r}")
@@ -1843,6 +1858,10 @@ class CommissionLab:
         self.lang = lang
         self.charts = charts
         self.data_label = data_label
+        #: who saves plans into the ledger, and the org data (reps, org) its roles come from
+        self.user = (user or "").strip()
+        self.people = people
+        self.ledger_url = ledger_url
         self.units = page_units(lang, context)
         self.labels = {n: plan_label(p, n, lang) for n, p in context.plans.items()}
         if state is None:
@@ -1907,6 +1926,7 @@ class CommissionLab:
         as_of: str = "",
         demo_seed: int | None = None,
         charts: bool = True,
+        user: str = "",
     ) -> CommissionLab:
         """The lab on the user's export (``source``/``mapping``, else ``simlib app
         --data``, else the demo company; see :mod:`simlib.apps.session`).
@@ -1919,7 +1939,7 @@ class CommissionLab:
         import datetime as dt
 
         from simlib.apps.landing import data_label
-        from simlib.apps.session import app_lang, app_source, cached_for, open_data
+        from simlib.apps.session import app_lang, app_source, app_user, cached_for, open_data
 
         lang = app_lang(lang)
         data = open_data(source, mapping, demo_seed)
@@ -1943,6 +1963,8 @@ class CommissionLab:
             lang=lang,
             charts=charts,
             data_label=data_label(src, mp, lang),
+            user=app_user(user),
+            people=(data.reps, data.tables.get("org")),
         )
 
     @classmethod
@@ -2076,6 +2098,38 @@ class CommissionLab:
             finally:
                 self._quiet = False
         return path
+
+    def record(self, name: str, path: str | Path, reason: str = ""):
+        """Record the saved plan file as the user's next version of plan ``name`` in the
+        ledger (a draft; the same content records nothing): ``(DocVersion, FileCheck)``.
+        Raises :class:`simlib.ledger.LedgerError` when the user may not."""
+        from simlib.ledger import open_ledger
+
+        reps, org = self.people
+        led = open_ledger(reps, org, url=self.ledger_url)
+        try:
+            v = led.record_version(self.user, "plan", name, Path(path).read_bytes(), reason)
+            return v, led.check_file("plan", name, path)
+        finally:
+            led.close()
+
+    def _record_text(self, name: str, path: Path) -> tuple[bool, str]:
+        """What the save status adds about the ledger: ``(ok, sentence)``."""
+        from simlib.ledger import LedgerError
+        from simlib.ledger.change import state_label
+
+        L = self.lang
+        if not self.user or self.people is None:
+            return True, _t("no_user", L)
+        try:
+            v, check = self.record(name, path, f"saved from the commission lab as {name}")
+        except LedgerError as e:
+            return False, _t("not_recorded", L, why=e.message(L))
+        except Exception:  # noqa: BLE001 - a database down: a message, not a traceback
+            log.exception("commission lab: the ledger could not be reached")
+            return False, _t("not_recorded", L, why=_t("ledger_down", L))
+        state = state_label(v.state, L)
+        return True, _t("recorded", L, n=v.version, state=state, check=check.message(L))
 
     # -- widgets -------------------------------------------------------------------
 
@@ -2509,9 +2563,13 @@ class CommissionLab:
             if not self.view.ok or self.errors:
                 msg = _t("save_invalid", L)
             else:
-                self.save(name, overwrite=self.controls["save_overwrite"].value)
+                path = self.save(name, overwrite=self.controls["save_overwrite"].value)
+                ok, said = self._record_text(name, path)
+                cls = "simlib-lab-ledger" if ok else "simlib-lab-ledger simlib-lab-unrecorded"
+                color = " style='color:#555'" if ok else " style='color:#b71c1c'"
                 status.value = (
                     f"<div class='simlib-lab-saved'>{_esc(_t('saved', L, name=name))}</div>"
+                    f"<div class='{cls}'{color}>{_esc(said)}</div>"
                 )
                 return
         except FileExistsError:

@@ -102,6 +102,7 @@ def cmd_schedule_list(args) -> int:
 
 
 def cmd_schedule_run_due(args) -> int:
+    from simlib.delivery import schedule_hook
     from simlib.reports.schedule import check_now, load_schedule, run_due
 
     schedule = load_schedule(args.schedule)
@@ -116,6 +117,7 @@ def cmd_schedule_run_due(args) -> int:
         dry_run=args.dry_run,
         progress=not args.quiet,
         pdf=not getattr(args, "no_pdf", False),
+        deliver=schedule_hook(dry_run=args.dry_run),  # jobs that say deliver: true
     )
     if not done:
         print("nothing due")
