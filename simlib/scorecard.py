@@ -41,6 +41,7 @@ re-weighting is stated in the rep's ``notes``.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -65,6 +66,9 @@ __all__ = [
     "Milestone",
     "milestone_progress",
     "cycle_of",
+    "evaluation_period",
+    "params_key",
+    "period_kind",
     "last_period",
     "honours",
     "promotion_candidates",
@@ -462,6 +466,9 @@ class Scorecard:
     ceiling: float
     table: pd.DataFrame = field(repr=False)
     detail: pd.DataFrame = field(repr=False)
+    #: Teams left out because they are evaluated on another cycle (a month's scorecard
+    #: leaves out the teams evaluated quarterly; see :func:`cycle_of`).
+    other_cycle: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return (
@@ -550,6 +557,13 @@ def scorecard(
     }
     d["label"] = d["kpi"].map({k: v[0] for k, v in labels.items()})
     d["label_zh"] = d["kpi"].map({k: v[1] for k, v in labels.items()})
+    # A month's scorecard is the monthly evaluation: teams evaluated quarterly are not in
+    # it (a quarter's scorecard has everyone: a quarter is a window for monthly teams too).
+    other: tuple[str, ...] = ()
+    if period_kind(win.label) == "monthly" and sp.team_cycles:
+        quarterly = {t for t in d["team_id"].dropna().unique() if cycle_of(t, sp) == "quarterly"}
+        other = tuple(sorted(quarterly))
+        d = d[~d["team_id"].isin(quarterly)]
     if within is not None:
         d = d[d["rep_id"].isin(f.members(within))]
     score = d.groupby("rep_id", sort=False)["contribution"].sum()
@@ -622,6 +636,7 @@ def scorecard(
         ceiling=sp.ceiling,
         table=table,
         detail=d[detail_cols].reset_index(drop=True),
+        other_cycle=other,
     )
 
 
@@ -632,6 +647,41 @@ def cycle_of(team_id: str, params=None) -> str:
     """The evaluation cycle of a team: ``monthly`` (FMCG, retail) or ``quarterly``."""
     sp = _params(params)
     return sp.team_cycles.get(team_id, sp.default_cycle)
+
+
+def params_key(params=None) -> str:
+    """A short digest of the scorecard parameters in force (``params/scorecard.yaml`` by
+    default): results remembered for a dataset are keyed by it, so an edited file (or
+    another params folder) is never answered from a memory of the old one."""
+    import hashlib
+
+    return hashlib.sha256(_params(params).model_dump_json().encode()).hexdigest()[:16]
+
+
+def period_kind(period) -> str | None:
+    """``monthly`` for a month label (``2026-10``), ``quarterly`` for a quarter
+    (``2026-Q3``), else None (a range, a year)."""
+    label = str(getattr(period, "label", period))
+    if re.fullmatch(r"\d{4}-\d{2}", label):
+        return "monthly"
+    if re.fullmatch(r"\d{4}-Q[1-4]", label):
+        return "quarterly"
+    return None
+
+
+def evaluation_period(data: DataLike, rep_id: str, period, params=None) -> str:
+    """The period ``rep_id`` is evaluated for when their review is for ``period``:
+    ``period`` itself, except that a rep of a team evaluated quarterly, reviewed on a
+    month, is evaluated for the last quarter closed by that month's end (``2026-10`` →
+    ``2026-Q3``; ``2026-12`` → ``2026-Q4``)."""
+    label = str(getattr(period, "label", period))
+    if period_kind(label) != "monthly":
+        return label
+    f = prepare(data)
+    team = f.reps.set_index("rep_id")["team_id"].get(rep_id)
+    if team is None or cycle_of(team, params) != "quarterly":
+        return label
+    return last_period("quarterly", pd.Period(label, "M").end_time.normalize())
 
 
 def last_period(cycle: str, as_of) -> str:

@@ -283,3 +283,59 @@ def test_cli_scorecard(capsys):
     assert "# Bob — Performance review 2026-10" in capsys.readouterr().out
     assert _cli(["scorecard", "--period", "2026-10", "--weight-set", "nope", *base]) == 2
     assert "unknown weight set 'nope'" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------- evaluation cycles
+
+
+@pytest.fixture
+def quarterly_shanghai(tmp_path, monkeypatch):
+    """params/ with the Shanghai team evaluated quarterly (issue 16: the cycles were never read)."""
+    import shutil
+    from pathlib import Path
+
+    params = tmp_path / "params"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "params", params)
+    sc_file = params / "scorecard.yaml"
+    text = sc_file.read_text(encoding="utf-8").replace(
+        "team_cycles: {}", "team_cycles: {T-SH: quarterly}"
+    )
+    sc_file.write_text(text, encoding="utf-8")
+    monkeypatch.setenv("SIMLIB_PARAMS", str(params))
+    return params
+
+
+def test_evaluation_cycles_decide_who_a_scorecard_and_a_review_pack_cover(quarterly_shanghai):
+    from simlib.views.team_review import load_facts, rep_pack
+
+    f = load_facts()
+    shanghai = set(f.reps.loc[(f.reps["team_id"] == "T-SH") & (f.reps["role"] == "rep"), "rep_id"])
+    month = sc.scorecard(f, "2026-10")
+    assert month.other_cycle == ("T-SH",) and not shanghai & set(month.table["rep_id"])
+    assert month.table["rank"].tolist() == list(
+        range(1, len(month.table) + 1)
+    )  # ranked without them
+    quarter = sc.scorecard(f, "2026-Q3")  # a quarter has everyone
+    assert shanghai <= set(quarter.table["rep_id"]) and quarter.other_cycle == ()
+    hon = sc.honours(f, "2026-10")
+    assert "T-SH" not in set(hon["scope"]) and not shanghai & set(hon["rep_id"])
+    assert sc.evaluation_period(f, "S003", "2026-10") == "2026-Q3"
+    assert sc.evaluation_period(f, "S003", "2026-12") == "2026-Q4"
+    assert sc.evaluation_period(f, "S012", "2026-10") == "2026-10"  # Hangzhou: monthly
+    for lang, said in (("en", "Your team is evaluated quarterly: this review covers 2026-Q3."),
+                       ("zh-CN", "你所在团队按季度考核：本次评估为 2026-Q3。")):  # fmt: skip
+        p = rep_pack(f, "S003", "2026-10", lang)
+        assert p.period == "2026-Q3" and said in str(p.header())
+    assert rep_pack(f, "S012", "2026-10", "en").cycle_note == ""
+
+
+def test_the_schedule_renders_each_rep_on_their_cycle(quarterly_shanghai, tmp_path):
+    import datetime as dt
+
+    from simlib.reports.schedule import load_schedule, run_due
+
+    s = load_schedule(quarterly_shanghai / "schedule.yaml")
+    done = run_due(s, now=dt.datetime(2027, 1, 3, 9, 30), out=tmp_path / "out", dry_run=True,
+                   progress=False, say=lambda m: None)  # fmt: skip
+    counts = {d.job: d.reports for d in done}
+    assert counts["rep_review_pack"] == 52 and counts["rep_review_pack_quarterly"] == 8

@@ -23,7 +23,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
@@ -45,6 +45,9 @@ class Job(StrictModel):
     description: str = ""
     enabled: bool = True
     deliver: bool = False  # send each person their documents once rendered (simlib deliver)
+    #: Only the reps (``rep_id``) or teams (``team``) evaluated on this cycle
+    #: (``params/scorecard.yaml``: default_cycle, team_cycles); None: everyone.
+    cycle: Literal["monthly", "quarterly"] | None = None
 
     @field_validator("cron")
     @classmethod
@@ -345,6 +348,18 @@ def _now(s: ScheduleParams, now: dt.datetime | None) -> dt.datetime:
     return now.replace(tzinfo=tz) if now.tzinfo is None else now.astimezone(tz)
 
 
+def _on_cycle(params: dict, cycle: str | None, data) -> bool:
+    """Whether a job's item is for a rep or team evaluated on ``cycle``."""
+    if cycle is None:
+        return True
+    from simlib.scorecard import cycle_of
+
+    team = params.get("team")
+    if team is None and params.get("rep_id") is not None:
+        team = data.reps.set_index("rep_id")["team_id"].get(params["rep_id"])
+    return team is None or cycle_of(str(team)) == cycle
+
+
 def _data_end(source: str = "", mapping: str = "") -> dt.date:
     """The last day of the data a job reads (placeholders' dates are capped at it)."""
     import pandas as pd
@@ -446,6 +461,12 @@ def run_due(
                 grid = resolve_grid(job.grid, t, data_end, where=f"schedule job {name}")
                 names = []
                 for p in expand_grid(t_info, grid):
+                    if job.cycle and not _on_cycle(
+                        p,
+                        job.cycle,
+                        load_source(str(data.get("source") or ""), str(data.get("mapping") or "")),
+                    ):
+                        continue  # evaluated on the other cycle: its own job renders it
                     n = output_name(t_info, p, job.output)
                     items[n] = Item(
                         str(t_info.path), absolute_paths(p, ROOT), n, str(root), str(ROOT)

@@ -540,6 +540,10 @@ def _read_ledger(f: Facts, url: str | None, read):
 
 
 _PACK: dict[str, tuple[str, str]] = {
+    "quarterly": (
+        "Your team is evaluated quarterly: this review covers {period}.",
+        "你所在团队按季度考核：本次评估为 {period}。",
+    ),
     "small_team": (
         "Team figures are not shown: your team has fewer than {k} reps, so a team average, "
         "a rank in the team or a comparison with the team would reveal a colleague's own "
@@ -601,6 +605,8 @@ class RepPack:
     small_team: bool = False
     own_appeals: RepAppeals | None = field(default=None, repr=False)
     plan_acks: tuple[PlanAcknowledgement, ...] | None = field(default=None, repr=False)
+    #: Said when the rep is evaluated on another cycle than the period asked for.
+    cycle_note: str = ""
 
     def privacy_note(self) -> str:
         """Why team figures are not shown ("" when they are)."""
@@ -611,6 +617,8 @@ class RepPack:
         s = self.summary
         who = _md(self.name)
         note = f"\n\n{_md(self.privacy_note())}" if self.small_team else ""
+        if self.cycle_note:
+            note = f"\n\n{_md(self.cycle_note)}" + note
         if zh:
             team = (
                 ""
@@ -845,7 +853,11 @@ def rep_pack(
     own appeals and where they stand on ``plan`` (and any plan they acknowledged)."""
     _check_lang(lang)
     f = tracking.prepare(facts)
-    card = memo_on(f, ("scorecard", period), lambda: sc.scorecard(f, period))
+    # a rep of a team evaluated quarterly is reviewed on the quarter (params/scorecard.yaml)
+    asked, period = period, sc.evaluation_period(f, rep_id, period)
+    cycle_note = _p("quarterly", lang, period=period) if period != asked else ""
+    key = sc.params_key()
+    card = memo_on(f, ("scorecard", period, key), lambda: sc.scorecard(f, period))
     tab = card.table.set_index("rep_id")
     if rep_id not in tab.index:
         raise ValueError(f"{rep_id!r} has no scorecard for {card.period}")
@@ -889,7 +901,7 @@ def rep_pack(
     )
     if small:
         kpis = kpis.drop(columns="team_value")
-    hon = memo_on(f, ("honours", period), lambda: sc.honours(f, period, card=card))
+    hon = memo_on(f, ("honours", period, key), lambda: sc.honours(f, period, card=card))
     hon = hon[hon["rep_id"] == rep_id]
     if small:  # "the most in the team" is a rank in the team
         hon = hon[hon["scope"] != row["team_id"]]
@@ -949,4 +961,5 @@ def rep_pack(
         small_team=small,
         own_appeals=own_appeals,
         plan_acks=acks,
+        cycle_note=cycle_note,
     )

@@ -63,10 +63,13 @@ def test_every_document_rendered_and_the_index_links_them(pack):
     assert sum(n.startswith("director/") for n in names) == 3
     assert sum(n.startswith("teams/") for n in names) == 18  # 9 teams × weekly + monthly
     assert sum(n.startswith("reps/") for n in names) == 60  # every active rep
+    assert sum(n.startswith("statements/") for n in names) == 60  # and their statement
     doc = index.read_text(encoding="utf-8")
     hrefs = re.findall(r'href="([^"]+\.html)"', doc)
-    assert sorted(hrefs) == sorted(f"{n}.html" for n in names)
-    assert all((out / h).exists() for h in hrefs)
+    # every document once; each person's own index (people/<id>/index.html) beside them
+    people = [h for h in hrefs if h.startswith("people/")]
+    assert sorted(h for h in hrefs if h not in people) == sorted(f"{n}.html" for n in names)
+    assert people and all((out / h).exists() for h in hrefs)
     manifest = json.loads(batch.manifest.read_text(encoding="utf-8"))
     assert manifest["audience"]["reps/S003/review_2026-10"] == "rep:S003"
     assert manifest["audience"]["teams/T-SH/weekly_2026-11-20"] == "manager:T-SH"
@@ -85,7 +88,8 @@ def test_no_rep_pack_shows_another_reps_name_id_or_pay(pack, people):
     out, batch, _ = pack
     f, reps = people
     sales = reps[reps["role"] == "rep"]
-    packs = [r for r in batch.results if r.name.startswith("reps/")]
+    # the rep's pack and the rep's statement: whatever reaches one rep
+    packs = [r for r in batch.results if r.name.startswith(("reps/", "statements/"))]
     pays = {
         r.parameters["rep_id"]: rep_pay(f, r.parameters["rep_id"], MONTH, "tiered_cn", lang=LANG)
         for r in packs
@@ -94,9 +98,14 @@ def test_no_rep_pack_shows_another_reps_name_id_or_pay(pack, people):
         me = r.parameters["rep_id"]
         text = _document_text(out, r.name)
         mine = pays[me]
-        assert _money(mine.payable_cents) in text, f"{me}: own pay missing"
-        # a figure's labels cannot be searched as text: a rep pack has none
-        assert _figures(out, r.name) == 0, f"{me}'s pack has a figure; check its labels"
+        if r.name.startswith("reps/"):  # the month's pay (a statement is the quarter's)
+            assert _money(mine.payable_cents) in text, f"{me}: own pay missing"
+        # a figure's labels cannot be searched as text: a rep pack has none (a statement's
+        # one chart is the rep's own payout curve, drawn from their plan and result alone)
+        if r.name.startswith("reps/"):
+            assert _figures(out, r.name) == 0, f"{me}'s pack has a figure; check its labels"
+        else:
+            assert _figures(out, r.name) <= 1, f"{me}'s statement has more than its own chart"
         allowed = {mine.payable_cents, mine.team_total_cents, mine.team_average_cents, 0}
         for other, row in sales.iterrows():
             if other == me:
