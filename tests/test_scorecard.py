@@ -339,3 +339,13 @@ def test_the_schedule_renders_each_rep_on_their_cycle(quarterly_shanghai, tmp_pa
                    progress=False, say=lambda m: None)  # fmt: skip
     counts = {d.job: d.reports for d in done}
     assert counts["rep_review_pack"] == 52 and counts["rep_review_pack_quarterly"] == 8
+
+
+def test_the_scorecard_command_says_who_is_evaluated_on_the_other_cycle(quarterly_shanghai, capsys):
+    from simlib.cli import main
+
+    assert main(["scorecard", "--period", "2026-10", "--lang", "en"]) == 0
+    out = capsys.readouterr().out
+    assert "Teams evaluated quarterly are not in a month's scorecard: Shanghai Team" in out
+    assert main(["scorecard", "--period", "2026-10", "--rep", "S003", "--lang", "en"]) == 0
+    assert "review 2026-Q3" in capsys.readouterr().out

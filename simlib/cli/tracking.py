@@ -109,7 +109,7 @@ def cmd_alerts(args) -> int:
 def cmd_scorecard(args) -> int:
     """``simlib scorecard``: the ranked scorecard of a period, or one rep's review pack."""
     from simlib.periods import as_window
-    from simlib.scorecard import review_pack, scorecard
+    from simlib.scorecard import evaluation_period, review_pack, scorecard
     from simlib.tracking.facts import prepare
 
     data = load_dataset(args)
@@ -132,6 +132,10 @@ def cmd_scorecard(args) -> int:
     lang = user_lang(args)
     if args.rep:
         try:
+            evaluated = evaluation_period(f, args.rep, win)
+            if evaluated != win.label:  # the rep's team is evaluated quarterly
+                card = scorecard(f, evaluated, weight_set=args.weight_set)
+                win = as_window(evaluated)
             pack = review_pack(f, args.rep, win, card=card)
         except ValueError as e:
             raise UserError(str(e)) from None
@@ -179,6 +183,18 @@ def cmd_scorecard(args) -> int:
     if zh:
         view.columns = ["排名", "编号", "姓名", "团队", "得分", "团队排名", "四分位"]
     print(view.to_string(index=False))
+    if card.other_cycle:
+        names = f.nodes.drop_duplicates("node_id").set_index("node_id")
+        teams = [
+            str(names.at[t, "name_zh" if zh else "name"]) if t in names.index else t
+            for t in card.other_cycle
+        ]
+        print(
+            f"按季度考核的团队不在月度评分中：{'、'.join(teams)}（用 --period 季度查看）"
+            if zh
+            else f"Teams evaluated quarterly are not in a month's scorecard: {', '.join(teams)} "
+            "(use a quarter as --period)"
+        )
     return 0
 
 
