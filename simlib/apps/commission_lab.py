@@ -105,6 +105,10 @@ __all__ = [
     "shipped_plans",
     "flag_lines",
     "CommissionLab",
+    "SolveAnswer",
+    "solve_lab",
+    "solve_options",
+    "check_solve",
     "MAX_BANDS",
     "MAX_MULTIPLIERS",
 ]
@@ -1320,6 +1324,90 @@ _t = translator(
             "This value does not make a valid plan; try another.",
             "该数值无法构成有效方案，请换一个值。",
         ),
+        # the Solve panel (R23)
+        "s_head": ("Solve", "求解"),
+        "s_intro": (
+            "Find the value that hits a target, on the same simulated quarters; Apply puts "
+            "it into the plan.",
+            "在同一组模拟上求出达到目标所需的数值；点“应用”即填入方案。",
+        ),
+        "s_what": ("Solve for", "求解"),
+        "s_what_tip": ("The one value the solver changes", "求解时调整的那一个数值"),
+        "s_rates": ("Every rate (one factor)", "所有费率（同一倍数）"),
+        "s_band": ("Band {i} rate (from {start})", "第 {i} 档费率（起点 {start}）"),
+        "s_mult": (
+            "Accelerator {j} factor (from {start} of quota)",
+            "第 {j} 个加速倍数（达成率 {start} 起）",
+        ),
+        "s_gate": ("Gate: share of reps eligible", "门槛：达到提成资格的销售占比"),
+        "s_aim_cos": ("Cost of sales", "销售成本率"),
+        "s_aim_budget": ("Budget", "预算"),
+        "s_aim_cos_tip": ("Expected pay ÷ expected revenue", "预期提成 ÷ 预期业绩"),
+        "s_aim_budget_tip": ("Expected pay per {per}", "每{per}预期提成总额"),
+        "s_value_cos": ("Target cost of sales (%)", "目标销售成本率（%）"),
+        "s_value_budget": ("Expected pay per {per} ({unit})", "每{per}预期提成（{unit}）"),
+        "s_value_eligible": ("Reps eligible (%)", "达到资格的销售占比（%）"),
+        "s_solve": ("Solve", "求解"),
+        "s_solve_tip": ("Find the value on the lab's trials", "在本实验室的模拟上求解"),
+        "s_apply": ("Apply", "应用到方案"),
+        "s_apply_tip": ("Put the solved value into the controls", "把求得的数值填入左侧设置"),
+        "s_applied": (
+            "Applied: the controls now hold the solved value.",
+            "已应用：左侧设置已填入求得的数值。",
+        ),
+        "s_fix_first": ("Fix the settings marked in red first.", "请先修正红色标出的设置。"),
+        "s_rates_done": ("Rates × {f}: {rates}", "费率 × {f}：{rates}"),
+        "s_one_done": ("{what}: {v} (now {now})", "{what}：{v}（现为 {now}）"),
+        "s_gate_done": (
+            "A gate at {gate} of quota keeps {got} of reps eligible (asked {asked}; now {now})",
+            "门槛设为指标的 {gate}，可使 {got} 的销售达到提成资格（目标 {asked}；现为 {now}）",
+        ),
+        "s_no_gate": ("no gate", "无门槛"),
+        "s_then": (
+            "; expected cost of sales {cos} (P10–P90 {p10}–{p90}); expected pay {pay} per "
+            "{per} (P90 {pay90}).",
+            "；预期销售成本率 {cos}（P10–P90 {p10}–{p90}）；每{per}预期提成 {pay}（P90 {pay90}）。",
+        ),
+        "s_pool": (
+            " The cost includes the bonus pool ({pool} of revenue).",
+            "成本已含团队奖金池（占业绩 {pool}）。",
+        ),
+        "s_too_low": (
+            "No value of “{what}” reaches {target}: even at 0 the plan costs {lo} ({why}); "
+            "aim at {lo} or more.",
+            "调整“{what}”无法达到 {target}：即使取 0，方案成本也有 {lo}（{why}）；"
+            "请把目标设在 {lo} 以上。",
+        ),
+        "s_why_other": (
+            "floors, draws, entry bonuses or other bands",
+            "保底、预支、进档奖励或其他档位",
+        ),
+        "s_why_pool": (
+            "the bonus pool, floors, draws, entry bonuses or other bands",
+            "团队奖金池、保底、预支、进档奖励或其他档位",
+        ),
+        "s_too_high": (
+            "No value of “{what}” reaches {target}: changing it, the cost can only go from "
+            "{lo} to {hi} (a cap limits it).",
+            "调整“{what}”无法达到 {target}：它只能使成本在 {lo} 至 {hi} 之间变化（受封顶限制）。",
+        ),
+        "s_invalid": (
+            "Reaching {target} would take “{what}” past what a plan allows (a rate above "
+            "100%); aim lower.",
+            "要达到 {target}，“{what}”须超出方案允许的范围（费率超过 100%）；请降低目标。",
+        ),
+        "v_cos": (
+            "A cost of sales is above 0% and below {hi} (you typed {v}).",
+            "销售成本率须大于 0% 且小于 {hi}（当前为 {v}）。",
+        ),
+        "v_budget": (
+            "A budget is above 0 (you typed {v}).",
+            "预算须大于 0（当前为 {v}）。",
+        ),
+        "v_eligible": (
+            "The share of reps eligible is above 0% and at most 100% (you typed {v}).",
+            "达到资格的销售占比须大于 0% 且不超过 100%（当前为 {v}）。",
+        ),
     }
 )
 
@@ -1815,6 +1903,314 @@ def _curve_who(view: LabView, context: LabContext, lang: str) -> str:
     return context.names[k]
 
 
+# --------------------------------------------------------------------------- solve (R23)
+
+#: What the solve panel aims at: expected cost of sales, an expected budget per period,
+#: or (for the gate) the share of reps who stay eligible.
+SOLVE_AIMS = ("cost_of_sales", "budget", "eligible")
+#: The highest cost of sales the panel accepts as a target (a plan costing half of what
+#: it sells is a typing slip, not a plan).
+SOLVE_MAX_COST_OF_SALES = 0.5
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class SolveAnswer:
+    """What the lab's Solve panel found for one request (see :func:`solve_lab`).
+
+    ``ok``: a value was found; ``state`` then holds the controls with it (what Apply
+    puts in). Otherwise ``reach`` is the range the target could take by changing what
+    was asked (``hi`` is ``inf`` when there is no upper limit) and ``text`` says so.
+    ``text`` is the answer in words, in the request's language and the page's units.
+    """
+
+    what: str
+    aim: str
+    target: float
+    ok: bool
+    text: str
+    state: LabState | None = None
+    solution: Any = None
+    value: float = float("nan")
+    expected_cost_of_sales: float = float("nan")
+    cost_of_sales_p10: float = float("nan")
+    cost_of_sales_p90: float = float("nan")
+    expected_payout: float = float("nan")
+    payout_p90: float = float("nan")
+    eligible: float = float("nan")
+    reach: tuple[float, float] = (float("nan"), float("nan"))
+
+    def __repr__(self) -> str:
+        return f"SolveAnswer({self.what} for {self.aim} {self.target:.6g}: {self.text})"
+
+
+def _period_word(context: LabContext, lang: str) -> str:
+    kind = next(
+        (k for k, rx in LABEL_PATTERNS.items() if context.period and re.match(rx, context.period)),
+        "",
+    )
+    words = {"quarter": ("quarter", "季度"), "month": ("month", "月"), "year": ("year", "年")}
+    en, zh = words.get(kind, ("period", "期"))
+    return zh if lang == "zh-CN" else en
+
+
+def _threshold_text(t: float, base: PlanSpec, units: Units) -> str:
+    if base.basis == "attainment":
+        return pct(t, 0)
+    whole = float(t) / units.divisor
+    if whole == 0:
+        return "0"
+    return units.amount(t, unit=True, decimals=0) if whole.is_integer() else _amt(t, units)
+
+
+def solve_options(
+    state: LabState, context: LabContext, lang: str = "en", units: Units | None = None
+) -> list[tuple[str, str]]:
+    """What the Solve panel can solve for ``state``, as ``(label, key)``: ``rates``
+    (every rate by one factor), ``band_i`` (one band's rate; bands stated as amounts
+    are not offered), ``mult_j`` (an accelerator band's factor) and ``gate``."""
+    units = units or page_units(lang, context)
+    base = context.plans.get(state.plan)
+    out = [(_t("s_rates", lang), "rates")]
+    if base is None:
+        return out
+    for i, (t, a) in enumerate(zip(state.thresholds, state.amounts)):
+        if a is None:
+            out.append(
+                (_t("s_band", lang, i=i + 1, start=_threshold_text(t, base, units)), f"band_{i}")
+            )
+    for j, t in enumerate(state.multiplier_thresholds):
+        out.append((_t("s_mult", lang, j=j + 1, start=pct(t, 0)), f"mult_{j}"))
+    out.append((_t("s_gate", lang), "gate"))
+    return out
+
+
+def check_solve(what: str, aim: str, value: Any, lang: str, units: Units) -> str | None:
+    """What is wrong with the typed target (None: nothing), in ``lang`` and as typed:
+    a cost of sales above 0% and below 50%, a budget above 0 (in the page's unit), a
+    share of reps eligible above 0% and at most 100%."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return _t("v_number", lang)
+    if not math.isfinite(v):
+        return _t("v_number", lang)
+    if what == "gate":
+        return None if 0 < v <= 100 else _t("v_eligible", lang, v=f"{_typed(v)}%")
+    if aim == "budget":
+        return None if v > 0 else _t("v_budget", lang, v=_typed_amount(v, units))
+    hi = pct(SOLVE_MAX_COST_OF_SALES, 0)
+    if not 0 < v < SOLVE_MAX_COST_OF_SALES * 100:
+        return _t("v_cos", lang, v=f"{_typed(v)}%", hi=hi)
+    return None
+
+
+def _parameter(what: str) -> str:
+    if what == "rates":
+        return "rates"
+    m = re.match(r"^(band|mult)_(\d+)$", what)
+    if m is None:
+        raise ValueError(f"unknown thing to solve {what!r}; choose rates, band_i, mult_j or gate")
+    i = int(m.group(2))
+    return f"tiers[{i}].rate" if m.group(1) == "band" else f"multipliers[{i}].factor"
+
+
+def _as_rates(state: LabState) -> LabState:
+    """Bands stated as an amount for the band (marginal) as the rate they imply, so that
+    scaling every rate scales them too; flat amounts (retroactive) stay as they are."""
+    if state.mode != "marginal" or all(a is None for a in state.amounts):
+        return state
+    rates, amounts = list(state.rates), list(state.amounts)
+    for i, a in enumerate(state.amounts):
+        if a is not None and i + 1 < len(state.thresholds):
+            width = state.thresholds[i + 1] - state.thresholds[i]
+            if width > 0:
+                rates[i], amounts[i] = a / width, None
+    return state.replace(rates=tuple(rates), amounts=tuple(amounts))
+
+
+def _solved_state(state: LabState, what: str, v: float) -> LabState:
+    """``state`` with the solved value put where the controls hold it."""
+    if what == "gate":
+        return state.replace(gate=float(v) if v > 0 else None)
+    if what == "rates":
+        marginal = state.mode == "marginal"
+        rates = tuple(r * v for r in state.rates)
+        amounts = tuple(
+            a * v if a is not None and marginal and i + 1 < len(state.thresholds) else a
+            for i, a in enumerate(state.amounts)
+        )
+        return state.replace(rates=rates, amounts=amounts)
+    kind, i = what.split("_")
+    if kind == "band":
+        return state.with_rate(int(i), float(v))
+    factors = list(state.multiplier_factors)
+    factors[int(i)] = float(v)
+    return state.replace(multiplier_factors=tuple(factors))
+
+
+def _value_text(plan: PlanSpec, what: str, v: float) -> str:
+    if what == "gate":
+        return pct(v, 1)
+    if what.startswith("mult"):
+        return f"×{number(v, 2)}"
+    return f"{number(v, 3)}×" if plan.pays_on == "target_incentive" else pct(v, 2)
+
+
+def _band_texts(plan: PlanSpec, state: LabState, units: Units) -> str:
+    out = []
+    for b, a in zip(plan.tiers, state.amounts):
+        if a is not None:
+            out.append(_amt(a, units))
+        elif plan.pays_on == "target_incentive":
+            out.append(f"{number(b.rate, 3)}×")
+        else:
+            out.append(pct(b.rate, 2))
+    return " / ".join(out)
+
+
+def solve_lab(
+    state: LabState,
+    context: LabContext,
+    what: str = "rates",
+    aim: str = "cost_of_sales",
+    target: float = 0.012,
+    *,
+    lang: str = "en",
+    units: Units | None = None,
+) -> SolveAnswer:
+    """Solve the edited plan on the lab's own trials (SPEC R23), as ``simlib solve``.
+
+    Parameters
+    ----------
+    state : LabState
+        The controls; the plan they make is the one solved (a :class:`PlanEditError`
+        when they make none).
+    what : str
+        ``"rates"`` (every rate by one factor; bands stated as an amount for the band
+        scale with them, flat amounts stay), ``"band_i"``, ``"mult_j"`` or ``"gate"``.
+    aim : {"cost_of_sales", "budget"}
+        For a rate: the expected cost of sales (``target`` a fraction, 0.012 = 1.2%)
+        or the expected pay per period (``target`` in the currency). The gate's
+        ``target`` is the share of reps to keep eligible (0.8 = 80%).
+
+    The rate and accelerator go through :func:`simlib.plans.solve_rate` on
+    ``context``'s trials with the same arguments as ``simlib solve rate`` (so the
+    answers agree on the same trials); with a bonus pool, the pool's expected cost is
+    taken off the target first (the lab's cost of sales includes it). The gate goes
+    through :func:`simlib.plans.solve_gate`. When no value reaches the target, the
+    answer says so with the range that can be reached (never an exception).
+    """
+    from simlib.plans import evaluate, solve_gate, solve_rate
+    from simlib.plans.vector import _with_value
+
+    units = units or page_units(lang, context)
+    L = lang
+    plan = plan_from_state(state, context)
+    pool = pool_from_state(state, context.pool)
+    x, quotas = context.trials, context.quotas
+    rev = x.sum(axis=1)
+    rev_mean = float(rev.mean())
+    pool_pay = context.pool_payouts(pool).sum(axis=1) if pool is not None else np.zeros(len(x))
+    pool_mean = float(pool_pay.mean())
+    per = _period_word(context, L)
+
+    def as_aim(cost: float) -> str:
+        if aim == "budget":
+            return _amt(cost, units)
+        return pct(cost / rev_mean, 2) if rev_mean > 0 else MISSING
+
+    if what == "gate":
+        aim = "eligible"
+        sol = solve_gate(plan, x, quotas, float(target), teams=np.asarray(context.teams))
+        new = _solved_state(state, "gate", sol.value)
+        value, eligible = sol.value, sol.achieved
+    else:
+        if aim not in ("cost_of_sales", "budget"):
+            raise ValueError(f"aim must be 'cost_of_sales' or 'budget'; got {aim!r}")
+        param = _parameter(what)
+        solve_state = _as_rates(state) if what == "rates" else state
+        splan = plan_from_state(solve_state, context)
+        q = quotas if splan.uses_quota else None
+        kw = context.evaluate_kwargs([splan])
+        if pool is None:
+            goal = {"cost_of_sales": target} if aim == "cost_of_sales" else {"budget": target}
+        else:
+            total = target * rev_mean if aim == "cost_of_sales" else target
+            goal = {"budget": total - pool_mean}
+        label = next((lbl for lbl, k in solve_options(state, context, L, units) if k == what), what)
+        try:
+            if goal.get("budget", 1.0) <= 0:
+                raise ValueError("the bonus pool alone costs more than the target")
+            sol = solve_rate(splan, x, q, parameter=param, **goal, **kw)
+        except ValueError:
+            # how far the target can move by changing this one thing
+            def cost(v):
+                return float(evaluate(_with_value(splan, param, v), x, q, **kw).sum(axis=1).mean())
+
+            lo = cost(0.0) + pool_mean
+            hi6, hi9 = cost(1e6) + pool_mean, cost(1e9) + pool_mean
+            hi = math.inf if hi9 > hi6 * (1 + 1e-6) else hi9
+            wanted = target * rev_mean if aim == "cost_of_sales" else target
+            asked = pct(target, 2) if aim == "cost_of_sales" else _amt(target, units)
+            if lo > wanted:
+                why = _t("s_why_pool" if pool is not None else "s_why_other", L)
+                text = _t("s_too_low", L, what=label, target=asked, lo=as_aim(lo), why=why)
+            elif hi < wanted:
+                text = _t("s_too_high", L, what=label, target=asked, lo=as_aim(lo), hi=as_aim(hi))
+            else:  # reachable only past what a plan allows (a rate above 100%)
+                text = _t("s_invalid", L, what=label, target=asked)
+            div = rev_mean if aim == "cost_of_sales" and rev_mean > 0 else 1.0
+            return SolveAnswer(what, aim, float(target), False, text, reach=(lo / div, hi / div))
+        new = _solved_state(state, what, sol.value)
+        value, eligible = sol.value, float("nan")
+
+    solved = plan_from_state(new, context)
+    kw = context.evaluate_kwargs([solved])
+    pay = evaluate(solved, x, quotas, **kw).sum(axis=1) + pool_pay
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cos = np.where(rev > 0, pay / rev, np.nan)
+    finite = cos[np.isfinite(cos)]
+    p10, p90 = (float(np.percentile(finite, q)) for q in (10, 90)) if finite.size else (0.0, 0.0)
+    exp_cos = float(pay.mean() / rev_mean) if rev_mean > 0 else float("nan")
+    numbers = dict(
+        cos=pct(exp_cos, 2), p10=pct(p10, 2), p90=pct(p90, 2), per=per,
+        pay=_amt(float(pay.mean()), units), pay90=_amt(float(np.percentile(pay, 90)), units),
+    )  # fmt: skip
+    if what == "gate":
+        old = state.gate
+        now = pct(old, 1) if old else _t("s_no_gate", L)
+        head = _t(
+            "s_gate_done",
+            L,
+            gate=pct(value, 1),
+            got=pct(eligible, 1),
+            asked=pct(target, 0),
+            now=now,
+        )
+    elif what == "rates":
+        head = _t("s_rates_done", L, f=number(value, 2), rates=_band_texts(solved, new, units))
+    else:
+        now_v = (
+            state.rates[int(what.split("_")[1])]
+            if what.startswith("band")
+            else state.multiplier_factors[int(what.split("_")[1])]
+        )
+        label = next((lbl for lbl, k in solve_options(state, context, L, units) if k == what), what)
+        head = _t(
+            "s_one_done", L, what=label, v=_value_text(solved, what, value),
+            now=_value_text(solved, what, now_v),
+        )  # fmt: skip
+    text = head + _t("s_then", L, **numbers)
+    if pool is not None:
+        text += _t("s_pool", L, pool=pct(pool_mean / rev_mean, 2) if rev_mean > 0 else MISSING)
+    return SolveAnswer(
+        what, aim, float(target), True, text, state=new, solution=sol, value=float(value),
+        expected_cost_of_sales=exp_cos, cost_of_sales_p10=p10, cost_of_sales_p90=p90,
+        expected_payout=float(pay.mean()), payout_p90=float(np.percentile(pay, 90)),
+        eligible=float(eligible),
+    )  # fmt: skip
+
+
 class CommissionLab:
     """The commission what-if app: controls → :func:`compute` → numbers and charts.
 
@@ -1878,6 +2274,11 @@ class CommissionLab:
         self._quiet = False
         #: per band row: stated as an amount (shows the amount, not the rate)
         self._amount_rows: list[bool] = [False] * MAX_BANDS
+        #: the Solve panel's controls and outputs, and its last answer (None: none shown)
+        self.solve_controls: dict[str, Any] = {}
+        self.solve_outputs: dict[str, Any] = {}
+        self.solved: SolveAnswer | None = None
+        self._solve_quiet = False
 
     @classmethod
     def from_demo(
@@ -1995,7 +2396,9 @@ class CommissionLab:
         self._state = state
         if self._widget is not None:
             self._push(state)
-        return self._refresh()
+        view = self._refresh()
+        self._solve_reset()
+        return view
 
     def _refresh(self) -> LabView:
         self.view = compute(self._state, self.context)
@@ -2383,7 +2786,9 @@ class CommissionLab:
             ]
         )
         self._results.add_class("simlib-lab-results")
-        right = w.VBox([o["message"], kpis, self._results], layout=w.Layout(flex="1"))
+        right = w.VBox(
+            [self._build_solve(w), o["message"], kpis, self._results], layout=w.Layout(flex="1")
+        )
         ctx = self.context
         head = (
             f"<style>{PAGE_CSS}{_LAB_CSS}</style><h2>{_esc(_t('title', L))}</h2>"
@@ -2533,6 +2938,7 @@ class CommissionLab:
                 self._fill_new_rows(change["old"], change["new"], "multipliers")
             self._layout_rows()
             self._update()
+            self._solve_reset()
         except Exception:  # noqa: BLE001 - never a traceback on the page: logged, an apology
             log.exception("commission lab: recompute failed")
             self._apologize()
@@ -2584,6 +2990,208 @@ class CommissionLab:
             status.value = str(apology(L))
             return
         status.value = str(field_error(msg))
+
+    # -- the Solve panel (R23) ---------------------------------------------------------
+
+    def solve(
+        self, what: str = "rates", aim: str = "cost_of_sales", target: float = 0.012
+    ) -> SolveAnswer:
+        """Solve on the current controls (see :func:`solve_lab`); ``target`` a fraction
+        (cost of sales, share of reps eligible) or an amount in the currency (budget)."""
+        return solve_lab(
+            self._state, self.context, what, aim, target, lang=self.lang, units=self.units
+        )
+
+    def apply(self, answer: SolveAnswer) -> LabView:
+        """Put a solved value into the controls (as the Apply button does)."""
+        if not answer.ok or answer.state is None:
+            raise ValueError(f"nothing to apply: {answer.text}")
+        return self.set_state(answer.state)
+
+    def _build_solve(self, w):
+        """The Solve panel: what to solve, the target, Solve, the answer, Apply."""
+        L = self.lang
+        wide = {"description_width": "initial"}
+        per = _period_word(self.context, L)
+        s: dict[str, Any] = {}
+        s["solve_what"] = w.Dropdown(
+            options=solve_options(self._state, self.context, L, self.units),
+            value="rates",
+            description=_t("s_what", L),
+            tooltip=_t("s_what_tip", L),
+            style=wide,
+            layout=w.Layout(width="430px"),
+        )
+        s["solve_aim"] = w.ToggleButtons(
+            options=[(_t("s_aim_cos", L), "cost_of_sales"), (_t("s_aim_budget", L), "budget")],
+            tooltips=[_t("s_aim_cos_tip", L), _t("s_aim_budget_tip", L, per=per)],
+            style={"button_width": "110px"},
+        )
+        s["solve_value"] = w.FloatText(
+            value=self._solve_default("rates", "cost_of_sales"),
+            description=_t("s_value_cos", L),
+            style=wide,
+            layout=w.Layout(width="320px"),
+        )
+        s["solve"] = w.Button(
+            description=_t("s_solve", L),
+            tooltip=_t("s_solve_tip", L),
+            button_style="primary",
+            layout=w.Layout(width="auto", min_width="90px"),
+        )
+        s["solve_apply"] = w.Button(
+            description=_t("s_apply", L),
+            tooltip=_t("s_apply_tip", L),
+            button_style="success",
+            layout=w.Layout(width="auto", min_width="110px", display="none"),
+        )
+        o = {"solve_error": w.HTML(), "solve_answer": w.HTML()}
+        for k, x in {**s, **o}.items():
+            x.add_class(css_class(k))
+        self.solve_controls, self.solve_outputs = s, o
+        s["solve_what"].observe(self._on_solve_input, names="value")
+        s["solve_aim"].observe(self._on_solve_input, names="value")
+        s["solve_value"].observe(self._on_solve_input, names="value")
+        s["solve"].on_click(self._on_solve)
+        s["solve_apply"].on_click(self._on_apply)
+        head = w.HTML(
+            f"<div class='simlib-lab-section'>{_esc(_t('s_head', L))} "
+            f"<small style='font-weight:400;color:#666'>{_esc(_t('s_intro', L))}</small></div>"
+        )
+        panel = w.VBox(
+            [
+                head,
+                w.HBox([s["solve_what"], s["solve_aim"]], layout=w.Layout(flex_flow="row wrap")),
+                w.HBox([s["solve_value"], s["solve"]]),
+                o["solve_error"],
+                w.HBox([o["solve_answer"]], layout=w.Layout(max_width="900px")),
+                s["solve_apply"],
+            ],
+            layout=w.Layout(border="1px solid #ddd", padding="4px 10px 8px", margin="0 0 10px 0"),
+        )
+        panel.add_class("simlib-solve-panel")
+        return panel
+
+    def _solve_default(self, what: str, aim: str) -> float:
+        """A starting target: where the plan stands now (80% of reps for the gate)."""
+        if what == "gate":
+            return 80.0
+        v = self.view
+        if not v.ok or not math.isfinite(v.cost_of_sales):
+            return 1.0 if aim == "cost_of_sales" else 0.0
+        if aim == "cost_of_sales":
+            return round(v.cost_of_sales * 100, 2)
+        return round(float(v.cost.total.mean()) / self.units.divisor, 1)
+
+    def _solve_label(self) -> None:
+        s, L = self.solve_controls, self.lang
+        gate = s["solve_what"].value == "gate"
+        s["solve_aim"].layout.display = "none" if gate else ""
+        if gate:
+            s["solve_value"].description = _t("s_value_eligible", L)
+        elif s["solve_aim"].value == "budget":
+            per = _period_word(self.context, L)
+            s["solve_value"].description = _t("s_value_budget", L, per=per, unit=self.units.label())
+        else:
+            s["solve_value"].description = _t("s_value_cos", L)
+
+    def _solve_clear(self) -> None:
+        self.solved = None
+        self.solve_outputs["solve_answer"].value = ""
+        self.solve_controls["solve_apply"].layout.display = "none"
+
+    def _solve_reset(self) -> None:
+        """The controls changed: the last answer is stale (cleared); the choices of what
+        to solve follow the bands and accelerators now shown."""
+        if not self.solve_controls:
+            return
+        self._solve_clear()
+        what = self.solve_controls["solve_what"]
+        opts = solve_options(self._state, self.context, self.lang, self.units)
+        if list(what.options) != opts:
+            keep = what.value if what.value in [k for _, k in opts] else "rates"
+            self._solve_quiet = True
+            try:
+                what.options = opts
+                what.value = keep
+            finally:
+                self._solve_quiet = False
+            self._solve_label()
+
+    def _solve_check(self) -> str | None:
+        s = self.solve_controls
+        msg = check_solve(
+            s["solve_what"].value, s["solve_aim"].value, s["solve_value"].value, self.lang,
+            self.units,
+        )  # fmt: skip
+        self.solve_outputs["solve_error"].value = str(field_error(msg)) if msg else ""
+        return msg
+
+    def _on_solve_input(self, change) -> None:
+        if self._solve_quiet:
+            return
+        try:
+            s = self.solve_controls
+            if change["owner"] is not s["solve_value"]:
+                self._solve_quiet = True
+                try:
+                    s["solve_value"].value = self._solve_default(
+                        s["solve_what"].value, s["solve_aim"].value
+                    )
+                finally:
+                    self._solve_quiet = False
+                self._solve_label()
+            self._solve_clear()
+            self._solve_check()
+        except Exception:  # noqa: BLE001 - logged, an apology in the panel
+            log.exception("commission lab: solve panel failed")
+            self.solve_outputs["solve_answer"].value = str(apology(self.lang))
+
+    def _on_solve(self, _button=None) -> None:
+        s, o, L = self.solve_controls, self.solve_outputs, self.lang
+        self._solve_clear()
+        try:
+            if self._solve_check() is not None:
+                return
+            if self.errors or not self.view.ok:
+                o["solve_error"].value = str(field_error(_t("s_fix_first", L)))
+                return
+            what, aim = s["solve_what"].value, s["solve_aim"].value
+            typed = float(s["solve_value"].value)
+            target = typed * self.units.divisor if aim == "budget" and what != "gate" else typed
+            if what == "gate" or aim == "cost_of_sales":
+                target = _pct_in(typed)
+            answer = self.solve(what, aim, target)
+            self.solved = answer
+            color = "#1b5e20" if answer.ok else STATUS_COLORS["red"]
+            cls = "simlib-solve-ok" if answer.ok else "simlib-solve-unreachable"
+            o[
+                "solve_answer"
+            ].value = (
+                f"<div class='{cls}' style='color:{color};margin:4px 0'>{_esc(answer.text)}</div>"
+            )
+            s["solve_apply"].layout.display = "" if answer.ok else "none"
+        except Exception:  # noqa: BLE001 - logged, an apology in the panel
+            log.exception("commission lab: solve failed")
+            self.solved = None
+            o["solve_answer"].value = str(apology(L))
+
+    def _on_apply(self, _button=None) -> None:
+        o, L = self.solve_outputs, self.lang
+        answer = self.solved
+        try:
+            if answer is None or not answer.ok:
+                return
+            self.apply(answer)
+            o["solve_answer"].value = (
+                f"<div class='simlib-solve-ok' style='color:#1b5e20;margin:4px 0'>"
+                f"{_esc(answer.text)}</div>"
+                f"<div class='simlib-solve-applied' style='color:#555'>"
+                f"{_esc(_t('s_applied', L))}</div>"
+            )
+        except Exception:  # noqa: BLE001 - logged, an apology in the panel
+            log.exception("commission lab: apply failed")
+            o["solve_answer"].value = str(apology(L))
 
     def _blank(self) -> None:
         """Nothing stale may pass for the answer: cards say —, the rest is hidden."""
