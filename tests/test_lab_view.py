@@ -702,3 +702,220 @@ def test_saving_a_plan_records_a_version_in_the_ledger(ctx, base, tmp_path, monk
     anon.controls["save_name"].value = "anon"
     anon.controls["save"].click()
     assert "open the lab as yourself (add ?user=" in anon.outputs["save_status"].value
+
+
+# --------------------------------------------------------------------------- the Solve panel (R23)
+
+
+def _solve_ctx():
+    ctx = _context()
+    return ctx, LabState.from_plan(ctx.plans["tiered_cn"], "tiered_cn")
+
+
+@pytest.mark.parametrize(
+    "what,aim,target,edit",
+    [
+        ("rates", "cost_of_sales", 0.012, {}),
+        ("band_1", "cost_of_sales", 0.011, {}),
+        ("rates", "budget", 150_000.0, {}),
+        ("mult_1", "cost_of_sales", 0.016, {"accelerator": 1.5}),
+        ("rates", "cost_of_sales", 0.012, {"pool_rate": 0.003}),
+    ],
+    ids=["every-rate", "one-band", "budget", "accelerator", "with-pool"],
+)
+def test_solve_then_apply_hits_the_target(what, aim, target, edit):
+    from simlib.apps.commission_lab import solve_lab
+
+    ctx, base = _solve_ctx()
+    state = base.with_accelerator(edit["accelerator"]) if "accelerator" in edit else base
+    state = state.replace(pool_rate=edit.get("pool_rate", 0.0))
+    ans = solve_lab(state, ctx, what, aim, target)
+    assert ans.ok, ans.text
+    view = compute(ans.state, ctx)  # what the cost cards show after Apply
+    assert view.ok, view.error
+    got = view.cost_of_sales if aim == "cost_of_sales" else float(view.cost.total.mean())
+    assert got == pytest.approx(target, rel=1e-9)
+    assert ans.expected_cost_of_sales == pytest.approx(view.cost_of_sales, rel=1e-12)
+    # everything but the solved value is kept
+    assert ans.state.pool_rate == state.pool_rate and ans.state.plan == state.plan
+    if what == "band_1":
+        assert ans.state.rates[0] == state.rates[0] and ans.state.rates[2] == state.rates[2]
+
+
+def test_solve_scales_a_band_stated_as_an_amount_with_the_rates():
+    from simlib.apps.commission_lab import solve_lab
+
+    ctx, base = _solve_ctx()
+    state = base.replace(amounts=(10_000.0, None, None), rates=(0.0, 0.015, 0.02))
+    ans = solve_lab(state, ctx, "rates", "cost_of_sales", 0.012)
+    assert ans.ok, ans.text
+    assert ans.state.amounts[0] == pytest.approx(10_000.0 * ans.value)
+    assert compute(ans.state, ctx).cost_of_sales == pytest.approx(0.012, rel=1e-9)
+
+
+def test_solve_the_gate_for_a_share_eligible():
+    from simlib.apps.commission_lab import solve_lab
+    from simlib.plans import solve_gate
+
+    ctx, base = _solve_ctx()
+    ans = solve_lab(base, ctx, "gate", target=0.8)
+    ref = solve_gate(ctx.plans["tiered_cn"], ctx.trials, ctx.quotas, 0.8, teams=np.array(ctx.teams))
+    assert ans.ok and ans.state.gate == pytest.approx(ref.value) and ans.eligible >= 0.8
+    assert compute(ans.state, ctx).plan.gate.min_attainment == pytest.approx(ref.value)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-CN"])
+def test_an_unreachable_target_says_the_range_in_the_users_words(lang):
+    from simlib.apps.commission_lab import solve_lab
+
+    ctx, base = _solve_ctx()
+    # a cap holds the cost down: 20% cannot be reached by any rate
+    ans = solve_lab(base.replace(cap=30_000.0), ctx, "rates", "cost_of_sales", 0.2, lang=lang)
+    assert not ans.ok and ans.state is None
+    lo, hi = ans.reach
+    assert lo == pytest.approx(0.0) and 0 < hi < 0.2
+    assert pct(hi, 2) in ans.text and "20.00%" in ans.text
+    assert ("无法达到" in ans.text) if lang == "zh-CN" else ("No value" in ans.text)
+    # the bonus pool alone costs more than the target
+    ans = solve_lab(base.replace(pool_rate=0.003), ctx, "rates", "cost_of_sales", 0.002, lang=lang)
+    assert not ans.ok and ans.reach[0] == pytest.approx(0.003, rel=1e-6)
+    assert "0.30%" in ans.text and ("奖金池" if lang == "zh-CN" else "bonus pool") in ans.text
+    for a in (ans,):
+        assert not LEAKS.search(a.text), a.text
+
+
+def test_the_lab_answer_equals_simlib_solve_on_the_same_trials(capsys, monkeypatch):
+    """`simlib solve rate|gate` and the lab's Solve on the same simulated quarter."""
+    import json
+
+    from simlib.apps.commission_lab import solve_lab, trials_record
+    from simlib.cli import common, main
+    from simlib.data import load_demo
+    from simlib.simulate import simulate
+
+    demo = load_demo()
+    monkeypatch.setattr(common, "load_dataset", lambda args: demo)
+    sim = simulate(demo, "2026-Q4", demo.as_of, n_trials=300, seed=7)
+    ctx = LabContext.from_record(trials_record(sim))
+    state = LabState.from_plan(ctx.plans["tiered_cn"], "tiered_cn")
+
+    def cli(*argv):
+        assert main([*argv, "--period", "2026-Q4", "--trials", "300", "--json"]) == 0
+        return json.loads(capsys.readouterr().out)
+
+    out = cli("solve", "rate", "--plan", "tiered_cn", "--cost-of-sales", "1.2%")
+    ans = solve_lab(state, ctx, "rates", "cost_of_sales", 0.012)
+    assert ans.value == pytest.approx(out["factor"], rel=1e-12)
+    assert [r for r in ans.state.rates] == pytest.approx(out["rates"], rel=1e-12)
+    assert ans.expected_cost_of_sales == pytest.approx(out["expected_cost_of_sales"], rel=1e-12)
+    assert ans.cost_of_sales_p10 == pytest.approx(out["cost_of_sales_p10"], rel=1e-9)
+    assert ans.cost_of_sales_p90 == pytest.approx(out["cost_of_sales_p90"], rel=1e-9)
+    assert ans.expected_payout == pytest.approx(out["expected_payout"], rel=1e-12)
+    out = cli("solve", "rate", "--plan", "tiered_cn", "--budget", "2000000")
+    ans = solve_lab(state, ctx, "rates", "budget", 2_000_000.0)
+    assert ans.value == pytest.approx(out["factor"], rel=1e-12)
+    out = cli("solve", "gate", "--plan", "tiered_cn", "--eligible", "80%")
+    ans = solve_lab(state, ctx, "gate", target=0.8)
+    assert ans.value == pytest.approx(out["gate"]) and ans.eligible == pytest.approx(
+        out["eligible"]
+    )
+
+
+@pytest.mark.parametrize(
+    "what,aim,typed,en,zh",
+    [
+        ("rates", "cost_of_sales", 60.0, "below 50% (you typed 60%)", "小于 50%（当前为 60%）"),
+        ("rates", "cost_of_sales", -1.0, "you typed −1%", "当前为 −1%"),
+        ("rates", "cost_of_sales", 0.0, "above 0%", "大于 0%"),
+        ("rates", "budget", -5.0, "−¥5k", "−5万元"),
+        ("gate", "cost_of_sales", 120.0, "120%", "120%"),
+        ("rates", "cost_of_sales", float("nan"), "Enter a number", "请输入数字"),
+    ],
+)
+def test_solve_targets_are_checked_as_typed(what, aim, typed, en, zh):
+    from simlib.apps.commission_lab import check_solve
+
+    ctx, _ = _solve_ctx()
+    for lang, want in (("en", en), ("zh-CN", zh)):
+        msg = check_solve(what, aim, typed, lang, page_units(lang, ctx))
+        assert msg is not None and want in msg, msg
+    assert check_solve("rates", "cost_of_sales", 1.2, "en", page_units("en", ctx)) is None
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-CN"])
+def test_the_solve_panel_solves_applies_and_never_shows_a_stale_answer(lang):
+    ctx, base = _solve_ctx()
+    lab = CommissionLab(ctx, base, lang=lang, charts=False)
+    lab.show()
+    s, o = lab.solve_controls, lab.solve_outputs
+    # names, not ids, in the choices; the target's label in the page's unit
+    labels = [lbl for lbl, _ in s["solve_what"].options]
+    assert all(not LEAKS.search(x) for x in labels), labels
+    s["solve_value"].value = 60.0
+    assert "60%" in o["solve_error"].value
+    s["solve_value"].value = 1.2
+    assert o["solve_error"].value == ""
+    s["solve"].click()
+    assert lab.solved is not None and lab.solved.ok
+    assert "1.20%" in o["solve_answer"].value and s["solve_apply"].layout.display == ""
+    s["solve_apply"].click()
+    assert lab.view.ok and pct(lab.view.cost_of_sales, 2) == "1.20%"
+    assert ">1.20%<" in lab.outputs["cost_of_sales"].value
+    assert [lab.controls[f"rate_{i}"].value for i in range(3)] == pytest.approx(
+        [r * 100 for r in lab.state.rates]
+    )
+    applied = "已应用" if lang == "zh-CN" else "Applied"
+    assert applied in o["solve_answer"].value and s["solve_apply"].layout.display == "none"
+    # a changed control makes the answer stale: it goes
+    s["solve"].click()
+    assert s["solve_apply"].layout.display == ""
+    lab.controls["rate_0"].value = 2.0
+    assert o["solve_answer"].value == "" and s["solve_apply"].layout.display == "none"
+    # an invalid plan: Solve refuses, next to the control
+    lab.controls["rate_0"].value = -1.0
+    s["solve"].click()
+    fix = "请先修正" if lang == "zh-CN" else "Fix the settings"
+    assert fix in o["solve_error"].value and o["solve_answer"].value == ""
+    lab.controls["rate_0"].value = 1.0
+    # budget in the page's unit; the gate asks for a share of reps
+    s["solve_aim"].value = "budget"
+    assert lab.units.label() in s["solve_value"].description
+    s["solve_value"].value = 150_000 / lab.units.divisor
+    s["solve"].click()
+    s["solve_apply"].click()
+    assert float(lab.view.cost.total.mean()) == pytest.approx(150_000, rel=1e-9)
+    s["solve_what"].value = "gate"
+    assert s["solve_value"].value == 80.0 and s["solve_aim"].layout.display == "none"
+    s["solve"].click()
+    s["solve_apply"].click()
+    assert lab.controls["gate"].value == pytest.approx(lab.state.gate * 100)
+    # more bands: more choices
+    lab.controls["n_bands"].value = 4
+    assert "band_3" in [k for _, k in s["solve_what"].options]
+    # unreachable: said in the panel, nothing to apply
+    lab.controls["cap"].value = 3.0 if lang == "zh-CN" else 30.0
+    s["solve_what"].value = "rates"
+    s["solve_aim"].value = "cost_of_sales"
+    s["solve_value"].value = 20.0
+    s["solve"].click()
+    assert "simlib-solve-unreachable" in o["solve_answer"].value
+    assert s["solve_apply"].layout.display == "none"
+    text = re.sub(r"<[^>]+>", " ", o["solve_answer"].value)
+    assert not LEAKS.search(text), text
+
+
+def test_a_failing_solve_is_logged_and_shown_as_an_apology(monkeypatch, caplog):
+    import simlib.apps.commission_lab as lab_mod
+
+    ctx, base = _solve_ctx()
+    lab = CommissionLab(ctx, base, lang="zh-CN", charts=False)
+    lab.show()
+
+    def boom(*a, **k):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(lab_mod, "solve_lab", boom)
+    with caplog.at_level(logging.ERROR):
+        lab.solve_controls["solve"].click()
+    assert "抱歉" in lab.solve_outputs["solve_answer"].value
+    assert "boom" in caplog.text and "Traceback" not in lab.solve_outputs["solve_answer"].value
