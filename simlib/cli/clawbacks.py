@@ -24,40 +24,24 @@ from simlib.cli.reach import (
 
 
 def _reversals(args, data):
-    import pandas as pd
-
+    """The data's reversals and those of ``--reversals FILE`` (None: none)."""
     from simlib.cli.pay import _REVERSAL_COLUMNS, _read_table
+    from simlib.plans.clawbacks import reversals_of
 
-    parts = []
-    rev = data.tables.get("reversals")
-    if rev is not None and len(rev):
-        parts.append(rev[["opportunity_id", "reversal_date"]])
+    extra = None
     if args.reversals:
         extra = _read_table(
             args.reversals, "--reversals", _REVERSAL_COLUMNS, ("opportunity_id", "reversal_date")
         )
-        parts.append(extra[["opportunity_id", "reversal_date"]])
-    if not parts:
-        return None
-    return pd.concat(parts, ignore_index=True).drop_duplicates("opportunity_id", keep="last")
-
-
-def _statements(args, data, plan, reversals):
-    """Every statement of the plan on the data, as ``simlib statements`` makes them."""
-    from simlib.plans.from_data import statements_for_data
-
-    try:
-        return statements_for_data(data, plan, reversals=reversals)
-    except ValueError as e:
-        raise UserError(str(e)) from None
+    return reversals_of(data, extra)
 
 
 def clawback_lines(args, data, names: Names, lang: str):
-    """``(plan, rows)``: the period's clawback lines as records (see ``--json``)."""
-    import pandas as pd
-
+    """``(plan, rows)``: the period's clawback lines as records (see ``--json``); the
+    lines themselves are :func:`simlib.plans.clawbacks.clawback_lines`'."""
     from simlib.periods import check_label
     from simlib.plans import load_plan
+    from simlib.plans.clawbacks import clawback_lines as lines_of
 
     plan = load_plan(args.plan)
     try:
@@ -72,40 +56,15 @@ def clawback_lines(args, data, names: Names, lang: str):
     reversals = _reversals(args, data)
     if plan.clawback is None or reversals is None:
         return plan, []
-    sts = _statements(args, data, plan, reversals)
-    opp = data.opportunities.set_index("opportunity_id")
-    cust = data.customers.set_index("customer_id")["name"] if "customers" in data.tables else {}
-    rdate = dict(zip(reversals["opportunity_id"], pd.to_datetime(reversals["reversal_date"])))
-    rows = []
-    for st in sts:
-        if st.period != args.period:
-            continue
-        for ln in st.lines:
-            if ln.kind != "clawback":
-                continue
-            oid = ln.opportunity_id
-            o = opp.loc[oid] if oid in opp.index else None
-            closed = o["close_date"] if o is not None else None
-            rev = rdate.get(oid)
-            rows.append(
-                {
-                    "rep_id": st.rep_id,
-                    "rep": names(st.rep_id),
-                    "period": st.period,
-                    "opportunity_id": oid,
-                    "deal": (str(o["name"]) if o is not None and "name" in o else oid),
-                    "customer": (str(cust.get(o["customer_id"], "")) if o is not None else ""),
-                    "deal_amount": float(o["amount"]) if o is not None else None,
-                    "closed": closed,
-                    "reversed": rev,
-                    "days": int((rev - pd.Timestamp(closed)).days)
-                    if rev is not None and closed is not None
-                    else None,
-                    "within_days": plan.clawback.within_days,
-                    "amount": str(ln.amount),
-                    "clawed_back": ln.cents != 0,
-                }
-            )
+    try:
+        found = lines_of(data, plan, args.period, reversals=reversals)
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    rows = [
+        {"rep_id": r["rep_id"], "rep": names(r["rep_id"]), **{k: v for k, v in r.items()
+                                                               if k != "rep_id"}}
+        for r in found
+    ]  # fmt: skip
     rows.sort(key=lambda r: (r["rep"], str(r["reversed"])))
     return plan, rows
 
