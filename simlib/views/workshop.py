@@ -685,8 +685,8 @@ def ramp_html(alloc: Allocation, data, lang: str = "en", ramp=None) -> present.H
     )
     for q in range(1, 5):
         shown[f"Q{q}"] = [
-            f"{u.amount(t)} / {u.amount(e) if e == e else present.MISSING} "
-            f"({present.pct(o, 0) if o == o else present.MISSING})"
+            f"{_esc(u.amount(t))} / {_esc(u.amount(e) if e == e else present.MISSING)}"
+            f"<br><small>{_esc(present.pct(o, 0) if o == o else present.MISSING)}</small>"
             for t, e, o in zip(
                 shown[f"target_Q{q}"], shown[f"expected_Q{q}"], shown[f"observed_Q{q}"]
             )
@@ -698,15 +698,16 @@ def ramp_html(alloc: Allocation, data, lang: str = "en", ramp=None) -> present.H
         Col("months_in", "已入职（月）", "Months in", kind="count"),
         Col("booked_90d", "近90天成交", "Won, last 90 days", kind="amount"),
         *[
-            Col(
-                f"Q{q}",
-                f"Q{q} 目标 / 按爬坡预期（{u.label()}，括号内为爬坡比例）",
-                f"Q{q} target / expected ({u.label()}; ramp in brackets)",
-            )
+            Col(f"Q{q}", f"Q{q}（{u.label()}）", f"Q{q} ({u.label()})", kind="html")
             for q in range(1, 5)
         ],
     ]
-    return present.HTML(f"<p>{_esc(said)}</p>" + present.table(shown, cols, u))
+    key = (
+        "每个季度：目标 / 按实际爬坡的预期，下方为爬坡比例。"
+        if zh
+        else "Each quarter: target / expected at the observed ramp, the ramp share below."
+    )
+    return present.HTML(f"<p>{_esc(said)} {_esc(key)}</p>" + present.table(shown, cols, u))
 
 
 def smart_html(

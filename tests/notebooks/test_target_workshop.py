@@ -28,7 +28,11 @@ N_TRIALS = 500
 NOTEBOOKS = {
     "notebooks/q4_target_workshop.ipynb": {"n_trials": N_TRIALS, "lang": "en"},
     "notebooks/reports/target_workshop_summary.ipynb": {
-        "n_trials": N_TRIALS, "scenario": "baseline_2027", "lang": "zh-CN", "seed": 1},
+        "n_trials": N_TRIALS,
+        "scenario": "baseline_2027",
+        "lang": "zh-CN",
+        "seed": 1,
+    },
 }
 
 
@@ -42,16 +46,23 @@ def executed(tmp_path_factory):
     import papermill as pm
 
     def run(notebook, params, cwd):
-        pm.execute_notebook(str(ROOT / notebook), str(cwd / "out.ipynb"), parameters=params, cwd=str(cwd),
-                            kernel_name="python3", progress_bar=False)
+        pm.execute_notebook(
+            str(ROOT / notebook),
+            str(cwd / "out.ipynb"),
+            parameters=params,
+            cwd=str(cwd),
+            kernel_name="python3",
+            progress_bar=False,
+        )
         return cwd
 
     pool = ThreadPoolExecutor(max_workers=2)
-    futures = {nb: pool.submit(run, nb, params, tmp_path_factory.mktemp("papermill"))
-               for nb, params in NOTEBOOKS.items()}
+    futures = {
+        nb: pool.submit(run, nb, params, tmp_path_factory.mktemp("papermill"))
+        for nb, params in NOTEBOOKS.items()
+    }
     yield futures
     pool.shutdown(wait=True)
-
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +73,9 @@ def cache(demo):
 @pytest.fixture(scope="module")
 def base():
     s = load_scenario("baseline_2027")
-    out = s.model_copy(update={"simulation": s.simulation.model_copy(update={"n_trials": N_TRIALS})})
+    out = s.model_copy(
+        update={"simulation": s.simulation.model_copy(update={"n_trials": N_TRIALS})}
+    )
     out._source = s.source
     return out
 
@@ -100,7 +113,10 @@ def test_more_growth_gives_a_higher_company_target(controls, cache, base):
     assert headline(hi)["p_company_forecast"] <= headline(lo)["p_company_forecast"]
     # more rep uplift → more quota handed out
     more = compute(controls.replace(uplift_rep=0.10), cache, base)
-    assert headline(more)["rep_quota_total"] > headline(compute(controls, cache, base))["rep_quota_total"]
+    assert (
+        headline(more)["rep_quota_total"]
+        > headline(compute(controls, cache, base))["rep_quota_total"]
+    )
 
 
 def test_fair_quotas_change_rep_targets_and_equalise_probabilities(controls, cache, base, alloc):
@@ -122,7 +138,15 @@ def test_fair_quotas_change_rep_targets_and_equalise_probabilities(controls, cac
     "change, control",
     [
         ({"floor": 0.2, "cap": 0.1}, "cap"),
-        ({"weight_historical": 0, "weight_potential": 0, "weight_equal": 0, "weight_capacity": 0}, "weights"),
+        (
+            {
+                "weight_historical": 0,
+                "weight_potential": 0,
+                "weight_equal": 0,
+                "weight_capacity": 0,
+            },
+            "weights",
+        ),
         ({"uplift_rep": -0.05}, "uplift_rep"),
         ({"company_target": 0.0}, "company_target"),
         ({"company_target": float("nan")}, "company_target"),
@@ -154,13 +178,28 @@ def test_views_of_an_allocation(alloc):
 
 @pytest.fixture()
 def app(cache, tmp_path):
-    return TargetWorkshop(cache, load_scenario("baseline_2027"), n_trials=N_TRIALS, lang="en", charts=False,
-                          scenario_dir=tmp_path / "scenarios", export_dir=tmp_path / "exports")
+    return TargetWorkshop(
+        cache,
+        load_scenario("baseline_2027"),
+        n_trials=N_TRIALS,
+        lang="en",
+        charts=False,
+        scenario_dir=tmp_path / "scenarios",
+        export_dir=tmp_path / "exports",
+    )
 
 
 def test_save_reload_gives_the_same_allocation(app, tmp_path):
-    app.set_controls(app.controls.replace(target_mode="growth", growth=0.27, uplift_team=0.04, fair_quotas=True,
-                                          weight_equal=0.1, cap=0.5))
+    app.set_controls(
+        app.controls.replace(
+            target_mode="growth",
+            growth=0.27,
+            uplift_team=0.04,
+            fair_quotas=True,
+            weight_equal=0.1,
+            cap=0.5,
+        )
+    )
     before = app.allocation.nodes[["node_id", "target"]].copy()
     path = app.save("q4_variant")
     assert path == tmp_path / "scenarios" / "q4_variant.yaml"
@@ -170,7 +209,9 @@ def test_save_reload_gives_the_same_allocation(app, tmp_path):
         app.save("../evil")
     saved = load_scenario(path)
     assert saved.simulation.n_trials == 10_000  # the session's n_trials is not saved
-    app.set_controls(app.controls.replace(target_mode="amount", company_target=1.5e9, fair_quotas=False))
+    app.set_controls(
+        app.controls.replace(target_mode="amount", company_target=1.5e9, fair_quotas=False)
+    )
     app.load("q4_variant")
     assert app.controls.fair_quotas and app.controls.target_mode == "growth"
     pd.testing.assert_frame_equal(app.allocation.nodes[["node_id", "target"]], before)
@@ -210,15 +251,24 @@ def test_widgets_build_headless_and_follow_the_controls(app):
     root = app.show()
     o = app.outputs
     assert "simlib-target-workshop" in root._dom_classes
-    for key, cls in [("growth", "simlib-growth"), ("uplift_rep", "simlib-uplift-rep"), ("fair_quotas", "simlib-fair-quotas"),
-                     ("cap", "simlib-cap"), ("save", "simlib-save"), ("export_xlsx", "simlib-export-xlsx")]:
+    for key, cls in [
+        ("growth", "simlib-growth"),
+        ("uplift_rep", "simlib-uplift-rep"),
+        ("fair_quotas", "simlib-fair-quotas"),
+        ("cap", "simlib-cap"),
+        ("save", "simlib-save"),
+        ("export_xlsx", "simlib-export-xlsx"),
+    ]:
         assert cls in app.controls_[key]._dom_classes
     for key in ("cards", "table_out", "message", "wall_out", "err_cap"):
         assert f"simlib-{key.replace('_', '-')}" in o[key]._dom_classes
     before = o["cards"].value
     assert "¥1,570.00M" in before and "Company target" in before
     # the reps still ramping, beside the ramp the company's hires show (issue 16)
-    assert "Wu Yang" in o["ramp_out"].value and "Q1 target / expected" in o["ramp_out"].value
+    assert (
+        "Wu Yang" in o["ramp_out"].value
+        and "Each quarter: target / expected" in o["ramp_out"].value
+    )
     app.controls_["target_mode"].value = "growth"
     assert not app.controls_["growth"].disabled and app.controls_["company_target"].disabled
     app.controls_["growth"].value = 35.0
@@ -275,7 +325,9 @@ def test_saving_records_a_version_in_the_ledger_and_submits_it(cache, tmp_path, 
 
     url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
     monkeypatch.setenv("SIMLIB_LEDGER", url)
-    kw = dict(n_trials=N_TRIALS, charts=False, scenario_dir=tmp_path / "s", export_dir=tmp_path / "e")
+    kw = dict(
+        n_trials=N_TRIALS, charts=False, scenario_dir=tmp_path / "s", export_dir=tmp_path / "e"
+    )
     app = TargetWorkshop(cache, load_scenario("baseline_2027"), lang="zh-CN", user="彭梓涵", **kw)
     app.show()
     c, o = app.controls_, app.outputs
@@ -283,7 +335,9 @@ def test_saving_records_a_version_in_the_ledger_and_submits_it(cache, tmp_path, 
     c["save_name"].value = "targets_2027"
     c["save_reason"].value = "研讨会第一稿"
     c["save"].click()
-    assert "已保存：targets_2027.yaml；已登记为第 1 版（草稿）；尚无批准版本" in _text(o["save_status"].value)
+    assert "已保存：targets_2027.yaml；已登记为第 1 版（草稿）；尚无批准版本" in _text(
+        o["save_status"].value
+    )
     c["submit"].click()
     assert "第 1 版已提交审批" in o["save_status"].value
 
@@ -294,8 +348,11 @@ def test_saving_records_a_version_in_the_ledger_and_submits_it(cache, tmp_path, 
     assert v1.text == (tmp_path / "s" / "targets_2027.yaml").read_text(encoding="utf-8")
     led.close()
     # approved by sales ops (an admin: the director may not approve their own)
-    ops = Ledger(url, roster=Roster.from_tables(cache.data.reps, org, admins=["ops"]),
-                 calendar=load_calendar())
+    ops = Ledger(
+        url,
+        roster=Roster.from_tables(cache.data.reps, org, admins=["ops"]),
+        calendar=load_calendar(),
+    )
     ops.approve("ops", "scenario", "targets_2027", 1, "agreed")
     ops.close()
 
@@ -309,7 +366,11 @@ def test_saving_records_a_version_in_the_ledger_and_submits_it(cache, tmp_path, 
     assert "已登记为第 2 版（草稿）；与批准的第 1 版不同（是已登记的第 2 版，尚未批准）" in status
     led = open_ledger(cache.data.reps, org)
     v2 = led.versions("scenario", "targets_2027")[-1]
-    assert v2.version == 2 and "-company_target:" in v2.diff and led.approved("scenario", "targets_2027").version == 1
+    assert (
+        v2.version == 2
+        and "-company_target:" in v2.diff
+        and led.approved("scenario", "targets_2027").version == 1
+    )
     led.close()
 
     # a rep may not record targets: the file is saved, the refusal said next to the button
@@ -318,7 +379,9 @@ def test_saving_records_a_version_in_the_ledger_and_submits_it(cache, tmp_path, 
     rep.controls_["save_name"].value = "mine"
     rep.controls_["save"].click()
     said = _text(rep.outputs["save_status"].value)
-    assert "saved: mine.yaml; not recorded in the ledger: Zhang Wei is a rep; only a manager" in said
+    assert (
+        "saved: mine.yaml; not recorded in the ledger: Zhang Wei is a rep; only a manager" in said
+    )
     # nobody signed in: saved, not recorded, and how to be
     anon = TargetWorkshop(cache, load_scenario("baseline_2027"), lang="en", **kw)
     anon.show()
@@ -346,7 +409,7 @@ def test_an_unexpected_failure_is_an_apology_not_a_traceback(app, monkeypatch):
 @pytest.mark.parametrize("lang", ["zh-CN", "en"])
 def test_engine_errors_are_said_in_the_users_language(controls, cache, base, lang):
     v = evaluate(controls.replace(floor=0.6, cap=0.9), cache, base, lang)
-    (key, msg), = v.problems
+    ((key, msg),) = v.problems
     assert key == "floor"
     if lang == "zh-CN":
         assert "增长下限" in msg and "60%" in msg and "万元" in msg and "华夏智能系统" in msg
@@ -356,8 +419,14 @@ def test_engine_errors_are_said_in_the_users_language(controls, cache, base, lan
 
 
 def test_the_wall_renders(cache, tmp_path):
-    app = TargetWorkshop(cache, load_scenario("baseline_2027"), n_trials=N_TRIALS, lang="zh-CN",
-                         scenario_dir=tmp_path, export_dir=tmp_path)
+    app = TargetWorkshop(
+        cache,
+        load_scenario("baseline_2027"),
+        n_trials=N_TRIALS,
+        lang="zh-CN",
+        scenario_dir=tmp_path,
+        export_dir=tmp_path,
+    )
     app.show()
     png = app.outputs["wall_out"].value
     assert png[:4] == b"\x89PNG"
