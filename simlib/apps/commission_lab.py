@@ -1359,10 +1359,11 @@ _t = translator(
         "s_rates_done": ("Rates × {f}: {rates}", "费率 × {f}：{rates}"),
         "s_one_done": ("{what}: {v} (now {now})", "{what}：{v}（现为 {now}）"),
         "s_gate_done": (
-            "A gate at {gate} of quota keeps {got} of reps eligible (asked {asked}; now {now})",
-            "门槛设为指标的 {gate}，可使 {got} 的销售达到提成资格（目标 {asked}；现为 {now}）",
+            "A gate at {gate} of quota keeps {got} of reps eligible (asked {asked}; {now})",
+            "门槛设为指标的 {gate}，可使 {got} 的销售达到提成资格（目标 {asked}；{now}）",
         ),
-        "s_no_gate": ("no gate", "无门槛"),
+        "s_now_gate": ("now {gate}", "现为 {gate}"),
+        "s_no_gate": ("now no gate", "现未设门槛"),
         "s_then": (
             "; expected cost of sales {cos} (P10–P90 {p10}–{p90}); expected pay {pay} per "
             "{per} (P90 {pay90}).",
@@ -1397,11 +1398,11 @@ _t = translator(
             "要达到 {target}，“{what}”须超出方案允许的范围（费率超过 100%）；请降低目标。",
         ),
         "v_cos": (
-            "A cost of sales is above 0% and below {hi} (you typed {v}).",
-            "销售成本率须大于 0% 且小于 {hi}（当前为 {v}）。",
+            "The target cost of sales must be above 0% and below {hi} (you typed {v}).",
+            "目标销售成本率须大于 0% 且小于 {hi}（当前为 {v}）。",
         ),
         "v_budget": (
-            "A budget is above 0 (you typed {v}).",
+            "The budget must be above 0 (you typed {v}).",
             "预算须大于 0（当前为 {v}）。",
         ),
         "v_eligible": (
@@ -2178,7 +2179,7 @@ def solve_lab(
     )  # fmt: skip
     if what == "gate":
         old = state.gate
-        now = pct(old, 1) if old else _t("s_no_gate", L)
+        now = _t("s_now_gate", L, gate=pct(old, 1)) if old else _t("s_no_gate", L)
         head = _t(
             "s_gate_done",
             L,
@@ -3043,7 +3044,7 @@ class CommissionLab:
             description=_t("s_apply", L),
             tooltip=_t("s_apply_tip", L),
             button_style="success",
-            layout=w.Layout(width="auto", min_width="110px", display="none"),
+            layout=w.Layout(width="160px", display="none"),
         )
         o = {"solve_error": w.HTML(), "solve_answer": w.HTML()}
         for k, x in {**s, **o}.items():
@@ -3183,6 +3184,7 @@ class CommissionLab:
             if answer is None or not answer.ok:
                 return
             self.apply(answer)
+            self.solved = answer  # what the panel says (Apply is done: its button hidden)
             o["solve_answer"].value = (
                 f"<div class='simlib-solve-ok' style='color:#1b5e20;margin:4px 0'>"
                 f"{_esc(answer.text)}</div>"

@@ -14,6 +14,12 @@ The lab is served with one more plan beside the shipped ones, ``new_terms`` (a b
 stated as an amount, entry bonuses, overage accelerators, an accelerator threshold), so
 the fuzzer starts from it too. Screenshots of a valid, an invalid, a flat-rate state and
 the plan with the new terms, in both languages, are kept.
+
+The Solve panel (issue 16, SPEC R23) is in the fuzz too: a random thing to solve (every
+rate, one band, an accelerator, the gate), a target (cost of sales or a budget; in range,
+out of range, unreachable under a cap) and Solve, then sometimes Apply; the page must
+say the twin's answer or the twin's message next to the box, and after Apply show the
+solved plan's numbers on the cards.
 """
 
 from __future__ import annotations
@@ -136,8 +142,22 @@ def _moves(rng: random.Random, lab) -> list[tuple[str, object]]:
     }
     kind = rng.choice(
         ["rate", "rate", "threshold", "n_bands", "mode", "cap", "gate", "pool", "n_multipliers",
-         "plan", "curve_rep", "bonus", "bonus", "amount", "acc_gate", "multiplier_mode"]
+         "plan", "curve_rep", "bonus", "bonus", "amount", "acc_gate", "multiplier_mode",
+         "solve", "solve", "solve"]
     )  # fmt: skip
+    if kind == "solve":
+        what = rng.choice([v for _, v in lab.solve_controls["solve_what"].options])
+        aim = rng.choice(["cost_of_sales", "cost_of_sales", "budget"])
+        if what == "gate":
+            value = rng.choice([50, 80, 95, 120, -5])
+        elif aim == "budget":
+            value = rng.choice([50, 300, 2000, -3])  # the page's unit (万 / k)
+        else:
+            value = rng.choice([0.8, 1.2, 1.2, 2.5, 20, 60, -1])
+        moves = [("@solve", (what, aim, value))]
+        if rng.random() < 0.6:
+            moves.append(("@apply", None))
+        return moves
     amount_rows = [i for i in range(nb) if lab._amount_rows[i]]
     if kind == "rate":
         rows = [i for i in range(nb) if not lab._amount_rows[i]]
@@ -172,10 +192,39 @@ def _js_number(x) -> str:
     return str(int(x)) if float(x).is_integer() else repr(float(x))
 
 
+def _solve(page, lab, what: str, aim: str, value) -> None:
+    """The Solve panel used in the page and on the twin: what, aim, target, Solve."""
+    s = lab.solve_controls
+    panel = ".simlib-commission-lab .simlib-solve-panel"
+    if s["solve_what"].value != what:
+        label = next(lab_ for lab_, v in s["solve_what"].options if v == what)
+        page.locator(f"{panel} .simlib-solve-what select").select_option(label=label)
+        s["solve_what"].value = what
+    if what != "gate" and s["solve_aim"].value != aim:
+        label = next(lab_ for lab_, v in s["solve_aim"].options if v == aim)
+        page.locator(f"{panel} .simlib-solve-aim button", has_text=label).click()
+        s["solve_aim"].value = aim
+    # the kernel sets a default target on a new choice: wait for it before typing
+    box = page.locator(f"{panel} .simlib-solve-value input")
+    expect(box).to_have_value(_js_number(s["solve_value"].value))
+    box.fill(_js_number(value))
+    box.press("Enter")
+    s["solve_value"].value = value
+    page.locator(f"{panel} button.simlib-solve").click()
+    s["solve"].click()
+
+
 def _apply(page, lab, key: str, value) -> None:
     """The change typed in the page and set on the twin."""
     from simlib.apps.commission_lab import css_class
 
+    if key == "@solve":
+        return _solve(page, lab, *value)
+    if key == "@apply":
+        if lab.solve_controls["solve_apply"].layout.display != "none":
+            page.locator(".simlib-commission-lab button.simlib-solve-apply").click()
+            lab.solve_controls["solve_apply"].click()
+        return
     ctl = lab.controls[key]
     sel = f".simlib-commission-lab .{css_class(key)}"
     if key in ("plan", "curve_rep"):
@@ -221,6 +270,23 @@ def _check(page, lab) -> str:
         img = page.locator(".simlib-commission-lab .simlib-chart-cost")
         expect(img).to_be_visible()
         state = "valid"
+    # the Solve panel says what the twin's says (or nothing, when the twin's is cleared)
+    answer = page.locator(".simlib-commission-lab .simlib-solve-answer")
+    said = re.sub(r"<[^>]+>", "", lab.solve_outputs["solve_answer"].value)
+    said = said.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
+    if lab.solved is not None:
+        expect(answer).to_contain_text(lab.solved.text)
+    elif not said:
+        expect(answer).to_be_empty()
+    error = page.locator(".simlib-commission-lab .simlib-solve-error")
+    msg = re.sub(r"<[^>]+>", "", lab.solve_outputs["solve_error"].value)
+    if msg:
+        expect(error).to_have_text(msg)
+    else:
+        expect(error).to_be_empty()
+    expect(page.locator(".simlib-commission-lab button.simlib-solve-apply")).to_be_visible(
+        visible=lab.solve_controls["solve_apply"].layout.display != "none"
+    )
     text = page.locator("body").inner_text()
     leak = LEAKS.search(text)
     assert leak is None, (
@@ -313,11 +379,26 @@ def test_fuzz_commission_lab(lab_voila, params_dir, page, trials, screenshot_dir
     _apply(page, lab, "acc_gate", 120)
     assert _check(page, lab) == "valid"
 
+    # scripted: "what rate keeps cost of sales at 1.2%?" on the new terms, applied
+    _apply(page, lab, "@solve", ("rates", "cost_of_sales", 1.2))
+    assert lab.solved is not None and lab.solved.ok, lab.solve_outputs["solve_answer"].value
+    assert _check(page, lab) == "valid"
+    _apply(page, lab, "@apply", None)
+    assert _check(page, lab) == "valid"
+    expect(page.locator(".simlib-commission-lab .simlib-cost-of-sales b")).to_have_text("1.20%")
+    page.wait_for_timeout(300)
+    shot("solved")
+
     rng = random.Random(f"lab-{lang}-20261120")
     seen = set()
+    solves = []
     for _ in range(STEPS):
         for key, value in _moves(rng, lab):
             _apply(page, lab, key, value)
+            if key.startswith("@"):
+                solves.append((key, value))
         seen.add(_check(page, lab))
     assert seen, "no step was checked"
+    print(f"{lang}: solver moves {solves}")
+    assert any(k == "@solve" for k, _ in solves), "the fuzz never used the Solve panel"
     page.watch.check()
