@@ -380,7 +380,7 @@ def test_saving_records_a_version_in_the_ledger_and_submits_it(cache, tmp_path, 
     rep.controls_["save"].click()
     said = _text(rep.outputs["save_status"].value)
     assert (
-        "saved: mine.yaml; not recorded in the ledger: Zhang Wei is a rep; only a manager" in said
+        "Saved: mine.yaml; not recorded in the ledger: Zhang Wei is a rep; only a manager" in said
     )
     # nobody signed in: saved, not recorded, and how to be
     anon = TargetWorkshop(cache, load_scenario("baseline_2027"), lang="en", **kw)
