@@ -919,3 +919,52 @@ def test_a_failing_solve_is_logged_and_shown_as_an_apology(monkeypatch, caplog):
         lab.solve_controls["solve"].click()
     assert "抱歉" in lab.solve_outputs["solve_answer"].value
     assert "boom" in caplog.text and "Traceback" not in lab.solve_outputs["solve_answer"].value
+
+
+def _ti_ctx():
+    from simlib.plans import PlanSpec
+
+    ti = PlanSpec.model_validate(
+        {
+            "name": "incentive",
+            "description": "Target incentive, 1.5x above quota",
+            "label_zh": "目标奖金提成",
+            "period": "quarter",
+            "basis": "attainment",
+            "pays_on": "target_incentive",
+            "target_incentive": 30_000,
+            "tiers": [{"threshold": 0, "rate": 1.0}, {"threshold": 1.0, "rate": 1.5}],
+        }
+    )
+    ctx = _context()
+    ctx = ctx.with_plan("incentive", ti)
+    return ctx, LabState.from_plan(ti, "incentive")
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-CN"])
+def test_solve_the_target_incentive_and_apply_it_to_its_control(lang):
+    from simlib.apps.commission_lab import solve_lab, solve_options
+
+    ctx, state = _ti_ctx()
+    assert state.target_incentive == 30_000
+    assert "target_incentive" in [k for _, k in solve_options(state, ctx, lang)]
+    ans = solve_lab(state, ctx, "target_incentive", "cost_of_sales", 0.012, lang=lang)
+    assert ans.ok, ans.text
+    assert compute(ans.state, ctx).cost_of_sales == pytest.approx(0.012, rel=1e-9)
+    assert compute(ans.state, ctx).plan.target_incentive == pytest.approx(ans.value)
+    assert not LEAKS.search(ans.text), ans.text
+    # in the app: the control shows it in the page's unit; 0 is refused next to it
+    lab = CommissionLab(ctx, state, lang=lang, charts=False)
+    lab.show()
+    ti = lab.controls["target_incentive"]
+    assert ti.layout.display == "" and ti.value == pytest.approx(30_000 / lab.units.divisor)
+    lab.apply(ans)
+    assert ti.value == pytest.approx(ans.value / lab.units.divisor)
+    assert pct(lab.view.cost_of_sales, 2) == "1.20%"
+    ti.value = 0.0
+    assert "target_incentive" in lab.errors and not lab.view.ok
+    ti.value = 5.0
+    assert lab.view.ok and lab.view.plan.target_incentive == pytest.approx(5 * lab.units.divisor)
+    # a plan without one hides the control
+    lab.controls["plan"].value = "tiered_cn"
+    assert ti.layout.display == "none" and lab.view.ok

@@ -169,6 +169,9 @@ class LabState:
     curve_rep : str or None
         Whose quota turns attainment into amounts on the payout curve and in the
         gaming-risk scan (None: the rep with the median quota).
+    target_incentive : float or None
+        The pay at rate 1 of a plan paying on a target incentive (None: the base
+        plan's; a plan whose incentive comes from its pay mix keeps that).
     """
 
     plan: str = "tiered_cn"
@@ -186,6 +189,7 @@ class LabState:
     accelerator_gate: float | None = None
     entry_bonuses: tuple[float | None, ...] = ()
     amounts: tuple[float | None, ...] = ()
+    target_incentive: float | None = None
 
     def __post_init__(self):
         # one entry per band: pad with None, drop trailing Nones past the last band (a
@@ -216,6 +220,7 @@ class LabState:
             ),
             entry_bonuses=tuple(b.entry_bonus for b in plan.tiers),
             amounts=tuple(b.amount for b in plan.tiers),
+            target_incentive=plan.target_incentive if plan.pay_mix is None else None,
         )
         return st.replace(**changes) if changes else st
 
@@ -272,6 +277,7 @@ def _field_name(loc: tuple) -> str:
         ("cap", "per_period"): "cap per period",
         ("gate", "min_attainment"): "gate",
         ("funding_rate",): "pool %",
+        ("target_incentive",): "target incentive",
         ("mode",): "mode",
         ("multiplier_mode",): "multiplier mode",
     }.get(tuple(loc[:2]), ".".join(str(p) for p in loc))
@@ -416,6 +422,7 @@ def plan_from_state(
     _finite("cap per period", state.cap, problems)
     _finite("gate", state.gate, problems)
     _finite("accelerator gate", state.accelerator_gate, problems)
+    _finite("target incentive", state.target_incentive, problems)
     if problems:
         raise PlanEditError(problems)
 
@@ -458,6 +465,8 @@ def plan_from_state(
     if state.gate is not None:
         gate["min_attainment"] = state.gate
     data["gate"] = gate or None
+    if state.target_incentive is not None and base.pay_mix is None:
+        data["target_incentive"] = state.target_incentive
     try:
         return PlanSpec.model_validate(data)
     except ValidationError as e:
@@ -1340,6 +1349,16 @@ _t = translator(
             "第 {j} 个加速倍数（达成率 {start} 起）",
         ),
         "s_gate": ("Gate: share of reps eligible", "门槛：达到提成资格的销售占比"),
+        "s_ti": ("The target incentive", "目标奖金"),
+        "ti": ("Target incentive ({unit})", "目标奖金（{unit}）"),
+        "ti_tip": (
+            "What rate 1 pays: the rates are multiples of it",
+            "费率为 1 时的提成：各档费率都是它的倍数",
+        ),
+        "v_ti": (
+            "The target incentive must be above 0 (you typed {v}).",
+            "目标奖金须大于 0（当前为 {v}）。",
+        ),
         "s_aim_cos": ("Cost of sales", "销售成本率"),
         "s_aim_budget": ("Budget", "预算"),
         "s_aim_cos_tip": ("Expected pay ÷ expected revenue", "预期提成 ÷ 预期业绩"),
@@ -1470,6 +1489,7 @@ def state_from_values(values: Mapping[str, Any], basis: str, divisor: float = 1.
     cap = float(values["cap"])
     gate = float(values["gate"])
     acc = float(values.get("acc_gate", 0.0) or 0.0)
+    ti = float(values.get("target_incentive", 0.0) or 0.0)
     return LabState(
         plan=values["plan"],
         mode=values["mode"],
@@ -1486,6 +1506,7 @@ def state_from_values(values: Mapping[str, Any], basis: str, divisor: float = 1.
         accelerator_gate=None if acc == 0 else _pct_in(acc),
         entry_bonuses=tuple(bonuses),
         amounts=amounts,
+        target_incentive=None if ti == 0 else _amount_in(ti, divisor),
     )
 
 
@@ -1504,6 +1525,8 @@ def values_from_state(state: LabState, basis: str, divisor: float = 1.0) -> dict
         "curve_rep": state.curve_rep or "",
     }
     v["acc_gate"] = _pct_out(state.accelerator_gate) if state.accelerator_gate else 0.0
+    ti = state.target_incentive
+    v["target_incentive"] = _amount_out(ti, divisor) if ti else 0.0
     for i, (t, r) in enumerate(zip(state.thresholds, state.rates)):
         v[f"threshold_{i}"] = _pct_out(t) if basis == "attainment" else _amount_out(t, divisor)
         v[f"rate_{i}"] = _pct_out(r)
@@ -1715,6 +1738,12 @@ def check_values(
         factors = [values[f"mult_factor_{j}"] for j in range(nm)]
         if not any(not bad(f) and float(f) > 1 for f in factors):
             errs["acc_gate"] = _t("v_acc_gate_none", lang)
+    if _has_ti(base):
+        ti = values.get("target_incentive", 0.0)
+        if bad(ti):
+            errs["target_incentive"] = _t("v_number", lang)
+        elif float(ti) <= 0:
+            errs["target_incentive"] = _t("v_ti", lang, v=_typed_amount(ti, units))
     cap, gate, pool_v = values["cap"], values["gate"], values["pool"]
     if bad(cap):
         errs["cap"] = _t("v_number", lang)
@@ -1731,6 +1760,11 @@ def check_values(
     elif float(pool_v) > 0 and not pool:
         errs["pool"] = _t("v_no_pool", lang)
     return errs
+
+
+def _has_ti(plan: PlanSpec) -> bool:
+    """Whether the plan pays on a target incentive the lab can edit (not from a pay mix)."""
+    return plan.pays_on == "target_incentive" and plan.pay_mix is None
 
 
 def _amount_problem(
@@ -1772,6 +1806,7 @@ def _problem_row(field_name: str) -> str:
         "pool %": "pool",
         "accelerator gate": "acc_gate",
         "multiplier mode": "mult_mode",
+        "target incentive": "target_incentive",
     }.get(field_name, "plan")
 
 
@@ -1981,6 +2016,8 @@ def solve_options(
             )
     for j, t in enumerate(state.multiplier_thresholds):
         out.append((_t("s_mult", lang, j=j + 1, start=pct(t, 0)), f"mult_{j}"))
+    if _has_ti(base):
+        out.append((_t("s_ti", lang), "target_incentive"))
     out.append((_t("s_gate", lang), "gate"))
     return out
 
@@ -2006,8 +2043,8 @@ def check_solve(what: str, aim: str, value: Any, lang: str, units: Units) -> str
 
 
 def _parameter(what: str) -> str:
-    if what == "rates":
-        return "rates"
+    if what in ("rates", "target_incentive"):
+        return what
     m = re.match(r"^(band|mult)_(\d+)$", what)
     if m is None:
         raise ValueError(f"unknown thing to solve {what!r}; choose rates, band_i, mult_j or gate")
@@ -2033,6 +2070,8 @@ def _solved_state(state: LabState, what: str, v: float) -> LabState:
     """``state`` with the solved value put where the controls hold it."""
     if what == "gate":
         return state.replace(gate=float(v) if v > 0 else None)
+    if what == "target_incentive":
+        return state.replace(target_incentive=float(v))
     if what == "rates":
         marginal = state.mode == "marginal"
         rates = tuple(r * v for r in state.rates)
@@ -2049,7 +2088,9 @@ def _solved_state(state: LabState, what: str, v: float) -> LabState:
     return state.replace(multiplier_factors=tuple(factors))
 
 
-def _value_text(plan: PlanSpec, what: str, v: float) -> str:
+def _value_text(plan: PlanSpec, what: str, v: float, units: Units) -> str:
+    if what == "target_incentive":
+        return _amt(v, units)
     if what == "gate":
         return pct(v, 1)
     if what.startswith("mult"):
@@ -2191,15 +2232,16 @@ def solve_lab(
     elif what == "rates":
         head = _t("s_rates_done", L, f=number(value, 2), rates=_band_texts(solved, new, units))
     else:
-        now_v = (
-            state.rates[int(what.split("_")[1])]
-            if what.startswith("band")
-            else state.multiplier_factors[int(what.split("_")[1])]
-        )
+        if what == "target_incentive":
+            now_v = plan.target_incentive
+        elif what.startswith("band"):
+            now_v = state.rates[int(what.split("_")[1])]
+        else:
+            now_v = state.multiplier_factors[int(what.split("_")[1])]
         label = next((lbl for lbl, k in solve_options(state, context, L, units) if k == what), what)
         head = _t(
-            "s_one_done", L, what=label, v=_value_text(solved, what, value),
-            now=_value_text(solved, what, now_v),
+            "s_one_done", L, what=label, v=_value_text(solved, what, value, units),
+            now=_value_text(solved, what, now_v, units),
         )  # fmt: skip
     text = head + _t("s_then", L, **numbers)
     if pool is not None:
@@ -2640,6 +2682,11 @@ class CommissionLab:
             description=_t("cap", L, unit=unit), tooltip=_t("cap_tip", L), style=wide,
             layout=w.Layout(width="420px"),
         )  # fmt: skip
+        # shown only for a plan paying on a target incentive of its own (not a pay mix)
+        c["target_incentive"] = w.FloatText(
+            description=_t("ti", L, unit=unit), tooltip=_t("ti_tip", L), style=wide,
+            layout=w.Layout(width="420px", display="none"),
+        )  # fmt: skip
         c["gate"] = w.FloatText(
             description=_t("gate", L), tooltip=_t("gate_tip", L), style=wide,
             layout=w.Layout(width="420px"),
@@ -2719,7 +2766,7 @@ class CommissionLab:
         rows = [f"band_{i}" for i in range(MAX_BANDS)] + [
             f"mult_{j}" for j in range(MAX_MULTIPLIERS)
         ]
-        for k in (*rows, "mult_mode", "acc_gate", "cap", "gate", "pool"):
+        for k in (*rows, "mult_mode", "acc_gate", "target_incentive", "cap", "gate", "pool"):
             m[k] = w.HTML()
             m[k].add_class(css_class(f"error_{k}"))
         self.messages = m
@@ -2758,6 +2805,8 @@ class CommissionLab:
                 *self._mult_rows,
                 c["acc_gate"],
                 m["acc_gate"],
+                c["target_incentive"],
+                m["target_incentive"],
                 c["cap"],
                 m["cap"],
                 c["gate"],
@@ -2871,6 +2920,7 @@ class CommissionLab:
         for j, row in enumerate(self._mult_rows):
             row.layout.display = "" if j < nm else "none"
         base = self._base()
+        c["target_incentive"].layout.display = "" if _has_ti(base) else "none"
         if base.pays_on == "target_incentive":
             head = _t("band_head_ti", L, unit=unit)
         elif base.basis == "attainment":
