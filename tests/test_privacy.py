@@ -51,7 +51,15 @@ def _pair(facts):
 def _everything(p) -> str:
     """All a reader of the pack sees, as HTML and as text."""
     parts = [p.header().data, p.review().data, p.honours_list().data, p.explanation]
-    for obj in (p.scorecard(), p.explain(), p.pay()):
+    for obj in (
+        p.scorecard(),
+        p.explain(),
+        p.pay(),
+        p.my_followups(),
+        p.my_leads(),
+        p.my_milestones(),
+        p.my_clawbacks(),
+    ):
         parts += [obj._repr_html_(), repr(obj)]
     return "\n".join(parts)
 

@@ -33,6 +33,7 @@ from simlib.tracking import text
 from simlib.tracking.facts import Facts
 from simlib.tracking.reviews import _EFFECT_NAMES, _GROUP_NAMES
 from simlib.views import governance as gov
+from simlib.views import reach
 from simlib.views.alerts import alert_words, alerts_html
 from simlib.views.commission_summary import MIN_GROUP, rep_pay
 from simlib.views.governance import (
@@ -132,7 +133,14 @@ def load_facts(demo_seed: int | None = None, *, source: str = "", mapping: str =
     data = load_source(source, mapping, demo_seed)
     # One company at a time, kept while its data is unchanged (load_source returns the
     # same object then): a report batch renders many documents in one kernel.
-    return FACTS_CACHE.get(data.fingerprint, lambda: tracking.prepare(data))
+    f = FACTS_CACHE.get(data.fingerprint, lambda: tracking.prepare(data))
+    memo_on(f, "dataset", lambda: data)  # for the pay sections (clawbacks): the deals
+    return f
+
+
+def _dataset_of(f: Facts, data=None):
+    """The dataset ``f`` was prepared from by :func:`load_facts` (or ``data``)."""
+    return data if data is not None else memo_on(f, "dataset", lambda: None)
 
 
 #: A company's prepared facts, by the fingerprint of its data.
@@ -197,6 +205,17 @@ class WeeklyReview:
     week_metrics: pd.DataFrame = field(repr=False)
     alerts: pd.DataFrame = field(repr=False)
     currency: str = "CNY"
+    facts: Any = field(default=None, repr=False, compare=False)
+
+    def followups(self) -> Section:
+        """The team's follow-ups overdue or due and renewals coming up on the week's last
+        day, grouped by rep with a count (:func:`simlib.views.reach.followups_due`)."""
+        return reach.followups_due(self.facts, self.team, self.units, as_of=self.as_of)
+
+    def key_accounts(self) -> Section:
+        """The team's key accounts not visited for too long on the week's last day
+        (:func:`simlib.views.reach.key_accounts_idle`)."""
+        return reach.key_accounts_idle(self.facts, self.team, self.units, as_of=self.as_of)
 
     def header(self) -> Markdown:
         if self.lang == "zh-CN":
@@ -331,6 +350,7 @@ def weekly_review(facts: Facts, team: str, week_ending, lang: str = "en") -> Wee
         week_metrics=wm,
         alerts=al,
         currency=text.company_currency(),
+        facts=f,
     )
 
 
@@ -344,10 +364,50 @@ class MonthlyReview:
     row: pd.Series = field(repr=False)
     currency: str = "CNY"
     team_appeals: TeamAppeals | None = field(default=None, repr=False)
+    facts: Any = field(default=None, repr=False, compare=False)
+    data: Any = field(default=None, repr=False, compare=False)
+    plan: str | None = "tiered_cn"
 
     @property
     def units(self) -> Units:
         return Units(self.lang, currency=self.currency)
+
+    @property
+    def _team(self) -> str:
+        return str(self.deviation.node_id)
+
+    def lead_sources(self) -> Section:
+        """The team's lead-source conversion over the twelve months to the month's end,
+        with its interval (:func:`simlib.views.reach.lead_sources`)."""
+        return reach.lead_sources(self.facts, self._team, self.deviation.period, self.units)
+
+    def drill(self) -> Section:
+        """The month by product line and by customer type (:func:`simlib.views.reach.drill`)."""
+        return reach.drill(self.facts, self._team, self.deviation.period, self.units)
+
+    def key_accounts(self) -> Section:
+        """Key-account follow-up coverage per rep on the month's last day."""
+        return reach.key_account_coverage(self.facts, self._team, self.deviation.period, self.units)
+
+    def milestones(self) -> Section:
+        """The milestones of the team and its reps, on the month's last day."""
+        f = self.facts
+        end = min(_period_end(self.deviation.period), f.as_of)
+        return reach.milestones(
+            f, self.units, nodes=reach.milestone_nodes(f, self._team), as_of=end
+        )
+
+    def clawbacks(self) -> Section:
+        """Commission taken back on the team's deals reversed in the month (under
+        ``plan``; :func:`simlib.views.reach.clawbacks`)."""
+        return reach.clawbacks(
+            _dataset_of(self.facts, self.data),
+            self.facts,
+            self.plan,
+            self.deviation.period,
+            self._team,
+            self.units,
+        )
 
     def header(self) -> Markdown:
         d, zh = self.deviation, self.lang == "zh-CN"
@@ -497,12 +557,21 @@ class MonthlyReview:
 
 
 def monthly_review(
-    facts: Facts, team: str, month: str, lang: str = "en", *, ledger: str | None = ""
+    facts: Facts,
+    team: str,
+    month: str,
+    lang: str = "en",
+    *,
+    ledger: str | None = "",
+    plan: str | None = "tiered_cn",
+    data=None,
 ) -> MonthlyReview:
     """A team's monthly review: :func:`simlib.tracking.deviation`, the month's metrics
     and the team's appeals of the month from the governance ledger at ``ledger`` (a URL;
     empty: ``$SIMLIB_LEDGER`` or ``params/appeals.yaml``; None: not read). A ledger not
-    created yet is not created: the appeals section says so."""
+    created yet is not created: the appeals section says so. The clawbacks are those of
+    ``plan`` on ``data`` (default: the dataset :func:`load_facts` prepared ``facts``
+    from)."""
     _check_lang(lang)
     f = tracking.prepare(facts)
     dev = tracking.deviation(f, team, month)
@@ -523,6 +592,9 @@ def monthly_review(
         team_appeals=_read_ledger(
             f, ledger, lambda led, on: gov.team_appeals(led, team, month, on=on, lang=lang)
         ),
+        facts=f,
+        data=_dataset_of(f, data),
+        plan=plan,
     )
 
 
@@ -607,6 +679,35 @@ class RepPack:
     plan_acks: tuple[PlanAcknowledgement, ...] | None = field(default=None, repr=False)
     #: Said when the rep is evaluated on another cycle than the period asked for.
     cycle_note: str = ""
+    facts: Any = field(default=None, repr=False, compare=False)
+    data: Any = field(default=None, repr=False, compare=False)
+    plan: str | None = "tiered_cn"
+
+    def my_followups(self) -> Section:
+        """The rep's own follow-ups overdue or due and renewals coming up, on the data's
+        last day."""
+        return reach.followups_due(self.facts, self.rep_id, self._yuan, own=True)
+
+    def my_leads(self) -> Section:
+        """The rep's open leads ranked by their chance to convert (the top 10), with the
+        main reason in words."""
+        return reach.open_leads(self.facts, self.rep_id, self._yuan, top=10)
+
+    def my_milestones(self) -> Section:
+        """The rep's own milestones (params/milestones.yaml), on the data's last day."""
+        return reach.milestones(self.facts, self._yuan, nodes={self.rep_id}, own=True)
+
+    def my_clawbacks(self) -> Section:
+        """Commission taken back on the rep's deals reversed in the review period."""
+        return reach.clawbacks(
+            _dataset_of(self.facts, self.data),
+            self.facts,
+            self.plan,
+            self.period,
+            self.rep_id,
+            self._yuan,
+            own=True,
+        )
 
     def privacy_note(self) -> str:
         """Why team figures are not shown ("" when they are)."""
@@ -827,6 +928,12 @@ def _period_start(period: str):
     return parse_period(period).start
 
 
+def _period_end(period: str) -> pd.Timestamp:
+    from simlib.periods import parse_period
+
+    return pd.Timestamp(parse_period(period).end)
+
+
 def _plan_name(plan: str | None) -> str | None:
     """The ledger's name of a plan given by name or by file (its stem)."""
     if plan is None:
@@ -843,6 +950,7 @@ def rep_pack(
     *,
     plan: str | None = "tiered_cn",
     ledger: str | None = "",
+    data=None,
 ) -> RepPack:
     """One rep's scorecard, honours and review content (strengths, gaps with data, next
     targets, support), and their own pay under ``plan`` (None: no pay section), with no
@@ -962,4 +1070,7 @@ def rep_pack(
         own_appeals=own_appeals,
         plan_acks=acks,
         cycle_note=cycle_note,
+        facts=f,
+        data=_dataset_of(f, data),
+        plan=plan,
     )
