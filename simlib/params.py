@@ -28,6 +28,7 @@ from simlib.data.mapping import MappingSpec
 from simlib.delivery.params import DeliveryParams, RecipientParams
 from simlib.ledger.params import AppealParams
 from simlib.plans import PlanSpec, PoolSpec
+from simlib.proposals.pricing import PricingParams
 from simlib.reports.schedule import ScheduleParams
 from simlib.scorecard import ScorecardParams
 from simlib.targets.params import TargetParams
@@ -54,6 +55,7 @@ FILE_MODELS: dict[str, type[StrictModel]] = {
     "milestones.yaml": MilestoneParams,
     "recipients.yaml": RecipientParams,
     "delivery.yaml": DeliveryParams,
+    "pricing.yaml": PricingParams,
 }
 
 
