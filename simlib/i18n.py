@@ -185,3 +185,43 @@ def label(key: str, lang: str = "en") -> str:
 def relabel(columns, lang: str = "en") -> dict[str, str]:
     """A rename mapping for DataFrame columns."""
     return {c: label(c, lang) for c in columns}
+
+
+#: Values of the data as people read them — customer types, lead sources, product lines,
+#: deal types, industries (a value not here is shown as it is).
+CATEGORIES: dict[str, tuple[str, str]] = {
+    "key_account": ("key account", "大客户"),
+    "smb": ("small business", "中小企业"),
+    "mid_market": ("mid-market", "中型企业"),
+    "unknown": ("unknown", "未知"),
+    "Website": ("Website", "官网"),
+    "Referral": ("Referral", "客户转介绍"),
+    "Trade Show": ("Trade show", "展会"),
+    "Cold Call": ("Cold call", "陌生拜访"),
+    "Partner": ("Partner", "合作伙伴"),
+    "IoT Platform": ("IoT Platform", "物联网平台"),
+    "Smart Sensors": ("Smart Sensors", "智能传感器"),
+    "Maintenance Services": ("Maintenance Services", "运维服务"),
+    "new_customer": ("new customer", "新客户"),
+    "existing_customer": ("existing customer", "老客户"),
+    "True": ("qualified", "已确认"),
+    "False": ("not qualified", "未确认"),
+    "Manufacturing": ("Manufacturing", "制造业"),
+    "Automotive": ("Automotive", "汽车"),
+    "Electronics": ("Electronics", "电子"),
+    "Energy": ("Energy", "能源"),
+    "Chemicals": ("Chemicals", "化工"),
+    "Logistics": ("Logistics", "物流"),
+    "Food & Beverage": ("Food & Beverage", "食品饮料"),
+    "Pharmaceuticals": ("Pharmaceuticals", "医药"),
+    "Utilities": ("Utilities", "公用事业"),
+    "Metals & Mining": ("Metals & Mining", "冶金矿业"),
+}
+
+
+def category(value, lang: str = "en") -> str:
+    """A value of the data (a customer type, lead source, product line, industry) in
+    ``lang``: its entry in :data:`CATEGORIES`, else the value itself (underscores as
+    spaces in English)."""
+    en, zh = CATEGORIES.get(str(value), (str(value).replace("_", " "), str(value)))
+    return zh if lang == "zh-CN" else en

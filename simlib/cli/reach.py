@@ -218,30 +218,10 @@ def date_text(x) -> str:
     return f"{pd.Timestamp(x):%Y-%m-%d}"
 
 
-#: Categories of the data as people read them (a value not here is shown as it is).
-_CATEGORY = {
-    "key_account": ("key account", "大客户"),
-    "smb": ("small business", "中小企业"),
-    "mid_market": ("mid-market", "中型企业"),
-    "unknown": ("unknown", "未知"),
-    "Website": ("Website", "官网"),
-    "Referral": ("Referral", "客户转介绍"),
-    "Trade Show": ("Trade show", "展会"),
-    "Cold Call": ("Cold call", "陌生拜访"),
-    "Partner": ("Partner", "合作伙伴"),
-    "IoT Platform": ("IoT Platform", "物联网平台"),
-    "Smart Sensors": ("Smart Sensors", "智能传感器"),
-    "Maintenance Services": ("Maintenance Services", "运维服务"),
-    "new_customer": ("new customer", "新客户"),
-    "existing_customer": ("existing customer", "老客户"),
-    "True": ("qualified", "已确认"),
-    "False": ("not qualified", "未确认"),
-}
-
-
 def category(value, lang: str) -> str:
     """A category of the data (lead source, customer type, product line) in ``lang``."""
     if value is None or value != value:
         return say(lang, "unknown", "未知")
-    en, zh = _CATEGORY.get(str(value), (str(value).replace("_", " "), str(value)))
-    return zh if lang == "zh-CN" else en
+    from simlib.i18n import category as _category
+
+    return _category(value, lang)

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from simlib.i18n import CATEGORIES
 from simlib.money import to_cents
 
 __all__ = [
@@ -317,13 +318,8 @@ class _Catalogue:
         return None
 
 
-#: Product lines of the demo catalogue in Chinese (a catalogue may carry its own
-#: ``product_line_zh``, which wins).
-_LINE_ZH = {
-    "IoT Platform": "物联网平台",
-    "Smart Sensors": "智能传感器",
-    "Maintenance Services": "运维服务",
-}
+#: Product lines in Chinese (a catalogue may carry its own ``product_line_zh``, which wins).
+_LINE_ZH = {k: zh for k, (_, zh) in CATEGORIES.items()}
 
 
 def resolve_needs(raw: dict, data, book, *, lang: str = "en") -> Needs:
@@ -654,16 +650,5 @@ def resolve_needs(raw: dict, data, book, *, lang: str = "en") -> Needs:
     )
 
 
-#: Industries of the demo company in Chinese (shown names; data values stay English).
-INDUSTRY_ZH = {
-    "Manufacturing": "制造业",
-    "Automotive": "汽车",
-    "Electronics": "电子",
-    "Energy": "能源",
-    "Chemicals": "化工",
-    "Logistics": "物流",
-    "Food & Beverage": "食品饮料",
-    "Pharmaceuticals": "医药",
-    "Utilities": "公用事业",
-    "Metals & Mining": "冶金矿业",
-}
+#: Industries in Chinese (shown names; data values stay English).
+INDUSTRY_ZH = {k: zh for k, (_, zh) in CATEGORIES.items()}
