@@ -12,7 +12,10 @@ the discount, so that list − discount = net exactly, to the cent. The catalogu
 tax category, so no VAT is added unless the caller gives a rate (``vat_rate``; in
 China 13% for goods, 6% for most services); the quote says which.
 
-Only the owner's name is shown: nothing about the owner's targets or pay.
+Only the owner's name is shown: nothing about the owner's targets or pay. The page is
+the customer's: no ids (the quote number is the date and a digest, not the
+opportunity's id), no note on how the quantity was derived from the CRM's amount (that
+is :meth:`Quote.derivation`, for the rep).
 
 Used by ``notebooks/reports/quote.ipynb``::
 
@@ -26,6 +29,7 @@ language; the sections are safe HTML.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -70,9 +74,8 @@ _TEXT: dict[str, tuple[str, str]] = {
     "t_currency": ("Prices are in {c}.", "价格以{c}计。"),
     "t_vat": ("VAT at {p} is added on the net amount.", "在净价基础上加收 {p} 增值税。"),
     "t_no_vat": (
-        "Prices exclude VAT: the product catalogue carries no tax category, so no VAT is "
-        "computed here; it is added on invoicing at the rate that applies to the product.",
-        "价格不含增值税：产品目录未标注税目，此处不计算增值税，开票时按适用税率另计。",
+        "Prices exclude VAT: it is added on invoicing at the rate that applies to the product.",
+        "价格不含增值税，开票时按适用税率另计。",
     ),
     "t_qty": (
         "Quantity: the opportunity records an amount of {a}; the quote shows the fewest whole "
@@ -144,7 +147,9 @@ class Quote:
 
     @property
     def quote_no(self) -> str:
-        return f"Q-{self.opportunity_id}-{self.issue_date:%Y%m%d}"
+        """The date and a digest of the opportunity (the customer never reads an id)."""
+        digest = int(hashlib.sha256(self.opportunity_id.encode()).hexdigest()[:8], 16) % 10000
+        return f"Q-{self.issue_date:%Y%m%d}-{digest:04d}"
 
     @property
     def valid_until(self) -> pd.Timestamp:
@@ -278,7 +283,7 @@ class Quote:
         return present.HTML(self._h2("totals") + table)
 
     def terms(self) -> present.HTML:
-        """Validity, currency, VAT, how the quantity was derived, the source."""
+        """Validity, currency, VAT: what the customer needs to know (nothing internal)."""
         L = self.lang
         cur = _CURRENCY_ZH.get(self.currency, self.currency) if L == "zh-CN" else self.currency
         items = [
@@ -286,13 +291,15 @@ class Quote:
             _t("t_currency", L, c=cur),
             _t("t_vat", L, p=_rate_text(self.vat_rate)) if self.vat_rate else _t("t_no_vat", L),
         ]
-        amount = self.units.amount(self.crm_amount_cents / 100, unit=True)
-        items.append(
-            _t("t_qty", L, a=amount) if self.priced_from_catalogue else _t("t_no_price", L)
-        )
-        items.append(_t("t_source", L, o=self.opportunity_id, d=self.issue_date.date()))
         body = "".join(f"<li>{_esc(x)}</li>" for x in items)
         return present.HTML(self._h2("terms") + f"<ul>{body}</ul>")
+
+    def derivation(self) -> str:
+        """For the rep, not the customer: how the quantity was derived and from what."""
+        L = self.lang
+        amount = self.units.amount(self.crm_amount_cents / 100, unit=True)
+        first = _t("t_qty", L, a=amount) if self.priced_from_catalogue else _t("t_no_price", L)
+        return first + " " + _t("t_source", L, o=self.opportunity_id, d=self.issue_date.date())
 
     def __repr__(self) -> str:
         return (
