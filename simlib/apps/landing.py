@@ -1,4 +1,4 @@
-"""The app's front page: the three apps, what each is for, in zh-CN and English.
+"""The app's front page: the four apps, what each is for, in zh-CN and English.
 
 ``simlib app`` serves :data:`~simlib.apps.server.NOTEBOOKS` with Voilà; its address
 (``http://127.0.0.1:8866/``) shows this page instead of Voilà's bare file list. The page
@@ -38,6 +38,7 @@ APPS = (
     ("q4_target_workshop.ipynb", "workshop", "workshop_for"),
     ("commission_whatif.ipynb", "lab", "lab_for"),
     ("tracking_dashboard.ipynb", "dashboard", "dashboard_for"),
+    ("proposal_form.ipynb", "proposal", "proposal_for"),
 )
 
 _T = translator(
@@ -66,6 +67,13 @@ _T = translator(
             "Where each region, team and rep stands against target and pace this month and "
             "quarter: key figures, alerts with their evidence, the funnel and the trend.",
             "本月、本季度各区域、团队和销售顾问的目标达成与进度：关键指标、预警及依据、销售漏斗和趋势。",
+        ),
+        "proposal": ("Proposal and quote", "方案与报价"),
+        "proposal_for": (
+            "From what a customer needs to a priced proposal: a product mix within the "
+            "budget, like what similar customers bought, with the quote and who must approve "
+            "its discount.",
+            "从客户需求到报价方案：在预算内、参照同类客户购买组合的产品方案，附报价单及折扣审批人。",
         ),
         "open": ("Open", "打开"),
         "data": ("Data", "数据"),

@@ -1,7 +1,7 @@
 """``simlib app``: the widget notebooks as a web app, served by Voilà.
 
-The three apps in ``notebooks/`` (the Q4 target workshop, the commission what-if lab
-and the tracking dashboard) are served on ``127.0.0.1`` with their code hidden:
+The four apps in ``notebooks/`` (the Q4 target workshop, the commission what-if lab,
+the tracking dashboard and the proposal form) are served on ``127.0.0.1`` with their code hidden:
 ``http://127.0.0.1:8866/`` is a landing page naming them and what each is for, in
 zh-CN or English (``?lang=en``, ``?lang=zh-CN``; see :mod:`simlib.apps.landing`), and
 ``/voila/render/<name>.ipynb?lang=..`` runs one in a fresh kernel per visit, from the
@@ -71,7 +71,12 @@ HOST = "127.0.0.1"
 DEFAULT_PORT = 8866
 
 #: The widget notebooks the app offers (file names in ``notebooks/``).
-NOTEBOOKS = ("q4_target_workshop.ipynb", "commission_whatif.ipynb", "tracking_dashboard.ipynb")
+NOTEBOOKS = (
+    "q4_target_workshop.ipynb",
+    "commission_whatif.ipynb",
+    "tracking_dashboard.ipynb",
+    "proposal_form.ipynb",
+)
 
 #: How long Voilà may take to stop its kernels after Ctrl-C before it is killed.
 STOP_SECONDS = 20

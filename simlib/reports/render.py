@@ -229,7 +229,9 @@ def html_of(
     English), takes its title from the report's first heading, carries simlib's
     screen and A4 print CSS and ends with a provenance footer: the fingerprint of the
     data the report read (``fingerprint``, else what the provenance cell recorded),
-    the report's parameters (``params``) and the time (``when``, default now).
+    the report's parameters (``params``) and the time (``when``, default now) — except a
+    document for a customer (template metadata ``simlib.audience: customer``), which ends
+    with none.
     """
     import logging
 
@@ -257,14 +259,22 @@ def html_of(
     if fingerprint is None:
         fingerprint = provenance_of(nb).get("data_fingerprint") or ""
     shown = {k: v for k, v in (params or {}).items() if v not in ("", None)}
-    foot = footer(
-        lang=lang,
-        fingerprint=fingerprint,
-        params={
-            k: json.dumps(v, ensure_ascii=False) if not isinstance(v, str) else v
-            for k, v in shown.items()
-        },
-        when=when if when is not None else _now_text(),
+    # A document for a customer (its template's metadata: {"simlib": {"audience":
+    # "customer"}}) carries no provenance footer: no parameters, fingerprint or tool name
+    # on a quote; the run's manifest keeps them.
+    for_customer = (nb.metadata.get("simlib") or {}).get("audience") == "customer"
+    foot = (
+        ""
+        if for_customer
+        else footer(
+            lang=lang,
+            fingerprint=fingerprint,
+            params={
+                k: json.dumps(v, ensure_ascii=False) if not isinstance(v, str) else v
+                for k, v in shown.items()
+            },
+            when=when if when is not None else _now_text(),
+        )
     )
     exporter = HTMLExporter(
         exclude_input=True,

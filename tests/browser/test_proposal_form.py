@@ -4,8 +4,8 @@ A negative budget is said next to the budget field and no options are shown; the
 needs are filled (a budget, a product line, a must-have, a customer), the options come
 side by side with the totals simlib computes for the same needs, one is chosen and
 saved: the customer's document, the cover sheet and the pipeline export are written.
-Voilà serves a copy of ``notebooks/proposal_form.ipynb`` of its own (the app is not yet
-among :data:`simlib.apps.server.NOTEBOOKS`). Screenshots in both languages.
+Voilà serves a copy of ``notebooks/proposal_form.ipynb`` of its own (a small data copy).
+Screenshots in both languages.
 """
 
 from __future__ import annotations
