@@ -182,6 +182,14 @@ def _note(text: str) -> str:
     return f'<p class="simlib-note" style="color:#666;font-size:12px">{_esc(text)}</p>'
 
 
+def _amount_col(key: str, zh: str, en: str, units: Units) -> Col:
+    """An amount that is no pay: on a page in yuan (a rep's pack, whose pay is to the
+    cent) in whole yuan, so that it never reads like a payout."""
+    if units.scale != "yuan":
+        return Col(key, zh, en, "amount")
+    return Col(key, zh, en, "amount", fmt=lambda v: units.amount(v, decimals=0))
+
+
 def _members(f: Facts, within: str | None) -> set[str]:
     return set(f.members(within)) if within is not None else set(f.reps["rep_id"])
 
@@ -323,7 +331,7 @@ def followups_due(
         Col("subject_text", *_W["subject"][::-1]),
         Col("due", *_W["due"][::-1]),
         Col("when", *_W["when"][::-1]),
-        Col("value", *_W["value"][::-1], "amount"),
+        _amount_col("value", *_W["value"][::-1], units),
     ]
     parts.append(
         present_table(
@@ -623,7 +631,7 @@ def milestones(
 
     def amount(metric, v, decimals=0):
         if metric == "revenue":
-            return money.amount(v, unit=True)
+            return money.amount(v, unit=True, decimals=0 if money.scale == "yuan" else None)
         return f"{v:,.{decimals}f}"
 
     def badge(s):
@@ -856,9 +864,9 @@ def open_leads(f: Facts, rep_id: str, units: Units, *, top: int = 10, heading="h
         Col("lead", "线索", "Lead"),
         Col("source_text", "来源", "Source"),
         Col("ctype", "客户类型", "Customer type"),
-        Col("estimated_value", "预计金额", "Estimated value", "amount"),
+        _amount_col("estimated_value", "预计金额", "Estimated value", units),
         Col("p_convert", "转化概率", "Chance", "pct", decimals=1),
-        Col("expected_value", "期望金额", "Expected value", "amount"),
+        _amount_col("expected_value", "期望金额", "Expected value", units),
         Col("next_text", "下次跟进", "Next follow-up"),
         Col("reason", "主要原因", "Main reason"),
     ]
