@@ -22,6 +22,7 @@ import pandas as pd
 
 from simlib import tracking
 from simlib.cache import memo_on
+from simlib.i18n import category as _category
 from simlib.i18n import escape as _esc
 from simlib.present import Col, Units, pct, status_color
 from simlib.present import table as present_table
@@ -29,7 +30,6 @@ from simlib.tracking.facts import Facts
 from simlib.views.governance import Section, pay_units
 
 __all__ = [
-    "CATEGORY",
     "Director",
     "KEY_ACCOUNT_GAP_DAYS",
     "LEAD_REASONS",
@@ -55,22 +55,6 @@ __all__ = [
 KEY_ACCOUNT_GAP_DAYS = 30
 #: Fewer decided leads than this: a source's conversion is said to be too uncertain.
 MIN_DECIDED = 20
-
-#: Categories of the data as people read them (a value not here is shown as it is).
-CATEGORY: dict[str, tuple[str, str]] = {
-    "key_account": ("key account", "大客户"),
-    "smb": ("small business", "中小企业"),
-    "mid_market": ("mid-market", "中型企业"),
-    "unknown": ("unknown", "未知"),
-    "Website": ("Website", "官网"),
-    "Referral": ("Referral", "客户转介绍"),
-    "Trade Show": ("Trade show", "展会"),
-    "Cold Call": ("Cold call", "陌生拜访"),
-    "Partner": ("Partner", "合作伙伴"),
-    "IoT Platform": ("IoT Platform", "物联网平台"),
-    "Smart Sensors": ("Smart Sensors", "智能传感器"),
-    "Maintenance Services": ("Maintenance Services", "运维服务"),
-}
 
 #: The main reason of an open lead's rank (the lead model's feature), in words.
 LEAD_REASONS: dict[str, tuple[str, str]] = {
@@ -134,8 +118,7 @@ def category(value, lang: str) -> str:
     """A category of the data (lead source, customer type, product line) in ``lang``."""
     if value is None or value != value:
         return _say(lang, "unknown", "未知")
-    en, zh = CATEGORY.get(str(value), (str(value).replace("_", " "), str(value)))
-    return zh if lang == "zh-CN" else en
+    return _category(value, lang)
 
 
 def lead_reason(feature: str, lang: str) -> str:
@@ -1222,8 +1205,8 @@ class Director:
     ) -> Director:
         """``nominations``: a file for the exploration award ("": none); ``pool``: the
         bonus pool file ("": ``params/bonus_pool.yaml``); ``payouts``: the payout list
-        of a pool for a period, ``payouts(data, pool, period, lang=)`` (``simlib pool``'s
-        ``pool_payout_list``)."""
+        of a pool for a period, ``payouts(data, pool, period, lang=)`` (default
+        :func:`simlib.plans.pool_list.pool_payout_list`, what ``simlib pool`` prints)."""
         from simlib.config import default_params_dir
         from simlib.plans import load_pool
 
@@ -1231,6 +1214,8 @@ class Director:
         director_scope(f, scope)  # a known scope, or a clear error
         noms = read_nominations(nominations, f) if nominations else None
         spec = load_pool(pool or default_params_dir() / "bonus_pool.yaml")
+        if payouts is None:
+            from simlib.plans.pool_list import pool_payout_list as payouts
         return cls(f, data, scope, period, units, noms, spec, payouts)
 
     @property
