@@ -56,13 +56,17 @@ def hostile_tables():
     return tables, deal
 
 
-def _params(deal: str) -> dict[str, dict]:
+def _params(deal: str, customer: str = "") -> dict[str, dict]:
+    # the proposal is addressed to the customer of the rep's open deal, whose name is hostile
+    needs = dict(customer=customer, budget="2000000", lines="IoT Platform", size=60)
     return {
         "attainment_forecast": dict(node=TEAM, period="2026-Q4", n_trials=300),
         "commission_statement": dict(rep_id=REP, period="2026-Q3"),
         "commission_summary": dict(scope=TEAM, period="2026-Q3"),
         "forecast_backtest": dict(as_of="2026-03-31,2026-06-30", n_trials=300),
         "monthly_team_review": dict(team=TEAM, month="2026-10"),
+        "proposal": needs,
+        "proposal_cover": needs,
         "quote": dict(opportunity_id=deal),
         "rep_review_pack": dict(rep_id=REP, period="2026-10"),
         "target_workshop_summary": dict(n_trials=300),
@@ -88,7 +92,7 @@ def rendered(hostile, tmp_path_factory):
     from simlib.reports.templates import available, template_info
 
     folder, deal = hostile
-    params = _params(deal)
+    params = _params(deal, f"{IMG} {MD}")  # the deal's customer, renamed by hostile_tables
     assert sorted(params) == available(), "a new template: give it hostile parameters here"
     out = tmp_path_factory.mktemp("hostile_reports")
     items = [
