@@ -152,9 +152,10 @@ def test_new_pipeline_rejects_bad_arguments_by_name(change, message):
         (dict(threads=0), r"`threads` .* must be an int \[1, "),
         (
             dict(out=np.empty((5, 3))),
-            r"`out` .* must be a writable C-contiguous float64 array of shape \(5, 2\)",
+            r"`out` .* must be a writable C-contiguous float64 or float32 array of shape \(5, 2\)",
         ),
-        (dict(out=np.empty((5, 2), np.float32)), r"`out` .* float64"),
+        (dict(out=np.empty((5, 2), np.int64)), r"`out` .* float64 or float32"),
+        (dict(dtype=np.int32), r"`dtype` .* must be numpy.float64 or numpy.float32"),
         (dict(out=np.empty((2, 5)).T), r"`out` .* C-contiguous"),
     ],
 )
@@ -227,6 +228,36 @@ def test_fast_equals_reference_bit_for_bit(book):
         fast = E.simulate_bookings(deals, pipeline, 1500, 11)
         ref = E.simulate_bookings(deals, pipeline, 1500, 11, method="reference")
         assert np.array_equal(fast, ref)
+
+
+def test_more_reps_than_one_output_tile_holds():
+    # 1,100 reps: three tiles of at most 512 reps per block of trials, the last one short.
+    rng = np.random.default_rng(3)
+    n_reps = 1100
+    deals = E.DealBook(
+        amount=rng.lognormal(8, 1, 3000),
+        p=rng.uniform(0, 1, 3000),
+        rep=rng.integers(0, n_reps, 3000),
+        key=None,
+        n_reps=n_reps,
+    )
+    new = E.NewPipeline.poisson(
+        np.full(n_reps, 2.0), np.full(n_reps, 0.3), [[100.0, 250.0]] * n_reps
+    )
+    fast = E.simulate_bookings(deals, new, 300, 4)
+    assert np.array_equal(fast, E.simulate_bookings(deals, new, 300, 4, method="reference"))
+
+
+@pytest.mark.parametrize("method", ["fast", "reference"])
+def test_float32_result_is_the_float64_one_rounded_once(book, method):
+    deals, new = book
+    wide = E.simulate_bookings(deals, new, 1000, 8, method=method)
+    narrow = E.simulate_bookings(deals, new, 1000, 8, method=method, dtype=np.float32)
+    assert narrow.dtype == np.float32
+    assert np.array_equal(narrow, wide.astype(np.float32))
+    buffer = np.empty((1000, deals.n_reps), np.float32)
+    assert E.simulate_bookings(deals, new, 1000, 8, out=buffer) is buffer
+    assert np.array_equal(buffer, narrow)
 
 
 def test_result_does_not_depend_on_threads(book):
