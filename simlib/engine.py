@@ -79,6 +79,7 @@ __all__ = [
     "bookings_moments",
     "simulate_bookings",
     "summarise",
+    "SummaryStream",
     "counter_uniforms",
     "METHODS",
 ]
@@ -1309,25 +1310,9 @@ def summarise(
             owner, "bookings", "be a 2-D array with at least one trial", f"shape {data.shape}"
         )
     data = np.ascontiguousarray(data, dtype=np.float64)
-    n_cols = data.shape[1]
-    qs = np.asarray(quantiles, dtype=np.float64).ravel()
-    if np.any(~np.isfinite(qs) | (qs < 0) | (qs > 1)):
-        raise _fail(owner, "quantiles", "lie in [0, 1]", list(qs))
-    levels = np.zeros((0, n_cols))
-    fracs = np.asarray(fractions, dtype=np.float64).ravel()
-    if quota is not None:
-        q = np.asarray(quota, dtype=np.float64)
-        if q.ndim > 1 or (q.ndim == 1 and q.shape[0] != n_cols) or not np.all(np.isfinite(q)):
-            raise _fail(
-                owner, "quota", f"be a finite number or one per rep ({n_cols})", f"shape {q.shape}"
-            )
-        if not np.all(np.isfinite(fracs)):
-            raise _fail(owner, "fractions", "be finite", list(fracs))
-        levels = np.ascontiguousarray(fracs[:, None] * np.broadcast_to(q, (n_cols,))[None, :])
-    order = np.argsort(qs, kind="stable")
-    n = data.shape[0]
-    # numpy's virtual index for method="linear" (alpha = beta = 1), same float steps.
-    virtual = n * qs[order] + (1.0 + qs[order] * (1.0 - 1.0 - 1.0)) - 1.0
+    n, n_cols = data.shape
+    qs, order, virtual = _quantile_plan(owner, quantiles, n)
+    fracs, levels = _levels(owner, quota, fractions, n_cols)
     mean = np.empty(n_cols)
     quant = np.empty((qs.size, n_cols))
     attain = np.empty((levels.shape[0], n_cols))
@@ -1346,10 +1331,281 @@ def summarise(
     if not np.all(np.isfinite(mean)):  # a non-finite value anywhere makes its column's sum so
         bad = np.flatnonzero(~np.isfinite(mean))[0]
         raise _fail(owner, "bookings", "be finite", f"a non-finite value in column {bad}")
+    return _summary_dict(mean, quant, order, qs, fracs, attain, quota is not None)
+
+
+def _quantile_plan(owner: str, quantiles, n: int):
+    """Quantile levels, their ascending order, and numpy's virtual indices in that order."""
+    qs = np.asarray(quantiles, dtype=np.float64).ravel()
+    if np.any(~np.isfinite(qs) | (qs < 0) | (qs > 1)):
+        raise _fail(owner, "quantiles", "lie in [0, 1]", list(qs))
+    order = np.argsort(qs, kind="stable")
+    # numpy's virtual index for method="linear" (alpha = beta = 1), same float steps.
+    virtual = n * qs[order] + (1.0 + qs[order] * (1.0 - 1.0 - 1.0)) - 1.0
+    return qs, order, virtual
+
+
+def _levels(owner: str, quota, fractions, n_cols: int):
+    """Attainment fractions and the levels ``f * quota`` per column, shape (F, n_cols)."""
+    fracs = np.asarray(fractions, dtype=np.float64).ravel()
+    if quota is None:
+        return fracs, np.zeros((0, n_cols))
+    q = np.asarray(quota, dtype=np.float64)
+    if q.ndim > 1 or (q.ndim == 1 and q.shape[0] != n_cols) or not np.all(np.isfinite(q)):
+        raise _fail(
+            owner, "quota", f"be a finite number or one per rep ({n_cols})", f"shape {q.shape}"
+        )
+    if not np.all(np.isfinite(fracs)):
+        raise _fail(owner, "fractions", "be finite", list(fracs))
+    return fracs, np.ascontiguousarray(fracs[:, None] * np.broadcast_to(q, (n_cols,))[None, :])
+
+
+def _summary_dict(mean, quant, order, qs, fracs, attain, has_quota) -> dict[str, np.ndarray]:
     quant[order] = quant.copy()
     result = {"mean": mean}
     for j, q_value in enumerate(qs):
         result[f"p{100 * q_value:g}"] = quant[j]
-    for f, frac in enumerate(fracs if quota is not None else ()):
-        result[f"p_ge_{frac:g}"] = attain[f]
+    for f, frac in enumerate(fracs if has_quota else ()):
+        result[f"p_ge_{frac:g}"] = np.asarray(attain[f], dtype=np.float64)
     return result
+
+
+# ---------------------------------------------------------------------------------------
+# Streaming summary: the same figures without holding every trial
+# ---------------------------------------------------------------------------------------
+
+
+@_njit(parallel=True)
+def _stream_scan(columns, i0, stop8, levels, low, scale, n_bins, partial, tail, lo, hi, hits, hist):
+    """First pass over a chunk, one column per row of ``columns`` (trials ``i0 ..``).
+
+    Sums go to the eight interleaved partials exactly as :func:`summarise` forms them
+    (trial ``i`` into partial ``i % 8`` while ``i < stop8``, the rest into ``tail`` in order),
+    so the mean is bit-identical to the one from the whole column. Bins are ``floor((x - low)
+    * scale)`` with everything below the first bin in bin 0 and above the last in bin
+    ``n_bins + 1``: monotone in ``x``, which is all the exact quantiles of the second pass need.
+    """
+    n_cols, n = columns.shape
+    n_levels = levels.shape[0]
+    for c in prange(n_cols):
+        col = columns[c]
+        for i in range(n):
+            x = col[i]
+            g = i0 + i
+            if g < stop8:
+                partial[c, g % 8] += x
+            else:
+                tail[c, g - stop8] = x
+            lo[c] = min(lo[c], x)
+            hi[c] = max(hi[c], x)
+            for f in range(n_levels):
+                hits[f, c] += x >= levels[f, c]
+            b = (x - low[c]) * scale[c]
+            if not b >= 0.0:  # below the range, or NaN (refused by ``result``)
+                hist[c, 0] += 1
+            elif b >= n_bins:
+                hist[c, n_bins + 1] += 1
+            else:
+                hist[c, 1 + np.int64(b)] += 1
+
+
+@_njit(parallel=True)
+def _stream_collect(columns, low, scale, n_bins, first, last, cursor, values):
+    """Second pass: keep the values whose bin lies in ``[first[c, j], last[c, j]]``."""
+    n_cols, n = columns.shape
+    n_q = first.shape[1]
+    for c in prange(n_cols):
+        col = columns[c]
+        for i in range(n):
+            x = col[i]
+            b = (x - low[c]) * scale[c]
+            if not b >= 0.0:
+                k = 0
+            elif b >= n_bins:
+                k = n_bins + 1
+            else:
+                k = 1 + np.int64(b)
+            for j in range(n_q):
+                if first[c, j] <= k <= last[c, j]:
+                    values[cursor[c, j]] = x
+                    cursor[c, j] += 1
+
+
+class SummaryStream:
+    """:func:`summarise`'s figures from trials that arrive in chunks, without keeping them.
+
+    Trials are pure functions of their numbers, so a chunk can be drawn twice: the first pass
+    (:meth:`scan`) takes sums, extremes, hits and a histogram of every column; the second
+    (:meth:`collect`) keeps only the few values in the bins that hold the order statistics
+    the quantiles need. The result is bit-identical to :func:`summarise` on the whole array,
+    whatever the chunks (they must come in trial order, each pass from trial 0), with memory
+    for one chunk and ``n_bins`` counts per column instead of every trial.
+
+    Parameters
+    ----------
+    n_trials, n_cols : int
+        Size of the whole (virtual) array.
+    quota, fractions, quantiles
+        As for :func:`summarise`.
+    n_bins : int
+        Histogram bins per column, on the range of the first chunk.
+    """
+
+    def __init__(
+        self,
+        n_trials: int,
+        n_cols: int,
+        quota: float | np.ndarray | None = None,
+        fractions: Sequence[float] = (0.8, 1.0, 1.2),
+        quantiles: Sequence[float] = (0.1, 0.5, 0.9),
+        *,
+        n_bins: int = 4096,
+    ) -> None:
+        owner = "SummaryStream"
+        self.n = _check_count(owner, "n_trials", n_trials, 1)
+        self.n_cols = _check_count(owner, "n_cols", n_cols, 0)
+        self.n_bins = _check_count(owner, "n_bins", n_bins, 1)
+        self.qs, self.order, self.virtual = _quantile_plan(owner, quantiles, self.n)
+        self.fracs, self.levels = _levels(owner, quota, fractions, n_cols)
+        self.has_quota = quota is not None
+        c = n_cols
+        self.partial = np.zeros((c, 8))
+        self.stop8 = self.n - self.n % 8
+        self.tail = np.zeros((c, self.n - self.stop8))
+        self.lo = np.full(c, np.inf)
+        self.hi = np.full(c, -np.inf)
+        self.hits = np.zeros((self.levels.shape[0], c), np.int64)
+        self.hist = np.zeros((c, self.n_bins + 2), np.int64)
+        self.low = np.zeros(c)
+        self.scale = np.zeros(c)
+        self.seen = 0
+        self.kept = 0
+        self.plan = None
+
+    def _columns(self, chunk: np.ndarray, start: int, expected: int, step: str) -> np.ndarray:
+        data = np.asarray(chunk, dtype=np.float64)
+        if data.ndim != 2 or data.shape[1] != self.n_cols:
+            raise _fail(
+                "SummaryStream", "chunk", f"have {self.n_cols} columns", f"shape {data.shape}"
+            )
+        if start != expected:
+            raise _fail(
+                "SummaryStream." + step,
+                "start",
+                f"continue where the last chunk ended (trial {expected})",
+                start,
+            )
+        if start + data.shape[0] > self.n:
+            raise _fail("SummaryStream." + step, "chunk", f"stay within {self.n} trials", start)
+        return np.ascontiguousarray(data.T)
+
+    def scan(self, chunk: np.ndarray, start: int) -> None:
+        """First pass: the chunk of trials ``start .. start + len(chunk) - 1``."""
+        columns = self._columns(chunk, start, self.seen, "scan")
+        if columns.shape[1] == 0:
+            return
+        if self.seen == 0:  # bins on the first chunk's range
+            low, high = columns.min(axis=1), columns.max(axis=1)
+            width = np.where(high > low, high - low, 1.0)
+            self.low = low
+            self.scale = self.n_bins / width
+        _stream_scan(
+            columns,
+            start,
+            self.stop8,
+            self.levels,
+            self.low,
+            self.scale,
+            self.n_bins,
+            self.partial,
+            self.tail,
+            self.lo,
+            self.hi,
+            self.hits,
+            self.hist,
+        )
+        self.seen += columns.shape[1]
+
+    @property
+    def needs_second_pass(self) -> bool:
+        return bool(self.qs.size and self.n_cols)
+
+    def _plan_collect(self) -> None:
+        if self.seen != self.n:
+            raise _fail("SummaryStream.collect", "scan", f"see all {self.n} trials", self.seen)
+        n_q = self.qs.size
+        first = np.zeros((self.n_cols, n_q), np.int64)
+        last = np.zeros((self.n_cols, n_q), np.int64)
+        below = np.zeros((self.n_cols, n_q), np.int64)
+        cum = np.cumsum(self.hist, axis=1)
+        for j, h in enumerate(self.virtual):
+            k = min(max(int(np.floor(h)), 0), self.n - 1)
+            k_next = min(k + 1, self.n - 1)
+            # first bin whose cumulative count exceeds k, and the one for k_next
+            first[:, j] = (cum <= k).sum(axis=1)
+            last[:, j] = (cum <= k_next).sum(axis=1)
+            below[:, j] = np.where(
+                first[:, j] > 0, cum[np.arange(self.n_cols), np.maximum(first[:, j] - 1, 0)], 0
+            )
+            below[first[:, j] == 0, j] = 0
+        span = np.zeros((self.n_cols, n_q), np.int64)
+        for j in range(n_q):
+            rows = np.arange(self.n_cols)
+            span[:, j] = cum[rows, last[:, j]] - below[:, j]
+        offsets = np.zeros(span.size + 1, np.int64)
+        offsets[1:] = np.cumsum(span.ravel())
+        self.plan = (first, last, below, offsets)
+        self.cursor = offsets[:-1].reshape(span.shape).copy()
+        self.values = np.empty(int(offsets[-1]))
+
+    def collect(self, chunk: np.ndarray, start: int) -> None:
+        """Second pass: the same chunk of trials again, in the same order."""
+        if self.plan is None:
+            self._plan_collect()
+        columns = self._columns(chunk, start, self.kept, "collect")
+        first, last, _, _ = self.plan
+        _stream_collect(
+            columns, self.low, self.scale, self.n_bins, first, last, self.cursor, self.values
+        )
+        self.kept += columns.shape[1]
+
+    def result(self) -> dict[str, np.ndarray]:
+        """The dict :func:`summarise` returns for the whole array."""
+        c = self.n_cols
+        total = np.zeros(c)
+        for col in range(c):
+            t = 0.0
+            for m in range(8):
+                t += self.partial[col, m]
+            for x in self.tail[col]:
+                t += x
+            total[col] = t
+        mean = total / self.n
+        if not np.all(np.isfinite(mean)):
+            bad = np.flatnonzero(~np.isfinite(mean))[0]
+            raise _fail(
+                "SummaryStream", "chunk", "be finite", f"a non-finite value in column {bad}"
+            )
+        quant = np.empty((self.qs.size, c))
+        if self.needs_second_pass:
+            if self.plan is None or self.kept != self.n:
+                raise _fail(
+                    "SummaryStream.result", "collect", f"see all {self.n} trials", self.kept
+                )
+            first, last, below, offsets = self.plan
+            for col in range(c):
+                for j, h in enumerate(self.virtual):
+                    k = min(max(int(np.floor(h)), 0), self.n - 1)
+                    k_next = min(k + 1, self.n - 1)
+                    if self.hi[col] == self.lo[col]:
+                        quant[j, col] = self.lo[col]
+                        continue
+                    at = col * self.qs.size + j
+                    vals = np.sort(self.values[offsets[at] : offsets[at + 1]])
+                    lower = vals[k - below[col, j]]
+                    upper = vals[k_next - below[col, j]]
+                    gamma = h - np.floor(h) if h >= 0.0 else 0.0
+                    quant[j, col] = _lerp(lower, upper, gamma)
+        return _summary_dict(
+            mean, quant, self.order, self.qs, self.fracs, self.hits / self.n, self.has_quota
+        )

@@ -8,7 +8,9 @@ bookings for consumers such as commission costing, and a tidy summary per node
 
 Reproducible: a seed gives bit-identical trials whatever the threads, the chunking or
 the Dask cluster, because every random number is a pure function of (seed, trial,
-deal). Memory is the trials × reps output plus one chunk's work space.
+deal). Memory is the trials × reps output plus one chunk's work space; with
+``keep_trials=False`` only one chunk's, the trials being drawn twice (the summary is the
+same to the last bit; see :class:`simlib.engine.SummaryStream`).
 
 :func:`exact_bookings` computes one rep's bookings distribution exactly (FFT over
 amounts in buckets), the oracle the Monte Carlo is tested against.
@@ -24,7 +26,14 @@ import numpy as np
 import pandas as pd
 
 from simlib.data.org import node_table, rollup_order
-from simlib.engine import DealBook, NewPipeline, counter_uniforms, simulate_bookings, summarise
+from simlib.engine import (
+    DealBook,
+    NewPipeline,
+    SummaryStream,
+    counter_uniforms,
+    simulate_bookings,
+    summarise,
+)
 from simlib.periods import Window
 from simlib.pipeline import Calibration, calibrate, count_cdf
 
@@ -156,9 +165,10 @@ def _quotas(data, nodes: pd.DataFrame, window: Window) -> np.ndarray:
 
 @dataclass(frozen=True)
 class SimulationResult:
-    """Trials and their summary. ``trials`` is (n_trials × reps) bookings in the window."""
+    """Trials and their summary. ``trials`` is (n_trials × reps) bookings in the window,
+    or None when the run was asked not to keep them (``keep_trials=False``)."""
 
-    trials: np.ndarray
+    trials: np.ndarray | None
     rep_ids: tuple[str, ...]
     nodes: pd.DataFrame
     summary: pd.DataFrame
@@ -168,6 +178,11 @@ class SimulationResult:
 
     def node_trials(self, node_id: str) -> np.ndarray:
         """Bookings of one node (rep, team, region, company) in every trial."""
+        if self.trials is None:
+            raise ValueError(
+                "this simulation kept no trials (keep_trials=False): run it again with "
+                "keep_trials=True to get each trial's bookings"
+            )
         if node_id in self.rep_ids:
             return self.trials[:, self.rep_ids.index(node_id)]
         tot = rollup(self.trials, self.nodes, self.rep_ids)
@@ -203,6 +218,7 @@ def simulate(
     calibration: Calibration | None = None,
     include_new: bool = True,
     method: str = "fast",
+    keep_trials: bool = True,
 ) -> SimulationResult:
     """Simulate bookings in a window for every rep, rolled up the org tree.
 
@@ -227,12 +243,17 @@ def simulate(
         Show a progress bar over chunks.
     fractions : tuple of float
         Report P(bookings ≥ f × quota) for each.
+    keep_trials : bool
+        Keep the trials × reps array (``result.trials``). Without it the summary is
+        streamed chunk by chunk and the trials drawn twice (the second pass keeps only
+        the values next to each quantile): memory for one chunk instead of all trials,
+        for about twice the time; the summary is bit-identical either way.
 
     Returns
     -------
     SimulationResult
-        If interrupted (Ctrl-C) locally, the trials finished so far, with
-        ``n_trials`` saying how many.
+        If interrupted (Ctrl-C) locally while keeping trials, the trials finished so far,
+        with ``n_trials`` saying how many; a streamed run passes the interrupt on.
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer; got {seed!r}")
@@ -241,32 +262,26 @@ def simulate(
     cal = calibration if calibration is not None else calibrate(data, period, as_of)
     model = build_model(cal, include_new=include_new)
     R = len(model.rep_ids)
+    chunks = [(s, min(chunk_trials, n_trials - s)) for s in range(0, n_trials, chunk_trials)]
+    nodes = _org_nodes(data, model.rep_ids)
+    quota = _quotas(data, nodes, cal.window)
+    draw = _Draw(model, cal, int(seed), threads, method, client)
+    if not keep_trials:
+        s = _streamed_summary(draw, chunks, n_trials, nodes, quota, fractions, progress)
+        summary = _summary_frame(s, nodes, quota, fractions)
+        return SimulationResult(None, model.rep_ids, nodes, summary, cal, int(seed), n_trials)
     check_memory(n_trials, R, n_nodes=R + len(data.tables.get("org", ())))
     trials = np.empty((n_trials, R), dtype=np.float64)
-    chunks = [(s, min(chunk_trials, n_trials - s)) for s in range(0, n_trials, chunk_trials)]
     done = 0
     if client is not None:
-        futures = [
-            client.submit(_chunk, model, n, int(seed), s, None, method, pure=True)
-            for s, n in chunks
-        ]
-        for (s, n), f in zip(chunks, futures):
-            trials[s : s + n] = f.result()
+        for (s, n), part in zip(chunks, draw.remote(chunks), strict=True):
+            trials[s : s + n] = part
         done = n_trials
     else:
         bar = _progress(progress, n_trials)
         try:
             for s, n in chunks:
-                simulate_bookings(
-                    model.deals,
-                    model.new,
-                    n,
-                    int(seed),
-                    trial_start=s,
-                    threads=threads,
-                    out=trials[s : s + n],
-                    method=method,
-                )
+                draw.local(s, n, out=trials[s : s + n])
                 done = s + n
                 if bar is not None:
                     bar.update(n)
@@ -277,12 +292,84 @@ def simulate(
             if bar is not None:
                 bar.close()
     trials = trials[:done]
-    if cal.market_shock > 0:
-        trials *= market_factor(int(seed), 0, done, cal.market_shock)[:, None]
-    trials += model.booked[None, :]
-    nodes = _org_nodes(data, model.rep_ids)
-    summary = _summary(trials, nodes, model.rep_ids, _quotas(data, nodes, cal.window), fractions)
+    draw.finish(trials, 0)
+    summary = _summary(trials, nodes, model.rep_ids, quota, fractions)
     return SimulationResult(trials, model.rep_ids, nodes, summary, cal, int(seed), done)
+
+
+class _Draw:
+    """Draws chunks of trials, locally or on a Dask cluster, and finishes them (the common
+    factor and what is already booked): the one way both the kept and the streamed runs
+    get their numbers."""
+
+    def __init__(self, model: Model, cal: Calibration, seed: int, threads, method, client):
+        self.model, self.cal, self.seed = model, cal, seed
+        self.threads, self.method, self.client = threads, method, client
+
+    def local(self, start: int, n: int, out=None) -> np.ndarray:
+        m = self.model
+        return simulate_bookings(
+            m.deals,
+            m.new,
+            n,
+            self.seed,
+            trial_start=start,
+            threads=self.threads,
+            out=out,
+            method=self.method,
+        )
+
+    def remote(self, chunks):
+        """The chunks' bookings from the cluster, in order (tasks submitted all at once)."""
+        futures = [
+            self.client.submit(_chunk, self.model, n, self.seed, s, None, self.method, pure=True)
+            for s, n in chunks
+        ]
+        for future in futures:
+            yield future.result()
+            future.release()
+
+    def chunks(self, chunks):
+        """(start, finished bookings) per chunk, in order."""
+        parts = (
+            self.remote(chunks)
+            if self.client is not None
+            else (self.local(s, n) for s, n in chunks)
+        )
+        for (s, _), part in zip(chunks, parts, strict=True):
+            yield s, self.finish(part, s)
+
+    def finish(self, trials: np.ndarray, start: int) -> np.ndarray:
+        """Scale by the trials' common factor, then add what is already booked (in place)."""
+        if self.cal.market_shock > 0:
+            n = trials.shape[0]
+            trials *= market_factor(self.seed, start, n, self.cal.market_shock)[:, None]
+        trials += self.model.booked[None, :]
+        return trials
+
+
+def _streamed_summary(draw, chunks, n_trials, nodes, quota, fractions, progress):
+    rep_ids = draw.model.rep_ids
+    has_quota = np.isfinite(quota)
+    stream = SummaryStream(
+        n_trials,
+        len(nodes),
+        quota=np.where(has_quota, quota, 0.0),
+        fractions=tuple(fractions),
+        n_bins=4096,
+    )
+    passes = [stream.scan] + ([stream.collect] if stream.needs_second_pass else [])
+    bar = _progress(progress, n_trials * len(passes))
+    try:
+        for step in passes:
+            for s, part in draw.chunks(chunks):
+                step(rollup(part, nodes, rep_ids), s)
+                if bar is not None:
+                    bar.update(part.shape[0])
+    finally:
+        if bar is not None:
+            bar.close()
+    return stream.result()
 
 
 def memory_needed(n_trials: int, n_reps: int, n_nodes: int) -> int:
@@ -340,6 +427,7 @@ def market_factor(seed: int, trial_start: int, n_trials: int, sd: float) -> np.n
 
 
 def _chunk(model: Model, n: int, seed: int, start: int, threads, method) -> np.ndarray:
+    """One Dask task: trials ``start .. start + n - 1`` (a pure function of its arguments)."""
     return simulate_bookings(
         model.deals, model.new, n, seed, trial_start=start, threads=threads, method=method
     )
@@ -357,6 +445,11 @@ def _summary(trials, nodes, rep_ids, quota, fractions) -> pd.DataFrame:
     per_node = rollup(trials, nodes, rep_ids)
     has_quota = np.isfinite(quota)
     s = summarise(per_node, quota=np.where(has_quota, quota, 0.0), fractions=tuple(fractions))
+    return _summary_frame(s, nodes, quota, fractions)
+
+
+def _summary_frame(s: dict, nodes: pd.DataFrame, quota, fractions) -> pd.DataFrame:
+    has_quota = np.isfinite(quota)
     for key in [k for k in s if k.startswith("p_ge_")]:  # no quota, no probability of reaching it
         s[key] = np.where(has_quota, s[key], np.nan)
     out = nodes[["node_id", "parent_id", "level", "name", "name_zh"]].copy()

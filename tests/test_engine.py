@@ -598,3 +598,60 @@ def test_summary_rejects_bad_arguments(kwargs, message):
     args = dict(bookings=np.ones((4, 2)))
     with pytest.raises(ValueError, match=message):
         E.summarise(**{**args, **kwargs})
+
+
+# --------------------------------------------------------------------------------------
+# Streaming summary: the same bytes as summarise, chunk by chunk
+# --------------------------------------------------------------------------------------
+
+
+def _stream(data, cuts, **kwargs):
+    stream = E.SummaryStream(data.shape[0], data.shape[1], **kwargs)
+    for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+        stream.scan(data[a:b], a)
+    if stream.needs_second_pass:
+        for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+            stream.collect(data[a:b], a)
+    return stream.result()
+
+
+@pytest.mark.parametrize("n", [1, 7, 8, 1001, 4099])
+@pytest.mark.parametrize("chunk", [1, 100, 5000])
+def test_streamed_summary_equals_summarise_bit_for_bit(n, chunk):
+    rng = np.random.default_rng(n + chunk)
+    data = rng.lognormal(10, 1, (n, 6))
+    data[:, 1] = np.where(rng.random(n) < 0.6, 0.0, data[:, 1])  # an atom at zero
+    data[:, 2] = 5.0  # a constant column
+    data[:, 3] = np.round(data[:, 3], -4)  # many ties
+    data[: n // 2, 4] *= 1e-6  # a first chunk narrower than the rest
+    quota = np.array([2e4, 1e4, 5.0, 3e4, 1.0, 2e4])
+    kwargs = dict(quota=quota, fractions=(0.5, 1.0), quantiles=(0.9, 0.0, 0.5, 1.0, 0.1))
+    cuts = list(range(0, n, chunk)) + [n]
+    want = E.summarise(data, **kwargs)
+    got = _stream(data, cuts, **kwargs)
+    assert list(got) == list(want)
+    for key in want:
+        assert np.array_equal(got[key], want[key]), key
+
+
+def test_streamed_summary_without_quota_or_quantiles():
+    data = np.random.default_rng(1).normal(size=(300, 3))
+    for kwargs in (dict(), dict(quantiles=())):
+        want = E.summarise(data, **kwargs)
+        got = _stream(data, [0, 120, 300], **kwargs)
+        assert all(np.array_equal(got[k], want[k]) for k in want) and list(got) == list(want)
+
+
+def test_streamed_summary_refuses_chunks_out_of_order_or_missing():
+    stream = E.SummaryStream(10, 2)
+    stream.scan(np.zeros((4, 2)), 0)
+    with pytest.raises(ValueError, match=r"continue where the last chunk ended \(trial 4\)"):
+        stream.scan(np.zeros((4, 2)), 6)
+    with pytest.raises(ValueError, match="see all 10 trials"):
+        stream.collect(np.zeros((4, 2)), 0)
+    with pytest.raises(ValueError, match="have 2 columns"):
+        stream.scan(np.zeros((4, 3)), 4)
+    bad = E.SummaryStream(2, 1, quantiles=())
+    bad.scan(np.array([[1.0], [np.nan]]), 0)
+    with pytest.raises(ValueError, match="non-finite value in column 0"):
+        bad.result()

@@ -1,5 +1,6 @@
 """Pipeline attainment simulation: exact oracle, reproducibility, roll-up, Dask, CLI."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -107,6 +108,20 @@ def test_same_seed_same_trials_whatever_threads_and_chunks(demo, cal):
     assert not np.array_equal(a.trials, c.trials)
 
 
+@pytest.mark.parametrize("shock", [0.0, 0.25])
+def test_streamed_summary_is_the_kept_one_to_the_last_bit(demo, cal, shock):
+    cal = dataclasses.replace(cal, market_shock=shock)
+    kept = simulate(demo, calibration=cal, n_trials=3_001, seed=4)
+    for chunk in (3_001, 700):
+        streamed = simulate(
+            demo, calibration=cal, n_trials=3_001, seed=4, chunk_trials=chunk, keep_trials=False
+        )
+        assert streamed.trials is None and streamed.n_trials == 3_001
+        assert streamed.summary.to_json() == kept.summary.to_json()
+    with pytest.raises(ValueError, match="kept no trials .* keep_trials=True"):
+        streamed.node_trials(kept.rep_ids[0])
+
+
 def test_rollup_sums_reps_to_teams_regions_company(demo, cal):
     res = simulate(demo, calibration=cal, n_trials=2_000, seed=1)
     per_node = rollup(res.trials, res.nodes, res.rep_ids)
@@ -161,9 +176,19 @@ def test_dask_cluster_gives_bit_identical_results(demo, cal):
         remote = simulate(
             demo, calibration=cal, n_trials=6_000, seed=9, chunk_trials=1_500, client=client
         )
+        streamed = simulate(
+            demo,
+            calibration=cal,
+            n_trials=6_000,
+            seed=9,
+            chunk_trials=1_500,
+            client=client,
+            keep_trials=False,
+        )
     local = simulate(demo, calibration=cal, n_trials=6_000, seed=9)
     assert np.array_equal(remote.trials, local.trials)
     pd.testing.assert_frame_equal(remote.summary, local.summary)
+    assert streamed.summary.to_json() == local.summary.to_json()
 
 
 def test_bad_arguments_say_what_is_wrong(demo, cal):
@@ -197,6 +222,27 @@ def test_cli_simulate_json(capsys):
         assert field in company
     assert company["p10"] <= company["p50"] <= company["p90"]
     assert {r["level"] for r in rows} == {"company", "region", "team", "rep"}
+
+
+def test_cli_simulate_streams_big_runs_and_prints_the_same(capsys, monkeypatch):
+    import simlib.simulate as sim
+    from simlib.cli import forecast, main
+
+    argv = ["simulate", "--period", "2026-Q3", "--trials", "1500", "--json", "--level", "all"]
+    assert main(argv) == 0
+    kept = capsys.readouterr().out
+    monkeypatch.setattr(forecast, "KEEP_TRIALS_BYTES", 0)  # every run counts as big
+    calls = []
+    original = sim.simulate
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs["keep_trials"])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(sim, "simulate", spy)
+    assert main(argv) == 0
+    assert calls == [False]
+    assert capsys.readouterr().out == kept
 
 
 def test_cli_simulate_bad_period_is_a_message(capsys):

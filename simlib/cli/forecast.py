@@ -33,6 +33,7 @@ def cmd_simulate(args) -> int:
         raise UserError(f"--trials must be at least 1; got {args.trials}")
     if args.seed < 0:
         raise UserError(f"--seed must be >= 0; got {args.seed}")
+    client = _dask_client(args.dask) if args.dask else None
     try:
         res = simulate(
             data,
@@ -42,9 +43,14 @@ def cmd_simulate(args) -> int:
             seed=args.seed,
             threads=args.threads,
             progress=not args.json and sys.stderr.isatty(),
+            client=client,
+            keep_trials=_keep_trials(args.trials, data),
         )
     except ValueError as e:
         raise UserError(str(e)) from None
+    finally:
+        if client is not None:
+            client.close()
     s = res.summary
     if args.level != "all":
         s = s[s["level"].isin(args.level.split(","))]
@@ -83,6 +89,30 @@ def cmd_simulate(args) -> int:
     if args.explain:
         _print_explain(res, data, lang)
     return _interrupted(res.n_trials, args.trials)
+
+
+#: The command prints a summary only: it keeps the trials (and can summarise the finished
+#: ones after Ctrl-C) while they take less than this, and streams the summary beyond.
+KEEP_TRIALS_BYTES = 512 * 2**20
+
+
+def _keep_trials(n_trials: int, data) -> bool:
+    from simlib.simulate import memory_needed
+
+    n_reps = len(data.tables.get("reps", ()))
+    n_nodes = n_reps + len(data.tables.get("org", ()))
+    return memory_needed(n_trials, n_reps, n_nodes) <= KEEP_TRIALS_BYTES
+
+
+def _dask_client(address: str):
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise UserError("--dask needs dask.distributed: pip install 'dask[distributed]'") from None
+    try:
+        return Client(address, timeout="10s")
+    except (OSError, TimeoutError, ValueError) as e:
+        raise UserError(f"--dask {address}: cannot reach the Dask scheduler ({e})") from None
 
 
 def _print_explain(res_or_cal, data, lang: str) -> None:
@@ -219,6 +249,13 @@ def add_parser(sub) -> None:
     sm.add_argument("--trials", type=int, default=10_000)
     sm.add_argument("--seed", type=int, default=0)
     sm.add_argument("--threads", type=int, default=None)
+    sm.add_argument(
+        "--dask",
+        default=None,
+        metavar="ADDRESS",
+        help="draw the trials on a Dask cluster (scheduler address, e.g. tcp://host:8786); "
+        "the result is bit-identical to a local run",
+    )
     sm.add_argument(
         "--level",
         default="company,region,team",
