@@ -102,6 +102,10 @@ _TILE_BYTES = 1 << 20
 
 _OUT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 
+# With ``threads=None``, one thread per this many units of work (deal-trials, plus four
+# per rep-trial for the new pipeline; values to summarise): about a millisecond each.
+_WORK_PER_THREAD = 3_000_000
+
 # Trials per chunk of the NumPy reference and generator paths.
 _REFERENCE_CHUNK = 4096
 _GENERATOR_CHUNK_ELEMENTS = 1 << 22
@@ -994,8 +998,16 @@ def _generator_bookings(
 
 
 @contextlib.contextmanager
-def _numba_threads(threads: int | None) -> Iterator[None]:
+def _numba_threads(threads: int | None, work: int = 0) -> Iterator[None]:
+    """Run with ``threads`` numba threads, restored afterwards.
+
+    ``None`` chooses by size: numba's current setting, but no more threads than there are
+    ``_WORK_PER_THREAD`` units of ``work`` -- waking a second thread costs more than it
+    saves on a small run. The result never depends on the number of threads.
+    """
     if threads is None:
+        threads = min(numba.get_num_threads(), max(1, work // _WORK_PER_THREAD))
+    if threads == numba.get_num_threads():
         yield
         return
     previous = numba.get_num_threads()
@@ -1036,7 +1048,7 @@ def simulate_bookings(
         ``0..4999`` and ``5000..9999`` in two calls, stacked.
     threads : int, optional
         Numba threads for ``method="fast"`` (restored afterwards); default: numba's
-        current setting. The result does not depend on it.
+        current setting, fewer for small runs. The result does not depend on it.
     out : numpy.ndarray of float64 or float32, shape (n_trials, R), optional
         C-contiguous buffer to fill and return, to avoid re-touching fresh memory. Its
         dtype wins over ``dtype``.
@@ -1096,7 +1108,8 @@ def simulate_bookings(
     if method == "reference":
         _reference_bookings(plan, trial_start, out)
     else:
-        with _numba_threads(threads):
+        work = n_trials * (deals.n_deals + (4 * deals.n_reps if new is not None else 0))
+        with _numba_threads(threads, work):
             _fast_bookings(plan, trial_start, out)
     return out
 
@@ -1291,7 +1304,8 @@ def summarise(
         Fan type 7): ``x[floor(h)] + (h - floor(h)) * (x[floor(h)+1] - x[floor(h)])``
         with ``h = q (n - 1)`` on the sorted column.
     threads : int, optional
-        Numba threads (restored afterwards); default: numba's current setting.
+        Numba threads (restored afterwards); default: numba's current setting, fewer for
+        small arrays.
 
     Returns
     -------
@@ -1318,7 +1332,7 @@ def summarise(
     attain = np.empty((levels.shape[0], n_cols))
     if n_cols:
         n_bins = int(min(max(n // 8, 64), 1 << 14))
-        with _numba_threads(threads):
+        with _numba_threads(threads, n * n_cols):
             _summarise_kernel(
                 _read_only(data),
                 _read_only(np.ascontiguousarray(virtual)),
