@@ -305,6 +305,7 @@ class _Draw:
     def __init__(self, model: Model, cal: Calibration, seed: int, threads, method, client):
         self.model, self.cal, self.seed = model, cal, seed
         self.threads, self.method, self.client = threads, method, client
+        self._model_future = None
 
     def local(self, start: int, n: int, out=None) -> np.ndarray:
         m = self.model
@@ -320,9 +321,19 @@ class _Draw:
         )
 
     def remote(self, chunks):
-        """The chunks' bookings from the cluster, in order (tasks submitted all at once)."""
+        """The chunks' bookings from the cluster, in order.
+
+        The model goes to every worker once (scattered); then each chunk of trials is one
+        task, ``_chunk(model, n, seed, start)``, all submitted at once and collected in
+        trial order. A task's result depends on nothing but its arguments, so the cluster
+        may run them anywhere, in any order, twice after a lost worker: same bytes.
+        """
+        if self._model_future is None:
+            self._model_future = self.client.scatter(self.model, broadcast=True)
         futures = [
-            self.client.submit(_chunk, self.model, n, self.seed, s, None, self.method, pure=True)
+            self.client.submit(
+                _chunk, self._model_future, n, self.seed, s, None, self.method, pure=True
+            )
             for s, n in chunks
         ]
         for future in futures:
