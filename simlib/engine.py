@@ -770,7 +770,7 @@ def _add_new_nb(
     won,
     active,
     index,
-    unit,
+    size,
     acc,
     count_threshold,
     count_k1,
@@ -785,22 +785,27 @@ def _add_new_nb(
     if stop == start:
         return
     n = acc.size
-    # Won count per trial by inverse CDF: the number of thresholds <= u (8-wide compares).
+    # Won count per trial by inverse CDF: the number of thresholds <= u (8-wide compares),
+    # up to the first threshold above every draw of the block.
     _uniforms_nb(ya, yb, count_k1[r], count_k2[r], u)
     won[:] = 0
+    top = np.uint32(0)
+    for i in range(n):
+        top = max(top, u[i])
     for k in range(count_threshold.shape[1]):
         th = count_threshold[r, k]
-        if th >= np.uint64(4294967296):
+        if th > np.uint64(top):
             break
         th32 = np.uint32(th)
         for i in range(n):
             won[i] += np.uint32(u[i] >= th32)
     # Slot j adds a size to the trials that won more than j new deals. While at least a
-    # quarter of the trials do, slot j runs over the whole block: hash 8 wide, then a
-    # masked add. The mask multiplies by ``unit[won > j]`` (a load from [0.0, 1.0])
-    # because LLVM turns a select between 1.0 and 0.0 into a data-dependent branch
-    # (measured: 2x slower on fresh draws). Once fewer trials remain, they go in a
-    # list, compacted without branches after each slot, so the work follows the number
+    # quarter of the trials do, slot j runs over the whole block: hash 8 wide, gather every
+    # trial's size, then a masked add. The gather goes first, into ``size``, because LLVM
+    # turns a select around a load (``pool[i] if won > j else 0.0``) into a data-dependent
+    # branch (measured: 1.5x slower for the whole model); a select between a loaded value
+    # and 0.0 stays a masked add (as for the open deals). Once fewer trials remain, they go
+    # in a list, compacted without branches after each slot, so the work follows the number
     # of won deals. Either way each trial receives its slots in order 0, 1, 2, ...
     pool = size_pool[start:stop]
     scale = np.uint64(stop - start)
@@ -812,11 +817,14 @@ def _add_new_nb(
         _uniforms_nb(ya, yb, size_k1[r, j], size_k2[r, j], u)
         for i in range(n):
             index[i] = np.uint32((np.uint64(u[i]) * scale) >> np.uint64(32))
+        for i in range(n):
+            size[i] = pool[index[i]]
         jj = np.uint32(j)
         next_j = np.uint32(j + 1)
         n_active = 0
         for i in range(n):
-            acc[i] += pool[index[i]] * unit[np.int64(won[i] > jj)]
+            acc[i] += size[i] if won[i] > jj else 0.0
+        for i in range(n):
             n_active += won[i] > next_j
         j += 1
     jj = np.uint32(j)
@@ -872,8 +880,7 @@ def _bookings_kernel(
         won = np.empty(n, np.uint32)
         active = np.empty(n, np.int64)
         index = np.empty(n, np.uint32)
-        unit = np.zeros(2)
-        unit[1] = 1.0
+        size = np.empty(n, np.float64)
         tile = np.empty((min(tile_reps, n_reps), n), np.float64)
         _trial_state_nb(t0 + np.uint64(lo), trial_a, trial_b, ya, yb)
         for r0 in range(0, n_reps, tile_reps):
@@ -901,7 +908,7 @@ def _bookings_kernel(
                         won,
                         active,
                         index,
-                        unit,
+                        size,
                         acc,
                         count_threshold,
                         count_k1,
