@@ -65,6 +65,7 @@ from __future__ import annotations
 
 import contextlib
 import numbers
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -85,6 +86,33 @@ __all__ = [
 ]
 
 METHODS = ("fast", "reference", "generator")
+
+
+def _prefer_wide_vectors() -> None:
+    """On a CPU with AVX-512, let LLVM use 512-bit vectors (as ``-mprefer-vector-width=512``).
+
+    LLVM's tuning for Intel server cores prefers 256-bit vectors; the kernels below are
+    bound by vector operations, and 512-bit ones do twice the work each (measured at
+    500 reps x 100k trials: +15% for the open deals, +18% for the whole model). Only the
+    tuning changes -- the same instructions sets, and with ``fastmath=False`` every sum
+    is taken in the same order, so results are bit-identical either way. Set before the
+    first compilation (numba reads it once); child processes (workers, report kernels)
+    inherit it and so share the on-disk cache. Left alone when ``NUMBA_CPU_NAME`` or
+    ``NUMBA_CPU_FEATURES`` is set, or with ``SIMLIB_VECTOR_WIDTH=256``.
+    """
+    if os.environ.get("SIMLIB_VECTOR_WIDTH") == "256" or any(
+        name in os.environ for name in ("NUMBA_CPU_NAME", "NUMBA_CPU_FEATURES")
+    ):
+        return
+    import llvmlite.binding as llvm
+
+    features = llvm.get_host_cpu_features()
+    if features.get("avx512f") and features.get("avx512vl"):
+        os.environ["NUMBA_CPU_FEATURES"] = features.flatten() + ",-prefer-256-bit"
+        numba.core.config.reload_config()
+
+
+_prefer_wide_vectors()
 
 # Trials per block of the fast kernel. The per-block scratch (uint32 trial state, draws,
 # counts and indices, an int64 list: 24 bytes per trial) stays in L1 whatever the number of

@@ -357,9 +357,11 @@ def test_numba_hash_pieces_equal_numpy_mirror():
         assert np.array_equal(u, E._uniform_np(ya_np, yb_np, k1[d], k2[d]))
 
 
-def test_fresh_process_with_read_only_cache_compiles_and_agrees(tmp_path, book):
+@pytest.mark.parametrize("width", ["as here", "256"])
+def test_fresh_process_with_read_only_cache_compiles_and_agrees(tmp_path, book, width):
     """A new process, where no numba cache location is writable, compiles on first call
-    and reproduces this process's bookings bit for bit."""
+    and reproduces this process's bookings bit for bit -- also when told to keep LLVM's
+    256-bit vector tuning (this process may use 512-bit vectors: same sums, same order)."""
     package = tmp_path / "pkg" / "simlib"
     package.mkdir(parents=True)
     (package / "__init__.py").write_text("")
@@ -399,6 +401,9 @@ def test_fresh_process_with_read_only_cache_compiles_and_agrees(tmp_path, book):
         HOME=str(blocked),
         XDG_CACHE_HOME=str(blocked / "xdg"),
     )
+    if width == "256":
+        env.pop("NUMBA_CPU_FEATURES", None)
+        env["SIMLIB_VECTOR_WIDTH"] = "256"
     done = subprocess.run(
         [sys.executable, "-c", script],
         env=env,
