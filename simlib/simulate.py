@@ -32,7 +32,6 @@ from simlib.engine import (
     SummaryStream,
     counter_uniforms,
     simulate_bookings,
-    summarise,
 )
 from simlib.periods import Window
 from simlib.pipeline import Calibration, calibrate, count_cdf
@@ -267,7 +266,15 @@ def simulate(
     quota = _quotas(data, nodes, cal.window)
     draw = _Draw(model, cal, int(seed), threads, method, client)
     if not keep_trials:
-        s = _streamed_summary(draw, chunks, n_trials, nodes, quota, fractions, progress)
+        s = _streamed_summary(
+            lambda: draw.chunks(chunks),
+            n_trials,
+            nodes,
+            rep_ids=model.rep_ids,
+            quota=quota,
+            fractions=fractions,
+            progress=progress,
+        )
         summary = _summary_frame(s, nodes, quota, fractions)
         return SimulationResult(None, model.rep_ids, nodes, summary, cal, int(seed), n_trials)
     check_memory(n_trials, R, n_nodes=R + len(data.tables.get("org", ())))
@@ -293,7 +300,12 @@ def simulate(
                 bar.close()
     trials = trials[:done]
     draw.finish(trials, 0)
-    summary = _summary(trials, nodes, model.rep_ids, quota, fractions)
+    # The summary streams over the kept trials too: no trials × nodes roll-up is held.
+    kept = [(s, trials[s : s + n]) for s, n in chunks if s < done]
+    s = _streamed_summary(
+        lambda: iter(kept), done, nodes, rep_ids=model.rep_ids, quota=quota, fractions=fractions
+    )
+    summary = _summary_frame(s, nodes, quota, fractions)
     return SimulationResult(trials, model.rep_ids, nodes, summary, cal, int(seed), done)
 
 
@@ -359,8 +371,9 @@ class _Draw:
         return trials
 
 
-def _streamed_summary(draw, chunks, n_trials, nodes, quota, fractions, progress):
-    rep_ids = draw.model.rep_ids
+def _streamed_summary(parts, n_trials, nodes, *, rep_ids, quota, fractions, progress=False):
+    """The summary of ``n_trials`` trials from ``parts()``: (first trial, finished bookings)
+    per chunk in trial order; called once per pass."""
     has_quota = np.isfinite(quota)
     stream = SummaryStream(
         n_trials,
@@ -373,7 +386,7 @@ def _streamed_summary(draw, chunks, n_trials, nodes, quota, fractions, progress)
     bar = _progress(progress, n_trials * len(passes))
     try:
         for step in passes:
-            for s, part in draw.chunks(chunks):
+            for s, part in parts():
                 step(rollup(part, nodes, rep_ids), s)
                 if bar is not None:
                     bar.update(part.shape[0])
@@ -383,10 +396,10 @@ def _streamed_summary(draw, chunks, n_trials, nodes, quota, fractions, progress)
     return stream.result()
 
 
-def memory_needed(n_trials: int, n_reps: int, n_nodes: int) -> int:
-    """Bytes a run holds at its peak: the trials × reps array, the trials × nodes
-    roll-up and a sorted copy of one node column at a time for the quantiles."""
-    return 8 * n_trials * (n_reps + n_nodes) + 16 * n_trials
+def memory_needed(n_trials: int, n_reps: int, n_nodes: int, chunk_trials: int = 20_000) -> int:
+    """Bytes a run that keeps its trials holds at its peak: the trials × reps array, and one
+    chunk's roll-up to every node with its transposed copy for the summary."""
+    return 8 * n_trials * n_reps + 16 * min(n_trials, chunk_trials) * n_nodes
 
 
 def available_memory() -> int | None:
@@ -409,7 +422,7 @@ def check_memory(n_trials: int, n_reps: int, n_nodes: int) -> None:
     need = memory_needed(n_trials, n_reps, n_nodes)
     have = available_memory()
     if have is not None and need > 0.8 * have:
-        fits = max(1, int(0.8 * have) // max(1, 8 * (n_reps + n_nodes) + 16))
+        fits = max(1, int(0.8 * have - 16 * 20_000 * n_nodes) // max(1, 8 * n_reps))
         raise ValueError(
             f"{n_trials:,} trials × {n_reps:,} reps need about {_gib(need)} of memory; "
             f"{_gib(have)} is available; use at most about {fits:,} trials on this machine"
@@ -450,13 +463,6 @@ def _progress(on: bool, total: int):
     from tqdm.auto import tqdm
 
     return tqdm(total=total, unit="trial", unit_scale=True, desc="simulating")
-
-
-def _summary(trials, nodes, rep_ids, quota, fractions) -> pd.DataFrame:
-    per_node = rollup(trials, nodes, rep_ids)
-    has_quota = np.isfinite(quota)
-    s = summarise(per_node, quota=np.where(has_quota, quota, 0.0), fractions=tuple(fractions))
-    return _summary_frame(s, nodes, quota, fractions)
 
 
 def _summary_frame(s: dict, nodes: pd.DataFrame, quota, fractions) -> pd.DataFrame:

@@ -122,6 +122,20 @@ def test_streamed_summary_is_the_kept_one_to_the_last_bit(demo, cal, shock):
         streamed.node_trials(kept.rep_ids[0])
 
 
+def test_summary_is_summarise_of_the_rolled_up_trials(demo, cal):
+    from simlib.engine import summarise
+
+    res = simulate(demo, calibration=cal, n_trials=2_003, seed=6, chunk_trials=500)
+    per_node = rollup(res.trials, res.nodes, res.rep_ids)
+    quota = res.nodes["node_id"].map(res.summary.set_index("node_id")["quota"]).to_numpy()
+    want = summarise(per_node, quota=np.nan_to_num(quota), fractions=(0.8, 1.0, 1.2))
+    got = res.summary.set_index("node_id").loc[list(res.nodes["node_id"])]
+    for key, col in (("mean", "mean"), ("p10", "p10"), ("p50", "p50"), ("p90", "p90")):
+        assert np.array_equal(got[col].to_numpy(), want[key]), key
+    has = np.isfinite(quota)
+    assert np.array_equal(got["p_attain"].to_numpy()[has], want["p_ge_1"][has])
+
+
 def test_rollup_sums_reps_to_teams_regions_company(demo, cal):
     res = simulate(demo, calibration=cal, n_trials=2_000, seed=1)
     per_node = rollup(res.trials, res.nodes, res.rep_ids)
