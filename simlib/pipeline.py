@@ -124,11 +124,25 @@ def _history_until(data: Dataset, when: pd.Timestamp) -> pd.DataFrame:
 
 def _with_slips(sh: pd.DataFrame) -> pd.DataFrame:
     """Add ``n_slips``: how many times the expected close date had moved later so far."""
-    sh = sh.sort_values(["opportunity_id", "changed_date"], kind="stable")
-    prev = sh.groupby("opportunity_id", sort=False)["expected_close_date"].shift()
-    pushed = (sh["expected_close_date"] > prev).astype(np.int32)
-    sh = sh.assign(n_slips=pushed.groupby(sh["opportunity_id"], sort=False).cumsum())
-    return sh
+    # Sorted by (id, date) like sort_values(kind="stable"), on integer codes of the ids
+    # in sorted order; one deal's rows are then adjacent and the per-deal shift and
+    # running count are array arithmetic. ``_oid`` keeps the codes for later steps.
+    oid, _ = pd.factorize(sh["opportunity_id"], sort=True, use_na_sentinel=False)
+    changed = sh["changed_date"].to_numpy(dtype="datetime64[ns]")
+    order = np.lexsort((changed.view(np.int64), oid))
+    if np.any(np.diff(order) != 1):
+        sh = sh.take(order)
+    oid = oid[order]
+    sh = sh.assign(_oid=oid)
+    ecd = sh["expected_close_date"].to_numpy(dtype="datetime64[ns]")
+    same = np.zeros(len(sh), dtype=bool)
+    same[1:] = oid[1:] == oid[:-1]
+    pushed = np.zeros(len(sh), dtype=np.int64)
+    pushed[1:] = same[1:] & (ecd[1:] > ecd[:-1])
+    run = np.cumsum(pushed)
+    start = np.flatnonzero(~same)  # first row of each deal
+    before = np.repeat(run[start] - pushed[start], np.diff(np.append(start, len(sh))))
+    return sh.assign(n_slips=(run - before).astype(np.int32))
 
 
 def _segments(data: Dataset) -> pd.DataFrame:
@@ -159,7 +173,13 @@ def deals_open_at(
     hist = _with_slips(data.stage_history) if hist is None else hist
     seg = _segments(data) if seg is None else seg
     h = hist[hist["changed_date"] <= when]
-    last = h.groupby("opportunity_id", sort=False).tail(1)
+    if "_oid" in h:  # sorted by deal and date (_with_slips): a deal's last row is its tail
+        oid = h["_oid"].to_numpy()
+        tail = np.ones(len(h), dtype=bool)
+        tail[:-1] = oid[1:] != oid[:-1]
+        last = h[tail]
+    else:
+        last = h.groupby("opportunity_id", sort=False).tail(1)
     last = last[last["stage"].isin(OPEN_STAGES)]
     out = last[["opportunity_id", "stage", "amount", "expected_close_date", "n_slips"]].copy()
     s = seg.reindex(out["opportunity_id"])
@@ -200,6 +220,69 @@ def _age_bucket(age_days) -> np.ndarray:
     return np.where(
         age < 30, "<30d", np.where(age < 90, "30-90d", np.where(age < 180, "90-180d", "180d+"))
     )
+
+
+#: Categories of :func:`_exp_bucket` and :func:`_age_bucket` in sorted order (so grouping
+#: on their codes orders groups as grouping on the strings does).
+_EXP_BUCKETS = ("after", "before", "inside", "overdue")
+_AGE_BUCKETS = ("180d+", "30-90d", "90-180d", "<30d")
+
+
+def _age_codes(age_days) -> np.ndarray:
+    """:func:`_age_bucket` as codes into :data:`_AGE_BUCKETS`."""
+    age = np.asarray(age_days)
+    return np.where(age < 30, 3, np.where(age < 90, 1, np.where(age < 180, 2, 0))).astype(np.int8)
+
+
+def _positions(index: pd.Index, values) -> np.ndarray:
+    """``index.get_indexer(values)`` (-1 where absent), each distinct value looked up once.
+
+    A million-row history names each deal several times; hashing strings once per
+    distinct id instead of once per row is most of a reindex's cost.
+    """
+    codes, uniq = pd.factorize(pd.Series(values), use_na_sentinel=False)
+    return index.get_indexer(uniq)[codes]
+
+
+def _categorical(values) -> pd.Categorical:
+    """Values as a Categorical with sorted categories (groups order as the strings do)."""
+    return pd.Categorical(values)
+
+
+def _plain(df: pd.DataFrame) -> pd.DataFrame:
+    """Categorical columns of a (small) grouped table back to their values' dtype."""
+    for c in df.columns:
+        if isinstance(df[c].dtype, pd.CategoricalDtype):
+            df[c] = df[c].astype(df[c].cat.categories.dtype)
+    return df
+
+
+def _by_distinct(keys: dict, fn) -> np.ndarray:
+    """``fn(frame)`` row by row, computed once per distinct key and spread back.
+
+    ``fn`` must give each row a value that depends only on that row's keys (a lookup):
+    then the result equals ``fn`` of the whole frame, at the cost of its distinct keys.
+    Keys are passed to ``fn`` in their plain dtype (categoricals decoded).
+    """
+    n = len(next(iter(keys.values()))) if keys else 0
+    if n == 0:
+        return np.asarray(fn(pd.DataFrame({k: np.asarray(v)[:0] for k, v in keys.items()})))
+    codes, uniques = [], []
+    for v in keys.values():
+        c, u = pd.factorize(v, use_na_sentinel=False)
+        codes.append(c.astype(np.int64))
+        uniques.append(u)
+    sizes = [max(len(u), 1) for u in uniques]
+    flat = np.ravel_multi_index(codes, sizes) if len(codes) > 1 else codes[0]
+    distinct, first, inverse = np.unique(flat, return_index=True, return_inverse=True)
+    small = {}
+    for name, c, u in zip(keys, codes, uniques, strict=True):
+        col = u.take(c[first])
+        if isinstance(col, pd.Categorical):
+            col = col.astype(col.categories.dtype)
+        small[name] = col
+    out = np.asarray(fn(pd.DataFrame(small)))
+    return out[inverse.reshape(-1)]
 
 
 # --------------------------------------------------------------------------- calibration
@@ -946,45 +1029,71 @@ def _snapshots(hist, seg, outcomes, T, a, b, lookback_days, step) -> pd.DataFram
     # interval. The snapshots falling inside it see that row (an interval join on a
     # regular grid, no loop over snapshots).
     h = hist
-    nxt = h.groupby("opportunity_id", sort=False)["changed_date"].shift(-1)
-    h = h.assign(until=nxt.fillna(T + pd.Timedelta(days=1)))
+    if "_oid" in h:  # sorted by deal and date (_with_slips): the next row is the next change
+        oid = h["_oid"].to_numpy()
+        changed = h["changed_date"].to_numpy(dtype="datetime64[ns]")
+        nxt = np.full(len(h), np.datetime64(T + pd.Timedelta(days=1)), dtype="datetime64[ns]")
+        same = oid[1:] == oid[:-1]
+        nxt[:-1][same] = changed[1:][same]
+        h = h.assign(until=nxt)
+    else:
+        nxt = h.groupby("opportunity_id", sort=False)["changed_date"].shift(-1)
+        h = h.assign(until=nxt.fillna(T + pd.Timedelta(days=1)))
     h = h[h["stage"].isin(OPEN_STAGES)]
     day = np.timedelta64(1, "D")
     lo_k = np.ceil(((h["changed_date"] - first_snap) / day).to_numpy() / step).astype(np.int64)
     hi_k = np.ceil(((h["until"] - first_snap) / day).to_numpy() / step).astype(np.int64)
     lo_k, hi_k = np.clip(lo_k, 0, n_snaps), np.clip(hi_k, 0, n_snaps)
     reps_ = np.maximum(hi_k - lo_k, 0)
+    seen = reps_ > 0  # rows no snapshot sees are not looked up
+    h, lo_k, reps_ = h[seen], lo_k[seen], reps_[seen]
     idx = np.repeat(np.arange(len(h)), reps_)
     k = np.arange(reps_.sum()) - np.repeat(np.cumsum(reps_) - reps_, reps_) + np.repeat(lo_k, reps_)
     snap_v = (first_snap + pd.to_timedelta(k * step, unit="D")).to_numpy()
-    rows_h = h.iloc[idx]
-    ids = rows_h["opportunity_id"]
-    out = outcomes.reindex(ids)
+    # Everything per history row first (strings hashed once per row, not per snapshot),
+    # then repeated per snapshot by position; strings travel as categorical codes.
+    oid_code, uniq = pd.factorize(h["opportunity_id"], use_na_sentinel=False)
+    at_out = outcomes.index.get_indexer(uniq)[oid_code]
+    won_h = np.zeros(len(h), dtype=bool)
+    close_h = np.full(len(h), np.datetime64("NaT"), dtype="datetime64[ns]")
+    has_out = at_out >= 0
     # still open on T: not (yet) won
-    won = out["won"].astype("boolean").fillna(False).to_numpy(dtype=bool)
-    close = out["close_date"].to_numpy()
-    sg = seg.reindex(ids)
-    exp_days = (rows_h["expected_close_date"].to_numpy() - snap_v) / day
-    exp_bucket = np.full(len(idx), "after", dtype=object)
-    exp_bucket[exp_days <= b] = "inside"
-    exp_bucket[exp_days <= a] = "before"
-    exp_bucket[exp_days <= 0] = "overdue"
+    won_o = outcomes["won"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    won_h[has_out] = won_o[at_out[has_out]]
+    close_h[has_out] = outcomes["close_date"].to_numpy(dtype="datetime64[ns]")[at_out[has_out]]
+    at_seg = seg.index.get_indexer(uniq)[oid_code]
+    has_seg = at_seg >= 0
+    owner_cat = _categorical(seg["owner_id"])
+    segment_cat = _categorical(seg["segment"])
+    owner_h = np.where(has_seg, owner_cat.codes[np.maximum(at_seg, 0)], -1)
+    segment_h = np.where(has_seg, segment_cat.codes[np.maximum(at_seg, 0)], -1)
+    created_h = np.full(len(h), np.datetime64("NaT"), dtype="datetime64[ns]")
+    created_h[has_seg] = seg["created_date"].to_numpy(dtype="datetime64[ns]")[at_seg[has_seg]]
+    stage_cat = _categorical(h["stage"])
+    close = close_h[idx]
+    won = won_h[idx]
+    exp_days = (h["expected_close_date"].to_numpy(dtype="datetime64[ns]")[idx] - snap_v) / day
+    exp_code = np.zeros(len(idx), dtype=np.int8)  # after
+    exp_code[exp_days <= b] = 2  # inside
+    exp_code[exp_days <= a] = 1  # before
+    exp_code[exp_days <= 0] = 3  # overdue
     hit = (
         won & (close > snap_v + np.timedelta64(a, "D")) & (close <= snap_v + np.timedelta64(b, "D"))
     )
+    age_days = ((snap_v - created_h[idx]) / day).astype(np.int64)
     return pd.DataFrame(
         {
-            "opportunity_id": ids.to_numpy(),
-            "owner_id": sg["owner_id"].to_numpy(),
-            "segment": sg["segment"].to_numpy(),
-            "stage": rows_h["stage"].to_numpy(),
-            "exp_bucket": exp_bucket,
-            "slipped": rows_h["n_slips"].to_numpy() > 0,
-            "age": _age_bucket(((snap_v - sg["created_date"].to_numpy()) / day).astype(np.int64)),
+            "opportunity_id": oid_code[idx],  # a code per deal (counted, never shown)
+            "owner_id": pd.Categorical.from_codes(owner_h[idx], owner_cat.categories),
+            "segment": pd.Categorical.from_codes(segment_h[idx], segment_cat.categories),
+            "stage": pd.Categorical.from_codes(stage_cat.codes[idx], stage_cat.categories),
+            "exp_bucket": pd.Categorical.from_codes(exp_code, _EXP_BUCKETS),
+            "slipped": h["n_slips"].to_numpy()[idx] > 0,
+            "age": pd.Categorical.from_codes(_age_codes(age_days), _AGE_BUCKETS),
             "won": won,
             "hit": hit,
             "snap": snap_v,
-            "amount": rows_h["amount"].to_numpy(dtype=float),
+            "amount": h["amount"].to_numpy(dtype=float)[idx],
         }
     )
 
@@ -995,13 +1104,13 @@ def _effective(g: pd.DataFrame, value: str, keys: list[str]) -> pd.DataFrame:
     A deal seen on five snapshots is one outcome, not five: successes and trials are
     scaled by deals / rows in each group, so shrinkage is not overconfident.
     """
-    agg = g.groupby(keys).agg(
+    agg = g.groupby(keys, observed=True).agg(
         k=(value, "sum"), rows=(value, "size"), deals=("opportunity_id", "nunique")
     )
     f = agg["deals"] / agg["rows"]
     agg["k_eff"] = agg["k"] * f
     agg["n_eff"] = agg["deals"].astype(float)
-    return agg.reset_index()
+    return _plain(agg.reset_index())
 
 
 def _fit_win_rates(snaps: pd.DataFrame):
@@ -1026,6 +1135,13 @@ def _fit_win_rates(snaps: pd.DataFrame):
 
 
 def _deal_rate(stage, segment, seg_rates, stage_rates) -> np.ndarray:
+    return _by_distinct(
+        {"stage": stage, "segment": segment},
+        lambda k: _deal_rate_rows(k["stage"], k["segment"], seg_rates, stage_rates),
+    )
+
+
+def _deal_rate_rows(stage, segment, seg_rates, stage_rates) -> np.ndarray:
     idx = pd.MultiIndex.from_arrays([np.asarray(stage), np.asarray(segment)])
     r = seg_rates.reindex(idx).to_numpy()
     fallback = pd.Series(np.asarray(stage)).map(stage_rates).to_numpy(dtype=float)
@@ -1045,7 +1161,7 @@ def _fit_rep_factors(snaps, seg_rates, stage_rates):
     """
     expected = _deal_rate(snaps["stage"], snaps["segment"], seg_rates, stage_rates)
     df = snaps[["owner_id", "opportunity_id", "won"]].assign(expected=expected)
-    g = df.groupby("owner_id").agg(
+    g = df.groupby("owner_id", observed=True).agg(
         won=("won", "sum"),
         expected=("expected", "sum"),
         rows=("won", "size"),
@@ -1056,13 +1172,20 @@ def _fit_rep_factors(snaps, seg_rates, stage_rates):
     strength = 15.0  # pseudo-wins: a rep needs ~15 expected wins to move halfway
     g["odds_factor"] = ((won_eff + strength) / (exp_eff + strength)).clip(0.2, 5.0)
     g["won"], g["expected"] = won_eff, exp_eff
-    return g.reset_index().rename(columns={"owner_id": "rep_id"})[
+    return _plain(g.reset_index()).rename(columns={"owner_id": "rep_id"})[
         ["rep_id", "deals", "won", "expected", "odds_factor"]
     ]
 
 
 def _lookup_win(deals, seg_rates, stage_rates, rep_factors) -> np.ndarray:
-    base = _deal_rate(deals["stage"], deals["segment"], seg_rates, stage_rates)
+    return _by_distinct(
+        {k: deals[k] for k in ("stage", "segment", "owner_id")},
+        lambda k: _lookup_win_rows(k, seg_rates, stage_rates, rep_factors),
+    )
+
+
+def _lookup_win_rows(deals, seg_rates, stage_rates, rep_factors) -> np.ndarray:
+    base = _deal_rate_rows(deals["stage"], deals["segment"], seg_rates, stage_rates)
     f = deals["owner_id"].map(rep_factors.set_index("rep_id")["odds_factor"]).fillna(1.0).to_numpy()
     o = _odds(base) * f
     return o / (1 + o)
@@ -1116,6 +1239,9 @@ def _fit_timing(snaps, a, b):
                     "age": _age_bucket(deals["age_days"].to_numpy()),
                 }
             )
+        return _by_distinct({c: keys[c] for c in keys.columns}, rows)
+
+    def rows(keys: pd.DataFrame) -> np.ndarray:
         rate = np.full(len(keys), overall)
         for cols, g in fitted:  # the deepest level with data wins
             m = keys[cols].merge(g[cols + ["rate"]], on=cols, how="left")["rate"].to_numpy()
