@@ -32,6 +32,7 @@ from simlib.engine import (
     SummaryStream,
     counter_uniforms,
     simulate_bookings,
+    summarise,
 )
 from simlib.periods import Window
 from simlib.pipeline import Calibration, calibrate, count_cdf
@@ -300,11 +301,18 @@ def simulate(
                 bar.close()
     trials = trials[:done]
     draw.finish(trials, 0)
-    # The summary streams over the kept trials too: no trials × nodes roll-up is held.
-    kept = [(s, trials[s : s + n]) for s, n in chunks if s < done]
-    s = _streamed_summary(
-        lambda: iter(kept), done, nodes, rep_ids=model.rep_ids, quota=quota, fractions=fractions
-    )
+    if 8 * done * len(nodes) <= ROLLUP_BYTES:  # small: roll up every trial at once
+        has_quota = np.isfinite(quota)
+        s = summarise(
+            rollup(trials, nodes, model.rep_ids),
+            quota=np.where(has_quota, quota, 0.0),
+            fractions=tuple(fractions),
+        )
+    else:  # large: stream over the kept trials, never holding a trials × nodes roll-up
+        kept = [(s, trials[s : s + n]) for s, n in chunks if s < done]
+        s = _streamed_summary(
+            lambda: iter(kept), done, nodes, rep_ids=model.rep_ids, quota=quota, fractions=fractions
+        )
     summary = _summary_frame(s, nodes, quota, fractions)
     return SimulationResult(trials, model.rep_ids, nodes, summary, cal, int(seed), done)
 
@@ -396,10 +404,18 @@ def _streamed_summary(parts, n_trials, nodes, *, rep_ids, quota, fractions, prog
     return stream.result()
 
 
+#: A run that keeps its trials rolls them up to every node at once below this size (one
+#: pass, the fastest); above it the summary streams over them chunk by chunk (same bytes).
+ROLLUP_BYTES = 64 * 2**20
+
+
 def memory_needed(n_trials: int, n_reps: int, n_nodes: int, chunk_trials: int = 20_000) -> int:
-    """Bytes a run that keeps its trials holds at its peak: the trials × reps array, and one
-    chunk's roll-up to every node with its transposed copy for the summary."""
-    return 8 * n_trials * n_reps + 16 * min(n_trials, chunk_trials) * n_nodes
+    """Bytes a run that keeps its trials holds at its peak: the trials × reps array, and the
+    roll-up to every node (of all trials when small, of one chunk otherwise)."""
+    rolled = 8 * n_trials * n_nodes
+    if rolled > ROLLUP_BYTES:
+        rolled = 16 * min(n_trials, chunk_trials) * n_nodes
+    return 8 * n_trials * n_reps + rolled
 
 
 def available_memory() -> int | None:

@@ -660,3 +660,28 @@ def test_streamed_summary_refuses_chunks_out_of_order_or_missing():
     bad.scan(np.array([[1.0], [np.nan]]), 0)
     with pytest.raises(ValueError, match="non-finite value in column 0"):
         bad.result()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(1, 400),
+    cols=st.integers(1, 20),
+    scale=st.sampled_from([1e-3, 1.0, 1e8]),
+    spread=st.sampled_from([0.0, 1e-9, 1e-3, 1.0, 1e4]),
+    cut_seed=st.integers(0, 2**32 - 1),
+    n_bins=st.sampled_from([1, 7, 4096]),
+)
+def test_property_streamed_summary_equals_summarise(n, cols, scale, spread, cut_seed, n_bins):
+    rng = np.random.default_rng(cut_seed)
+    data = scale + spread * np.round(rng.standard_normal((n, cols)), int(rng.integers(0, 4)))
+    cuts = sorted({0, n, *rng.integers(0, n + 1, size=int(rng.integers(0, 6))).tolist()})
+    kwargs = dict(quota=scale, quantiles=(0.0, 0.1, 0.5, 0.9, 1.0))
+    want = E.summarise(data, **kwargs)
+    stream = E.SummaryStream(n, cols, n_bins=n_bins, **kwargs)
+    for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+        stream.scan(data[a:b], a)
+    for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+        stream.collect(data[a:b], a)
+    got = stream.result()
+    for key in want:
+        assert np.array_equal(got[key], want[key]), key

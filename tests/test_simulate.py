@@ -122,9 +122,12 @@ def test_streamed_summary_is_the_kept_one_to_the_last_bit(demo, cal, shock):
         streamed.node_trials(kept.rep_ids[0])
 
 
-def test_summary_is_summarise_of_the_rolled_up_trials(demo, cal):
+@pytest.mark.parametrize("rollup_bytes", [64 * 2**20, 0])  # all at once; streamed over chunks
+def test_summary_is_summarise_of_the_rolled_up_trials(demo, cal, monkeypatch, rollup_bytes):
+    import simlib.simulate as sim
     from simlib.engine import summarise
 
+    monkeypatch.setattr(sim, "ROLLUP_BYTES", rollup_bytes)
     res = simulate(demo, calibration=cal, n_trials=2_003, seed=6, chunk_trials=500)
     per_node = rollup(res.trials, res.nodes, res.rep_ids)
     quota = res.nodes["node_id"].map(res.summary.set_index("node_id")["quota"]).to_numpy()
