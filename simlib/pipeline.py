@@ -148,17 +148,43 @@ def _with_slips(sh: pd.DataFrame) -> pd.DataFrame:
 def _segments(data: Dataset) -> pd.DataFrame:
     """opportunity_id → owner, segment (product line × customer type), created date."""
     opp = data.opportunities
-    line = opp["product_id"].map(data.products.set_index("product_id")["product_line"])
-    ctype = opp["customer_id"].map(data.customers.set_index("customer_id")["customer_type"])
-    seg = line.fillna("?").astype(str) + "|" + ctype.fillna("?").astype(str)
+    line_of = data.products.set_index("product_id")["product_line"]
+    ctype_of = data.customers.set_index("customer_id")["customer_type"]
+    seg = _joined(
+        opp["product_id"],
+        opp["customer_id"],
+        lambda p: p.map(line_of).fillna("?").astype(str),
+        lambda c: c.map(ctype_of).fillna("?").astype(str),
+    )
     return pd.DataFrame(
         {
             "owner_id": opp["owner_id"].to_numpy(),
-            "segment": seg.to_numpy(),
+            "segment": seg,
             "created_date": opp["created_date"].to_numpy(),
         },
         index=pd.Index(opp["opportunity_id"].to_numpy(), name="opportunity_id"),
     )
+
+
+def _joined(left: pd.Series, right: pd.Series, left_text, right_text) -> np.ndarray:
+    """``left_text(left) + "|" + right_text(right)`` row by row, as an object array.
+
+    Each function maps a Series of ids to strings; they run once per distinct id and
+    the concatenation once per distinct pair (a million deals have a few hundred
+    segments), so the strings of a large table are built by position, not one by one.
+    """
+    lc, lu = pd.factorize(left, use_na_sentinel=False)
+    rc, ru = pd.factorize(right, use_na_sentinel=False)
+    lt = left_text(pd.Series(lu, dtype=left.dtype))
+    rt = right_text(pd.Series(ru, dtype=right.dtype))
+    ltc, ltu = pd.factorize(lt, use_na_sentinel=False)
+    rtc, rtu = pd.factorize(rt, use_na_sentinel=False)
+    pair = ltc[lc].astype(np.int64) * max(len(rtu), 1) + rtc[rc]
+    distinct, first, inverse = np.unique(pair, return_index=True, return_inverse=True)
+    text = (
+        lt.iloc[lc[first]].reset_index(drop=True) + "|" + rt.iloc[rc[first]].reset_index(drop=True)
+    )
+    return text.to_numpy()[inverse.reshape(-1)]
 
 
 def deals_open_at(
@@ -687,9 +713,15 @@ def _calibrate_without_history(
 
 def _product_segments(data, seg: pd.DataFrame) -> pd.DataFrame:
     """``seg`` with the segment made of the product (× customer type) instead of its line."""
-    opp = data.opportunities.set_index("opportunity_id")
-    ctype = opp["customer_id"].map(data.customers.set_index("customer_id")["customer_type"])
-    key = opp["product_id"].astype(str) + "|" + ctype.fillna("?").astype(str)
+    opp = data.opportunities
+    ctype_of = data.customers.set_index("customer_id")["customer_type"]
+    key = _joined(
+        opp["product_id"],
+        opp["customer_id"],
+        lambda p: p.astype(str),
+        lambda c: c.map(ctype_of).fillna("?").astype(str),
+    )
+    key = pd.Series(key, index=pd.Index(opp["opportunity_id"].to_numpy()))
     return seg.assign(segment=key.reindex(seg.index).to_numpy())
 
 
