@@ -114,8 +114,15 @@ def build_model(cal: Calibration, include_new: bool = True) -> Model:
         # A rep without a size pool cannot get new deals.
         empty = np.diff(offsets) == 0
         cdf[empty, :] = 1.0
+        # The count thinned by new_p stays in its family (Poisson, or negative binomial with
+        # the same dispersion): the won count's law in closed form.
+        won = count_cdf(np.where(empty, 0.0, mean * new_p), disp)
         new = NewPipeline(
-            count_cdf=cdf, new_p=new_p, size_pool=pool.astype(np.float64), size_offsets=offsets
+            count_cdf=cdf,
+            new_p=new_p,
+            size_pool=pool.astype(np.float64),
+            size_offsets=offsets,
+            won_cdf=won,
         )
     return Model(rep_ids, deals, new, booked)
 

@@ -685,3 +685,28 @@ def test_property_streamed_summary_equals_summarise(n, cols, scale, spread, cut_
     got = stream.result()
     for key in want:
         assert np.array_equal(got[key], want[key]), key
+
+
+@pytest.mark.parametrize("dispersion", [np.inf, 3.0])
+def test_won_count_in_closed_form_equals_the_thinned_count(dispersion):
+    from simlib.pipeline import count_cdf
+
+    mean = np.array([0.0, 2.5, 40.0])
+    new_p = np.array([0.3, 0.4, 0.25])
+    pools = [0, 2, 4, 7]
+    thinned = E.NewPipeline(count_cdf(mean, dispersion), new_p, np.ones(7), pools)
+    closed = E.NewPipeline(
+        count_cdf(mean, dispersion), new_p, np.ones(7), pools, count_cdf(mean * new_p, dispersion)
+    )
+    a, b = E._won_count_pmf(thinned), E._won_count_pmf(closed)
+    width = max(a.shape[1], b.shape[1])
+    a = np.pad(a, ((0, 0), (0, width - a.shape[1])))
+    b = np.pad(b, ((0, 0), (0, width - b.shape[1])))
+    assert np.abs(a - b).max() < 1e-9
+
+
+def test_a_won_count_law_that_does_not_match_the_count_is_refused():
+    with pytest.raises(ValueError, match=r"`won_cdf` .* mean new_p x mean count .* rep 0"):
+        E.NewPipeline([[0.2, 0.7, 1.0]], [0.5], [2.0], [0, 1], won_cdf=[[0.0, 0.0, 1.0]])
+    with pytest.raises(ValueError, match=r"`won_cdf` .* non-decreasing"):
+        E.NewPipeline([[0.2, 0.7, 1.0]], [0.5], [2.0], [0, 1], won_cdf=[[0.9, 0.5, 1.0]])
