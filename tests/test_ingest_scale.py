@@ -193,7 +193,7 @@ def test_amounts_currencies_and_text_agree():
     assert dio._currencies(fast) == dio._currencies(slow) == {"CNY": 1, "USD": 10, "EUR": 11}
     fast, slow = _both(TEXTS)
     assert dio._text(fast).tolist() == dio._text(slow).tolist()
-    got = dio._arrow_text_stripped(dio._arrow_strings(fast), fast.index)
+    got = dio._arrow_text_stripped(fast)
     assert [None if pd.isna(v) else v for v in got] == [
         None if pd.isna(v) else v for v in dio._text(slow)
     ]
@@ -215,6 +215,9 @@ def test_python_whitespace_is_what_str_strip_removes():
         "a,\n1,2\n",  # an empty name
         "\ufeffa,b\n1,2\n",
         "a,b\r\n1,2\r\n",
+        "a,b\n1,2\n\n",  # a blank last line
+        "a,b\n1,2",  # no line break at the end
+        'a\n"x\ny"\n2\n',  # one column, a quoted newline
     ],
 )
 def test_csv_reader_agrees(tmp_path, monkeypatch, text):
@@ -234,3 +237,12 @@ def test_csv_reader_agrees(tmp_path, monkeypatch, text):
         assert fast == slow
     else:
         pd.testing.assert_frame_equal(fast, slow)
+
+
+def test_map_by_unique_keys_agrees():
+    by = pd.Series(
+        pd.to_datetime(["2025-01-01", "2025-02-01", "2025-03-01"]),
+        index=pd.Index(["a", None, "c"], dtype=dio._STR),
+    )
+    values = pd.Series(["c", "a", None, "zz", "a"], dtype=dio._STR)
+    pd.testing.assert_series_equal(dio._map_unique(values, by), values.map(by))

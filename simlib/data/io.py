@@ -421,21 +421,26 @@ def _arrow_text(codes: np.ndarray, dictionary, index) -> pd.Series:
     return out.set_axis(index)
 
 
-def _arrow_text_stripped(arr, index) -> pd.Series:
-    """:func:`_text` of Arrow text, cell by cell in Arrow (Python only for cells with
-    whitespace at an end), as an Arrow-backed ``str`` column."""
+def _arrow_text_stripped(values: pd.Series) -> pd.Series:
+    """:func:`_text` of an Arrow text column, cell by cell in Arrow (Python only for
+    cells with whitespace at an end), as an Arrow-backed ``str`` column: the column
+    itself when no cell changes."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
-    arr = arr.cast(pa.string())
-    edge = pc.match_substring_regex(arr, _EDGE_SPACE).to_numpy(zero_copy_only=False)
+    arr = _arrow_strings(values)
+    edge = pc.match_substring_regex(arr, _EDGE_SPACE)
+    empty = pc.equal(arr, "")
+    if not pc.any(edge).as_py() and not pc.any(empty).as_py() and values.dtype == _STR:
+        return values
+    arr = arr.combine_chunks().cast(pa.string())
+    edge = edge.combine_chunks().to_numpy(zero_copy_only=False)
     edge = edge.astype(bool)  # (missing cells: False)
     if edge.any():
         done = pa.array([v.strip() for v in arr.filter(pa.array(edge)).to_pylist()], pa.string())
         arr = pc.replace_with_mask(arr, pa.array(edge), done)
     arr = pc.if_else(pc.equal(arr, ""), None, arr)
-    return arr.to_pandas(types_mapper={pa.string(): _STR}.get).set_axis(index)
+    return arr.to_pandas(types_mapper={pa.string(): _STR}.get).set_axis(values.index)
 
 
 #: the dtype CSV text and the finished tables' text columns have
@@ -1001,12 +1006,15 @@ def _read_csv_arrow(path: Path, skip_rows: int, sep: str | None) -> pd.DataFrame
         return None
     if len(sep) != 1 or len(set(names)) != len(names) or not all(names):
         return None  # pandas renames duplicate and empty names; leave that to it
-    try:
-        table = pcsv.read_csv(
+
+    def read(newlines_in_values: bool):
+        return pcsv.read_csv(
             path,
             read_options=pcsv.ReadOptions(skip_rows=skip_rows, block_size=1 << 24),
             parse_options=pcsv.ParseOptions(
-                delimiter=sep, newlines_in_values=True, ignore_empty_lines=False
+                delimiter=sep,
+                newlines_in_values=newlines_in_values,
+                ignore_empty_lines=False,
             ),
             convert_options=pcsv.ConvertOptions(
                 column_types={n: pa.string() for n in names},
@@ -1015,11 +1023,36 @@ def _read_csv_arrow(path: Path, skip_rows: int, sep: str | None) -> pd.DataFrame
                 quoted_strings_can_be_null=True,
             ),
         )
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, OSError):
-        return None
+
+    errors = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, OSError)
+    # Values with line breaks in them make Arrow's reader 5-10x slower, and are rare:
+    # read as if there were none, and again allowing them unless every line was a record.
+    table = None
+    if len(names) > 1:
+        try:
+            table = read(False)
+        except errors:
+            table = None
+        if table is not None and table.num_rows + 1 + skip_rows != _count_lines(path):
+            table = None
+    if table is None:
+        try:
+            table = read(True)
+        except errors:
+            return None
     if table.column_names != names:
         return None
     return table.to_pandas(types_mapper={pa.string(): _STR}.get)
+
+
+def _count_lines(path: Path) -> int:
+    """Lines in a file (a last line without a line break counts)."""
+    n, last = 0, b""
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 24):
+            n += chunk.count(b"\n")
+            last = chunk[-1:]
+    return n + (last not in (b"\n", b""))
 
 
 def _redact(url: str) -> str:
@@ -1238,7 +1271,7 @@ def _coerce(
 
             arrow = _arrow_strings(raw) if not (vmap or amap) else None
             if arrow is not None:  # nothing to look up: stripped, "" as missing, as is
-                txt = _arrow_text_stripped(arrow, raw.index)
+                txt = _arrow_text_stripped(raw)
             elif distinct is not None:  # each distinct value once, kept as Arrow text
                 import pyarrow.compute as pc
 
@@ -1669,6 +1702,22 @@ def _isin(values: pd.Series, refs: pd.Series) -> pd.Series:
     return pd.Series(hit, index=values.index)
 
 
+def _map_unique(values: pd.Series, by: pd.Series) -> pd.Series:
+    """``values.map(by)`` for ``by`` with a unique index; by Arrow when both are text."""
+    import pyarrow.compute as pc
+
+    a, keys = _arrow_strings(values), _arrow_strings(by.index.to_series())
+    if a is None or keys is None:
+        return values.map(by)
+    pos = pc.index_in(a, value_set=keys.combine_chunks())
+    pos = pos.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    target = by.to_numpy()
+    out = np.empty(len(target) + 1, dtype=target.dtype)
+    out[:-1] = target
+    out[-1] = np.datetime64("NaT") if target.dtype.kind == "M" else np.nan
+    return pd.Series(out[pos], index=values.index, dtype=by.dtype)
+
+
 def _fmt_bound(v: float) -> str:
     return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.4g}"
 
@@ -1748,7 +1797,7 @@ def _cross_checks(
         and {"opportunity_id", "changed_date"} <= set(sh.columns)
     ):
         created = opp.drop_duplicates("opportunity_id").set_index("opportunity_id")["created_date"]
-        when = sh["opportunity_id"].map(created)
+        when = _map_unique(sh["opportunity_id"], created)
         before = (sh["changed_date"] < when).fillna(False).to_numpy(dtype=bool)
         for i in np.flatnonzero(before):
             r = sh.iloc[i]
@@ -2490,7 +2539,9 @@ def load_data(
         df = _coerce(mapped, table, tm, spec.aliases, label, issues, spec.checks)
         if name == "opportunities":
             df = _finish_opportunities(df)
-        raws[name] = raw.assign(_row=mapped["_row"].to_numpy())
+        _DISTINCT_CACHE.clear()  # (it holds this table's columns)
+        if not strict:  # rejected rows are written as they were read
+            raws[name] = raw.assign(_row=mapped["_row"].to_numpy())
         tables[name] = df
     structural = [i for i in issues if i.row is None and i.severity == "error"]
     if structural:
@@ -2521,7 +2572,8 @@ def load_data(
         _derive_missing(tables, labels)
     issues += _derived_warnings(derived, tables, labels)
     report.rows = {k: len(v) for k, v in tables.items()}
-    final = {name: _finalise(tables[name], TABLES[name]) for name in TABLES if name in tables}
+    # each table let go once finished (a million rows of text need not be held twice)
+    final = {name: _finalise(tables.pop(name), TABLES[name]) for name in TABLES if name in tables}
     when = as_of or _latest_date(final)
     return Dataset(
         final,
