@@ -28,7 +28,7 @@ def per_cell(monkeypatch):
     """Switch the column-at-once paths off: every column is read cell by cell."""
     monkeypatch.setattr(dio, "_arrow_strings", lambda values: None)
     monkeypatch.setattr(dio, "_read_csv_arrow", lambda *a: None)
-    dio._DISTINCT_CACHE.clear()
+    monkeypatch.setattr(dio, "_DISTINCT_CACHE", None)
 
 
 # --------------------------------------------------------------------------- the generator

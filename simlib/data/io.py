@@ -369,9 +369,10 @@ class _Distinct:
         return pc.replace_with_mask(self.dictionary, pa.array(edge), done)
 
 
-#: distinct values of the columns read last (the same cells are parsed more than once:
-#: one Close Date feeds two columns, amounts are parsed and scanned for currencies)
-_DISTINCT_CACHE: dict[tuple, tuple[Any, _Distinct]] = {}
+#: distinct values of the table :func:`load_data` is reading (the same cells are parsed
+#: more than once: one Close Date feeds two columns, amounts are parsed and scanned for
+#: currencies); None outside a load, so nothing is held between loads
+_DISTINCT_CACHE: dict[tuple, tuple[Any, _Distinct]] | None = None
 
 
 def _distinct(values: pd.Series) -> _Distinct | None:
@@ -387,16 +388,18 @@ def _distinct(values: pd.Series) -> _Distinct | None:
         (c.offset, len(c), *(b.address if b is not None else 0 for b in c.buffers()))
         for c in arr.chunks
     )
-    hit = _DISTINCT_CACHE.get(key)
+    cache = _DISTINCT_CACHE
+    hit = cache.get(key) if cache is not None else None
     if hit is not None:
         return hit[1]
     enc = pc.dictionary_encode(arr.combine_chunks().cast(pa.string()))
     dictionary, indices = enc.dictionary, enc.indices
     codes = indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
     out = _Distinct(codes, dictionary.cast(pa.string()))
-    if len(_DISTINCT_CACHE) >= 8:
-        _DISTINCT_CACHE.pop(next(iter(_DISTINCT_CACHE)))
-    _DISTINCT_CACHE[key] = (arr, out)  # arr kept: its buffers are not reused meanwhile
+    if cache is not None:
+        if len(cache) >= 8:
+            cache.pop(next(iter(cache)))
+        cache[key] = (arr, out)  # arr kept: its buffers are not reused meanwhile
     return out
 
 
@@ -2504,6 +2507,15 @@ def load_data(
     as_of : date, optional
         The date the data runs to; defaults to the latest date in it.
     """
+    global _DISTINCT_CACHE
+    _DISTINCT_CACHE = {}
+    try:
+        return _load_data(data, mapping, strict=strict, rejects=rejects, as_of=as_of)
+    finally:
+        _DISTINCT_CACHE = None
+
+
+def _load_data(data, mapping, *, strict, rejects, as_of) -> Dataset:
     spec = _load_mapping(mapping)
     data_s = str(data)
     is_url = "://" in data_s
@@ -2539,7 +2551,8 @@ def load_data(
         df = _coerce(mapped, table, tm, spec.aliases, label, issues, spec.checks)
         if name == "opportunities":
             df = _finish_opportunities(df)
-        _DISTINCT_CACHE.clear()  # (it holds this table's columns)
+        if _DISTINCT_CACHE is not None:
+            _DISTINCT_CACHE.clear()  # (it holds this table's columns)
         if not strict:  # rejected rows are written as they were read
             raws[name] = raw.assign(_row=mapped["_row"].to_numpy())
         tables[name] = df
