@@ -10,33 +10,8 @@ from simlib.cli.common import (
 )
 
 
-def prefer_jemalloc() -> None:
-    """Arrow's jemalloc pool for this process, unless ARROW_DEFAULT_MEMORY_POOL says.
-
-    Measured on a million-deal export (bench/ingest.py): with pyarrow's default mimalloc
-    pool, data check spent 14-21 s in the kernel (this VM hands freed memory back to
-    the host and faults it in again) beside 10 s of its own work; with jemalloc, 2 s.
-    """
-    import os
-
-    if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
-        return
-    if "pyarrow" not in sys.modules:
-        # read when pyarrow makes its pool (set_memory_pool later measured 2-3x the
-        # kernel time of this); a pyarrow without jemalloc warns and uses its default
-        os.environ["ARROW_DEFAULT_MEMORY_POOL"] = "jemalloc"
-        return
-    try:
-        import pyarrow as pa
-
-        pa.set_memory_pool(pa.jemalloc_memory_pool())
-    except NotImplementedError:  # a pyarrow built without jemalloc
-        pass
-
-
 def cmd_data_check(args) -> int:
     """Validate a CRM export through a mapping; exit 2 when it has errors."""
-    prefer_jemalloc()
     from simlib.data import DataError, load_data
 
     try:
