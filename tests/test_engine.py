@@ -710,3 +710,11 @@ def test_a_won_count_law_that_does_not_match_the_count_is_refused():
         E.NewPipeline([[0.2, 0.7, 1.0]], [0.5], [2.0], [0, 1], won_cdf=[[0.0, 0.0, 1.0]])
     with pytest.raises(ValueError, match=r"`won_cdf` .* non-decreasing"):
         E.NewPipeline([[0.2, 0.7, 1.0]], [0.5], [2.0], [0, 1], won_cdf=[[0.9, 0.5, 1.0]])
+
+
+def test_summary_of_float32_trials_reads_them_without_a_float64_copy(book):
+    deals, new = book
+    narrow = E.simulate_bookings(deals, new, 999, 3, dtype=np.float32)
+    got = E.summarise(narrow, quota=10_000.0)
+    want = E.summarise(narrow.astype(np.float64), quota=10_000.0)
+    assert all(np.array_equal(got[k], want[k]) for k in want)
