@@ -30,6 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 
 def digest(data: bytes) -> str:
@@ -47,19 +48,15 @@ def main(argv: list[str] | None = None) -> None:
 
     import numpy as np
     from distributed import Client, LocalCluster
+    from ingest import export
 
     from simlib.data.io import load_data
-    from simlib.data.synthetic import write_export
     from simlib.pipeline import calibrate
     from simlib.simulate import build_model, simulate
 
-    folder = Path(args.cache) / f"export-{args.rows}-{args.owners}"
-    t0 = time.perf_counter()
-    if not (folder / "opportunities.csv").is_file():
-        write_export(folder, n_opportunities=args.rows, n_owners=args.owners, seed=0)
-        print(f"export written in {time.perf_counter() - t0:.1f} s: {folder}")
-    else:
-        print(f"export (cached): {folder}")
+    folder, seconds = export(Path(args.cache), args.rows, args.owners)  # shared with ingest.py
+    made = "cached" if seconds is None else f"written in {seconds:.1f} s"
+    print(f"export ({made}): {folder}")
 
     t0 = time.perf_counter()
     data = load_data(str(folder), "salesforce_history", strict=False)
