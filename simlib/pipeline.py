@@ -127,13 +127,14 @@ def _with_slips(sh: pd.DataFrame) -> pd.DataFrame:
     # Sorted by (id, date) like sort_values(kind="stable"), on integer codes of the ids
     # in sorted order; one deal's rows are then adjacent and the per-deal shift and
     # running count are array arithmetic. ``_oid`` keeps the codes for later steps.
-    oid, _ = pd.factorize(sh["opportunity_id"], sort=True, use_na_sentinel=False)
     changed = sh["changed_date"].to_numpy(dtype="datetime64[ns]")
-    order = np.lexsort((changed.view(np.int64), oid))
-    if np.any(np.diff(order) != 1):
-        sh = sh.take(order)
-    oid = oid[order]
-    sh = sh.assign(_oid=oid)
+    oid = _sorted_codes(sh["opportunity_id"], changed)
+    if oid is None:  # not in that order already (load_data sorts by id, date, stage)
+        oid, _ = pd.factorize(sh["opportunity_id"], sort=True, use_na_sentinel=False)
+        order = np.lexsort((changed.view(np.int64), oid))
+        if np.any(np.diff(order) != 1):
+            sh = sh.take(order)
+        oid = oid[order]
     ecd = sh["expected_close_date"].to_numpy(dtype="datetime64[ns]")
     same = np.zeros(len(sh), dtype=bool)
     same[1:] = oid[1:] == oid[:-1]
@@ -142,7 +143,42 @@ def _with_slips(sh: pd.DataFrame) -> pd.DataFrame:
     run = np.cumsum(pushed)
     start = np.flatnonzero(~same)  # first row of each deal
     before = np.repeat(run[start] - pushed[start], np.diff(np.append(start, len(sh))))
-    return sh.assign(n_slips=(run - before).astype(np.int32))
+    return sh.assign(_oid=oid, n_slips=(run - before).astype(np.int32))
+
+
+def _sorted_codes(ids: pd.Series, changed: np.ndarray) -> np.ndarray | None:
+    """``pd.factorize(ids, sort=True)`` codes when the rows are already sorted by id, then
+    date (a stable sort would leave them where they are), else None.
+
+    Sorted rows need no hashing: a deal's code is how many times the id changed before
+    it. Ids compare as Arrow compares them, by UTF-8 bytes: code point order, the order
+    a sort of the strings gives.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = getattr(ids.array, "_pa_array", None)
+    n = len(ids)
+    if (
+        arr is None
+        or n < 2
+        or not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type))
+    ):
+        return None
+    arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    if arr.null_count:
+        return None
+    prev, cur = arr.slice(0, n - 1), arr.slice(1)
+    if pc.any(pc.less(cur, prev)).as_py():
+        return None
+    step = pc.not_equal(cur, prev).to_numpy(zero_copy_only=False)
+    same = ~step
+    t = changed.view(np.int64)  # as the lexsort it stands for compares them (NaT first)
+    if np.any(t[1:][same] < t[:-1][same]):
+        return None
+    codes = np.zeros(n, dtype=np.int64)
+    np.cumsum(step, out=codes[1:])
+    return codes
 
 
 def _segments(data: Dataset) -> pd.DataFrame:
@@ -258,6 +294,45 @@ def _age_codes(age_days) -> np.ndarray:
     """:func:`_age_bucket` as codes into :data:`_AGE_BUCKETS`."""
     age = np.asarray(age_days)
     return np.where(age < 30, 3, np.where(age < 90, 1, np.where(age < 180, 2, 0))).astype(np.int8)
+
+
+def _arrow_ids(values):
+    """The Arrow text array behind an Arrow-backed text Index/Series, else None."""
+    import pyarrow as pa
+
+    arr = getattr(getattr(values, "array", None), "_pa_array", None)
+    if arr is None or not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        return None
+    return arr
+
+
+def _key_positions(index: pd.Index, values) -> np.ndarray:
+    """``index.get_indexer(values)`` for an index of distinct ids (-1 where absent).
+
+    Arrow text on both sides is looked up by Arrow's hash table (no Python string per
+    row: ~2x faster than pandas on a million ids); anything else by ``get_indexer``.
+    """
+    import pyarrow.compute as pc
+
+    keys, vals = _arrow_ids(index), _arrow_ids(values)
+    if keys is None or vals is None or not index.is_unique:
+        return index.get_indexer(values)
+    found = pc.index_in(vals, value_set=keys.combine_chunks().cast(vals.type))
+    return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
+
+
+def _join_inner(left: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
+    """``left.join(right, how="inner")`` for frames indexed by distinct ids: left's rows
+    that ``right`` has, in left's order, with right's columns."""
+    if set(left.columns) & set(right.columns) or not left.index.is_unique:
+        return left.join(right, how="inner")
+    pos = _key_positions(right.index, left.index)
+    keep = np.flatnonzero(pos >= 0)
+    out = left.iloc[keep].copy()
+    at = pos[keep]
+    for c in right.columns:
+        out[c] = right[c].iloc[at].array
+    return out
 
 
 def _positions(index: pd.Index, values) -> np.ndarray:
@@ -443,7 +518,7 @@ def calibrate(
         window,
         a,
         b,
-        outcomes.join(seg[["created_date"]], how="inner"),
+        _join_inner(outcomes, seg[["created_date"]]),
     )
     # The window's season scales every open deal's chance of booking in it.
     deals["p"] = np.clip(deals["p"] * season, 0.0, 1.0)
@@ -868,7 +943,7 @@ def _new_pipeline_from_cohorts(
 
     # A new deal won inside the window took at most the window's span from its creation:
     # its size comes from won deals as quick as that (quick wins are the small ones).
-    won = outcomes[outcomes["won"]].join(seg[["owner_id", "segment", "created_date"]], how="inner")
+    won = _join_inner(outcomes[outcomes["won"]], seg[["owner_id", "segment", "created_date"]])
     won = won[won["close_date"] > T - pd.Timedelta(days=730)]
     quick = (won["close_date"] - won["created_date"]).dt.days <= (window.end - T).days
     won = won[quick] if quick.sum() >= MIN_OWN_SIZES else won
@@ -1085,7 +1160,7 @@ def _snapshots(hist, seg, outcomes, T, a, b, lookback_days, step) -> pd.DataFram
     # Everything per history row first (strings hashed once per row, not per snapshot),
     # then repeated per snapshot by position; strings travel as categorical codes.
     oid_code, uniq = pd.factorize(h["opportunity_id"], use_na_sentinel=False)
-    at_out = outcomes.index.get_indexer(uniq)[oid_code]
+    at_out = _key_positions(outcomes.index, uniq)[oid_code]
     won_h = np.zeros(len(h), dtype=bool)
     close_h = np.full(len(h), np.datetime64("NaT"), dtype="datetime64[ns]")
     has_out = at_out >= 0
@@ -1093,7 +1168,7 @@ def _snapshots(hist, seg, outcomes, T, a, b, lookback_days, step) -> pd.DataFram
     won_o = outcomes["won"].astype("boolean").fillna(False).to_numpy(dtype=bool)
     won_h[has_out] = won_o[at_out[has_out]]
     close_h[has_out] = outcomes["close_date"].to_numpy(dtype="datetime64[ns]")[at_out[has_out]]
-    at_seg = seg.index.get_indexer(uniq)[oid_code]
+    at_seg = _key_positions(seg.index, uniq)[oid_code]
     has_seg = at_seg >= 0
     owner_cat = _categorical(seg["owner_id"])
     segment_cat = _categorical(seg["segment"])
@@ -1313,7 +1388,12 @@ def _fit_new_pipeline(
     matured = seg[
         (seg["created_date"] > since) & (seg["created_date"] <= T - pd.Timedelta(days=180))
     ]
-    mwon = outcomes["won"].reindex(matured.index).astype("boolean").fillna(False).astype(float)
+    if outcomes["won"].dtype == bool:  # by position (a reindex hashes a million ids slower)
+        at = _key_positions(outcomes.index, matured.index)
+        won_at = np.append(outcomes["won"].to_numpy(), False)[at]  # (-1: the False)
+        mwon = pd.Series(won_at.astype(float), index=matured.index)
+    else:
+        mwon = outcomes["won"].reindex(matured.index).astype("boolean").fillna(False).astype(float)
     by_seg = pd.DataFrame({"segment": matured["segment"].to_numpy(), "won": mwon.to_numpy()})
     gs = by_seg.groupby("segment")["won"].agg(["sum", "size"])
     overall_new = float((mwon.sum() + 1) / (len(mwon) + 2))
@@ -1324,7 +1404,7 @@ def _fit_new_pipeline(
     )
 
     # Cycle time (created → won) distribution from deals won before T.
-    won = outcomes[outcomes["won"]].join(seg[["created_date", "owner_id", "segment"]], how="inner")
+    won = _join_inner(outcomes[outcomes["won"]], seg[["created_date", "owner_id", "segment"]])
     cycle = np.sort((won["close_date"] - won["created_date"]).dt.days.to_numpy())
     if len(cycle) == 0:
         cycle = np.array([60])
@@ -1470,7 +1550,7 @@ def _booked(outcomes, seg, window, T) -> pd.Series:
     w = outcomes[
         outcomes["won"] & (outcomes["close_date"] >= window.start) & (outcomes["close_date"] <= T)
     ]
-    w = w.join(seg[["owner_id"]], how="inner")
+    w = _join_inner(w, seg[["owner_id"]])
     return w.groupby("owner_id")["amount"].sum()
 
 

@@ -15,6 +15,9 @@ import pytest
 
 from simlib.pipeline import (
     _by_distinct,
+    _join_inner,
+    _key_positions,
+    _sorted_codes,
     _with_slips,
     deals_open_at,
 )
@@ -59,6 +62,53 @@ def test_with_slips_matches_sort_and_groupby():
     # and on data already in order (the fast path that skips the reorder)
     pd.testing.assert_frame_equal(
         _with_slips(old.drop(columns="n_slips")).drop(columns="_oid"), old, check_exact=True
+    )
+
+
+def test_sorted_codes_are_sorted_factorize_codes_or_none():
+    old = _old_with_slips(_history())
+    changed = old["changed_date"].to_numpy(dtype="datetime64[ns]")
+    codes = _sorted_codes(old["opportunity_id"], changed)
+    want, _ = pd.factorize(old["opportunity_id"], sort=True, use_na_sentinel=False)
+    np.testing.assert_array_equal(codes, want)
+    np.testing.assert_array_equal(_with_slips(old)["_oid"].to_numpy(), want)
+    # out of order by id, or by date inside one id: not claimed sorted
+    assert _sorted_codes(_history()["opportunity_id"], changed) is None
+    swapped = changed.copy()
+    swapped[[0, 1]] = swapped[[1, 0]]
+    assert old["opportunity_id"].iloc[0] == old["opportunity_id"].iloc[1]
+    assert _sorted_codes(old["opportunity_id"], swapped) is None
+    # a missing id or object text: the hashing path decides
+    ids = old["opportunity_id"].astype(object)
+    assert _sorted_codes(ids, changed) is None
+    with_na = old["opportunity_id"].copy()
+    with_na.iloc[-1] = np.nan
+    assert _sorted_codes(with_na, changed) is None
+
+
+@pytest.mark.parametrize("text", ["str", object])
+def test_key_positions_and_join_inner_match_pandas(text):
+    index = pd.Index(["OPP-10", "OPP-2", "ÖPP-1", "OPP-3", "x"], dtype=text, name="opportunity_id")
+    right = pd.DataFrame(
+        {
+            "owner_id": pd.Series(["a", "b", np.nan, "c", "d"], dtype="str"),
+            "created_date": pd.to_datetime(["2024-01-01", None, "2024-02-01", "2024-03-01", None]),
+            "n": [1.0, 2.0, np.nan, 4.0, 5.0],
+        }
+    ).set_axis(index)
+    keys = pd.Index(["OPP-3", "nope", "OPP-10", "ÖPP-1", "OPP-2x", "x"], dtype=text)
+    np.testing.assert_array_equal(_key_positions(index, keys), index.get_indexer(keys))
+    left = pd.DataFrame(
+        {"won": [True, False, True, True, False, True], "amount": np.arange(6.0)},
+        index=keys.rename("opportunity_id"),
+    )
+    for cols in (["owner_id"], ["created_date", "owner_id", "n"]):
+        pd.testing.assert_frame_equal(
+            _join_inner(left, right[cols]), left.join(right[cols], how="inner"), check_exact=True
+        )
+    empty = left.iloc[:0]
+    pd.testing.assert_frame_equal(
+        _join_inner(empty, right[["n"]]), empty.join(right[["n"]], how="inner"), check_exact=True
     )
 
 
