@@ -1136,33 +1136,43 @@ def _snapshots(hist, seg, outcomes, T, a, b, lookback_days, step) -> pd.DataFram
     # interval. The snapshots falling inside it see that row (an interval join on a
     # regular grid, no loop over snapshots).
     h = hist
-    if "_oid" in h:  # sorted by deal and date (_with_slips): the next row is the next change
-        oid = h["_oid"].to_numpy()
-        changed = h["changed_date"].to_numpy(dtype="datetime64[ns]")
-        nxt = np.full(len(h), np.datetime64(T + pd.Timedelta(days=1)), dtype="datetime64[ns]")
+    changed = h["changed_date"].to_numpy(dtype="datetime64[ns]")
+    oid = h["_oid"].to_numpy() if "_oid" in h else None
+    if oid is not None:  # sorted by deal and date (_with_slips): the next row is the next change
+        until = np.full(len(h), np.datetime64(T + pd.Timedelta(days=1)), dtype="datetime64[ns]")
         same = oid[1:] == oid[:-1]
-        nxt[:-1][same] = changed[1:][same]
-        h = h.assign(until=nxt)
+        until[:-1][same] = changed[1:][same]
     else:
         nxt = h.groupby("opportunity_id", sort=False)["changed_date"].shift(-1)
-        h = h.assign(until=nxt.fillna(T + pd.Timedelta(days=1)))
-    h = h[h["stage"].isin(OPEN_STAGES)]
+        until = nxt.fillna(T + pd.Timedelta(days=1)).to_numpy(dtype="datetime64[ns]")
+    # The rows that matter (open, seen by a snapshot) by position: only the columns
+    # used are taken, not the whole table filtered twice (its text copied each time).
     day = np.timedelta64(1, "D")
-    lo_k = np.ceil(((h["changed_date"] - first_snap) / day).to_numpy() / step).astype(np.int64)
-    hi_k = np.ceil(((h["until"] - first_snap) / day).to_numpy() / step).astype(np.int64)
+    start = np.datetime64(first_snap, "ns")
+    lo_k = np.ceil(((changed - start) / day) / step).astype(np.int64)
+    hi_k = np.ceil(((until - start) / day) / step).astype(np.int64)
     lo_k, hi_k = np.clip(lo_k, 0, n_snaps), np.clip(hi_k, 0, n_snaps)
     reps_ = np.maximum(hi_k - lo_k, 0)
-    seen = reps_ > 0  # rows no snapshot sees are not looked up
-    h, lo_k, reps_ = h[seen], lo_k[seen], reps_[seen]
-    idx = np.repeat(np.arange(len(h)), reps_)
+    # rows no snapshot sees are not looked up
+    rows = np.flatnonzero(h["stage"].isin(OPEN_STAGES).to_numpy(dtype=bool) & (reps_ > 0))
+    lo_k, reps_ = lo_k[rows], reps_[rows]
+    idx = np.repeat(np.arange(len(rows)), reps_)
     k = np.arange(reps_.sum()) - np.repeat(np.cumsum(reps_) - reps_, reps_) + np.repeat(lo_k, reps_)
     snap_v = (first_snap + pd.to_timedelta(k * step, unit="D")).to_numpy()
     # Everything per history row first (strings hashed once per row, not per snapshot),
     # then repeated per snapshot by position; strings travel as categorical codes.
-    oid_code, uniq = pd.factorize(h["opportunity_id"], use_na_sentinel=False)
+    ids = h["opportunity_id"]
+    if oid is not None:  # rows in deal order: factorize's codes are the runs of equal ids
+        o = oid[rows]
+        first = np.ones(len(o), dtype=bool)
+        first[1:] = o[1:] != o[:-1]
+        oid_code = np.cumsum(first) - 1
+        uniq = ids.iloc[rows[first]]
+    else:
+        oid_code, uniq = pd.factorize(ids.iloc[rows], use_na_sentinel=False)
     at_out = _key_positions(outcomes.index, uniq)[oid_code]
-    won_h = np.zeros(len(h), dtype=bool)
-    close_h = np.full(len(h), np.datetime64("NaT"), dtype="datetime64[ns]")
+    won_h = np.zeros(len(rows), dtype=bool)
+    close_h = np.full(len(rows), np.datetime64("NaT"), dtype="datetime64[ns]")
     has_out = at_out >= 0
     # still open on T: not (yet) won
     won_o = outcomes["won"].astype("boolean").fillna(False).to_numpy(dtype=bool)
@@ -1174,12 +1184,15 @@ def _snapshots(hist, seg, outcomes, T, a, b, lookback_days, step) -> pd.DataFram
     segment_cat = _categorical(seg["segment"])
     owner_h = np.where(has_seg, owner_cat.codes[np.maximum(at_seg, 0)], -1)
     segment_h = np.where(has_seg, segment_cat.codes[np.maximum(at_seg, 0)], -1)
-    created_h = np.full(len(h), np.datetime64("NaT"), dtype="datetime64[ns]")
+    created_h = np.full(len(rows), np.datetime64("NaT"), dtype="datetime64[ns]")
     created_h[has_seg] = seg["created_date"].to_numpy(dtype="datetime64[ns]")[at_seg[has_seg]]
-    stage_cat = _categorical(h["stage"])
+    stage_cat = _categorical(h["stage"].iloc[rows])
+    h_ecd = h["expected_close_date"].to_numpy(dtype="datetime64[ns]")[rows]
+    h_slips = h["n_slips"].to_numpy()[rows]
+    h_amount = h["amount"].to_numpy(dtype=float)[rows]
     close = close_h[idx]
     won = won_h[idx]
-    exp_days = (h["expected_close_date"].to_numpy(dtype="datetime64[ns]")[idx] - snap_v) / day
+    exp_days = (h_ecd[idx] - snap_v) / day
     exp_code = np.zeros(len(idx), dtype=np.int8)  # after
     exp_code[exp_days <= b] = 2  # inside
     exp_code[exp_days <= a] = 1  # before
@@ -1195,12 +1208,12 @@ def _snapshots(hist, seg, outcomes, T, a, b, lookback_days, step) -> pd.DataFram
             "segment": pd.Categorical.from_codes(segment_h[idx], segment_cat.categories),
             "stage": pd.Categorical.from_codes(stage_cat.codes[idx], stage_cat.categories),
             "exp_bucket": pd.Categorical.from_codes(exp_code, _EXP_BUCKETS),
-            "slipped": h["n_slips"].to_numpy()[idx] > 0,
+            "slipped": h_slips[idx] > 0,
             "age": pd.Categorical.from_codes(_age_codes(age_days), _AGE_BUCKETS),
             "won": won,
             "hit": hit,
             "snap": snap_v,
-            "amount": h["amount"].to_numpy(dtype=float)[idx],
+            "amount": h_amount[idx],
         }
     )
 

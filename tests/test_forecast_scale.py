@@ -17,6 +17,8 @@ from simlib.pipeline import (
     _by_distinct,
     _join_inner,
     _key_positions,
+    _outcomes_until,
+    _snapshots,
     _sorted_codes,
     _with_slips,
     deals_open_at,
@@ -128,6 +130,26 @@ def test_deals_open_at_same_with_and_without_codes(when):
     data = SimpleNamespace(stage_history=sh)
     fast = deals_open_at(data, when, _with_slips(sh), seg)
     slow = deals_open_at(data, when, _old_with_slips(sh), seg)
+    pd.testing.assert_frame_equal(fast, slow, check_exact=True)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in cast")  # age of no-segment
+@pytest.mark.parametrize("step", [1, 7])
+def test_snapshots_same_with_and_without_codes(step):
+    sh = _with_slips(_history())
+    seg = pd.DataFrame(
+        {
+            "owner_id": pd.Series(["a", "b", "a"], dtype="str").to_numpy(),
+            "segment": ["x|y", "x|y", "z|y"],
+            "created_date": pd.to_datetime(["2024-12-01"] * 3),
+        },
+        index=pd.Index(["OPP-10", "OPP-2", "ÖPP-1"], dtype="str", name="opportunity_id"),
+    )  # OPP-3 has no segment row
+    T = pd.Timestamp("2025-06-30")
+    outcomes = _outcomes_until(sh, T)
+    fast = _snapshots(sh, seg, outcomes, T, 0, 30, 120, step)
+    slow = _snapshots(sh.drop(columns="_oid"), seg, outcomes, T, 0, 30, 120, step)
+    assert len(fast) > 0
     pd.testing.assert_frame_equal(fast, slow, check_exact=True)
 
 
