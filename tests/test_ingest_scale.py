@@ -246,3 +246,39 @@ def test_map_by_unique_keys_agrees():
     )
     values = pd.Series(["c", "a", None, "zz", "a"], dtype=dio._STR)
     pd.testing.assert_series_equal(dio._map_unique(values, by), values.map(by))
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_key_order_is_a_stable_sort_values(shuffle):
+    import numpy as np
+
+    d = pd.Timestamp
+    frame = pd.DataFrame(
+        {
+            "opportunity_id": pd.Series(
+                ["OPP-2", "ÖPP-1", "OPP-10", None, "OPP-2", "OPP-2", "opp-1", "OPP-10", "", "😀"],
+                dtype=dio._STR,
+            ),
+            "changed_date": [
+                d("2025-01-02"),
+                d("2025-01-01"),
+                pd.NaT,
+                d("2025-01-01"),
+                d("2025-01-02"),
+                d("2024-12-31"),
+                d("2025-01-01"),
+                d("2025-01-01"),
+                pd.NaT,
+                d("2025-01-01"),
+            ],  # fmt: skip
+            "stage": pd.Series(["b", "a", "a", "a", "a", None, "a", "a", "a", "a"], dtype=dio._STR),
+            "n": np.arange(10),
+        }
+    )
+    if shuffle:
+        frame = frame.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    for key in (["opportunity_id"], ["opportunity_id", "changed_date", "stage"], ["n"]):
+        order = dio._key_order(frame, key)
+        want = frame.sort_values(key, kind="stable")
+        pd.testing.assert_frame_equal(frame.take(order), want, check_exact=True)
+    assert dio._key_order(frame.assign(x=1.5), ["x"]) is None  # floats: pandas sorts
