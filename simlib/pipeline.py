@@ -119,7 +119,14 @@ def estimate_strength(k, n, p) -> float:
 
 def _history_until(data: Dataset, when: pd.Timestamp) -> pd.DataFrame:
     sh = data.stage_history
-    return sh[sh["changed_date"] <= when]
+    return _rows_until(sh, when)
+
+
+def _rows_until(sh: pd.DataFrame, when) -> pd.DataFrame:
+    """Rows changed on or before ``when``: the frame itself when that is all of them
+    (as-of the data's last day; a million-deal history is not copied for nothing)."""
+    keep = (sh["changed_date"] <= when).to_numpy(dtype=bool)
+    return sh if keep.all() else sh[keep]
 
 
 def _with_slips(sh: pd.DataFrame) -> pd.DataFrame:
@@ -234,7 +241,7 @@ def deals_open_at(
     when = pd.Timestamp(when)
     hist = _with_slips(data.stage_history) if hist is None else hist
     seg = _segments(data) if seg is None else seg
-    h = hist[hist["changed_date"] <= when]
+    h = _rows_until(hist, when)
     if "_oid" in h:  # sorted by deal and date (_with_slips): a deal's last row is its tail
         oid = h["_oid"].to_numpy()
         tail = np.ones(len(h), dtype=bool)
