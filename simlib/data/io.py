@@ -1414,9 +1414,12 @@ def _plausible_numbers(num, c, raw, rows, table, label, issues, checks: Checks) 
     Cells with an error are left empty (the row is reported; nothing downstream sees
     an infinite or 1e30 amount).
     """
-    finite = np.isfinite(num.to_numpy(dtype="float64", na_value=np.nan)) | num.isna().to_numpy()
+    if num.dtype != np.float64:
+        num = num.astype("float64")  # (what parse_amounts gives; NaN for missing)
+    v = num.to_numpy()  # array arithmetic below: pandas' per-op overhead and copies at 4M rows
+    finite = np.isfinite(v) | np.isnan(v)
     inf = ~finite
-    big = finite & (num.abs() > checks.max_amount).to_numpy()
+    big = finite & (np.abs(v) > checks.max_amount)
     issues += _issues_at(inf, c.name, raw, rows, table, label, "not a finite number")
     what = "amount" if c.kind == "money" else "value"
     issues += _issues_at(
@@ -1432,14 +1435,15 @@ def _plausible_numbers(num, c, raw, rows, table, label, issues, checks: Checks) 
     num = num.where(~(inf | big))
     if c.kind != "money":
         return num
-    cents = num * 100.0
+    v = num.to_numpy()
+    cents = v * 100.0
     near = np.rint(cents)
-    tol = np.maximum(1e-6, cents.abs() * 1e-14)
-    sub = ((cents - near).abs() > tol) & num.notna()
+    tol = np.maximum(1e-6, np.abs(cents) * 1e-14)
+    sub = (np.abs(cents - near) > tol) & ~np.isnan(v)
     if sub.any():
-        half_up = np.sign(cents) * np.floor(cents.abs() + 0.5 + tol)
+        half_up = np.sign(cents) * np.floor(np.abs(cents) + 0.5 + tol)
         rounded = pd.Series(np.where(sub, half_up, near), index=num.index) / 100.0
-        i = int(np.flatnonzero(sub.to_numpy())[0])
+        i = int(np.flatnonzero(sub)[0])
         n = int(sub.sum())
         issues.append(
             Issue(
@@ -1454,7 +1458,7 @@ def _plausible_numbers(num, c, raw, rows, table, label, issues, checks: Checks) 
             )
         )
         return rounded
-    return near / 100.0
+    return pd.Series(near / 100.0, index=num.index, name=num.name)
 
 
 #: day-first and month-first twins: a column every value of which reads both ways
@@ -2673,7 +2677,13 @@ def _cut_footer(raw, tm, label, name, issues, first_row):
     first = raw.iloc[:, 0]
     distinct = _distinct(first)
     if distinct is not None:
-        per = np.array([pattern.search(v) is not None for v in distinct.python()], dtype=bool)
+        search = pattern.search
+        per = np.array(
+            [v is not None and search(v) is not None for v in distinct.dictionary.to_pylist()],
+            dtype=bool,
+        )
+        if not per.any():  # (the usual case: no footer, nothing to spread over the rows)
+            return raw
         hit = _spread(distinct.codes, per, False, first.index)
     else:
         hit = first.map(lambda v: isinstance(v, str) and pattern.search(v) is not None)
