@@ -174,3 +174,12 @@ def test_by_distinct_equals_the_row_function():
     direct = rows(pd.DataFrame({"stage": stage, "segment": np.asarray(seg), "flag": flag}))
     np.testing.assert_array_equal(_by_distinct(keys, rows), direct)
     assert _by_distinct({"stage": stage[:0]}, lambda k: np.zeros(len(k))).shape == (0,)
+
+
+def test_age_codes_are_the_age_buckets():
+    from simlib.pipeline import _AGE_BUCKETS, _age_bucket, _age_codes
+
+    ages = np.r_[np.arange(-3, 400), np.iinfo(np.int64).min, np.iinfo(np.int64).max]
+    np.testing.assert_array_equal(np.array(_AGE_BUCKETS)[_age_codes(ages)], _age_bucket(ages))
+    floats = np.array([29.5, 30.0, 89.9, np.nan, 180.0, -1.0])
+    np.testing.assert_array_equal(np.array(_AGE_BUCKETS)[_age_codes(floats)], _age_bucket(floats))
