@@ -384,7 +384,18 @@ def _by_distinct(keys: dict, fn) -> np.ndarray:
         uniques.append(u)
     sizes = [max(len(u), 1) for u in uniques]
     flat = np.ravel_multi_index(codes, sizes) if len(codes) > 1 else codes[0]
-    distinct, first, inverse = np.unique(flat, return_index=True, return_inverse=True)
+    space = int(np.prod(sizes, dtype=np.float64))
+    if space <= max(4 * n, 1 << 16):
+        # np.unique's answer without its sort of every row: the keys present, in order,
+        # each row's rank among them, and a row holding each (any such row has the key)
+        flat = np.asarray(flat, dtype=np.int64)
+        at = np.full(space, -1, dtype=np.int64)
+        at[flat] = np.arange(n)
+        present = at >= 0
+        first = at[present]
+        inverse = (np.cumsum(present) - 1)[flat]
+    else:
+        _, first, inverse = np.unique(flat, return_index=True, return_inverse=True)
     small = {}
     for name, c, u in zip(keys, codes, uniques, strict=True):
         col = u.take(c[first])

@@ -183,3 +183,22 @@ def test_age_codes_are_the_age_buckets():
     np.testing.assert_array_equal(np.array(_AGE_BUCKETS)[_age_codes(ages)], _age_bucket(ages))
     floats = np.array([29.5, 30.0, 89.9, np.nan, 180.0, -1.0])
     np.testing.assert_array_equal(np.array(_AGE_BUCKETS)[_age_codes(floats)], _age_bucket(floats))
+
+
+@pytest.mark.parametrize("n_values", [3, 120])  # a small key space (no sort) and a large one
+def test_by_distinct_either_way_equals_the_row_function(n_values):
+    rng = np.random.default_rng(2)
+    n = 2000
+    keys = {
+        "a": pd.Series(rng.integers(0, n_values, n).astype(str), dtype="str"),
+        "b": pd.Categorical(rng.integers(0, n_values, n)),
+        "c": rng.integers(0, n_values, n),
+    }
+    keys["a"][::41] = np.nan
+
+    def fn(k: pd.DataFrame) -> np.ndarray:
+        a = k["a"].map(lambda v: -1.0 if v != v else float(v)).to_numpy(dtype=float)
+        return a * 1e6 + k["b"].to_numpy(dtype=float) * 1e3 + k["c"].to_numpy(dtype=float)
+
+    want = fn(pd.DataFrame({k: (np.asarray(v) if k == "b" else v) for k, v in keys.items()}))
+    np.testing.assert_array_equal(_by_distinct(keys, fn), want)
