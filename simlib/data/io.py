@@ -409,7 +409,7 @@ def _spread(codes: np.ndarray, per_unique: pd.Series | np.ndarray, fill, index) 
     full = np.empty(len(vals) + 1, dtype=vals.dtype)
     full[:-1] = vals
     full[-1] = fill
-    return pd.Series(full[codes], index=index)
+    return pd.Series(full[codes], index=index, copy=False)  # (a fresh array: not copied)
 
 
 def _arrow_text(codes: np.ndarray, dictionary, index) -> pd.Series:
