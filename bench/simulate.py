@@ -239,7 +239,7 @@ def interactive(repeats: int) -> list[tuple[int, float, float, float, float]]:
 
 
 MEMORY_SNIPPET = """
-import resource, sys, time
+import sys, time
 import numpy as np
 sys.path.insert(0, {bench!r})
 from simulate import make_book, SEED
@@ -266,7 +266,9 @@ run(1000, 300)  # compile or load every kernel this mode uses
 start = time.perf_counter()
 summary = run(n_trials, chunk)
 seconds = time.perf_counter() - start
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM, not ru_maxrss: a child's ru_maxrss starts at its parent's (kept across fork + exec)
+with open("/proc/self/status") as status:
+    rss = next(int(line.split()[1]) for line in status if line.startswith("VmHWM")) / 1024
 print(seconds, rss, float(summary["p50"].sum()))
 """
 
