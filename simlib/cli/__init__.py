@@ -39,7 +39,7 @@ from simlib.cli import (
 )
 from simlib.cli import cache as cache_cli
 from simlib.cli import deliver as deliver_cli
-from simlib.cli.common import EXIT_INTERNAL, EXIT_OK, EXIT_USER, UserError, prefer_jemalloc
+from simlib.cli.common import EXIT_INTERNAL, EXIT_OK, EXIT_USER, UserError, tune_memory
 
 __all__ = ["EXIT_INTERNAL", "EXIT_OK", "EXIT_USER", "UserError", "build_parser", "main"]
 
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_USER
-    prefer_jemalloc()
+    tune_memory()
     try:
         return args.func(args)
     except KeyboardInterrupt:
