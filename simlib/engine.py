@@ -1695,28 +1695,23 @@ class SummaryStream:
     def needs_second_pass(self) -> bool:
         return bool(self.qs.size and self.n_cols)
 
+    def _order_stats(self, h: float) -> tuple[int, int]:
+        """The order statistics numpy's linear quantile at virtual index ``h`` reads."""
+        k = min(max(int(np.floor(h)), 0), self.n - 1)
+        return k, min(k + 1, self.n - 1)
+
     def _plan_collect(self) -> None:
         if self.seen != self.n:
             raise _fail("SummaryStream.collect", "scan", f"see all {self.n} trials", self.seen)
-        n_q = self.qs.size
-        first = np.zeros((self.n_cols, n_q), np.int64)
-        last = np.zeros((self.n_cols, n_q), np.int64)
-        below = np.zeros((self.n_cols, n_q), np.int64)
+        rows = np.arange(self.n_cols)[:, None]
         cum = np.cumsum(self.hist, axis=1)
-        for j, h in enumerate(self.virtual):
-            k = min(max(int(np.floor(h)), 0), self.n - 1)
-            k_next = min(k + 1, self.n - 1)
-            # first bin whose cumulative count exceeds k, and the one for k_next
-            first[:, j] = (cum <= k).sum(axis=1)
-            last[:, j] = (cum <= k_next).sum(axis=1)
-            below[:, j] = np.where(
-                first[:, j] > 0, cum[np.arange(self.n_cols), np.maximum(first[:, j] - 1, 0)], 0
-            )
-            below[first[:, j] == 0, j] = 0
-        span = np.zeros((self.n_cols, n_q), np.int64)
-        for j in range(n_q):
-            rows = np.arange(self.n_cols)
-            span[:, j] = cum[rows, last[:, j]] - below[:, j]
+        ks = np.array([self._order_stats(h) for h in self.virtual], np.int64).reshape(-1, 2)
+        # per column and quantile: the bins holding order statistics k and k + 1 (the first
+        # bin whose running count exceeds each), and how many values lie below the first
+        first = (cum[:, None, :] <= ks[None, :, 0, None]).sum(axis=2)
+        last = (cum[:, None, :] <= ks[None, :, 1, None]).sum(axis=2)
+        below = np.where(first > 0, cum[rows, np.maximum(first - 1, 0)], 0)
+        span = cum[rows, last] - below
         offsets = np.zeros(span.size + 1, np.int64)
         offsets[1:] = np.cumsum(span.ravel())
         self.plan = (first, last, below, offsets)
@@ -1760,8 +1755,7 @@ class SummaryStream:
             first, last, below, offsets = self.plan
             for col in range(c):
                 for j, h in enumerate(self.virtual):
-                    k = min(max(int(np.floor(h)), 0), self.n - 1)
-                    k_next = min(k + 1, self.n - 1)
+                    k, k_next = self._order_stats(h)
                     if self.hi[col] == self.lo[col]:
                         quant[j, col] = self.lo[col]
                         continue
